@@ -1,0 +1,207 @@
+/*
+ * dokio.h — the C ABI of Dokio's reactor.
+ *
+ * Model: submission and completion.  TypeScript owns two buffers that it
+ * registers once with dk_create(): a submission buffer of `struct dk_sqe`
+ * records and a completion buffer of `struct dk_cqe` records.  It writes N
+ * operation records, then makes one call (dk_submit, or dk_enter which also
+ * waits) per batch.  Completions come back as (token, result, flags) records.
+ *
+ * Backends: io_uring (Linux, default where io_uring_setup succeeds), epoll
+ * (Linux fallback, and by choice), kqueue (macOS/BSD).  On epoll and kqueue
+ * the C side performs the I/O when the fd is ready and posts the completion,
+ * so every backend shows the same model.
+ *
+ * Handles are small integers (an index and generation into a static table),
+ * so a stale or forged handle is detected and answered with -EBADF, never
+ * dereferenced.  Every entry point validates its arguments and returns a
+ * negative errno instead of crashing; a bad record completes with a negative
+ * errno under its own token and does not fail the rest of the batch.
+ *
+ * Threads: dk_wake() may be called from any thread at any time.  All other
+ * calls on one handle must not run concurrently with each other (TS calls
+ * dk_wait through a `nonblocking` FFI symbol only while it makes no other
+ * call on that handle).
+ *
+ * The record layouts below are mirrored in ffi/layout.ts; dk_layout()
+ * reports them so a test checks both sides agree.
+ */
+#ifndef DOKIO_H
+#define DOKIO_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DK_ABI_VERSION 1
+
+/* Backends (dk_create's `backend`, dk_backend's result). */
+#define DK_BACKEND_AUTO 0
+#define DK_BACKEND_IO_URING 1
+#define DK_BACKEND_EPOLL 2
+#define DK_BACKEND_KQUEUE 3
+
+/*
+ * Operation codes (dk_sqe.op).  Fields not named for an op are ignored.
+ * Results are >= 0 on success, -errno on failure.  Every op accepted by
+ * dk_submit produces exactly one completion carrying its token.
+ */
+enum dk_op {
+  DK_OP_NOP = 0,      /* result 0. */
+  DK_OP_LISTEN = 1,   /* arg = (struct dk_addr*) to bind; len = backlog (0 = 1024);
+                         flags = DK_LISTEN_*; result = listening fd (nonblocking, CLOEXEC). */
+  DK_OP_ACCEPT = 2,   /* fd = listener; arg = (struct dk_addr*) peer out, or 0;
+                         result = accepted fd (nonblocking, CLOEXEC). */
+  DK_OP_CONNECT = 3,  /* arg = (struct dk_addr*) peer; C creates the TCP socket;
+                         result = connected fd. */
+  DK_OP_RECV = 4,     /* fd; addr = buffer; len = capacity; result = bytes, 0 at EOF. */
+  DK_OP_SEND = 5,     /* fd; addr = buffer; len = bytes; MSG_NOSIGNAL / SO_NOSIGPIPE;
+                         result = bytes taken (may be fewer than len). */
+  DK_OP_SHUTDOWN = 6, /* fd; len = how (0 read, 1 write, 2 both). */
+  DK_OP_CLOSE = 7,    /* fd; ops still pending on fd complete with -ECANCELED first. */
+  DK_OP_POLL = 8,     /* fd; len = DK_POLL_* mask; result = ready DK_POLL_* mask. */
+  DK_OP_CANCEL = 9,   /* arg = token of the op to cancel.  result 0 if found (that op then
+                         completes with -ECANCELED, or with its real result if it had
+                         already finished), -ENOENT if no such pending op. */
+  DK_OP_OPEN = 10,    /* addr = NUL-terminated path; len = DK_O_* flags; arg = mode;
+                         result = fd. */
+  DK_OP_READ = 11,    /* fd; addr = buffer; len; arg = file offset (int64, -1 = current). */
+  DK_OP_WRITE = 12,   /* fd; addr = buffer; len; arg = file offset (int64, -1 = current). */
+  DK_OP_RECVFROM = 13,/* UDP. fd; addr = buffer; len; arg = (struct dk_addr*) sender out. */
+  DK_OP_SENDTO = 14,  /* UDP. fd; addr = buffer; len; arg = (struct dk_addr*) target, or 0
+                         on a connected socket. */
+  DK_OP_UDP_BIND = 15,/* arg = (struct dk_addr*) local address; flags = DK_LISTEN_*;
+                         result = bound datagram fd. */
+  DK_OP_UDP_CONNECT = 16, /* fd; arg = (struct dk_addr*) default peer; result 0. */
+  DK_OP__COUNT = 17
+};
+
+/* dk_sqe.flags for DK_OP_LISTEN and DK_OP_UDP_BIND. */
+#define DK_LISTEN_REUSEADDR 1u
+#define DK_LISTEN_REUSEPORT 2u
+#define DK_LISTEN_V6ONLY 4u
+
+/* Readiness mask for DK_OP_POLL. */
+#define DK_POLL_IN 1u
+#define DK_POLL_OUT 2u
+#define DK_POLL_ERR 4u
+#define DK_POLL_HUP 8u
+
+/* Portable open flags for DK_OP_OPEN (mapped to the host's O_*). */
+#define DK_O_RDONLY 0u
+#define DK_O_WRONLY 1u
+#define DK_O_RDWR 2u
+#define DK_O_CREAT 4u
+#define DK_O_TRUNC 8u
+#define DK_O_APPEND 16u
+#define DK_O_EXCL 32u
+
+/* A socket address that TS can fill without knowing the host's sockaddr. */
+struct dk_addr {         /* 32 bytes */
+  uint16_t family;       /* 4 = IPv4, 6 = IPv6 (not AF_*) */
+  uint16_t port;         /* host byte order */
+  uint32_t scope_id;     /* IPv6 scope */
+  uint32_t flowinfo;     /* IPv6 flow info */
+  uint32_t _pad;
+  uint8_t addr[16];      /* IPv4 uses the first 4 bytes, network order */
+};
+
+/* A submission record. */
+struct dk_sqe {          /* 40 bytes */
+  uint32_t token;        /* echoed in the completion; chosen by TS */
+  uint8_t op;            /* enum dk_op */
+  uint8_t _pad;
+  uint16_t flags;        /* op-specific */
+  int32_t fd;
+  uint32_t len;
+  uint64_t addr;         /* buffer or path pointer */
+  uint64_t arg;          /* offset, dk_addr pointer, target token, mode */
+  uint64_t _reserved;
+};
+
+/* A completion record. */
+struct dk_cqe {          /* 16 bytes */
+  uint32_t token;
+  int32_t result;        /* >= 0 success, -errno failure */
+  uint32_t flags;        /* DK_CQE_* */
+  uint32_t op;           /* the op code that completed */
+};
+
+#define DK_CQE_F_CANCELED 1u /* the op was cancelled before it could finish */
+
+/* Largest single buffer length accepted (larger → -EINVAL). */
+#define DK_MAX_LEN 0x7ffff000u
+
+/*
+ * dk_create: make a reactor.  backend: DK_BACKEND_*; entries: ring size hint
+ * (rounded up to a power of two, 1..32768, 0 = 256).  sq/cq: TS-owned buffers of
+ * sq_cap submission and cq_cap completion records; they must stay valid until
+ * dk_destroy returns.  Returns a handle >= 0 or -errno (-EINVAL for bad
+ * arguments, -ENOSYS/-EPERM when the asked backend is unavailable).
+ */
+int32_t dk_create(int32_t backend, uint32_t entries, void *sq, uint32_t sq_cap,
+                  void *cq, uint32_t cq_cap);
+
+/* dk_backend: the backend a handle uses (DK_BACKEND_*), or -EBADF. */
+int32_t dk_backend(int32_t handle);
+
+/*
+ * dk_submit: start the first n records of the submission buffer.  Returns n
+ * (each record will complete, invalid ones with a negative errno) or -errno
+ * for a bad handle or n > sq_cap.
+ */
+int32_t dk_submit(int32_t handle, uint32_t n);
+
+/*
+ * dk_wait: move up to cq_cap completions into the completion buffer, waiting
+ * up to timeout_ms (0 = poll, -1 = forever) for at least one.  A dk_wake()
+ * ends the wait early.  Returns the number of completions written (0 on
+ * timeout or wake) or -errno.
+ */
+int32_t dk_wait(int32_t handle, int32_t timeout_ms);
+
+/* dk_enter: dk_submit(n) then dk_wait(timeout_ms), in one call. */
+int32_t dk_enter(int32_t handle, uint32_t n, int32_t timeout_ms);
+
+/* dk_wake: interrupt a blocked dk_wait from any thread.  Returns 0 or -EBADF. */
+int32_t dk_wake(int32_t handle);
+
+/* dk_pending: operations submitted and not yet completed, or -EBADF. */
+int32_t dk_pending(int32_t handle);
+
+/*
+ * dk_destroy: cancel every pending op, close the reactor's own fds and free
+ * the handle.  Completions still pending are dropped; TS must treat every
+ * buffer it handed over as released only when this returns.  Returns 0 or
+ * -EBADF.
+ */
+int32_t dk_destroy(int32_t handle);
+
+/* Synchronous socket helpers: 0 / value on success, -errno on failure. */
+int32_t dk_local_addr(int32_t fd, struct dk_addr *out);
+int32_t dk_peer_addr(int32_t fd, struct dk_addr *out);
+#define DK_SOCKOPT_NODELAY 1
+#define DK_SOCKOPT_KEEPALIVE 2
+#define DK_SOCKOPT_RCVBUF 3
+#define DK_SOCKOPT_SNDBUF 4
+#define DK_SOCKOPT_BROADCAST 5
+int32_t dk_setsockopt(int32_t fd, int32_t option, int32_t value);
+int32_t dk_close(int32_t fd); /* close(2) now, outside any reactor */
+
+/* dk_errno_name: "ECONNRESET" etc. for a positive errno; "E?" if unknown. */
+const char *dk_errno_name(int32_t err);
+
+/*
+ * dk_layout: fill out[0..n) with the layout facts ffi/layout.ts relies on:
+ * [abi, sizeof sqe, sizeof cqe, sizeof dk_addr, offsetof sqe.token, .op,
+ *  .flags, .fd, .len, .addr, .arg, offsetof cqe.token, .result, .flags, .op].
+ * Returns how many it wrote.
+ */
+int32_t dk_layout(uint32_t *out, uint32_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,101 @@
+/**
+ * The per-poll context: which task is being polled and which worker core
+ * (time driver, I/O driver) polls it — Rust's `Context`, set by the
+ * scheduler around every resume.
+ *
+ * Invariant: `current` is non-null exactly while a task body runs
+ * synchronously inside the scheduler; operations created outside a task and
+ * resumed inside one see the context of the task resuming them.
+ *
+ * @module
+ */
+
+import type { Waker } from "./waker.ts";
+import type { TimeDriver } from "../time/driver.ts";
+import type { IoDriver } from "./io_driver.ts";
+
+/** What a leaf operation may ask of the worker that polls it. */
+export interface Core {
+  /** This worker's timer wheel and clock. */
+  readonly time: TimeDriver;
+  /** This worker's reactor driver, or null when I/O is disabled. */
+  readonly io: IoDriver | null;
+}
+
+let currentTask: Waker | null = null;
+let current: Core | null = null;
+
+/**
+ * The waker of the task being polled now.
+ *
+ * @example
+ * ```ts ignore
+ * import { currentWaker } from "./context.ts";
+ * const waker = currentWaker(); // inside a task poll only
+ * ```
+ */
+export function currentWaker(): Waker {
+  if (currentTask === null) {
+    throw new Error(
+      "dokio: an operation was resumed outside a task — run it with yield* inside spawn()/run(), or await it",
+    );
+  }
+  return currentTask;
+}
+
+/**
+ * The core (drivers) of the worker polling now.
+ *
+ * @example
+ * ```ts ignore
+ * import { currentCore } from "./context.ts";
+ * const now = currentCore().time.now();
+ * ```
+ */
+export function currentCore(): Core {
+  if (current === null) {
+    throw new Error("dokio: no runtime is running here — use run(), spawn() or await");
+  }
+  return current;
+}
+
+/**
+ * The core of the worker polling now, or null outside any task poll.
+ *
+ * @example
+ * ```ts
+ * import { tryCurrentCore } from "./context.ts";
+ * console.assert(tryCurrentCore() === null);
+ * ```
+ */
+export function tryCurrentCore(): Core | null {
+  return current;
+}
+
+/**
+ * Set the context for one poll; returns the previous task so polls can nest
+ * (a runtime polled from inside another's task). Scheduler use only.
+ *
+ * @example
+ * ```ts ignore
+ * const prev = enter(task, core);
+ * try { task.resume(); } finally { leave(prev, prevCore); }
+ * ```
+ */
+export function enter(task: Waker | null, core: Core | null): void {
+  currentTask = task;
+  current = core;
+}
+
+/**
+ * The task being polled now, or null.
+ *
+ * @example
+ * ```ts
+ * import { tryCurrentWaker } from "./context.ts";
+ * console.assert(tryCurrentWaker() === null);
+ * ```
+ */
+export function tryCurrentWaker(): Waker | null {
+  return currentTask;
+}

@@ -1,0 +1,101 @@
+/**
+ * Error types a user can act on. Each says what happened and carries the
+ * data needed to recover (the task's error, the value that could not be
+ * sent, the errno of a failed system call).
+ *
+ * @module
+ */
+
+/**
+ * Thrown into a task (through its `finally` blocks) and out of its
+ * JoinHandle when the task was cancelled by `abort()`, a JoinSet, a
+ * `select` it lost, or runtime shutdown.
+ *
+ * @example
+ * ```ts
+ * import { CancelledError } from "./errors.ts";
+ * const e = new CancelledError();
+ * console.assert(e.name === "CancelledError");
+ * ```
+ */
+export class CancelledError extends Error {
+  /** Make one; `message` says what was cancelled. */
+  constructor(message = "the task was cancelled") {
+    super(message);
+    this.name = "CancelledError";
+  }
+}
+
+/**
+ * Rejects a JoinHandle whose task threw. `cause` holds what the task threw;
+ * `cancelled` says whether the task ended by cancellation instead.
+ *
+ * @example
+ * ```ts
+ * import { JoinError } from "./errors.ts";
+ * const e = new JoinError(7, new Error("boom"));
+ * console.assert(e.taskId === 7 && !e.cancelled);
+ * ```
+ */
+export class JoinError extends Error {
+  /** The id of the task that failed. */
+  readonly taskId: number;
+  /** True when the task was cancelled rather than failing on its own. */
+  readonly cancelled: boolean;
+  /** Make one for task `taskId` that failed with `cause`. */
+  constructor(taskId: number, cause: unknown, cancelled = false) {
+    super(
+      cancelled ? `task ${taskId} was cancelled` : `task ${taskId} failed: ${describe(cause)}`,
+      { cause },
+    );
+    this.name = "JoinError";
+    this.taskId = taskId;
+    this.cancelled = cancelled;
+  }
+}
+
+/**
+ * Use of something closed: a channel with no receiver, a closed semaphore,
+ * a socket after `close()`. `value` carries what could not be delivered.
+ *
+ * @example
+ * ```ts
+ * import { ClosedError } from "./errors.ts";
+ * const e = new ClosedError("channel closed", "hello");
+ * console.assert(e.value === "hello");
+ * ```
+ */
+export class ClosedError<T = unknown> extends Error {
+  /** What could not be delivered, when there was such a value. */
+  readonly value: T | undefined;
+  /** Make one with a message and, optionally, the undelivered value. */
+  constructor(message = "closed", value?: T) {
+    super(message);
+    this.name = "ClosedError";
+    this.value = value;
+  }
+}
+
+/**
+ * Make the `TimeoutError` the web platform uses (a `DOMException` named
+ * "TimeoutError"), so `e.name === "TimeoutError"` holds as for
+ * `AbortSignal.timeout`.
+ *
+ * @example
+ * ```ts
+ * import { timeoutError } from "./errors.ts";
+ * console.assert(timeoutError(5).name === "TimeoutError");
+ * ```
+ */
+export function timeoutError(ms: number): DOMException {
+  return new DOMException(`timed out after ${ms} ms`, "TimeoutError");
+}
+
+function describe(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  try {
+    return String(cause);
+  } catch {
+    return "(unprintable)";
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Operations: the unit of asynchronous work a task runs.
+ *
+ * An `Operation<T>` is anything with `[Symbol.iterator]()` returning an
+ * iterator whose final `return` value is `T`. Task bodies are `function*`
+ * generators that run operations with `yield*`; the scheduler resumes a task
+ * with `next()` and cancels it with `return()`, which runs its `finally`
+ * blocks and reaches the leaf operation it was suspended in.
+ *
+ * A leaf operation (sleep, read, acquire, recv…) is a small iterator object
+ * derived from {@linkcode Leaf}: when first resumed it polls its resource with
+ * the current task's waker; if not ready it yields (the task suspends) and is
+ * polled again after a wake. Invariant: a Leaf is polled only inside a task
+ * poll, its `cancel()` runs at most once and only while it is pending, and
+ * after it returned a value it never registers again.
+ *
+ * @module
+ */
+
+import type { Waker } from "./waker.ts";
+import { currentWaker } from "./context.ts";
+
+/**
+ * A suspendable computation producing `T`, run with `yield*` inside a
+ * `function*` task body.
+ *
+ * @example
+ * ```ts
+ * import type { Operation } from "./operation.ts";
+ * function* double(x: number): Operation<number> {
+ *   return x * 2;
+ * }
+ * ```
+ */
+export interface Operation<T> {
+  /** Start the operation: the iterator the task resumes. */
+  [Symbol.iterator](): Iterator<unknown, T, unknown>;
+}
+
+/** What a Leaf's `poll` returns while it is not ready. */
+export const PENDING: unique symbol = Symbol("dokio.pending");
+/** The result of one poll: the value, or {@linkcode PENDING}. */
+export type Poll<T> = T | typeof PENDING;
+
+/** Turns any operation into a promise; installed by the runtime module. */
+type Promiser = <T>(op: Operation<T>) => Promise<T>;
+let promiser: Promiser | null = null;
+
+/**
+ * Install the function that runs an operation to a promise (the runtime does
+ * this when it loads). Not for users.
+ *
+ * @example
+ * ```ts
+ * import { setPromiser } from "./operation.ts";
+ * // the runtime module calls: setPromiser((op) => spawnOnDefault(op));
+ * ```
+ */
+export function setPromiser(fn: Promiser): void {
+  promiser = fn;
+}
+
+/**
+ * Run an operation to completion on the current (or default) runtime and
+ * get a promise of its value. This is what `await op` does.
+ *
+ * @example
+ * ```ts ignore
+ * import { toPromise } from "./operation.ts";
+ * import { sleep } from "../time/sleep.ts";
+ * await toPromise(sleep(1));
+ * ```
+ */
+export function toPromise<T>(op: Operation<T>): Promise<T> {
+  if (promiser === null) {
+    return Promise.reject(new Error("dokio: the runtime module is not loaded"));
+  }
+  return promiser(op);
+}
+
+const SUSPEND: IteratorYieldResult<undefined> = Object.freeze({ done: false, value: undefined });
+
+const FRESH = 0;
+const WAITING = 1;
+const DONE = 2;
+
+/**
+ * Base class of leaf operations. Subclasses implement `poll` (try to finish;
+ * if not ready, arrange for `waker.wake()` and return `PENDING`) and `cancel`
+ * (undo what `poll` arranged; called when the task is cancelled while this
+ * operation is pending). A Leaf is single-use and is also `PromiseLike`, so
+ * `await leaf` works outside tasks.
+ *
+ * @example
+ * ```ts
+ * import { Leaf, PENDING, type Poll } from "./operation.ts";
+ * import type { Waker } from "./waker.ts";
+ * class Ready extends Leaf<number> {
+ *   protected poll(_waker: Waker): Poll<number> {
+ *     return 42;
+ *   }
+ *   protected cancel(): void {}
+ * }
+ * ```
+ */
+export abstract class Leaf<T> implements Operation<T>, Iterator<unknown, T, unknown>, PromiseLike<T> {
+  #state = FRESH;
+
+  /**
+   * Try to finish. Return the value, or arrange for `waker.wake()` to be
+   * called when progress is possible and return `PENDING`.
+   */
+  protected abstract poll(waker: Waker): Poll<T>;
+
+  /** Undo what a pending `poll` arranged (deregister, give back, cancel I/O). */
+  protected abstract cancel(): void;
+
+  /** The leaf is its own iterator. */
+  [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    return this;
+  }
+
+  /** Resume: poll once with the current task's waker. */
+  next(): IteratorResult<unknown, T> {
+    if (this.#state === DONE) {
+      throw new TypeError("dokio: a leaf operation was resumed after it finished");
+    }
+    const r = this.poll(currentWaker());
+    if (r === PENDING) {
+      this.#state = WAITING;
+      return SUSPEND;
+    }
+    this.#state = DONE;
+    return { done: true, value: r };
+  }
+
+  /** Cancel: if pending, undo the registration; then finish with `value`. */
+  return(value?: unknown): IteratorResult<unknown, T> {
+    if (this.#state === WAITING) {
+      this.#state = DONE;
+      this.cancel();
+    }
+    this.#state = DONE;
+    return { done: true, value: value as T };
+  }
+
+  /** Throw into the leaf: cancel it if pending, then rethrow. */
+  throw(e?: unknown): IteratorResult<unknown, T> {
+    this.return();
+    throw e;
+  }
+
+  /** Run this operation on the current (or default) runtime as a promise. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return toPromise(this).then(onfulfilled, onrejected);
+  }
+}
