@@ -1,11 +1,35 @@
 /**
- * Placeholder type for the runtime's I/O driver; the real driver replaces this file.
+ * What the scheduler needs from a worker's I/O driver (implemented over the
+ * C reactor in runtime/reactor_driver.ts).
+ *
+ * Invariant: completions are dispatched (their tasks woken) only from
+ * `pollNow()` and `dispatch()`, never from inside `park()`'s promise, so the
+ * scheduler controls when wakes happen.
  *
  * @module
  */
 
-/** The reactor driver of one worker (see runtime/io_driver.ts once written). */
+/**
+ * A worker's I/O driver as the scheduler sees it.
+ *
+ * @example
+ * ```ts ignore
+ * const n = io.pollNow(); // harvest and dispatch without waiting
+ * ```
+ */
 export interface IoDriver {
   /** Operations submitted to the reactor and not yet completed. */
   readonly inFlight: number;
+  /** The reactor backend in use ("io_uring", "epoll", "kqueue"). */
+  readonly backend: string;
+  /** Submit what is queued, harvest completions without waiting, wake their tasks; returns the count. */
+  pollNow(): number;
+  /** Submit what is queued and wait up to `timeoutMs` (-1: forever) in a nonblocking call. */
+  park(timeoutMs: number): Promise<void>;
+  /** Wake the tasks of the completions the last park harvested. */
+  dispatch(): number;
+  /** Interrupt a park in progress (from a wake). */
+  wake(): void;
+  /** Cancel what is in flight and release the reactor. */
+  close(): Promise<void>;
 }

@@ -12,13 +12,17 @@
  * the current task's waker; if not ready it yields (the task suspends) and is
  * polled again after a wake. Invariant: a Leaf is polled only inside a task
  * poll, its `cancel()` runs at most once and only while it is pending, and
- * after it returned a value it never registers again.
+ * after it returned a value it never registers again. A pending Leaf may be
+ * polled again without having been woken (a combinator such as `select`
+ * re-polls every branch when any of them wakes the task): `poll` must then
+ * re-check its state and keep exactly one registration.
  *
  * @module
  */
 
 import type { Waker } from "./waker.ts";
 import { currentWaker } from "./context.ts";
+import { consumeBudget } from "./coop.ts";
 
 /**
  * A suspendable computation producing `T`, run with `yield*` inside a
@@ -125,7 +129,19 @@ export abstract class Leaf<T> implements Operation<T>, Iterator<unknown, T, unkn
     if (this.#state === DONE) {
       throw new TypeError("dokio: a leaf operation was resumed after it finished");
     }
-    const r = this.poll(currentWaker());
+    const waker = currentWaker();
+    if (!consumeBudget()) {
+      // Cooperative yield: let other tasks, timers and I/O run first.
+      waker.wake();
+      return SUSPEND;
+    }
+    let r: Poll<T>;
+    try {
+      r = this.poll(waker);
+    } catch (e) {
+      this.#state = DONE;
+      throw e;
+    }
     if (r === PENDING) {
       this.#state = WAITING;
       return SUSPEND;

@@ -1,0 +1,81 @@
+/**
+ * Turning what `spawn` and `run` accept into a task body (an iterator).
+ *
+ * Accepted: an Operation (a called generator, a leaf, a JoinHandle…), a
+ * generator function (called with no arguments), or any other function —
+ * typically an async function — called with an AbortSignal when the task
+ * first runs; its result is then run as an operation, awaited as a promise,
+ * or returned as a plain value.
+ *
+ * Invariant: nothing of the user's code runs at spawn time; it starts at the
+ * task's first poll (generator bodies and async functions alike).
+ *
+ * @module
+ */
+
+import type { Operation } from "./operation.ts";
+import { PromiseWait } from "./call.ts";
+
+/** What `spawn()`/`run()` accept as a task body. */
+export type TaskBody<T> =
+  | Operation<T>
+  | (() => Operation<T>)
+  | ((signal: AbortSignal) => PromiseLike<T> | T);
+
+const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
+
+/**
+ * Whether `v` is an Operation (an object with `[Symbol.iterator]`, not an array).
+ *
+ * @example
+ * ```ts
+ * import { isOperation } from "./body.ts";
+ * function* g() {}
+ * console.assert(isOperation(g()) && !isOperation([1]));
+ * ```
+ */
+export function isOperation(v: unknown): v is Operation<unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v) &&
+    typeof (v as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function";
+}
+
+/**
+ * The iterator a task runs for `body`. Throws a TypeError for anything else.
+ *
+ * @example
+ * ```ts
+ * import { toIterator } from "./body.ts";
+ * function* g() { return 1; }
+ * console.assert(toIterator(g).next().value === 1);
+ * ```
+ */
+export function toIterator<T>(body: TaskBody<T>): Iterator<unknown, T, unknown> {
+  if (typeof body === "function") {
+    if (body instanceof GeneratorFunction) {
+      return (body as () => Operation<T>)()[Symbol.iterator]();
+    }
+    return factoryBody(body as (signal: AbortSignal) => PromiseLike<T> | T);
+  }
+  if (isOperation(body)) return body[Symbol.iterator]();
+  throw new TypeError(
+    "dokio: spawn()/run() take an operation (a called generator), a generator function or an async function",
+  );
+}
+
+function* factoryBody<T>(
+  fn: (signal: AbortSignal) => PromiseLike<T> | T | Operation<T>,
+): Generator<unknown, T, unknown> {
+  let result: unknown = undefined;
+  // PromiseWait calls fn with an AbortSignal on the first poll and aborts it on cancel.
+  const wait = new PromiseWait<unknown>((signal) => {
+    const r = fn(signal);
+    if (isOperation(r)) {
+      result = r;
+      return undefined;
+    }
+    return r as PromiseLike<unknown> | unknown;
+  });
+  const v = yield* wait;
+  if (result !== undefined) return yield* (result as Operation<T>);
+  return v as T;
+}

@@ -1,0 +1,25 @@
+/**
+ * The runtime core: tasks, spawning, joining, the scheduler.
+ *
+ * @module
+ */
+
+export type { Operation, Poll } from "./operation.ts";
+export { Leaf, PENDING, toPromise } from "./operation.ts";
+export type { Waker } from "./waker.ts";
+export { CancelledError, ClosedError, JoinError, timeoutError } from "./errors.ts";
+export type { JoinHandle } from "./join_handle.ts";
+export { JoinSet } from "./join_set.ts";
+export { yieldNow } from "./yield_now.ts";
+export { call, PromiseWait } from "./call.ts";
+export type { TaskBody } from "./body.ts";
+export {
+  type Backend,
+  run,
+  Runtime,
+  RuntimeBuilder,
+  type RuntimeMetrics,
+  type RuntimeOptions,
+  spawn,
+} from "./runtime.ts";
+export type { WorkerMetrics } from "./scheduler.ts";

@@ -1,0 +1,573 @@
+/**
+ * One worker's scheduler: run queues, the poll loop, parking, and the
+ * bridge to Deno's event loop.
+ *
+ * Queues, as Tokio's worker: a LIFO slot (a task woken by the task being
+ * polled runs next, at most {@linkcode MAX_LIFO_POLLS} times in a row), a
+ * local ring of 256, and the inject FIFO (overflow and remote wakes), checked
+ * first every `globalQueueInterval` ticks. Every `eventInterval` ticks, and
+ * whenever the queues run dry, the drivers are polled without waiting (I/O
+ * completions, expired timers).
+ *
+ * Living with Deno: the loop runs synchronous batches; after about
+ * {@linkcode BATCH_MS} of busy work it yields to Deno with a MessageChannel
+ * hop so promises, `fetch` and Deno's timers progress. With nothing to run it
+ * parks: in the reactor's nonblocking wait when I/O is in flight (a wake
+ * interrupts it), else on a plain promise with a `setTimeout` for the next
+ * timer. With no live task it stops and holds nothing that keeps the
+ * process alive.
+ *
+ * Invariant: a task is polled only after a successful `toRunning`, and is
+ * re-queued only by the party that won the Submit/OkNotified transition, so
+ * no task is ever queued twice or polled concurrently.
+ *
+ * @module
+ */
+
+import { enter, tryCurrentCore, type Core } from "./context.ts";
+import { resetBudget } from "./coop.ts";
+import { CancelledError, JoinError } from "./errors.ts";
+import { HeaderTable, SENTINEL_SLOT } from "./header_table.ts";
+import { InjectQueue } from "./inject_queue.ts";
+import type { IoDriver } from "./io_driver.ts";
+import { LocalQueue } from "./local_queue.ts";
+import { CANCELLED_OUTCOME, FAILED, OK, Task } from "./task.ts";
+import {
+  CANCELLED,
+  INITIAL_STATE,
+  toComplete,
+  toIdle,
+  ToIdle,
+  toNotifiedAndCancel,
+  toNotifiedByRef,
+  ToNotified,
+  toRunning,
+  ToRunning,
+  toShutdown,
+} from "./task_state.ts";
+import { TimeDriver } from "../time/driver.ts";
+import type { Clock } from "../time/clock.ts";
+
+/** Consecutive LIFO-slot polls before the slot's task goes to the queue. */
+export const MAX_LIFO_POLLS = 3;
+/** Busy time after which the loop yields to Deno's event loop. */
+export const BATCH_MS = 2;
+
+/** Settings of one scheduler (see RuntimeBuilder). */
+export interface SchedulerConfig {
+  /** Ticks between checks of the inject queue first (Tokio: 31). */
+  globalQueueInterval: number;
+  /** Ticks between driver polls (Tokio: 61). */
+  eventInterval: number;
+  /** Leaf completions allowed per task poll (Tokio: 128). */
+  budget: number;
+  /** Whether timers may be used. */
+  enableTime: boolean;
+  /** Open the I/O driver on first use; null driver when false. */
+  enableIo: boolean;
+  /** Reactor backend for the I/O driver. */
+  backend: "auto" | "io_uring" | "epoll" | "kqueue";
+  /** A clock to use (tests), else a real one. */
+  clock?: Clock;
+  /** Called with the error of a failed task nobody joined. */
+  onUnhandledError?: (error: JoinError) => void;
+}
+
+/** Counters of one worker, as `rt.metrics()` reports them. */
+export interface WorkerMetrics {
+  /** Task polls (including cancellations). */
+  polls: number;
+  /** Of those, polls of the LIFO slot. */
+  lifoPolls: number;
+  /** Steal operations (multi-worker only). */
+  steals: number;
+  /** Tasks taken by steals. */
+  stolenTasks: number;
+  /** Times the worker parked. */
+  parks: number;
+  /** Times a parked worker was woken early by a wake. */
+  unparks: number;
+  /** Yields to Deno's event loop. */
+  hops: number;
+  /** Driver polls (event ticks and dry-queue checks). */
+  driverPolls: number;
+  /** Tasks waiting in the local ring. */
+  localQueueDepth: number;
+  /** Tasks waiting in the inject queue. */
+  injectQueueDepth: number;
+  /** Tasks spawned on this worker. */
+  spawned: number;
+  /** Tasks alive now. */
+  activeTasks: number;
+  /** Pending timers. */
+  timers: number;
+  /** Reactor operations in flight. */
+  ioInFlight: number;
+}
+
+const IDLE = 0; // not running; a wake must kick a hop
+const HOPPING = 1; // a hop message is posted
+const RUNNING = 2; // inside a batch
+const PARKED_IO = 3; // in the reactor's nonblocking wait
+const PARKED_JS = 4; // waiting on a promise / setTimeout
+
+/**
+ * A single worker's scheduler and its drivers.
+ *
+ * @example
+ * ```ts ignore
+ * const s = new Scheduler(config);
+ * const t = s.spawn(body());
+ * ```
+ */
+export class Scheduler implements Core {
+  /** This worker's time driver. */
+  readonly time: TimeDriver;
+  /** This worker's I/O driver, once opened. */
+  io: IoDriver | null = null;
+  /** Task state words. */
+  readonly headers: HeaderTable = new HeaderTable(1024);
+  /** Live tasks by header slot (the owner list). */
+  readonly tasks: (Task<unknown> | undefined)[] = [undefined];
+  readonly config: SchedulerConfig;
+
+  #lifo: Task<unknown> | null = null;
+  #local = new LocalQueue<Task<unknown>>();
+  #inject = new InjectQueue<Task<unknown>>();
+  #polling: Task<unknown> | null = null;
+  #state = IDLE;
+  #tick = 0;
+  #channel: MessageChannel | null = null;
+  #unparkFn: (() => void) | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #ioWakeSent = false;
+  #unobserved = new Set<Task<unknown>>();
+  #idleWaiters: (() => void)[] = [];
+  #closed = false;
+  #ioOpening: Promise<IoDriver> | null = null;
+  #ioFactory: ((backend: SchedulerConfig["backend"]) => Promise<IoDriver>) | null = null;
+
+  readonly #m: WorkerMetrics = {
+    polls: 0,
+    lifoPolls: 0,
+    steals: 0,
+    stolenTasks: 0,
+    parks: 0,
+    unparks: 0,
+    hops: 0,
+    driverPolls: 0,
+    localQueueDepth: 0,
+    injectQueueDepth: 0,
+    spawned: 0,
+    activeTasks: 0,
+    timers: 0,
+    ioInFlight: 0,
+  };
+
+  /** Make a scheduler with `config`. */
+  constructor(config: SchedulerConfig) {
+    this.config = config;
+    this.time = new TimeDriver(config.clock);
+  }
+
+  /** Install how the I/O driver is opened on first use (the runtime does this). */
+  setIoFactory(f: (backend: SchedulerConfig["backend"]) => Promise<IoDriver>): void {
+    this.#ioFactory = f;
+  }
+
+  /** The I/O driver, opening it on first use. */
+  openIo(): Promise<IoDriver> {
+    if (this.io !== null) return Promise.resolve(this.io);
+    if (!this.config.enableIo) {
+      return Promise.reject(new Error("dokio: I/O is disabled on this runtime (enableIo(false))"));
+    }
+    if (this.#ioFactory === null) {
+      return Promise.reject(new Error("dokio: no I/O driver is available"));
+    }
+    if (this.#ioOpening === null) {
+      this.#ioOpening = this.#ioFactory(this.config.backend).then((io) => {
+        if (this.#closed) {
+          io.close();
+          throw new Error("dokio: the runtime shut down");
+        }
+        this.io = io;
+        return io;
+      });
+      this.#ioOpening.catch(() => {
+        this.#ioOpening = null;
+      });
+    }
+    return this.#ioOpening;
+  }
+
+  /** Live tasks. */
+  get liveTasks(): number {
+    return this.headers.live;
+  }
+
+  /** Whether the scheduler was shut down. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Create a task for `iter` and queue it. */
+  spawn<T>(iter: Iterator<unknown, T, unknown>): Task<T> {
+    if (this.#closed) throw new Error("dokio: spawn on a runtime that was shut down");
+    const slot = this.headers.alloc(INITIAL_STATE);
+    const task = new Task<T>(this, iter, slot);
+    this.tasks[slot] = task as Task<unknown>;
+    this.#m.spawned++;
+    this.#enqueue(task as Task<unknown>);
+    return task;
+  }
+
+  /** Wake `task` (its waker calls this). */
+  wake(task: Task<unknown>): void {
+    if (toNotifiedByRef(this.headers.words, task.slot) === ToNotified.Submit) {
+      this.#enqueue(task);
+    }
+  }
+
+  /** Abort `task`. */
+  abort(task: Task<unknown>): void {
+    if (toNotifiedAndCancel(this.headers.words, task.slot) === ToNotified.Submit) {
+      this.#enqueue(task);
+    }
+  }
+
+  #enqueue(task: Task<unknown>): void {
+    const polling = this.#polling;
+    if (polling !== null && polling !== task) {
+      // Woken or spawned by the task being polled: it runs next (LIFO slot).
+      const prev = this.#lifo;
+      this.#lifo = task;
+      if (prev !== null) this.#local.push(prev, this.#inject);
+      return;
+    }
+    this.#local.push(task, this.#inject);
+    this.#kick();
+  }
+
+  /** Make sure the loop will run: post a hop when idle, interrupt a park. */
+  #kick(): void {
+    switch (this.#state) {
+      case IDLE:
+        this.#hop();
+        break;
+      case PARKED_IO:
+        if (!this.#ioWakeSent) {
+          this.#ioWakeSent = true;
+          this.#m.unparks++;
+          this.io!.wake();
+        }
+        break;
+      case PARKED_JS: {
+        const f = this.#unparkFn;
+        if (f !== null) {
+          this.#unparkFn = null;
+          this.#m.unparks++;
+          clearTimeout(this.#timer);
+          f();
+        }
+        break;
+      }
+    }
+  }
+
+  #hop(): void {
+    this.#state = HOPPING;
+    if (this.#channel === null) {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => this.#drive();
+      this.#channel = ch;
+    }
+    this.#m.hops++;
+    this.#channel.port2.postMessage(null);
+  }
+
+  #closeChannel(): void {
+    if (this.#channel !== null) {
+      this.#channel.port1.close();
+      this.#channel.port2.close();
+      this.#channel = null;
+    }
+  }
+
+  /** Run batches until the queues are empty, then park or stop. */
+  #drive(): void {
+    if (this.#state === RUNNING) return;
+    // Called from a nested context (a runtime driven inside another's task)?
+    const outer = tryCurrentCore();
+    if (outer !== null) {
+      queueMicrotask(() => this.#drive());
+      return;
+    }
+    this.#state = RUNNING;
+    if (this.#runBatch()) {
+      this.#hop();
+      return;
+    }
+    this.#parkOrStop();
+  }
+
+  /** Returns true when it stopped for a hop (work remains), false when dry. */
+  #runBatch(): boolean {
+    const start = performance.now();
+    const gqi = this.config.globalQueueInterval;
+    const evi = this.config.eventInterval;
+    for (;;) {
+      const tick = ++this.#tick;
+      if (tick % evi === 0) {
+        this.#pollDrivers();
+        if (performance.now() - start > BATCH_MS) return true;
+      }
+      let task: Task<unknown> | undefined;
+      if (tick % gqi === 0) task = this.#inject.pop() ?? this.#local.pop();
+      else task = this.#local.pop() ?? this.#inject.pop();
+      if (task === undefined) {
+        this.#pollDrivers();
+        task = this.#local.pop() ?? this.#inject.pop();
+        if (task === undefined) return false;
+      }
+      this.#runTask(task);
+      // Drain the LIFO slot: at most MAX_LIFO_POLLS in a row.
+      let lifoRuns = 0;
+      while (this.#lifo !== null) {
+        const next = this.#lifo;
+        this.#lifo = null;
+        if (lifoRuns++ === MAX_LIFO_POLLS) {
+          this.#local.push(next, this.#inject);
+          break;
+        }
+        this.#m.lifoPolls++;
+        this.#runTask(next);
+      }
+    }
+  }
+
+  #pollDrivers(): void {
+    this.#m.driverPolls++;
+    if (this.io !== null && this.io.inFlight > 0) this.io.pollNow();
+    if (this.time.size > 0) this.time.process();
+  }
+
+  #runTask(task: Task<unknown>): void {
+    const slot = task.slot;
+    if (slot === SENTINEL_SLOT) return; // completed while queued (cancel path)
+    const r = toRunning(this.headers.words, slot);
+    if (r === ToRunning.Failed || r === ToRunning.Dealloc) return;
+    if (r === ToRunning.Cancelled) {
+      this.#cancelTask(task);
+      return;
+    }
+    this.#m.polls++;
+    this.#polling = task;
+    enter(task, this);
+    resetBudget(this.config.budget);
+    let res: IteratorResult<unknown, unknown>;
+    try {
+      res = task.iter!.next();
+    } catch (e) {
+      this.#leave();
+      this.#finish(task, task.cancelling ? CANCELLED_OUTCOME : FAILED, e);
+      return;
+    }
+    this.#leave();
+    if (res.done === true) {
+      if (task.cancelling) this.#finish(task, CANCELLED_OUTCOME, new CancelledError());
+      else this.#finish(task, OK, res.value);
+      return;
+    }
+    const idle = toIdle(this.headers.words, task.slot);
+    if (idle === ToIdle.OkNotified) {
+      // Woken during its own poll (yieldNow, budget): back of the queue.
+      this.#local.push(task, this.#inject);
+    } else if (idle === ToIdle.Cancelled) {
+      this.#cancelTask(task);
+    }
+  }
+
+  #leave(): void {
+    this.#polling = null;
+    enter(null, null);
+    resetBudget(Infinity);
+  }
+
+  /** Cancel a task that this worker owns (RUNNING is set): `return()` its body. */
+  #cancelTask(task: Task<unknown>): void {
+    this.#m.polls++;
+    this.#polling = task;
+    enter(task, this);
+    resetBudget(this.config.budget);
+    let res: IteratorResult<unknown, unknown>;
+    try {
+      res = task.iter!.return!(undefined);
+    } catch (e) {
+      this.#leave();
+      this.#finish(task, FAILED, e);
+      return;
+    }
+    this.#leave();
+    if (res.done === true) {
+      this.#finish(task, CANCELLED_OUTCOME, new CancelledError());
+      return;
+    }
+    // Its finally block suspended (async cleanup): let it run to the end as a
+    // cancelled task. A second abort forces it out of the finally block.
+    task.cancelling = true;
+    Atomics.and(this.headers.words, task.slot, ~CANCELLED);
+    if (toIdle(this.headers.words, task.slot) === ToIdle.OkNotified) {
+      this.#local.push(task, this.#inject);
+    }
+  }
+
+  #finish(task: Task<unknown>, outcome: number, result: unknown): void {
+    task.outcome = outcome;
+    task.result = result;
+    task.iter = null;
+    const slot = task.slot;
+    toComplete(this.headers.words, slot);
+    this.tasks[slot] = undefined;
+    this.headers.free(slot);
+    task.slot = SENTINEL_SLOT;
+    const w = task.joinWakers;
+    task.joinWakers = null;
+    if (outcome === FAILED) {
+      if (task.joinState === 2 || (w === null && task.joinState === 0)) {
+        if (task.joinState === 2) this.reportUnobserved(task);
+        else this.#unobserved.add(task);
+      }
+    }
+    if (w !== null) {
+      if (Array.isArray(w)) for (const x of w) x.wake();
+      else w.wake();
+    }
+    if (this.headers.live === 0 && this.#idleWaiters.length > 0) {
+      const ws = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const f of ws) queueMicrotask(f);
+    }
+  }
+
+  /** A failed task's error was seen by a joiner. */
+  observed(task: Task<unknown>): void {
+    this.#unobserved.delete(task);
+  }
+
+  /** Report a failure nobody will see otherwise. */
+  reportUnobserved(task: Task<unknown>): void {
+    this.#unobserved.delete(task);
+    const err = new JoinError(task.id, task.result, false);
+    if (this.config.onUnhandledError) this.config.onUnhandledError(err);
+    else console.error(`dokio: unhandled failure in task ${task.id}:`, task.result);
+  }
+
+  /** Report every failure that was never joined (at shutdown). */
+  reportAllUnobserved(): void {
+    for (const t of [...this.#unobserved]) this.reportUnobserved(t);
+  }
+
+  #parkOrStop(): void {
+    if (this.headers.live === 0 && this.time.size === 0) {
+      this.#state = IDLE;
+      this.#closeChannel();
+      return;
+    }
+    let timeout = this.time.size > 0 ? this.time.nextTimeout() : -1;
+    if (timeout >= 0 && this.time.clock.isPaused) {
+      // A paused clock jumps to the next timer when there is nothing else to do.
+      if (this.time.autoAdvance()) timeout = 0;
+    }
+    if (timeout === 0) {
+      this.#hop();
+      return;
+    }
+    this.#m.parks++;
+    const io = this.io;
+    if (io !== null && io.inFlight > 0) {
+      this.#state = PARKED_IO;
+      this.#ioWakeSent = false;
+      io.park(timeout).then(() => this.#afterIoPark(), (e) => this.#fatal(e));
+      return;
+    }
+    this.#state = PARKED_JS;
+    this.#closeChannel();
+    new Promise<void>((resolve) => {
+      this.#unparkFn = resolve;
+      if (timeout > 0) {
+        this.#timer = setTimeout(() => {
+          this.#unparkFn = null;
+          resolve();
+        }, timeout);
+      }
+    }).then(() => {
+      this.#state = IDLE;
+      this.#drive();
+    });
+  }
+
+  #afterIoPark(): void {
+    this.#state = IDLE;
+    this.io?.dispatch();
+    this.#drive();
+  }
+
+  #fatal(e: unknown): void {
+    this.#state = IDLE;
+    console.error("dokio: the I/O driver failed:", e);
+    this.#drive();
+  }
+
+  /** Resolve when no task is alive. */
+  whenIdle(): Promise<void> {
+    if (this.headers.live === 0) return Promise.resolve();
+    return new Promise((r) => this.#idleWaiters.push(r));
+  }
+
+  /** Ask every live task to cancel. */
+  abortAll(): void {
+    const words = this.headers.words;
+    for (const t of this.tasks) {
+      if (t === undefined || t.slot === SENTINEL_SLOT) continue;
+      if (toShutdown(words, t.slot)) {
+        // Idle: cancel it now (it owns RUNNING).
+        this.#cancelTask(t);
+      }
+    }
+  }
+
+  /** Stop: tasks are expected to be finished; release drivers. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.reportAllUnobserved();
+    this.#closeChannel();
+    if (this.#unparkFn !== null) {
+      clearTimeout(this.#timer);
+      const f = this.#unparkFn;
+      this.#unparkFn = null;
+      f();
+    }
+    if (this.#ioOpening !== null) {
+      try {
+        await this.#ioOpening;
+      } catch { /* it failed; nothing to close */ }
+    }
+    const io = this.io;
+    this.io = null;
+    if (io !== null) {
+      if (this.#state === PARKED_IO) io.wake();
+      await io.close();
+    }
+  }
+
+  /** A snapshot of this worker's counters. */
+  metrics(): WorkerMetrics {
+    const m = { ...this.#m };
+    m.localQueueDepth = this.#local.length + (this.#lifo !== null ? 1 : 0);
+    m.injectQueueDepth = this.#inject.length;
+    m.activeTasks = this.headers.live;
+    m.timers = this.time.size;
+    m.ioInFlight = this.io?.inFlight ?? 0;
+    return m;
+  }
+}

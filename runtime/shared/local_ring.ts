@@ -1,0 +1,54 @@
+/**
+ * A worker's local run queue: the {@link RingCore} work-stealing ring at the
+ * production capacity of 256 task ids, in a SharedArrayBuffer.
+ *
+ * Invariant (from the core): one owner pushes at the tail and pops at the
+ * head; stealers take `ceil(n/2)` with one CAS on the packed head
+ * `steal << 16 | real`, one stealer per victim at a time; a push into a full
+ * ring moves 128 tasks plus the new one to the overflow sink in one batch.
+ * Every id pushed comes out exactly once.
+ *
+ * @module
+ */
+
+import { type Overflow, RingCore, ringByteLength } from "./ring_core.ts";
+
+export type { Overflow } from "./ring_core.ts";
+
+/** Slots in a worker's local ring (Tokio's value). */
+export const LOCAL_RING_CAPACITY = 256;
+
+/**
+ * A worker's local ring of 256 task ids. A zero-filled region is an empty ring.
+ *
+ * @example
+ * ```ts
+ * import { LocalRing } from "./local_ring.ts";
+ * const sab = new SharedArrayBuffer(LocalRing.byteLength * 2);
+ * const mine = new LocalRing(sab, 0);
+ * const other = new LocalRing(sab, LocalRing.byteLength);
+ * const inject = { pushBatch(_ids: Int32Array | number[], _n: number) {} };
+ * for (let id = 0; id < 10; id++) mine.push(id, inject);
+ * console.log(mine.pop()); // 0
+ * console.log(mine.stealInto(other), other.length); // 5 4
+ * ```
+ */
+export class LocalRing extends RingCore {
+  /** Bytes one ring occupies in the shared buffer (1152, a multiple of 64). */
+  static readonly byteLength: number = ringByteLength(LOCAL_RING_CAPACITY);
+
+  /**
+   * View the ring at `byteOffset` (a multiple of 4; 64 recommended) of `sab`.
+   *
+   * @example
+   * ```ts
+   * import { LocalRing } from "./local_ring.ts";
+   * const ring = new LocalRing(new SharedArrayBuffer(LocalRing.byteLength), 0);
+   * console.log(ring.capacity, ring.isEmpty()); // 256 true
+   * ```
+   */
+  constructor(sab: SharedArrayBuffer, byteOffset: number) {
+    super(sab, byteOffset, LOCAL_RING_CAPACITY);
+  }
+
+}

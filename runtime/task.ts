@@ -1,0 +1,194 @@
+/**
+ * A task: one poll-driven state machine (an iterator) plus its header slot.
+ *
+ * The task is its own waker and its own JoinHandle, so spawning allocates
+ * one object besides the body's iterator. Its lifecycle state lives in the
+ * header word (see task_state.ts); the object holds what JS must: the
+ * iterator while it runs, the outcome after.
+ *
+ * Invariant: `iter` is non-null until the task completes; `outcome` moves
+ * once from PENDING to OK, FAILED or CANCELLED; after completion `slot` is
+ * the COMPLETE sentinel, so stale wakes are no-ops.
+ *
+ * @module
+ */
+
+import { CancelledError, JoinError } from "./errors.ts";
+import { Leaf, PENDING, type Poll } from "./operation.ts";
+import type { JoinHandle } from "./join_handle.ts";
+import type { Waker } from "./waker.ts";
+import type { Scheduler } from "./scheduler.ts";
+import { COMPLETE, setJoinWaker } from "./task_state.ts";
+
+/** The task has not finished. */
+export const PENDING_OUTCOME = 0;
+/** The task returned a value. */
+export const OK = 1;
+/** The task threw. */
+export const FAILED = 2;
+/** The task was cancelled. */
+export const CANCELLED_OUTCOME = 3;
+
+let nextId = 1;
+
+/**
+ * A spawned task. Users see it as a {@linkcode JoinHandle}.
+ *
+ * @example
+ * ```ts
+ * import { run, spawn } from "../mod.ts";
+ * await run(function* () {
+ *   const task = spawn(function* () {});
+ *   yield* task;
+ * });
+ * ```
+ */
+export class Task<T> implements Waker, JoinHandle<T> {
+  /** Unique id. */
+  readonly id: number;
+  /** Index of the state word in the scheduler's header table. */
+  slot: number;
+  /** The body; null once complete. */
+  iter: Iterator<unknown, T, unknown> | null;
+  /** The scheduler that owns and polls this task. */
+  readonly sched: Scheduler;
+  /** PENDING_OUTCOME, OK, FAILED or CANCELLED_OUTCOME. */
+  outcome = PENDING_OUTCOME;
+  /** The value, the error thrown, or the cancellation reason. */
+  result: unknown = undefined;
+  /** Who to wake at completion: a waker, a list of them, or null. */
+  joinWakers: Waker | Waker[] | null = null;
+  /** 1: joined or detached (failure observed), 2: detached. */
+  joinState = 0;
+  /** Cancelled, and running its (suspended) finally blocks to the end. */
+  cancelling = false;
+
+  /** Make a task around `iter`; the scheduler assigns the slot. */
+  constructor(sched: Scheduler, iter: Iterator<unknown, T, unknown>, slot: number) {
+    this.id = nextId++;
+    this.sched = sched;
+    this.iter = iter;
+    this.slot = slot;
+  }
+
+  /** Waker: schedule this task to be polled. */
+  wake(): void {
+    this.sched.wake(this);
+  }
+
+  /** Abort: cancel the task (see JoinHandle.abort). */
+  abort(): void {
+    this.sched.abort(this);
+  }
+
+  /** Whether the task finished. */
+  isFinished(): boolean {
+    return this.outcome !== PENDING_OUTCOME;
+  }
+
+  /** Nobody will join: report a failure now or when it happens. */
+  detach(): void {
+    this.joinState = 2;
+    if (this.outcome === FAILED) this.sched.reportUnobserved(this);
+  }
+
+  /** `yield* handle`: a leaf waiting for completion. */
+  [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    return new JoinWait(this);
+  }
+
+  /** `await handle`. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.#promise().then(onfulfilled, onrejected);
+  }
+
+  #promise(): Promise<T> {
+    if (this.outcome !== PENDING_OUTCOME) {
+      try {
+        return Promise.resolve(this.take());
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.addJoinWaker({
+        wake: () => {
+          try {
+            resolve(this.take());
+          } catch (e) {
+            reject(e);
+          }
+        },
+      });
+    });
+  }
+
+  /** Register a waker to run at completion (the JoinHandle's waker). */
+  addJoinWaker(w: Waker): void {
+    const cur = this.joinWakers;
+    if (cur === null) this.joinWakers = w;
+    else if (Array.isArray(cur)) {
+      if (!cur.includes(w)) cur.push(w);
+    } else if (cur !== w) this.joinWakers = [cur, w];
+    setJoinWaker(this.sched.headers.words, this.slot);
+  }
+
+  /** Remove a join waker (a cancelled joiner). */
+  removeJoinWaker(w: Waker): void {
+    const cur = this.joinWakers;
+    if (cur === w) this.joinWakers = null;
+    else if (Array.isArray(cur)) {
+      const i = cur.indexOf(w);
+      if (i >= 0) cur.splice(i, 1);
+    }
+  }
+
+  /** The outcome of a finished task: its value, or a JoinError thrown. */
+  take(): T {
+    if (this.joinState === 0) this.joinState = 1;
+    if (this.outcome === OK) return this.result as T;
+    if (this.outcome === FAILED) {
+      this.sched.observed(this);
+      throw new JoinError(this.id, this.result, false);
+    }
+    if (this.outcome === CANCELLED_OUTCOME) {
+      throw new JoinError(this.id, this.result ?? new CancelledError(), true);
+    }
+    throw new Error("dokio: join of an unfinished task");
+  }
+
+  /** Whether the header says complete (for tests and metrics). */
+  get headerComplete(): boolean {
+    return (this.sched.headers.words[this.slot] & COMPLETE) !== 0;
+  }
+}
+
+/** The leaf a joiner waits in. */
+class JoinWait<T> extends Leaf<T> {
+  #task: Task<T>;
+  #waker: Waker | null = null;
+  constructor(task: Task<T>) {
+    super();
+    this.#task = task;
+  }
+  protected poll(waker: Waker): Poll<T> {
+    const t = this.#task;
+    if (t.outcome !== PENDING_OUTCOME) {
+      if (this.#waker !== null) t.removeJoinWaker(this.#waker);
+      return t.take();
+    }
+    if (this.#waker !== waker) {
+      if (this.#waker !== null) t.removeJoinWaker(this.#waker);
+      this.#waker = waker;
+      t.addJoinWaker(waker);
+    }
+    return PENDING;
+  }
+  protected cancel(): void {
+    if (this.#waker !== null) this.#task.removeJoinWaker(this.#waker);
+    this.#waker = null;
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The task header state word, after Tokio's `runtime/task/state.rs`.
+ *
+ * One 32-bit word per task, kept in an `Int32Array` (SharedArrayBuffer-backed
+ * for tasks other workers may wake): six flag bits and, above them, a
+ * reference count in units of {@linkcode REF_ONE}. Every transition is one
+ * `Atomics.compareExchange` loop, so the word is correct when several
+ * workers race on it.
+ *
+ * Invariants:
+ * - RUNNING and COMPLETE are never both set; COMPLETE is final.
+ * - NOTIFIED means "queued or to be queued exactly once": a wake while
+ *   RUNNING only sets NOTIFIED and the poller re-queues the task once when
+ *   its poll ends; a wake while NOTIFIED or COMPLETE does nothing. So a task
+ *   is never in a run queue twice and never polled spuriously twice.
+ * - Each run-queue entry owns one reference; so do the owner list and the
+ *   JoinHandle (while JOIN_INTEREST is set). The slot is released when the
+ *   count reaches zero.
+ *
+ * @module
+ */
+
+/** The task is being polled. */
+export const RUNNING = 1;
+/** The task finished (value, error or cancellation); final. */
+export const COMPLETE = 2;
+/** The task is in (or about to be pushed to) a run queue. */
+export const NOTIFIED = 4;
+/** A JoinHandle still wants the output. */
+export const JOIN_INTEREST = 8;
+/** The JoinHandle registered a waker to be woken at completion. */
+export const JOIN_WAKER = 16;
+/** The task was asked to stop; its next poll cancels it instead. */
+export const CANCELLED = 32;
+/** One reference in the count held in the bits above the flags. */
+export const REF_ONE = 64;
+/** Mask of the flag bits. */
+export const FLAGS_MASK: number = REF_ONE - 1;
+
+/**
+ * A new task: owned by the owner list, its JoinHandle and its first run-queue
+ * entry (three references), notified, with join interest.
+ */
+export const INITIAL_STATE: number = 3 * REF_ONE | JOIN_INTEREST | NOTIFIED;
+
+/**
+ * Outcomes of {@linkcode toRunning}: Success (poll it), Cancelled (cancel it
+ * instead; it now owns RUNNING), Failed (it was running or complete: drop
+ * this queue entry), Dealloc (as Failed, and that was the last reference).
+ */
+export const ToRunning = { Success: 0, Cancelled: 1, Failed: 2, Dealloc: 3 } as const;
+/** One outcome of {@linkcode toRunning}. */
+export type ToRunning = typeof ToRunning[keyof typeof ToRunning];
+
+/**
+ * Outcomes of {@linkcode toIdle}: Ok (wait for a wake), OkNotified (woken
+ * during the poll: queue it again), OkDealloc (idle and that was the last
+ * reference), Cancelled (abort arrived during the poll: cancel it now).
+ */
+export const ToIdle = { Ok: 0, OkNotified: 1, OkDealloc: 2, Cancelled: 3 } as const;
+/** One outcome of {@linkcode toIdle}. */
+export type ToIdle = typeof ToIdle[keyof typeof ToIdle];
+
+/**
+ * Outcomes of the notify transitions: DoNothing, or Submit (push the task to
+ * a run queue; a reference was added for the entry).
+ */
+export const ToNotified = { DoNothing: 0, Submit: 1 } as const;
+/** One outcome of the notify transitions. */
+export type ToNotified = typeof ToNotified[keyof typeof ToNotified];
+
+/**
+ * The reference count held in a state word.
+ *
+ * @example
+ * ```ts
+ * import { refCount, REF_ONE } from "./task_state.ts";
+ * console.assert(refCount(2 * REF_ONE) === 2);
+ * ```
+ */
+export function refCount(state: number): number {
+  return state >>> 6;
+}
+
+/**
+ * Claim a notified task for a poll: clear NOTIFIED, set RUNNING.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, toRunning, RUNNING } from "./task_state.ts";
+ * const w = new Int32Array([INITIAL_STATE]);
+ * toRunning(w, 0);
+ * console.assert((w[0] & RUNNING) !== 0);
+ * ```
+ */
+export function toRunning(words: Int32Array, i: number): ToRunning {
+  for (;;) {
+    const cur = Atomics.load(words, i);
+    if ((cur & (RUNNING | COMPLETE)) !== 0) {
+      // This queue entry's reference is dropped.
+      const next = cur - REF_ONE;
+      if (Atomics.compareExchange(words, i, cur, next) === cur) {
+        return refCount(next) === 0 ? ToRunning.Dealloc : ToRunning.Failed;
+      }
+      continue;
+    }
+    const next = (cur | RUNNING) & ~NOTIFIED;
+    if (Atomics.compareExchange(words, i, cur, next) === cur) {
+      return (next & CANCELLED) !== 0 ? ToRunning.Cancelled : ToRunning.Success;
+    }
+  }
+}
+
+/**
+ * End a poll that left the task pending: clear RUNNING. The queue entry's
+ * reference is consumed unless the task was notified meanwhile, in which case
+ * it carries over to the new entry.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, toRunning, toIdle, ToIdle } from "./task_state.ts";
+ * const w = new Int32Array([INITIAL_STATE]);
+ * toRunning(w, 0);
+ * console.assert(toIdle(w, 0) === ToIdle.Ok);
+ * ```
+ */
+export function toIdle(words: Int32Array, i: number): ToIdle {
+  for (;;) {
+    const cur = Atomics.load(words, i);
+    if ((cur & CANCELLED) !== 0) return ToIdle.Cancelled;
+    let next = cur & ~RUNNING;
+    let out: ToIdle;
+    if ((cur & NOTIFIED) !== 0) {
+      out = ToIdle.OkNotified; // the running reference moves to the new queue entry
+    } else {
+      next -= REF_ONE;
+      out = refCount(next) === 0 ? ToIdle.OkDealloc : ToIdle.Ok;
+    }
+    if (Atomics.compareExchange(words, i, cur, next) === cur) return out;
+  }
+}
+
+/**
+ * Wake by reference (the waker keeps nothing). If idle: set NOTIFIED, add a
+ * reference for the queue entry, and say Submit. If running: set NOTIFIED
+ * only — the poller re-queues it. If notified or complete: nothing.
+ *
+ * @example
+ * ```ts
+ * import { toNotifiedByRef, ToNotified } from "./task_state.ts";
+ * const w = new Int32Array([64]); // idle, one reference
+ * console.assert(toNotifiedByRef(w, 0) === ToNotified.Submit);
+ * console.assert(toNotifiedByRef(w, 0) === ToNotified.DoNothing);
+ * ```
+ */
+export function toNotifiedByRef(words: Int32Array, i: number): ToNotified {
+  for (;;) {
+    const cur = Atomics.load(words, i);
+    if ((cur & (COMPLETE | NOTIFIED)) !== 0) return ToNotified.DoNothing;
+    if ((cur & RUNNING) !== 0) {
+      if (Atomics.compareExchange(words, i, cur, cur | NOTIFIED) === cur) {
+        return ToNotified.DoNothing;
+      }
+      continue;
+    }
+    const next = (cur | NOTIFIED) + REF_ONE;
+    if (Atomics.compareExchange(words, i, cur, next) === cur) return ToNotified.Submit;
+  }
+}
+
+/**
+ * Remote abort: set CANCELLED and make sure the task gets polled so it can
+ * observe it — Submit when it was idle; nothing when running (it is
+ * cancelled when its poll ends), already notified, or complete.
+ *
+ * @example
+ * ```ts
+ * import { toNotifiedAndCancel, ToNotified, CANCELLED } from "./task_state.ts";
+ * const w = new Int32Array([64]);
+ * console.assert(toNotifiedAndCancel(w, 0) === ToNotified.Submit);
+ * console.assert((w[0] & CANCELLED) !== 0);
+ * ```
+ */
+export function toNotifiedAndCancel(words: Int32Array, i: number): ToNotified {
+  for (;;) {
+    const cur = Atomics.load(words, i);
+    if ((cur & (COMPLETE | CANCELLED)) !== 0) return ToNotified.DoNothing;
+    let next = cur | CANCELLED;
+    let out: ToNotified = ToNotified.DoNothing;
+    if ((cur & (RUNNING | NOTIFIED)) === 0) {
+      next = (next | NOTIFIED) + REF_ONE;
+      out = ToNotified.Submit;
+    }
+    if (Atomics.compareExchange(words, i, cur, next) === cur) return out;
+  }
+}
+
+/**
+ * Shutdown: set CANCELLED and, if the task is idle, claim it (set RUNNING)
+ * so the caller cancels it now. Returns true when the caller must cancel it.
+ *
+ * @example
+ * ```ts
+ * import { toShutdown } from "./task_state.ts";
+ * const w = new Int32Array([64]);
+ * console.assert(toShutdown(w, 0) === true);
+ * console.assert(toShutdown(w, 0) === false);
+ * ```
+ */
+export function toShutdown(words: Int32Array, i: number): boolean {
+  for (;;) {
+    const cur = Atomics.load(words, i);
+    const idle = (cur & (RUNNING | COMPLETE)) === 0;
+    const next = idle ? cur | CANCELLED | RUNNING : cur | CANCELLED;
+    if (Atomics.compareExchange(words, i, cur, next) === cur) return idle;
+  }
+}
+
+/**
+ * Finish a poll that completed the task: RUNNING → COMPLETE. Returns the
+ * state after, so the caller sees JOIN_INTEREST and JOIN_WAKER.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, toRunning, toComplete, COMPLETE } from "./task_state.ts";
+ * const w = new Int32Array([INITIAL_STATE]);
+ * toRunning(w, 0);
+ * console.assert((toComplete(w, 0) & COMPLETE) !== 0);
+ * ```
+ */
+export function toComplete(words: Int32Array, i: number): number {
+  for (;;) {
+    const cur = Atomics.load(words, i);
+    const next = (cur & ~RUNNING) | COMPLETE;
+    if (Atomics.compareExchange(words, i, cur, next) === cur) return next;
+  }
+}
+
+/**
+ * Drop `count` references; returns true when none remain (release the slot).
+ *
+ * @example
+ * ```ts
+ * import { refDec } from "./task_state.ts";
+ * const w = new Int32Array([128]);
+ * console.assert(refDec(w, 0, 1) === false && refDec(w, 0, 1) === true);
+ * ```
+ */
+export function refDec(words: Int32Array, i: number, count: number): boolean {
+  const prev = Atomics.sub(words, i, count * REF_ONE);
+  if (refCount(prev) < count) throw new Error("dokio: task reference count underflow");
+  return refCount(prev) === count;
+}
+
+/**
+ * Add one reference.
+ *
+ * @example
+ * ```ts
+ * import { refInc, refCount } from "./task_state.ts";
+ * const w = new Int32Array([64]);
+ * refInc(w, 0);
+ * console.assert(refCount(w[0]) === 2);
+ * ```
+ */
+export function refInc(words: Int32Array, i: number): void {
+  Atomics.add(words, i, REF_ONE);
+}
+
+/**
+ * The JoinHandle registers interest in being woken: set JOIN_WAKER unless the
+ * task already completed. Returns false when it is complete (read the output).
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, setJoinWaker } from "./task_state.ts";
+ * const w = new Int32Array([INITIAL_STATE]);
+ * console.assert(setJoinWaker(w, 0) === true);
+ * ```
+ */
+export function setJoinWaker(words: Int32Array, i: number): boolean {
+  for (;;) {
+    const cur = Atomics.load(words, i);
+    if ((cur & COMPLETE) !== 0) return false;
+    if (Atomics.compareExchange(words, i, cur, cur | JOIN_WAKER) === cur) return true;
+  }
+}
+
+/**
+ * Drop the JoinHandle's interest (detach): clear JOIN_INTEREST and
+ * JOIN_WAKER and drop its reference. Returns `{ complete, last }`: whether
+ * the task had completed (the caller then drops the output) and whether
+ * that was the last reference.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, unsetJoinInterest } from "./task_state.ts";
+ * const w = new Int32Array([INITIAL_STATE]);
+ * console.assert(unsetJoinInterest(w, 0).complete === false);
+ * ```
+ */
+export function unsetJoinInterest(
+  words: Int32Array,
+  i: number,
+): { complete: boolean; last: boolean } {
+  for (;;) {
+    const cur = Atomics.load(words, i);
+    if ((cur & JOIN_INTEREST) === 0) throw new Error("dokio: join interest dropped twice");
+    const next = (cur & ~(JOIN_INTEREST | JOIN_WAKER)) - REF_ONE;
+    if (Atomics.compareExchange(words, i, cur, next) === cur) {
+      return { complete: (cur & COMPLETE) !== 0, last: refCount(next) === 0 };
+    }
+  }
+}
