@@ -2,14 +2,26 @@
  * The inject queue: an unbounded FIFO that takes work from outside the
  * worker's own polls and the overflow of its local ring.
  *
- * Invariant: entries leave in the order they came (a growable ring buffer;
- * O(1) push and pop, no `Array.shift`).
+ * Invariant: entries leave in the order they came. Storage is a linked list
+ * of fixed-size segments, so a push never copies what is queued (a burst of
+ * a million spawns costs no re-allocation) and a drained segment is reused.
  *
  * @module
  */
 
+const SEGMENT = 1024;
+
+interface Segment<T> {
+  items: (T | undefined)[];
+  next: Segment<T> | null;
+}
+
+function segment<T>(): Segment<T> {
+  return { items: new Array(SEGMENT).fill(undefined), next: null };
+}
+
 /**
- * An unbounded FIFO ring that doubles when full.
+ * An unbounded FIFO of fixed-size segments.
  *
  * @example
  * ```ts
@@ -21,10 +33,12 @@
  * ```
  */
 export class InjectQueue<T> {
-  #buf: (T | undefined)[] = new Array(16).fill(undefined);
-  #mask = 15;
-  #head = 0;
+  #head: Segment<T> = segment();
+  #tail: Segment<T> = this.#head;
+  #headPos = 0;
+  #tailPos = 0;
   #len = 0;
+  #spare: Segment<T> | null = null;
 
   /** Entries queued. */
   get length(): number {
@@ -33,28 +47,32 @@ export class InjectQueue<T> {
 
   /** Append at the back. */
   push(item: T): void {
-    if (this.#len === this.#buf.length) this.#grow();
-    this.#buf[(this.#head + this.#len) & this.#mask] = item;
+    if (this.#tailPos === SEGMENT) {
+      let s = this.#spare;
+      if (s !== null) this.#spare = null;
+      else s = segment();
+      this.#tail.next = s;
+      this.#tail = s;
+      this.#tailPos = 0;
+    }
+    this.#tail.items[this.#tailPos++] = item;
     this.#len++;
   }
 
   /** Take from the front, or undefined when empty. */
   pop(): T | undefined {
     if (this.#len === 0) return undefined;
-    const item = this.#buf[this.#head];
-    this.#buf[this.#head] = undefined;
-    this.#head = (this.#head + 1) & this.#mask;
-    this.#len--;
+    if (this.#headPos === SEGMENT) {
+      const old = this.#head;
+      this.#head = old.next!;
+      old.next = null;
+      this.#spare = old;
+      this.#headPos = 0;
+    }
+    const items = this.#head.items;
+    const item = items[this.#headPos];
+    items[this.#headPos++] = undefined;
+    if (--this.#len === 0 && this.#head === this.#tail) this.#headPos = this.#tailPos = 0;
     return item;
-  }
-
-  #grow(): void {
-    const old = this.#buf;
-    const n = old.length;
-    const buf: (T | undefined)[] = new Array(n * 2).fill(undefined);
-    for (let k = 0; k < n; k++) buf[k] = old[(this.#head + k) & this.#mask];
-    this.#buf = buf;
-    this.#mask = n * 2 - 1;
-    this.#head = 0;
   }
 }

@@ -84,6 +84,8 @@ export function toPromise<T>(op: Operation<T>): Promise<T> {
 
 const SUSPEND: IteratorYieldResult<undefined> = Object.freeze({ done: false, value: undefined });
 
+const DONE_VOID: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
 const FRESH = 0;
 const WAITING = 1;
 const DONE = 2;
@@ -108,7 +110,8 @@ const DONE = 2;
  * ```
  */
 export abstract class Leaf<T> implements Operation<T>, Iterator<unknown, T, unknown>, PromiseLike<T> {
-  #state = FRESH;
+  /** Internal: FRESH, WAITING or DONE. */
+  protected _leafState: number = FRESH;
 
   /**
    * Try to finish. Return the value, or arrange for `waker.wake()` to be
@@ -126,7 +129,7 @@ export abstract class Leaf<T> implements Operation<T>, Iterator<unknown, T, unkn
 
   /** Resume: poll once with the current task's waker. */
   next(): IteratorResult<unknown, T> {
-    if (this.#state === DONE) {
+    if (this._leafState === DONE) {
       throw new TypeError("dokio: a leaf operation was resumed after it finished");
     }
     const waker = currentWaker();
@@ -139,24 +142,24 @@ export abstract class Leaf<T> implements Operation<T>, Iterator<unknown, T, unkn
     try {
       r = this.poll(waker);
     } catch (e) {
-      this.#state = DONE;
+      this._leafState = DONE;
       throw e;
     }
     if (r === PENDING) {
-      this.#state = WAITING;
+      this._leafState = WAITING;
       return SUSPEND;
     }
-    this.#state = DONE;
-    return { done: true, value: r };
+    this._leafState = DONE;
+    return r === undefined ? DONE_VOID as IteratorReturnResult<T> : { done: true, value: r };
   }
 
   /** Cancel: if pending, undo the registration; then finish with `value`. */
   return(value?: unknown): IteratorResult<unknown, T> {
-    if (this.#state === WAITING) {
-      this.#state = DONE;
+    if (this._leafState === WAITING) {
+      this._leafState = DONE;
       this.cancel();
     }
-    this.#state = DONE;
+    this._leafState = DONE;
     return { done: true, value: value as T };
   }
 

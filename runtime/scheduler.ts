@@ -35,6 +35,7 @@ import { CANCELLED_OUTCOME, FAILED, OK, Task } from "./task.ts";
 import {
   CANCELLED,
   INITIAL_STATE,
+  LOCAL,
   toComplete,
   toIdle,
   ToIdle,
@@ -223,14 +224,14 @@ export class Scheduler implements Core {
 
   /** Wake `task` (its waker calls this). */
   wake(task: Task<unknown>): void {
-    if (toNotifiedByRef(this.headers.words, task.slot) === ToNotified.Submit) {
+    if (toNotifiedByRef(this.headers.words, task.slot, LOCAL) === ToNotified.Submit) {
       this.#enqueue(task);
     }
   }
 
   /** Abort `task`. */
   abort(task: Task<unknown>): void {
-    if (toNotifiedAndCancel(this.headers.words, task.slot) === ToNotified.Submit) {
+    if (toNotifiedAndCancel(this.headers.words, task.slot, LOCAL) === ToNotified.Submit) {
       this.#enqueue(task);
     }
   }
@@ -354,7 +355,7 @@ export class Scheduler implements Core {
   #runTask(task: Task<unknown>): void {
     const slot = task.slot;
     if (slot === SENTINEL_SLOT) return; // completed while queued (cancel path)
-    const r = toRunning(this.headers.words, slot);
+    const r = toRunning(this.headers.words, slot, LOCAL);
     if (r === ToRunning.Failed || r === ToRunning.Dealloc) return;
     if (r === ToRunning.Cancelled) {
       this.#cancelTask(task);
@@ -378,7 +379,7 @@ export class Scheduler implements Core {
       else this.#finish(task, OK, res.value);
       return;
     }
-    const idle = toIdle(this.headers.words, task.slot);
+    const idle = toIdle(this.headers.words, task.slot, LOCAL);
     if (idle === ToIdle.OkNotified) {
       // Woken during its own poll (yieldNow, budget): back of the queue.
       this.#local.push(task, this.#inject);
@@ -415,8 +416,8 @@ export class Scheduler implements Core {
     // Its finally block suspended (async cleanup): let it run to the end as a
     // cancelled task. A second abort forces it out of the finally block.
     task.cancelling = true;
-    Atomics.and(this.headers.words, task.slot, ~CANCELLED);
-    if (toIdle(this.headers.words, task.slot) === ToIdle.OkNotified) {
+    LOCAL.and(this.headers.words, task.slot, ~CANCELLED);
+    if (toIdle(this.headers.words, task.slot, LOCAL) === ToIdle.OkNotified) {
       this.#local.push(task, this.#inject);
     }
   }
@@ -426,7 +427,7 @@ export class Scheduler implements Core {
     task.result = result;
     task.iter = null;
     const slot = task.slot;
-    toComplete(this.headers.words, slot);
+    toComplete(this.headers.words, slot, LOCAL);
     this.tasks[slot] = undefined;
     this.headers.free(slot);
     task.slot = SENTINEL_SLOT;
@@ -529,7 +530,7 @@ export class Scheduler implements Core {
     const words = this.headers.words;
     for (const t of this.tasks) {
       if (t === undefined || t.slot === SENTINEL_SLOT) continue;
-      if (toShutdown(words, t.slot)) {
+      if (toShutdown(words, t.slot, LOCAL)) {
         // Idle: cancel it now (it owns RUNNING).
         this.#cancelTask(t);
       }

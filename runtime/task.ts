@@ -18,7 +18,7 @@ import { Leaf, PENDING, type Poll } from "./operation.ts";
 import type { JoinHandle } from "./join_handle.ts";
 import type { Waker } from "./waker.ts";
 import type { Scheduler } from "./scheduler.ts";
-import { COMPLETE, setJoinWaker } from "./task_state.ts";
+import { COMPLETE, LOCAL, setJoinWaker } from "./task_state.ts";
 
 /** The task has not finished. */
 export const PENDING_OUTCOME = 0;
@@ -133,7 +133,7 @@ export class Task<T> implements Waker, JoinHandle<T> {
     else if (Array.isArray(cur)) {
       if (!cur.includes(w)) cur.push(w);
     } else if (cur !== w) this.joinWakers = [cur, w];
-    setJoinWaker(this.sched.headers.words, this.slot);
+    setJoinWaker(this.sched.headers.words, this.slot, LOCAL);
   }
 
   /** Remove a join waker (a cancelled joiner). */

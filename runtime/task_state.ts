@@ -7,6 +7,12 @@
  * `Atomics.compareExchange` loop, so the word is correct when several
  * workers race on it.
  *
+ * The word operations are a parameter ({@linkcode WordOps}): {@linkcode ATOMIC}
+ * (real `Atomics`, the default, for SharedArrayBuffer-backed headers) or
+ * {@linkcode LOCAL} (plain loads and a plain compare-and-store, for headers
+ * only one isolate touches — JS runs one thread per isolate, so the same
+ * loops are then correct without the ~20 ns a locked CAS costs here).
+ *
  * Invariants:
  * - RUNNING and COMPLETE are never both set; COMPLETE is final.
  * - NOTIFIED means "queued or to be queued exactly once": a wake while
@@ -19,6 +25,58 @@
  *
  * @module
  */
+
+/** How a transition reads and updates a word. */
+export interface WordOps {
+  /** Read word `i`. */
+  load(words: Int32Array, i: number): number;
+  /** If word `i` equals `expected`, set it to `next`; return what it held. */
+  compareExchange(words: Int32Array, i: number, expected: number, next: number): number;
+  /** Add `v` to word `i`; return what it held. */
+  add(words: Int32Array, i: number, v: number): number;
+  /** Subtract `v` from word `i`; return what it held. */
+  sub(words: Int32Array, i: number, v: number): number;
+  /** Bitwise-and word `i` with `v`; return what it held. */
+  and(words: Int32Array, i: number, v: number): number;
+}
+
+/** Word operations through `Atomics`: for headers other workers touch. */
+export const ATOMIC: WordOps = {
+  load: (w, i) => Atomics.load(w, i),
+  compareExchange: (w, i, e, n) => Atomics.compareExchange(w, i, e, n),
+  add: (w, i, v) => Atomics.add(w, i, v),
+  sub: (w, i, v) => Atomics.sub(w, i, v),
+  and: (w, i, v) => Atomics.and(w, i, v),
+};
+
+class PlainWordOps implements WordOps {
+  load(w: Int32Array, i: number): number {
+    return w[i];
+  }
+  compareExchange(w: Int32Array, i: number, e: number, n: number): number {
+    const c = w[i];
+    if (c === e) w[i] = n;
+    return c;
+  }
+  add(w: Int32Array, i: number, v: number): number {
+    const c = w[i];
+    w[i] = c + v;
+    return c;
+  }
+  sub(w: Int32Array, i: number, v: number): number {
+    const c = w[i];
+    w[i] = c - v;
+    return c;
+  }
+  and(w: Int32Array, i: number, v: number): number {
+    const c = w[i];
+    w[i] = c & v;
+    return c;
+  }
+}
+
+/** Plain word operations: for headers only this isolate touches. */
+export const LOCAL: WordOps = new PlainWordOps();
 
 /** The task is being polled. */
 export const RUNNING = 1;
@@ -93,19 +151,19 @@ export function refCount(state: number): number {
  * console.assert((w[0] & RUNNING) !== 0);
  * ```
  */
-export function toRunning(words: Int32Array, i: number): ToRunning {
+export function toRunning(words: Int32Array, i: number, a: WordOps = ATOMIC): ToRunning {
   for (;;) {
-    const cur = Atomics.load(words, i);
+    const cur = a.load(words, i);
     if ((cur & (RUNNING | COMPLETE)) !== 0) {
       // This queue entry's reference is dropped.
       const next = cur - REF_ONE;
-      if (Atomics.compareExchange(words, i, cur, next) === cur) {
+      if (a.compareExchange(words, i, cur, next) === cur) {
         return refCount(next) === 0 ? ToRunning.Dealloc : ToRunning.Failed;
       }
       continue;
     }
     const next = (cur | RUNNING) & ~NOTIFIED;
-    if (Atomics.compareExchange(words, i, cur, next) === cur) {
+    if (a.compareExchange(words, i, cur, next) === cur) {
       return (next & CANCELLED) !== 0 ? ToRunning.Cancelled : ToRunning.Success;
     }
   }
@@ -124,9 +182,9 @@ export function toRunning(words: Int32Array, i: number): ToRunning {
  * console.assert(toIdle(w, 0) === ToIdle.Ok);
  * ```
  */
-export function toIdle(words: Int32Array, i: number): ToIdle {
+export function toIdle(words: Int32Array, i: number, a: WordOps = ATOMIC): ToIdle {
   for (;;) {
-    const cur = Atomics.load(words, i);
+    const cur = a.load(words, i);
     if ((cur & CANCELLED) !== 0) return ToIdle.Cancelled;
     let next = cur & ~RUNNING;
     let out: ToIdle;
@@ -136,7 +194,7 @@ export function toIdle(words: Int32Array, i: number): ToIdle {
       next -= REF_ONE;
       out = refCount(next) === 0 ? ToIdle.OkDealloc : ToIdle.Ok;
     }
-    if (Atomics.compareExchange(words, i, cur, next) === cur) return out;
+    if (a.compareExchange(words, i, cur, next) === cur) return out;
   }
 }
 
@@ -153,18 +211,18 @@ export function toIdle(words: Int32Array, i: number): ToIdle {
  * console.assert(toNotifiedByRef(w, 0) === ToNotified.DoNothing);
  * ```
  */
-export function toNotifiedByRef(words: Int32Array, i: number): ToNotified {
+export function toNotifiedByRef(words: Int32Array, i: number, a: WordOps = ATOMIC): ToNotified {
   for (;;) {
-    const cur = Atomics.load(words, i);
+    const cur = a.load(words, i);
     if ((cur & (COMPLETE | NOTIFIED)) !== 0) return ToNotified.DoNothing;
     if ((cur & RUNNING) !== 0) {
-      if (Atomics.compareExchange(words, i, cur, cur | NOTIFIED) === cur) {
+      if (a.compareExchange(words, i, cur, cur | NOTIFIED) === cur) {
         return ToNotified.DoNothing;
       }
       continue;
     }
     const next = (cur | NOTIFIED) + REF_ONE;
-    if (Atomics.compareExchange(words, i, cur, next) === cur) return ToNotified.Submit;
+    if (a.compareExchange(words, i, cur, next) === cur) return ToNotified.Submit;
   }
 }
 
@@ -181,9 +239,9 @@ export function toNotifiedByRef(words: Int32Array, i: number): ToNotified {
  * console.assert((w[0] & CANCELLED) !== 0);
  * ```
  */
-export function toNotifiedAndCancel(words: Int32Array, i: number): ToNotified {
+export function toNotifiedAndCancel(words: Int32Array, i: number, a: WordOps = ATOMIC): ToNotified {
   for (;;) {
-    const cur = Atomics.load(words, i);
+    const cur = a.load(words, i);
     if ((cur & (COMPLETE | CANCELLED)) !== 0) return ToNotified.DoNothing;
     let next = cur | CANCELLED;
     let out: ToNotified = ToNotified.DoNothing;
@@ -191,7 +249,7 @@ export function toNotifiedAndCancel(words: Int32Array, i: number): ToNotified {
       next = (next | NOTIFIED) + REF_ONE;
       out = ToNotified.Submit;
     }
-    if (Atomics.compareExchange(words, i, cur, next) === cur) return out;
+    if (a.compareExchange(words, i, cur, next) === cur) return out;
   }
 }
 
@@ -207,12 +265,12 @@ export function toNotifiedAndCancel(words: Int32Array, i: number): ToNotified {
  * console.assert(toShutdown(w, 0) === false);
  * ```
  */
-export function toShutdown(words: Int32Array, i: number): boolean {
+export function toShutdown(words: Int32Array, i: number, a: WordOps = ATOMIC): boolean {
   for (;;) {
-    const cur = Atomics.load(words, i);
+    const cur = a.load(words, i);
     const idle = (cur & (RUNNING | COMPLETE)) === 0;
     const next = idle ? cur | CANCELLED | RUNNING : cur | CANCELLED;
-    if (Atomics.compareExchange(words, i, cur, next) === cur) return idle;
+    if (a.compareExchange(words, i, cur, next) === cur) return idle;
   }
 }
 
@@ -228,11 +286,11 @@ export function toShutdown(words: Int32Array, i: number): boolean {
  * console.assert((toComplete(w, 0) & COMPLETE) !== 0);
  * ```
  */
-export function toComplete(words: Int32Array, i: number): number {
+export function toComplete(words: Int32Array, i: number, a: WordOps = ATOMIC): number {
   for (;;) {
-    const cur = Atomics.load(words, i);
+    const cur = a.load(words, i);
     const next = (cur & ~RUNNING) | COMPLETE;
-    if (Atomics.compareExchange(words, i, cur, next) === cur) return next;
+    if (a.compareExchange(words, i, cur, next) === cur) return next;
   }
 }
 
@@ -246,8 +304,8 @@ export function toComplete(words: Int32Array, i: number): number {
  * console.assert(refDec(w, 0, 1) === false && refDec(w, 0, 1) === true);
  * ```
  */
-export function refDec(words: Int32Array, i: number, count: number): boolean {
-  const prev = Atomics.sub(words, i, count * REF_ONE);
+export function refDec(words: Int32Array, i: number, count: number, a: WordOps = ATOMIC): boolean {
+  const prev = a.sub(words, i, count * REF_ONE);
   if (refCount(prev) < count) throw new Error("dokio: task reference count underflow");
   return refCount(prev) === count;
 }
@@ -263,8 +321,8 @@ export function refDec(words: Int32Array, i: number, count: number): boolean {
  * console.assert(refCount(w[0]) === 2);
  * ```
  */
-export function refInc(words: Int32Array, i: number): void {
-  Atomics.add(words, i, REF_ONE);
+export function refInc(words: Int32Array, i: number, a: WordOps = ATOMIC): void {
+  a.add(words, i, REF_ONE);
 }
 
 /**
@@ -278,11 +336,11 @@ export function refInc(words: Int32Array, i: number): void {
  * console.assert(setJoinWaker(w, 0) === true);
  * ```
  */
-export function setJoinWaker(words: Int32Array, i: number): boolean {
+export function setJoinWaker(words: Int32Array, i: number, a: WordOps = ATOMIC): boolean {
   for (;;) {
-    const cur = Atomics.load(words, i);
+    const cur = a.load(words, i);
     if ((cur & COMPLETE) !== 0) return false;
-    if (Atomics.compareExchange(words, i, cur, cur | JOIN_WAKER) === cur) return true;
+    if (a.compareExchange(words, i, cur, cur | JOIN_WAKER) === cur) return true;
   }
 }
 
@@ -302,12 +360,13 @@ export function setJoinWaker(words: Int32Array, i: number): boolean {
 export function unsetJoinInterest(
   words: Int32Array,
   i: number,
+  a: WordOps = ATOMIC,
 ): { complete: boolean; last: boolean } {
   for (;;) {
-    const cur = Atomics.load(words, i);
+    const cur = a.load(words, i);
     if ((cur & JOIN_INTEREST) === 0) throw new Error("dokio: join interest dropped twice");
     const next = (cur & ~(JOIN_INTEREST | JOIN_WAKER)) - REF_ONE;
-    if (Atomics.compareExchange(words, i, cur, next) === cur) {
+    if (a.compareExchange(words, i, cur, next) === cur) {
       return { complete: (cur & COMPLETE) !== 0, last: refCount(next) === 0 };
     }
   }

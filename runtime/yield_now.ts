@@ -4,21 +4,67 @@
  * Invariant: the task is re-queued at the back of the local queue (never
  * the LIFO slot), so every task already queued runs before it resumes.
  *
+ * The operation is a tiny standalone iterator rather than a `Leaf`: it is
+ * the hottest operation of cooperative loops, it never waits on a resource,
+ * and it takes no coop budget (it always yields).
+ *
  * @module
  */
 
-import { Leaf, PENDING, type Poll } from "./operation.ts";
-import type { Waker } from "./waker.ts";
+import { currentWaker } from "./context.ts";
+import { type Operation, toPromise } from "./operation.ts";
 
-class YieldNow extends Leaf<void> {
+const SUSPEND: IteratorYieldResult<undefined> = Object.freeze({ done: false, value: undefined });
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The operation `yieldNow()` returns: suspends once, then completes.
+ *
+ * @example
+ * ```ts
+ * import { run, yieldNow } from "../mod.ts";
+ * await run(function* () {
+ *   yield* yieldNow();
+ * });
+ * ```
+ */
+export class YieldNow implements Operation<void>, Iterator<unknown, void, unknown>, PromiseLike<void> {
   #yielded = false;
-  protected poll(waker: Waker): Poll<void> {
-    if (this.#yielded) return undefined;
-    this.#yielded = true;
-    waker.wake(); // while RUNNING this only marks NOTIFIED: re-queued after the poll
-    return PENDING;
+
+  /** The operation is its own iterator. */
+  [Symbol.iterator](): Iterator<unknown, void, unknown> {
+    return this;
   }
-  protected cancel(): void {}
+
+  /** First resume: mark the task notified (re-queued after this poll) and suspend. */
+  next(): IteratorResult<unknown, void> {
+    if (this.#yielded) return DONE;
+    this.#yielded = true;
+    // While the task is RUNNING this only sets NOTIFIED: it goes to the back
+    // of the queue when its poll ends.
+    currentWaker().wake();
+    return SUSPEND;
+  }
+
+  /** Cancelled while suspended: nothing to undo. */
+  return(): IteratorResult<unknown, void> {
+    this.#yielded = true;
+    return DONE;
+  }
+
+  /** Thrown into: rethrow. */
+  throw(e?: unknown): IteratorResult<unknown, void> {
+    this.#yielded = true;
+    throw e;
+  }
+
+  /** `await yieldNow()` outside a task. */
+  then<R1 = void, R2 = never>(
+    onfulfilled?: ((value: void) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return toPromise(this).then(onfulfilled, onrejected);
+  }
 }
 
 /**
@@ -32,6 +78,6 @@ class YieldNow extends Leaf<void> {
  * });
  * ```
  */
-export function yieldNow(): Leaf<void> {
+export function yieldNow(): YieldNow {
   return new YieldNow();
 }

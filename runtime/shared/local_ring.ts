@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Overflow, RingCore, ringByteLength } from "./ring_core.ts";
+import { ringByteLength, RingCore } from "./ring_core.ts";
 
 export type { Overflow } from "./ring_core.ts";
 
@@ -50,5 +50,4 @@ export class LocalRing extends RingCore {
   constructor(sab: SharedArrayBuffer, byteOffset: number) {
     super(sab, byteOffset, LOCAL_RING_CAPACITY);
   }
-
 }

@@ -1,0 +1,276 @@
+/**
+ * The I/O driver over the C reactor: a slab of in-flight operations keyed by
+ * token, batching submissions and dispatching completions to their tasks.
+ *
+ * Tokens are `slot | generation << 20`: a completion for a slot that was
+ * reused (it cannot happen, since a slot is freed only by its completion,
+ * but a corrupt token would) is ignored instead of waking the wrong task.
+ * Cancel requests carry the reserved token {@linkcode CANCEL_TOKEN}; their
+ * own completions are dropped.
+ *
+ * Invariant: an operation stays in the slab — and so keeps its buffers
+ * referenced — from submission until its completion arrives, also when the
+ * task waiting for it was cancelled (then only the wake is skipped). Only
+ * `dk_destroy` (close) releases what never completed, and the C side does
+ * not return from it while the kernel may still touch a buffer.
+ *
+ * @module
+ */
+
+import { Reactor } from "../ffi/reactor.ts";
+import { ioError } from "../ffi/errors.ts";
+import { currentCore } from "./context.ts";
+import type { IoDriver } from "./io_driver.ts";
+import { Leaf, PENDING, type Poll } from "./operation.ts";
+import type { Scheduler } from "./scheduler.ts";
+import type { Waker } from "./waker.ts";
+
+/** Token of cancel requests (their completions are ignored). */
+export const CANCEL_TOKEN = 0xffffffff;
+const SLOT_BITS = 20;
+const SLOT_MASK = (1 << SLOT_BITS) - 1;
+const CQE_WORDS = 4;
+
+/** -ECANCELED on Linux; other hosts map through the op's flags. */
+const F_CANCELED = 1;
+
+/**
+ * One reactor operation as a leaf: submitted on first poll, finished by its
+ * completion. Subclasses write their record and map the result.
+ *
+ * @example
+ * ```ts ignore
+ * class Nop extends IoOp<number> {
+ *   protected submitTo(r: Reactor, token: number) { r.nop(token); }
+ *   protected finish(res: number) { return res; }
+ * }
+ * ```
+ */
+export abstract class IoOp<T> extends Leaf<T> {
+  /** Raw result once complete (>= 0 or -errno). */
+  result = 0;
+  /** Completion flags. */
+  cqFlags = 0;
+  /** 0 new, 1 submitted, 2 completed. */
+  ioState = 0;
+  /** The waker to call at completion, null once cancelled. */
+  waker: Waker | null = null;
+  #driver: ReactorDriver | null = null;
+  #token = 0;
+
+  /** Write this op's submission record with `token`. */
+  protected abstract submitTo(r: Reactor, token: number): void;
+  /** Map the raw result (>= 0 or -errno) to the value, or throw. */
+  protected abstract finish(result: number): T;
+
+  /** Leaf poll: submit once, then wait for the completion. */
+  protected poll(waker: Waker): Poll<T> {
+    if (this.ioState === 2) return this.finish(this.result);
+    this.waker = waker;
+    if (this.ioState === 0) {
+      const io = currentCore().io;
+      if (!(io instanceof ReactorDriver)) {
+        throw new Error("dokio: the I/O driver is not open on this runtime");
+      }
+      this.#driver = io;
+      this.#token = io.submit(this);
+      this.ioState = 1;
+    }
+    return PENDING;
+  }
+
+  /** Leaf cancel: ask the reactor to cancel; keep the slab entry until completion. */
+  protected cancel(): void {
+    this.waker = null;
+    if (this.ioState === 1 && this.#driver !== null) this.#driver.cancel(this.#token);
+  }
+
+  /** The driver writes the record through this. */
+  writeRecord(r: Reactor, token: number): void {
+    this.submitTo(r, token);
+  }
+
+  /** The completion arrived: record it and wake the waiting task, if any. */
+  complete(result: number, flags: number): void {
+    this.result = result;
+    this.cqFlags = flags;
+    this.ioState = 2;
+    const w = this.waker;
+    this.waker = null;
+    if (w !== null) w.wake();
+  }
+}
+
+/**
+ * The I/O driver of one worker.
+ *
+ * @example
+ * ```ts ignore
+ * const io = await ReactorDriver.open("auto");
+ * ```
+ */
+export class ReactorDriver implements IoDriver {
+  /** The reactor handle. */
+  readonly reactor: Reactor;
+  #ops: (IoOp<unknown> | null)[] = [];
+  #gens: number[] = [];
+  #free: number[] = [];
+  #inFlight = 0;
+  #parkCount = 0;
+
+  private constructor(r: Reactor) {
+    this.reactor = r;
+  }
+
+  /** Open a reactor with `backend` ("auto" honours DOKIO_BACKEND). */
+  static async open(backend: string): Promise<ReactorDriver> {
+    const r = await Reactor.open(
+      backend === "auto" ? { cqCapacity: 1024, sqCapacity: 1024 } : {
+        backend: backend as "io_uring" | "epoll" | "kqueue",
+        cqCapacity: 1024,
+        sqCapacity: 1024,
+      },
+    );
+    return new ReactorDriver(r);
+  }
+
+  /** Operations in flight. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** The backend in use. */
+  get backend(): string {
+    return this.reactor.backend;
+  }
+
+  /** Queue `op`'s record; returns its token. */
+  submit(op: IoOp<unknown>): number {
+    let slot: number;
+    if (this.#free.length > 0) slot = this.#free.pop()!;
+    else {
+      slot = this.#ops.length;
+      if (slot > SLOT_MASK) throw new RangeError("dokio: too many I/O operations in flight");
+      this.#ops.push(null);
+      this.#gens.push(0);
+    }
+    const token = (slot | (this.#gens[slot] << SLOT_BITS)) >>> 0;
+    op.writeRecord(this.reactor, token);
+    this.#ops[slot] = op;
+    this.#inFlight++;
+    return token;
+  }
+
+  /** Ask the reactor to cancel the op with `token`. */
+  cancel(token: number): void {
+    this.reactor.cancel(CANCEL_TOKEN, token);
+  }
+
+  /** Submit and harvest without waiting; dispatch. */
+  pollNow(): number {
+    let total = 0;
+    for (;;) {
+      const n = this.reactor.poll(0);
+      total += this.#dispatchN(n);
+      if (n < this.reactor.cqCapacity) return total;
+    }
+  }
+
+  /** Submit and wait in a nonblocking call. */
+  async park(timeoutMs: number): Promise<void> {
+    this.#parkCount = await this.reactor.park(timeoutMs < 0 ? -1 : Math.ceil(timeoutMs));
+  }
+
+  /** Dispatch what the last park harvested, then anything more. */
+  dispatch(): number {
+    const n = this.#parkCount;
+    this.#parkCount = 0;
+    let total = this.#dispatchN(n);
+    if (n === this.reactor.cqCapacity) total += this.pollNow();
+    return total;
+  }
+
+  #dispatchN(n: number): number {
+    const u32 = this.reactor.cqU32;
+    const i32 = this.reactor.cqI32;
+    let done = 0;
+    for (let i = 0; i < n; i++) {
+      const base = i * CQE_WORDS;
+      const token = u32[base];
+      if (token === CANCEL_TOKEN) continue;
+      const slot = token & SLOT_MASK;
+      const op = this.#ops[slot];
+      if (op === null || op === undefined || (token >>> SLOT_BITS) !== this.#gens[slot]) continue;
+      this.#ops[slot] = null;
+      this.#gens[slot] = (this.#gens[slot] + 1) & 0xfff;
+      this.#free.push(slot);
+      this.#inFlight--;
+      op.complete(i32[base + 1], u32[base + 2] & F_CANCELED);
+      done++;
+    }
+    return done;
+  }
+
+  /** Interrupt a park. */
+  wake(): void {
+    this.reactor.wake();
+  }
+
+  /** Release the reactor; ops still in flight are dropped by the C side. */
+  async close(): Promise<void> {
+    await this.reactor.close();
+    for (let i = 0; i < this.#ops.length; i++) this.#ops[i] = null;
+    this.#inFlight = 0;
+  }
+}
+
+/**
+ * The current runtime's I/O driver, opening it on first use.
+ *
+ * @example
+ * ```ts ignore
+ * const io = yield* ioDriver();
+ * ```
+ */
+export function ioDriver(): Leaf<ReactorDriver> {
+  return new OpenIo();
+}
+
+class OpenIo extends Leaf<ReactorDriver> {
+  #state = 0;
+  #value: ReactorDriver | null = null;
+  #error: unknown = null;
+  protected poll(waker: Waker): Poll<ReactorDriver> {
+    if (this.#state === 1) return this.#value!;
+    if (this.#state === 2) throw this.#error;
+    const core = currentCore() as Scheduler;
+    if (core.io instanceof ReactorDriver) return core.io;
+    if (this.#state === 0) {
+      this.#state = 3;
+      core.openIo().then((io) => {
+        this.#value = io as ReactorDriver;
+        this.#state = 1;
+        waker.wake();
+      }, (e) => {
+        this.#error = e;
+        this.#state = 2;
+        waker.wake();
+      });
+    }
+    return PENDING;
+  }
+  protected cancel(): void {}
+}
+
+/**
+ * Throw the IoError for a negative result.
+ *
+ * @example
+ * ```ts ignore
+ * const n = check(result, "recv");
+ * ```
+ */
+export function check(result: number, op: string): number {
+  if (result < 0) throw ioError(result, op);
+  return result;
+}
