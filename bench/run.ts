@@ -1,0 +1,124 @@
+/**
+ * `deno task bench`: run every suite (each measures its peer in the same
+ * run), print one table, and write a markdown report with the machine,
+ * versions and date to bench/reports/latest.md.
+ *
+ * `deno task bench runtime echo` runs only the named suites.
+ *
+ * @module
+ */
+
+import type { BenchRow } from "./row.ts";
+
+interface Suite {
+  name: string;
+  module: string;
+  fn: string;
+}
+
+const SUITES: Suite[] = [
+  { name: "runtime", module: "./runtime_bench.ts", fn: "runRuntimeBench" },
+  { name: "sync", module: "./sync_bench.ts", fn: "runSyncBench" },
+  { name: "reactor", module: "./reactor_bench.ts", fn: "runReactorBench" },
+  { name: "echo", module: "./echo_bench.ts", fn: "runEchoBench" },
+  { name: "workers", module: "./workers_bench.ts", fn: "runWorkersBench" },
+];
+
+function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const a = Math.abs(n);
+  return a >= 100 ? n.toFixed(0) : a >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+async function text(cmd: string, args: string[]): Promise<string> {
+  try {
+    const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+    return new TextDecoder().decode(o.stdout).trim();
+  } catch {
+    return "n/a";
+  }
+}
+
+async function machine(): Promise<Record<string, string>> {
+  let cpu = "n/a";
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    cpu = info.match(/model name\s*:\s*(.*)/)?.[1] ?? "n/a";
+  } catch { /* not Linux */ }
+  const zig = await text("python3", ["-m", "ziglang", "version"]);
+  return {
+    date: new Date().toISOString(),
+    cpu,
+    cores: String(navigator.hardwareConcurrency),
+    memory: `${(Deno.systemMemoryInfo().total / 2 ** 30).toFixed(1)} GiB`,
+    os: `${Deno.build.os} ${Deno.osRelease()} (${Deno.build.arch})`,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    zig: zig || "n/a",
+  };
+}
+
+const wanted = Deno.args.filter((a) => !a.startsWith("-"));
+const rows: BenchRow[] = [];
+const skipped: string[] = [];
+for (const s of SUITES) {
+  if (wanted.length > 0 && !wanted.includes(s.name)) continue;
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(s.module);
+  } catch (e) {
+    skipped.push(`${s.name} (${(e as Error).message.split("\n")[0]})`);
+    continue;
+  }
+  const fn = mod[s.fn] as (() => Promise<BenchRow[]>) | undefined;
+  if (typeof fn !== "function") {
+    skipped.push(`${s.name} (no ${s.fn})`);
+    continue;
+  }
+  console.error(`running ${s.name}…`);
+  try {
+    rows.push(...await fn());
+  } catch (e) {
+    skipped.push(`${s.name} (failed: ${(e as Error).message})`);
+  }
+}
+
+const header = ["suite", "workload", "dokio", "peer", "unit", "peer is", "ratio", "bar"];
+const body = rows.map((r) => [
+  r.suite,
+  r.name,
+  fmt(r.dokio),
+  fmt(r.peer),
+  r.unit,
+  r.peerName,
+  `${fmt(r.ratio)}×`,
+  r.bar ?? "",
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
+console.log(line(header));
+console.log(widths.map((w) => "-".repeat(w)).join("  "));
+for (const b of body) console.log(line(b));
+if (skipped.length) console.log(`\nskipped: ${skipped.join("; ")}`);
+console.log("\nratio: how many times better Dokio is than the peer, measured in this run.");
+
+const m = await machine();
+const md = [
+  `# Dokio bench report`,
+  ``,
+  `Command: \`deno task bench${wanted.length ? " " + wanted.join(" ") : ""}\``,
+  ``,
+  ...Object.entries(m).map(([k, v]) => `- ${k}: ${v}`),
+  ``,
+  `| ${header.join(" | ")} |`,
+  `| ${header.map(() => "---").join(" | ")} |`,
+  ...body.map((b) => `| ${b.join(" | ")} |`),
+  ``,
+  skipped.length ? `Skipped: ${skipped.join("; ")}` : ``,
+  `Ratio: how many times better Dokio is than the peer in the same run (for times and sizes, peer ÷ dokio).`,
+  ``,
+].join("\n");
+const dir = new URL("./reports/", import.meta.url);
+Deno.mkdirSync(dir, { recursive: true });
+Deno.writeTextFileSync(new URL("latest.md", dir), md);
+console.log(`\nreport: bench/reports/latest.md`);
