@@ -28,5 +28,4 @@
  */
 
 export * from "./runtime/mod.ts";
-export { now, sleep, sleepUntil } from "./time/sleep.ts";
-export { timeout } from "./time/timeout.ts";
+export * from "./time/mod.ts";

@@ -22,6 +22,7 @@ import { type Operation, setPromiser } from "./operation.ts";
 import { Scheduler, type SchedulerConfig, type WorkerMetrics } from "./scheduler.ts";
 import { type TaskBody, toIterator } from "./body.ts";
 import type { Task } from "./task.ts";
+import { Clock } from "../time/clock.ts";
 
 /** Backends the I/O driver can use. */
 export type Backend = "auto" | "io_uring" | "epoll" | "kqueue";
@@ -145,9 +146,9 @@ export class Runtime {
       enableIo: options.enableIo ?? true,
       backend: backendOption(options.backend),
       onUnhandledError: options.onUnhandledError,
+      clock: options.startPaused ? new Clock({ paused: true }) : undefined,
     };
     this.#sched = new Scheduler(config);
-    if (options.startPaused) this.#sched.time.clock.pause();
     this.#sched.setIoFactory((b) => {
       if (ioFactory === null) {
         return Promise.reject(

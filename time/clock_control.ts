@@ -1,0 +1,97 @@
+/**
+ * `time`: control of the current runtime's clock for tests, after Tokio's
+ * `time::pause`/`resume`/`advance`. With the clock paused, time moves only
+ * by `advance()` or — when every task is waiting — by the scheduler jumping
+ * to the next timer's deadline, so timer tests run instantly and
+ * deterministically.
+ *
+ * Invariant: these act on the clock of the worker polling the caller; they
+ * throw outside a runtime.
+ *
+ * @module
+ */
+
+import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
+import { currentCore } from "../runtime/context.ts";
+import type { Waker } from "../runtime/waker.ts";
+import { checkMs } from "./sleep.ts";
+
+/** `time.advance(ms)`: move the clock, fire what is due, yield once. */
+class Advance extends Leaf<void> {
+  #ms: number;
+  #moved: boolean;
+
+  constructor(ms: number) {
+    super();
+    this.#ms = ms;
+    this.#moved = false;
+  }
+
+  protected poll(waker: Waker): Poll<void> {
+    if (this.#moved) return undefined;
+    this.#moved = true;
+    const driver = currentCore().time;
+    driver.clock.advance(this.#ms);
+    driver.process();
+    waker.wake(); // requeue behind the tasks just woken
+    return PENDING;
+  }
+
+  protected cancel(): void {}
+}
+
+/**
+ * The clock controls. See the module doc.
+ *
+ * @example
+ * ```ts ignore
+ * import { time } from "./clock_control.ts";
+ * import { sleep } from "./sleep.ts";
+ * function* test() {
+ *   time.pause();
+ *   yield* time.advance(1000); // timers due within 1 s fire, then this returns
+ *   yield* sleep(60_000); // auto-advance: returns at once in real time
+ * }
+ * ```
+ */
+export interface TimeControl {
+  /** Freeze the current runtime's clock (no-op if already paused). */
+  pause(): void;
+  /** Let the clock run again from where it stood (no-op if running). */
+  resume(): void;
+  /** True when the current runtime's clock is paused. */
+  isPaused(): boolean;
+  /**
+   * Move the clock forward by `ms` (finite, `>= 0`), fire the timers now
+   * due, and yield once so the tasks they woke run before this returns.
+   */
+  advance(ms: number): Operation<void> & PromiseLike<void>;
+}
+
+/**
+ * Clock control for tests on the current runtime.
+ *
+ * @example
+ * ```ts ignore
+ * import { time } from "./clock_control.ts";
+ * function* test() {
+ *   time.pause();
+ *   yield* time.advance(10);
+ * }
+ * ```
+ */
+export const time: TimeControl = Object.freeze({
+  pause(): void {
+    currentCore().time.clock.pause();
+  },
+  resume(): void {
+    currentCore().time.clock.resume();
+  },
+  isPaused(): boolean {
+    return currentCore().time.clock.isPaused;
+  },
+  advance(ms: number): Operation<void> & PromiseLike<void> {
+    checkMs(ms, "time.advance");
+    return new Advance(ms);
+  },
+});

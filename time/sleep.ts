@@ -1,0 +1,185 @@
+/**
+ * `sleep`, `sleepUntil` and `now`: waiting for a point in time.
+ *
+ * A {@linkcode Sleep} is both the leaf operation a task yields on and the
+ * timer entry linked into the wheel (it carries the intrusive fields), so a
+ * pending sleep is one small object (~80 B) and arming it allocates nothing.
+ *
+ * Deadline: as in Tokio, computed when `sleep(ms)` is *called* if that
+ * happens inside a runtime (a task poll) — `ceil(now + ms)`, never early;
+ * a sleep made outside any runtime (e.g. `await sleep(5)` at top level)
+ * resolves its deadline against the runtime's clock when first polled.
+ *
+ * Invariant: a sleep always suspends its task at least once, and completes
+ * at the first timer `process()` at or after its deadline. `sleep(0)` (or a
+ * deadline already past) therefore yields once and resumes at the
+ * scheduler's next timer pass — it lets other tasks, timers and I/O run.
+ *
+ * @module
+ */
+
+import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
+import { currentCore, tryCurrentCore } from "../runtime/context.ts";
+import type { Waker } from "../runtime/waker.ts";
+import type { TimeDriver } from "./driver.ts";
+import { FIRED, IDLE, type TimerEntry, UNRESOLVED } from "./wheel.ts";
+
+/**
+ * A pending wait: the operation returned by {@linkcode sleep} and
+ * {@linkcode sleepUntil}, and the timer entry the wheel links. Its public
+ * fields belong to the time driver; do not write them.
+ *
+ * @example
+ * ```ts ignore
+ * import { sleep } from "./sleep.ts";
+ * function* task() {
+ *   yield* sleep(100); // resumes 100 ms later
+ * }
+ * ```
+ */
+export class Sleep extends Leaf<void> implements TimerEntry {
+  /** Absolute deadline in ms on the driver's clock (a duration while UNRESOLVED). */
+  deadline: number;
+  /** Wheel link (driver-owned). */
+  linkPrev: TimerEntry | null;
+  /** Wheel link (driver-owned). */
+  linkNext: TimerEntry | null;
+  /** Wheel position or state (driver-owned). */
+  pos: number;
+  /** The task woken when this fires. */
+  waker: Waker | null;
+  /** The driver this is linked into while pending. */
+  driver: TimeDriver | null;
+
+  /** Internal: use {@linkcode sleep} / {@linkcode sleepUntil}. */
+  constructor(deadline: number, pos: number) {
+    super();
+    this.deadline = deadline;
+    this.linkPrev = null;
+    this.linkNext = null;
+    this.pos = pos;
+    this.waker = null;
+    this.driver = null;
+  }
+
+  /** Register on first poll; complete once fired. */
+  protected poll(waker: Waker): Poll<void> {
+    const pos = this.pos;
+    if (pos === FIRED) return undefined;
+    if (pos >= 0) {
+      this.waker = waker; // re-polled while pending: keep the one registration
+      return PENDING;
+    }
+    arm(this, waker);
+    return PENDING;
+  }
+
+  /** Unlink from the wheel. */
+  protected cancel(): void {
+    disarm(this);
+  }
+}
+
+/** `ceil(now + ms)`, except 0 ms which is due at once. Internal. */
+export function deadlineAfter(now: number, ms: number): number {
+  return ms === 0 ? Math.floor(now) : Math.ceil(now + ms);
+}
+
+/**
+ * Link `entry` into the current worker's wheel with `waker` (resolving a
+ * relative deadline against its clock). Internal to time/.
+ */
+export function arm(entry: Sleep, waker: Waker): void {
+  const driver = currentCore().time;
+  if (entry.pos === UNRESOLVED) entry.deadline = deadlineAfter(driver.now(), entry.deadline);
+  entry.waker = waker;
+  entry.driver = driver;
+  driver.insert(entry);
+}
+
+/** Unlink `entry` if pending and drop its waker. Internal to time/. */
+export function disarm(entry: Sleep): void {
+  const driver = entry.driver;
+  if (driver !== null) {
+    driver.remove(entry);
+    entry.driver = null;
+  }
+  entry.waker = null;
+}
+
+/** Validate a duration argument. Internal to time/. */
+export function checkMs(ms: number, what: string): void {
+  if (typeof ms !== "number") {
+    throw new TypeError(`${what}: ms must be a number, got ${typeof ms}`);
+  }
+  if (!(ms >= 0) || ms === Infinity) {
+    throw new RangeError(`${what}: ms must be a finite number >= 0, got ${ms}`);
+  }
+}
+
+/** A Sleep for `ms` from now (relative when made outside a runtime). Internal. */
+export function makeSleep(ms: number): Sleep {
+  const core = tryCurrentCore();
+  if (core === null) return new Sleep(ms, UNRESOLVED);
+  return new Sleep(deadlineAfter(core.time.now(), ms), IDLE);
+}
+
+/**
+ * Wait `ms` milliseconds (finite, `>= 0`; fractions round up — never early).
+ * The task suspends at least once: `sleep(0)` yields to other tasks and
+ * resumes at the next timer pass. Cancelling the task unlinks the timer.
+ *
+ * @throws {RangeError} when `ms` is negative, NaN or infinite.
+ * @example
+ * ```ts ignore
+ * import { sleep } from "./sleep.ts";
+ * function* tick() {
+ *   yield* sleep(10);
+ * }
+ * await sleep(1); // also awaitable outside tasks
+ * ```
+ */
+export function sleep(ms: number): Operation<void> & PromiseLike<void> {
+  checkMs(ms, "sleep");
+  return makeSleep(ms);
+}
+
+/**
+ * Wait until `instant`, a value of {@linkcode now} on the same runtime
+ * (rounded up to the ms). A past instant still yields once.
+ *
+ * @throws {RangeError} when `instant` is NaN or infinite.
+ * @example
+ * ```ts ignore
+ * import { now, sleepUntil } from "./sleep.ts";
+ * function* task() {
+ *   const start = now();
+ *   yield* sleepUntil(start + 50);
+ * }
+ * ```
+ */
+export function sleepUntil(instant: number): Operation<void> & PromiseLike<void> {
+  if (typeof instant !== "number") {
+    throw new TypeError(`sleepUntil: instant must be a number, got ${typeof instant}`);
+  }
+  if (!Number.isFinite(instant)) {
+    throw new RangeError(`sleepUntil: instant must be finite, got ${instant}`);
+  }
+  return new Sleep(Math.ceil(instant), IDLE);
+}
+
+/**
+ * The current time in ms: the polling worker's clock (which may be paused)
+ * inside a runtime, `performance.now()` outside one.
+ *
+ * @example
+ * ```ts
+ * import { now } from "./sleep.ts";
+ * const t0 = now();
+ * console.assert(now() >= t0);
+ * ```
+ */
+export function now(): number {
+  const core = tryCurrentCore();
+  return core === null ? performance.now() : core.time.now();
+}

@@ -1,0 +1,199 @@
+/**
+ * `timeout(ms, op)`: run `op` inside the current task, but give up after
+ * `ms` milliseconds.
+ *
+ * The wrapper is an iterator that forwards `next`/`return`/`throw` to the
+ * inner operation's iterator, so `op` may suspend any number of times. Its
+ * timer (a {@linkcode Sleep} entry, armed at `op`'s first suspension with
+ * the task's waker) wakes the task when the deadline passes.
+ *
+ * Invariant: on every resume the inner operation is resumed first (as
+ * Tokio polls the future before the delay) — if it completes, its value
+ * wins and the timer is unlinked. Only if it suspends again and the timer
+ * has fired is it cancelled through its iterator's `return()` (its `finally`
+ * blocks run, and may themselves suspend), after which the wrapper throws
+ * `timeoutError(ms)` (a `DOMException` named "TimeoutError").
+ *
+ * @module
+ */
+
+import { type Operation, toPromise } from "../runtime/operation.ts";
+import { currentWaker } from "../runtime/context.ts";
+import { timeoutError } from "../runtime/errors.ts";
+import { arm, checkMs, disarm, makeSleep, type Sleep } from "./sleep.ts";
+import { FIRED } from "./wheel.ts";
+
+const FRESH = 0;
+const RUNNING = 1;
+/** Deadline passed; finishing the inner op's `finally` blocks, then throw. */
+const EXPIRING = 2;
+/** Cancelled from outside; finishing the inner op's `finally` blocks. */
+const RETURNING = 3;
+const DONE = 4;
+
+/**
+ * The operation returned by {@linkcode timeout}.
+ *
+ * @example
+ * ```ts ignore
+ * import { timeout } from "./timeout.ts";
+ * import { sleep } from "./sleep.ts";
+ * function* task() {
+ *   yield* timeout(50, sleep(10)); // completes
+ * }
+ * ```
+ */
+export class Timeout<T> implements Operation<T>, Iterator<unknown, T, unknown>, PromiseLike<T> {
+  #op: Operation<T>;
+  #inner: Iterator<unknown, T, unknown> | null;
+  #timer: Sleep;
+  #ms: number;
+  #state: number;
+
+  /** Internal: use {@linkcode timeout}. */
+  constructor(ms: number, op: Operation<T>) {
+    this.#op = op;
+    this.#inner = null;
+    this.#timer = makeSleep(ms);
+    this.#ms = ms;
+    this.#state = FRESH;
+  }
+
+  /** The wrapper is its own iterator (single use). */
+  [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    return this;
+  }
+
+  /** Resume the inner operation; expire it if the deadline has passed. */
+  next(value?: unknown): IteratorResult<unknown, T> {
+    const state = this.#state;
+    if (state === RUNNING) {
+      return this.#after(this.#forward(0, value));
+    }
+    if (state === FRESH) {
+      this.#state = DONE;
+      this.#inner = this.#op[Symbol.iterator]();
+      this.#state = RUNNING;
+      return this.#after(this.#forward(0, value));
+    }
+    if (state === EXPIRING || state === RETURNING) return this.#finishing(this.#forward(0, value));
+    throw new TypeError("dokio: a timeout operation was resumed after it finished");
+  }
+
+  /** Cancel: unlink the timer and cancel the inner operation. */
+  return(value?: unknown): IteratorResult<unknown, T> {
+    const state = this.#state;
+    if (state === FRESH || state === DONE) {
+      this.#finish();
+      return { done: true, value: value as T };
+    }
+    if (state === RUNNING || state === EXPIRING) {
+      disarm(this.#timer);
+      this.#state = RETURNING;
+    }
+    return this.#finishing(this.#forward(1, value));
+  }
+
+  /** Throw into the inner operation. */
+  throw(error?: unknown): IteratorResult<unknown, T> {
+    const state = this.#state;
+    if (state === FRESH || state === DONE) {
+      this.#finish();
+      throw error;
+    }
+    const r = this.#forward(2, error);
+    return state === RUNNING ? this.#after(r) : this.#finishing(r);
+  }
+
+  /** Run this operation on the current (or default) runtime as a promise. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return toPromise(this).then(onfulfilled, onrejected);
+  }
+
+  /** Resume the inner iterator (0 next, 1 return, 2 throw); finish if it throws. */
+  #forward(how: number, v: unknown): IteratorResult<unknown, T> {
+    const inner = this.#inner!;
+    try {
+      if (how === 0) return inner.next(v);
+      if (how === 1) {
+        return typeof inner.return === "function"
+          ? inner.return(v as T)
+          : { done: true, value: v as T };
+      }
+      if (typeof inner.throw === "function") return inner.throw(v);
+    } catch (e) {
+      this.#finish();
+      throw e;
+    }
+    // An iterator without throw(): close it, then raise the error here.
+    this.#forward(1, undefined);
+    this.#finish();
+    throw v;
+  }
+
+  /** After a resume in RUNNING: done → value; suspended → check the deadline. */
+  #after(r: IteratorResult<unknown, T>): IteratorResult<unknown, T> {
+    if (r.done) {
+      this.#finish();
+      return r;
+    }
+    const timer = this.#timer;
+    if (timer.pos === FIRED) {
+      this.#state = EXPIRING;
+      return this.#finishing(this.#forward(1, undefined));
+    }
+    if (timer.pos < 0) arm(timer, currentWaker());
+    return r;
+  }
+
+  /** While EXPIRING/RETURNING: pass suspensions through until the inner op is done. */
+  #finishing(r: IteratorResult<unknown, T>): IteratorResult<unknown, T> {
+    if (!r.done) return r;
+    const expired = this.#state === EXPIRING;
+    this.#finish();
+    if (expired) throw timeoutError(this.#ms);
+    return r;
+  }
+
+  #finish(): void {
+    this.#state = DONE;
+    disarm(this.#timer);
+    this.#inner = null;
+  }
+}
+
+/**
+ * Run `op` with a deadline of `ms` milliseconds (finite, `>= 0`). Returns
+ * `op`'s value if it finishes first; otherwise cancels `op` (its `finally`
+ * blocks run) and throws a `DOMException` named "TimeoutError". `op` is
+ * always resumed at least once, so `timeout(0, op)` succeeds when `op`
+ * completes without suspending.
+ *
+ * @throws {RangeError} when `ms` is negative, NaN or infinite.
+ * @throws {TypeError} when `op` is not an operation.
+ * @example
+ * ```ts ignore
+ * import { timeout } from "./timeout.ts";
+ * import { sleep } from "./sleep.ts";
+ * function* task() {
+ *   try {
+ *     yield* timeout(10, sleep(1000));
+ *   } catch (e) {
+ *     console.assert((e as Error).name === "TimeoutError");
+ *   }
+ * }
+ * ```
+ */
+export function timeout<T>(ms: number, op: Operation<T>): Operation<T> & PromiseLike<T> {
+  checkMs(ms, "timeout");
+  if (
+    op === null || (typeof op !== "object" && typeof op !== "function") ||
+    typeof (op as Operation<T>)[Symbol.iterator] !== "function"
+  ) {
+    throw new TypeError("timeout: op must be an operation (an iterable, e.g. a called function*)");
+  }
+  return new Timeout(ms, op);
+}
