@@ -37,7 +37,10 @@
  *   up; the owner only reuses those slots after an `Atomics.load(head)` that
  *   shows the release (the room check is `tail - steal`, not `tail - real`);
  * - the owner reads a popped slot after its CAS moved `real` past it, so no
- *   stealer can claim it any more.
+ *   stealer can claim it any more;
+ * - the owner reads its own tail with a plain read (it is the only writer, so
+ *   that read races with nothing), as Tokio's `unsync_load`. The tail store
+ *   stays an `Atomics.store`: stealers must synchronize with it.
  *
  * The capacity is a parameter so the protocol can be model-checked at a tiny
  * size; production rings use {@link LocalRing} (256).
@@ -292,8 +295,8 @@ export class RingCore {
     const i32 = this.#i32;
     for (;;) {
       const head = Atomics.load(i32, HEAD);
-      // Only this thread writes tail; the atomic load is for form (cheap).
-      const tail = Atomics.load(i32, TAIL);
+      // Only this thread writes tail, so a plain read of it is race-free.
+      const tail = i32[TAIL];
       const steal = head >>> 16;
       if (((tail - steal) & POS_MASK) < this.capacity) {
         // Room: the slot at tail is outside [steal, tail), so nobody reads it.
@@ -340,7 +343,8 @@ export class RingCore {
     for (;;) {
       const head = Atomics.load(i32, HEAD);
       const real = head & POS_MASK;
-      if (real === Atomics.load(i32, TAIL)) return -1;
+      if (real === i32[TAIL]) return -1; // own tail: plain read
+
       const steal = head >>> 16;
       const next = (real + 1) & POS_MASK;
       // With no steal in progress both positions move together; otherwise the
@@ -383,7 +387,7 @@ export class RingCore {
       throw new RangeError("stealInto: rings must have the same capacity");
     }
     const d = dst.#i32;
-    const dstTail = Atomics.load(d, TAIL); // ours: we own dst
+    const dstTail = d[TAIL]; // we own dst: only we write its tail
     const dstSteal = Atomics.load(d, HEAD) >>> 16;
     // Room for up to half a ring is needed; stealing into a busy ring is pointless anyway.
     if (((dstTail - dstSteal) & POS_MASK) > this.#half) return -1;
