@@ -29,3 +29,4 @@
 
 export * from "./runtime/mod.ts";
 export * from "./time/mod.ts";
+export * from "./sync/mod.ts";

@@ -1,0 +1,409 @@
+/**
+ * Sync suite, each beside its peer in the same run: bounded mpsc (1 and 4
+ * producers), oneshot request/response, Mutex and Semaphore uncontended and
+ * contended by 100 tasks. Peers: plain-promise equivalents written inline
+ * here (an @std/async-style channel, mutex and semaphore built on promises),
+ * and `npm:async-mutex` / `npm:p-limit` when they install.
+ *
+ * Run alone: `deno run -A bench/sync_bench.ts`.
+ *
+ * @module
+ */
+
+import { run, spawn, yieldNow } from "../runtime/mod.ts";
+import { mpsc, Mutex, oneshot, type OneshotSender, Semaphore } from "../sync/mod.ts";
+import type { BenchRow } from "./row.ts";
+
+// ---------------------------------------------------------------- peers
+
+/** A bounded channel on promises (what one writes without a runtime). */
+class PromiseChannel<T> {
+  #buf: T[] = [];
+  #head = 0;
+  #cap: number;
+  #recvWaiters: ((v: T | undefined) => void)[] = [];
+  #sendWaiters: (() => void)[] = [];
+  #closed = false;
+  constructor(cap: number) {
+    this.#cap = cap;
+  }
+  #len(): number {
+    return this.#buf.length - this.#head;
+  }
+  async send(v: T): Promise<void> {
+    while (this.#len() >= this.#cap || this.#sendWaiters.length > 0 && this.#len() >= this.#cap) {
+      await new Promise<void>((r) => this.#sendWaiters.push(r));
+    }
+    const w = this.#recvWaiters.shift();
+    if (w !== undefined) w(v);
+    else this.#buf.push(v);
+  }
+  recv(): Promise<T | undefined> | T | undefined {
+    if (this.#len() > 0) {
+      const v = this.#buf[this.#head++];
+      if (this.#head > 1024 && this.#head * 2 > this.#buf.length) {
+        this.#buf = this.#buf.slice(this.#head);
+        this.#head = 0;
+      }
+      this.#sendWaiters.shift()?.();
+      return v;
+    }
+    if (this.#closed) return undefined;
+    return new Promise((r) => this.#recvWaiters.push(r));
+  }
+  close(): void {
+    this.#closed = true;
+    for (const w of this.#recvWaiters.splice(0)) w(undefined);
+  }
+}
+
+/** A FIFO promise semaphore (and mutex with 1 permit). */
+class PromiseSemaphore {
+  #n: number;
+  #waiters: (() => void)[] = [];
+  constructor(n: number) {
+    this.#n = n;
+  }
+  acquire(): Promise<void> | void {
+    if (this.#n > 0 && this.#waiters.length === 0) {
+      this.#n--;
+      return;
+    }
+    return new Promise<void>((r) => this.#waiters.push(r));
+  }
+  release(): void {
+    const w = this.#waiters.shift();
+    if (w !== undefined) w();
+    else this.#n++;
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+async function best(reps: number, f: () => Promise<unknown>): Promise<number> {
+  let b = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await f();
+    b = Math.min(b, performance.now() - t);
+  }
+  return b;
+}
+
+/** ops/s in millions. */
+function mops(n: number, ms: number): number {
+  return n / ms / 1000;
+}
+
+function row(name: string, dokio: number, peer: number, peerName: string, bar?: string): BenchRow {
+  return { suite: "sync", name, dokio, peer, peerName, unit: "M ops/s", ratio: dokio / peer, bar };
+}
+
+// ---------------------------------------------------------------- dokio bodies
+
+function* producer(tx: mpsc.Sender<number>, n: number): Generator<unknown, void, unknown> {
+  for (let i = 0; i < n; i++) yield* tx.send(i);
+  tx.close();
+}
+
+function* consumer(rx: mpsc.Receiver<number>): Generator<unknown, number, unknown> {
+  let sum = 0;
+  let v: number | undefined;
+  while ((v = yield* rx.recv()) !== undefined) sum += v;
+  return sum;
+}
+
+function dokioMpsc(total: number, producers: number, cap: number): Promise<number> {
+  return run(function* () {
+    const [tx, rx] = mpsc.channel<number>(cap);
+    const per = total / producers;
+    for (let p = 1; p < producers; p++) spawn(producer(tx.clone(), per));
+    spawn(producer(tx, per));
+    return yield* consumer(rx);
+  });
+}
+
+async function promiseMpsc(total: number, producers: number, cap: number): Promise<number> {
+  const ch = new PromiseChannel<number>(cap);
+  const per = total / producers;
+  let live = producers;
+  const prod = async () => {
+    for (let i = 0; i < per; i++) await ch.send(i);
+    if (--live === 0) ch.close();
+  };
+  for (let p = 0; p < producers; p++) prod();
+  let sum = 0;
+  for (;;) {
+    const v = await ch.recv();
+    if (v === undefined) return sum;
+    sum += v;
+  }
+}
+
+function* ponger(rx: mpsc.Receiver<OneshotSender<number>>): Generator<unknown, void, unknown> {
+  let tx: OneshotSender<number> | undefined;
+  let i = 0;
+  while ((tx = yield* rx.recv()) !== undefined) tx.send(i++);
+}
+
+function dokioOneshot(rounds: number): Promise<number> {
+  return run(function* () {
+    const [reqTx, reqRx] = mpsc.channel<OneshotSender<number>>(1);
+    spawn(ponger(reqRx));
+    let sum = 0;
+    for (let r = 0; r < rounds; r++) {
+      const [tx, rx] = oneshot<number>();
+      yield* reqTx.send(tx);
+      sum += yield* rx;
+    }
+    reqTx.close();
+    return sum;
+  });
+}
+
+async function promiseOneshot(rounds: number): Promise<number> {
+  const req = new PromiseChannel<(v: number) => void>(1);
+  (async () => {
+    let i = 0;
+    for (;;) {
+      const f = await req.recv();
+      if (f === undefined) return;
+      f(i++);
+    }
+  })();
+  let sum = 0;
+  for (let r = 0; r < rounds; r++) {
+    const { promise, resolve } = Promise.withResolvers<number>();
+    await req.send(resolve);
+    sum += await promise;
+  }
+  req.close();
+  return sum;
+}
+
+function* lockLoop(m: Mutex<number>, n: number, hold: boolean): Generator<unknown, void, unknown> {
+  for (let i = 0; i < n; i++) {
+    const g = yield* m.lock();
+    g.value++;
+    if (hold) yield* yieldNow();
+    g.release();
+  }
+}
+
+function dokioMutex(tasks: number, per: number, hold: boolean): Promise<void> {
+  return run(function* () {
+    const m = new Mutex(0);
+    const hs = [];
+    for (let t = 0; t < tasks; t++) hs.push(spawn(lockLoop(m, per, hold)));
+    for (const h of hs) yield* h;
+    if (m.tryLock()?.value !== tasks * per) throw new Error("mutex bench miscounted");
+  });
+}
+
+function* permitLoop(s: Semaphore, n: number, hold: boolean): Generator<unknown, void, unknown> {
+  for (let i = 0; i < n; i++) {
+    const p = yield* s.acquire();
+    if (hold) yield* yieldNow();
+    p.release();
+  }
+}
+
+function dokioSemaphore(tasks: number, per: number, permits: number, hold: boolean): Promise<void> {
+  return run(function* () {
+    const s = new Semaphore(permits);
+    const hs = [];
+    for (let t = 0; t < tasks; t++) hs.push(spawn(permitLoop(s, per, hold)));
+    for (const h of hs) yield* h;
+  });
+}
+
+async function promiseLocking(tasks: number, per: number, permits: number, hold: boolean) {
+  const s = new PromiseSemaphore(permits);
+  let count = 0;
+  const body = async () => {
+    for (let i = 0; i < per; i++) {
+      await s.acquire();
+      count++;
+      if (hold) await null;
+      s.release();
+    }
+  };
+  const ps = [];
+  for (let t = 0; t < tasks; t++) ps.push(body());
+  await Promise.all(ps);
+  if (count !== tasks * per) throw new Error("promise bench miscounted");
+}
+
+interface AsyncMutexLike {
+  acquire(): Promise<() => void>;
+}
+interface Npm {
+  Mutex: new () => AsyncMutexLike;
+  Semaphore: new (n: number) => { acquire(): Promise<[number, () => void]> };
+  pLimit: (n: number) => <T>(fn: () => T | Promise<T>) => Promise<T>;
+}
+
+async function loadNpm(): Promise<Npm | null> {
+  try {
+    // deno-lint-ignore no-import-prefix
+    const am = await import("npm:async-mutex@0.5.0");
+    // deno-lint-ignore no-import-prefix
+    const pl = await import("npm:p-limit@6.2.0");
+    return { Mutex: am.Mutex, Semaphore: am.Semaphore, pLimit: pl.default } as unknown as Npm;
+  } catch {
+    return null;
+  }
+}
+
+async function npmMutex(npm: Npm, tasks: number, per: number, hold: boolean): Promise<void> {
+  const m = new npm.Mutex();
+  const body = async () => {
+    for (let i = 0; i < per; i++) {
+      const release = await m.acquire();
+      if (hold) await null;
+      release();
+    }
+  };
+  const ps = [];
+  for (let t = 0; t < tasks; t++) ps.push(body());
+  await Promise.all(ps);
+}
+
+async function npmLimit(npm: Npm, tasks: number, per: number, permits: number, hold: boolean) {
+  const limit = npm.pLimit(permits);
+  const work = hold ? () => null : () => undefined;
+  const body = async () => {
+    for (let i = 0; i < per; i++) await limit(work);
+  };
+  const ps = [];
+  for (let t = 0; t < tasks; t++) ps.push(body());
+  await Promise.all(ps);
+}
+
+// ---------------------------------------------------------------- suite
+
+/**
+ * Run the sync suite and return its rows (figures in millions of
+ * operations per second; ratio > 1 means Dokio is faster).
+ *
+ * @example
+ * ```ts ignore
+ * import { runSyncBench } from "./sync_bench.ts";
+ * const rows = await runSyncBench();
+ * ```
+ */
+export async function runSyncBench(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const N = 1_000_000;
+  const CAP = 1024;
+  const reps = 3;
+  // warm up the code paths
+  await dokioMpsc(100_000, 1, CAP);
+  await promiseMpsc(100_000, 1, CAP);
+
+  for (const producers of [1, 4]) {
+    const d = await best(reps, () => dokioMpsc(N, producers, CAP));
+    const p = await best(reps, () => promiseMpsc(N, producers, CAP));
+    rows.push(
+      row(
+        `bounded mpsc 1M msgs, ${producers} producer${producers > 1 ? "s" : ""} (cap ${CAP})`,
+        mops(N, d),
+        mops(N, p),
+        "promise channel",
+        producers === 1 ? "≥ 10 M/s" : undefined,
+      ),
+    );
+  }
+
+  const R = 200_000;
+  {
+    await dokioOneshot(10_000);
+    await promiseOneshot(10_000);
+    const d = await best(reps, () => dokioOneshot(R));
+    const p = await best(reps, () => promiseOneshot(R));
+    rows.push(
+      row("oneshot request/response round trips", mops(R, d), mops(R, p), "Promise.withResolvers"),
+    );
+  }
+
+  const npm = await loadNpm();
+  const U = 1_000_000;
+  {
+    const d = await best(reps, () => dokioMutex(1, U, false));
+    const p = await best(reps, () => promiseLocking(1, U, 1, false));
+    rows.push(row("Mutex lock/release uncontended", mops(U, d), mops(U, p), "promise mutex"));
+    if (npm) {
+      const a = await best(reps, () => npmMutex(npm, 1, U, false));
+      rows.push(row("Mutex lock/release uncontended", mops(U, d), mops(U, a), "npm:async-mutex"));
+    }
+  }
+  const T = 100;
+  const K = 2_000;
+  {
+    const d = await best(reps, () => dokioMutex(T, K, true));
+    const p = await best(reps, () => promiseLocking(T, K, 1, true));
+    rows.push(
+      row(
+        "Mutex contended by 100 tasks (hold across a yield)",
+        mops(T * K, d),
+        mops(T * K, p),
+        "promise mutex",
+      ),
+    );
+    if (npm) {
+      const a = await best(reps, () => npmMutex(npm, T, K, true));
+      rows.push(
+        row(
+          "Mutex contended by 100 tasks (hold across a yield)",
+          mops(T * K, d),
+          mops(T * K, a),
+          "npm:async-mutex",
+        ),
+      );
+    }
+  }
+  {
+    const d = await best(reps, () => dokioSemaphore(1, U, 4, false));
+    const p = await best(reps, () => promiseLocking(1, U, 4, false));
+    rows.push(
+      row("Semaphore acquire/release uncontended", mops(U, d), mops(U, p), "promise semaphore"),
+    );
+    if (npm) {
+      const a = await best(reps, () => npmLimit(npm, 1, U / 4, 4, false));
+      rows.push(
+        row("Semaphore acquire/release uncontended", mops(U, d), mops(U / 4, a), "npm:p-limit"),
+      );
+    }
+  }
+  {
+    const d = await best(reps, () => dokioSemaphore(T, K, 10, true));
+    const p = await best(reps, () => promiseLocking(T, K, 10, true));
+    rows.push(
+      row(
+        "Semaphore(10) contended by 100 tasks",
+        mops(T * K, d),
+        mops(T * K, p),
+        "promise semaphore",
+      ),
+    );
+    if (npm) {
+      const a = await best(reps, () => npmLimit(npm, T, K, 10, true));
+      rows.push(
+        row("Semaphore(10) contended by 100 tasks", mops(T * K, d), mops(T * K, a), "npm:p-limit"),
+      );
+    }
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  const rows = await runSyncBench();
+  for (const r of rows) {
+    console.log(
+      `${r.name.padEnd(52)} dokio ${r.dokio.toFixed(2).padStart(7)} ${r.unit}  ` +
+        `${r.peerName.padEnd(22)} ${r.peer.toFixed(2).padStart(7)}  ratio ${r.ratio.toFixed(2)}× ${
+          r.bar ?? ""
+        }`,
+    );
+  }
+}

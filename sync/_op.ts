@@ -1,0 +1,74 @@
+/**
+ * Internal: telling operations, promises and plain values apart, for APIs
+ * that accept any of them (`OnceCell.getOrInit`, `TaskTracker.spawn`).
+ *
+ * Rule: a thenable is a promise; an object with `[Symbol.iterator]` that is
+ * not a built-in collection (Array, String, Map, Set, typed array) is an
+ * operation; anything else is a plain value.
+ *
+ * @module
+ */
+
+import { type Operation, toPromise } from "../runtime/operation.ts";
+
+/**
+ * True for objects with a callable `then`.
+ *
+ * @example
+ * ```ts
+ * import { isPromiseLike } from "./_op.ts";
+ * console.assert(isPromiseLike(Promise.resolve(1)));
+ * ```
+ */
+export function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
+  return (typeof x === "object" || typeof x === "function") && x !== null &&
+    typeof (x as { then?: unknown }).then === "function";
+}
+
+/**
+ * True for operations (generator objects, leaves, anything with an iterator
+ * that is not a built-in collection).
+ *
+ * @example
+ * ```ts
+ * import { isOperation } from "./_op.ts";
+ * console.assert(isOperation((function* () {})()) && !isOperation([1]));
+ * ```
+ */
+export function isOperation(x: unknown): x is Operation<unknown> {
+  if (typeof x !== "object" || x === null) return false;
+  if (typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function") return false;
+  return !(Array.isArray(x) || x instanceof Map || x instanceof Set || ArrayBuffer.isView(x));
+}
+
+/**
+ * An operation (and PromiseLike) whose iterator is made by `start` on each
+ * run — used to give generator-bodied operations `await` support.
+ *
+ * @example
+ * ```ts ignore
+ * import { BodyOp } from "./_op.ts";
+ * const op = new BodyOp(function* () { return 1; });
+ * ```
+ */
+export class BodyOp<T> implements Operation<T>, PromiseLike<T> {
+  readonly #start: () => Iterator<unknown, T, unknown>;
+
+  /** Wrap `start`, called once per run of the operation. */
+  constructor(start: () => Iterator<unknown, T, unknown>) {
+    this.#start = start;
+  }
+
+  /** A fresh run. */
+  [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    return this.#start();
+  }
+
+  /** Run as a task and get a promise. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return toPromise<T>(this).then(onfulfilled, onrejected);
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * `broadcast`: a multi-producer, multi-consumer channel where every receiver
+ * sees every message, with a bounded history.
+ *
+ * Invariant: messages get consecutive sequence numbers; the channel retains
+ * the last `capacity` of them in a ring. Each receiver keeps the sequence
+ * number it reads next. A receiver that fell behind by more than `capacity`
+ * gets one {@linkcode LaggedError} whose `missed` counts the dropped
+ * messages, and then continues from the oldest retained one. `send` never
+ * waits. End of stream is `undefined` (as for `mpsc`): `recv()` gives it once
+ * every Sender is closed and this receiver has read everything retained.
+ *
+ * @module
+ */
+
+import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
+import type { Waker } from "../runtime/waker.ts";
+import { ClosedError } from "../runtime/errors.ts";
+import { type Waiter, WaitList } from "./_waitlist.ts";
+
+/**
+ * Thrown by a broadcast `recv()` when the receiver fell behind and `missed`
+ * messages were overwritten; the next `recv()` gives the oldest retained one.
+ *
+ * @example
+ * ```ts
+ * import { LaggedError } from "./broadcast.ts";
+ * const e = new LaggedError(3);
+ * console.assert(e.missed === 3 && e.name === "LaggedError");
+ * ```
+ */
+export class LaggedError extends Error {
+  /** How many messages this receiver missed. */
+  readonly missed: number;
+  /** Make one for `missed` skipped messages. */
+  constructor(missed: number) {
+    super(`dokio: the broadcast receiver lagged and missed ${missed} message(s)`);
+    this.name = "LaggedError";
+    this.missed = missed;
+  }
+}
+
+let makeSender: <T>(c: BCore<T>) => BroadcastSender<T>;
+let makeReceiver: <T>(c: BCore<T>, next: number) => BroadcastReceiver<T>;
+
+class BCore<T> {
+  readonly ring: (T | undefined)[];
+  readonly cap: number;
+  tail = 0;
+  senders = 1;
+  receivers = 0;
+  readonly waiters: WaitList<RecvOp<T>> = new WaitList();
+
+  constructor(cap: number) {
+    this.cap = cap;
+    this.ring = new Array(cap).fill(undefined);
+  }
+}
+
+class RecvOp<T> extends Leaf<T | undefined> implements Waiter {
+  waker: Waker | null = null;
+  before: Waiter | null = null;
+  after: Waiter | null = null;
+  queued = false;
+  readonly #c: BCore<T>;
+  readonly #rx: RxState;
+
+  constructor(c: BCore<T>, rx: RxState) {
+    super();
+    this.#c = c;
+    this.#rx = rx;
+  }
+
+  protected poll(waker: Waker): Poll<T | undefined> {
+    const c = this.#c;
+    const rx = this.#rx;
+    if (rx.closed) throw new ClosedError("dokio: this broadcast receiver is closed");
+    const oldest = c.tail - c.cap;
+    if (rx.next < oldest) {
+      const missed = oldest - rx.next;
+      rx.next = oldest;
+      c.waiters.remove(this);
+      this.waker = null;
+      throw new LaggedError(missed);
+    }
+    if (rx.next < c.tail) {
+      c.waiters.remove(this);
+      this.waker = null;
+      return c.ring[rx.next++ % c.cap];
+    }
+    if (c.senders === 0) {
+      c.waiters.remove(this);
+      this.waker = null;
+      return undefined;
+    }
+    this.waker = waker;
+    if (!this.queued) c.waiters.push(this);
+    return PENDING;
+  }
+
+  protected cancel(): void {
+    this.waker = null;
+    this.#c.waiters.remove(this);
+  }
+}
+
+interface RxState {
+  next: number;
+  closed: boolean;
+}
+
+/**
+ * The sending half of a broadcast channel; `send` never waits.
+ *
+ * @example
+ * ```ts
+ * import { broadcast } from "./broadcast.ts";
+ * const [tx, rx] = broadcast<string>(8);
+ * tx.send("hi");
+ * console.assert(rx.tryRecv() === "hi");
+ * ```
+ */
+export class BroadcastSender<T> implements Disposable {
+  #c: BCore<T>;
+  #closed = false;
+
+  private constructor(c: BCore<T>) {
+    this.#c = c;
+  }
+
+  static {
+    makeSender = <T>(c: BCore<T>): BroadcastSender<T> => new BroadcastSender(c);
+  }
+
+  /**
+   * Send `value` to every receiver; gives how many receivers there are.
+   * Throws ClosedError (with the value) when there is no receiver or this
+   * sender is closed, TypeError for `undefined`.
+   */
+  send(value: T): number {
+    const c = this.#c;
+    if (value === undefined) {
+      throw new TypeError("dokio: undefined cannot be sent (it marks end of stream)");
+    }
+    if (this.#closed || c.receivers === 0) {
+      throw new ClosedError("dokio: the broadcast channel has no receiver", value);
+    }
+    c.ring[c.tail % c.cap] = value;
+    c.tail++;
+    c.waiters.wakeAll();
+    return c.receivers;
+  }
+
+  /**
+   * A new receiver that sees messages sent from now on.
+   *
+   * @example
+   * ```ts
+   * import { broadcast } from "./broadcast.ts";
+   * const [tx, rx] = broadcast<number>(4);
+   * const rx2 = tx.subscribe();
+   * tx.send(1);
+   * console.assert(rx.tryRecv() === 1 && rx2.tryRecv() === 1);
+   * ```
+   */
+  subscribe(): BroadcastReceiver<T> {
+    return makeReceiver(this.#c, this.#c.tail);
+  }
+
+  /**
+   * Another sender for the same channel.
+   *
+   * @example
+   * ```ts
+   * import { broadcast } from "./broadcast.ts";
+   * const [tx] = broadcast<number>(4);
+   * tx.clone().close();
+   * ```
+   */
+  clone(): BroadcastSender<T> {
+    if (this.#closed) throw new ClosedError("dokio: cannot clone a closed sender");
+    this.#c.senders++;
+    return new BroadcastSender(this.#c);
+  }
+
+  /** Close this sender; receivers end once every sender is closed. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (--this.#c.senders === 0) this.#c.waiters.wakeAll();
+  }
+
+  /** Same as {@linkcode BroadcastSender.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** How many open receivers there are. */
+  get receiverCount(): number {
+    return this.#c.receivers;
+  }
+}
+
+/**
+ * A receiving half of a broadcast channel. Each receiver reads every
+ * message from its subscription on.
+ *
+ * @example
+ * ```ts ignore
+ * let v;
+ * while (true) {
+ *   try {
+ *     if ((v = yield* rx.recv()) === undefined) break;
+ *   } catch (e) {
+ *     if (e instanceof LaggedError) continue;
+ *     throw e;
+ *   }
+ * }
+ * ```
+ */
+export class BroadcastReceiver<T> implements Disposable {
+  #c: BCore<T>;
+  #rx: RxState;
+
+  private constructor(c: BCore<T>, next: number) {
+    this.#c = c;
+    this.#rx = { next, closed: false };
+    c.receivers++;
+  }
+
+  static {
+    makeReceiver = <T>(c: BCore<T>, next: number): BroadcastReceiver<T> =>
+      new BroadcastReceiver(c, next);
+  }
+
+  /**
+   * The next message, waiting for one; `undefined` once every sender closed
+   * and this receiver read all retained messages. Throws LaggedError when it
+   * fell behind. Cancel-safe: a cancelled recv consumes nothing.
+   *
+   * @example
+   * ```ts ignore
+   * const v = yield* rx.recv();
+   * ```
+   */
+  recv(): Leaf<T | undefined> {
+    return new RecvOp(this.#c, this.#rx);
+  }
+
+  /**
+   * The next message if there is one now, else undefined. Throws LaggedError
+   * like `recv()`.
+   *
+   * @example
+   * ```ts
+   * import { broadcast } from "./broadcast.ts";
+   * const [, rx] = broadcast<number>(4);
+   * console.assert(rx.tryRecv() === undefined);
+   * ```
+   */
+  tryRecv(): T | undefined {
+    const c = this.#c;
+    const rx = this.#rx;
+    if (rx.closed) throw new ClosedError("dokio: this broadcast receiver is closed");
+    const oldest = c.tail - c.cap;
+    if (rx.next < oldest) {
+      const missed = oldest - rx.next;
+      rx.next = oldest;
+      throw new LaggedError(missed);
+    }
+    if (rx.next < c.tail) return c.ring[rx.next++ % c.cap];
+    return undefined;
+  }
+
+  /**
+   * A new receiver starting at the newest position (sees later messages only).
+   *
+   * @example
+   * ```ts
+   * import { broadcast } from "./broadcast.ts";
+   * const [, rx] = broadcast<number>(4);
+   * rx.resubscribe().close();
+   * ```
+   */
+  resubscribe(): BroadcastReceiver<T> {
+    return makeReceiver(this.#c, this.#c.tail);
+  }
+
+  /** Stop receiving (senders no longer count this receiver). Idempotent. */
+  close(): void {
+    if (this.#rx.closed) return;
+    this.#rx.closed = true;
+    this.#c.receivers--;
+  }
+
+  /** Same as {@linkcode BroadcastReceiver.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Messages sent and not yet read by this receiver (may exceed capacity when lagging). */
+  get length(): number {
+    return this.#c.tail - this.#rx.next;
+  }
+}
+
+/**
+ * A broadcast channel retaining the last `capacity` messages (integer ≥ 1).
+ *
+ * @example
+ * ```ts
+ * import { broadcast } from "./broadcast.ts";
+ * const [tx, rx1] = broadcast<string>(16);
+ * const rx2 = tx.subscribe();
+ * tx.send("x");
+ * console.assert(rx1.tryRecv() === "x" && rx2.tryRecv() === "x");
+ * ```
+ */
+export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
+  if (
+    typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 1 ||
+    capacity > 0x4000_0000
+  ) {
+    throw new RangeError(`dokio: capacity must be an integer in 1…2^30, got ${String(capacity)}`);
+  }
+  const c = new BCore<T>(capacity);
+  return [makeSender(c), makeReceiver(c, 0)];
+}

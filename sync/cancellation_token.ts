@@ -1,0 +1,194 @@
+/**
+ * `CancellationToken`: a cooperative cancellation flag forming a tree.
+ *
+ * Invariant: once cancelled a token stays cancelled; cancelling a token
+ * cancels its whole subtree (children, grandchildren…) in one call, wakes
+ * every `cancelled()` waiter and aborts its `signal`; cancelling a child
+ * never affects its parent. A child made from a cancelled parent is born
+ * cancelled. A child detaches from its parent when it is cancelled or
+ * disposed, so short-lived children do not accumulate.
+ *
+ * @module
+ */
+
+import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
+import type { Waker } from "../runtime/waker.ts";
+import { CancelledError } from "../runtime/errors.ts";
+import { type Waiter, WaitList } from "./_waitlist.ts";
+import { BodyOp } from "./_op.ts";
+import { select } from "./select.ts";
+
+class CancelledOp extends Leaf<void> implements Waiter {
+  waker: Waker | null = null;
+  before: Waiter | null = null;
+  after: Waiter | null = null;
+  queued = false;
+  readonly #t: CancellationToken;
+  readonly #list: WaitList<CancelledOp>;
+
+  constructor(t: CancellationToken, list: WaitList<CancelledOp>) {
+    super();
+    this.#t = t;
+    this.#list = list;
+  }
+
+  protected poll(waker: Waker): Poll<void> {
+    if (this.#t.isCancelled) {
+      this.#list.remove(this);
+      this.waker = null;
+      return;
+    }
+    this.waker = waker;
+    if (!this.queued) this.#list.push(this);
+    return PENDING;
+  }
+
+  protected cancel(): void {
+    this.waker = null;
+    this.#list.remove(this);
+  }
+}
+
+function* untilCancelled<T>(
+  token: CancellationToken,
+  op: Operation<T> | PromiseLike<T>,
+): Generator<unknown, T | undefined, unknown> {
+  const r = yield* select({ cancelled: token.cancelled(), value: op }, { biased: true });
+  return r.key === "value" ? r.value as T : undefined;
+}
+
+/**
+ * A cancellation flag with child tokens, an `AbortSignal` view and a
+ * waitable `cancelled()` operation.
+ *
+ * @example
+ * ```ts ignore
+ * import { CancellationToken } from "./cancellation_token.ts";
+ * const shutdown = new CancellationToken();
+ * function* worker(token: CancellationToken) {
+ *   const v = yield* token.runUntilCancelled(rx.recv());
+ *   if (v === undefined) return; // cancelled (or channel closed)
+ * }
+ * shutdown.cancel();
+ * ```
+ */
+export class CancellationToken implements Disposable {
+  #cancelled = false;
+  #parent: CancellationToken | null = null;
+  #children: Set<CancellationToken> | null = null;
+  #waiters: WaitList<CancelledOp> | null = null;
+  #ctl: AbortController | null = null;
+
+  /** Make a root token (not cancelled). */
+  constructor() {}
+
+  /** True once cancelled (directly or through an ancestor). */
+  get isCancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  /**
+   * Cancel this token and every descendant. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { CancellationToken } from "./cancellation_token.ts";
+   * const t = new CancellationToken();
+   * const c = t.child();
+   * t.cancel();
+   * console.assert(c.isCancelled);
+   * ```
+   */
+  cancel(): void {
+    if (this.#cancelled) return;
+    const p = this.#parent;
+    if (p !== null) p.#children?.delete(this);
+    this.#parent = null;
+    // Iterative walk: a deep chain of children must not overflow the stack.
+    const stack: CancellationToken[] = [this];
+    while (stack.length > 0) {
+      const t = stack.pop() as CancellationToken;
+      if (t.#cancelled) continue;
+      t.#cancelled = true;
+      t.#parent = null;
+      const kids = t.#children;
+      t.#children = null;
+      if (kids !== null) { for (const k of kids) stack.push(k); }
+      t.#waiters?.wakeAll();
+      t.#waiters = null;
+      t.#ctl?.abort(new CancelledError("the cancellation token was cancelled"));
+    }
+  }
+
+  /**
+   * An operation that completes once this token is cancelled. Cancel-safe.
+   *
+   * @example
+   * ```ts ignore
+   * yield* token.cancelled();
+   * ```
+   */
+  cancelled(): Leaf<void> {
+    if (this.#waiters === null) this.#waiters = new WaitList();
+    return new CancelledOp(this, this.#waiters);
+  }
+
+  /**
+   * A child token: cancelled with this one; cancelling it leaves this one
+   * alone.
+   *
+   * @example
+   * ```ts
+   * import { CancellationToken } from "./cancellation_token.ts";
+   * const root = new CancellationToken();
+   * root.child().cancel();
+   * console.assert(!root.isCancelled);
+   * ```
+   */
+  child(): CancellationToken {
+    const c = new CancellationToken();
+    if (this.#cancelled) {
+      c.cancel();
+      return c;
+    }
+    c.#parent = this;
+    (this.#children ??= new Set()).add(c);
+    return c;
+  }
+
+  /**
+   * An AbortSignal that aborts (with a CancelledError reason) when this token
+   * is cancelled — to hand to `fetch` and other web APIs.
+   */
+  get signal(): AbortSignal {
+    if (this.#ctl === null) {
+      this.#ctl = new AbortController();
+      if (this.#cancelled) {
+        this.#ctl.abort(new CancelledError("the cancellation token was cancelled"));
+      }
+    }
+    return this.#ctl.signal;
+  }
+
+  /**
+   * Run `op` until it finishes (its value) or this token is cancelled first
+   * (undefined; `op` is then cancelled). Cancellation wins a tie.
+   *
+   * @example
+   * ```ts ignore
+   * const msg = yield* token.runUntilCancelled(rx.recv());
+   * ```
+   */
+  runUntilCancelled<T>(
+    op: Operation<T> | PromiseLike<T>,
+  ): Operation<T | undefined> & PromiseLike<T | undefined> {
+    return new BodyOp(() => untilCancelled(this, op));
+  }
+
+  /** Detach from the parent without cancelling (what dropping a child does in Tokio). */
+  [Symbol.dispose](): void {
+    const p = this.#parent;
+    if (p !== null) p.#children?.delete(this);
+    this.#parent = null;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Dokio's synchronisation toolkit: locks, semaphores, notifications,
+ * barriers, once-cells, channels, cancellation tokens, task tracking and the
+ * `select`/`join` combinators — every waiting method is a cancel-safe
+ * operation (`yield*` it in a task, `await` it outside).
+ *
+ * Channels are namespaces: `mpsc.channel(n)`, `mpsc.unbounded()`; and
+ * functions `oneshot()`, `broadcast(n)`, `watch(v)`. End of stream is
+ * `undefined` for every multi-message channel.
+ *
+ * @example
+ * ```ts ignore
+ * import { mpsc, Mutex } from "./mod.ts";
+ * const [tx, rx] = mpsc.channel<number>(64);
+ * ```
+ *
+ * @module
+ */
+
+export { Mutex, MutexGuard } from "./mutex.ts";
+export { RwLock, RwLockReadGuard, RwLockWriteGuard } from "./rwlock.ts";
+export { MAX_PERMITS, Semaphore, SemaphorePermit } from "./semaphore.ts";
+export { Notify } from "./notify.ts";
+export { Barrier, type BarrierWaitResult } from "./barrier.ts";
+export { OnceCell } from "./once_cell.ts";
+export * as mpsc from "./mpsc.ts";
+export { oneshot, OneshotReceiver, OneshotSender } from "./oneshot.ts";
+export { broadcast, BroadcastReceiver, BroadcastSender, LaggedError } from "./broadcast.ts";
+export { watch, WatchReceiver, WatchSender } from "./watch.ts";
+export { CancellationToken } from "./cancellation_token.ts";
+export { TaskTracker } from "./task_tracker.ts";
+export {
+  type Combinator,
+  race,
+  select,
+  type SelectOptions,
+  type SelectResult,
+  type ValueOf,
+} from "./select.ts";
+export { all, join, type Values } from "./join.ts";
+export { shutdownSignal, type ShutdownSignalOptions } from "./shutdown.ts";

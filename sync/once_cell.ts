@@ -1,0 +1,183 @@
+/**
+ * `OnceCell<T>`: a value set at most once, with an asynchronous
+ * single-flight initialiser.
+ *
+ * Invariant: the cell goes EMPTY → INITIALISING → SET, or back to EMPTY when
+ * the initialiser throws or is cancelled. Exactly one `getOrInit` caller
+ * runs its initialiser at a time; the others wait. On success every waiter
+ * gets the value; on failure the right to initialise passes to the oldest
+ * waiter (which runs its own initialiser), and if that waiter is cancelled
+ * before it started, to the next one.
+ *
+ * @module
+ */
+
+import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
+import type { Waker } from "../runtime/waker.ts";
+import { call } from "../runtime/mod.ts";
+import { type Waiter, WaitList } from "./_waitlist.ts";
+import { BodyOp, isOperation, isPromiseLike } from "./_op.ts";
+
+const EMPTY = 0;
+const INIT = 1;
+const SET = 2;
+
+class CellCore<T> {
+  state = EMPTY;
+  value: T | undefined = undefined;
+  readonly waiters: WaitList<InitWait<T>> = new WaitList();
+
+  /** The initialiser failed or was cancelled: hand the right to initialise on. */
+  handOff(): void {
+    const w = this.waiters.shift();
+    if (w === null) {
+      this.state = EMPTY;
+      return;
+    }
+    w.granted = true;
+    w.waker?.wake();
+  }
+}
+
+/** Waits while another caller initialises; returns true when handed the right to initialise. */
+class InitWait<T> extends Leaf<boolean> implements Waiter {
+  waker: Waker | null = null;
+  before: Waiter | null = null;
+  after: Waiter | null = null;
+  queued = false;
+  granted = false;
+  readonly #c: CellCore<T>;
+
+  constructor(c: CellCore<T>) {
+    super();
+    this.#c = c;
+  }
+
+  protected poll(waker: Waker): Poll<boolean> {
+    if (this.granted) {
+      this.granted = false;
+      this.waker = null;
+      return true;
+    }
+    const c = this.#c;
+    if (c.state !== INIT) {
+      c.waiters.remove(this);
+      this.waker = null;
+      return false;
+    }
+    this.waker = waker;
+    if (!this.queued) c.waiters.push(this);
+    return PENDING;
+  }
+
+  protected cancel(): void {
+    this.waker = null;
+    if (this.granted) {
+      this.granted = false;
+      this.#c.handOff();
+    } else {
+      this.#c.waiters.remove(this);
+    }
+  }
+}
+
+function* getOrInitBody<T>(
+  c: CellCore<T>,
+  init: () => Operation<T> | PromiseLike<T> | T,
+): Generator<unknown, T, unknown> {
+  for (;;) {
+    if (c.state === SET) return c.value as T;
+    if (c.state === EMPTY) {
+      c.state = INIT;
+      break;
+    }
+    if (yield* new InitWait(c)) break;
+  }
+  let ok = false;
+  try {
+    const r = init();
+    let v: T;
+    if (isPromiseLike(r)) v = (yield* call(Promise.resolve(r))) as T;
+    else if (isOperation(r)) v = (yield* r) as T;
+    else v = r as T;
+    c.value = v;
+    c.state = SET;
+    ok = true;
+    c.waiters.wakeAll();
+    return v;
+  } finally {
+    if (!ok) c.handOff();
+  }
+}
+
+/**
+ * A cell written once; `getOrInit` runs a single initialiser even when many
+ * tasks ask at the same time.
+ *
+ * @example
+ * ```ts ignore
+ * import { OnceCell } from "./once_cell.ts";
+ * const config = new OnceCell<string>();
+ * function* handler() {
+ *   const c = yield* config.getOrInit(() => Deno.readTextFile("app.conf"));
+ * }
+ * ```
+ */
+export class OnceCell<T> {
+  #c: CellCore<T> = new CellCore<T>();
+
+  /**
+   * The value, or undefined when not set yet.
+   *
+   * @example
+   * ```ts
+   * import { OnceCell } from "./once_cell.ts";
+   * console.assert(new OnceCell<number>().get() === undefined);
+   * ```
+   */
+  get(): T | undefined {
+    return this.#c.state === SET ? this.#c.value : undefined;
+  }
+
+  /**
+   * Set the value if the cell is empty and nobody is initialising it.
+   * Returns true when this call set it, false otherwise (nothing changes).
+   *
+   * @example
+   * ```ts
+   * import { OnceCell } from "./once_cell.ts";
+   * const c = new OnceCell<number>();
+   * console.assert(c.set(1) && !c.set(2) && c.get() === 1);
+   * ```
+   */
+  set(value: T): boolean {
+    const c = this.#c;
+    if (c.state !== EMPTY) return false;
+    c.value = value;
+    c.state = SET;
+    return true;
+  }
+
+  /** True once a value is set. */
+  get isSet(): boolean {
+    return this.#c.state === SET;
+  }
+
+  /**
+   * The value, initialising it with `init` first if the cell is empty.
+   * `init` may return an operation, a promise, or a plain value (an array is a
+   * plain value; a generator object is an operation). Concurrent callers wait
+   * for the running initialiser; if it throws or is cancelled, the next
+   * waiter initialises with its own `init`.
+   *
+   * @example
+   * ```ts ignore
+   * const v = yield* cell.getOrInit(function* () { yield* sleep(10); return 42; });
+   * ```
+   */
+  getOrInit(init: () => Operation<T> | PromiseLike<T> | T): Operation<T> & PromiseLike<T> {
+    if (typeof init !== "function") throw new TypeError("dokio: getOrInit needs a function");
+    const c = this.#c;
+    return new BodyOp(() => getOrInitBody(c, init));
+  }
+}

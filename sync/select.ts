@@ -1,0 +1,115 @@
+/**
+ * `select` and `race`: run several operations concurrently inside the
+ * current task and finish with the first to complete; cancel the others.
+ *
+ * Invariant: when the winner finishes, every other branch is cancelled with
+ * `return()` before `select` returns — its `finally` blocks have run and the
+ * leaf it waited in has deregistered (a timer is cancelled, a waiter leaves
+ * its queue and takes nothing). Unless `biased`, the branch polled first
+ * rotates from one poll to the next, so no ready branch always loses. An
+ * error thrown by a branch cancels the others and is rethrown.
+ *
+ * @module
+ */
+
+import { toPromise } from "../runtime/operation.ts";
+import type { Operation } from "../runtime/operation.ts";
+import { checkBranches, MultiIter, RACE, SELECT, type ValueOf } from "./_multi.ts";
+
+export type { ValueOf } from "./_multi.ts";
+
+/** Options of {@linkcode select}. */
+export interface SelectOptions {
+  /** Poll the branches in declaration order every time (default: rotating start). */
+  biased?: boolean;
+}
+
+/**
+ * What {@linkcode select} gives: the winning key and its value (a
+ * discriminated union over the branches).
+ */
+export type SelectResult<B> = {
+  [K in Extract<keyof B, string>]: { key: K; value: ValueOf<B[K]> };
+}[Extract<keyof B, string>];
+
+/** An operation that is also awaitable (made by the combinators). */
+export interface Combinator<T> extends Operation<T>, PromiseLike<T> {}
+
+class SelectOp<T> implements Combinator<T> {
+  readonly #mode: number;
+  readonly #branches: readonly unknown[];
+  readonly #keys: readonly string[] | null;
+  readonly #biased: boolean;
+
+  constructor(mode: number, branches: readonly unknown[], keys: string[] | null, biased: boolean) {
+    this.#mode = mode;
+    this.#branches = branches;
+    this.#keys = keys;
+    this.#biased = biased;
+  }
+
+  [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    return new MultiIter(this.#mode, this.#branches, this.#keys, this.#biased) as Iterator<
+      unknown,
+      T,
+      unknown
+    >;
+  }
+
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return toPromise<T>(this).then(onfulfilled, onrejected);
+  }
+}
+
+/**
+ * Wait for the first of several operations (or promises) to finish; the
+ * others are cancelled. Gives `{ key, value }` of the winner.
+ *
+ * @example
+ * ```ts ignore
+ * import { select } from "./select.ts";
+ * const r = yield* select({ msg: rx.recv(), tick: sleep(1000) });
+ * if (r.key === "msg") handle(r.value);
+ * ```
+ */
+export function select<B extends Record<string, Operation<unknown> | PromiseLike<unknown>>>(
+  branches: B,
+  options?: SelectOptions,
+): Combinator<SelectResult<B>> {
+  if (typeof branches !== "object" || branches === null) {
+    throw new TypeError("dokio: select() takes an object of operations");
+  }
+  const keys = Object.keys(branches);
+  if (keys.length === 0) throw new TypeError("dokio: select() needs at least one branch");
+  const list = keys.map((k) => branches[k]);
+  checkBranches(list);
+  return new SelectOp(SELECT, list, keys, options?.biased === true);
+}
+
+/**
+ * Wait for the first of several operations (or promises) to finish and give
+ * its value; the others are cancelled.
+ *
+ * @example
+ * ```ts ignore
+ * import { race } from "./select.ts";
+ * const first = yield* race([fetchFrom(a), fetchFrom(b)]);
+ * ```
+ */
+export function race<T>(
+  ops: readonly (Operation<T> | PromiseLike<T>)[],
+  options?: SelectOptions,
+): Combinator<T> {
+  if (!Array.isArray(ops)) throw new TypeError("dokio: race() takes an array of operations");
+  if (ops.length === 0) throw new TypeError("dokio: race() needs at least one operation");
+  checkBranches(ops);
+  return new SelectOp(RACE, ops.slice(), null, options?.biased === true);
+}
+
+/** @internal Used by join.ts. */
+export function makeCombinator<T>(mode: number, list: readonly unknown[]): Combinator<T> {
+  return new SelectOp(mode, list, null, false);
+}

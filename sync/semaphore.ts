@@ -1,0 +1,293 @@
+/**
+ * `Semaphore`: a counting semaphore with FIFO-fair, cancel-safe waiting.
+ *
+ * Invariant: `available` plus the permits held by live
+ * {@linkcode SemaphorePermit}s plus the permits granted to waiters that have
+ * not yet observed them equals the permits ever added (minus forgotten ones).
+ * Waiters are served strictly in arrival order: a large request at the head
+ * blocks smaller ones behind it (Tokio's semantics), so no request starves.
+ * A cancelled waiter gives back what was granted to it; a cancelled head
+ * lets the requests behind it be served. After `close()` every waiter and
+ * every later acquire throws {@linkcode ClosedError}; permits still return.
+ *
+ * @module
+ */
+
+import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
+import type { Waker } from "../runtime/waker.ts";
+import { ClosedError } from "../runtime/errors.ts";
+import { checkCount, type Waiter, WaitList } from "./_waitlist.ts";
+
+/** The most permits a semaphore can hold (and one request can ask for). */
+export const MAX_PERMITS: number = 0x1fff_ffff;
+
+class SemCore {
+  available: number;
+  closed = false;
+  readonly waiters: WaitList<AcquireOp> = new WaitList();
+
+  constructor(permits: number) {
+    this.available = permits;
+  }
+
+  release(n: number): void {
+    this.available += n;
+    if (this.available > MAX_PERMITS) {
+      this.available -= n;
+      throw new RangeError(`dokio: a semaphore holds at most ${MAX_PERMITS} permits`);
+    }
+    this.dispatch();
+  }
+
+  dispatch(): void {
+    for (;;) {
+      const w = this.waiters.head;
+      if (w === null || w.n > this.available) return;
+      this.waiters.shift();
+      this.available -= w.n;
+      w.granted = true;
+      w.waker?.wake();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.waiters.wakeAll();
+  }
+}
+
+let makePermit: (c: SemCore, n: number) => SemaphorePermit;
+
+/**
+ * Permits taken from a {@linkcode Semaphore}; `release()` (or the end of a
+ * `using` block) gives them back, `forget()` drops them for good.
+ *
+ * @example
+ * ```ts ignore
+ * using p = yield* sem.acquire(2);
+ * console.log(p.count); // 2
+ * ```
+ */
+export class SemaphorePermit implements Disposable {
+  #c: SemCore | null = null;
+  #n = 0;
+
+  static {
+    makePermit = (c: SemCore, n: number): SemaphorePermit => {
+      const p = new SemaphorePermit();
+      p.#c = c;
+      p.#n = n;
+      return p;
+    };
+  }
+
+  private constructor() {}
+
+  /** How many permits this holds (0 after release or forget). */
+  get count(): number {
+    return this.#n;
+  }
+
+  /** Give the permits back to the semaphore; later calls do nothing. */
+  release(): void {
+    const c = this.#c;
+    if (c === null) return;
+    this.#c = null;
+    const n = this.#n;
+    this.#n = 0;
+    if (n !== 0) c.release(n);
+  }
+
+  /** Drop the permits without giving them back (the semaphore shrinks). */
+  forget(): void {
+    this.#c = null;
+    this.#n = 0;
+  }
+
+  /** Same as {@linkcode SemaphorePermit.release}, for `using`. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+class AcquireOp extends Leaf<SemaphorePermit> implements Waiter {
+  waker: Waker | null = null;
+  before: Waiter | null = null;
+  after: Waiter | null = null;
+  queued = false;
+  granted = false;
+  readonly n: number;
+  readonly #c: SemCore;
+
+  /** 0: never resumed; 1: went through Leaf.next; 2: finished on the fast path. */
+  phase = 0;
+
+  constructor(c: SemCore, n: number) {
+    super();
+    this.#c = c;
+    this.n = n;
+  }
+
+  override next(): IteratorResult<unknown, SemaphorePermit> {
+    if (this.phase === 0) {
+      const c = this.#c;
+      if (!c.closed && c.waiters.head === null && c.available >= this.n) {
+        this.phase = 2;
+        c.available -= this.n;
+        return { done: true, value: makePermit(c, this.n) };
+      }
+      this.phase = 1;
+    } else if (this.phase === 2) {
+      throw new TypeError("dokio: a leaf operation was resumed after it finished");
+    }
+    return super.next();
+  }
+
+  protected poll(waker: Waker): Poll<SemaphorePermit> {
+    const c = this.#c;
+    if (this.granted) {
+      this.granted = false;
+      this.waker = null;
+      return makePermit(c, this.n);
+    }
+    if (c.closed) {
+      c.waiters.remove(this);
+      this.waker = null;
+      throw new ClosedError("dokio: the semaphore is closed");
+    }
+    this.waker = waker;
+    if (this.queued) return PENDING;
+    if (c.waiters.head === null && c.available >= this.n) {
+      c.available -= this.n;
+      this.waker = null;
+      return makePermit(c, this.n);
+    }
+    c.waiters.push(this);
+    return PENDING;
+  }
+
+  protected cancel(): void {
+    const c = this.#c;
+    this.waker = null;
+    if (this.granted) {
+      this.granted = false;
+      c.release(this.n);
+    } else if (this.queued) {
+      const wasHead = c.waiters.head === this;
+      c.waiters.remove(this);
+      if (wasHead) c.dispatch();
+    }
+  }
+}
+
+/**
+ * A counting semaphore: `acquire(n)` waits (FIFO) until `n` permits are
+ * free and takes them.
+ *
+ * @example
+ * ```ts ignore
+ * import { Semaphore } from "./semaphore.ts";
+ * const limit = new Semaphore(10);
+ * function* fetchOne(url: string) {
+ *   using _p = yield* limit.acquire();
+ *   // at most 10 of these run at once
+ * }
+ * ```
+ */
+export class Semaphore {
+  /** The most permits a semaphore can hold. */
+  static readonly MAX_PERMITS: number = MAX_PERMITS;
+  #c: SemCore;
+
+  /** Make a semaphore with `permits` free permits (an integer, 0…MAX_PERMITS). */
+  constructor(permits: number) {
+    checkCount(permits, MAX_PERMITS, "permits");
+    this.#c = new SemCore(permits);
+  }
+
+  /**
+   * Wait for `n` permits (FIFO) and take them. Throws RangeError for a bad
+   * `n`, and ClosedError (from the operation) once the semaphore is closed.
+   * Cancel-safe: a cancelled waiter takes nothing.
+   *
+   * @example
+   * ```ts ignore
+   * const p = yield* sem.acquire(3);
+   * try { work(); } finally { p.release(); }
+   * ```
+   */
+  acquire(n: number = 1): Leaf<SemaphorePermit> {
+    checkCount(n, MAX_PERMITS, "permits");
+    return new AcquireOp(this.#c, n);
+  }
+
+  /**
+   * Take `n` permits now if they are free and nobody waits ahead; otherwise
+   * null. Throws ClosedError when closed, RangeError for a bad `n`.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "./semaphore.ts";
+   * const s = new Semaphore(1);
+   * const p = s.tryAcquire();
+   * console.assert(p !== null && s.tryAcquire() === null);
+   * ```
+   */
+  tryAcquire(n: number = 1): SemaphorePermit | null {
+    checkCount(n, MAX_PERMITS, "permits");
+    const c = this.#c;
+    if (c.closed) throw new ClosedError("dokio: the semaphore is closed");
+    if (c.waiters.head !== null || c.available < n) return null;
+    c.available -= n;
+    return makePermit(c, n);
+  }
+
+  /**
+   * Add `n` permits (waking waiters that can now be served). RangeError if the
+   * total would exceed MAX_PERMITS.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "./semaphore.ts";
+   * const s = new Semaphore(0);
+   * s.addPermits(2);
+   * console.assert(s.available === 2);
+   * ```
+   */
+  addPermits(n: number): void {
+    checkCount(n, MAX_PERMITS, "permits");
+    this.#c.release(n);
+  }
+
+  /**
+   * Close: every waiter and every later acquire throws ClosedError. Permits
+   * already held may still be released.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "./semaphore.ts";
+   * const s = new Semaphore(1);
+   * s.close();
+   * console.assert(s.isClosed);
+   * ```
+   */
+  close(): void {
+    this.#c.close();
+  }
+
+  /** True after `close()`. */
+  get isClosed(): boolean {
+    return this.#c.closed;
+  }
+
+  /** Free permits now. */
+  get available(): number {
+    return this.#c.available;
+  }
+
+  /** How many acquires wait. */
+  get waiting(): number {
+    return this.#c.waiters.length;
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * `watch`: a single-value channel; receivers see the latest value and are
+ * told when it changed.
+ *
+ * Invariant: the channel holds one value and a version number bumped by
+ * every send. Each receiver remembers the version it last saw; `changed()`
+ * completes as soon as the current version differs (so many sends between
+ * two `changed()` calls coalesce into one wake) and marks it seen. Once
+ * every sender is closed, `changed()` still reports a pending change, then
+ * throws {@linkcode ClosedError}.
+ *
+ * @module
+ */
+
+import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
+import type { Waker } from "../runtime/waker.ts";
+import { ClosedError } from "../runtime/errors.ts";
+import { type Waiter, WaitList } from "./_waitlist.ts";
+
+let makeSender: <T>(c: WCore<T>) => WatchSender<T>;
+let makeReceiver: <T>(c: WCore<T>, seen: number) => WatchReceiver<T>;
+
+class WCore<T> {
+  value: T;
+  version = 0;
+  senders = 1;
+  receivers = 0;
+  readonly waiters: WaitList<ChangedOp<T>> = new WaitList();
+  constructor(value: T) {
+    this.value = value;
+  }
+  bump(): void {
+    this.version++;
+    this.waiters.wakeAll();
+  }
+}
+
+interface RxState {
+  seen: number;
+  closed: boolean;
+}
+
+class ChangedOp<T> extends Leaf<void> implements Waiter {
+  waker: Waker | null = null;
+  before: Waiter | null = null;
+  after: Waiter | null = null;
+  queued = false;
+  readonly #c: WCore<T>;
+  readonly #rx: RxState;
+
+  constructor(c: WCore<T>, rx: RxState) {
+    super();
+    this.#c = c;
+    this.#rx = rx;
+  }
+
+  protected poll(waker: Waker): Poll<void> {
+    const c = this.#c;
+    if (this.#rx.closed) throw new ClosedError("dokio: this watch receiver is closed");
+    if (c.version !== this.#rx.seen) {
+      this.#rx.seen = c.version;
+      c.waiters.remove(this);
+      this.waker = null;
+      return;
+    }
+    if (c.senders === 0) {
+      c.waiters.remove(this);
+      this.waker = null;
+      throw new ClosedError("dokio: every watch sender is closed");
+    }
+    this.waker = waker;
+    if (!this.queued) c.waiters.push(this);
+    return PENDING;
+  }
+
+  protected cancel(): void {
+    this.waker = null;
+    this.#c.waiters.remove(this);
+  }
+}
+
+/**
+ * The sending half of a watch channel.
+ *
+ * @example
+ * ```ts
+ * import { watch } from "./watch.ts";
+ * const [tx, rx] = watch("idle");
+ * tx.send("busy");
+ * console.assert(rx.borrow() === "busy");
+ * ```
+ */
+export class WatchSender<T> implements Disposable {
+  #c: WCore<T>;
+  #closed = false;
+
+  private constructor(c: WCore<T>) {
+    this.#c = c;
+  }
+
+  static {
+    makeSender = <T>(c: WCore<T>): WatchSender<T> => new WatchSender(c);
+  }
+
+  /**
+   * Replace the value and notify receivers. Throws ClosedError (with the
+   * value) when no receiver is open or this sender is closed; use
+   * {@linkcode WatchSender.sendReplace} to update regardless.
+   */
+  send(value: T): void {
+    const c = this.#c;
+    if (this.#closed || c.receivers === 0) {
+      throw new ClosedError("dokio: the watch channel has no receiver", value);
+    }
+    c.value = value;
+    c.bump();
+  }
+
+  /**
+   * Replace the value (even with no receiver) and notify; gives the old one.
+   *
+   * @example
+   * ```ts
+   * import { watch } from "./watch.ts";
+   * const [tx] = watch(1);
+   * console.assert(tx.sendReplace(2) === 1 && tx.borrow() === 2);
+   * ```
+   */
+  sendReplace(value: T): T {
+    if (this.#closed) throw new ClosedError("dokio: this watch sender is closed", value);
+    const c = this.#c;
+    const old = c.value;
+    c.value = value;
+    c.bump();
+    return old;
+  }
+
+  /**
+   * Modify the value with `fn` and notify (even with no receiver). `fn` may
+   * mutate the value in place and return undefined, or return the new value.
+   *
+   * @example
+   * ```ts
+   * import { watch } from "./watch.ts";
+   * const [tx] = watch({ n: 0 });
+   * tx.sendModify((s) => { s.n++; });
+   * console.assert(tx.borrow().n === 1);
+   * ```
+   */
+  sendModify(fn: (value: T) => T | void): void {
+    if (this.#closed) throw new ClosedError("dokio: this watch sender is closed");
+    const c = this.#c;
+    const r = fn(c.value);
+    if (r !== undefined) c.value = r as T;
+    c.bump();
+  }
+
+  /** The current value. */
+  borrow(): T {
+    return this.#c.value;
+  }
+
+  /**
+   * A new receiver that has seen the current value.
+   *
+   * @example
+   * ```ts
+   * import { watch } from "./watch.ts";
+   * const [tx] = watch(0);
+   * const rx = tx.subscribe();
+   * console.assert(!rx.hasChanged);
+   * ```
+   */
+  subscribe(): WatchReceiver<T> {
+    return makeReceiver(this.#c, this.#c.version);
+  }
+
+  /**
+   * Another sender for the same channel.
+   *
+   * @example
+   * ```ts
+   * import { watch } from "./watch.ts";
+   * const [tx] = watch(0);
+   * tx.clone().close();
+   * ```
+   */
+  clone(): WatchSender<T> {
+    if (this.#closed) throw new ClosedError("dokio: cannot clone a closed sender");
+    this.#c.senders++;
+    return new WatchSender(this.#c);
+  }
+
+  /** Close this sender; receivers' `changed()` fails once every sender closed. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (--this.#c.senders === 0) this.#c.waiters.wakeAll();
+  }
+
+  /** Same as {@linkcode WatchSender.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** How many open receivers there are. */
+  get receiverCount(): number {
+    return this.#c.receivers;
+  }
+}
+
+/**
+ * A receiving half of a watch channel.
+ *
+ * @example
+ * ```ts ignore
+ * for (;;) {
+ *   yield* rx.changed();
+ *   apply(rx.borrow());
+ * }
+ * ```
+ */
+export class WatchReceiver<T> implements Disposable {
+  #c: WCore<T>;
+  #rx: RxState;
+
+  private constructor(c: WCore<T>, seen: number) {
+    this.#c = c;
+    this.#rx = { seen, closed: false };
+    c.receivers++;
+  }
+
+  static {
+    makeReceiver = <T>(c: WCore<T>, seen: number): WatchReceiver<T> => new WatchReceiver(c, seen);
+  }
+
+  /** The current value (does not mark it seen). */
+  borrow(): T {
+    return this.#c.value;
+  }
+
+  /**
+   * The current value, marking it seen.
+   *
+   * @example
+   * ```ts
+   * import { watch } from "./watch.ts";
+   * const [tx, rx] = watch(1);
+   * tx.send(2);
+   * console.assert(rx.borrowAndUpdate() === 2 && !rx.hasChanged);
+   * ```
+   */
+  borrowAndUpdate(): T {
+    this.#rx.seen = this.#c.version;
+    return this.#c.value;
+  }
+
+  /** True when the value changed since this receiver last saw it. */
+  get hasChanged(): boolean {
+    return this.#rx.seen !== this.#c.version;
+  }
+
+  /**
+   * Wait until the value changes from the one last seen, and mark it seen.
+   * Throws ClosedError once every sender closed and no change is pending.
+   * Cancel-safe.
+   *
+   * @example
+   * ```ts ignore
+   * yield* rx.changed();
+   * ```
+   */
+  changed(): Leaf<void> {
+    return new ChangedOp(this.#c, this.#rx);
+  }
+
+  /** Mark the current value seen. */
+  markUnchanged(): void {
+    this.#rx.seen = this.#c.version;
+  }
+
+  /** Mark the value unseen, so the next `changed()` completes at once. */
+  markChanged(): void {
+    this.#rx.seen = this.#c.version - 1;
+  }
+
+  /**
+   * Another receiver with the same seen version.
+   *
+   * @example
+   * ```ts
+   * import { watch } from "./watch.ts";
+   * const [, rx] = watch(0);
+   * rx.clone().close();
+   * ```
+   */
+  clone(): WatchReceiver<T> {
+    return makeReceiver(this.#c, this.#rx.seen);
+  }
+
+  /** Stop receiving. Idempotent. */
+  close(): void {
+    if (this.#rx.closed) return;
+    this.#rx.closed = true;
+    this.#c.receivers--;
+  }
+
+  /** Same as {@linkcode WatchReceiver.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * A watch channel holding `initial`; the first receiver has seen it.
+ *
+ * @example
+ * ```ts
+ * import { watch } from "./watch.ts";
+ * const [tx, rx] = watch(0);
+ * tx.send(1);
+ * console.assert(rx.hasChanged && rx.borrow() === 1);
+ * ```
+ */
+export function watch<T>(initial: T): [WatchSender<T>, WatchReceiver<T>] {
+  const c = new WCore(initial);
+  return [makeSender(c), makeReceiver(c, 0)];
+}
