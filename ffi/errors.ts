@@ -1,0 +1,101 @@
+/**
+ * I/O errors from the reactor: {@linkcode IoError} carries the positive
+ * `errno`, its symbolic `code` ("ECONNRESET") and the operation that failed.
+ *
+ * Errno names come from the loaded C library (`dk_errno_name`, so they are the
+ * host's names, also on macOS where numbers differ) and are cached by number.
+ * Invariant: `errnoName` never throws; before any library is loaded, or for an
+ * unknown number, it answers `"E?"` — never a wrong name.
+ *
+ * @module
+ */
+
+const names = new Map<number, string>();
+let source: ((errno: number) => string) | null = null;
+
+/**
+ * Install the function that asks the C library for an errno's name.
+ * `ffi/library.ts` calls it when the first library is loaded.
+ *
+ * @example
+ * ```ts
+ * import { errnoName, setErrnoSource } from "./errors.ts";
+ * setErrnoSource((n) => (n === 2 ? "ENOENT" : "E?"));
+ * console.assert(errnoName(2) === "ENOENT");
+ * ```
+ */
+export function setErrnoSource(fn: (errno: number) => string): void {
+  source = fn;
+  names.clear();
+}
+
+/**
+ * The symbolic name of a positive errno ("ECONNRESET"); a negative number is
+ * taken as a `-errno` result. `"E?"` when unknown or before any library is loaded.
+ *
+ * @example
+ * ```ts
+ * import { errnoName } from "./errors.ts";
+ * console.assert(typeof errnoName(104) === "string");
+ * ```
+ */
+export function errnoName(errno: number): string {
+  const n = errno < 0 ? -errno : errno;
+  const hit = names.get(n);
+  if (hit !== undefined) return hit;
+  if (source === null || !Number.isInteger(n) || n > 0x7fffffff) return "E?";
+  let name = "E?";
+  try {
+    name = source(n);
+  } catch {
+    return "E?";
+  }
+  names.set(n, name);
+  return name;
+}
+
+/**
+ * A failed system call: `errno` (positive), `code` ("ECONNRESET") and
+ * `syscall` (the reactor op that failed, "recv", "connect"…).
+ *
+ * @example
+ * ```ts
+ * import { IoError } from "./errors.ts";
+ * const e = new IoError(111, "ECONNREFUSED", "connect");
+ * console.assert(e.code === "ECONNREFUSED" && e.errno === 111);
+ * ```
+ */
+export class IoError extends Error {
+  /** The positive errno value. */
+  readonly errno: number;
+  /** The errno's symbolic name, "E?" when unknown. */
+  readonly code: string;
+  /** The operation that failed. */
+  readonly syscall: string;
+  /** Make one; the message is built from the three fields unless given. */
+  constructor(errno: number, code: string, syscall: string, message?: string) {
+    super(message ?? `${syscall} failed: ${code} (errno ${errno})`);
+    this.name = "IoError";
+    this.errno = errno;
+    this.code = code;
+    this.syscall = syscall;
+  }
+}
+
+/**
+ * Build an {@linkcode IoError} from a negative reactor result (`-errno`).
+ *
+ * @throws {RangeError} when `result` is not a negative integer.
+ * @example
+ * ```ts
+ * import { ioError } from "./errors.ts";
+ * const e = ioError(-104, "recv");
+ * console.assert(e.errno === 104 && e.syscall === "recv");
+ * ```
+ */
+export function ioError(result: number, op: string): IoError {
+  if (!Number.isInteger(result) || result >= 0) {
+    throw new RangeError(`ioError needs a negative -errno result, got ${result}`);
+  }
+  return new IoError(-result, errnoName(-result), op);
+}

@@ -1,0 +1,25 @@
+/**
+ * The FFI layer of Dokio, re-exported for the rest of the package: record
+ * layouts shared with C, the symbol table, library discovery, the `Reactor`
+ * wrapper of one C reactor handle, pointers, socket helpers and I/O errors.
+ * Internal: the public surface is the package's `mod.ts`.
+ *
+ * @example
+ * ```ts ignore
+ * import { Reactor } from "./mod.ts";
+ * const r = await Reactor.open();
+ * r.nop(1);
+ * console.assert(r.poll(100) === 1 && r.cqToken(0) === 1);
+ * await r.close();
+ * ```
+ *
+ * @module
+ */
+
+export * from "./layout.ts";
+export * from "./symbols.ts";
+export * from "./errors.ts";
+export * from "./pointer.ts";
+export * from "./library.ts";
+export * from "./socket.ts";
+export * from "./reactor.ts";

@@ -1,0 +1,53 @@
+/**
+ * The `Deno.dlopen` symbol table of the C reactor (`reactor_c/dokio.h`).
+ *
+ * Signatures are chosen so V8 fast calls apply: only i32/u32 parameters and
+ * results, no struct by value, handles are i32. Buffers the C side uses only
+ * during the call (`dk_local_addr`'s out record, `dk_layout`'s array, the SQ/CQ
+ * given once to `dk_create`) are `"buffer"` parameters; addresses the C side
+ * keeps (I/O buffers inside submission records) travel as numbers inside the
+ * records, never as FFI arguments.
+ *
+ * `dk_wait` is bound twice: `dk_wait` (synchronous, for timeout 0 and short
+ * waits) and `dk_wait_nb` (`nonblocking`, run on a helper thread, for parking
+ * the isolate). Invariant: while a `dk_wait_nb` call is in flight on a handle,
+ * the only other call made on that handle is `dk_wake`.
+ *
+ * @module
+ */
+
+/**
+ * The symbol table passed to `Deno.dlopen`.
+ *
+ * @example
+ * ```ts
+ * import { SYMBOLS } from "./symbols.ts";
+ * console.assert(SYMBOLS.dk_wait_nb.nonblocking === true);
+ * ```
+ */
+export const SYMBOLS = {
+  dk_create: {
+    parameters: ["i32", "u32", "buffer", "u32", "buffer", "u32"],
+    result: "i32",
+  },
+  dk_backend: { parameters: ["i32"], result: "i32" },
+  dk_submit: { parameters: ["i32", "u32"], result: "i32" },
+  dk_wait: { parameters: ["i32", "i32"], result: "i32" },
+  dk_wait_nb: { name: "dk_wait", parameters: ["i32", "i32"], result: "i32", nonblocking: true },
+  dk_enter: { parameters: ["i32", "u32", "i32"], result: "i32" },
+  dk_wake: { parameters: ["i32"], result: "i32" },
+  dk_pending: { parameters: ["i32"], result: "i32" },
+  dk_destroy: { parameters: ["i32"], result: "i32" },
+  dk_local_addr: { parameters: ["i32", "buffer"], result: "i32" },
+  dk_peer_addr: { parameters: ["i32", "buffer"], result: "i32" },
+  dk_setsockopt: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  dk_close: { parameters: ["i32"], result: "i32" },
+  dk_errno_name: { parameters: ["i32"], result: "pointer" },
+  dk_layout: { parameters: ["buffer", "u32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The type of {@linkcode SYMBOLS}. */
+export type Symbols = typeof SYMBOLS;
+
+/** The bound functions of a loaded reactor library. */
+export type DokioSymbols = Deno.DynamicLibrary<Symbols>["symbols"];
