@@ -240,27 +240,27 @@ export class RuntimeBuilder {
   #o: RuntimeOptions = {};
   /** Worker count. */
   workers(n: number): this {
-    this.#o.workers = n;
+    this.#o.workers = positiveInt("workers", n, 1);
     return this;
   }
   /** Ticks between inject-queue-first checks. */
   globalQueueInterval(n: number): this {
-    this.#o.globalQueueInterval = n;
+    this.#o.globalQueueInterval = positiveInt("globalQueueInterval", n, 1);
     return this;
   }
   /** Ticks between driver polls. */
   eventInterval(n: number): this {
-    this.#o.eventInterval = n;
+    this.#o.eventInterval = positiveInt("eventInterval", n, 1);
     return this;
   }
   /** Leaf completions per task poll. */
   budget(n: number): this {
-    this.#o.budget = n;
+    this.#o.budget = positiveInt("budget", n, 1);
     return this;
   }
   /** Reactor backend. */
   backend(b: Backend): this {
-    this.#o.backend = b;
+    this.#o.backend = backendOption(b);
     return this;
   }
   /** Allow I/O. */

@@ -44,7 +44,6 @@ import {
   ToNotified,
   toRunning,
   ToRunning,
-  toShutdown,
 } from "./task_state.ts";
 import { TimeDriver } from "../time/driver.ts";
 import type { Clock } from "../time/clock.ts";
@@ -53,6 +52,8 @@ import type { Clock } from "../time/clock.ts";
 export const MAX_LIFO_POLLS = 3;
 /** Busy time after which the loop yields to Deno's event loop. */
 export const BATCH_MS = 2;
+/** Busy time after which the yield is a timer turn, so Deno polls its I/O. */
+export const MACROTASK_MS = 10;
 
 /** Settings of one scheduler (see RuntimeBuilder). */
 export interface SchedulerConfig {
@@ -142,6 +143,7 @@ export class Scheduler implements Core {
   #unparkFn: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #ioWakeSent = false;
+  #lastMacrotask = 0;
   #unobserved = new Set<Task<unknown>>();
   #idleWaiters: (() => void)[] = [];
   #closed = false;
@@ -287,10 +289,13 @@ export class Scheduler implements Core {
   }
 
   #closeChannel(): void {
-    if (this.#channel !== null) {
-      this.#channel.port1.close();
-      this.#channel.port2.close();
+    const ch = this.#channel;
+    if (ch !== null) {
+      // Detach first: closing a port may deliver a pending message synchronously.
       this.#channel = null;
+      ch.port1.onmessage = null;
+      ch.port1.close();
+      ch.port2.close();
     }
   }
 
@@ -305,9 +310,21 @@ export class Scheduler implements Core {
     }
     this.#state = RUNNING;
     if (this.#runBatch()) {
+      const now = performance.now();
+      if (now - this.#lastMacrotask > MACROTASK_MS) {
+        // Deno polls its own I/O (fetch, sockets) only between macrotasks:
+        // a MessageChannel hop is not enough, so every MACROTASK_MS of busy
+        // time take one real timer turn.
+        this.#lastMacrotask = now;
+        this.#state = HOPPING;
+        this.#m.hops++;
+        setTimeout(() => this.#drive(), 0);
+        return;
+      }
       this.#hop();
       return;
     }
+    this.#lastMacrotask = performance.now();
     this.#parkOrStop();
   }
 
@@ -469,6 +486,7 @@ export class Scheduler implements Core {
   }
 
   #parkOrStop(): void {
+    if (this.headers.live === 0) this.reportAllUnobserved();
     if (this.headers.live === 0 && this.time.size === 0) {
       this.#state = IDLE;
       this.#closeChannel();
@@ -525,16 +543,17 @@ export class Scheduler implements Core {
     return new Promise((r) => this.#idleWaiters.push(r));
   }
 
-  /** Ask every live task to cancel. */
+  /**
+   * Ask every live task to cancel. Each is marked CANCELLED and queued (if
+   * idle); the loop then cancels it. Nothing runs re-entrantly here, so this
+   * is safe from inside a task poll.
+   */
   abortAll(): void {
-    const words = this.headers.words;
     for (const t of this.tasks) {
       if (t === undefined || t.slot === SENTINEL_SLOT) continue;
-      if (toShutdown(words, t.slot, LOCAL)) {
-        // Idle: cancel it now (it owns RUNNING).
-        this.#cancelTask(t);
-      }
+      this.abort(t);
     }
+    if (this.#polling === null) this.#kick();
   }
 
   /** Stop: tasks are expected to be finished; release drivers. */

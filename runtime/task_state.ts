@@ -154,8 +154,9 @@ export function refCount(state: number): number {
 export function toRunning(words: Int32Array, i: number, a: WordOps = ATOMIC): ToRunning {
   for (;;) {
     const cur = a.load(words, i);
-    if ((cur & (RUNNING | COMPLETE)) !== 0) {
-      // This queue entry's reference is dropped.
+    if ((cur & (RUNNING | COMPLETE)) !== 0 || (cur & NOTIFIED) === 0) {
+      // A stale entry (running, complete, or idle without a notification):
+      // drop this queue entry's reference and do not poll.
       const next = cur - REF_ONE;
       if (a.compareExchange(words, i, cur, next) === cur) {
         return refCount(next) === 0 ? ToRunning.Dealloc : ToRunning.Failed;
@@ -269,7 +270,9 @@ export function toShutdown(words: Int32Array, i: number, a: WordOps = ATOMIC): b
   for (;;) {
     const cur = a.load(words, i);
     const idle = (cur & (RUNNING | COMPLETE)) === 0;
-    const next = idle ? cur | CANCELLED | RUNNING : cur | CANCELLED;
+    // Claiming an idle task consumes its notification: a queue entry it may
+    // still have is then stale and toRunning drops it.
+    const next = idle ? (cur | CANCELLED | RUNNING) & ~NOTIFIED : cur | CANCELLED;
     if (a.compareExchange(words, i, cur, next) === cur) return idle;
   }
 }
@@ -305,9 +308,13 @@ export function toComplete(words: Int32Array, i: number, a: WordOps = ATOMIC): n
  * ```
  */
 export function refDec(words: Int32Array, i: number, count: number, a: WordOps = ATOMIC): boolean {
-  const prev = a.sub(words, i, count * REF_ONE);
-  if (refCount(prev) < count) throw new Error("dokio: task reference count underflow");
-  return refCount(prev) === count;
+  for (;;) {
+    const cur = a.load(words, i);
+    if (refCount(cur) < count) throw new Error("dokio: task reference count underflow");
+    if (a.compareExchange(words, i, cur, cur - count * REF_ONE) === cur) {
+      return refCount(cur) === count;
+    }
+  }
 }
 
 /**

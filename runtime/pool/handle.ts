@@ -1,0 +1,144 @@
+/**
+ * `SharedJoinHandle`: the spawner's view of a shared task running on some pool
+ * worker — `await` it, `yield*` it inside a Dokio task, or `abort()` it.
+ *
+ * Invariant: the handle settles exactly once (value, JoinError, or cancelled
+ * JoinError); every joiner sees the same outcome; no promise is created until
+ * someone calls `then`, so an unjoined failure is never an unhandled rejection.
+ *
+ * @module
+ */
+
+import { JoinError } from "../errors.ts";
+import { Leaf, type Operation, PENDING, type Poll } from "../operation.ts";
+import type { Waker } from "../waker.ts";
+
+const RUNNING = 0;
+const OK = 1;
+const FAILED = 2;
+
+/** Internal: what the pool calls on a handle. */
+export interface HandleOwner {
+  /** Abort task `id`. */
+  abortShared(id: number, handle: SharedJoinHandle<unknown>): void;
+}
+
+/**
+ * A handle to a shared task. `await h` or `yield* h` gives its value or throws
+ * a JoinError (`cancelled` true after `abort()`); `cause` carries the remote
+ * error's name and message.
+ *
+ * @example
+ * ```ts ignore
+ * import { WorkerPool } from "./pool.ts";
+ * const pool = await WorkerPool.start({ workers: 2 });
+ * const h = pool.spawnShared<number>(new URL("./tasks.ts", import.meta.url).href, "add", 1, 2);
+ * console.log(await h); // 3
+ * await pool.shutdown();
+ * ```
+ */
+export class SharedJoinHandle<T> implements PromiseLike<T>, Operation<T> {
+  /** The pool-wide task id (its header slot while it runs). */
+  readonly id: number;
+  #owner: HandleOwner;
+  #state = RUNNING;
+  #value: unknown = undefined;
+  #wakers: Waker[] = [];
+  #promise: Promise<T> | null = null;
+  #resolve: ((v: T) => void) | null = null;
+  #reject: ((e: unknown) => void) | null = null;
+
+  /** Internal: made by the pool. */
+  constructor(id: number, owner: HandleOwner) {
+    this.id = id;
+    this.#owner = owner;
+  }
+
+  /** Cancel the task wherever it runs (or before it starts). No-op once finished. */
+  abort(): void {
+    if (this.#state !== RUNNING) return;
+    this.#owner.abortShared(this.id, this as SharedJoinHandle<unknown>);
+  }
+
+  /** True once settled. */
+  isFinished(): boolean {
+    return this.#state !== RUNNING;
+  }
+
+  /** Internal: settle with a value. */
+  _resolve(v: T): void {
+    if (this.#state !== RUNNING) return;
+    this.#state = OK;
+    this.#value = v;
+    this.#resolve?.(v);
+    this.#wakeAll();
+  }
+
+  /** Internal: settle with an error (a JoinError). */
+  _reject(e: JoinError): void {
+    if (this.#state !== RUNNING) return;
+    this.#state = FAILED;
+    this.#value = e;
+    this.#reject?.(e);
+    this.#wakeAll();
+  }
+
+  #wakeAll(): void {
+    const ws = this.#wakers;
+    this.#wakers = [];
+    for (const w of ws) w.wake();
+  }
+
+  /** Internal: poll for the outcome (used by the join leaf). */
+  _poll(w: Waker): Poll<T> {
+    if (this.#state === OK) return this.#value as T;
+    if (this.#state === FAILED) throw this.#value;
+    if (!this.#wakers.includes(w)) this.#wakers.push(w);
+    return PENDING;
+  }
+
+  /** Internal: drop a registration. */
+  _unregister(w: Waker): void {
+    const i = this.#wakers.indexOf(w);
+    if (i >= 0) this.#wakers.splice(i, 1);
+  }
+
+  /** Join inside a task: `const v = yield* handle`. */
+  [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    return new JoinShared(this);
+  }
+
+  /** Await the outcome. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    if (this.#promise === null) {
+      if (this.#state === OK) this.#promise = Promise.resolve(this.#value as T);
+      else if (this.#state === FAILED) this.#promise = Promise.reject(this.#value);
+      else {
+        this.#promise = new Promise<T>((res, rej) => {
+          this.#resolve = res;
+          this.#reject = rej;
+        });
+      }
+    }
+    return this.#promise.then(onfulfilled, onrejected);
+  }
+}
+
+class JoinShared<T> extends Leaf<T> {
+  #h: SharedJoinHandle<T>;
+  #w: Waker | null = null;
+  constructor(h: SharedJoinHandle<T>) {
+    super();
+    this.#h = h;
+  }
+  protected poll(waker: Waker): Poll<T> {
+    this.#w = waker;
+    return this.#h._poll(waker);
+  }
+  protected cancel(): void {
+    if (this.#w !== null) this.#h._unregister(this.#w);
+  }
+}

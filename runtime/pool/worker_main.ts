@@ -1,0 +1,412 @@
+/**
+ * The body of one pool worker (a Deno Worker). It runs its own one-worker
+ * Dokio `Runtime` plus a dispatcher loop that takes shared task ids from the
+ * SharedArrayBuffer queues and runs them as local tasks.
+ *
+ * Dispatcher order per tick (Tokio's): every `GLOBAL_INTERVAL`-th tick the
+ * inject queue first; then the LIFO slot, the own ring, the inject queue (a
+ * batch: the first id runs, the rest go to the own ring where others may steal
+ * them), then — if `IdleState` grants a search (at most half the workers
+ * search) — steal half of a random victim's ring. With nothing found it parks
+ * with `Atomics.waitAsync` on its park word, so its runtime's timers and I/O
+ * keep running; pushers wake it with `IdleState.notifyOne`. Parks also end
+ * after `PARK_TIMEOUT_MS` as a safety net (a worker that died while counted
+ * as searching would otherwise suppress notifications).
+ *
+ * Invariants: a popped id is claimed with `toRunning` on its shared state word
+ * before anything runs (a CANCELLED word means: report "cancelled", run nothing);
+ * every id taken produces exactly one result message; at most `MAX_INFLIGHT`
+ * shared tasks run concurrently here, so the rest stay stealable. Abort: the
+ * pool sets CANCELLED, bumps this worker's cancel epoch and unparks it; the
+ * dispatcher then aborts the local tasks whose word is CANCELLED.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { attachSharedQueues, type SharedQueues } from "../shared/layout.ts";
+import { ATOMIC, CANCELLED, toComplete, toRunning, ToRunning } from "../task_state.ts";
+import { Runtime } from "../runtime.ts";
+import type { JoinHandle } from "../join_handle.ts";
+import { JoinError } from "../errors.ts";
+import { decodeArgs } from "./codec.ts";
+import { lookupTask, type SharedFn } from "./registry.ts";
+import {
+  C_STOP,
+  C_WORKER,
+  H_ARGLEN,
+  H_KIND,
+  H_OWNER,
+  H_STATE,
+  HEADER_WORDS,
+  W_CANCEL_EPOCH,
+  W_PARKS,
+  W_POLLS,
+  W_STEALS,
+  W_STOLEN,
+  W_UNPARKS,
+} from "./pool_layout.ts";
+
+const GLOBAL_INTERVAL = 31;
+const MAX_INFLIGHT = 64;
+const BATCH = 61;
+const PARK_TIMEOUT_MS = 100;
+const BLOCKING_SLICE_MS = 4;
+
+interface Init {
+  t: "init";
+  index: number;
+  queues: SharedArrayBuffer;
+  headers: SharedArrayBuffer;
+  args: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  modules: string[];
+}
+
+const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
+
+let me = -1;
+let q!: SharedQueues;
+let hdr!: Int32Array;
+let argBytes!: Uint8Array;
+let argSlot = 0;
+let ctl!: Int32Array;
+let rt!: Runtime;
+let tick = 0;
+let searching = false;
+let seenEpoch = 0;
+const inflight = new Map<number, JoinHandle<unknown>>();
+let results: unknown[] = [];
+const argWaiters = new Map<number, (b: Uint8Array) => void>();
+const loaded = new Map<string, Promise<unknown>>();
+const batchBuf = new Int32Array(128);
+const hop = new MessageChannel();
+let hopResolve: (() => void) | null = null;
+hop.port1.onmessage = () => {
+  const r = hopResolve;
+  hopResolve = null;
+  r?.();
+};
+
+function yieldToLoop(): Promise<void> {
+  return new Promise<void>((r) => {
+    hopResolve = r;
+    hop.port2.postMessage(0);
+  });
+}
+
+function count(field: number, n = 1): void {
+  Atomics.add(ctl, C_WORKER + 16 * me + field, n);
+}
+
+function flush(): void {
+  if (results.length === 0) return;
+  self.postMessage({ t: "res", r: results });
+  results = [];
+}
+
+function finish(id: number, code: number, value: unknown): void {
+  toComplete(hdr, id * HEADER_WORDS + H_STATE, ATOMIC);
+  results.push(id, code, value);
+}
+
+function errorInfo(e: unknown): unknown {
+  const cause = e instanceof JoinError && e.cause !== undefined ? e.cause : e;
+  if (cause instanceof Error) {
+    return { name: cause.name, message: cause.message, stack: cause.stack ?? "" };
+  }
+  return { name: "Error", message: String(cause), stack: "" };
+}
+
+/** Next shared task id, or -1. Implements the order in the module doc. */
+function findWork(): number {
+  tick++;
+  const inject = q.inject;
+  const ring = q.rings[me];
+  if (tick % GLOBAL_INTERVAL === 0) {
+    const id = inject.pop();
+    if (id >= 0) return id;
+  }
+  let id = q.lifo[me].take();
+  if (id >= 0) return id;
+  id = ring.pop();
+  if (id >= 0) return id;
+  id = popInjectBatch();
+  if (id >= 0) return id;
+  return steal();
+}
+
+function popInjectBatch(): number {
+  const inject = q.inject;
+  const n0 = inject.length;
+  if (n0 <= 0 && inject.spilled === 0) return -1;
+  const want = Math.max(1, Math.min(batchBuf.length, Math.floor(n0 / q.layout.workers)));
+  const n = inject.popBatch(batchBuf, want);
+  if (n <= 0) return inject.pop();
+  const ring = q.rings[me];
+  for (let i = 1; i < n; i++) ring.push(batchBuf[i], inject);
+  return batchBuf[0];
+}
+
+function steal(): number {
+  const idle = q.idle;
+  if (!searching) {
+    if (!idle.transitionWorkerToSearching()) return -1;
+    searching = true;
+  }
+  const workers = q.layout.workers;
+  const start = (Math.random() * workers) | 0;
+  for (let k = 0; k < workers; k++) {
+    const v = (start + k) % workers;
+    if (v === me) continue;
+    const before = q.rings[me].length;
+    const id = q.rings[v].stealInto(q.rings[me]);
+    if (id >= 0) {
+      count(W_STEALS);
+      count(W_STOLEN, 1 + q.rings[me].length - before);
+      return id;
+    }
+  }
+  return -1;
+}
+
+function hasWork(): boolean {
+  if (q.inject.length > 0) return true;
+  for (let v = 0; v < q.layout.workers; v++) {
+    if (q.rings[v].length > 0 || !q.lifo[v].isEmpty()) return true;
+  }
+  return false;
+}
+
+function foundWork(): void {
+  if (!searching) return;
+  searching = false;
+  if (q.idle.transitionWorkerFromSearching() && hasWork()) q.idle.notifyOne();
+}
+
+function loadModule(url: string): Promise<unknown> {
+  let p = loaded.get(url);
+  if (p === undefined) {
+    p = import(url);
+    loaded.set(url, p);
+  }
+  return p;
+}
+
+function readArgs(id: number): unknown[] | Promise<unknown[]> {
+  const len = Atomics.load(hdr, id * HEADER_WORDS + H_ARGLEN);
+  if (len >= 0) {
+    const at = id * argSlot;
+    return decodeArgs(argBytes, at, at + len);
+  }
+  return new Promise<unknown[]>((resolve) => {
+    argWaiters.set(id, (b) => resolve(decodeArgs(b, 0, b.length)));
+    self.postMessage({ t: "need", id });
+  });
+}
+
+/** Claim shared task `id` on its state word and start it (or report it cancelled). */
+function start(id: number): void {
+  const base = id * HEADER_WORDS;
+  Atomics.store(hdr, base + H_OWNER, me + 1);
+  const r = toRunning(hdr, base + H_STATE, ATOMIC);
+  if (r !== ToRunning.Success) {
+    finish(id, 2, undefined);
+    return;
+  }
+  count(W_POLLS);
+  const decoded = readArgs(id);
+  if (decoded instanceof Promise) {
+    // Large arguments: wait for them, then run (counted in flight meanwhile).
+    inflight.set(id, null as unknown as JoinHandle<unknown>);
+    decoded.then((a) => {
+      inflight.delete(id);
+      launch(id, a);
+      q.idle.unpark(me);
+    }, (e) => {
+      inflight.delete(id);
+      finish(id, 1, errorInfo(e));
+      q.idle.unpark(me);
+    });
+    return;
+  }
+  launch(id, decoded);
+}
+
+function launch(id: number, decoded: unknown[]): void {
+  const url = decoded[0] as string;
+  const name = decoded[1] as string;
+  const args = decoded.slice(2);
+  const blocking = Atomics.load(hdr, id * HEADER_WORDS + H_KIND) === 1;
+  const fn = lookupTask(name);
+  if (fn === undefined) {
+    // First use of this module here: import it, then run.
+    inflight.set(id, null as unknown as JoinHandle<unknown>);
+    loadModule(url).then(() => {
+      inflight.delete(id);
+      const f = lookupTask(name);
+      if (f === undefined) {
+        finish(id, 1, {
+          name: "TypeError",
+          message: `no shared task "${name}" is defined by ${url}`,
+          stack: "",
+        });
+      } else run(id, f, args, blocking);
+      q.idle.unpark(me);
+    }, (e) => {
+      inflight.delete(id);
+      finish(id, 1, errorInfo(e));
+      q.idle.unpark(me);
+    });
+    return;
+  }
+  run(id, fn, args, blocking);
+}
+
+function run(id: number, fn: SharedFn, args: unknown[], blocking: boolean): void {
+  if (blocking) {
+    // CPU job: run inline on the dispatcher, no task machinery.
+    let v: unknown;
+    try {
+      v = fn(...args);
+    } catch (e) {
+      finish(id, 1, errorInfo(e));
+      return;
+    }
+    if (v !== null && typeof (v as PromiseLike<unknown>)?.then === "function") {
+      inflight.set(id, null as unknown as JoinHandle<unknown>);
+      (v as PromiseLike<unknown>).then((x) => {
+        inflight.delete(id);
+        finish(id, 0, x);
+        q.idle.unpark(me);
+      }, (e) => {
+        inflight.delete(id);
+        finish(id, 1, errorInfo(e));
+        q.idle.unpark(me);
+      });
+      return;
+    }
+    finish(id, 0, v);
+    return;
+  }
+  let h: JoinHandle<unknown>;
+  try {
+    h = fn instanceof GeneratorFunction
+      ? rt.spawn(fn(...args) as Iterable<unknown> as never)
+      : rt.spawn((signal: AbortSignal) => fn(...args, signal));
+  } catch (e) {
+    finish(id, 1, errorInfo(e));
+    return;
+  }
+  inflight.set(id, h);
+  h.then((v) => {
+    inflight.delete(id);
+    finish(id, 0, v);
+    q.idle.unpark(me);
+  }, (e) => {
+    inflight.delete(id);
+    if (e instanceof JoinError && e.cancelled) finish(id, 2, undefined);
+    else finish(id, 1, errorInfo(e));
+    q.idle.unpark(me);
+  });
+}
+
+function checkCancels(): void {
+  const epoch = Atomics.load(ctl, C_WORKER + 16 * me + W_CANCEL_EPOCH);
+  if (epoch === seenEpoch) return;
+  seenEpoch = epoch;
+  for (const [id, h] of inflight) {
+    if (h === null) continue;
+    if ((Atomics.load(hdr, id * HEADER_WORDS + H_STATE) & CANCELLED) !== 0) h.abort();
+  }
+}
+
+async function park(): Promise<void> {
+  const idle = q.idle;
+  if (idle.transitionWorkerToParked(me, searching) && hasWork()) {
+    searching = false;
+    idle.unparkWorker(me);
+    return;
+  }
+  searching = false;
+  count(W_PARKS);
+  if (idle.prepareToPark(me)) {
+    const w = Atomics.waitAsync(queuesI32, parkWord, 1 /* PARKED */, PARK_TIMEOUT_MS);
+    if (w.async) await w.value;
+  }
+  const notified = idle.finishPark(me);
+  if (idle.isParked(me)) {
+    idle.unparkWorker(me); // self-wake, timeout, local completion: not counted searching
+  } else {
+    searching = true; // a notifier chose us: we count as searching
+    if (notified) count(W_UNPARKS);
+  }
+}
+
+let queuesI32!: Int32Array;
+let parkWord = 0;
+
+async function loop(): Promise<void> {
+  for (;;) {
+    if (Atomics.load(ctl, C_STOP) !== 0 && inflight.size === 0) break;
+    checkCancels();
+    let started = 0;
+    const t0 = performance.now();
+    while (started < BATCH && inflight.size < MAX_INFLIGHT && Atomics.load(ctl, C_STOP) === 0) {
+      const id = findWork();
+      if (id < 0) break;
+      foundWork();
+      start(id);
+      started++;
+      if (performance.now() - t0 > BLOCKING_SLICE_MS) break;
+    }
+    flush();
+    if (started > 0) {
+      await yieldToLoop(); // let the local runtime, timers and messages run
+      continue;
+    }
+    await park();
+  }
+  flush();
+}
+
+function onInit(m: Init): Promise<void> {
+  me = m.index;
+  queuesI32 = new Int32Array(m.queues);
+  q = attachSharedQueues(m.queues);
+  parkWord = (q.layout.idleOffset >> 2) + parkWordIndex(q.layout.workers, me);
+  hdr = new Int32Array(m.headers);
+  argBytes = new Uint8Array(m.args);
+  argSlot = m.args.byteLength / (m.headers.byteLength / (HEADER_WORDS * 4));
+  ctl = new Int32Array(m.control);
+  rt = new Runtime({ workers: 1 });
+  return Promise.all(m.modules.map(loadModule)).then(() => undefined);
+}
+
+/** Park word index (int32 words from the idle region start); mirrors idle.ts's layout. */
+function parkWordIndex(workers: number, index: number): number {
+  return 16 + Math.ceil(Math.ceil(workers / 32) / 16) * 16 + index * 16;
+}
+
+self.onmessage = (ev: MessageEvent) => {
+  const m = ev.data;
+  if (m.t === "init") {
+    onInit(m as Init).then(() => {
+      self.postMessage({ t: "ready" });
+      return loop();
+    }).then(async () => {
+      await rt.shutdown(500);
+      hop.port1.close();
+      hop.port2.close();
+      self.postMessage({ t: "bye" });
+      self.close();
+    }, (e) => {
+      self.postMessage({ t: "fatal", error: errorInfo(e) });
+    });
+  } else if (m.t === "args") {
+    const w = argWaiters.get(m.id);
+    argWaiters.delete(m.id);
+    w?.(m.bytes);
+  }
+};
