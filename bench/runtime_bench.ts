@@ -74,11 +74,20 @@ async function inProcess(): Promise<BenchRow[]> {
     }));
   const asyncMs = await best(3, () => {
     const ps = new Array(N);
+    // deno-lint-ignore require-await
     for (let i = 0; i < N; i++) ps[i] = (async (x: number) => x)(i);
     return Promise.all(ps);
   });
   rows.push(
-    row("spawn+join 1M tasks", N / spawnMs / 1e3, N / asyncMs / 1e3, "async fn + Promise.all", "M tasks/s", true, "≥ 3×"),
+    row(
+      "spawn+join 1M tasks",
+      N / spawnMs / 1e3,
+      N / asyncMs / 1e3,
+      "async fn + Promise.all",
+      "M tasks/s",
+      true,
+      "≥ 3×",
+    ),
   );
 
   // 1000 tasks × 1000 yields
@@ -99,30 +108,66 @@ async function inProcess(): Promise<BenchRow[]> {
       for (let i = 0; i < Y; i++) await null;
     })));
   rows.push(
-    row("1000 tasks × 1000 yieldNow", Y * Y / yieldMs / 1e3, Y * Y / microMs / 1e3, "await new Promise(queueMicrotask)", "M yields/s", true, "≥ 1.5×"),
+    row(
+      "1000 tasks × 1000 yieldNow",
+      Y * Y / yieldMs / 1e3,
+      Y * Y / microMs / 1e3,
+      "await new Promise(queueMicrotask)",
+      "M yields/s",
+      true,
+      "≥ 1.5×",
+    ),
   );
   rows.push(
-    row("1000 tasks × 1000 yieldNow", Y * Y / yieldMs / 1e3, Y * Y / awaitNullMs / 1e3, "await null", "M yields/s", true),
+    row(
+      "1000 tasks × 1000 yieldNow",
+      Y * Y / yieldMs / 1e3,
+      Y * Y / awaitNullMs / 1e3,
+      "await null",
+      "M yields/s",
+      true,
+    ),
   );
 
   // chained_spawn: each task spawns the next and joins it.
   const C = 1000;
   const chainMs = await best(5, () => run(chain(C)));
-  const asyncChain = async (n: number): Promise<number> => (n === 0 ? 0 : 1 + (await asyncChain(n - 1)));
+  const asyncChain = async (
+    n: number,
+  ): Promise<number> => (n === 0 ? 0 : 1 + (await asyncChain(n - 1)));
   const asyncChainMs = await best(5, () => asyncChain(C));
-  rows.push(row("chained_spawn (1000 deep)", chainMs * 1000 / C, asyncChainMs * 1000 / C, "nested async fns", "µs/link", false));
+  rows.push(
+    row(
+      "chained_spawn (1000 deep)",
+      chainMs * 1000 / C,
+      asyncChainMs * 1000 / C,
+      "nested async fns",
+      "µs/link",
+      false,
+    ),
+  );
 
   // ping_pong
   const P = 100_000;
   const ppMs = await best(3, () => run(pingPong(P)));
   const asyncPp = async () => {
     for (let r = 0; r < P; r++) {
+      // deno-lint-ignore require-await
       const a = (async (x: number) => x)(r);
       await (async () => await a)();
     }
   };
   const asyncPpMs = await best(3, asyncPp);
-  rows.push(row("ping_pong (spawn pair, join)", P / ppMs / 1e3, P / asyncPpMs / 1e3, "async fn pair", "M rounds/s", true));
+  rows.push(
+    row(
+      "ping_pong (spawn pair, join)",
+      P / ppMs / 1e3,
+      P / asyncPpMs / 1e3,
+      "async fn pair",
+      "M rounds/s",
+      true,
+    ),
+  );
 
   // call() around a resolved promise vs await: the cost of bridging promises
   const K = 200_000;
@@ -133,7 +178,16 @@ async function inProcess(): Promise<BenchRow[]> {
   const awaitMs = await best(3, async () => {
     for (let i = 0; i < K; i++) await Promise.resolve(i);
   });
-  rows.push(row("await a promise in a task (call)", K / callMs / 1e3, K / awaitMs / 1e3, "await in async fn", "M/s", true));
+  rows.push(
+    row(
+      "await a promise in a task (call)",
+      K / callMs / 1e3,
+      K / awaitMs / 1e3,
+      "await in async fn",
+      "M/s",
+      true,
+    ),
+  );
   return rows;
 }
 

@@ -46,6 +46,7 @@ export class PromiseWait<T> extends Leaf<T> {
     this.#source = source;
   }
 
+  /** Start the promise on first poll; finish when it settled. */
   protected poll(waker: Waker): Poll<T> {
     if (!this.#started) {
       this.#started = true;
@@ -77,6 +78,7 @@ export class PromiseWait<T> extends Leaf<T> {
     if (w !== null) w.wake();
   }
 
+  /** Ignore the settlement and abort the factory's signal. */
   protected cancel(): void {
     this.#waker = null;
     this.#state = REJECTED; // ignore a later settlement

@@ -10,7 +10,7 @@ export type { Waker } from "./waker.ts";
 export { CancelledError, ClosedError, JoinError, timeoutError } from "./errors.ts";
 export type { JoinHandle } from "./join_handle.ts";
 export { JoinSet } from "./join_set.ts";
-export { yieldNow } from "./yield_now.ts";
+export { YieldNow, yieldNow } from "./yield_now.ts";
 export { call, PromiseWait } from "./call.ts";
 export type { TaskBody } from "./body.ts";
 export {

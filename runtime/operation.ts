@@ -109,7 +109,8 @@ const DONE = 2;
  * }
  * ```
  */
-export abstract class Leaf<T> implements Operation<T>, Iterator<unknown, T, unknown>, PromiseLike<T> {
+export abstract class Leaf<T>
+  implements Operation<T>, Iterator<unknown, T, unknown>, PromiseLike<T> {
   /** Internal: FRESH, WAITING or DONE. */
   protected _leafState: number = FRESH;
 

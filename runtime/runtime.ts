@@ -85,6 +85,7 @@ export function setIoFactory(f: IoFactory): void {
 }
 
 const active: Runtime[] = [];
+const schedulers = new WeakMap<Runtime, Scheduler>();
 let defaultRuntime: Runtime | null = null;
 
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
@@ -149,6 +150,7 @@ export class Runtime {
       clock: options.startPaused ? new Clock({ paused: true }) : undefined,
     };
     this.#sched = new Scheduler(config);
+    schedulers.set(this, this.#sched);
     this.#sched.setIoFactory((b) => {
       if (ioFactory === null) {
         return Promise.reject(
@@ -157,11 +159,6 @@ export class Runtime {
       }
       return ioFactory(b);
     });
-  }
-
-  /** The scheduler (internal: used by the I/O layer and tests). */
-  get scheduler(): Scheduler {
-    return this.#sched;
   }
 
   /**
@@ -303,9 +300,9 @@ function unwrapJoin<T>(task: Task<T>): Promise<T> {
 function ambientScheduler(): Scheduler {
   const core = tryCurrentCore();
   if (core instanceof Scheduler) return core;
-  if (active.length > 0) return active[active.length - 1].scheduler;
+  if (active.length > 0) return schedulers.get(active[active.length - 1])!;
   if (defaultRuntime === null) defaultRuntime = new Runtime();
-  return defaultRuntime.scheduler;
+  return schedulers.get(defaultRuntime)!;
 }
 
 /**

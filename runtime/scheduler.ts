@@ -24,7 +24,7 @@
  * @module
  */
 
-import { enter, tryCurrentCore, type Core } from "./context.ts";
+import { type Core, enter, tryCurrentCore } from "./context.ts";
 import { resetBudget } from "./coop.ts";
 import { CancelledError, JoinError } from "./errors.ts";
 import { HeaderTable, SENTINEL_SLOT } from "./header_table.ts";
@@ -37,13 +37,13 @@ import {
   INITIAL_STATE,
   LOCAL,
   toComplete,
-  toIdle,
   ToIdle,
+  toIdle,
+  ToNotified,
   toNotifiedAndCancel,
   toNotifiedByRef,
-  ToNotified,
-  toRunning,
   ToRunning,
+  toRunning,
 } from "./task_state.ts";
 import { TimeDriver } from "../time/driver.ts";
 import type { Clock } from "../time/clock.ts";
@@ -457,7 +457,7 @@ export class Scheduler implements Core {
       }
     }
     if (w !== null) {
-      if (Array.isArray(w)) for (const x of w) x.wake();
+      if (Array.isArray(w)) { for (const x of w) x.wake(); }
       else w.wake();
     }
     if (this.headers.live === 0 && this.#idleWaiters.length > 0) {

@@ -28,7 +28,8 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  * });
  * ```
  */
-export class YieldNow implements Operation<void>, Iterator<unknown, void, unknown>, PromiseLike<void> {
+export class YieldNow
+  implements Operation<void>, Iterator<unknown, void, unknown>, PromiseLike<void> {
   #yielded = false;
 
   /** The operation is its own iterator. */
