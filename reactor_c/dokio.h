@@ -21,7 +21,10 @@
  * Threads: dk_wake() may be called from any thread at any time.  All other
  * calls on one handle must not run concurrently with each other (TS calls
  * dk_wait through a `nonblocking` FFI symbol only while it makes no other
- * call on that handle).
+ * call on that handle; dk_destroy must not run while a dk_wait is blocked —
+ * wake it and let it return first).  Submit from one long-lived thread (the
+ * JS thread): io_uring ties an op to the thread that submitted it, and work
+ * the kernel handed to its worker threads is cancelled if that thread exits.
  *
  * The record layouts below are mirrored in ffi/layout.ts; dk_layout()
  * reports them so a test checks both sides agree.
@@ -60,15 +63,20 @@ enum dk_op {
   DK_OP_SEND = 5,     /* fd; addr = buffer; len = bytes; MSG_NOSIGNAL / SO_NOSIGPIPE;
                          result = bytes taken (may be fewer than len). */
   DK_OP_SHUTDOWN = 6, /* fd; len = how (0 read, 1 write, 2 both). */
-  DK_OP_CLOSE = 7,    /* fd; ops still pending on fd complete with -ECANCELED first. */
+  DK_OP_CLOSE = 7,    /* fd; ops still pending on fd complete with -ECANCELED first
+                         (their completions arrive before the CLOSE's). */
   DK_OP_POLL = 8,     /* fd; len = DK_POLL_* mask; result = ready DK_POLL_* mask. */
   DK_OP_CANCEL = 9,   /* arg = token of the op to cancel.  result 0 if found (that op then
                          completes with -ECANCELED, or with its real result if it had
-                         already finished), -ENOENT if no such pending op. */
+                         already finished), -ENOENT if no such pending op.  Tokens of
+                         pending ops should be unique; with duplicates the newest is hit. */
   DK_OP_OPEN = 10,    /* addr = NUL-terminated path; len = DK_O_* flags; arg = mode;
                          result = fd. */
   DK_OP_READ = 11,    /* fd; addr = buffer; len; arg = file offset (int64, -1 = current). */
-  DK_OP_WRITE = 12,   /* fd; addr = buffer; len; arg = file offset (int64, -1 = current). */
+  DK_OP_WRITE = 12,   /* fd; addr = buffer; len; arg = file offset (int64, -1 = current).
+                         For files and pipes; use SEND on sockets (on io_uring a WRITE to
+                         a reset socket or a broken pipe can raise SIGPIPE, which Deno
+                         ignores; epoll/kqueue suppress it). */
   DK_OP_RECVFROM = 13,/* UDP. fd; addr = buffer; len; arg = (struct dk_addr*) sender out. */
   DK_OP_SENDTO = 14,  /* UDP. fd; addr = buffer; len; arg = (struct dk_addr*) target, or 0
                          on a connected socket. */
@@ -157,8 +165,10 @@ int32_t dk_submit(int32_t handle, uint32_t n);
 /*
  * dk_wait: move up to cq_cap completions into the completion buffer, waiting
  * up to timeout_ms (0 = poll, -1 = forever) for at least one.  A dk_wake()
- * ends the wait early.  Returns the number of completions written (0 on
- * timeout or wake) or -errno.
+ * ends the wait early (also one made since the last wait: wakes are not
+ * lost).  Completions that do not fit stay queued, in order, for the next
+ * call.  Returns the number of completions written (0 on timeout or wake)
+ * or -errno.
  */
 int32_t dk_wait(int32_t handle, int32_t timeout_ms);
 
@@ -168,14 +178,16 @@ int32_t dk_enter(int32_t handle, uint32_t n, int32_t timeout_ms);
 /* dk_wake: interrupt a blocked dk_wait from any thread.  Returns 0 or -EBADF. */
 int32_t dk_wake(int32_t handle);
 
-/* dk_pending: operations submitted and not yet completed, or -EBADF. */
+/* dk_pending: records accepted by dk_submit whose completion has not yet been
+ * written to the completion buffer, or -EBADF. */
 int32_t dk_pending(int32_t handle);
 
 /*
  * dk_destroy: cancel every pending op, close the reactor's own fds and free
- * the handle.  Completions still pending are dropped; TS must treat every
- * buffer it handed over as released only when this returns.  Returns 0 or
- * -EBADF.
+ * the handle.  Completions still pending are dropped (fds that ops created
+ * meanwhile are closed); TS must treat every buffer it handed over as
+ * released only when this returns (io_uring: it waits, up to 10 s, until the
+ * kernel has finished or cancelled every op).  Returns 0 or -EBADF.
  */
 int32_t dk_destroy(int32_t handle);
 
@@ -197,7 +209,7 @@ const char *dk_errno_name(int32_t err);
  * dk_layout: fill out[0..n) with the layout facts ffi/layout.ts relies on:
  * [abi, sizeof sqe, sizeof cqe, sizeof dk_addr, offsetof sqe.token, .op,
  *  .flags, .fd, .len, .addr, .arg, offsetof cqe.token, .result, .flags, .op].
- * Returns how many it wrote.
+ * Returns how many it wrote (at most 15), or -EFAULT if out is NULL and n > 0.
  */
 int32_t dk_layout(uint32_t *out, uint32_t n);
 

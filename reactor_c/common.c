@@ -1,0 +1,636 @@
+/*
+ * common.c — the backend-independent half of the reactor: the handle table,
+ * the public entry points of dokio.h, argument validation, the op table and
+ * token hash, the completion queue, dk_addr <-> sockaddr conversion, errno
+ * names, dk_layout and the synchronous socket helpers.
+ *
+ * Handles: a static table of DK_MAX_REACTORS entries.  A handle is
+ * (generation << 6 | index); destroy bumps the generation, so a stale or
+ * forged handle never matches and is answered with -EBADF.  The table lock is
+ * held only by dk_create, dk_destroy (to publish/unpublish) and dk_wake (so a
+ * wake never writes to a wake fd that destroy has already closed).
+ */
+#include "reactor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DK_MAX_REACTORS 64u
+#define DK_HANDLE_SHIFT 6
+#define DK_MAX_CAP (1u << 24)
+
+typedef struct handle_entry {
+  _Atomic uint32_t gen; /* odd while live */
+  dk_reactor *r;
+} handle_entry;
+
+static handle_entry handles[DK_MAX_REACTORS];
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int32_t make_handle(uint32_t idx, uint32_t gen) {
+  return (int32_t)(((gen & 0xffffffu) << DK_HANDLE_SHIFT) | idx);
+}
+
+/* The live reactor of handle h, or NULL. */
+static dk_reactor *lookup(int32_t h) {
+  if (h < 0) return NULL;
+  uint32_t idx = (uint32_t)h & (DK_MAX_REACTORS - 1);
+  uint32_t gen = (uint32_t)h >> DK_HANDLE_SHIFT;
+  uint32_t g = atomic_load_explicit(&handles[idx].gen, memory_order_acquire);
+  if ((g & 1u) == 0 || (g & 0xffffffu) != gen) return NULL;
+  return handles[idx].r;
+}
+
+/* ---------------------------------------------------------------- slots */
+
+static uint32_t hash_token(const dk_reactor *r, uint32_t t) {
+  t ^= t >> 16;
+  t *= 0x7feb352du;
+  t ^= t >> 15;
+  return t & r->hash_mask;
+}
+
+static int grow_hash(dk_reactor *r) {
+  uint32_t n = (r->hash_mask + 1) * 2;
+  int32_t *h = malloc(n * sizeof *h);
+  if (!h) return -ENOMEM;
+  for (uint32_t i = 0; i < n; i++) h[i] = DK_NIL;
+  free(r->hash);
+  r->hash = h;
+  r->hash_mask = n - 1;
+  uint32_t total = r->n_chunks * DK_CHUNK;
+  for (uint32_t i = 0; i < total; i++) {
+    dk_slot *s = slot_at(r, (int32_t)i);
+    if (s->state != ST_ACTIVE) continue;
+    uint32_t b = hash_token(r, s->token);
+    s->hnext = h[b];
+    h[b] = (int32_t)i;
+  }
+  return 0;
+}
+
+static int grow_slots(dk_reactor *r) {
+  if ((r->n_chunks + 1) * DK_CHUNK > DK_MAX_OPS) return -ENOMEM;
+  dk_slot **c = realloc(r->chunks, (r->n_chunks + 1) * sizeof *c);
+  if (!c) return -ENOMEM;
+  r->chunks = c;
+  dk_slot *chunk = calloc(DK_CHUNK, sizeof *chunk);
+  if (!chunk) return -ENOMEM;
+  c[r->n_chunks] = chunk;
+  uint32_t base = r->n_chunks * DK_CHUNK;
+  r->n_chunks++;
+  for (uint32_t i = DK_CHUNK; i-- > 0;) {
+    chunk[i].next = r->free_head;
+    chunk[i].gen = 1;
+    r->free_head = (int32_t)(base + i);
+  }
+  return 0;
+}
+
+int32_t slot_alloc(dk_reactor *r, const struct dk_sqe *e) {
+  if (r->n_active + 1 > r->hash_mask + 1 && grow_hash(r) < 0) return -ENOMEM;
+  if (r->free_head == DK_NIL && grow_slots(r) < 0) return -ENOMEM;
+  int32_t i = r->free_head;
+  dk_slot *s = slot_at(r, i);
+  r->free_head = s->next;
+  s->token = e->token;
+  s->op = e->op;
+  s->state = ST_ACTIVE;
+  s->list = L_NONE;
+  s->fd = e->fd;
+  s->len = e->len;
+  s->flags = e->flags;
+  s->addr = e->addr;
+  s->arg = e->arg;
+  s->sock = -1;
+  s->next = s->prev = DK_NIL;
+  uint32_t b = hash_token(r, e->token);
+  s->hnext = r->hash[b];
+  r->hash[b] = i;
+  r->n_active++;
+  return i;
+}
+
+void slot_free(dk_reactor *r, int32_t i) {
+  dk_slot *s = slot_at(r, i);
+  int32_t *p = &r->hash[hash_token(r, s->token)];
+  while (*p != DK_NIL && *p != i) p = &slot_at(r, *p)->hnext;
+  if (*p == i) *p = s->hnext;
+  s->state = ST_FREE;
+  s->gen++;
+  s->next = r->free_head;
+  r->free_head = i;
+  r->n_active--;
+}
+
+int32_t slot_find_token(dk_reactor *r, uint32_t token) {
+  for (int32_t i = r->hash[hash_token(r, token)]; i != DK_NIL; i = slot_at(r, i)->hnext) {
+    if (slot_at(r, i)->token == token) return i;
+  }
+  return DK_NIL;
+}
+
+/* ----------------------------------------------------------- completions */
+
+static int grow_queue(dk_reactor *r) {
+  uint32_t n = r->q_cap ? r->q_cap * 2 : 256;
+  struct dk_cqe *q = malloc(n * sizeof *q);
+  if (!q) return -ENOMEM;
+  for (uint32_t k = 0; k < r->q_len; k++) q[k] = r->q[(r->q_head + k) & (r->q_cap - 1)];
+  free(r->q);
+  r->q = q;
+  r->q_head = 0;
+  r->q_cap = n;
+  return 0;
+}
+
+/*
+ * Hand one completion to TS: straight into the completion buffer while dk_wait
+ * collects and nothing older is queued, else into the queue.  If the queue
+ * cannot grow (out of memory) the process cannot keep its promise of one
+ * completion per op; it aborts rather than lose one silently.
+ */
+void post(dk_reactor *r, uint32_t token, int32_t result, uint32_t flags, uint32_t op) {
+  struct dk_cqe c = {token, result, flags, op};
+  if (r->collecting && r->q_len == 0 && r->out_n < r->cq_cap) {
+    r->cq[r->out_n++] = c;
+    return;
+  }
+  if (r->q_len == r->q_cap && grow_queue(r) < 0) abort();
+  r->q[(r->q_head + r->q_len) & (r->q_cap - 1)] = c;
+  r->q_len++;
+}
+
+void op_complete(dk_reactor *r, int32_t i, int32_t result) {
+  dk_slot *s = slot_at(r, i);
+  post(r, s->token, result, result == -ECANCELED ? DK_CQE_F_CANCELED : 0, s->op);
+  slot_free(r, i);
+}
+
+uint32_t drain_queue(dk_reactor *r) {
+  uint32_t moved = 0;
+  while (r->q_len > 0 && r->out_n < r->cq_cap) {
+    r->cq[r->out_n++] = r->q[r->q_head];
+    r->q_head = (r->q_head + 1) & (r->q_cap - 1);
+    r->q_len--;
+    moved++;
+  }
+  return moved;
+}
+
+/* ------------------------------------------------------------- addresses */
+
+int32_t addr_to_sockaddr(const struct dk_addr *a, dk_sockaddr *out, socklen_t *len) {
+  if (!a) return -EFAULT;
+  memset(out, 0, sizeof *out);
+  if (a->family == 4) {
+    out->in4.sin_family = AF_INET;
+    out->in4.sin_port = htons(a->port);
+    memcpy(&out->in4.sin_addr, a->addr, 4);
+#ifdef __APPLE__
+    out->in4.sin_len = sizeof out->in4;
+#endif
+    *len = sizeof out->in4;
+    return AF_INET;
+  }
+  if (a->family == 6) {
+    out->in6.sin6_family = AF_INET6;
+    out->in6.sin6_port = htons(a->port);
+    out->in6.sin6_flowinfo = htonl(a->flowinfo);
+    out->in6.sin6_scope_id = a->scope_id;
+    memcpy(&out->in6.sin6_addr, a->addr, 16);
+#ifdef __APPLE__
+    out->in6.sin6_len = sizeof out->in6;
+#endif
+    *len = sizeof out->in6;
+    return AF_INET6;
+  }
+  return -EINVAL;
+}
+
+void sockaddr_to_addr(const dk_sockaddr *s, struct dk_addr *out) {
+  memset(out, 0, sizeof *out);
+  if (s->sa.sa_family == AF_INET) {
+    out->family = 4;
+    out->port = ntohs(s->in4.sin_port);
+    memcpy(out->addr, &s->in4.sin_addr, 4);
+  } else if (s->sa.sa_family == AF_INET6) {
+    out->family = 6;
+    out->port = ntohs(s->in6.sin6_port);
+    out->flowinfo = ntohl(s->in6.sin6_flowinfo);
+    out->scope_id = s->in6.sin6_scope_id;
+    memcpy(out->addr, &s->in6.sin6_addr, 16);
+  }
+}
+
+static int32_t check_addr(uint64_t p) {
+  if (p == 0) return -EFAULT;
+  const struct dk_addr *a = (const struct dk_addr *)(uintptr_t)p;
+  return (a->family == 4 || a->family == 6) ? 0 : -EINVAL;
+}
+
+/* ------------------------------------------------------------ validation */
+
+#define NEEDS_FD ((1u << DK_OP_ACCEPT) | (1u << DK_OP_RECV) | (1u << DK_OP_SEND) | \
+                  (1u << DK_OP_SHUTDOWN) | (1u << DK_OP_CLOSE) | (1u << DK_OP_POLL) |   \
+                  (1u << DK_OP_READ) | (1u << DK_OP_WRITE) | (1u << DK_OP_RECVFROM) |   \
+                  (1u << DK_OP_SENDTO) | (1u << DK_OP_UDP_CONNECT))
+#define HAS_BUF ((1u << DK_OP_RECV) | (1u << DK_OP_SEND) | (1u << DK_OP_READ) | \
+                 (1u << DK_OP_WRITE) | (1u << DK_OP_RECVFROM) | (1u << DK_OP_SENDTO))
+#define NEEDS_ADDR ((1u << DK_OP_LISTEN) | (1u << DK_OP_CONNECT) | (1u << DK_OP_UDP_BIND) | \
+                    (1u << DK_OP_UDP_CONNECT))
+
+int32_t validate_sqe(const struct dk_sqe *e) {
+  if (e->op >= DK_OP__COUNT) return -EINVAL;
+  uint32_t bit = 1u << e->op;
+  if ((bit & NEEDS_FD) && e->fd < 0) return -EBADF;
+  if (bit & HAS_BUF) {
+    if (e->len > DK_MAX_LEN) return -EINVAL;
+    if (e->addr == 0 && e->len > 0) return -EFAULT;
+  }
+  if (bit & NEEDS_ADDR) {
+    int32_t v = check_addr(e->arg);
+    if (v < 0) return v;
+  }
+  switch (e->op) {
+  case DK_OP_LISTEN:
+  case DK_OP_UDP_BIND:
+    if (e->flags & ~7u) return -EINVAL;
+    break;
+  case DK_OP_SENDTO:
+    if (e->arg != 0) return check_addr(e->arg);
+    break;
+  case DK_OP_SHUTDOWN:
+    if (e->len > 2) return -EINVAL;
+    break;
+  case DK_OP_POLL:
+    if (e->len == 0 || (e->len & ~15u)) return -EINVAL;
+    break;
+  case DK_OP_CANCEL:
+    if (e->arg > UINT32_MAX) return -EINVAL;
+    break;
+  case DK_OP_OPEN:
+    if (e->addr == 0) return -EFAULT;
+    if ((e->len & ~63u) || (e->len & 3u) == 3u || e->arg > 07777) return -EINVAL;
+    break;
+  default:
+    break;
+  }
+  return 0;
+}
+
+/* --------------------------------------------------------------- sockets */
+
+int32_t set_nonblock_cloexec(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) return -errno;
+#ifdef SO_NOSIGPIPE
+  int one = 1;
+  (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+  return 0;
+}
+
+int32_t new_socket(int family, int type) {
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+  int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
+#else
+  int fd = socket(family, type, 0);
+  if (fd < 0) return -errno;
+  int32_t v = set_nonblock_cloexec(fd);
+  if (v < 0) {
+    close(fd);
+    return v;
+  }
+  return fd;
+#endif
+}
+
+int32_t do_listen(const struct dk_sqe *e, int stream) {
+  dk_sockaddr sa;
+  socklen_t len;
+  int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &sa, &len);
+  if (fam < 0) return fam;
+  int fd = new_socket(fam, stream ? SOCK_STREAM : SOCK_DGRAM);
+  if (fd < 0) return fd;
+  int one = 1;
+  if ((e->flags & DK_LISTEN_REUSEADDR) &&
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+    goto fail;
+#ifdef SO_REUSEPORT
+  if ((e->flags & DK_LISTEN_REUSEPORT) &&
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+    goto fail;
+#endif
+  if (fam == AF_INET6 && (e->flags & DK_LISTEN_V6ONLY) &&
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+    goto fail;
+  if (bind(fd, &sa.sa, len) < 0) goto fail;
+  if (stream && listen(fd, e->len == 0 ? 1024 : (e->len > INT_MAX ? INT_MAX : (int)e->len)) < 0)
+    goto fail;
+  return fd;
+fail:;
+  int32_t err = -errno;
+  close(fd);
+  return err;
+}
+
+int open_flags(uint32_t f) {
+  int o = (f & 3u) == DK_O_WRONLY ? O_WRONLY : (f & 3u) == DK_O_RDWR ? O_RDWR : O_RDONLY;
+  if (f & DK_O_CREAT) o |= O_CREAT;
+  if (f & DK_O_TRUNC) o |= O_TRUNC;
+  if (f & DK_O_APPEND) o |= O_APPEND;
+  if (f & DK_O_EXCL) o |= O_EXCL;
+  return o | O_CLOEXEC;
+}
+
+uint32_t poll_to_dk(uint32_t ev) {
+  uint32_t m = 0;
+  if (ev & (POLLIN | POLLPRI)) m |= DK_POLL_IN;
+  if (ev & POLLOUT) m |= DK_POLL_OUT;
+  if (ev & POLLERR) m |= DK_POLL_ERR;
+  if (ev & POLLHUP) m |= DK_POLL_HUP;
+  return m;
+}
+
+short dk_to_poll(uint32_t mask) {
+  short ev = 0;
+  if (mask & DK_POLL_IN) ev |= POLLIN;
+  if (mask & DK_POLL_OUT) ev |= POLLOUT;
+  return ev;
+}
+
+int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --------------------------------------------------------- entry points */
+
+/* Contract: see dokio.h.  Validates every argument; never blocks for long. */
+int32_t dk_create(int32_t backend, uint32_t entries, void *sq, uint32_t sq_cap, void *cq,
+                  uint32_t cq_cap) {
+  if (!sq || !cq || sq_cap == 0 || cq_cap == 0 || sq_cap > DK_MAX_CAP || cq_cap > DK_MAX_CAP ||
+      entries > 32768 || backend < DK_BACKEND_AUTO || backend > DK_BACKEND_KQUEUE)
+    return -EINVAL;
+  if (entries == 0) entries = 256;
+  uint32_t pow2 = 1;
+  while (pow2 < entries) pow2 <<= 1;
+
+  dk_reactor *r = calloc(1, sizeof *r);
+  if (!r) return -ENOMEM;
+  r->sq = sq;
+  r->sq_cap = sq_cap;
+  r->cq = cq;
+  r->cq_cap = cq_cap;
+  r->free_head = DK_NIL;
+  r->hash_mask = 255;
+  r->hash = malloc(256 * sizeof *r->hash);
+  int32_t v = r->hash ? 0 : -ENOMEM;
+  for (uint32_t i = 0; v == 0 && i < 256; i++) r->hash[i] = DK_NIL;
+  if (v == 0) {
+#if defined(__linux__)
+    if (backend == DK_BACKEND_AUTO || backend == DK_BACKEND_IO_URING) {
+      v = uring_create(r, pow2);
+      if (v < 0 && backend == DK_BACKEND_AUTO) v = ready_create(r, DK_BACKEND_EPOLL, pow2);
+    } else if (backend == DK_BACKEND_EPOLL) {
+      v = ready_create(r, DK_BACKEND_EPOLL, pow2);
+    } else {
+      v = -ENOSYS;
+    }
+#else
+    if (backend == DK_BACKEND_AUTO || backend == DK_BACKEND_KQUEUE)
+      v = ready_create(r, DK_BACKEND_KQUEUE, pow2);
+    else
+      v = -ENOSYS;
+#endif
+  }
+  if (v < 0) {
+    free(r->hash);
+    free(r);
+    return v;
+  }
+  pthread_mutex_lock(&handles_lock);
+  int32_t h = -EMFILE;
+  for (uint32_t i = 0; i < DK_MAX_REACTORS; i++) {
+    uint32_t g = atomic_load_explicit(&handles[i].gen, memory_order_relaxed);
+    if (g & 1u) continue;
+    handles[i].r = r;
+    g = (g + 1) & 0xffffffu;
+    atomic_store_explicit(&handles[i].gen, g, memory_order_release);
+    h = make_handle(i, g);
+    break;
+  }
+  pthread_mutex_unlock(&handles_lock);
+  if (h < 0) {
+    r->ops->destroy(r);
+    free(r->hash);
+    free(r);
+  }
+  return h;
+}
+
+/* Contract: the backend of handle (DK_BACKEND_*), or -EBADF. */
+int32_t dk_backend(int32_t handle) {
+  dk_reactor *r = lookup(handle);
+  return r ? r->backend : -EBADF;
+}
+
+static void submit_records(dk_reactor *r, uint32_t n, int flush) {
+  for (uint32_t i = 0; i < n; i++) {
+    const struct dk_sqe *e = &r->sq[i];
+    int32_t v = validate_sqe(e);
+    if (v == 0) {
+      if (e->op == DK_OP_LISTEN || e->op == DK_OP_UDP_BIND) {
+        v = do_listen(e, e->op == DK_OP_LISTEN);
+        if (v >= 0) {
+          post(r, e->token, v, 0, e->op);
+          continue;
+        }
+      } else {
+        v = r->ops->submit_one(r, e);
+        if (v == 0) continue;
+      }
+    }
+    post(r, e->token, v, v == -ECANCELED ? DK_CQE_F_CANCELED : 0, e->op);
+  }
+  if (flush) r->ops->flush(r);
+}
+
+/* Contract: start records sq[0..n); returns n, or -EBADF / -EINVAL (n > sq_cap). */
+int32_t dk_submit(int32_t handle, uint32_t n) {
+  dk_reactor *r = lookup(handle);
+  if (!r) return -EBADF;
+  if (n > r->sq_cap) return -EINVAL;
+  submit_records(r, n, 1);
+  return (int32_t)n;
+}
+
+/* Contract: up to cq_cap completions into cq, waiting up to timeout_ms for one. */
+int32_t dk_wait(int32_t handle, int32_t timeout_ms) {
+  dk_reactor *r = lookup(handle);
+  if (!r) return -EBADF;
+  if (timeout_ms < -1) timeout_ms = -1;
+  return r->ops->wait(r, timeout_ms);
+}
+
+/* Contract: dk_submit(n) then dk_wait(timeout_ms); -EINVAL before any work if n > sq_cap. */
+int32_t dk_enter(int32_t handle, uint32_t n, int32_t timeout_ms) {
+  dk_reactor *r = lookup(handle);
+  if (!r) return -EBADF;
+  if (n > r->sq_cap) return -EINVAL;
+  if (timeout_ms < -1) timeout_ms = -1;
+  /* Records are staged; the backend's wait pushes them in its own syscall. */
+  submit_records(r, n, 0);
+  return r->ops->wait(r, timeout_ms);
+}
+
+/* Contract: wakes a blocked dk_wait on handle from any thread; 0 or -EBADF. */
+int32_t dk_wake(int32_t handle) {
+  pthread_mutex_lock(&handles_lock);
+  dk_reactor *r = lookup(handle);
+  int32_t v = r ? r->ops->wake(r) : -EBADF;
+  pthread_mutex_unlock(&handles_lock);
+  return v;
+}
+
+/* Contract: accepted ops whose completion has not yet reached the completion buffer. */
+int32_t dk_pending(int32_t handle) {
+  dk_reactor *r = lookup(handle);
+  if (!r) return -EBADF;
+  return (int32_t)(r->n_active + r->q_len);
+}
+
+/*
+ * Contract: cancels every pending op and waits until the kernel/worker holds
+ * none of TS's buffers, closes the reactor's own fds, frees the handle.  fds
+ * created by ops that completed during the drain are closed (nobody can see
+ * them).  0 or -EBADF.
+ */
+int32_t dk_destroy(int32_t handle) {
+  pthread_mutex_lock(&handles_lock);
+  dk_reactor *r = lookup(handle);
+  if (r) {
+    uint32_t idx = (uint32_t)handle & (DK_MAX_REACTORS - 1);
+    uint32_t g = atomic_load_explicit(&handles[idx].gen, memory_order_relaxed);
+    atomic_store_explicit(&handles[idx].gen, (g + 1) & 0xffffffu, memory_order_release);
+    handles[idx].r = NULL;
+  }
+  pthread_mutex_unlock(&handles_lock);
+  if (!r) return -EBADF;
+  r->ops->destroy(r);
+  for (uint32_t c = 0; c < r->n_chunks; c++) free(r->chunks[c]);
+  free(r->chunks);
+  free(r->hash);
+  free(r->q);
+  free(r);
+  return 0;
+}
+
+/* ----------------------------------------------------- socket helpers */
+
+static int32_t name_of(int32_t fd, struct dk_addr *out, int peer) {
+  if (fd < 0) return -EBADF;
+  if (!out) return -EFAULT;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &len)
+                : getsockname(fd, (struct sockaddr *)&ss, &len);
+  if (rc < 0) return -errno;
+  if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) return -EAFNOSUPPORT;
+  dk_sockaddr s;
+  memcpy(&s, &ss, sizeof s);
+  sockaddr_to_addr(&s, out);
+  return 0;
+}
+
+/* Contract: the local address of socket fd into *out; 0 or -errno. */
+int32_t dk_local_addr(int32_t fd, struct dk_addr *out) { return name_of(fd, out, 0); }
+
+/* Contract: the peer address of socket fd into *out; 0 or -errno (-ENOTCONN). */
+int32_t dk_peer_addr(int32_t fd, struct dk_addr *out) { return name_of(fd, out, 1); }
+
+/* Contract: set one DK_SOCKOPT_* to value on fd; 0 or -errno (-EINVAL unknown option). */
+int32_t dk_setsockopt(int32_t fd, int32_t option, int32_t value) {
+  if (fd < 0) return -EBADF;
+  int level = SOL_SOCKET, name;
+  switch (option) {
+  case DK_SOCKOPT_NODELAY: level = IPPROTO_TCP; name = TCP_NODELAY; break;
+  case DK_SOCKOPT_KEEPALIVE: name = SO_KEEPALIVE; break;
+  case DK_SOCKOPT_RCVBUF: name = SO_RCVBUF; break;
+  case DK_SOCKOPT_SNDBUF: name = SO_SNDBUF; break;
+  case DK_SOCKOPT_BROADCAST: name = SO_BROADCAST; break;
+  default: return -EINVAL;
+  }
+  int v = value;
+  return setsockopt(fd, level, name, &v, sizeof v) < 0 ? -errno : 0;
+}
+
+/* Contract: close(2) fd now (outside any reactor); 0 or -errno.  EINTR counts as closed. */
+int32_t dk_close(int32_t fd) {
+  if (fd < 0) return -EBADF;
+  if (close(fd) < 0 && errno != EINTR) return -errno;
+  return 0;
+}
+
+/* Contract: a static name for a positive errno, "E?" if unknown; never NULL. */
+const char *dk_errno_name(int32_t err) {
+  if (err < 0) err = -err;
+  switch (err) {
+#define N(e) case e: return #e;
+    N(EPERM) N(ENOENT) N(ESRCH) N(EINTR) N(EIO) N(ENXIO) N(E2BIG) N(ENOEXEC) N(EBADF)
+    N(ECHILD) N(EAGAIN) N(ENOMEM) N(EACCES) N(EFAULT) N(EBUSY) N(EEXIST) N(EXDEV)
+    N(ENODEV) N(ENOTDIR) N(EISDIR) N(EINVAL) N(ENFILE) N(EMFILE) N(ENOTTY) N(EFBIG)
+    N(ENOSPC) N(ESPIPE) N(EROFS) N(EMLINK) N(EPIPE) N(ERANGE) N(EDEADLK) N(ENAMETOOLONG)
+    N(ENOSYS) N(ENOTEMPTY) N(ELOOP) N(ENOTSOCK) N(EDESTADDRREQ) N(EMSGSIZE) N(EPROTOTYPE)
+    N(ENOPROTOOPT) N(EPROTONOSUPPORT) N(EOPNOTSUPP) N(EAFNOSUPPORT) N(EADDRINUSE)
+    N(EADDRNOTAVAIL) N(ENETDOWN) N(ENETUNREACH) N(ENETRESET) N(ECONNABORTED) N(ECONNRESET)
+    N(ENOBUFS) N(EISCONN) N(ENOTCONN) N(ETIMEDOUT) N(ECONNREFUSED) N(EHOSTUNREACH)
+    N(EALREADY) N(EINPROGRESS) N(ECANCELED) N(EOVERFLOW)
+#ifdef ETIME
+    N(ETIME)
+#endif
+#if defined(ENOTSUP) && ENOTSUP != EOPNOTSUPP
+    N(ENOTSUP)
+#endif
+#undef N
+  default: return "E?";
+  }
+}
+
+/* Contract: layout facts (see dokio.h) into out[0..n); returns how many, -EFAULT if out is 0. */
+int32_t dk_layout(uint32_t *out, uint32_t n) {
+  const uint32_t facts[] = {
+      DK_ABI_VERSION,
+      sizeof(struct dk_sqe),
+      sizeof(struct dk_cqe),
+      sizeof(struct dk_addr),
+      offsetof(struct dk_sqe, token),
+      offsetof(struct dk_sqe, op),
+      offsetof(struct dk_sqe, flags),
+      offsetof(struct dk_sqe, fd),
+      offsetof(struct dk_sqe, len),
+      offsetof(struct dk_sqe, addr),
+      offsetof(struct dk_sqe, arg),
+      offsetof(struct dk_cqe, token),
+      offsetof(struct dk_cqe, result),
+      offsetof(struct dk_cqe, flags),
+      offsetof(struct dk_cqe, op),
+  };
+  if (!out && n > 0) return -EFAULT;
+  uint32_t k = n < sizeof facts / sizeof facts[0] ? n : (uint32_t)(sizeof facts / sizeof facts[0]);
+  for (uint32_t i = 0; i < k; i++) out[i] = facts[i];
+  return (int32_t)k;
+}

@@ -1,0 +1,160 @@
+/*
+ * reactor.h — internal structures shared by the reactor's C files (not ABI).
+ *
+ * A reactor (struct dk_reactor) owns:
+ *  - the TS buffers (sq, cq) given to dk_create;
+ *  - an op table of fixed-address slots, allocated in chunks of 256 and never
+ *    moved, so a slot can hold the sockaddr/msghdr/iovec the kernel reads while
+ *    an io_uring op is in flight.  Slots are addressed by index; a per-slot
+ *    generation makes a stale index detectable;
+ *  - a token -> slot hash (chained through the slots) used by DK_OP_CANCEL;
+ *  - a queue of completions that did not fit the TS completion buffer (or were
+ *    produced during dk_submit); dk_wait hands these out first, in order.
+ * Invariant: every record accepted by dk_submit yields exactly one completion,
+ * either posted at once (validation errors, synchronous ops) or from the slot
+ * that the backend completes with op_complete().
+ */
+#ifndef DOKIO_REACTOR_H
+#define DOKIO_REACTOR_H
+
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1
+#endif
+#if defined(__APPLE__) && !defined(_DARWIN_C_SOURCE)
+#define _DARWIN_C_SOURCE 1
+#endif
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "dokio.h"
+
+#define DK_CHUNK_SHIFT 8
+#define DK_CHUNK (1u << DK_CHUNK_SHIFT)
+#define DK_MAX_OPS (1u << 22)
+#define DK_NIL (-1)
+
+/* Slot states. */
+enum { ST_FREE = 0, ST_ACTIVE = 1 };
+
+/* Which readiness list of its fd a slot is on (ready.c). */
+enum { L_NONE = 0, L_READ = 1, L_WRITE = 2, L_POLL = 3, L_FILE = 4 };
+
+typedef union dk_sockaddr {
+  struct sockaddr sa;
+  struct sockaddr_in in4;
+  struct sockaddr_in6 in6;
+} dk_sockaddr;
+
+typedef struct dk_slot {
+  uint32_t token;
+  uint32_t gen;   /* bumped on free: (index, gen) names one use of the slot */
+  uint8_t op;
+  uint8_t state;
+  uint8_t list;   /* L_* (ready.c) */
+  uint8_t _pad;
+  int32_t fd;
+  uint32_t len;
+  uint16_t flags;
+  uint64_t addr;
+  uint64_t arg;
+  int32_t sock;   /* CONNECT: the socket C created (closed on failure) */
+  int32_t hnext;  /* token hash chain */
+  int32_t next;   /* free list / fd list */
+  int32_t prev;   /* fd list */
+  socklen_t salen;
+  dk_sockaddr sa; /* CONNECT/UDP_CONNECT target, ACCEPT/RECVFROM source, SENDTO target */
+  struct msghdr msg;
+  struct iovec iov;
+} dk_slot;
+
+struct dk_reactor;
+
+/* A backend: init/fini plus the three operations that differ. */
+typedef struct dk_backend_ops {
+  int32_t (*submit_one)(struct dk_reactor *r, const struct dk_sqe *e); /* 0 or -errno */
+  int32_t (*flush)(struct dk_reactor *r);           /* push staged work to the kernel */
+  int32_t (*wait)(struct dk_reactor *r, int32_t timeout_ms); /* completions written */
+  int32_t (*wake)(struct dk_reactor *r);            /* any thread */
+  void (*destroy)(struct dk_reactor *r);            /* cancel+drain, close own fds */
+} dk_backend_ops;
+
+typedef struct dk_reactor {
+  int32_t backend;
+  const dk_backend_ops *ops;
+  void *be; /* backend state */
+
+  struct dk_sqe *sq;
+  uint32_t sq_cap;
+  struct dk_cqe *cq;
+  uint32_t cq_cap;
+
+  /* Output cursor while dk_wait collects (collecting != 0). */
+  int collecting;
+  uint32_t out_n;
+
+  /* Completions waiting for room in cq (ring). */
+  struct dk_cqe *q;
+  uint32_t q_head, q_len, q_cap;
+
+  /* Op table. */
+  dk_slot **chunks;
+  uint32_t n_chunks;
+  int32_t free_head;
+  uint32_t n_active;
+
+  /* token -> slot hash, buckets of slot indices chained by hnext. */
+  int32_t *hash;
+  uint32_t hash_mask;
+} dk_reactor;
+
+/* Slot of index i (i must be < n_chunks * DK_CHUNK). */
+static inline dk_slot *slot_at(dk_reactor *r, int32_t i) {
+  return &r->chunks[(uint32_t)i >> DK_CHUNK_SHIFT][(uint32_t)i & (DK_CHUNK - 1)];
+}
+
+/* common.c */
+int32_t slot_alloc(dk_reactor *r, const struct dk_sqe *e); /* index or -ENOMEM */
+void slot_free(dk_reactor *r, int32_t i);
+int32_t slot_find_token(dk_reactor *r, uint32_t token);   /* index or DK_NIL */
+void post(dk_reactor *r, uint32_t token, int32_t result, uint32_t flags, uint32_t op);
+void op_complete(dk_reactor *r, int32_t i, int32_t result); /* post + free */
+uint32_t drain_queue(dk_reactor *r);
+int32_t addr_to_sockaddr(const struct dk_addr *a, dk_sockaddr *out, socklen_t *len);
+void sockaddr_to_addr(const dk_sockaddr *s, struct dk_addr *out);
+int32_t validate_sqe(const struct dk_sqe *e); /* 0 or -errno */
+int32_t do_listen(const struct dk_sqe *e, int stream);      /* fd or -errno */
+int32_t new_socket(int family, int type);                   /* fd or -errno */
+int32_t set_nonblock_cloexec(int fd);
+int open_flags(uint32_t dk_flags);
+uint32_t poll_to_dk(uint32_t revents);
+short dk_to_poll(uint32_t mask);
+int64_t now_ms(void);
+
+/*
+ * Pollers for the readiness engine (ready.c): epoll.c on Linux, kqueue.c on
+ * macOS/BSD.  Registration is edge-triggered for both read and write; the
+ * wake source reports as an event with fd == -1 (and is reset by the poller).
+ */
+typedef struct dk_event {
+  int32_t fd;
+  uint32_t mask; /* DK_POLL_* */
+} dk_event;
+typedef struct dk_poller dk_poller;
+int32_t poller_open(dk_poller **out);
+void poller_close(dk_poller *p);
+int32_t poller_add(dk_poller *p, int fd); /* 0 or -errno (-EPERM: fd not pollable) */
+void poller_del(dk_poller *p, int fd);
+int32_t poller_wait(dk_poller *p, dk_event *out, int32_t n, int32_t timeout_ms);
+int32_t poller_wake(dk_poller *p); /* any thread */
+
+/* Backend constructors: fill r->ops / r->be, return 0 or -errno. */
+int32_t uring_create(dk_reactor *r, uint32_t entries);
+int32_t ready_create(dk_reactor *r, int32_t backend, uint32_t entries);
+
+#endif

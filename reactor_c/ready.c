@@ -1,0 +1,741 @@
+/*
+ * ready.c — the readiness engine behind the epoll and kqueue backends.
+ *
+ * On these backends the C side performs the I/O and posts completions, so TS
+ * sees the same submission/completion model as io_uring:
+ *  - Every fd has three FIFO lists of pending op slots: read (ACCEPT, RECV,
+ *    RECVFROM, READ on pipes/ttys), write (CONNECT, SEND, SENDTO, WRITE on
+ *    pipes, SHUTDOWN and UDP_CONNECT — the last two queue behind earlier
+ *    writes so batch order is kept) and poll (POLL).
+ *  - A new op on an fd whose list is empty is tried at once; only if it
+ *    would block is it queued.  An op never overtakes an older one on the
+ *    same list.
+ *  - fds are registered once, edge-triggered for read and write (EPOLLET /
+ *    EV_CLEAR), when an op first has to wait on them.  On an edge the engine
+ *    retries the list's ops in order until one would block.  This is correct
+ *    because every wait starts with a failed attempt (EAGAIN), after which the
+ *    next change of state produces an edge.  Registration is forgotten when
+ *    this reactor closes the fd or receives it fresh from accept/connect/
+ *    open/listen; an fd closed elsewhere and reused must first be seen here
+ *    through one of those.
+ *  - Regular files (and fds the poller refuses, e.g. /dev/null) cannot wait
+ *    for readiness: OPEN, and READ/WRITE on them, run on one worker thread
+ *    per reactor (started on first use).  It takes jobs from a mutex-protected
+ *    FIFO, posts (slot, result) to a mutex-protected done list and wakes the
+ *    poller; dk_wait turns those into completions.  A queued job can be
+ *    cancelled; a running one finishes with its real result.  CLOSE of an fd
+ *    the worker is using runs on the worker, after that job.
+ *  - SIGPIPE: sends use MSG_NOSIGNAL (SO_NOSIGPIPE on macOS); writes to pipes
+ *    block SIGPIPE around write(2) and consume it (F_SETNOSIGPIPE on macOS).
+ */
+#include "reactor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+
+enum { K_UNKNOWN = 0, K_FILE = 1, K_SOCK = 2, K_OTHER = 3 };
+enum { LR = 0, LW = 1, LP = 2 };
+
+typedef struct fdst {
+  int32_t head[3], tail[3];
+  uint8_t reg, kind;
+} fdst;
+
+typedef struct job {
+  int32_t idx;
+  uint32_t gen;
+  uint8_t op;
+  int32_t fd;
+  uint32_t len;
+  uint64_t addr, arg;
+} job;
+
+typedef struct done {
+  int32_t idx;
+  uint32_t gen;
+  int32_t res;
+} done;
+
+typedef struct ready {
+  dk_poller *p;
+  fdst *fds;
+  uint32_t nfds;
+  int woken, destroying;
+  /* file worker */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t th;
+  int th_started, stop;
+  job *jobs;
+  uint32_t j_head, j_len, j_cap;
+  done *dones;
+  uint32_t d_len, d_cap;
+  _Atomic uint32_t d_avail;
+  int32_t running_fd;
+  dk_event evs[256];
+} ready;
+
+/* ------------------------------------------------------------- fd state */
+
+static fdst *fd_state(ready *rd, int fd) {
+  if (fd < 0 || fd >= (1 << 24)) return NULL;
+  if ((uint32_t)fd >= rd->nfds) {
+    uint32_t n = rd->nfds ? rd->nfds : 64;
+    while (n <= (uint32_t)fd) n *= 2;
+    fdst *f = realloc(rd->fds, n * sizeof *f);
+    if (!f) return NULL;
+    for (uint32_t k = rd->nfds; k < n; k++) {
+      for (int l = 0; l < 3; l++) f[k].head[l] = f[k].tail[l] = DK_NIL;
+      f[k].reg = 0;
+      f[k].kind = K_UNKNOWN;
+    }
+    rd->fds = f;
+    rd->nfds = n;
+  }
+  return &rd->fds[fd];
+}
+
+/* A new file is behind fd: forget registration and kind (lists stay). */
+static void fd_fresh(ready *rd, int fd) {
+  if (fd >= 0 && (uint32_t)fd < rd->nfds) {
+    rd->fds[fd].reg = 0;
+    rd->fds[fd].kind = K_UNKNOWN;
+  }
+}
+
+static void list_append(dk_reactor *r, fdst *f, int l, int32_t i) {
+  dk_slot *s = slot_at(r, i);
+  s->list = (uint8_t)(L_READ + l);
+  s->next = DK_NIL;
+  s->prev = f->tail[l];
+  if (f->tail[l] != DK_NIL) slot_at(r, f->tail[l])->next = i;
+  else f->head[l] = i;
+  f->tail[l] = i;
+}
+
+static void list_unlink(dk_reactor *r, fdst *f, int32_t i) {
+  dk_slot *s = slot_at(r, i);
+  int l = s->list - L_READ;
+  if (s->prev != DK_NIL) slot_at(r, s->prev)->next = s->next;
+  else f->head[l] = s->next;
+  if (s->next != DK_NIL) slot_at(r, s->next)->prev = s->prev;
+  else f->tail[l] = s->prev;
+  s->list = L_NONE;
+  s->next = s->prev = DK_NIL;
+}
+
+/* ------------------------------------------------------------- the I/O */
+
+static ssize_t pipe_write(int fd, const void *b, size_t n, uint64_t off) {
+#if defined(__linux__)
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  ssize_t w = off == UINT64_MAX ? write(fd, b, n) : pwrite(fd, b, n, (off_t)off);
+  int err = errno;
+  if (w < 0 && err == EPIPE) {
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) == SIGPIPE) {}
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = err;
+  return w;
+#else
+#ifdef F_SETNOSIGPIPE
+  (void)fcntl(fd, F_SETNOSIGPIPE, 1);
+#endif
+  return off == UINT64_MAX ? write(fd, b, n) : pwrite(fd, b, n, (off_t)off);
+#endif
+}
+
+static int new_fd_flags(int fd) {
+#if defined(__linux__)
+  (void)fd;
+  return 0;
+#else
+  return set_nonblock_cloexec(fd);
+#endif
+}
+
+/*
+ * Try the op of slot i once.  Returns 1 with *res set when it finished,
+ * 0 when it would block.
+ */
+static int attempt(dk_reactor *r, int32_t i, int32_t *res) {
+  ready *rd = r->be;
+  dk_slot *s = slot_at(r, i);
+  void *buf = (void *)(uintptr_t)s->addr;
+  ssize_t n;
+  for (;;) {
+    switch (s->op) {
+    case DK_OP_ACCEPT: {
+      s->salen = sizeof s->sa;
+#if defined(__linux__)
+      n = accept4(s->fd, &s->sa.sa, &s->salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+      n = accept(s->fd, &s->sa.sa, &s->salen);
+#endif
+      if (n >= 0) {
+        int v = new_fd_flags((int)n);
+        if (v < 0) {
+          close((int)n);
+          *res = v;
+          return 1;
+        }
+        fd_fresh(rd, (int)n);
+        if (s->arg) sockaddr_to_addr(&s->sa, (struct dk_addr *)(uintptr_t)s->arg);
+      }
+      break;
+    }
+    case DK_OP_CONNECT: {
+      int err = 0;
+      socklen_t el = sizeof err;
+      if (getsockopt(s->sock, SOL_SOCKET, SO_ERROR, &err, &el) < 0) err = errno;
+      if (err == EINPROGRESS || err == EALREADY) return 0;
+      if (err == 0) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        if (getpeername(s->sock, (struct sockaddr *)&ss, &sl) < 0) {
+          if (errno != ENOTCONN) err = errno;
+          else return 0; /* not connected yet: spurious edge */
+        }
+      }
+      if (err) {
+        poller_del(rd->p, s->sock);
+        fd_fresh(rd, s->sock);
+        close(s->sock);
+        *res = -err;
+      } else {
+        *res = s->sock;
+      }
+      s->sock = -1;
+      return 1;
+    }
+    case DK_OP_RECV:
+      n = recv(s->fd, buf, s->len, MSG_DONTWAIT);
+      break;
+    case DK_OP_SEND:
+      n = send(s->fd, buf, s->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      break;
+    case DK_OP_RECVFROM:
+      s->salen = sizeof s->sa;
+      n = recvfrom(s->fd, buf, s->len, MSG_DONTWAIT, &s->sa.sa, &s->salen);
+      if (n >= 0 && s->arg) sockaddr_to_addr(&s->sa, (struct dk_addr *)(uintptr_t)s->arg);
+      break;
+    case DK_OP_SENDTO:
+      n = sendto(s->fd, buf, s->len, MSG_DONTWAIT | MSG_NOSIGNAL, s->arg ? &s->sa.sa : NULL,
+                 s->arg ? s->salen : 0);
+      break;
+    case DK_OP_READ:
+      if (rd->fds[s->fd].kind == K_SOCK) n = recv(s->fd, buf, s->len, MSG_DONTWAIT);
+      else if (s->arg == UINT64_MAX) n = read(s->fd, buf, s->len);
+      else n = pread(s->fd, buf, s->len, (off_t)s->arg);
+      break;
+    case DK_OP_WRITE:
+      if (rd->fds[s->fd].kind == K_SOCK)
+        n = send(s->fd, buf, s->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      else n = pipe_write(s->fd, buf, s->len, s->arg);
+      break;
+    case DK_OP_SHUTDOWN:
+      n = shutdown(s->fd, s->len == 0 ? SHUT_RD : s->len == 1 ? SHUT_WR : SHUT_RDWR);
+      break;
+    case DK_OP_UDP_CONNECT:
+      n = connect(s->fd, &s->sa.sa, s->salen);
+      break;
+    default:
+      n = -1;
+      errno = EINVAL;
+      break;
+    }
+    if (n >= 0) {
+      *res = (int32_t)n;
+      return 1;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    if (s->op == DK_OP_ACCEPT && errno == ECONNABORTED) continue;
+    *res = -errno;
+    return 1;
+  }
+}
+
+/* Retry list l of fd in order until an op would block. */
+static void run_list(dk_reactor *r, int fd, int l) {
+  ready *rd = r->be;
+  for (;;) {
+    int32_t i = rd->fds[fd].head[l], res;
+    if (i == DK_NIL || !attempt(r, i, &res)) return;
+    list_unlink(r, &rd->fds[fd], i); /* attempt may have moved rd->fds */
+    op_complete(r, i, res);
+  }
+}
+
+static void on_ready(dk_reactor *r, int fd, uint32_t mask) {
+  ready *rd = r->be;
+  if (fd < 0 || (uint32_t)fd >= rd->nfds) return;
+  if (mask & (DK_POLL_IN | DK_POLL_ERR | DK_POLL_HUP)) run_list(r, fd, LR);
+  if (mask & (DK_POLL_OUT | DK_POLL_ERR | DK_POLL_HUP)) run_list(r, fd, LW);
+  for (int32_t i = rd->fds[fd].head[LP]; i != DK_NIL;) {
+    dk_slot *s = slot_at(r, i);
+    int32_t next = s->next;
+    uint32_t got = mask & (s->len | DK_POLL_ERR | DK_POLL_HUP);
+    if (got) {
+      list_unlink(r, &rd->fds[fd], i);
+      op_complete(r, i, (int32_t)got);
+    }
+    i = next;
+  }
+}
+
+/* ---------------------------------------------------------- file worker */
+
+static int32_t run_job(const job *j) {
+  void *buf = (void *)(uintptr_t)j->addr;
+  for (;;) {
+    ssize_t n;
+    switch (j->op) {
+    case DK_OP_OPEN:
+      n = open((const char *)buf, open_flags(j->len), (mode_t)j->arg);
+      break;
+    case DK_OP_READ:
+      n = j->arg == UINT64_MAX ? read(j->fd, buf, j->len) : pread(j->fd, buf, j->len, (off_t)j->arg);
+      break;
+    case DK_OP_WRITE:
+      n = pipe_write(j->fd, buf, j->len, j->arg);
+      break;
+    case DK_OP_CLOSE:
+      return close(j->fd) < 0 && errno != EINTR ? -errno : 0;
+    default:
+      return -EINVAL;
+    }
+    if (n >= 0) return (int32_t)n;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+static void *worker_main(void *arg) {
+  ready *rd = arg;
+  pthread_mutex_lock(&rd->mu);
+  for (;;) {
+    while (!rd->stop && rd->j_len == 0) pthread_cond_wait(&rd->cv, &rd->mu);
+    if (rd->j_len == 0) break;
+    job j = rd->jobs[rd->j_head];
+    rd->j_head = (rd->j_head + 1) % rd->j_cap;
+    rd->j_len--;
+    if (j.idx == DK_NIL) continue; /* cancelled */
+    rd->running_fd = j.op == DK_OP_OPEN ? -2 : j.fd;
+    pthread_mutex_unlock(&rd->mu);
+    int32_t res = run_job(&j);
+    pthread_mutex_lock(&rd->mu);
+    rd->running_fd = -1;
+    if (rd->d_len == rd->d_cap) {
+      uint32_t nc = rd->d_cap ? rd->d_cap * 2 : 64;
+      done *d = realloc(rd->dones, nc * sizeof *d);
+      if (!d) abort(); /* a completion cannot be dropped */
+      rd->dones = d;
+      rd->d_cap = nc;
+    }
+    rd->dones[rd->d_len++] = (done){j.idx, j.gen, res};
+    atomic_store_explicit(&rd->d_avail, 1, memory_order_release);
+    pthread_mutex_unlock(&rd->mu);
+    poller_wake(rd->p);
+    pthread_mutex_lock(&rd->mu);
+  }
+  pthread_mutex_unlock(&rd->mu);
+  return NULL;
+}
+
+/* Queue slot i for the worker.  0 or -errno. */
+static int32_t file_job(dk_reactor *r, int32_t i) {
+  ready *rd = r->be;
+  dk_slot *s = slot_at(r, i);
+  pthread_mutex_lock(&rd->mu);
+  int32_t v = 0;
+  if (!rd->th_started) {
+    if (pthread_create(&rd->th, NULL, worker_main, rd) != 0) v = -EAGAIN;
+    else rd->th_started = 1;
+  }
+  if (v == 0 && rd->j_len == rd->j_cap) {
+    uint32_t nc = rd->j_cap ? rd->j_cap * 2 : 64;
+    job *jb = malloc(nc * sizeof *jb);
+    if (!jb) v = -ENOMEM;
+    else {
+      for (uint32_t k = 0; k < rd->j_len; k++) jb[k] = rd->jobs[(rd->j_head + k) % rd->j_cap];
+      free(rd->jobs);
+      rd->jobs = jb;
+      rd->j_head = 0;
+      rd->j_cap = nc;
+    }
+  }
+  if (v == 0) {
+    rd->jobs[(rd->j_head + rd->j_len) % rd->j_cap] =
+        (job){i, s->gen, s->op, s->fd, s->len, s->addr, s->arg};
+    rd->j_len++;
+    s->list = L_FILE;
+    pthread_cond_signal(&rd->cv);
+  }
+  pthread_mutex_unlock(&rd->mu);
+  return v;
+}
+
+/* Remove not-yet-started jobs matching (idx, or fd when idx is DK_NIL); returns how many. */
+static void unqueue_jobs(dk_reactor *r, int32_t idx, int fd, int32_t *out, uint32_t *n_out,
+                         uint32_t max) {
+  ready *rd = r->be;
+  *n_out = 0;
+  pthread_mutex_lock(&rd->mu);
+  for (uint32_t k = 0; k < rd->j_len; k++) {
+    job *j = &rd->jobs[(rd->j_head + k) % rd->j_cap];
+    if (j->idx == DK_NIL) continue;
+    if (idx != DK_NIL ? j->idx == idx : (j->fd == fd && j->op != DK_OP_OPEN)) {
+      if (*n_out < max) {
+        out[(*n_out)++] = j->idx;
+        j->idx = DK_NIL;
+      }
+    }
+  }
+  pthread_mutex_unlock(&rd->mu);
+}
+
+static void drain_dones(dk_reactor *r) {
+  ready *rd = r->be;
+  if (!atomic_load_explicit(&rd->d_avail, memory_order_acquire)) return;
+  done local[64];
+  for (;;) {
+    pthread_mutex_lock(&rd->mu);
+    uint32_t n = rd->d_len < 64 ? rd->d_len : 64;
+    memcpy(local, rd->dones, n * sizeof *local);
+    memmove(rd->dones, rd->dones + n, (rd->d_len - n) * sizeof *local);
+    rd->d_len -= n;
+    if (rd->d_len == 0) atomic_store_explicit(&rd->d_avail, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&rd->mu);
+    if (n == 0) return;
+    for (uint32_t k = 0; k < n; k++) {
+      dk_slot *s = slot_at(r, local[k].idx);
+      if (s->state != ST_ACTIVE || s->gen != local[k].gen) continue;
+      int32_t res = local[k].res;
+      if (s->op == DK_OP_OPEN && res >= 0) {
+        if (rd->destroying) close(res);
+        else fd_fresh(rd, res);
+      }
+      if (s->op == DK_OP_CLOSE) fd_fresh(rd, s->fd);
+      s->list = L_NONE;
+      op_complete(r, local[k].idx, res);
+    }
+  }
+}
+
+/* ------------------------------------------------------------- submit */
+
+/* Cancel slot i wherever it waits; 1 if it was completed with -ECANCELED. */
+static int cancel_slot(dk_reactor *r, int32_t i) {
+  ready *rd = r->be;
+  dk_slot *s = slot_at(r, i);
+  if (s->list >= L_READ && s->list <= L_POLL) {
+    int fd = s->op == DK_OP_CONNECT ? s->sock : s->fd;
+    list_unlink(r, &rd->fds[fd], i);
+    if (s->op == DK_OP_CONNECT && s->sock >= 0) {
+      poller_del(rd->p, s->sock);
+      fd_fresh(rd, s->sock);
+      close(s->sock);
+      s->sock = -1;
+    }
+    op_complete(r, i, -ECANCELED);
+    return 1;
+  }
+  if (s->list == L_FILE) {
+    int32_t got;
+    uint32_t n;
+    unqueue_jobs(r, i, -1, &got, &n, 1);
+    if (n == 1) {
+      op_complete(r, i, -ECANCELED);
+      return 1;
+    }
+  }
+  return 0; /* running on the worker: it completes with its real result */
+}
+
+static int32_t do_close(dk_reactor *r, const struct dk_sqe *e) {
+  ready *rd = r->be;
+  fdst *f = fd_state(rd, e->fd);
+  if (!f) return -EBADF;
+  for (int l = 0; l < 3; l++) {
+    while (rd->fds[e->fd].head[l] != DK_NIL) cancel_slot(r, rd->fds[e->fd].head[l]);
+  }
+  int32_t ids[64];
+  uint32_t n;
+  do {
+    unqueue_jobs(r, DK_NIL, e->fd, ids, &n, 64);
+    for (uint32_t k = 0; k < n; k++) op_complete(r, ids[k], -ECANCELED);
+  } while (n == 64);
+  if (rd->fds[e->fd].reg) poller_del(rd->p, e->fd);
+  fd_fresh(rd, e->fd);
+  pthread_mutex_lock(&rd->mu);
+  int busy = rd->th_started && rd->running_fd == e->fd;
+  pthread_mutex_unlock(&rd->mu);
+  if (busy) {
+    int32_t i = slot_alloc(r, e);
+    if (i < 0) return i;
+    int32_t v = file_job(r, i);
+    if (v < 0) slot_free(r, i);
+    return v;
+  }
+  int32_t res = close(e->fd) < 0 && errno != EINTR ? -errno : 0;
+  post(r, e->token, res, 0, e->op);
+  return 0;
+}
+
+static int kind_of(ready *rd, int fd) {
+  fdst *f = &rd->fds[fd];
+  if (f->kind == K_UNKNOWN) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) return -errno;
+    f->kind = S_ISSOCK(st.st_mode) ? K_SOCK
+              : (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)) ? K_FILE
+                                                                                     : K_OTHER;
+  }
+  return f->kind;
+}
+
+/* For fds that are neither sockets nor files (pipes, ttys), which may be in
+ * blocking mode, is the op's direction ready now?  Always true otherwise. */
+static int readable_now(ready *rd, int fd, uint8_t op) {
+  if ((op != DK_OP_READ && op != DK_OP_WRITE) || rd->fds[fd].kind != K_OTHER) return 1;
+  struct pollfd pf = {fd, op == DK_OP_READ ? POLLIN : POLLOUT, 0};
+  return poll(&pf, 1, 0) > 0;
+}
+
+static int32_t ready_submit_one(dk_reactor *r, const struct dk_sqe *e) {
+  ready *rd = r->be;
+  int l = LR;
+  switch (e->op) {
+  case DK_OP_NOP:
+    post(r, e->token, 0, 0, e->op);
+    return 0;
+  case DK_OP_CANCEL: {
+    int32_t t = slot_find_token(r, (uint32_t)e->arg);
+    if (t == DK_NIL) return -ENOENT;
+    cancel_slot(r, t);
+    post(r, e->token, 0, 0, e->op);
+    return 0;
+  }
+  case DK_OP_CLOSE:
+    return do_close(r, e);
+  case DK_OP_OPEN: {
+    int32_t i = slot_alloc(r, e);
+    if (i < 0) return i;
+    int32_t v = file_job(r, i);
+    if (v < 0) slot_free(r, i);
+    return v;
+  }
+  case DK_OP_READ:
+  case DK_OP_WRITE: {
+    if (!fd_state(rd, e->fd)) return -EBADF;
+    int k = kind_of(rd, e->fd);
+    if (k < 0) return k;
+    if (k == K_FILE) {
+      int32_t i = slot_alloc(r, e);
+      if (i < 0) return i;
+      int32_t v = file_job(r, i);
+      if (v < 0) slot_free(r, i);
+      return v;
+    }
+    l = e->op == DK_OP_READ ? LR : LW;
+    break;
+  }
+  case DK_OP_SEND:
+  case DK_OP_SENDTO:
+  case DK_OP_SHUTDOWN:
+  case DK_OP_UDP_CONNECT:
+    l = LW;
+    break;
+  case DK_OP_POLL:
+    l = LP;
+    break;
+  case DK_OP_CONNECT:
+    l = LW;
+    break;
+  default: /* ACCEPT, RECV, RECVFROM */
+    break;
+  }
+  int32_t i = slot_alloc(r, e);
+  if (i < 0) return i;
+  dk_slot *s = slot_at(r, i);
+  int fd = e->fd;
+  if (e->op == DK_OP_CONNECT || e->op == DK_OP_UDP_CONNECT ||
+      (e->op == DK_OP_SENDTO && e->arg)) {
+    int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &s->sa, &s->salen);
+    if (fam < 0) {
+      slot_free(r, i);
+      return fam;
+    }
+    if (e->op == DK_OP_CONNECT) {
+      int v = new_socket(fam, SOCK_STREAM);
+      if (v < 0) {
+        slot_free(r, i);
+        return v;
+      }
+      fd_fresh(rd, v);
+      s->sock = v;
+      s->fd = -1;
+      fd = v;
+      if (connect(v, &s->sa.sa, s->salen) == 0) {
+        s->sock = -1;
+        op_complete(r, i, v);
+        return 0;
+      }
+      if (errno != EINPROGRESS && errno != EINTR) {
+        int32_t err = -errno;
+        close(v);
+        fd_fresh(rd, v);
+        slot_free(r, i);
+        return err;
+      }
+    }
+  }
+  fdst *f = fd_state(rd, fd);
+  if (!f) {
+    if (s->sock >= 0) close(s->sock);
+    slot_free(r, i);
+    return -EBADF;
+  }
+  if (f->head[l] == DK_NIL && e->op != DK_OP_CONNECT) {
+    int32_t res;
+    if (l == LP) {
+      struct pollfd pf = {fd, dk_to_poll(e->len), 0};
+      if (poll(&pf, 1, 0) > 0) {
+        op_complete(r, i, pf.revents & POLLNVAL ? -EBADF
+                                                : (int32_t)(poll_to_dk((uint32_t)pf.revents) &
+                                                            (e->len | DK_POLL_ERR | DK_POLL_HUP)));
+        return 0;
+      }
+    } else if (!readable_now(rd, fd, e->op)) {
+      /* a pipe/tty that may be blocking: only touch it when poll says so */
+    } else if (attempt(r, i, &res)) {
+      op_complete(r, i, res);
+      return 0;
+    }
+    f = &rd->fds[fd];
+  }
+  if (!f->reg) {
+    int32_t v = poller_add(rd->p, fd);
+    if (v < 0) {
+      if (v == -EPERM && (e->op == DK_OP_READ || e->op == DK_OP_WRITE)) {
+        f->kind = K_FILE; /* not pollable: a file for our purposes */
+        v = file_job(r, i);
+        if (v < 0) slot_free(r, i);
+        return v;
+      }
+      if (s->sock >= 0) close(s->sock);
+      slot_free(r, i);
+      return v;
+    }
+    f->reg = 1;
+  }
+  list_append(r, f, l, i);
+  return 0;
+}
+
+static int32_t ready_flush(dk_reactor *r) {
+  (void)r;
+  return 0;
+}
+
+static int32_t ready_wait(dk_reactor *r, int32_t timeout_ms) {
+  ready *rd = r->be;
+  rd->woken = 0;
+  r->collecting = 1;
+  r->out_n = 0;
+  drain_queue(r);
+  drain_dones(r);
+  int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+  int32_t err = 0;
+  for (;;) {
+    int t = timeout_ms;
+    if (r->out_n > 0) t = 0;
+    else if (timeout_ms > 0) {
+      int64_t left = deadline - now_ms();
+      t = left > 0 ? (int)left : 0;
+    }
+    int32_t n = poller_wait(rd->p, rd->evs, 256, t);
+    if (n < 0 && n != -EINTR) {
+      err = n;
+      break;
+    }
+    for (int32_t k = 0; k < n; k++) {
+      if (rd->evs[k].fd == -1) {
+        rd->woken = 1;
+        drain_dones(r);
+      } else {
+        on_ready(r, rd->evs[k].fd, rd->evs[k].mask);
+      }
+    }
+    if (r->out_n > 0 || rd->woken || t == 0) break;
+  }
+  r->collecting = 0;
+  return r->out_n > 0 ? (int32_t)r->out_n : err;
+}
+
+static int32_t ready_wake(dk_reactor *r) { return poller_wake(((ready *)r->be)->p); }
+
+static void ready_destroy(dk_reactor *r) {
+  ready *rd = r->be;
+  rd->destroying = 1;
+  r->collecting = 0;
+  if (rd->th_started) {
+    pthread_mutex_lock(&rd->mu);
+    rd->stop = 1;
+    rd->j_len = 0; /* queued jobs never start */
+    pthread_cond_signal(&rd->cv);
+    pthread_mutex_unlock(&rd->mu);
+    pthread_join(rd->th, NULL);
+    drain_dones(r);
+  }
+  uint32_t total = r->n_chunks * DK_CHUNK;
+  for (uint32_t k = 0; k < total; k++) {
+    dk_slot *s = slot_at(r, (int32_t)k);
+    if (s->state == ST_ACTIVE && s->op == DK_OP_CONNECT && s->sock >= 0) close(s->sock);
+  }
+  poller_close(rd->p);
+  pthread_mutex_destroy(&rd->mu);
+  pthread_cond_destroy(&rd->cv);
+  free(rd->fds);
+  free(rd->jobs);
+  free(rd->dones);
+  free(rd);
+  r->be = NULL;
+}
+
+static const dk_backend_ops ready_ops = {ready_submit_one, ready_flush, ready_wait, ready_wake,
+                                         ready_destroy};
+
+int32_t ready_create(dk_reactor *r, int32_t backend, uint32_t entries) {
+  (void)entries;
+  ready *rd = calloc(1, sizeof *rd);
+  if (!rd) return -ENOMEM;
+  int32_t v = poller_open(&rd->p);
+  if (v < 0) {
+    free(rd);
+    return v;
+  }
+  pthread_mutex_init(&rd->mu, NULL);
+  pthread_cond_init(&rd->cv, NULL);
+  rd->running_fd = -1;
+  r->be = rd;
+  r->ops = &ready_ops;
+  r->backend = backend;
+  return 0;
+}

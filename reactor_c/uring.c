@@ -1,0 +1,655 @@
+/*
+ * uring.c — the io_uring backend (Linux), by raw syscalls, no liburing.
+ *
+ * Each accepted record takes an op slot and becomes one SQE whose user_data
+ * is (slot generation << 32 | slot index); a CQE whose (index, generation)
+ * no longer names an active slot is ignored.  SQEs are staged in the mmapped
+ * SQ ring and pushed with one io_uring_enter per dk_submit — or, for
+ * dk_enter, in the same io_uring_enter that waits.  Completions are read from
+ * the mmapped CQ ring straight into the TS completion buffer; what does not
+ * fit stays in the CQ ring (the kernel keeps its own overflow, FEAT_NODROP).
+ *
+ *  - LISTEN and UDP_BIND are synchronous (common.c).  CONNECT creates its
+ *    socket synchronously, then IORING_OP_CONNECT; on failure that socket is
+ *    closed and only the error reaches TS.
+ *  - CANCEL looks the token up in the slot table: found → an ASYNC_CANCEL by
+ *    user_data and an immediate result 0 (the target then completes with
+ *    -ECANCELED, or with its real result if it had already finished);
+ *    not found → -ENOENT.
+ *  - CLOSE first cancels every op pending on the fd (ASYNC_CANCEL with
+ *    CANCEL_FD|CANCEL_ALL, hard-linked to the close; kernels without it get one
+ *    ASYNC_CANCEL per slot found on that fd), so nothing stays pending on a
+ *    closed socket.
+ *  - Wake: a blocking eventfd with an IORING_OP_READ on it kept armed while
+ *    dk_wait blocks; dk_wake writes the eventfd, the read completes, the wait
+ *    returns.
+ *  - dk_destroy cancels everything and reaps until no op is in flight (bounded
+ *    by 10 s), so the kernel holds no TS buffer when it returns.
+ * Required: IORING_FEAT_NODROP, IORING_FEAT_EXT_ARG (5.11) and the opcodes
+ * listed in need_ops; otherwise uring_create fails and AUTO falls back to epoll.
+ */
+#include "reactor.h"
+
+#include <errno.h>
+
+#if defined(__linux__)
+
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define UD_WAKE 0xffffffffffffffffull
+#define UD_IGNORE 0xfffffffffffffffeull
+
+typedef struct uring {
+  int fd;
+  unsigned features;
+  void *sq_map, *cq_map;
+  size_t sq_map_sz, cq_map_sz;
+  struct io_uring_sqe *sqes;
+  size_t sqes_sz;
+  unsigned *sq_head, *sq_tail, *sq_flags, *sq_array;
+  unsigned sq_mask, sq_entries;
+  unsigned *cq_head, *cq_tail;
+  unsigned cq_mask;
+  struct io_uring_cqe *cqes;
+  unsigned tail; /* local SQ tail: SQEs prepared */
+  int efd;
+  uint64_t efd_val;
+  int wake_armed, woken, destroying, cancel_fd;
+} uring;
+
+static int sys_setup(unsigned entries, struct io_uring_params *p) {
+  long rc = syscall(__NR_io_uring_setup, entries, p);
+  return rc < 0 ? -errno : (int)rc;
+}
+
+static int sys_register(int fd, unsigned opcode, void *arg, unsigned n) {
+  long rc = syscall(__NR_io_uring_register, fd, opcode, arg, n);
+  return rc < 0 ? -errno : (int)rc;
+}
+
+/* io_uring_enter; waits (GETEVENTS) for min_complete with timeout_ms (-1 forever). */
+static int sys_enter(uring *u, unsigned to_submit, unsigned min_complete, int wait,
+                     int timeout_ms) {
+  unsigned flags = 0;
+  struct io_uring_getevents_arg arg;
+  struct __kernel_timespec ts;
+  void *argp = NULL;
+  size_t argsz = 0;
+  if (wait) {
+    memset(&arg, 0, sizeof arg);
+    if (timeout_ms >= 0) {
+      ts.tv_sec = timeout_ms / 1000;
+      ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+      arg.ts = (uint64_t)(uintptr_t)&ts;
+    }
+    arg.sigmask_sz = 8;
+    flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
+    argp = &arg;
+    argsz = sizeof arg;
+  }
+  long rc = syscall(__NR_io_uring_enter, u->fd, to_submit, min_complete, flags, argp, argsz);
+  return rc < 0 ? -errno : (int)rc;
+}
+
+static unsigned sq_unsubmitted(uring *u) {
+  return u->tail - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
+}
+
+/* Publish staged SQEs and hand them to the kernel.  0 or -errno (they stay staged). */
+static int push(dk_reactor *r);
+
+/* A zeroed SQE, or NULL if the SQ ring is full even after a push. */
+static struct io_uring_sqe *get_sqe(dk_reactor *r, unsigned need) {
+  uring *u = r->be;
+  if (u->sq_entries - sq_unsubmitted(u) < need) {
+    push(r);
+    if (u->sq_entries - sq_unsubmitted(u) < need) return NULL;
+  }
+  struct io_uring_sqe *s = &u->sqes[u->tail & u->sq_mask];
+  memset(s, 0, sizeof *s);
+  u->tail++;
+  return s;
+}
+
+/* Make room for n SQEs in one submission; 1 if there is. */
+static int get_sqe_room(dk_reactor *r, unsigned n) {
+  uring *u = r->be;
+  if (u->sq_entries - sq_unsubmitted(u) < n) push(r);
+  return u->sq_entries - sq_unsubmitted(u) >= n;
+}
+
+static uint64_t ud_of(dk_reactor *r, int32_t i) {
+  return ((uint64_t)slot_at(r, i)->gen << 32) | (uint32_t)i;
+}
+
+/* One CQE: ignore internal ones, finish the op of its slot otherwise. */
+static void handle_cqe(dk_reactor *r, uint64_t ud, int32_t res) {
+  uring *u = r->be;
+  if (ud == UD_WAKE) {
+    u->wake_armed = 0;
+    u->woken = 1;
+    return;
+  }
+  if (ud == UD_IGNORE) return;
+  uint32_t i = (uint32_t)ud;
+  if (i >= r->n_chunks * DK_CHUNK) return;
+  dk_slot *s = slot_at(r, (int32_t)i);
+  if (s->state != ST_ACTIVE || s->gen != (uint32_t)(ud >> 32)) return;
+  switch (s->op) {
+  case DK_OP_ACCEPT:
+  case DK_OP_RECVFROM:
+    if (res >= 0 && s->arg) sockaddr_to_addr(&s->sa, (struct dk_addr *)(uintptr_t)s->arg);
+    break;
+  case DK_OP_CONNECT:
+    if (res >= 0) {
+      res = s->sock;
+    } else {
+      close(s->sock);
+    }
+    s->sock = -1;
+    break;
+  case DK_OP_POLL:
+    if (res >= 0) res = (int32_t)poll_to_dk((uint32_t)res);
+    break;
+  default:
+    break;
+  }
+  if (u->destroying && res >= 0 &&
+      (s->op == DK_OP_ACCEPT || s->op == DK_OP_CONNECT || s->op == DK_OP_OPEN))
+    close(res); /* nobody will see this fd */
+  op_complete(r, (int32_t)i, res);
+}
+
+/*
+ * Move CQEs out of the ring.  While dk_wait collects it stops when the TS
+ * buffer is full (the rest stay in the ring); otherwise (all != 0) it drains
+ * the ring into the queue.
+ */
+static void reap(dk_reactor *r, int all) {
+  uring *u = r->be;
+  unsigned head = *u->cq_head;
+  unsigned tail = __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE);
+  while (head != tail) {
+    if (!all && r->collecting && r->out_n >= r->cq_cap) break;
+    struct io_uring_cqe *c = &u->cqes[head & u->cq_mask];
+    uint64_t ud = c->user_data;
+    int32_t res = c->res;
+    head++;
+    handle_cqe(r, ud, res);
+    if (head == tail) {
+      __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
+      tail = __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE);
+    }
+  }
+  __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
+}
+
+static int push(dk_reactor *r) {
+  uring *u = r->be;
+  for (int tries = 0; tries < 8; tries++) {
+    unsigned n = sq_unsubmitted(u);
+    if (n == 0) return 0;
+    __atomic_store_n(u->sq_tail, u->tail, __ATOMIC_RELEASE);
+    int rc = sys_enter(u, n, 0, 0, 0);
+    if (rc >= 0 || rc == -EINTR) continue;
+    if (rc == -EBUSY || rc == -EAGAIN) {
+      int saved = r->collecting;
+      r->collecting = 0;
+      reap(r, 1); /* make room: overflowed completions go to our queue */
+      r->collecting = saved;
+      if (rc == -EBUSY) sys_enter(u, 0, 0, 1, 0); /* flush the kernel's overflow list */
+      reap(r, 1);
+      continue;
+    }
+    return rc;
+  }
+  return sq_unsubmitted(u) ? -EAGAIN : 0;
+}
+
+static int32_t uring_flush(dk_reactor *r) { return push(r); }
+
+/* Does op act on the TS fd in its record (so CLOSE of that fd must cancel it)? */
+static int uses_fd(uint8_t op) {
+  return op != DK_OP_NOP && op != DK_OP_CONNECT && op != DK_OP_OPEN && op != DK_OP_CLOSE &&
+         op != DK_OP_CANCEL;
+}
+
+static int32_t prep(dk_reactor *r, const struct dk_sqe *e) {
+  uring *u = r->be;
+  if (e->op == DK_OP_CANCEL) {
+    int32_t t = slot_find_token(r, (uint32_t)e->arg);
+    if (t == DK_NIL) return -ENOENT;
+    struct io_uring_sqe *q = get_sqe(r, 1);
+    if (!q) return -EAGAIN;
+    q->opcode = IORING_OP_ASYNC_CANCEL;
+    q->fd = -1;
+    q->addr = ud_of(r, t);
+    q->user_data = UD_IGNORE;
+    post(r, e->token, 0, 0, e->op);
+    return 0;
+  }
+  int32_t i = slot_alloc(r, e);
+  if (i < 0) return i;
+  dk_slot *s = slot_at(r, i);
+  struct io_uring_sqe *q;
+  int32_t v = 0;
+  if (e->op == DK_OP_CLOSE) {
+    if (u->cancel_fd) {
+      q = get_sqe(r, 2);
+      if (!q) goto busy;
+      q->opcode = IORING_OP_ASYNC_CANCEL;
+      q->fd = e->fd;
+      q->cancel_flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
+      q->flags = IOSQE_IO_HARDLINK;
+      q->user_data = UD_IGNORE;
+    } else {
+      /* One cancel per op on fd, hard-linked in a chain ending at the close so the
+       * cancelled ops complete first (unlinked if the chain cannot fit the ring). */
+      uint32_t total = r->n_chunks * DK_CHUNK, count = 0;
+      for (int pass = 0; pass < 2; pass++) {
+        int link = count + 1 <= u->sq_entries;
+        if (pass == 1 && link && !get_sqe_room(r, count + 1)) link = 0;
+        for (uint32_t k = 0; k < total; k++) {
+          dk_slot *o = slot_at(r, (int32_t)k);
+          if (o->state != ST_ACTIVE || o->fd != e->fd || (int32_t)k == i || !uses_fd(o->op))
+            continue;
+          if (pass == 0) {
+            count++;
+            continue;
+          }
+          struct io_uring_sqe *c = get_sqe(r, 1);
+          if (!c) break;
+          c->opcode = IORING_OP_ASYNC_CANCEL;
+          c->fd = -1;
+          c->addr = ud_of(r, (int32_t)k);
+          c->user_data = UD_IGNORE;
+          if (link) c->flags = IOSQE_IO_HARDLINK;
+        }
+      }
+    }
+  }
+  q = get_sqe(r, 1);
+  if (!q) goto busy;
+  q->user_data = ud_of(r, i);
+  q->fd = e->fd;
+  switch (e->op) {
+  case DK_OP_NOP:
+    q->opcode = IORING_OP_NOP;
+    q->fd = -1;
+    break;
+  case DK_OP_ACCEPT:
+    q->opcode = IORING_OP_ACCEPT;
+    if (e->arg) {
+      s->salen = sizeof s->sa;
+      q->addr = (uint64_t)(uintptr_t)&s->sa;
+      q->addr2 = (uint64_t)(uintptr_t)&s->salen;
+    }
+    q->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+    break;
+  case DK_OP_CONNECT:
+  case DK_OP_UDP_CONNECT: {
+    int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &s->sa, &s->salen);
+    if (fam < 0) {
+      v = fam;
+      goto undo;
+    }
+    if (e->op == DK_OP_CONNECT) {
+      v = new_socket(fam, SOCK_STREAM);
+      if (v < 0) goto undo;
+      s->sock = v;
+      q->fd = v;
+      s->fd = -1; /* not a TS fd: CLOSE of another fd must not match it */
+    }
+    q->opcode = IORING_OP_CONNECT;
+    q->addr = (uint64_t)(uintptr_t)&s->sa;
+    q->off = s->salen;
+    break;
+  }
+  case DK_OP_RECV:
+  case DK_OP_SEND:
+    q->opcode = e->op == DK_OP_RECV ? IORING_OP_RECV : IORING_OP_SEND;
+    q->addr = e->addr;
+    q->len = e->len;
+    q->msg_flags = e->op == DK_OP_SEND ? MSG_NOSIGNAL : 0;
+    break;
+  case DK_OP_SHUTDOWN:
+    q->opcode = IORING_OP_SHUTDOWN;
+    q->len = e->len == 0 ? SHUT_RD : e->len == 1 ? SHUT_WR : SHUT_RDWR;
+    break;
+  case DK_OP_CLOSE:
+    q->opcode = IORING_OP_CLOSE;
+    break;
+  case DK_OP_POLL:
+    q->opcode = IORING_OP_POLL_ADD;
+    q->poll32_events = (uint32_t)(uint16_t)dk_to_poll(e->len);
+    break;
+  case DK_OP_OPEN:
+    q->opcode = IORING_OP_OPENAT;
+    q->fd = AT_FDCWD;
+    q->addr = e->addr;
+    q->open_flags = (uint32_t)open_flags(e->len);
+    q->len = (uint32_t)e->arg;
+    break;
+  case DK_OP_READ:
+  case DK_OP_WRITE:
+    q->opcode = e->op == DK_OP_READ ? IORING_OP_READ : IORING_OP_WRITE;
+    q->addr = e->addr;
+    q->len = e->len;
+    q->off = e->arg;
+    break;
+  case DK_OP_RECVFROM:
+  case DK_OP_SENDTO:
+    memset(&s->msg, 0, sizeof s->msg);
+    s->iov.iov_base = (void *)(uintptr_t)e->addr;
+    s->iov.iov_len = e->len;
+    s->msg.msg_iov = &s->iov;
+    s->msg.msg_iovlen = 1;
+    if (e->op == DK_OP_RECVFROM) {
+      q->opcode = IORING_OP_RECVMSG;
+      if (e->arg) {
+        s->msg.msg_name = &s->sa;
+        s->msg.msg_namelen = sizeof s->sa;
+      }
+    } else {
+      q->opcode = IORING_OP_SENDMSG;
+      q->msg_flags = MSG_NOSIGNAL;
+      if (e->arg) {
+        int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &s->sa, &s->salen);
+        if (fam < 0) {
+          v = fam;
+          goto undo;
+        }
+        s->msg.msg_name = &s->sa;
+        s->msg.msg_namelen = s->salen;
+      }
+    }
+    q->addr = (uint64_t)(uintptr_t)&s->msg;
+    q->len = 1;
+    break;
+  default:
+    v = -EINVAL;
+    goto undo;
+  }
+  return 0;
+undo:
+  /* The SQE is already in the ring: turn it into an ignored NOP. */
+  memset(q, 0, sizeof *q);
+  q->opcode = IORING_OP_NOP;
+  q->user_data = UD_IGNORE;
+  slot_free(r, i);
+  return v;
+busy:
+  slot_free(r, i);
+  return -EAGAIN;
+}
+
+static int32_t uring_submit_one(dk_reactor *r, const struct dk_sqe *e) { return prep(r, e); }
+
+static void arm_wake(dk_reactor *r) {
+  uring *u = r->be;
+  if (u->wake_armed) return;
+  struct io_uring_sqe *q = get_sqe(r, 1);
+  if (!q) return;
+  q->opcode = IORING_OP_READ;
+  q->fd = u->efd;
+  q->addr = (uint64_t)(uintptr_t)&u->efd_val;
+  q->len = sizeof u->efd_val;
+  q->off = (uint64_t)-1;
+  q->user_data = UD_WAKE;
+  u->wake_armed = 1;
+}
+
+static int32_t uring_wait(dk_reactor *r, int32_t timeout_ms) {
+  uring *u = r->be;
+  u->woken = 0;
+  r->collecting = 1;
+  r->out_n = 0;
+  drain_queue(r);
+  reap(r, 0);
+  int32_t err = 0;
+  if (r->out_n > 0 || timeout_ms == 0 || u->woken) { /* a wake that came before the wait ends it too */
+    if (sq_unsubmitted(u) > 0 || (*u->sq_flags & IORING_SQ_CQ_OVERFLOW)) {
+      int rc = push(r);
+      if (rc < 0) err = rc;
+      if (r->out_n < r->cq_cap && (*u->sq_flags & IORING_SQ_CQ_OVERFLOW))
+        sys_enter(u, 0, 0, 1, 0);
+      reap(r, 0);
+    }
+  } else {
+    arm_wake(r);
+    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+    for (;;) {
+      int rem = -1;
+      if (timeout_ms > 0) {
+        int64_t left = deadline - now_ms();
+        rem = left > 0 ? (int)left : 0;
+      }
+      unsigned n = sq_unsubmitted(u);
+      __atomic_store_n(u->sq_tail, u->tail, __ATOMIC_RELEASE);
+      int rc = sys_enter(u, n, 1, 1, rem);
+      if (rc == -EBUSY || rc == -EAGAIN) {
+        push(r); /* reaps into the queue to make room */
+        drain_queue(r);
+      } else if (rc < 0 && rc != -ETIME && rc != -EINTR) {
+        err = rc;
+        break;
+      }
+      reap(r, 0);
+      if (r->out_n > 0 || u->woken || rc == -ETIME) break;
+      if (timeout_ms > 0 && now_ms() >= deadline) break;
+      arm_wake(r);
+    }
+  }
+  r->collecting = 0;
+  return r->out_n > 0 ? (int32_t)r->out_n : err;
+}
+
+static int32_t uring_wake(dk_reactor *r) {
+  uring *u = r->be;
+  uint64_t one = 1;
+  ssize_t w = write(u->efd, &one, sizeof one);
+  return w == (ssize_t)sizeof one || errno == EAGAIN ? 0 : -errno;
+}
+
+static void cancel_all(dk_reactor *r) {
+  uring *u = r->be;
+  if (u->cancel_fd) {
+    struct io_uring_sqe *q = get_sqe(r, 1);
+    if (q) {
+      q->opcode = IORING_OP_ASYNC_CANCEL;
+      q->fd = -1;
+      q->cancel_flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+      q->user_data = UD_IGNORE;
+    }
+  } else {
+    uint32_t total = r->n_chunks * DK_CHUNK;
+    for (uint32_t k = 0; k < total; k++) {
+      if (slot_at(r, (int32_t)k)->state != ST_ACTIVE) continue;
+      struct io_uring_sqe *q = get_sqe(r, 1);
+      if (!q) break;
+      q->opcode = IORING_OP_ASYNC_CANCEL;
+      q->fd = -1;
+      q->addr = ud_of(r, (int32_t)k);
+      q->user_data = UD_IGNORE;
+    }
+    if (u->wake_armed) {
+      struct io_uring_sqe *q = get_sqe(r, 1);
+      if (q) {
+        q->opcode = IORING_OP_ASYNC_CANCEL;
+        q->fd = -1;
+        q->addr = UD_WAKE;
+        q->user_data = UD_IGNORE;
+      }
+    }
+  }
+  push(r);
+}
+
+static void unmap(uring *u) {
+  if (u->sqes && u->sqes != MAP_FAILED) munmap(u->sqes, u->sqes_sz);
+  if (u->cq_map && u->cq_map != MAP_FAILED && u->cq_map != u->sq_map)
+    munmap(u->cq_map, u->cq_map_sz);
+  if (u->sq_map && u->sq_map != MAP_FAILED) munmap(u->sq_map, u->sq_map_sz);
+  if (u->fd >= 0) close(u->fd);
+  if (u->efd >= 0) close(u->efd);
+  free(u);
+}
+
+static void uring_destroy(dk_reactor *r) {
+  uring *u = r->be;
+  u->destroying = 1;
+  r->collecting = 0;
+  int64_t end = now_ms() + 10000;
+  while (r->n_active > 0 || u->wake_armed) {
+    cancel_all(r);
+    int64_t round = now_ms() + 100;
+    while ((r->n_active > 0 || u->wake_armed) && now_ms() < round) {
+      int rc = sys_enter(u, 0, 1, 1, 20);
+      reap(r, 1);
+      if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) break;
+    }
+    if (now_ms() >= end) break;
+  }
+  unmap(u);
+  r->be = NULL;
+}
+
+static const dk_backend_ops uring_ops = {uring_submit_one, uring_flush, uring_wait, uring_wake,
+                                         uring_destroy};
+
+static const uint8_t need_ops[] = {
+    IORING_OP_NOP,      IORING_OP_ACCEPT,     IORING_OP_CONNECT, IORING_OP_RECV,
+    IORING_OP_SEND,     IORING_OP_SHUTDOWN,   IORING_OP_CLOSE,   IORING_OP_POLL_ADD,
+    IORING_OP_ASYNC_CANCEL, IORING_OP_OPENAT, IORING_OP_READ,    IORING_OP_WRITE,
+    IORING_OP_RECVMSG,  IORING_OP_SENDMSG,
+};
+
+static int probe_ops(int fd) {
+  size_t sz = sizeof(struct io_uring_probe) + 256 * sizeof(struct io_uring_probe_op);
+  struct io_uring_probe *p = calloc(1, sz);
+  if (!p) return -ENOMEM;
+  int rc = sys_register(fd, IORING_REGISTER_PROBE, p, 256);
+  for (size_t k = 0; rc >= 0 && k < sizeof need_ops; k++) {
+    if (need_ops[k] > p->last_op || !(p->ops[need_ops[k]].flags & IO_URING_OP_SUPPORTED))
+      rc = -ENOSYS;
+  }
+  free(p);
+  return rc < 0 ? rc : 0;
+}
+
+/* Does ASYNC_CANCEL accept CANCEL_FD|ALL?  Asked once, on the wake eventfd. */
+static int probe_cancel_fd(dk_reactor *r) {
+  uring *u = r->be;
+  struct io_uring_sqe *q = get_sqe(r, 1);
+  if (!q) return 0;
+  q->opcode = IORING_OP_ASYNC_CANCEL;
+  q->fd = u->efd;
+  q->cancel_flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
+  q->user_data = UD_IGNORE;
+  __atomic_store_n(u->sq_tail, u->tail, __ATOMIC_RELEASE);
+  if (sys_enter(u, 1, 1, 1, 1000) < 0) return 0;
+  unsigned head = *u->cq_head;
+  int ok = 0;
+  while (head != __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE)) {
+    struct io_uring_cqe *c = &u->cqes[head & u->cq_mask];
+    if (c->user_data == UD_IGNORE) ok = c->res != -EINVAL;
+    head++;
+  }
+  __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
+  return ok;
+}
+
+int32_t uring_create(dk_reactor *r, uint32_t entries) {
+  struct io_uring_params p;
+  memset(&p, 0, sizeof p);
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL;
+  p.cq_entries = entries * 4 < 4096 ? 4096 : entries * 4;
+  int fd = sys_setup(entries, &p);
+  if (fd == -EINVAL) {
+    memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+    p.cq_entries = entries * 4 < 4096 ? 4096 : entries * 4;
+    fd = sys_setup(entries, &p);
+  }
+  if (fd < 0) return fd;
+  uring *u = calloc(1, sizeof *u);
+  if (!u) {
+    close(fd);
+    return -ENOMEM;
+  }
+  u->fd = fd;
+  u->efd = -1;
+  u->features = p.features;
+  int32_t v = 0;
+  if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_EXT_ARG)) {
+    v = -ENOSYS;
+    goto fail;
+  }
+  if ((v = probe_ops(fd)) < 0) goto fail;
+  u->sq_map_sz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+  u->cq_map_sz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+  if (p.features & IORING_FEAT_SINGLE_MMAP) {
+    if (u->cq_map_sz > u->sq_map_sz) u->sq_map_sz = u->cq_map_sz;
+    u->cq_map_sz = u->sq_map_sz;
+  }
+  u->sq_map = mmap(NULL, u->sq_map_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                   IORING_OFF_SQ_RING);
+  if (u->sq_map == MAP_FAILED) goto fail_errno;
+  if (p.features & IORING_FEAT_SINGLE_MMAP) {
+    u->cq_map = u->sq_map;
+  } else {
+    u->cq_map = mmap(NULL, u->cq_map_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                     IORING_OFF_CQ_RING);
+    if (u->cq_map == MAP_FAILED) goto fail_errno;
+  }
+  u->sqes_sz = p.sq_entries * sizeof(struct io_uring_sqe);
+  u->sqes = mmap(NULL, u->sqes_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                 IORING_OFF_SQES);
+  if (u->sqes == MAP_FAILED) goto fail_errno;
+  char *sq = u->sq_map, *cq = u->cq_map;
+  u->sq_head = (unsigned *)(sq + p.sq_off.head);
+  u->sq_tail = (unsigned *)(sq + p.sq_off.tail);
+  u->sq_flags = (unsigned *)(sq + p.sq_off.flags);
+  u->sq_array = (unsigned *)(sq + p.sq_off.array);
+  u->sq_mask = *(unsigned *)(sq + p.sq_off.ring_mask);
+  u->sq_entries = p.sq_entries;
+  u->cq_head = (unsigned *)(cq + p.cq_off.head);
+  u->cq_tail = (unsigned *)(cq + p.cq_off.tail);
+  u->cq_mask = *(unsigned *)(cq + p.cq_off.ring_mask);
+  u->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+  for (unsigned k = 0; k < p.sq_entries; k++) u->sq_array[k] = k; /* identity */
+  u->tail = *u->sq_tail;
+  u->efd = eventfd(0, EFD_CLOEXEC);
+  if (u->efd < 0) goto fail_errno;
+  r->be = u;
+  r->ops = &uring_ops;
+  r->backend = DK_BACKEND_IO_URING;
+  u->cancel_fd = probe_cancel_fd(r);
+#ifdef DK_TEST_NO_CANCEL_FD
+  u->cancel_fd = 0; /* exercise the fallback paths in tests */
+#endif
+  return 0;
+fail_errno:
+  v = -errno;
+fail:
+  unmap(u);
+  r->be = NULL;
+  return v;
+}
+
+#else /* !__linux__ */
+
+int32_t uring_create(dk_reactor *r, uint32_t entries) {
+  (void)r;
+  (void)entries;
+  return -ENOSYS;
+}
+
+#endif

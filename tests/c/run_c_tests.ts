@@ -1,0 +1,95 @@
+/**
+ * Compiles and runs the C-level reactor tests (`tests/c/reactor_test.c` together with
+ * `reactor_c/*.c`) with the compiler `ffi/build.ts` finds (zig cc or cc), using
+ * `-std=c11 -Wall -Wextra -Werror`. Invariant: a warning fails the build, a failed case fails the
+ * run (the binary exits non-zero and prints `N passed, M failed`).
+ *
+ * `deno run -A tests/c/run_c_tests.ts [--cc]` prints the test program's output and exits with
+ * its status.
+ *
+ * @example
+ * ```ts
+ * import { compileCTests } from "./run_c_tests.ts";
+ * const exe = await compileCTests();
+ * const { code } = await new Deno.Command(exe).output();
+ * console.log(code === 0 ? "C tests pass" : "C tests fail");
+ * ```
+ *
+ * @module
+ */
+import { findCompiler } from "../../ffi/build.ts";
+
+const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
+
+/** Options of {@linkcode compileCTests}. */
+export interface CTestOptions {
+  /** Use the system `cc` instead of zig. */
+  cc?: boolean;
+  /** Extra `-D` macros, e.g. `["DK_TEST_NO_CANCEL_FD"]` to run io_uring's pre-5.19 paths. */
+  defines?: string[];
+}
+
+/**
+ * Builds the C test binary and returns its path (in a fresh temp directory the caller may
+ * remove). Throws with the compiler's output on a compile error or warning.
+ *
+ * @example
+ * ```ts
+ * import { compileCTests } from "./run_c_tests.ts";
+ * console.log(await compileCTests({ cc: true }));
+ * ```
+ */
+export async function compileCTests(opts: CTestOptions = {}): Promise<string> {
+  const found = opts.cc ? { kind: "cc" as const, cmd: ["cc"] } : await findCompiler();
+  if (found === null) throw new Error("no C compiler (zig or cc) found");
+  const dir = await Deno.makeTempDir({ prefix: "dokio_ctest_" });
+  const exe = `${dir}/reactor_test`;
+  const sources: string[] = [];
+  for await (const e of Deno.readDir(`${ROOT}/reactor_c`)) {
+    if (e.isFile && e.name.endsWith(".c")) sources.push(`${ROOT}/reactor_c/${e.name}`);
+  }
+  sources.sort();
+  const args = [
+    ...found.cmd.slice(1),
+    "-std=c11",
+    "-O2",
+    "-g",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    ...(Deno.build.os === "linux" ? ["-D_GNU_SOURCE"] : []),
+    ...(opts.defines ?? []).map((d) => `-D${d}`),
+    `-I${ROOT}/reactor_c`,
+    "-o",
+    exe,
+    `${ROOT}/tests/c/reactor_test.c`,
+    ...sources,
+    "-lpthread",
+  ];
+  const res = await new Deno.Command(found.cmd[0], { args, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!res.success) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    const dec = new TextDecoder();
+    throw new Error(
+      `compiling the C tests failed (${found.cmd.join(" ")}):\n` + dec.decode(res.stderr) +
+        dec.decode(res.stdout),
+    );
+  }
+  return exe;
+}
+
+if (import.meta.main) {
+  let exe = "";
+  try {
+    exe = await compileCTests({ cc: Deno.args.includes("--cc") });
+    const { code } = await new Deno.Command(exe, { stdout: "inherit", stderr: "inherit" })
+      .output();
+    Deno.exitCode = code;
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    Deno.exitCode = 1;
+  } finally {
+    if (exe) await Deno.remove(exe.replace(/\/[^/]*$/, ""), { recursive: true }).catch(() => {});
+  }
+}
