@@ -26,7 +26,7 @@
 
 import { type Core, enter, tryCurrentCore } from "./context.ts";
 import { resetBudget } from "./coop.ts";
-import { CancelledError, JoinError } from "./errors.ts";
+import { JoinError } from "./errors.ts";
 import { HeaderTable, SENTINEL_SLOT } from "./header_table.ts";
 import { InjectQueue } from "./inject_queue.ts";
 import type { IoDriver } from "./io_driver.ts";
@@ -392,7 +392,7 @@ export class Scheduler implements Core {
     }
     this.#leave();
     if (res.done === true) {
-      if (task.cancelling) this.#finish(task, CANCELLED_OUTCOME, new CancelledError());
+      if (task.cancelling) this.#finish(task, CANCELLED_OUTCOME, undefined);
       else this.#finish(task, OK, res.value);
       return;
     }
@@ -427,7 +427,7 @@ export class Scheduler implements Core {
     }
     this.#leave();
     if (res.done === true) {
-      this.#finish(task, CANCELLED_OUTCOME, new CancelledError());
+      this.#finish(task, CANCELLED_OUTCOME, undefined);
       return;
     }
     // Its finally block suspended (async cleanup): let it run to the end as a
