@@ -301,7 +301,8 @@ export class Scheduler implements Core {
 
   /** Run batches until the queues are empty, then park or stop. */
   #drive(): void {
-    if (this.#state === RUNNING) return;
+    // A stale hop message while running or parked: the park's own return drives the loop.
+    if (this.#state === RUNNING || this.#state === PARKED_IO || this.#state === PARKED_JS) return;
     // Called from a nested context (a runtime driven inside another's task)?
     const outer = tryCurrentCore();
     if (outer !== null) {
@@ -526,8 +527,11 @@ export class Scheduler implements Core {
   }
 
   #afterIoPark(): void {
-    this.#state = IDLE;
+    // Dispatch while marked RUNNING, so the wakes it makes only queue tasks
+    // (no stale hop is posted), then run the loop.
+    this.#state = RUNNING;
     this.io?.dispatch();
+    this.#state = IDLE;
     this.#drive();
   }
 

@@ -1,0 +1,129 @@
+/**
+ * A line chat on Dokio: every line a client sends is broadcast to every
+ * connected client. Run `deno run -A examples/chat.ts --port 7001`, then
+ * connect a few terminals with `nc 127.0.0.1 7001`.
+ *
+ * Built from one accept loop, two tasks per client (a reader publishing
+ * lines on a broadcast channel, a writer forwarding the channel to its
+ * socket, on the stream's split halves) and a broadcast channel. A client
+ * too slow to keep up skips what it missed (it is told how much). SIGINT or
+ * SIGTERM stops the server.
+ *
+ * @example
+ * ```sh
+ * deno run -A examples/chat.ts --port 7001
+ * ```
+ *
+ * @module
+ */
+
+import { run, spawn } from "../runtime/mod.ts";
+import {
+  type OwnedReadHalf,
+  type OwnedWriteHalf,
+  TcpListener,
+  type TcpStream,
+} from "../net/mod.ts";
+import {
+  broadcast,
+  type BroadcastReceiver,
+  type BroadcastSender,
+  LaggedError,
+  shutdownSignal,
+} from "../sync/mod.ts";
+
+const enc = new TextEncoder();
+const MAX_LINE = 4096;
+
+/** Read lines from one client and publish them as `name: line`. */
+function* reader(
+  rd: OwnedReadHalf,
+  name: string,
+  tx: BroadcastSender<string>,
+): Generator<unknown, void, unknown> {
+  const dec = new TextDecoder();
+  const buf = new Uint8Array(4096);
+  let partial = "";
+  try {
+    for (;;) {
+      const n = yield* rd.read(buf);
+      if (n === null) return;
+      partial += dec.decode(buf.subarray(0, n), { stream: true });
+      let i;
+      while ((i = partial.indexOf("\n")) >= 0) {
+        const line = partial.slice(0, i).replace(/\r$/, "");
+        partial = partial.slice(i + 1);
+        if (line.length > 0) tx.send(`${name}: ${line}\n`);
+      }
+      if (partial.length > MAX_LINE) partial = ""; // drop over-long lines
+    }
+  } catch {
+    // reset by the peer
+  } finally {
+    rd.close();
+  }
+}
+
+/** Forward every published line to one client. */
+function* writer(
+  wr: OwnedWriteHalf,
+  rx: BroadcastReceiver<string>,
+): Generator<unknown, void, unknown> {
+  try {
+    for (;;) {
+      let msg: string | undefined;
+      try {
+        msg = yield* rx.recv();
+      } catch (e) {
+        if (!(e instanceof LaggedError)) throw e;
+        msg = `(you missed ${e.message})\n`;
+      }
+      if (msg === undefined) return;
+      yield* wr.writeAll(enc.encode(msg));
+    }
+  } catch {
+    // the client went away
+  } finally {
+    rx.close();
+    wr.close();
+  }
+}
+
+/** One client: a writer subscribed before the join notice, then the reader. */
+function* client(conn: TcpStream, tx: BroadcastSender<string>): Generator<unknown, void, unknown> {
+  const { hostname, port } = conn.peerAddr;
+  const name = `${hostname}:${port}`;
+  const [rd, wr] = conn.split();
+  const w = spawn(writer(wr, tx.subscribe()));
+  tx.send(`* ${name} joined\n`);
+  yield* reader(rd, name, tx);
+  tx.send(`* ${name} left\n`);
+  w.abort(); // its finally closes the write half
+}
+
+function* main(port: number): Generator<unknown, void, unknown> {
+  using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port });
+  const [tx, rx0] = broadcast<string>(256);
+  rx0.close();
+  console.log(
+    `dokio chat on 127.0.0.1:${listener.localAddr.port} — try: nc 127.0.0.1 ${listener.localAddr.port}`,
+  );
+  spawn(function* () {
+    yield* shutdownSignal();
+    listener.close();
+  });
+  const incoming = listener.incoming();
+  for (;;) {
+    const conn = yield* incoming.accept();
+    if (conn === null) break;
+    spawn(client(conn, tx));
+  }
+  tx.close();
+  console.log("chat stopped");
+}
+
+if (import.meta.main) {
+  const i = Deno.args.indexOf("--port");
+  const port = i >= 0 ? Number(Deno.args[i + 1]) : 7001;
+  await run(main(port));
+}

@@ -1,0 +1,43 @@
+/**
+ * Dokio networking: {@linkcode TcpListener}, {@linkcode TcpStream} (with
+ * owned split halves and web-stream adapters) and {@linkcode UdpSocket},
+ * driven by the C reactor (io_uring or epoll). Importing this module
+ * installs the runtime's I/O driver factory.
+ *
+ * Every I/O method returns an operation: `yield*` it inside a task, `await`
+ * it outside. Failures are `IoError`s carrying `errno` and `code`
+ * ("ECONNREFUSED", "ECONNRESET", "EPIPE", "EADDRINUSE", "EMFILE"…); use after
+ * close throws `ClosedError`; bad arguments throw TypeError/RangeError at the
+ * call.
+ *
+ * @example
+ * ```ts ignore
+ * import { run, spawn } from "../runtime/mod.ts";
+ * import { TcpListener, TcpStream } from "./mod.ts";
+ *
+ * function* echo(conn: TcpStream) {
+ *   using c = conn;
+ *   const buf = new Uint8Array(16384);
+ *   for (let n; (n = yield* c.read(buf)) !== null;) yield* c.writeAll(buf.subarray(0, n));
+ * }
+ *
+ * await run(function* () {
+ *   using listener = yield* TcpListener.bind({ port: 7000 });
+ *   const incoming = listener.incoming();
+ *   for (let conn; (conn = yield* incoming.accept()) !== null;) spawn(echo(conn));
+ * });
+ * ```
+ *
+ * @module
+ */
+
+import "./_io.ts";
+
+export type { AddrOptions, NetAddr } from "./addr.ts";
+export type { Operation } from "../runtime/operation.ts";
+export { type ConnectCallOptions, type ConnectOptions, TcpStream } from "./tcp_stream.ts";
+export { Incoming, type IncomingOptions, type ListenOptions, TcpListener } from "./tcp_listener.ts";
+export { OwnedReadHalf, OwnedWriteHalf } from "./split.ts";
+export { type Datagram, type UdpBindOptions, UdpSocket } from "./udp_socket.ts";
+export { IoError } from "../ffi/errors.ts";
+export { ClosedError } from "../runtime/errors.ts";

@@ -1,0 +1,316 @@
+/**
+ * `TcpListener`: a listening TCP socket.
+ *
+ * `TcpListener.bind({ hostname, port })` is an operation (yield* it in a
+ * task or await it); `accept()` gives the next connection as a
+ * {@linkcode TcpStream}; `incoming()` is the resilient accept loop for
+ * servers, also behind `for await (const conn of listener)`.
+ *
+ * Invariants:
+ * - An accepted connection is never lost nor leaked: if the task waiting in
+ *   `accept()` is cancelled after the kernel accepted, the connection is kept
+ *   and returned by the next `accept()`; closing the listener closes kept ones.
+ * - The `incoming()` loop never ends on a transient failure: on EMFILE,
+ *   ENFILE, ENOBUFS or ENOMEM it sleeps (10 ms, doubling up to 50 ms) and goes
+ *   on; on ECONNABORTED, ECONNRESET, EPROTO, EPERM or ETIMEDOUT it retries at
+ *   once. It ends (yields `null`) when the listener is closed.
+ * - Use after close throws {@linkcode ClosedError}.
+ *
+ * @module
+ */
+
+import type { Reactor } from "../ffi/reactor.ts";
+import { DK_LISTEN_REUSEADDR, DK_LISTEN_REUSEPORT, newAddr } from "../ffi/layout.ts";
+import { IoError, ioError } from "../ffi/errors.ts";
+import { localAddr as cLocalAddr } from "../ffi/socket.ts";
+import { currentCore } from "../runtime/context.ts";
+import { ClosedError } from "../runtime/errors.ts";
+import type { Operation, Poll } from "../runtime/operation.ts";
+import type { Scheduler } from "../runtime/scheduler.ts";
+import type { Waker } from "../runtime/waker.ts";
+import { sleep } from "../time/sleep.ts";
+import { addrRecord, type NetAddr, netAddr } from "./addr.ts";
+import { dropFd, GenOp, GO, NetOp, NO_LANE, READ, SocketCore } from "./_socket.ts";
+import { TcpStream } from "./tcp_stream.ts";
+
+/** Options of {@linkcode TcpListener.bind}. */
+export interface ListenOptions {
+  /** Local IP literal or "localhost"; default "127.0.0.1" ("::1", "0.0.0.0", "::" work too). */
+  hostname?: string;
+  /** Port 0..65535; 0 lets the kernel pick one (see `localAddr`). */
+  port: number;
+  /** Set SO_REUSEPORT (several listeners on one port). */
+  reusePort?: boolean;
+  /** Accept queue length (default 1024). */
+  backlog?: number;
+}
+
+/** Options of {@linkcode TcpListener.incoming}. */
+export interface IncomingOptions {
+  /** Told about every transient accept failure that was survived (for logging). */
+  onError?: (error: IoError) => void;
+}
+
+const BACKOFF = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+const RETRY = new Set([
+  "ECONNABORTED",
+  "ECONNRESET",
+  "EPROTO",
+  "EPERM",
+  "ETIMEDOUT",
+  "EINTR",
+  "EAGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+
+class ListenOp extends NetOp<TcpListener> {
+  readonly #rec: Uint8Array;
+  readonly #backlog: number;
+  readonly #flags: number;
+  constructor(rec: Uint8Array, backlog: number, flags: number) {
+    super(null, NO_LANE);
+    this.#rec = rec;
+    this.#backlog = backlog;
+    this.#flags = flags;
+  }
+  protected write(r: Reactor, token: number): void {
+    r.listen(token, this.#rec, this.#backlog, this.#flags);
+  }
+  protected finish(res: number): TcpListener {
+    if (res < 0) throw ioError(res, "listen");
+    const core = new SocketCore(res, "TcpListener", this.driverRef, currentCore() as Scheduler);
+    return new TcpListener(core);
+  }
+  protected override salvage(res: number): void {
+    if (res >= 0) dropFd(this.driverRef, res);
+  }
+}
+
+class AcceptOp extends NetOp<TcpStream> {
+  readonly #peer: Uint8Array = newAddr();
+  constructor(sock: SocketCore) {
+    super(sock, READ);
+  }
+  protected override prepare(_w: Waker): Poll<TcpStream> | typeof GO {
+    const kept = this.sock!.salvaged;
+    if (kept !== null && kept.length > 0) {
+      const fd = kept.shift() as number;
+      const s = this.sock!;
+      return new TcpStream(new SocketCore(fd, "TcpStream", s.driver, s.sched));
+    }
+    return GO;
+  }
+  protected write(r: Reactor, token: number): void {
+    r.accept(token, this.sock!.fd, this.#peer);
+  }
+  protected finish(res: number): TcpStream {
+    if (res < 0) return this.fail(res, "accept");
+    const core = new SocketCore(res, "TcpStream", this.driverRef, currentCore() as Scheduler);
+    let peer: NetAddr | null = null;
+    try {
+      peer = netAddr(this.#peer, "tcp");
+    } catch {
+      peer = null;
+    }
+    return new TcpStream(core, peer);
+  }
+  protected override salvage(res: number): void {
+    if (res < 0) return;
+    const s = this.sock!;
+    if (s.closed) {
+      dropFd(this.driverRef, res);
+      return;
+    }
+    (s.salvaged ??= []).push(res);
+  }
+}
+
+function* acceptLoop(
+  l: TcpListener,
+  onError: ((e: IoError) => void) | undefined,
+): Generator<unknown, TcpStream | null, unknown> {
+  let backoff = 10;
+  for (;;) {
+    if (l.closed) return null;
+    try {
+      return yield* l.accept();
+    } catch (e) {
+      if (e instanceof ClosedError) return null;
+      if (!(e instanceof IoError)) throw e;
+      if (BACKOFF.has(e.code)) {
+        onError?.(e);
+        yield* sleep(backoff);
+        backoff = Math.min(backoff * 2, 50);
+      } else if (RETRY.has(e.code)) {
+        onError?.(e);
+      } else {
+        throw e;
+      }
+    }
+  }
+}
+
+/**
+ * The resilient accept loop of a listener (see {@linkcode TcpListener.incoming}).
+ *
+ * @example
+ * ```ts ignore
+ * const incoming = listener.incoming();
+ * for (;;) {
+ *   const conn = yield* incoming.accept();
+ *   if (conn === null) break; // listener closed
+ *   spawn(handle(conn));
+ * }
+ * ```
+ */
+export class Incoming implements AsyncIterable<TcpStream> {
+  readonly #l: TcpListener;
+  readonly #onError: ((e: IoError) => void) | undefined;
+  /** Internal: made by `listener.incoming()`. */
+  constructor(l: TcpListener, options: IncomingOptions) {
+    this.#l = l;
+    this.#onError = options.onError;
+  }
+  /** The next connection, or null once the listener is closed. */
+  accept(): Operation<TcpStream | null> & PromiseLike<TcpStream | null> {
+    return new GenOp(() => acceptLoop(this.#l, this.#onError));
+  }
+  /** `for await (const conn of incoming)` until the listener is closed. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<TcpStream, void, undefined> {
+    for (;;) {
+      const c = await this.accept();
+      if (c === null) return;
+      yield c;
+    }
+  }
+}
+
+/**
+ * A listening TCP socket.
+ *
+ * @example
+ * ```ts ignore
+ * import { run, spawn } from "../runtime/mod.ts";
+ * import { TcpListener, TcpStream } from "./mod.ts";
+ * function* echo(conn: TcpStream) {
+ *   using c = conn;
+ *   const buf = new Uint8Array(16384);
+ *   for (;;) {
+ *     const n = yield* c.read(buf);
+ *     if (n === null) return;
+ *     yield* c.writeAll(buf.subarray(0, n));
+ *   }
+ * }
+ * await run(function* () {
+ *   using listener = yield* TcpListener.bind({ port: 7000 });
+ *   const incoming = listener.incoming();
+ *   for (;;) {
+ *     const conn = yield* incoming.accept();
+ *     if (conn === null) break;
+ *     spawn(echo(conn));
+ *   }
+ * });
+ * ```
+ */
+export class TcpListener implements Disposable, AsyncIterable<TcpStream> {
+  readonly #core: SocketCore;
+  #local: NetAddr | null = null;
+
+  /** Internal: made by {@linkcode TcpListener.bind}. */
+  constructor(core: SocketCore) {
+    if (!(core instanceof SocketCore)) throw new TypeError("use TcpListener.bind()");
+    this.#core = core;
+  }
+
+  /**
+   * Bind and listen on `hostname:port` (SO_REUSEADDR is set; `reusePort`
+   * adds SO_REUSEPORT). Busy port → `IoError` "EADDRINUSE".
+   *
+   * @throws {TypeError} for a bad hostname; {@linkcode RangeError} for a bad port or backlog.
+   * @example
+   * ```ts ignore
+   * const listener = await TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   * console.log(listener.localAddr.port);
+   * ```
+   */
+  static bind(opts: ListenOptions): Operation<TcpListener> & PromiseLike<TcpListener> {
+    const rec = addrRecord(opts, "TcpListener.bind", true);
+    const backlog = opts.backlog ?? 1024;
+    if (!Number.isInteger(backlog) || backlog < 1 || backlog > 65535) {
+      throw new RangeError(`TcpListener.bind: backlog must be an integer in 1..65535`);
+    }
+    const flags = DK_LISTEN_REUSEADDR | (opts.reusePort ? DK_LISTEN_REUSEPORT : 0);
+    return new ListenOp(rec, backlog, flags);
+  }
+
+  /** The address it listens on (the chosen port when bound to 0). */
+  get localAddr(): NetAddr {
+    if (this.#local === null) {
+      const c = this.#core;
+      c.checkOpen();
+      const a = cLocalAddr(c.library, c.fd, "tcp");
+      this.#local = { transport: "tcp", hostname: a.hostname, port: a.port };
+    }
+    return this.#local;
+  }
+
+  /** The fd (for diagnostics; -1 once closed). */
+  get fd(): number {
+    return this.#core.fd;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  /**
+   * Accept one connection. Failures are `IoError`s (EMFILE…); see
+   * `incoming()` for a loop that survives them.
+   *
+   * @example
+   * ```ts ignore
+   * const conn = yield* listener.accept();
+   * ```
+   */
+  accept(): Operation<TcpStream> & PromiseLike<TcpStream> {
+    return new AcceptOp(this.#core);
+  }
+
+  /**
+   * The resilient accept loop: backs off on EMFILE/ENFILE, retries past
+   * aborted connections, ends with null when the listener closes.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const conn of listener.incoming()) handle(conn);
+   * ```
+   */
+  incoming(options: IncomingOptions = {}): Incoming {
+    return new Incoming(this, options ?? {});
+  }
+
+  /** `for await (const conn of listener)`: the connections of `incoming()`. */
+  [Symbol.asyncIterator](): AsyncIterator<TcpStream> {
+    return this.incoming()[Symbol.asyncIterator]();
+  }
+
+  /**
+   * Stop listening: a pending accept ends with ClosedError (the `incoming()`
+   * loop with null), then the fd is closed. Idempotent.
+   *
+   * @example
+   * ```ts ignore
+   * listener.close();
+   * ```
+   */
+  close(): void {
+    this.#core.close();
+  }
+
+  /** `using listener = …` closes it at scope end. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,368 @@
+/**
+ * `TcpStream`: a connected TCP socket driven by the reactor.
+ *
+ * Every I/O method returns an operation: `yield*` it inside a task, or
+ * `await` it outside one. `read` resolves to the byte count or `null` at end
+ * of stream; `write` resolves once the kernel took at least one byte (that is
+ * the backpressure: a full send buffer suspends the writer); `writeAll` and
+ * `readExact` loop until done.
+ *
+ * Invariants:
+ * - Cancel safety: cancelling a task blocked in `read` cancels the recv in
+ *   the reactor, the buffer stays referenced until the kernel is done, and any
+ *   bytes that arrived anyway are returned by the next `read` — none are lost.
+ *   Ops on one direction reach the kernel in call order, also across
+ *   cancellations.
+ * - `close()` (or `using`) first ends ops still pending on the stream (they
+ *   throw {@linkcode ClosedError}), then closes the fd; use after close throws
+ *   ClosedError. I/O failures are `IoError`s with `code` ("ECONNRESET",
+ *   "EPIPE"…); bad arguments are TypeError/RangeError at the call.
+ *
+ * @module
+ */
+
+import type { Reactor } from "../ffi/reactor.ts";
+import { DK_SOCKOPT_KEEPALIVE, DK_SOCKOPT_NODELAY } from "../ffi/layout.ts";
+import { ioError } from "../ffi/errors.ts";
+import { localAddr as cLocalAddr, peerAddr as cPeerAddr, setSockOpt } from "../ffi/socket.ts";
+import type { Operation, Poll } from "../runtime/operation.ts";
+import { IoOp } from "../runtime/reactor_driver.ts";
+import type { Scheduler } from "../runtime/scheduler.ts";
+import type { Waker } from "../runtime/waker.ts";
+import { currentCore } from "../runtime/context.ts";
+import { addrRecord, checkBuffer, type NetAddr } from "./addr.ts";
+import { dropFd, NetOp, NO_LANE, SocketCore } from "./_socket.ts";
+import { ReadExactOp, RecvOp, SendOp, ShutdownOp, WriteAllOp } from "./_stream_ops.ts";
+import { OwnedReadHalf, OwnedWriteHalf, SplitOwner } from "./split.ts";
+import { readableOf, writableOf } from "./web_streams.ts";
+
+/** Where {@linkcode TcpStream.connect} connects. */
+export interface ConnectOptions {
+  /** IP literal or "localhost"; default "127.0.0.1". */
+  hostname?: string;
+  /** Port 1..65535. */
+  port: number;
+}
+
+/** Options of {@linkcode TcpStream.connect}. */
+export interface ConnectCallOptions {
+  /** Aborting it cancels the connect, which then throws the signal's reason. */
+  signal?: AbortSignal;
+}
+
+const ioCancel = (IoOp.prototype as unknown as { cancel(this: IoOp<unknown>): void }).cancel;
+
+class ConnectOp extends NetOp<TcpStream> {
+  readonly #rec: Uint8Array;
+  readonly #signal: AbortSignal | undefined;
+  #onAbort: (() => void) | null = null;
+  #cancelSent = false;
+  constructor(rec: Uint8Array, signal: AbortSignal | undefined) {
+    super(null, NO_LANE);
+    this.#rec = rec;
+    this.#signal = signal;
+  }
+  protected override poll(waker: Waker): Poll<TcpStream> {
+    const sig = this.#signal;
+    if (sig !== undefined) {
+      if (this.ioState === 0 && sig.aborted) throw sig.reason;
+      if (this.ioState === 1 && sig.aborted && !this.#cancelSent) {
+        // Cancel in the reactor but keep waiting: the completion ends the op.
+        this.#cancelSent = true;
+        ioCancel.call(this);
+        this.waker = waker;
+        return super.poll(waker);
+      }
+      if (this.#onAbort === null && this.ioState !== 2) {
+        const h = () => this.waker?.wake();
+        this.#onAbort = h;
+        sig.addEventListener("abort", h, { once: true });
+      }
+    }
+    return super.poll(waker);
+  }
+  protected write(r: Reactor, token: number): void {
+    r.connect(token, this.#rec);
+  }
+  #unlisten(): void {
+    if (this.#onAbort !== null) {
+      this.#signal!.removeEventListener("abort", this.#onAbort);
+      this.#onAbort = null;
+    }
+  }
+  protected finish(res: number): TcpStream {
+    this.#unlisten();
+    const sig = this.#signal;
+    if (sig !== undefined && sig.aborted) {
+      if (res >= 0) dropFd(this.driverRef, res);
+      throw sig.reason;
+    }
+    if (res < 0) throw ioError(res, "connect");
+    const core = currentCore() as Scheduler;
+    return new TcpStream(new SocketCore(res, "TcpStream", this.driverRef, core));
+  }
+  protected override cancel(): void {
+    this.#unlisten();
+    super.cancel();
+  }
+  protected override salvage(res: number): void {
+    if (res >= 0) dropFd(this.driverRef, res);
+  }
+}
+
+/**
+ * A connected TCP stream.
+ *
+ * @example
+ * ```ts ignore
+ * import { run } from "../runtime/mod.ts";
+ * import { TcpStream } from "./mod.ts";
+ * await run(function* () {
+ *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: 7000 });
+ *   yield* conn.writeAll(new TextEncoder().encode("hello\n"));
+ *   const buf = new Uint8Array(64);
+ *   const n = yield* conn.read(buf);
+ *   console.log(n === null ? "EOF" : new TextDecoder().decode(buf.subarray(0, n)));
+ * });
+ * ```
+ */
+export class TcpStream implements Disposable {
+  readonly #core: SocketCore;
+  #local: NetAddr | null = null;
+  #peer: NetAddr | null;
+  #split = false;
+  #readable: ReadableStream<Uint8Array> | null = null;
+  #writable: WritableStream<Uint8Array> | null = null;
+
+  /**
+   * Internal: wrap an open socket (made by `connect` and `accept`).
+   *
+   * @param core the socket state
+   * @param peer the peer's address when known
+   */
+  constructor(core: SocketCore, peer: NetAddr | null = null) {
+    if (!(core instanceof SocketCore)) {
+      throw new TypeError("TcpStream is made by TcpStream.connect() or TcpListener.accept()");
+    }
+    this.#core = core;
+    this.#peer = peer;
+  }
+
+  /**
+   * Connect to `hostname:port`. Refused → `IoError` with code
+   * "ECONNREFUSED"; an aborted `signal` cancels the connect and throws its reason.
+   *
+   * @throws {TypeError} for a bad hostname; {@linkcode RangeError} for a bad port.
+   * @example
+   * ```ts ignore
+   * const conn = await TcpStream.connect({ port: 7000 }, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  static connect(
+    opts: ConnectOptions,
+    options: ConnectCallOptions = {},
+  ): Operation<TcpStream> & PromiseLike<TcpStream> {
+    const rec = addrRecord(opts, "TcpStream.connect", false);
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError("TcpStream.connect: signal must be an AbortSignal");
+    }
+    return new ConnectOp(rec, signal);
+  }
+
+  /** The fd (for diagnostics; -1 once closed). */
+  get fd(): number {
+    return this.#core.fd;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  #usable(): SocketCore {
+    if (this.#split) throw new TypeError("TcpStream was split: use its halves");
+    return this.#core;
+  }
+
+  /**
+   * Read into `buf`: the number of bytes read (≥ 1), or `null` at end of
+   * stream (0 for an empty `buf`).
+   *
+   * @throws {TypeError} when `buf` is not a Uint8Array.
+   * @example
+   * ```ts ignore
+   * const n = yield* conn.read(buf);
+   * ```
+   */
+  read(buf: Uint8Array): Operation<number | null> & PromiseLike<number | null> {
+    checkBuffer(buf, "TcpStream.read");
+    return new RecvOp(this.#usable(), buf);
+  }
+
+  /**
+   * Fill `buf` completely; end of stream first throws `Deno.errors.UnexpectedEof`.
+   * Cancel-safe: bytes read before a cancellation are returned by the next read.
+   *
+   * @example
+   * ```ts ignore
+   * const header = new Uint8Array(4);
+   * yield* conn.readExact(header);
+   * ```
+   */
+  readExact(buf: Uint8Array): Operation<void> & PromiseLike<void> {
+    checkBuffer(buf, "TcpStream.readExact");
+    return new ReadExactOp(this.#usable(), buf);
+  }
+
+  /**
+   * Write from `buf`: resolves with the bytes the kernel took (≥ 1 unless
+   * `buf` is empty; may be fewer than `buf.length`).
+   *
+   * @example
+   * ```ts ignore
+   * const n = yield* conn.write(data);
+   * ```
+   */
+  write(buf: Uint8Array): Operation<number> & PromiseLike<number> {
+    checkBuffer(buf, "TcpStream.write");
+    return new SendOp(this.#usable(), buf);
+  }
+
+  /**
+   * Write all of `buf`.
+   *
+   * @example
+   * ```ts ignore
+   * yield* conn.writeAll(new TextEncoder().encode("hello"));
+   * ```
+   */
+  writeAll(buf: Uint8Array): Operation<void> & PromiseLike<void> {
+    checkBuffer(buf, "TcpStream.writeAll");
+    return new WriteAllOp(this.#usable(), buf);
+  }
+
+  /**
+   * Shut down the write half (send FIN); reading goes on.
+   *
+   * @example
+   * ```ts ignore
+   * yield* conn.shutdown();
+   * ```
+   */
+  shutdown(): Operation<void> & PromiseLike<void> {
+    return new ShutdownOp(this.#usable(), 1);
+  }
+
+  /**
+   * Turn Nagle's algorithm off (`true`) or on.
+   *
+   * @example
+   * ```ts ignore
+   * conn.setNoDelay(true);
+   * ```
+   */
+  setNoDelay(on = true): void {
+    const c = this.#core;
+    c.checkOpen();
+    setSockOpt(c.library, c.fd, DK_SOCKOPT_NODELAY, on ? 1 : 0);
+  }
+
+  /**
+   * Turn TCP keep-alive on or off.
+   *
+   * @example
+   * ```ts ignore
+   * conn.setKeepAlive(true);
+   * ```
+   */
+  setKeepAlive(on = true): void {
+    const c = this.#core;
+    c.checkOpen();
+    setSockOpt(c.library, c.fd, DK_SOCKOPT_KEEPALIVE, on ? 1 : 0);
+  }
+
+  /** The local address. */
+  get localAddr(): NetAddr {
+    if (this.#local === null) {
+      const c = this.#core;
+      c.checkOpen();
+      const a = cLocalAddr(c.library, c.fd, "tcp");
+      this.#local = { transport: "tcp", hostname: a.hostname, port: a.port };
+    }
+    return this.#local;
+  }
+
+  /** The peer's address. */
+  get peerAddr(): NetAddr {
+    if (this.#peer === null) {
+      const c = this.#core;
+      c.checkOpen();
+      const a = cPeerAddr(c.library, c.fd, "tcp");
+      this.#peer = { transport: "tcp", hostname: a.hostname, port: a.port };
+    }
+    return this.#peer;
+  }
+
+  /**
+   * Split into a read half and a write half that two tasks can use at once.
+   * The fd closes when both halves are closed; the stream itself is then no
+   * longer usable (its `close()` does nothing).
+   *
+   * @example
+   * ```ts ignore
+   * const [rd, wr] = conn.split();
+   * ```
+   */
+  split(): [OwnedReadHalf, OwnedWriteHalf] {
+    const c = this.#usable();
+    c.checkOpen();
+    this.#split = true;
+    const owner = new SplitOwner(c, this.#peer);
+    return [new OwnedReadHalf(owner), new OwnedWriteHalf(owner)];
+  }
+
+  /**
+   * A ReadableStream of the bytes read (a byte stream: BYOB readers work).
+   * Cancelling it closes the TcpStream.
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    if (this.#readable === null) {
+      const c = this.#usable();
+      this.#readable = readableOf((b) => new RecvOp(c, b), () => this.close());
+    }
+    return this.#readable;
+  }
+
+  /** A WritableStream writing to the socket; closing it shuts down the write half. */
+  get writable(): WritableStream<Uint8Array> {
+    if (this.#writable === null) {
+      const c = this.#usable();
+      this.#writable = writableOf(
+        (b) => new WriteAllOp(c, b),
+        () => new ShutdownOp(c, 1),
+        () => this.close(),
+      );
+    }
+    return this.#writable;
+  }
+
+  /**
+   * Close the stream: ops still pending on it end with ClosedError, then the
+   * fd is closed. Idempotent.
+   *
+   * @example
+   * ```ts ignore
+   * conn.close();
+   * ```
+   */
+  close(): void {
+    if (this.#split) return;
+    this.#core.close();
+  }
+
+  /** `using conn = …` closes it at scope end. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
