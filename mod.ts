@@ -30,3 +30,4 @@
 export * from "./runtime/mod.ts";
 export * from "./time/mod.ts";
 export * from "./sync/mod.ts";
+export * from "./runtime/pool/mod.ts";

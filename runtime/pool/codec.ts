@@ -2,7 +2,9 @@
  * A small binary codec for shared-task arguments: the plain data a shared
  * task may take (numbers, strings, booleans, null, undefined, bigint,
  * Uint8Array, arrays and plain objects of those), written into a byte buffer
- * that may be SharedArrayBuffer-backed.
+ * that may be SharedArrayBuffer-backed. A SharedArrayBuffer argument (a
+ * `sharedChannel`'s buffer, say) is written as an index into a side list that
+ * the pool posts along with the bytes — memory is shared, never copied.
  *
  * Why not `structuredClone`/`node:v8` serialize: the latter costs ~9 µs for a
  * three-element call here, more than the whole queueing path; this codec costs
@@ -24,6 +26,7 @@ const T_BYTES = 7;
 const T_ARRAY = 8;
 const T_OBJECT = 9;
 const T_BIGINT = 10;
+const T_SAB = 11;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -37,6 +40,7 @@ export type SharedArg =
   | undefined
   | bigint
   | Uint8Array
+  | SharedArrayBuffer
   | SharedArg[]
   | { [key: string]: SharedArg };
 
@@ -56,6 +60,8 @@ export class ArgWriter {
   #view: DataView = new DataView(this.#buf.buffer);
   #pos = 0;
   #depth = 0;
+  /** SharedArrayBuffers met while writing (sent beside the bytes). */
+  shared: SharedArrayBuffer[] = [];
 
   /** Bytes written so far. */
   get length(): number {
@@ -71,6 +77,7 @@ export class ArgWriter {
   reset(): void {
     this.#pos = 0;
     this.#depth = 0;
+    if (this.shared.length > 0) this.shared = [];
   }
 
   #room(n: number): void {
@@ -126,7 +133,13 @@ export class ArgWriter {
     if (++this.#depth > 64) {
       throw new TypeError("shared task arguments: nested too deep (a cycle?)");
     }
-    if (v instanceof Uint8Array) {
+    if (v instanceof SharedArrayBuffer) {
+      this.#room(5);
+      this.#buf[this.#pos++] = T_SAB;
+      this.#view.setUint32(this.#pos, this.shared.length, true);
+      this.#pos += 4;
+      this.shared.push(v);
+    } else if (v instanceof Uint8Array) {
       this.#room(5 + v.length);
       this.#buf[this.#pos++] = T_BYTES;
       this.#view.setUint32(this.#pos, v.length, true);
@@ -198,8 +211,13 @@ export class ArgWriter {
  * console.log(decodeArgs(w.bytes(), 0, w.length)); // ["x", Uint8Array [1, 2]]
  * ```
  */
-export function decodeArgs(bytes: Uint8Array, start: number, end: number): unknown[] {
-  const r = new Reader(bytes, start, end);
+export function decodeArgs(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  shared: readonly SharedArrayBuffer[] = [],
+): unknown[] {
+  const r = new Reader(bytes, start, end, shared);
   const out: unknown[] = [];
   while (r.pos < end) out.push(r.value());
   return out;
@@ -210,7 +228,9 @@ class Reader {
   #b: Uint8Array;
   #v: DataView;
   #end: number;
-  constructor(b: Uint8Array, start: number, end: number) {
+  #shared: readonly SharedArrayBuffer[];
+  constructor(b: Uint8Array, start: number, end: number, shared: readonly SharedArrayBuffer[]) {
+    this.#shared = shared;
     this.#b = b;
     this.#v = new DataView(b.buffer, b.byteOffset, b.byteLength);
     this.pos = start;
@@ -277,6 +297,11 @@ class Reader {
         const v = this.#b.slice(this.pos, this.pos + n);
         this.pos += n;
         return v;
+      }
+      case T_SAB: {
+        const i = this.#u32();
+        if (i >= this.#shared.length) throw new RangeError("shared task arguments: missing buffer");
+        return this.#shared[i];
       }
       case T_ARRAY: {
         const n = this.#u32();

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { JoinError } from "../errors.ts";
+import type { JoinError } from "../errors.ts";
 import { Leaf, type Operation, PENDING, type Poll } from "../operation.ts";
 import type { Waker } from "../waker.ts";
 
@@ -134,10 +134,12 @@ class JoinShared<T> extends Leaf<T> {
     super();
     this.#h = h;
   }
+  /** Try to finish; otherwise wait for the peer's wake. */
   protected poll(waker: Waker): Poll<T> {
     this.#w = waker;
     return this.#h._poll(waker);
   }
+  /** Stop waiting (the pending wake is ignored). */
   protected cancel(): void {
     if (this.#w !== null) this.#h._unregister(this.#w);
   }

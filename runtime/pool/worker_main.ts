@@ -26,7 +26,15 @@
 /// <reference lib="deno.worker" />
 
 import { attachSharedQueues, type SharedQueues } from "../shared/layout.ts";
-import { ATOMIC, CANCELLED, toComplete, toRunning, ToRunning } from "../task_state.ts";
+import {
+  ATOMIC,
+  CANCELLED,
+  COMPLETE,
+  RUNNING,
+  toComplete,
+  ToRunning,
+  toRunning,
+} from "../task_state.ts";
 import { Runtime } from "../runtime.ts";
 import type { JoinHandle } from "../join_handle.ts";
 import { JoinError } from "../errors.ts";
@@ -78,7 +86,7 @@ let searching = false;
 let seenEpoch = 0;
 const inflight = new Map<number, JoinHandle<unknown>>();
 let results: unknown[] = [];
-const argWaiters = new Map<number, (b: Uint8Array) => void>();
+const argWaiters = new Map<number, (b: Uint8Array, shared: SharedArrayBuffer[]) => void>();
 const loaded = new Map<string, Promise<unknown>>();
 const batchBuf = new Int32Array(128);
 const hop = new MessageChannel();
@@ -102,8 +110,20 @@ function count(field: number, n = 1): void {
 
 function flush(): void {
   if (results.length === 0) return;
-  self.postMessage({ t: "res", r: results });
+  const r = results;
   results = [];
+  try {
+    self.postMessage({ t: "res", r });
+  } catch {
+    // Some value cannot be cloned: send one by one, failing only the culprits.
+    for (let k = 0; k < r.length; k += 3) {
+      try {
+        self.postMessage({ t: "res", r: [r[k], r[k + 1], r[k + 2]] });
+      } catch (e) {
+        self.postMessage({ t: "res", r: [r[k], 1, errorInfo(e)] });
+      }
+    }
+  }
 }
 
 function finish(id: number, code: number, value: unknown): void {
@@ -200,8 +220,15 @@ function readArgs(id: number): unknown[] | Promise<unknown[]> {
     const at = id * argSlot;
     return decodeArgs(argBytes, at, at + len);
   }
-  return new Promise<unknown[]>((resolve) => {
-    argWaiters.set(id, (b) => resolve(decodeArgs(b, 0, b.length)));
+  return new Promise<unknown[]>((resolve, reject) => {
+    argWaiters.set(id, (b, sh) => {
+      try {
+        if (!(b instanceof Uint8Array)) throw new Error("shared task arguments are gone");
+        resolve(decodeArgs(b, 0, b.length, sh));
+      } catch (e) {
+        reject(e);
+      }
+    });
     self.postMessage({ t: "need", id });
   });
 }
@@ -209,12 +236,16 @@ function readArgs(id: number): unknown[] | Promise<unknown[]> {
 /** Claim shared task `id` on its state word and start it (or report it cancelled). */
 function start(id: number): void {
   const base = id * HEADER_WORDS;
+  if ((Atomics.load(hdr, base + H_STATE) & (RUNNING | COMPLETE)) !== 0) return; // duplicate
   Atomics.store(hdr, base + H_OWNER, me + 1);
   const r = toRunning(hdr, base + H_STATE, ATOMIC);
-  if (r !== ToRunning.Success) {
+  if (r === ToRunning.Cancelled) {
     finish(id, 2, undefined);
     return;
   }
+  // Already running or complete: a duplicate queue entry (the pool re-queues
+  // possibly orphaned ids after a worker death); the state word makes it harmless.
+  if (r !== ToRunning.Success) return;
   count(W_POLLS);
   const decoded = readArgs(id);
   if (decoded instanceof Promise) {
@@ -265,7 +296,7 @@ function launch(id: number, decoded: unknown[]): void {
 }
 
 function run(id: number, fn: SharedFn, args: unknown[], blocking: boolean): void {
-  if (blocking) {
+  if (blocking && !(fn instanceof GeneratorFunction)) {
     // CPU job: run inline on the dispatcher, no task machinery.
     let v: unknown;
     try {
@@ -332,7 +363,7 @@ async function park(): Promise<void> {
   searching = false;
   count(W_PARKS);
   if (idle.prepareToPark(me)) {
-    const w = Atomics.waitAsync(queuesI32, parkWord, 1 /* PARKED */, PARK_TIMEOUT_MS);
+    const w = Atomics.waitAsync(queuesI32, parkWord, 1, /* PARKED */ PARK_TIMEOUT_MS);
     if (w.async) await w.value;
   }
   const notified = idle.finishPark(me);
@@ -407,6 +438,6 @@ self.onmessage = (ev: MessageEvent) => {
   } else if (m.t === "args") {
     const w = argWaiters.get(m.id);
     argWaiters.delete(m.id);
-    w?.(m.bytes);
+    w?.(m.bytes, m.shared ?? []);
   }
 };

@@ -1,0 +1,661 @@
+/**
+ * `WorkerPool`: N Deno Workers, each running its own one-worker Dokio runtime,
+ * sharing work through the SharedArrayBuffer queues of `runtime/shared/`.
+ *
+ * Design choices (DESIGN.md decision 3):
+ * - What crosses workers is a *shared task*: a function registered with
+ *   `defineTask(name, fn)` in a module every worker imports, plus plain-data
+ *   arguments. `spawnShared(moduleUrl, name, ...args)` takes a header slot
+ *   (state word with task_state.ts's bits, driven with ATOMIC ops), encodes
+ *   URL, name and arguments into the slot's argument bytes (≤ 256 B inline;
+ *   larger arguments, and any SharedArrayBuffer argument such as a
+ *   `sharedChannel`'s buffer, are fetched by the worker with one message), pushes the
+ *   slot id into the inject queue and wakes a parked worker (`notifyOne`).
+ *   The queueing never uses postMessage; results come back by postMessage,
+ *   batched per dispatcher tick, keyed by slot id and generation.
+ * - Only the pool's owner thread spawns shared tasks (workers do not spawn
+ *   shared tasks yet); a worker pins the local tasks its shared task spawns.
+ * - `spawnBlocking` queues the same way but the worker calls the function
+ *   inline on its dispatcher (no task machinery): the CPU fan-out path.
+ * - Abort: CANCELLED is set on the shared state word; a queued task is then
+ *   never run, a running one is aborted by its worker (its cancel epoch is
+ *   bumped and it is unparked). The handle rejects with a cancelled JoinError.
+ * - A throwing task rejects its handle with a JoinError whose `cause` carries
+ *   the remote name and message; the worker stays alive.
+ * - A worker that dies (an uncaught error, or `terminateWorker`) is reported
+ *   through `onWorkerExit` and `metrics()[i].alive`; its LIFO slot and ring
+ *   are drained into the inject queue (others run them), and the tasks it was
+ *   running fail with a JoinError saying so. Nothing is lost silently; a
+ *   result it posted before dying but delivered later is dropped (messages
+ *   from a dead worker are ignored: its tasks were already failed).
+ * - `shutdown()` refuses new work, waits (up to `timeoutMs`) for every task to
+ *   finish, cancels what is left, stops the workers (each shuts its runtime
+ *   down and says goodbye) and terminates them, so nothing keeps the process alive.
+ *
+ * Known limits: tasks a dying worker had just claimed by a steal in progress,
+ * or that spilled into its private inject overflow, cannot be recovered (both
+ * need the dead thread's own memory); the 100 ms park timeout bounds how long
+ * a wake lost that way can delay the others.
+ *
+ * @module
+ */
+
+import {
+  attachSharedQueues,
+  createSharedQueuesBuffer,
+  type SharedQueues,
+} from "../shared/layout.ts";
+import {
+  ATOMIC,
+  CANCELLED,
+  COMPLETE,
+  INITIAL_STATE,
+  RUNNING,
+  toNotifiedAndCancel,
+} from "../task_state.ts";
+import { JoinError } from "../errors.ts";
+import { ArgWriter, type SharedArg } from "./codec.ts";
+import { type HandleOwner, SharedJoinHandle } from "./handle.ts";
+import {
+  ARG_BYTES,
+  C_STOP,
+  C_WORKER,
+  controlBytes,
+  DEFAULT_SLOTS,
+  H_ARGLEN,
+  H_KIND,
+  H_OWNER,
+  H_STATE,
+  HEADER_WORDS,
+  W_CANCEL_EPOCH,
+  W_PARKS,
+  W_POLLS,
+  W_STEALS,
+  W_STOLEN,
+  W_UNPARKS,
+} from "./pool_layout.ts";
+
+export type { SharedArg } from "./codec.ts";
+export { SharedJoinHandle } from "./handle.ts";
+
+/** Options of {@link WorkerPool.start}. */
+export interface WorkerPoolOptions {
+  /** Number of Deno Workers (≥ 1). */
+  workers: number;
+  /** Module URLs every worker imports before it takes work (others load on first use). */
+  modules?: string[];
+  /** Header slots: shared tasks queued or running at once (more wait in a local backlog). */
+  slots?: number;
+}
+
+/** Counters of one pool worker. */
+export interface PoolWorkerMetrics {
+  /** Shared tasks this worker started. */
+  polls: number;
+  /** Successful steals from other workers' rings. */
+  steals: number;
+  /** Tasks taken by those steals. */
+  stolenTasks: number;
+  /** Times it parked for lack of work. */
+  parks: number;
+  /** Parks ended by a notification (not a timeout). */
+  unparks: number;
+  /** Tasks in its LIFO slot and ring now. */
+  queueDepth: number;
+  /** False once the worker died or was terminated. */
+  alive: boolean;
+}
+
+/** Options of {@link WorkerPool.shutdown}. */
+export interface PoolShutdownOptions {
+  /** How long to let queued and running tasks finish before cancelling them (default 5000). */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  handle: SharedJoinHandle<unknown>;
+  bytes: Uint8Array;
+  kind: number;
+  shared: SharedArrayBuffer[];
+}
+
+const WORKER_URL = new URL("./worker_main.ts", import.meta.url).href;
+const BYE_TIMEOUT_MS = 2000;
+const READY_TIMEOUT_MS = 30_000;
+const SWEEP_MS = 200;
+
+function resultError(id: number, info: unknown): JoinError {
+  const i = (info ?? {}) as { name?: string; message?: string; stack?: string };
+  const e = new Error(i.message ?? "shared task failed");
+  e.name = i.name ?? "Error";
+  if (i.stack) e.stack = i.stack;
+  return new JoinError(id, e);
+}
+
+/**
+ * A pool of Deno Workers running shared tasks. See the module doc for the design.
+ *
+ * @example
+ * ```ts ignore
+ * import { WorkerPool } from "./pool.ts";
+ * const tasks = new URL("./my_tasks.ts", import.meta.url).href; // calls defineTask("sum", …)
+ * const pool = await WorkerPool.start({ workers: 2, modules: [tasks] });
+ * console.log(await pool.spawnShared<number>(tasks, "sum", [1, 2, 3])); // 6
+ * await pool.shutdown();
+ * ```
+ */
+export class WorkerPool implements HandleOwner {
+  #n: number;
+  #workers: Worker[] = [];
+  #alive: boolean[] = [];
+  #deathReason: string[] = [];
+  #byeWaiters: (() => void)[] = [];
+  #queuesSab: SharedArrayBuffer;
+  #q: SharedQueues;
+  #hdr: Int32Array;
+  #args: Uint8Array;
+  #ctl: Int32Array;
+  #slots: number;
+  #free: Int32Array;
+  #freeTop: number;
+  #live: (SharedJoinHandle<unknown> | null)[];
+  #big = new Map<number, { bytes: Uint8Array; shared: SharedArrayBuffer[] }>();
+  #backlog: Pending[] = [];
+  #backlogHead = 0;
+  #writer = new ArgWriter();
+  #nextId = 1;
+  #slotOf = new Map<SharedJoinHandle<unknown>, number>();
+  #closing = false;
+  #closed: Promise<void> | null = null;
+  #drained: (() => void) | null = null;
+  #liveCount = 0;
+  #sweeper: ReturnType<typeof setInterval> | null = null;
+
+  /**
+   * Called with the worker index and a reason when a worker dies or is terminated
+   * (not at shutdown). Default: nothing (see `metrics()[i].alive`).
+   */
+  onWorkerExit: ((index: number, reason: string) => void) | null = null;
+
+  private constructor(n: number, slots: number) {
+    this.#n = n;
+    this.#slots = slots;
+    this.#queuesSab = createSharedQueuesBuffer({ workers: n });
+    this.#q = attachSharedQueues(this.#queuesSab);
+    this.#hdr = new Int32Array(new SharedArrayBuffer(slots * HEADER_WORDS * 4));
+    this.#args = new Uint8Array(new SharedArrayBuffer(slots * ARG_BYTES));
+    this.#ctl = new Int32Array(new SharedArrayBuffer(controlBytes(n)));
+    this.#free = new Int32Array(slots);
+    for (let i = 0; i < slots; i++) this.#free[i] = slots - 1 - i;
+    this.#freeTop = slots;
+    this.#live = new Array(slots).fill(null);
+  }
+
+  /**
+   * Start `workers` workers, each importing `modules`; resolves once all are ready.
+   *
+   * @example
+   * ```ts ignore
+   * import { WorkerPool } from "./pool.ts";
+   * const pool = await WorkerPool.start({ workers: 2 });
+   * await pool.shutdown();
+   * ```
+   */
+  static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError("WorkerPool.start: options must be an object");
+    }
+    const n = options.workers;
+    if (!Number.isInteger(n) || n < 1 || n > 256) {
+      throw new RangeError(`WorkerPool.start: workers must be an integer in [1, 256], got ${n}`);
+    }
+    const modules = options.modules ?? [];
+    if (!Array.isArray(modules) || modules.some((m) => typeof m !== "string")) {
+      throw new TypeError("WorkerPool.start: modules must be an array of URL strings");
+    }
+    const slots = options.slots ?? DEFAULT_SLOTS;
+    if (!Number.isInteger(slots) || slots < 1 || slots > 1 << 20) {
+      throw new RangeError(`WorkerPool.start: slots must be an integer in [1, 2^20], got ${slots}`);
+    }
+    const pool = new WorkerPool(n, slots);
+    await pool.#boot(modules.map((m) => new URL(m).href));
+    return pool;
+  }
+
+  async #boot(modules: string[]): Promise<void> {
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < this.#n; i++) {
+      const w = new Worker(WORKER_URL, { type: "module" });
+      this.#workers.push(w);
+      this.#alive.push(true);
+      this.#deathReason.push("");
+      this.#byeWaiters.push(() => {});
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.onmessage = (ev) => {
+            const m = ev.data;
+            if (m.t === "ready") {
+              w.onmessage = (e) => this.#onMessage(i, e.data);
+              resolve();
+            } else if (m.t === "fatal") reject(new Error(`pool worker ${i}: ${m.error?.message}`));
+          };
+          w.onerror = (ev) => {
+            ev.preventDefault();
+            reject(new Error(`pool worker ${i} failed to start: ${ev.message}`));
+          };
+        }),
+      );
+      w.postMessage({
+        t: "init",
+        index: i,
+        queues: this.#queuesSab,
+        headers: this.#hdr.buffer,
+        args: this.#args.buffer,
+        control: this.#ctl.buffer,
+        modules,
+      });
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        Promise.all(ready),
+        new Promise<never>((_, rej) => {
+          timer = setTimeout(
+            () => rej(new Error("WorkerPool.start: workers not ready in time")),
+            READY_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } catch (e) {
+      for (const w of this.#workers) w.terminate();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    for (let i = 0; i < this.#n; i++) {
+      const w = this.#workers[i];
+      w.onerror = (ev) => {
+        ev.preventDefault();
+        this.#death(i, `uncaught error: ${ev.message}`);
+      };
+    }
+  }
+
+  /** Number of workers. */
+  get workers(): number {
+    return this.#n;
+  }
+
+  /**
+   * Run the shared task `name` from `moduleUrl` on some worker with `args`
+   * (plain data). Generator functions run as tasks on the worker's runtime.
+   *
+   * @example
+   * ```ts ignore
+   * const h = pool.spawnShared<string>(tasksUrl, "greet", "ada");
+   * console.log(await h);
+   * ```
+   */
+  spawnShared<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T> {
+    return this.#spawn<T>(0, moduleUrl, name, args);
+  }
+
+  /**
+   * Run the CPU job `name` from `moduleUrl` inline on some worker's dispatcher
+   * (no task machinery, not abortable once started).
+   *
+   * @example
+   * ```ts ignore
+   * const sums = await Promise.all(chunks.map((c) => pool.spawnBlocking<number>(tasksUrl, "sum", c)));
+   * ```
+   */
+  spawnBlocking<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T> {
+    return this.#spawn<T>(1, moduleUrl, name, args);
+  }
+
+  #spawn<T>(kind: number, url: string, name: string, args: SharedArg[]): SharedJoinHandle<T> {
+    if (typeof url !== "string" || url.length === 0) {
+      throw new TypeError("spawnShared: moduleUrl must be a URL string");
+    }
+    if (typeof name !== "string" || name.length === 0) {
+      throw new TypeError("spawnShared: name must be a non-empty string");
+    }
+    if (this.#closing) throw new Error("WorkerPool: spawn after shutdown()");
+    const w = this.#writer;
+    w.reset();
+    w.value(url);
+    w.value(name);
+    for (let i = 0; i < args.length; i++) w.value(args[i]);
+    const h = new SharedJoinHandle<T>(this.#nextId++, this);
+    const hu = h as SharedJoinHandle<unknown>;
+    this.#liveCount++;
+    if (this.#freeTop === 0) {
+      this.#backlog.push({
+        handle: hu,
+        bytes: w.bytes().slice(0, w.length),
+        kind,
+        shared: w.shared,
+      });
+    } else {
+      this.#submit(hu, w.bytes(), w.length, kind, w.shared);
+    }
+    return h;
+  }
+
+  #submit(
+    h: SharedJoinHandle<unknown>,
+    bytes: Uint8Array,
+    len: number,
+    kind: number,
+    shared: SharedArrayBuffer[],
+  ): void {
+    const slot = this.#free[--this.#freeTop];
+    const base = slot * HEADER_WORDS;
+    const hdr = this.#hdr;
+    // Fields first, the state word last: a stale duplicate id of this slot
+    // (see #sweep) sees COMPLETE until the task is fully written.
+    Atomics.store(hdr, base + H_OWNER, 0);
+    Atomics.store(hdr, base + H_KIND, kind);
+    if (len <= ARG_BYTES && shared.length === 0) {
+      this.#args.set(bytes.subarray(0, len), slot * ARG_BYTES);
+      Atomics.store(hdr, base + H_ARGLEN, len);
+    } else {
+      this.#big.set(slot, { bytes: bytes.slice(0, len), shared });
+      Atomics.store(hdr, base + H_ARGLEN, -1);
+    }
+    this.#live[slot] = h;
+    this.#slotOf.set(h, slot);
+    Atomics.store(hdr, base + H_STATE, INITIAL_STATE);
+    if (!this.#q.inject.push(slot)) {
+      // Cannot happen with slots ≤ inject capacity; fail loudly rather than lose it.
+      this.#settle(slot, 1, { name: "RangeError", message: "inject queue full" });
+      return;
+    }
+    this.#q.idle.notifyOne();
+  }
+
+  /** Internal (HandleOwner): abort a task. */
+  abortShared(_id: number, h: SharedJoinHandle<unknown>): void {
+    const slot = this.#slotOf.get(h);
+    if (slot === undefined) {
+      // Still in the backlog: drop it there.
+      const i = this.#backlog.findIndex((p, k) => k >= this.#backlogHead && p.handle === h);
+      if (i >= 0) this.#backlog.splice(i, 1);
+      this.#liveCount--;
+      h._reject(new JoinError(h.id, undefined, true));
+      this.#checkDrained();
+      return;
+    }
+    const base = slot * HEADER_WORDS;
+    toNotifiedAndCancel(this.#hdr, base + H_STATE, ATOMIC);
+    const owner = Atomics.load(this.#hdr, base + H_OWNER) - 1;
+    if (owner >= 0) {
+      // Running (or about to): the owner aborts its local task and reports.
+      Atomics.add(this.#ctl, C_WORKER + 16 * owner + W_CANCEL_EPOCH, 1);
+      this.#q.idle.unpark(owner);
+    } else {
+      // Queued: it will never run; settle now, the slot is freed when a worker pops it.
+      h._reject(new JoinError(h.id, undefined, true));
+    }
+  }
+
+  #onMessage(i: number, m: { t: string; r?: unknown[]; id?: number; error?: unknown }): void {
+    if (!this.#alive[i]) return;
+    if (m.t === "res") {
+      const r = m.r!;
+      for (let k = 0; k < r.length; k += 3) {
+        this.#settle(r[k] as number, r[k + 1] as number, r[k + 2]);
+      }
+      this.#refill();
+      this.#checkDrained();
+    } else if (m.t === "need") {
+      const big = this.#big.get(m.id!);
+      this.#workers[i].postMessage({ t: "args", id: m.id, bytes: big?.bytes, shared: big?.shared });
+    } else if (m.t === "bye") {
+      this.#byeWaiters[i]();
+    } else if (m.t === "fatal") {
+      this.#death(i, `fatal: ${(m.error as { message?: string })?.message}`);
+    }
+  }
+
+  #settle(slot: number, code: number, value: unknown): void {
+    const h = this.#live[slot];
+    if (h === null) return;
+    this.#live[slot] = null;
+    Atomics.store(this.#hdr, slot * HEADER_WORDS + H_STATE, COMPLETE | CANCELLED);
+    this.#slotOf.delete(h);
+    this.#big.delete(slot);
+    this.#free[this.#freeTop++] = slot;
+    this.#liveCount--;
+    if (code === 0) h._resolve(value);
+    else if (code === 2) h._reject(new JoinError(h.id, undefined, true));
+    else h._reject(resultError(h.id, value));
+  }
+
+  #refill(): void {
+    const b = this.#backlog;
+    let k = this.#backlogHead;
+    while (k < b.length && this.#freeTop > 0) {
+      const p = b[k];
+      b[k++] = undefined as unknown as Pending;
+      this.#submit(p.handle, p.bytes, p.bytes.length, p.kind, p.shared);
+    }
+    this.#backlogHead = k;
+    if (k === b.length) {
+      b.length = 0;
+      this.#backlogHead = 0;
+    } else if (k > 4096 && k * 2 > b.length) {
+      b.splice(0, k); // compact now and then: amortised O(1) per task
+      this.#backlogHead = 0;
+    }
+  }
+
+  #takeBacklog(): Pending[] {
+    const rest = this.#backlog.slice(this.#backlogHead);
+    this.#backlog = [];
+    this.#backlogHead = 0;
+    return rest;
+  }
+
+  #checkDrained(): void {
+    if (this.#liveCount === 0 && this.#drained !== null) {
+      const d = this.#drained;
+      this.#drained = null;
+      d();
+    }
+  }
+
+  /**
+   * Simulate a worker crash (tests, or to fence off a stuck worker): terminate
+   * worker `index` now and recover its queued tasks as after a real death.
+   *
+   * @example
+   * ```ts ignore
+   * pool.terminateWorker(0);
+   * console.log(pool.metrics()[0].alive); // false
+   * ```
+   */
+  terminateWorker(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.#n) {
+      throw new RangeError(`terminateWorker: no worker ${index}`);
+    }
+    this.#death(index, "terminated");
+  }
+
+  #death(i: number, reason: string): void {
+    if (!this.#alive[i]) return;
+    this.#alive[i] = false;
+    this.#deathReason[i] = reason;
+    this.#workers[i].terminate();
+    this.#byeWaiters[i]();
+    this.#q.idle.unparkWorker(i);
+    // terminate() is asynchronous: the thread may run on for a moment, so the
+    // recovery below is repeated by the sweeper until every task settled.
+    const requeued = this.#recover(i, reason);
+    const q = this.#q;
+    const anyAlive = this.#alive.some((a) => a);
+    if (!anyAlive) {
+      for (let s = 0; s < this.#slots; s++) {
+        if (this.#live[s] !== null) {
+          this.#settle(s, 1, { name: "Error", message: "every pool worker died" });
+        }
+      }
+      for (const p of this.#takeBacklog()) {
+        this.#liveCount--;
+        p.handle._reject(new JoinError(p.handle.id, new Error("every pool worker died")));
+      }
+    } else {
+      this.#refill();
+      for (let k = 0; k < requeued && q.idle.notifyOne() >= 0; k++);
+      // A worker counted as searching may be the dead one: wake someone regardless.
+      for (let k = 0; k < this.#n; k++) if (this.#alive[k]) q.idle.unpark(k);
+    }
+    this.#checkDrained();
+    if (this.#sweeper === null && this.#liveCount > 0) {
+      this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
+    }
+    this.onWorkerExit?.(i, reason);
+  }
+
+  /**
+   * Recover dead worker `i`'s work: its LIFO slot and ring go back to the
+   * inject queue (we own them now), and the tasks it started fail.
+   */
+  #recover(i: number, reason: string): number {
+    const q = this.#q;
+    let requeued = 0;
+    const lifo = q.lifo[i].take();
+    if (lifo >= 0 && q.inject.push(lifo)) requeued++;
+    for (let id = q.rings[i].pop(); id >= 0; id = q.rings[i].pop()) {
+      if (q.inject.push(id)) requeued++;
+    }
+    const hdr = this.#hdr;
+    for (let s = 0; s < this.#slots; s++) {
+      if (this.#live[s] !== null && Atomics.load(hdr, s * HEADER_WORDS + H_OWNER) === i + 1) {
+        this.#settle(s, 1, { name: "Error", message: `pool worker ${i} died (${reason})` });
+      }
+    }
+    return requeued;
+  }
+
+  /**
+   * After a death: an id the dead worker held privately (mid-pop, mid-steal,
+   * mid-batch) is in no queue. When every queue looks empty, re-queue each live
+   * task that has not started; a duplicate entry is dropped by the state word
+   * (`toRunning` sees RUNNING/COMPLETE), so this can never run a task twice.
+   */
+  #sweep(): void {
+    if (this.#liveCount === 0) {
+      clearInterval(this.#sweeper!);
+      this.#sweeper = null;
+      return;
+    }
+    const q = this.#q;
+    for (let k = 0; k < this.#n; k++) {
+      if (!this.#alive[k] && this.#deathReason[k] !== "") this.#recover(k, this.#deathReason[k]);
+    }
+    this.#refill();
+    this.#checkDrained();
+    if (this.#liveCount === 0) return;
+    if (q.inject.length > 0) return;
+    for (let k = 0; k < this.#n; k++) {
+      if (this.#alive[k] && (q.rings[k].length > 0 || !q.lifo[k].isEmpty())) return;
+    }
+    let pushed = 0;
+    for (let s = 0; s < this.#slots; s++) {
+      if (this.#live[s] === null) continue;
+      const st = Atomics.load(this.#hdr, s * HEADER_WORDS + H_STATE);
+      if ((st & (RUNNING | COMPLETE)) === 0 && q.inject.push(s)) pushed++;
+    }
+    if (pushed > 0) { for (let k = 0; k < this.#n; k++) if (this.#alive[k]) q.idle.unpark(k); }
+  }
+
+  /**
+   * Per-worker counters (a snapshot).
+   *
+   * @example
+   * ```ts ignore
+   * for (const m of pool.metrics()) console.log(m.polls, m.steals, m.queueDepth);
+   * ```
+   */
+  metrics(): PoolWorkerMetrics[] {
+    const out: PoolWorkerMetrics[] = [];
+    const c = this.#ctl;
+    for (let i = 0; i < this.#n; i++) {
+      const b = C_WORKER + 16 * i;
+      out.push({
+        polls: Atomics.load(c, b + W_POLLS),
+        steals: Atomics.load(c, b + W_STEALS),
+        stolenTasks: Atomics.load(c, b + W_STOLEN),
+        parks: Atomics.load(c, b + W_PARKS),
+        unparks: Atomics.load(c, b + W_UNPARKS),
+        queueDepth: this.#q.rings[i].length + (this.#q.lifo[i].isEmpty() ? 0 : 1),
+        alive: this.#alive[i],
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Stop taking work, let queued and running tasks finish (up to `timeoutMs`),
+   * cancel the rest, then stop and terminate every worker.
+   *
+   * @example
+   * ```ts ignore
+   * await pool.shutdown({ timeoutMs: 1000 });
+   * ```
+   */
+  shutdown(options: PoolShutdownOptions = {}): Promise<void> {
+    if (this.#closed === null) this.#closed = this.#shutdown(options.timeoutMs ?? 5000);
+    return this.#closed;
+  }
+
+  async #shutdown(timeoutMs: number): Promise<void> {
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new RangeError("shutdown: timeoutMs must be a non-negative number");
+    }
+    this.#closing = true;
+    if (this.#liveCount > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((r) => (this.#drained = r)),
+        new Promise<void>((r) => (timer = setTimeout(r, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      this.#drained = null;
+    }
+    if (this.#sweeper !== null) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = null;
+    }
+    // Cancel what is left: queued tasks never run, running ones are aborted.
+    for (const p of this.#takeBacklog()) {
+      this.#liveCount--;
+      p.handle._reject(new JoinError(p.handle.id, undefined, true));
+    }
+    for (let s = 0; s < this.#slots; s++) {
+      const h = this.#live[s];
+      if (h === null) continue;
+      Atomics.or(this.#hdr, s * HEADER_WORDS + H_STATE, CANCELLED);
+      this.#settle(s, 2, undefined);
+    }
+    Atomics.store(this.#ctl, C_STOP, 1);
+    const byes: Promise<void>[] = [];
+    for (let i = 0; i < this.#n; i++) {
+      if (!this.#alive[i]) continue;
+      Atomics.add(this.#ctl, C_WORKER + 16 * i + W_CANCEL_EPOCH, 1);
+      byes.push(new Promise<void>((r) => (this.#byeWaiters[i] = r)));
+      this.#q.idle.unpark(i);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(byes),
+      new Promise<void>((r) => (timer = setTimeout(r, BYE_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    for (let i = 0; i < this.#n; i++) {
+      this.#alive[i] = false;
+      this.#workers[i].terminate();
+    }
+  }
+}
