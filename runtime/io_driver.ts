@@ -24,6 +24,8 @@ export interface IoDriver {
   readonly backend: string;
   /** Submit what is queued, harvest completions without waiting, wake their tasks; returns the count. */
   pollNow(): number;
+  /** Submit, wait up to `timeoutMs` synchronously (blocks the thread), dispatch; returns the count. */
+  pollFor(timeoutMs: number): number;
   /** Submit what is queued and wait up to `timeoutMs` (-1: forever) in a nonblocking call. */
   park(timeoutMs: number): Promise<void>;
   /** Wake the tasks of the completions the last park harvested. */

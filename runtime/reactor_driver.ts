@@ -176,6 +176,14 @@ export class ReactorDriver implements IoDriver {
     }
   }
 
+  /** Submit and wait up to `timeoutMs` in a synchronous call; dispatch. */
+  pollFor(timeoutMs: number): number {
+    const n = this.reactor.poll(timeoutMs);
+    let total = this.#dispatchN(n);
+    if (n === this.reactor.cqCapacity) total += this.pollNow();
+    return total;
+  }
+
   /** Submit and wait in a nonblocking call. */
   async park(timeoutMs: number): Promise<void> {
     this.#parkCount = await this.reactor.park(timeoutMs < 0 ? -1 : Math.ceil(timeoutMs));
