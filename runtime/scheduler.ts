@@ -109,6 +109,10 @@ export interface WorkerMetrics {
   ioInFlight: number;
 }
 
+const WAIT_GOT_WORK = 0;
+const WAIT_NOTHING = 1;
+const WAIT_YIELD_FIRST = 2;
+
 const IDLE = 0; // not running; a wake must kick a hop
 const HOPPING = 1; // a hop message is posted
 const RUNNING = 2; // inside a batch
@@ -320,12 +324,13 @@ export class Scheduler implements Core {
       // server, and a synchronous wait costs one syscall where a parked
       // (nonblocking) wait costs a thread hand-off each way. Bounded by
       // SYNC_WAIT_MS, by the next timer, and by BATCH_MS since Deno last ran.
-      if (!this.#syncWait(entered)) {
+      const w = this.#syncWait(entered);
+      if (w === WAIT_NOTHING) {
         this.#lastMacrotask = performance.now();
         this.#parkOrStop();
         return;
       }
-      if (performance.now() - entered > BATCH_MS) break;
+      if (w === WAIT_YIELD_FIRST || performance.now() - entered > BATCH_MS) break;
     }
     {
       const now = performance.now();
@@ -352,19 +357,23 @@ export class Scheduler implements Core {
     }
   }
 
-  /** One short synchronous reactor wait; true when it brought completions. */
-  #syncWait(entered: number): boolean {
+  /**
+   * One short synchronous reactor wait. WAIT_GOT_WORK: completions (or a due
+   * timer) arrived; WAIT_NOTHING: nothing came, park; WAIT_YIELD_FIRST: Deno
+   * has not run for BATCH_MS, hop to it first and wait after.
+   */
+  #syncWait(entered: number): number {
     const io = this.io;
-    if (io === null || io.inFlight === 0 || this.time.clock.isPaused) return false;
+    if (io === null || io.inFlight === 0 || this.time.clock.isPaused) return WAIT_NOTHING;
     let t = SYNC_WAIT_MS;
     if (this.time.size > 0) {
       const next = this.time.nextTimeout();
-      if (next === 0) return true;
+      if (next === 0) return WAIT_GOT_WORK;
       if (next < t) t = next;
     }
-    if (performance.now() - entered > BATCH_MS) return false;
+    if (performance.now() - entered > BATCH_MS) return WAIT_YIELD_FIRST;
     this.#m.driverPolls++;
-    return io.pollFor(t) > 0;
+    return io.pollFor(t) > 0 ? WAIT_GOT_WORK : WAIT_NOTHING;
   }
 
   /** Returns true when it stopped for a hop (work remains), false when dry. */
