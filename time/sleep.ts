@@ -18,11 +18,17 @@
  * @module
  */
 
-import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
-import { currentCore, tryCurrentCore } from "../runtime/context.ts";
+import { type Operation, toPromise } from "../runtime/operation.ts";
+import { currentCore, currentWaker, tryCurrentCore } from "../runtime/context.ts";
+import { consumeBudget } from "../runtime/coop.ts";
 import type { Waker } from "../runtime/waker.ts";
 import type { TimeDriver } from "./driver.ts";
 import { FIRED, IDLE, type TimerEntry, UNRESOLVED } from "./wheel.ts";
+
+/** Sleep state after it finished as an operation (returned or cancelled). */
+const CONSUMED = -4;
+const SUSPEND: IteratorYieldResult<undefined> = Object.freeze({ done: false, value: undefined });
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
  * A pending wait: the operation returned by {@linkcode sleep} and
@@ -37,14 +43,18 @@ import { FIRED, IDLE, type TimerEntry, UNRESOLVED } from "./wheel.ts";
  * }
  * ```
  */
-export class Sleep extends Leaf<void> implements TimerEntry {
+export class Sleep
+  implements TimerEntry, Operation<void>, Iterator<unknown, void, unknown>, PromiseLike<void> {
   /** Absolute deadline in ms on the driver's clock (a duration while UNRESOLVED). */
   deadline: number;
   /** Wheel link (driver-owned). */
   linkPrev: TimerEntry | null;
   /** Wheel link (driver-owned). */
   linkNext: TimerEntry | null;
-  /** Wheel position or state (driver-owned). */
+  /**
+   * Wheel position or state (driver-owned): >= 0 linked, IDLE/UNRESOLVED not
+   * yet armed, FIRED due, CONSUMED finished as an operation.
+   */
   pos: number;
   /** The task woken when this fires. */
   waker: Waker | null;
@@ -53,7 +63,6 @@ export class Sleep extends Leaf<void> implements TimerEntry {
 
   /** Internal: use {@linkcode sleep} / {@linkcode sleepUntil}. */
   constructor(deadline: number, pos: number) {
-    super();
     this.deadline = deadline;
     this.linkPrev = null;
     this.linkNext = null;
@@ -62,21 +71,56 @@ export class Sleep extends Leaf<void> implements TimerEntry {
     this.driver = null;
   }
 
-  /** Register on first poll; complete once fired. */
-  protected poll(waker: Waker): Poll<void> {
-    const pos = this.pos;
-    if (pos === FIRED) return undefined;
-    if (pos >= 0) {
-      this.waker = waker; // re-polled while pending: keep the one registration
-      return PENDING;
-    }
-    arm(this, waker);
-    return PENDING;
+  /** The sleep is its own iterator. */
+  [Symbol.iterator](): Iterator<unknown, void, unknown> {
+    return this;
   }
 
-  /** Unlink from the wheel. */
-  protected cancel(): void {
-    disarm(this);
+  /**
+   * Resume: arm on first poll (suspend), keep the one registration while
+   * pending, complete once fired. The same contract as a `Leaf`, written
+   * out here so a pending sleep carries no extra state field (this is the
+   * one leaf a million of which may be pending at once).
+   */
+  next(): IteratorResult<unknown, void> {
+    const pos = this.pos;
+    if (pos === FIRED) {
+      if (!consumeBudget()) {
+        currentWaker().wake(); // cooperative yield: finish at the next poll
+        return SUSPEND;
+      }
+      this.pos = CONSUMED;
+      return DONE;
+    }
+    if (pos === CONSUMED) {
+      throw new TypeError("dokio: a sleep was resumed after it finished");
+    }
+    const waker = currentWaker();
+    if (pos >= 0) this.waker = waker; // re-polled while pending
+    else arm(this, waker);
+    return SUSPEND;
+  }
+
+  /** Cancel: unlink from the wheel if pending. */
+  return(): IteratorResult<unknown, void> {
+    if (this.pos >= 0) disarm(this);
+    this.waker = null;
+    this.pos = CONSUMED;
+    return DONE;
+  }
+
+  /** Thrown into: cancel, then rethrow. */
+  throw(e?: unknown): IteratorResult<unknown, void> {
+    this.return();
+    throw e;
+  }
+
+  /** `await sleep(ms)` outside a task. */
+  then<R1 = void, R2 = never>(
+    onfulfilled?: ((value: void) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return toPromise(this).then(onfulfilled, onrejected);
   }
 }
 
