@@ -25,6 +25,16 @@
  *    poller; dk_wait turns those into completions.  A queued job can be
  *    cancelled; a running one finishes with its real result.  CLOSE of an fd
  *    the worker is using runs on the worker, after that job.
+ *  - Idle fast path: dk_wait/dk_enter with timeout 0 skips the kernel call
+ *    when nothing could come of it — no op on any fd list (n_waiting == 0),
+ *    no file-worker result posted (d_avail == 0), no wake signalled since the
+ *    last kernel call (wake_pending == 0) and the last kernel call did not
+ *    fill its event array (more == 0).  Edges on registered fds with no op
+ *    waiting are harmless to leave in the kernel: no list has an op to retry.
+ *    A wake writes the wake source first and sets wake_pending after, and a
+ *    kernel call clears wake_pending before it reads the source, so a wake is
+ *    never left in the source with wake_pending clear past the next timeout-0
+ *    call; a blocking wait never takes the fast path and sees the source.
  *  - SIGPIPE: sends use MSG_NOSIGNAL (SO_NOSIGPIPE on macOS); writes to pipes
  *    block SIGPIPE around write(2) and consume it (F_SETNOSIGPIPE on macOS).
  */
@@ -73,6 +83,9 @@ typedef struct ready {
   fdst *fds;
   uint32_t nfds;
   int woken, destroying;
+  uint32_t n_waiting; /* ops on some fd's read/write/poll list */
+  int more;           /* the last kernel call filled evs: more events may be ready */
+  _Atomic uint32_t wake_pending; /* a wake was signalled after the last kernel call began */
   /* file worker */
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -118,6 +131,7 @@ static void fd_fresh(ready *rd, int fd) {
 static void list_append(dk_reactor *r, fdst *f, int l, int32_t i) {
   dk_slot *s = slot_at(r, i);
   s->list = (uint8_t)(L_READ + l);
+  ((ready *)r->be)->n_waiting++;
   s->next = DK_NIL;
   s->prev = f->tail[l];
   if (f->tail[l] != DK_NIL) slot_at(r, f->tail[l])->next = i;
@@ -134,6 +148,14 @@ static void list_unlink(dk_reactor *r, fdst *f, int32_t i) {
   else f->tail[l] = s->prev;
   s->list = L_NONE;
   s->next = s->prev = DK_NIL;
+  ((ready *)r->be)->n_waiting--;
+}
+
+/* Wake the poller from any thread: the source first, then the flag (see the top). */
+static int32_t signal_wake(ready *rd) {
+  int32_t v = poller_wake(rd->p);
+  atomic_store_explicit(&rd->wake_pending, 1, memory_order_seq_cst);
+  return v;
 }
 
 /* ------------------------------------------------------------- the I/O */
@@ -351,7 +373,7 @@ static void *worker_main(void *arg) {
     rd->dones[rd->d_len++] = (done){j.idx, j.gen, res};
     atomic_store_explicit(&rd->d_avail, 1, memory_order_release);
     pthread_mutex_unlock(&rd->mu);
-    poller_wake(rd->p);
+    (void)signal_wake(rd);
     pthread_mutex_lock(&rd->mu);
   }
   pthread_mutex_unlock(&rd->mu);
@@ -661,6 +683,13 @@ static int32_t ready_wait(dk_reactor *r, int32_t timeout_ms) {
   r->out_n = 0;
   drain_queue(r);
   drain_dones(r);
+  if (timeout_ms == 0 && rd->n_waiting == 0 && !rd->more &&
+      !atomic_load_explicit(&rd->wake_pending, memory_order_seq_cst) &&
+      !atomic_load_explicit(&rd->d_avail, memory_order_acquire)) {
+    r->collecting = 0; /* idle: nothing the kernel could report */
+    return (int32_t)r->out_n;
+  }
+  atomic_store_explicit(&rd->wake_pending, 0, memory_order_seq_cst);
   int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
   int32_t err = 0;
   for (;;) {
@@ -671,6 +700,7 @@ static int32_t ready_wait(dk_reactor *r, int32_t timeout_ms) {
       t = left > 0 ? (int)left : 0;
     }
     int32_t n = poller_wait(rd->p, rd->evs, 256, t);
+    rd->more = n == 256;
     if (n < 0 && n != -EINTR) {
       err = n;
       break;
@@ -689,7 +719,7 @@ static int32_t ready_wait(dk_reactor *r, int32_t timeout_ms) {
   return r->out_n > 0 ? (int32_t)r->out_n : err;
 }
 
-static int32_t ready_wake(dk_reactor *r) { return poller_wake(((ready *)r->be)->p); }
+static int32_t ready_wake(dk_reactor *r) { return signal_wake(r->be); }
 
 static void ready_destroy(dk_reactor *r) {
   ready *rd = r->be;
