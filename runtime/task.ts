@@ -43,7 +43,7 @@ let nextId = 1;
  * });
  * ```
  */
-export class Task<T> implements Waker, JoinHandle<T> {
+export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unknown> {
   /** Unique id. */
   readonly id: number;
   /** Index of the state word in the scheduler's header table. */
@@ -92,9 +92,24 @@ export class Task<T> implements Waker, JoinHandle<T> {
     if (this.outcome === FAILED) this.sched.reportUnobserved(this);
   }
 
-  /** `yield* handle`: a leaf waiting for completion. */
+  /**
+   * `yield* handle`: a leaf waiting for completion — or, when the task has
+   * already finished, the task itself, whose `next()` hands out the outcome
+   * at once (no allocation on the join-after-finish path).
+   */
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    if (this.outcome !== PENDING_OUTCOME) return this;
     return new JoinWait(this);
+  }
+
+  /** Iterator of a finished task's join: its value, or its JoinError thrown. */
+  next(): IteratorResult<unknown, T> {
+    return { done: true, value: this.take() };
+  }
+
+  /** Iterator protocol: nothing to cancel for a finished join. */
+  return(value?: unknown): IteratorResult<unknown, T> {
+    return { done: true, value: value as T };
   }
 
   /** `await handle`. */
