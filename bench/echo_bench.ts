@@ -8,8 +8,11 @@
  * connections, closed-loop ping-pong of 64 bytes (and a 16 KiB variant),
  * a short warm-up, then a fixed window. It reports round trips/s, p50/p99
  * latency, and the server's CPU time over exactly that window (utime+stime
- * from /proc/<pid>/stat) per round trip. The bar (DESIGN.md): Dokio's
- * server CPU per round trip ≤ 0.72× Deno.listen's.
+ * from /proc/<pid>/stat, summed over all the process's threads) per round
+ * trip. The bar (DESIGN.md): Dokio's server CPU per round trip ≤ 0.72×
+ * Deno.listen's. A last pair of rows runs the daemon with `--workers 2`
+ * (rt.serve: one SO_REUSEPORT listener per pool worker) against the same
+ * daemon with one worker, same client, same backend.
  *
  * Run alone: `deno run -A bench/echo_bench.ts`.
  *
@@ -159,6 +162,7 @@ export async function runEchoBench(): Promise<BenchRow[]> {
     env: {},
   });
   const rows: BenchRow[] = [];
+  let single: { backend: string; m: Measured } | null = null;
   for (const backend of ["io_uring", "epoll"]) {
     let m: Measured;
     try {
@@ -171,6 +175,7 @@ export async function runEchoBench(): Promise<BenchRow[]> {
       console.error(`echo bench: dokio ${backend} skipped: ${(e as Error).message}`);
       continue;
     }
+    single ??= { backend, m };
     const tag = `[${backend}]`;
     const p = deno.ping, d = m.ping;
     rows.push({
@@ -230,7 +235,50 @@ export async function runEchoBench(): Promise<BenchRow[]> {
       ratio: cpuPerRt(ps) / cpuPerRt(ds),
     });
   }
+  if (single !== null) rows.push(...await workersRows(client, echo, single.backend, single.m));
   return rows;
+}
+
+/** "echo --workers 2 vs 1": the multi-worker daemon against the one-worker one. */
+async function workersRows(
+  client: string,
+  echo: string,
+  backend: string,
+  one: Measured,
+): Promise<BenchRow[]> {
+  let two: Measured;
+  try {
+    two = await measure(client, {
+      name: "dokio --workers 2",
+      args: [echo, "--port", "0", "--drain-ms", "0", "--workers", "2"],
+      env: { DOKIO_BACKEND: backend },
+    });
+  } catch (e) {
+    console.error(`echo bench: --workers 2 skipped: ${(e as Error).message}`);
+    return [];
+  }
+  const tag = `[${backend}]`;
+  const a = two.ping, b = one.ping;
+  return [
+    {
+      suite: "echo",
+      name: `echo --workers 2 vs 1, 64 B ping-pong, ${CONNS} conns: round trips/s ${tag}`,
+      dokio: rtPerSec(a) / 1000,
+      peer: rtPerSec(b) / 1000,
+      peerName: "--workers 1",
+      unit: "k rt/s",
+      ratio: rtPerSec(a) / rtPerSec(b),
+    },
+    {
+      suite: "echo",
+      name: `echo --workers 2 vs 1, 64 B ping-pong: server CPU per round trip ${tag}`,
+      dokio: cpuPerRt(a),
+      peer: cpuPerRt(b),
+      peerName: "--workers 1",
+      unit: "µs/rt",
+      ratio: cpuPerRt(b) / cpuPerRt(a),
+    },
+  ];
 }
 
 if (import.meta.main) {

@@ -3,12 +3,19 @@
  * `deno run -A examples/echo.ts --host 127.0.0.1 --port 7000`).
  *
  * One task per connection reads into a reused buffer and writes back what
- * it read. On SIGINT/SIGTERM it stops accepting, lets open connections
- * drain for `--drain-ms` (default 2000), closes what is left, and exits 0.
+ * it read (examples/echo_handler.ts). On SIGINT/SIGTERM it stops accepting,
+ * lets open connections drain for `--drain-ms` (default 2000), closes what is
+ * left, and exits 0.
+ *
+ * `--workers N` (default 1): 1 runs everything on the main thread, one
+ * listener and one accept loop; N > 1 serves on N pool workers with
+ * `rt.serve` — each worker has its own SO_REUSEPORT listener and accept
+ * loop, the kernel spreads connections over them, and the main thread only
+ * waits for the signal and drains.
  *
  * Flags: `--host` (default 127.0.0.1), `--port` (default 7000; 0 picks
- * one), `--drain-ms`, `--debug-fds` (print the process's open fd count at
- * start and at exit on stderr).
+ * one), `--workers`, `--drain-ms`, `--debug-fds` (print the process's open
+ * fd count at start and at exit on stderr).
  *
  * @example
  * ```sh
@@ -19,21 +26,25 @@
  * @module
  */
 
-import { run, spawn } from "../runtime/mod.ts";
-import { TcpListener, type TcpStream } from "../net/mod.ts";
+import { call, run, Runtime, spawn } from "../runtime/mod.ts";
+import { TcpListener } from "../net/mod.ts";
 import { select, shutdownSignal, TaskTracker } from "../sync/mod.ts";
 import { sleep } from "../time/mod.ts";
+import { echo, open } from "./echo_handler.ts";
+
+const HANDLERS = new URL("./echo_handler.ts", import.meta.url).href;
 
 /** Parsed command line. */
 interface Flags {
   host: string;
   port: number;
+  workers: number;
   drainMs: number;
   debugFds: boolean;
 }
 
 function parseFlags(args: string[]): Flags {
-  const f: Flags = { host: "127.0.0.1", port: 7000, drainMs: 2000, debugFds: false };
+  const f: Flags = { host: "127.0.0.1", port: 7000, workers: 1, drainMs: 2000, debugFds: false };
   for (let i = 0; i < args.length; i++) {
     const [k, inline] = args[i].split("=", 2);
     const val = (): string => {
@@ -44,10 +55,12 @@ function parseFlags(args: string[]): Flags {
     if (k === "--host") f.host = val();
     else if (k === "--port") f.port = Number(val());
     else if (k === "--drain-ms") f.drainMs = Number(val());
+    else if (k === "--workers") f.workers = Number(val());
     else if (k === "--debug-fds") f.debugFds = true;
     else if (k === "--help" || k === "-h") {
       console.log(
-        "usage: echo.ts [--host 127.0.0.1] [--port 7000] [--drain-ms 2000] [--debug-fds]",
+        "usage: echo.ts [--host 127.0.0.1] [--port 7000] [--workers 1] [--drain-ms 2000]" +
+          " [--debug-fds]",
       );
       Deno.exit(0);
     } else throw new TypeError(`unknown flag ${k}`);
@@ -56,6 +69,9 @@ function parseFlags(args: string[]): Flags {
     throw new RangeError(`--port must be 0..65535`);
   }
   if (!(f.drainMs >= 0)) throw new RangeError(`--drain-ms must be >= 0`);
+  if (!Number.isInteger(f.workers) || f.workers < 1 || f.workers > 256) {
+    throw new RangeError(`--workers must be an integer in 1..256`);
+  }
   return f;
 }
 
@@ -65,33 +81,18 @@ function openFds(): number {
   return n;
 }
 
-const open = new Set<TcpStream>();
-
-/** Echo one connection until EOF; reuses one buffer. */
-function* echo(conn: TcpStream): Generator<unknown, void, unknown> {
-  open.add(conn);
-  const buf = new Uint8Array(16384);
-  try {
-    conn.setNoDelay(true);
-    for (;;) {
-      const n = yield* conn.read(buf);
-      if (n === null) return;
-      yield* conn.writeAll(buf.subarray(0, n));
-    }
-  } catch {
-    // peer reset, or closed at shutdown: nothing to do but close
-  } finally {
-    open.delete(conn);
-    conn.close();
-  }
+function announce(hostname: string, port: number, workers: number): void {
+  const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
+  if (workers > 1) console.log(`dokio echo: ${workers} workers, one SO_REUSEPORT listener each`);
+  console.log(`dokio echo listening on ${shown}:${port}`);
+  console.log(`try it: nc ${hostname} ${port}   (Ctrl-C to stop)`);
 }
 
+/** The single-thread path: one listener, one accept loop, on the main thread. */
 function* main(flags: Flags): Generator<unknown, void, unknown> {
   using listener = yield* TcpListener.bind({ hostname: flags.host, port: flags.port });
   const { hostname, port } = listener.localAddr;
-  const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
-  console.log(`dokio echo listening on ${shown}:${port}`);
-  console.log(`try it: nc ${hostname} ${port}   (Ctrl-C to stop)`);
+  announce(hostname, port, 1);
   if (flags.debugFds) console.error(`fds at start: ${openFds()}`);
 
   // A stop request closes the listener, which ends the accept loop.
@@ -122,8 +123,27 @@ function* main(flags: Flags): Generator<unknown, void, unknown> {
   console.log("stopped");
 }
 
+/** The multi-worker path: `rt.serve` over `flags.workers` pool workers. */
+function* mainWorkers(rt: Runtime, flags: Flags): Generator<unknown, void, unknown> {
+  const srv = yield* call(rt.serve({ hostname: flags.host, port: flags.port }, HANDLERS, "echo"));
+  announce(srv.localAddr.hostname, srv.localAddr.port, flags.workers);
+  if (flags.debugFds) console.error(`fds at start: ${openFds()}`);
+  const sig = yield* shutdownSignal();
+  console.log(`${sig}: no longer accepting; draining ${srv.stats().open} connection(s)`);
+  const st = yield* call(srv.close({ drainMs: flags.drainMs }));
+  if (st.forced > 0) console.log(`drain time over: closed ${st.forced} connection(s)`);
+  console.log(
+    `accepted per worker: ${st.perWorker.map((w) => w.accepted).join(", ")}; stopped`,
+  );
+}
+
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
-  await run(main(flags));
+  if (flags.workers > 1) {
+    const rt = new Runtime({ workers: flags.workers });
+    await rt.run(mainWorkers(rt, flags));
+  } else {
+    await run(main(flags));
+  }
   if (flags.debugFds) console.error(`fds at exit: ${openFds()}`);
 }

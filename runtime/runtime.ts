@@ -7,9 +7,30 @@
  * to the default runtime (made on first use, never shut down, and holding
  * nothing that keeps the process alive once it has no tasks).
  *
+ * Workers (`workers(n)`, DESIGN.md decision 3): a started generator cannot
+ * leave its isolate, so local tasks (`spawn`, `rt.spawn`, `run`'s main) always
+ * run on the thread that made the runtime, on its own scheduler. What uses
+ * the other cores is a *shared task* (a function registered with
+ * `defineTask` in a module, plus plain-data arguments): `rt.spawnShared`,
+ * `rt.spawnBlocking` and `rt.serve` run on a `WorkerPool` of Deno Workers that
+ * the runtime starts lazily, on first use. The main thread keeps its
+ * scheduler for local tasks and coordinates the pool (queues shared tasks,
+ * collects results, starts and stops servers).
+ * - `workers(n)` with n > 1: the pool has n workers (plus the main thread).
+ * - `workers(1)`, the default: no pool until a shared spawn or `serve` asks
+ *   for one; then a pool of one worker (so `spawnBlocking` still keeps CPU
+ *   work off the main thread — running it inline would block the main event
+ *   loop, which is what it exists to avoid).
+ * - Why the default stays 1 rather than `navigator.hardwareConcurrency`: it
+ *   changes nothing for local tasks (they cannot move), each pool worker is a
+ *   whole isolate with its own reactor (tens of ms to start, ~10 MB), and the
+ *   number of cores to give a server is the user's call
+ *   (`workers(navigator.hardwareConcurrency)` is one line).
+ *
  * Invariant: when `rt.run(main)` settles, every task it spawned has finished
  * (those still alive when `main` returned were cancelled), its timers and
- * I/O are released, and no call or message port of the runtime is pending.
+ * I/O are released, its servers are closed, its pool's workers are
+ * terminated, and no call or message port of the runtime is pending.
  *
  * @module
  */
@@ -23,13 +44,24 @@ import { Scheduler, type SchedulerConfig, type WorkerMetrics } from "./scheduler
 import { type TaskBody, toIterator } from "./body.ts";
 import type { Task } from "./task.ts";
 import { Clock } from "../time/clock.ts";
+import { type PoolWorkerMetrics, WorkerPool } from "./pool/pool.ts";
+import type { SharedJoinHandle } from "./pool/handle.ts";
+import type { SharedArg } from "./pool/codec.ts";
+import { type ServeOptions, type Server, startServe } from "./pool/serve.ts";
 
 /** Backends the I/O driver can use. */
 export type Backend = "auto" | "io_uring" | "epoll" | "kqueue";
 
-/** What `rt.metrics()` reports: per worker, and totals. */
+/**
+ * What `rt.metrics()` reports: per worker, and totals. `perWorker[0]` is the
+ * main thread's scheduler; entries 1… are the pool workers (once the pool
+ * started), with the counters a pool worker keeps — `polls` (shared tasks
+ * started), `steals`, `stolenTasks`, `parks`, `unparks`, and its ring +
+ * LIFO depth as `localQueueDepth` — and 0 in the fields it does not count.
+ * The task, timer and I/O totals are the main thread's.
+ */
 export interface RuntimeMetrics {
-  /** Number of workers. */
+  /** Threads running Dokio schedulers: 1 (main) + pool workers started (= `perWorker.length`). */
   workers: number;
   /** Tasks alive now. */
   activeTasks: number;
@@ -41,13 +73,19 @@ export interface RuntimeMetrics {
   ioInFlight: number;
   /** The I/O backend in use, or null when I/O was not opened. */
   backend: string | null;
-  /** Each worker's counters. */
+  /** Each worker's counters: the main thread's, then each pool worker's. */
   perWorker: WorkerMetrics[];
+  /** The pool workers' own counters (with `alive`); empty until the pool started. */
+  pool: PoolWorkerMetrics[];
 }
 
 /** Options of `run()` and `new Runtime()`. */
 export interface RuntimeOptions {
-  /** Worker count (1 for now; the multi-worker pool extends this). */
+  /**
+   * Worker count, 1..256 (default 1). n > 1: shared tasks and `serve` run on
+   * a pool of n Deno Workers started on first use; local tasks stay on the
+   * main thread either way (see the module doc).
+   */
   workers?: number;
   /** Ticks between inject-queue-first checks (default 31). */
   globalQueueInterval?: number;
@@ -88,6 +126,12 @@ const active: Runtime[] = [];
 const schedulers = new WeakMap<Runtime, Scheduler>();
 let defaultRuntime: Runtime | null = null;
 
+function workerCount(v: number | undefined): number {
+  const n = positiveInt("workers", v, 1);
+  if (n > 256) throw new RangeError("workers must be an integer in 1..256");
+  return n;
+}
+
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be an integer >= 1`);
@@ -127,6 +171,9 @@ export class Runtime {
   #sched: Scheduler;
   #running = 0;
   #shutdown = false;
+  #poolSize: number;
+  #pool: WorkerPool | null = null;
+  #servers = new Set<Server>();
 
   /** Start building a runtime. */
   static builder(): RuntimeBuilder {
@@ -135,10 +182,7 @@ export class Runtime {
 
   /** Make a runtime with `options` (see {@linkcode RuntimeOptions}). */
   constructor(options: RuntimeOptions = {}) {
-    const workers = positiveInt("workers", options.workers, 1);
-    if (workers !== 1) {
-      throw new RangeError("dokio: this build runs one worker per runtime (workers(1))");
-    }
+    this.#poolSize = workerCount(options.workers);
     const config: SchedulerConfig = {
       globalQueueInterval: positiveInt("globalQueueInterval", options.globalQueueInterval, 31),
       eventInterval: positiveInt("eventInterval", options.eventInterval, 61),
@@ -185,13 +229,90 @@ export class Runtime {
     return this.#sched.spawn(toIterator(body));
   }
 
+  /** The pool, started on first use (see the module doc). */
+  #getPool(): WorkerPool {
+    if (this.#shutdown) throw new Error("dokio: the runtime was shut down");
+    if (this.#pool === null) this.#pool = WorkerPool.create({ workers: this.#poolSize });
+    return this.#pool;
+  }
+
+  /**
+   * Run the shared task `name` (registered with `defineTask` in the module at
+   * `moduleUrl`) on a pool worker, with plain-data `args`. Generator
+   * functions run as tasks there (abortable); the handle is awaitable,
+   * `yield*`-able and has `abort()`.
+   *
+   * @example
+   * ```ts ignore
+   * const rt = Runtime.builder().workers(2).build();
+   * const tasks = new URL("./tasks.ts", import.meta.url).href; // defineTask("sum", …)
+   * console.log(await rt.spawnShared<number>(tasks, "sum", [1, 2, 3]));
+   * await rt.shutdown();
+   * ```
+   */
+  spawnShared<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T> {
+    return this.#getPool().spawnShared<T>(moduleUrl, name, ...args);
+  }
+
+  /**
+   * Run the CPU job `name` from `moduleUrl` on a pool worker, called inline
+   * there (no task machinery; not abortable once started). Always off the
+   * main thread, also with `workers(1)` (a pool of one worker).
+   *
+   * @example
+   * ```ts ignore
+   * const parts = await Promise.all(chunks.map((c) => rt.spawnBlocking<number>(tasks, "sum", c)));
+   * ```
+   */
+  spawnBlocking<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T> {
+    return this.#getPool().spawnBlocking<T>(moduleUrl, name, ...args);
+  }
+
+  /**
+   * Serve TCP on every pool worker: each binds its own listener on
+   * `listen`'s address with SO_REUSEPORT (the kernel balances connections)
+   * and runs the handler registered with `defineHandler(handlerName, fn)` in
+   * `moduleUrl` for each connection it accepts. Port 0: worker 0 picks the
+   * port, the others join it (`server.localAddr.port`). Bad arguments throw
+   * at the call; bind failures reject. `server.close({ drainMs })` stops
+   * accepting and drains; `rt.shutdown()` closes servers still open.
+   *
+   * @example
+   * ```ts ignore
+   * const rt = new Runtime({ workers: 2 });
+   * const handlers = new URL("./echo_handler.ts", import.meta.url).href;
+   * const srv = await rt.serve({ hostname: "127.0.0.1", port: 0 }, handlers, "echo");
+   * console.log(srv.localAddr.port);
+   * await srv.close({ drainMs: 1000 });
+   * await rt.shutdown();
+   * ```
+   */
+  serve(listen: ServeOptions, moduleUrl: string, handlerName: string): Promise<Server> {
+    const pool = this.#getPool();
+    const p = startServe(pool, listen, moduleUrl, handlerName, (s) => this.#servers.delete(s));
+    return p.then((srv) => {
+      if (this.#shutdown) {
+        return srv.close({ drainMs: 0 }).then(() => {
+          throw new Error("dokio: the runtime was shut down while serve() was binding");
+        });
+      }
+      this.#servers.add(srv);
+      return srv;
+    });
+  }
+
   /**
    * Cancel every task, give them up to `timeoutMs` (default 1000) to run
-   * their cleanup, then release the drivers.
+   * their cleanup, then release the drivers. Servers still open are closed
+   * (draining for up to `timeoutMs`), shared tasks still running are
+   * cancelled and the pool's workers terminated.
    */
   async shutdown(timeoutMs = 1000): Promise<void> {
     if (this.#shutdown) return;
     this.#shutdown = true;
+    if (this.#servers.size > 0) {
+      await Promise.allSettled([...this.#servers].map((srv) => srv.close({ drainMs: timeoutMs })));
+    }
     const s = this.#sched;
     s.abortAll();
     if (s.liveTasks > 0) {
@@ -206,19 +327,41 @@ export class Runtime {
       if (s.liveTasks > 0) s.abortAll(); // forced: out of suspended finally blocks
     }
     await s.close();
+    if (this.#pool !== null) await this.#pool.shutdown({ timeoutMs: 0 });
   }
 
-  /** Counters for a console-like view. */
+  /** Counters for a console-like view (see {@linkcode RuntimeMetrics}). */
   metrics(): RuntimeMetrics {
     const w = this.#sched.metrics();
+    const pool = this.#pool?.metrics() ?? [];
+    const perWorker: WorkerMetrics[] = [w];
+    for (const p of pool) {
+      perWorker.push({
+        polls: p.polls,
+        lifoPolls: 0,
+        steals: p.steals,
+        stolenTasks: p.stolenTasks,
+        parks: p.parks,
+        unparks: p.unparks,
+        hops: 0,
+        driverPolls: 0,
+        localQueueDepth: p.queueDepth,
+        injectQueueDepth: 0,
+        spawned: 0,
+        activeTasks: 0,
+        timers: 0,
+        ioInFlight: 0,
+      });
+    }
     return {
-      workers: 1,
+      workers: perWorker.length,
       activeTasks: w.activeTasks,
       spawnedTasks: w.spawned,
       timers: w.timers,
       ioInFlight: w.ioInFlight,
       backend: this.#sched.io?.backend ?? null,
-      perWorker: [w],
+      perWorker,
+      pool,
     };
   }
 }
@@ -235,9 +378,9 @@ export class Runtime {
  */
 export class RuntimeBuilder {
   #o: RuntimeOptions = {};
-  /** Worker count. */
+  /** Worker count, 1..256 (see {@linkcode RuntimeOptions.workers}). */
   workers(n: number): this {
-    this.#o.workers = positiveInt("workers", n, 1);
+    this.#o.workers = workerCount(n);
     return this;
   }
   /** Ticks between inject-queue-first checks. */

@@ -1,7 +1,8 @@
 /**
  * The echo daemon (examples/echo.ts) as a child process: it prints its port,
  * echoes, keeps its fd count flat, survives EMFILE under a low fd limit, and
- * exits 0 on SIGTERM after draining — on both backends.
+ * exits 0 on SIGTERM after draining — on both backends; and with
+ * `--workers 2` (rt.serve over two pool workers) the same.
  */
 
 import assert from "node:assert/strict";
@@ -153,5 +154,37 @@ for (const backend of BACKENDS) {
     const st = await d.done;
     await d.lines;
     assert.equal(st.code, 0, d.out.join("\n"));
+  });
+}
+
+for (const backend of BACKENDS) {
+  Deno.test(`echo daemon --workers 2: echoes on both workers, drains, SIGTERM exits 0 [${backend}]`, async () => {
+    const d = await start(backend, ["--workers", "2", "--drain-ms", "300"]);
+    assert.ok(
+      d.out.some((l) => l.includes("2 workers, one SO_REUSEPORT listener each")),
+      d.out.join("\n"),
+    );
+    const conns: Deno.Conn[] = [];
+    for (let i = 0; i < 20; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: d.port }));
+    }
+    await Promise.all(conns.map((c, i) => echoOnce(c, `hello ${i}\n`.repeat(i + 1))));
+    // One connection stays open through SIGTERM: still served while draining, then closed.
+    for (const c of conns.slice(1)) c.close();
+    d.child.kill("SIGTERM");
+    await waitFor(() => d.out.some((l) => l.includes("no longer accepting")), 3000);
+    await echoOnce(conns[0], "during drain\n");
+    const st = await d.done;
+    await d.lines;
+    assert.equal(st.code, 0, d.out.join("\n"));
+    assert.equal(await conns[0].read(new Uint8Array(8)).catch(() => null), null);
+    conns[0].close();
+    const per = d.out.map((l) => /accepted per worker: (\d+), (\d+); stopped/.exec(l)).find((m) =>
+      m
+    );
+    assert.ok(per, d.out.join("\n"));
+    assert.equal(Number(per[1]) + Number(per[2]), 20);
+    assert.ok(Number(per[1]) > 0 && Number(per[2]) > 0, per[0]);
+    assert.ok(d.out.some((l) => l.includes("drain time over: closed 1")), d.out.join("\n"));
   });
 }

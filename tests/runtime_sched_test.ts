@@ -564,7 +564,7 @@ Deno.test("sched: builder and options reject bad values with RangeError/TypeErro
   assert.throws(() => Runtime.builder().eventInterval(-1).build(), RangeError);
   assert.throws(() => Runtime.builder().eventInterval(NaN).build(), RangeError);
   assert.throws(() => Runtime.builder().workers(0).build(), RangeError);
-  assert.throws(() => Runtime.builder().workers(2).build(), RangeError);
+  assert.throws(() => Runtime.builder().workers(257).build(), RangeError);
   assert.throws(() => Runtime.builder().backend("bogus" as never).build(), TypeError);
   assert.throws(() => new Runtime({ budget: -3 }), RangeError);
   assert.throws(() => run(function* () {}, { globalQueueInterval: 0 }), RangeError);

@@ -1,7 +1,8 @@
 /**
  * The multi-worker pool: shared tasks run on N Deno Workers that share work
  * through SharedArrayBuffer queues, plus a cross-worker byte channel and
- * notify. See `pool.ts` for the design and its invariants.
+ * notify, and multi-core TCP serving (`serve.ts`, behind `rt.serve`). See
+ * `pool.ts` for the design and its invariants.
  *
  * @example
  * ```ts ignore
@@ -23,7 +24,22 @@ export {
   type WorkerPoolOptions,
 } from "./pool.ts";
 export { SharedJoinHandle } from "./handle.ts";
-export { defineTask, type SharedFn, type SharedTaskDef } from "./registry.ts";
+export {
+  type ConnHandler,
+  defineHandler,
+  defineTask,
+  type HandlerDef,
+  type SharedFn,
+  type SharedTaskDef,
+} from "./registry.ts";
+export {
+  type ServeAddr,
+  type ServeCloseOptions,
+  type ServeOptions,
+  Server,
+  type ServeStats,
+  type ServeWorkerStats,
+} from "./serve.ts";
 export type { SharedArg } from "./codec.ts";
 export {
   NotifiedShared,

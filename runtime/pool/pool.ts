@@ -15,6 +15,13 @@
  *   batched per dispatcher tick, keyed by slot id and generation.
  * - Only the pool's owner thread spawns shared tasks (workers do not spawn
  *   shared tasks yet); a worker pins the local tasks its shared task spawns.
+ * - `spawnOn(index, …)` pins a shared task to one worker: the slot is
+ *   written as usual but its id goes to that worker by one message instead of
+ *   the inject queue (a control path: `rt.serve` binds one listener per
+ *   worker this way). If that worker dies first, the task fails.
+ * - `WorkerPool.create()` returns at once and boots the workers in the
+ *   background (`ready`); tasks spawned meanwhile wait in the shared queues
+ *   (or, pinned, in the worker's message queue). A boot failure fails them.
  * - `spawnBlocking` queues the same way but the worker calls the function
  *   inline on its dispatcher (no task machinery): the CPU fan-out path.
  * - Abort: CANCELLED is set on the shared state word; a queued task is then
@@ -117,6 +124,7 @@ interface Pending {
   bytes: Uint8Array;
   kind: number;
   shared: SharedArrayBuffer[];
+  target: number;
 }
 
 const WORKER_URL = new URL("./worker_main.ts", import.meta.url).href;
@@ -170,6 +178,9 @@ export class WorkerPool implements HandleOwner {
   #drained: (() => void) | null = null;
   #liveCount = 0;
   #sweeper: ReturnType<typeof setInterval> | null = null;
+  #target: Int32Array;
+  #ready: Promise<void> = Promise.resolve();
+  #bootError: Error | null = null;
 
   /**
    * Called with the worker index and a reason when a worker dies or is terminated
@@ -189,6 +200,7 @@ export class WorkerPool implements HandleOwner {
     for (let i = 0; i < slots; i++) this.#free[i] = slots - 1 - i;
     this.#freeTop = slots;
     this.#live = new Array(slots).fill(null);
+    this.#target = new Int32Array(slots).fill(-1);
   }
 
   /**
@@ -202,6 +214,27 @@ export class WorkerPool implements HandleOwner {
    * ```
    */
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+    const pool = WorkerPool.create(options);
+    await pool.ready;
+    return pool;
+  }
+
+  /**
+   * Make a pool and boot its workers in the background: returns at once.
+   * Tasks may be spawned right away (they start once a worker is ready);
+   * `ready` settles when every worker is, and rejects — failing every task
+   * spawned so far — if one cannot start.
+   *
+   * @example
+   * ```ts ignore
+   * import { WorkerPool } from "./pool.ts";
+   * const pool = WorkerPool.create({ workers: 2, modules: [tasksUrl] });
+   * const h = pool.spawnShared<number>(tasksUrl, "sum", [1, 2]); // queued while booting
+   * console.log(await h); // 3
+   * await pool.shutdown();
+   * ```
+   */
+  static create(options: WorkerPoolOptions): WorkerPool {
     if (options === null || typeof options !== "object") {
       throw new TypeError("WorkerPool.start: options must be an object");
     }
@@ -217,9 +250,33 @@ export class WorkerPool implements HandleOwner {
     if (!Number.isInteger(slots) || slots < 1 || slots > 1 << 20) {
       throw new RangeError(`WorkerPool.start: slots must be an integer in [1, 2^20], got ${slots}`);
     }
+    const urls = modules.map((m) => new URL(m).href);
     const pool = new WorkerPool(n, slots);
-    await pool.#boot(modules.map((m) => new URL(m).href));
+    pool.#ready = pool.#boot(urls).catch((e: Error) => {
+      pool.#bootFailed(e);
+      throw e;
+    });
+    pool.#ready.catch(() => {}); // observed through `ready` or the failed tasks
     return pool;
+  }
+
+  /** Settles once every worker is ready (rejects if one could not start). */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  #bootFailed(e: Error): void {
+    this.#bootError = e;
+    this.#closing = true;
+    for (let i = 0; i < this.#n; i++) this.#alive[i] = false;
+    for (let s = 0; s < this.#slots; s++) {
+      if (this.#live[s] !== null) this.#settle(s, 1, { name: "Error", message: e.message });
+    }
+    for (const p of this.#takeBacklog()) {
+      this.#liveCount--;
+      p.handle._reject(new JoinError(p.handle.id, e));
+    }
+    this.#checkDrained();
   }
 
   async #boot(modules: string[]): Promise<void> {
@@ -297,7 +354,28 @@ export class WorkerPool implements HandleOwner {
    * ```
    */
   spawnShared<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T> {
-    return this.#spawn<T>(0, moduleUrl, name, args);
+    return this.#spawn<T>(0, -1, moduleUrl, name, args);
+  }
+
+  /**
+   * Run the shared task `name` from `moduleUrl` on worker `index` (pinned:
+   * never stolen). For per-worker setup such as one listener per worker.
+   *
+   * @example
+   * ```ts ignore
+   * const hs = [0, 1].map((i) => pool.spawnOn<number>(i, tasksUrl, "whoami"));
+   * ```
+   */
+  spawnOn<T>(
+    index: number,
+    moduleUrl: string,
+    name: string,
+    ...args: SharedArg[]
+  ): SharedJoinHandle<T> {
+    if (!Number.isInteger(index) || index < 0 || index >= this.#n) {
+      throw new RangeError(`spawnOn: no worker ${index} (the pool has ${this.#n})`);
+    }
+    return this.#spawn<T>(0, index, moduleUrl, name, args);
   }
 
   /**
@@ -310,17 +388,29 @@ export class WorkerPool implements HandleOwner {
    * ```
    */
   spawnBlocking<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T> {
-    return this.#spawn<T>(1, moduleUrl, name, args);
+    return this.#spawn<T>(1, -1, moduleUrl, name, args);
   }
 
-  #spawn<T>(kind: number, url: string, name: string, args: SharedArg[]): SharedJoinHandle<T> {
+  #spawn<T>(
+    kind: number,
+    target: number,
+    url: string,
+    name: string,
+    args: SharedArg[],
+  ): SharedJoinHandle<T> {
     if (typeof url !== "string" || url.length === 0) {
       throw new TypeError("spawnShared: moduleUrl must be a URL string");
     }
     if (typeof name !== "string" || name.length === 0) {
       throw new TypeError("spawnShared: name must be a non-empty string");
     }
+    if (this.#bootError !== null) {
+      throw new Error(`WorkerPool: the pool failed to start (${this.#bootError.message})`);
+    }
     if (this.#closing) throw new Error("WorkerPool: spawn after shutdown()");
+    if (target >= 0 && !this.#alive[target]) {
+      throw new Error(`WorkerPool: worker ${target} is not alive`);
+    }
     const w = this.#writer;
     w.reset();
     w.value(url);
@@ -335,9 +425,10 @@ export class WorkerPool implements HandleOwner {
         bytes: w.bytes().slice(0, w.length),
         kind,
         shared: w.shared,
+        target,
       });
     } else {
-      this.#submit(hu, w.bytes(), w.length, kind, w.shared);
+      this.#submit(hu, w.bytes(), w.length, kind, w.shared, target);
     }
     return h;
   }
@@ -348,6 +439,7 @@ export class WorkerPool implements HandleOwner {
     len: number,
     kind: number,
     shared: SharedArrayBuffer[],
+    target: number,
   ): void {
     const slot = this.#free[--this.#freeTop];
     const base = slot * HEADER_WORDS;
@@ -365,7 +457,16 @@ export class WorkerPool implements HandleOwner {
     }
     this.#live[slot] = h;
     this.#slotOf.set(h, slot);
+    this.#target[slot] = target;
     Atomics.store(hdr, base + H_STATE, INITIAL_STATE);
+    if (target >= 0) {
+      if (!this.#alive[target]) {
+        this.#settle(slot, 1, { name: "Error", message: `pool worker ${target} is not alive` });
+        return;
+      }
+      this.#workers[target].postMessage({ t: "run", id: slot });
+      return;
+    }
     if (!this.#q.inject.push(slot)) {
       // Cannot happen with slots ≤ inject capacity; fail loudly rather than lose it.
       this.#settle(slot, 1, { name: "RangeError", message: "inject queue full" });
@@ -422,6 +523,7 @@ export class WorkerPool implements HandleOwner {
     const h = this.#live[slot];
     if (h === null) return;
     this.#live[slot] = null;
+    this.#target[slot] = -1;
     Atomics.store(this.#hdr, slot * HEADER_WORDS + H_STATE, COMPLETE | CANCELLED);
     this.#slotOf.delete(h);
     this.#big.delete(slot);
@@ -438,7 +540,7 @@ export class WorkerPool implements HandleOwner {
     while (k < b.length && this.#freeTop > 0) {
       const p = b[k];
       b[k++] = undefined as unknown as Pending;
-      this.#submit(p.handle, p.bytes, p.bytes.length, p.kind, p.shared);
+      this.#submit(p.handle, p.bytes, p.bytes.length, p.kind, p.shared, p.target);
     }
     this.#backlogHead = k;
     if (k === b.length) {
@@ -531,7 +633,10 @@ export class WorkerPool implements HandleOwner {
     }
     const hdr = this.#hdr;
     for (let s = 0; s < this.#slots; s++) {
-      if (this.#live[s] !== null && Atomics.load(hdr, s * HEADER_WORDS + H_OWNER) === i + 1) {
+      if (
+        this.#live[s] !== null &&
+        (Atomics.load(hdr, s * HEADER_WORDS + H_OWNER) === i + 1 || this.#target[s] === i)
+      ) {
         this.#settle(s, 1, { name: "Error", message: `pool worker ${i} died (${reason})` });
       }
     }
@@ -563,7 +668,7 @@ export class WorkerPool implements HandleOwner {
     }
     let pushed = 0;
     for (let s = 0; s < this.#slots; s++) {
-      if (this.#live[s] === null) continue;
+      if (this.#live[s] === null || this.#target[s] >= 0) continue;
       const st = Atomics.load(this.#hdr, s * HEADER_WORDS + H_STATE);
       if ((st & (RUNNING | COMPLETE)) === 0 && q.inject.push(s)) pushed++;
     }
@@ -615,6 +720,11 @@ export class WorkerPool implements HandleOwner {
       throw new RangeError("shutdown: timeoutMs must be a non-negative number");
     }
     this.#closing = true;
+    try {
+      await this.#ready;
+    } catch {
+      return; // never started: #bootFailed terminated the workers and failed the tasks
+    }
     if (this.#liveCount > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([

@@ -5,6 +5,9 @@
  * name up here, so the function itself never crosses threads — only its
  * module URL, its name and its (plain-data) arguments do.
  *
+ * `defineHandler(name, fn)` does the same for `rt.serve` connection handlers,
+ * in a namespace of their own.
+ *
  * Invariant: a name maps to one function per isolate; defining the same name
  * again with a different function is a TypeError (two modules would otherwise
  * silently shadow each other on some workers and not others).
@@ -68,4 +71,69 @@ export function defineTask<F extends SharedFn>(name: string, fn: F): SharedTaskD
  */
 export function lookupTask(name: string): SharedFn | undefined {
   return registry.get(name);
+}
+
+/**
+ * A connection handler for `rt.serve`: called with each accepted connection
+ * (a `TcpStream`) on the pool worker that accepted it. A generator function
+ * runs as a Dokio task on that worker; an async function gets the connection
+ * and an `AbortSignal`. The server closes the connection when it returns.
+ */
+// deno-lint-ignore no-explicit-any
+export type ConnHandler<C = any> = (
+  conn: C,
+  signal: AbortSignal,
+) => Operation<unknown> | PromiseLike<unknown> | unknown;
+
+/** What {@link defineHandler} returns: the name to pass to `rt.serve`, and the function. */
+export interface HandlerDef<F extends ConnHandler> {
+  /** The registered name. */
+  readonly name: string;
+  /** The function. */
+  readonly fn: F;
+}
+
+const handlers = new Map<string, ConnHandler>();
+
+/**
+ * Register `fn` as the connection handler `name` for `rt.serve(listen,
+ * moduleUrl, name)`. Call it at the top level of the module whose URL you
+ * pass to `serve`: every pool worker imports that module. Handlers live in
+ * their own namespace (a handler is not a shared task, nor the reverse);
+ * redefining a name with another function is a TypeError.
+ *
+ * @example
+ * ```ts
+ * import { defineHandler } from "./registry.ts";
+ * export const hello = defineHandler("example.hello", function* (conn: { close(): void }) {
+ *   conn.close();
+ * });
+ * console.log(hello.name); // "example.hello"
+ * ```
+ */
+export function defineHandler<F extends ConnHandler>(name: string, fn: F): HandlerDef<F> {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new TypeError("defineHandler: name must be a non-empty string");
+  }
+  if (typeof fn !== "function") throw new TypeError("defineHandler: fn must be a function");
+  const prev = handlers.get(name);
+  if (prev !== undefined && prev !== fn) {
+    throw new TypeError(`defineHandler: "${name}" is already defined by another function`);
+  }
+  handlers.set(name, fn);
+  return Object.freeze({ name, fn });
+}
+
+/**
+ * The connection handler registered as `name` in this isolate, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { defineHandler, lookupHandler } from "./registry.ts";
+ * defineHandler("example.noop", () => {});
+ * console.log(typeof lookupHandler("example.noop")); // "function"
+ * ```
+ */
+export function lookupHandler(name: string): ConnHandler | undefined {
+  return handlers.get(name);
 }

@@ -15,7 +15,8 @@
  *
  * Invariants: a popped id is claimed with `toRunning` on its shared state word
  * before anything runs (a CANCELLED word means: report "cancelled", run nothing);
- * every id taken produces exactly one result message; at most `MAX_INFLIGHT`
+ * every id taken (from a queue, or pinned to this worker by a "run" message)
+ * produces exactly one result message; at most `MAX_INFLIGHT`
  * shared tasks run concurrently here, so the rest stay stealable. Abort: the
  * pool sets CANCELLED, bumps this worker's cancel epoch and unparks it; the
  * dispatcher then aborts the local tasks whose word is CANCELLED.
@@ -435,6 +436,10 @@ self.onmessage = (ev: MessageEvent) => {
     }, (e) => {
       self.postMessage({ t: "fatal", error: errorInfo(e) });
     });
+  } else if (m.t === "run") {
+    // A task pinned to this worker (`spawnOn`): claimed and started like a popped id.
+    start(m.id);
+    q.idle.unpark(me); // the dispatcher flushes what it reported
   } else if (m.t === "args") {
     const w = argWaiters.get(m.id);
     argWaiters.delete(m.id);

@@ -1,0 +1,56 @@
+/**
+ * The echo connection handler, shared by both paths of examples/echo.ts:
+ * the single-thread accept loop calls `echo(conn)` directly, and the
+ * multi-worker path (`--workers N`) serves it with `rt.serve(…, "echo")` —
+ * every pool worker imports this module, where `defineHandler` registers it.
+ *
+ * Invariant: `echo` writes back exactly the bytes it read, in order, until
+ * EOF, and closes the connection whatever happens.
+ *
+ * @example
+ * ```ts ignore
+ * import { Runtime } from "../runtime/mod.ts";
+ * const rt = new Runtime({ workers: 2 });
+ * const srv = await rt.serve({ port: 7000 }, new URL("./echo_handler.ts", import.meta.url).href, "echo");
+ * ```
+ *
+ * @module
+ */
+
+import { defineHandler } from "../runtime/pool/registry.ts";
+import type { TcpStream } from "../net/mod.ts";
+
+/** Connections open in this isolate (the single-thread path force-closes them at the drain deadline). */
+export const open: Set<TcpStream> = new Set();
+
+/**
+ * Echo one connection until EOF; reuses one buffer.
+ *
+ * @example
+ * ```ts ignore
+ * spawn(echo(conn));
+ * ```
+ */
+export function* echo(conn: TcpStream): Generator<unknown, void, unknown> {
+  open.add(conn);
+  const buf = new Uint8Array(16384);
+  try {
+    conn.setNoDelay(true);
+    for (;;) {
+      const n = yield* conn.read(buf);
+      if (n === null) return;
+      yield* conn.writeAll(buf.subarray(0, n));
+    }
+  } catch {
+    // peer reset, or closed at shutdown: nothing to do but close
+  } finally {
+    open.delete(conn);
+    conn.close();
+  }
+}
+
+/** `echo` registered for `rt.serve(listen, thisModuleUrl, "echo")`. */
+export const echoHandler: { readonly name: string; readonly fn: typeof echo } = defineHandler(
+  "echo",
+  echo,
+);

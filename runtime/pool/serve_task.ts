@@ -1,0 +1,154 @@
+/**
+ * The worker side of `rt.serve`: two shared tasks every pool worker runs
+ * pinned (`spawnOn`), one listener per worker.
+ *
+ * - `dokio.serve.bind(id, hostname, port, backlog, handlerUrl, handlerName,
+ *   stats, index)` imports the handler module, binds a listener with
+ *   SO_REUSEPORT on `hostname:port` (so the kernel spreads incoming
+ *   connections over the workers' listeners), starts a local accept loop that
+ *   spawns the handler for each connection (as a task pinned to this worker),
+ *   and returns the bound address at once — the accept loop lives on.
+ * - `dokio.serve.close(id, drainMs)` stops accepting (closes the listener),
+ *   waits up to `drainMs` for open connections to end, then closes what is
+ *   left (their pending I/O ends with ClosedError), gives handlers one more
+ *   second and aborts any still running. Returns how many were force-closed.
+ *
+ * Counters go into the `stats` SharedArrayBuffer the main thread made
+ * (int32 words `16·index + 0` accepted, `+1` open now), read there without
+ * a message.
+ *
+ * Invariant: every accepted connection is closed by the server once its
+ * handler ends, whatever the outcome; `close` resolves only after every
+ * handler task of this worker's server has ended.
+ *
+ * @module
+ */
+
+import { type ConnHandler, defineTask, lookupHandler } from "./registry.ts";
+import { call } from "../call.ts";
+import { CancelledError, ClosedError } from "../errors.ts";
+import type { JoinHandle } from "../join_handle.ts";
+import type { Operation } from "../operation.ts";
+import { spawn } from "../runtime.ts";
+import { TcpListener, type TcpStream } from "../../net/mod.ts";
+import { IoError } from "../../ffi/errors.ts";
+import { select } from "../../sync/select.ts";
+import { TaskTracker } from "../../sync/task_tracker.ts";
+import { sleep } from "../../time/sleep.ts";
+
+const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
+
+/** Seconds given to handlers after their connections were force-closed. */
+const FORCED_GRACE_MS = 1000;
+
+interface Serving {
+  listener: TcpListener;
+  handler: ConnHandler;
+  name: string;
+  isGen: boolean;
+  stats: Int32Array;
+  base: number;
+  tracker: TaskTracker;
+  tasks: Map<TcpStream, JoinHandle<void>>;
+  acceptor: JoinHandle<void> | null;
+}
+
+const servers = new Map<number, Serving>();
+
+function quiet(e: unknown): boolean {
+  return e instanceof ClosedError || e instanceof CancelledError || e instanceof IoError;
+}
+
+function* serveConn(s: Serving, conn: TcpStream): Generator<unknown, void, unknown> {
+  try {
+    if (s.isGen) {
+      yield* s.handler(conn, new AbortController().signal) as Operation<unknown>;
+    } else {
+      yield* call((signal: AbortSignal) => s.handler(conn, signal));
+    }
+  } catch (e) {
+    if (!quiet(e)) console.error(`dokio serve: handler "${s.name}" failed:`, e);
+  } finally {
+    s.tasks.delete(conn);
+    conn.close();
+    Atomics.sub(s.stats, s.base + 1, 1);
+  }
+}
+
+function* acceptLoop(s: Serving): Generator<unknown, void, unknown> {
+  const incoming = s.listener.incoming({
+    onError: (e) => console.error(`dokio serve: accept: ${e.code}, backing off`),
+  });
+  for (;;) {
+    const conn = yield* incoming.accept();
+    if (conn === null) return;
+    Atomics.add(s.stats, s.base, 1);
+    Atomics.add(s.stats, s.base + 1, 1);
+    s.tasks.set(conn, s.tracker.spawn(serveConn(s, conn)));
+  }
+}
+
+/** Bind this worker's listener and start its accept loop; returns the bound address. */
+export const serveBind = defineTask(
+  "dokio.serve.bind",
+  function* (
+    id: number,
+    hostname: string,
+    port: number,
+    backlog: number,
+    handlerUrl: string,
+    handlerName: string,
+    stats: SharedArrayBuffer,
+    index: number,
+  ): Generator<unknown, { hostname: string; port: number }, unknown> {
+    yield* call(import(handlerUrl));
+    const handler = lookupHandler(handlerName);
+    if (handler === undefined) {
+      throw new TypeError(`serve: no handler "${handlerName}" is defined by ${handlerUrl}`);
+    }
+    if (servers.has(id)) throw new Error(`serve: server ${id} already bound here`);
+    const listener = yield* TcpListener.bind({ hostname, port, backlog, reusePort: true });
+    const s: Serving = {
+      listener,
+      handler,
+      name: handlerName,
+      isGen: handler instanceof GeneratorFunction,
+      stats: new Int32Array(stats),
+      base: 16 * index,
+      tracker: new TaskTracker(),
+      tasks: new Map(),
+      acceptor: null,
+    };
+    servers.set(id, s);
+    s.acceptor = spawn(acceptLoop(s));
+    const a = listener.localAddr;
+    return { hostname: a.hostname, port: a.port };
+  },
+);
+
+/** Stop accepting and drain this worker's connections; returns how many were force-closed. */
+export const serveClose = defineTask(
+  "dokio.serve.close",
+  function* (id: number, drainMs: number): Generator<unknown, number, unknown> {
+    const s = servers.get(id);
+    if (s === undefined) return 0;
+    servers.delete(id);
+    s.listener.close();
+    try {
+      if (s.acceptor !== null) yield* s.acceptor;
+    } catch (e) {
+      if (!quiet(e)) console.error(`dokio serve: accept loop failed:`, e);
+    }
+    s.tracker.close();
+    const r = yield* select({ drained: s.tracker.wait(), timeout: sleep(drainMs) });
+    if (r.key === "drained") return 0;
+    const forced = s.tasks.size;
+    for (const conn of s.tasks.keys()) conn.close();
+    const r2 = yield* select({ drained: s.tracker.wait(), timeout: sleep(FORCED_GRACE_MS) });
+    if (r2.key === "timeout") {
+      for (const h of s.tasks.values()) h.abort();
+      yield* s.tracker.wait();
+    }
+    return forced;
+  },
+);
