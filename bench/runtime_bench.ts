@@ -230,7 +230,8 @@ async function timers(): Promise<BenchRow[]> {
 }
 
 async function idleCpu(): Promise<BenchRow[]> {
-  // A runtime with 10,000 pending timers, parked: CPU over 3 s (the bar is over 10 s;
+  // A runtime with 1,000 idle connections (a pending read each) and 10,000
+  // pending timers, parked: CPU over 3 s (the bar is over 10 s;
   // DOKIO_BENCH_IDLE_S=10 measures the full window).
   let seconds = 3;
   try {
@@ -238,9 +239,19 @@ async function idleCpu(): Promise<BenchRow[]> {
   } catch { /* no env permission */ }
   const code = `
     import { run, sleep, spawn } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+    import { TcpListener, TcpStream } from ${
+    JSON.stringify(new URL("../net/mod.ts", import.meta.url).href)
+  };
     function* s() { yield* sleep(600000); }
+    function* idle(c) { const b = new Uint8Array(64); yield* c.read(b); }
     await run(function* () {
       for (let i = 0; i < 10000; i++) spawn(s());
+      const l = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+      const clients = [];
+      for (let i = 0; i < 1000; i++) {
+        clients.push(yield* TcpStream.connect({ hostname: "127.0.0.1", port: l.localAddr.port }));
+        spawn(idle(yield* l.accept()));
+      }
       console.log("ready");
       yield* sleep(${seconds * 1000 + 2000});
       Deno.exit(0);
@@ -267,7 +278,7 @@ async function idleCpu(): Promise<BenchRow[]> {
   const pct = used / seconds * 100;
   return [{
     suite: "runtime",
-    name: `idle runtime, 10k pending timers: CPU over ${seconds} s`,
+    name: `idle runtime, 1k idle conns + 10k timers: CPU over ${seconds} s`,
     dokio: pct,
     peer: 100,
     peerName: "one busy core",
@@ -290,7 +301,8 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
 }
 
 if (import.meta.main) {
-  const rows = await runRuntimeBench();
+  // `deno run -A bench/runtime_bench.ts idle` runs only the idle-CPU check.
+  const rows = Deno.args[0] === "idle" ? await idleCpu() : await runRuntimeBench();
   for (const r of rows) {
     console.log(
       `${r.name.padEnd(44)} dokio ${r.dokio.toFixed(2).padStart(9)} ${r.unit.padEnd(11)} ` +
