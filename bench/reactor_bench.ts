@@ -25,6 +25,7 @@
  */
 
 import type { BenchRow } from "./row.ts";
+import { duel, suiteRow } from "./_util.ts";
 import {
   DK_LISTEN_REUSEADDR,
   DK_SOCKOPT_NODELAY,
@@ -41,33 +42,8 @@ type Backend = (typeof BACKENDS)[number];
 const SUITE = "reactor";
 const REPS = 7;
 
-/** Run both sides `REPS` times, alternating, and keep each side's best time (ms). */
-async function duel(
-  dokio: () => unknown,
-  peer: () => Promise<unknown>,
-): Promise<[number, number]> {
-  let d = Infinity;
-  let p = Infinity;
-  for (let i = 0; i < REPS; i++) {
-    let t = performance.now();
-    await dokio();
-    d = Math.min(d, performance.now() - t);
-    t = performance.now();
-    await peer();
-    p = Math.min(p, performance.now() - t);
-  }
-  return [d, p];
-}
-
-function row(
-  name: string,
-  dokio: number,
-  peer: number,
-  peerName: string,
-  unit: string,
-): BenchRow {
-  return { suite: SUITE, name, dokio, peer, peerName, unit, ratio: peer / dokio };
-}
+/** Rows of this suite; its figures are times, so they pass `higherIsBetter` false. */
+const row = suiteRow(SUITE);
 
 /** Poll until `want` completions have arrived (bounded), throwing on a failed op. */
 function drain(r: Reactor, want: number): void {
@@ -182,10 +158,10 @@ async function nopRows(p: Pair, backend: Backend): Promise<BenchRow[]> {
   };
   nop1(); // warm up both sides
   await hop1();
-  const [d1, p1] = await duel(nop1, hop1);
+  const [d1, p1] = await duel(REPS, nop1, hop1);
   nopB();
   await hopB();
-  const [dB, pB] = await duel(nopB, hopB);
+  const [dB, pB] = await duel(REPS, nopB, hopB);
   const ns1 = (ms: number) => ms * 1e6 / N1;
   const nsB = (ms: number) => ms * 1e6 / (NB * B);
   return [
@@ -195,6 +171,7 @@ async function nopRows(p: Pair, backend: Backend): Promise<BenchRow[]> {
       ns1(p1),
       "await Promise.resolve()",
       "ns/op",
+      false,
     ),
     row(
       `nop ×256 batch, per op (${backend})`,
@@ -202,6 +179,7 @@ async function nopRows(p: Pair, backend: Backend): Promise<BenchRow[]> {
       nsB(pB),
       "Promise.all of 256 resolved",
       "ns/op",
+      false,
     ),
   ];
 }
@@ -236,7 +214,7 @@ async function pingPongRow(p: Pair, backend: Backend, deno: DenoPair): Promise<B
   };
   dokio(); // warm up
   await peer();
-  const [d, pe] = await duel(dokio, peer);
+  const [d, pe] = await duel(REPS, dokio, peer);
   const us = (ms: number) => ms * 1000 / N;
   return row(
     `tcp 64 B round trip, 1 conn (${backend})`,
@@ -244,6 +222,7 @@ async function pingPongRow(p: Pair, backend: Backend, deno: DenoPair): Promise<B
     us(pe),
     "Deno.listen/Deno.connect",
     "µs/rt",
+    false,
   );
 }
 
@@ -297,13 +276,14 @@ async function sqeWriteRow(): Promise<BenchRow> {
   };
   halves();
   await big();
-  const [d, p] = await duel(halves, big);
+  const [d, p] = await duel(REPS, halves, big);
   return row(
     "sqe record write (u32 halves)",
     d * 1e6 / N,
     p * 1e6 / N,
     "BigUint64Array fields",
     "ns/record",
+    false,
   );
 }
 

@@ -12,30 +12,9 @@
 import { call, run, spawn, yieldNow } from "../mod.ts";
 import type { Operation } from "../mod.ts";
 import type { BenchRow } from "./row.ts";
+import { best, suiteRow } from "./_util.ts";
 
-/** Best of `reps` runs of `f`, in ms. */
-async function best(reps: number, f: () => Promise<unknown>): Promise<number> {
-  let b = Infinity;
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    await f();
-    b = Math.min(b, performance.now() - t);
-  }
-  return b;
-}
-
-function row(
-  name: string,
-  dokio: number,
-  peer: number,
-  peerName: string,
-  unit: string,
-  higherIsBetter: boolean,
-  bar?: string,
-): BenchRow {
-  const ratio = higherIsBetter ? dokio / peer : peer / dokio;
-  return { suite: "runtime", name, dokio, peer, peerName, unit, ratio, bar };
-}
+const row = suiteRow("runtime");
 
 function* leaf(i: number): Operation<number> {
   return i;

@@ -13,6 +13,7 @@
 import { run, spawn, yieldNow } from "../runtime/mod.ts";
 import { mpsc, Mutex, oneshot, type OneshotSender, Semaphore } from "../sync/mod.ts";
 import type { BenchRow } from "./row.ts";
+import { benchRow, best } from "./_util.ts";
 
 // ---------------------------------------------------------------- peers
 
@@ -80,15 +81,8 @@ class PromiseSemaphore {
 
 // ---------------------------------------------------------------- helpers
 
-async function best(reps: number, f: () => Promise<unknown>): Promise<number> {
-  let b = Infinity;
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    await f();
-    b = Math.min(b, performance.now() - t);
-  }
-  return b;
-}
+/** Runs per figure; the best counts. */
+const REPS = 3;
 
 /** ops/s in millions. */
 function mops(n: number, ms: number): number {
@@ -96,7 +90,35 @@ function mops(n: number, ms: number): number {
 }
 
 function row(name: string, dokio: number, peer: number, peerName: string, bar?: string): BenchRow {
-  return { suite: "sync", name, dokio, peer, peerName, unit: "M ops/s", ratio: dokio / peer, bar };
+  return benchRow("sync", name, dokio, peer, peerName, "M ops/s", true, bar);
+}
+
+/** A peer of one Dokio figure: what to time, and how many ops it does (default: Dokio's). */
+interface Peer {
+  name: string;
+  run: () => Promise<unknown>;
+  ops?: number;
+  bar?: string;
+}
+
+/**
+ * Time `dokio` (`ops` operations), then each peer in order (null: skipped),
+ * each the best of {@linkcode REPS}; one row per peer, named `name`.
+ */
+async function compare(
+  name: string,
+  ops: number,
+  dokio: () => Promise<unknown>,
+  peers: (Peer | null)[],
+): Promise<BenchRow[]> {
+  const d = await best(REPS, dokio);
+  const rows: BenchRow[] = [];
+  for (const p of peers) {
+    if (p === null) continue;
+    const ms = await best(REPS, p.run);
+    rows.push(row(name, mops(ops, d), mops(p.ops ?? ops, ms), p.name, p.bar));
+  }
+  return rows;
 }
 
 // ---------------------------------------------------------------- dokio bodies
@@ -296,103 +318,77 @@ export async function runSyncBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const N = 1_000_000;
   const CAP = 1024;
-  const reps = 3;
   // warm up the code paths
   await dokioMpsc(100_000, 1, CAP);
   await promiseMpsc(100_000, 1, CAP);
 
   for (const producers of [1, 4]) {
-    const d = await best(reps, () => dokioMpsc(N, producers, CAP));
-    const p = await best(reps, () => promiseMpsc(N, producers, CAP));
     rows.push(
-      row(
+      ...await compare(
         `bounded mpsc 1M msgs, ${producers} producer${producers > 1 ? "s" : ""} (cap ${CAP})`,
-        mops(N, d),
-        mops(N, p),
-        "promise channel",
-        producers === 1 ? "≥ 10 M/s" : undefined,
+        N,
+        () => dokioMpsc(N, producers, CAP),
+        [{
+          name: "promise channel",
+          run: () => promiseMpsc(N, producers, CAP),
+          bar: producers === 1 ? "≥ 10 M/s" : undefined,
+        }],
       ),
     );
   }
 
   const R = 200_000;
-  {
-    await dokioOneshot(10_000);
-    await promiseOneshot(10_000);
-    const d = await best(reps, () => dokioOneshot(R));
-    const p = await best(reps, () => promiseOneshot(R));
-    rows.push(
-      row("oneshot request/response round trips", mops(R, d), mops(R, p), "Promise.withResolvers"),
-    );
-  }
+  await dokioOneshot(10_000);
+  await promiseOneshot(10_000);
+  rows.push(
+    ...await compare("oneshot request/response round trips", R, () => dokioOneshot(R), [
+      { name: "Promise.withResolvers", run: () => promiseOneshot(R) },
+    ]),
+  );
 
   const npm = await loadNpm();
   const U = 1_000_000;
-  {
-    const d = await best(reps, () => dokioMutex(1, U, false));
-    const p = await best(reps, () => promiseLocking(1, U, 1, false));
-    rows.push(row("Mutex lock/release uncontended", mops(U, d), mops(U, p), "promise mutex"));
-    if (npm) {
-      const a = await best(reps, () => npmMutex(npm, 1, U, false));
-      rows.push(row("Mutex lock/release uncontended", mops(U, d), mops(U, a), "npm:async-mutex"));
-    }
-  }
+  rows.push(
+    ...await compare("Mutex lock/release uncontended", U, () => dokioMutex(1, U, false), [
+      { name: "promise mutex", run: () => promiseLocking(1, U, 1, false) },
+      npm && { name: "npm:async-mutex", run: () => npmMutex(npm, 1, U, false) },
+    ]),
+  );
   const T = 100;
   const K = 2_000;
-  {
-    const d = await best(reps, () => dokioMutex(T, K, true));
-    const p = await best(reps, () => promiseLocking(T, K, 1, true));
-    rows.push(
-      row(
-        "Mutex contended by 100 tasks (hold across a yield)",
-        mops(T * K, d),
-        mops(T * K, p),
-        "promise mutex",
-      ),
-    );
-    if (npm) {
-      const a = await best(reps, () => npmMutex(npm, T, K, true));
-      rows.push(
-        row(
-          "Mutex contended by 100 tasks (hold across a yield)",
-          mops(T * K, d),
-          mops(T * K, a),
-          "npm:async-mutex",
-        ),
-      );
-    }
-  }
-  {
-    const d = await best(reps, () => dokioSemaphore(1, U, 4, false));
-    const p = await best(reps, () => promiseLocking(1, U, 4, false));
-    rows.push(
-      row("Semaphore acquire/release uncontended", mops(U, d), mops(U, p), "promise semaphore"),
-    );
-    if (npm) {
-      const a = await best(reps, () => npmLimit(npm, 1, U / 4, 4, false));
-      rows.push(
-        row("Semaphore acquire/release uncontended", mops(U, d), mops(U / 4, a), "npm:p-limit"),
-      );
-    }
-  }
-  {
-    const d = await best(reps, () => dokioSemaphore(T, K, 10, true));
-    const p = await best(reps, () => promiseLocking(T, K, 10, true));
-    rows.push(
-      row(
-        "Semaphore(10) contended by 100 tasks",
-        mops(T * K, d),
-        mops(T * K, p),
-        "promise semaphore",
-      ),
-    );
-    if (npm) {
-      const a = await best(reps, () => npmLimit(npm, T, K, 10, true));
-      rows.push(
-        row("Semaphore(10) contended by 100 tasks", mops(T * K, d), mops(T * K, a), "npm:p-limit"),
-      );
-    }
-  }
+  rows.push(
+    ...await compare(
+      "Mutex contended by 100 tasks (hold across a yield)",
+      T * K,
+      () => dokioMutex(T, K, true),
+      [
+        { name: "promise mutex", run: () => promiseLocking(T, K, 1, true) },
+        npm && { name: "npm:async-mutex", run: () => npmMutex(npm, T, K, true) },
+      ],
+    ),
+  );
+  rows.push(
+    ...await compare(
+      "Semaphore acquire/release uncontended",
+      U,
+      () => dokioSemaphore(1, U, 4, false),
+      [
+        { name: "promise semaphore", run: () => promiseLocking(1, U, 4, false) },
+        npm && { name: "npm:p-limit", run: () => npmLimit(npm, 1, U / 4, 4, false), ops: U / 4 },
+      ],
+    ),
+  );
+  rows.push(
+    ...await compare(
+      "Semaphore(10) contended by 100 tasks",
+      T * K,
+      () => dokioSemaphore(T, K, 10, true),
+      [
+        { name: "promise semaphore", run: () => promiseLocking(T, K, 10, true) },
+        npm && { name: "npm:p-limit", run: () => npmLimit(npm, T, K, 10, true) },
+      ],
+    ),
+  );
   return rows;
 }
 

@@ -454,8 +454,7 @@ export class Reactor {
    * the byte count, 0 at end of stream. Keep `buf` referenced until completion.
    */
   recv(token: number, fd: number, buf: Uint8Array): void {
-    const len = buf.byteLength;
-    this.pushOp(DK_OP_RECV, token, fd, len > DK_MAX_LEN ? DK_MAX_LEN : len, pointerOf(buf), 0, 0);
+    this.pushOp(DK_OP_RECV, token, fd, bufLen(buf), pointerOf(buf), 0, 0);
   }
 
   /**
@@ -472,15 +471,7 @@ export class Reactor {
     ) {
       throw new RangeError(`send: offset ${offset} / length ${n} outside a ${size}-byte buffer`);
     }
-    this.pushOp(
-      DK_OP_SEND,
-      token,
-      fd,
-      n > DK_MAX_LEN ? DK_MAX_LEN : n,
-      pointerOf(buf) + offset,
-      0,
-      0,
-    );
+    this.pushOp(DK_OP_SEND, token, fd, capLen(n), pointerOf(buf) + offset, 0, 0);
   }
 
   /**
@@ -546,30 +537,12 @@ export class Reactor {
 
   /** Queue a file read into `buf` at `offset` (-1 = the current position). */
   read(token: number, fd: number, buf: Uint8Array, offset = -1): void {
-    const len = buf.byteLength;
-    this.pushOp(
-      DK_OP_READ,
-      token,
-      fd,
-      len > DK_MAX_LEN ? DK_MAX_LEN : len,
-      pointerOf(buf),
-      checkOffset(offset),
-      0,
-    );
+    this.pushOp(DK_OP_READ, token, fd, bufLen(buf), pointerOf(buf), checkOffset(offset), 0);
   }
 
   /** Queue a file write of `buf` at `offset` (-1 = the current position). */
   write(token: number, fd: number, buf: Uint8Array, offset = -1): void {
-    const len = buf.byteLength;
-    this.pushOp(
-      DK_OP_WRITE,
-      token,
-      fd,
-      len > DK_MAX_LEN ? DK_MAX_LEN : len,
-      pointerOf(buf),
-      checkOffset(offset),
-      0,
-    );
+    this.pushOp(DK_OP_WRITE, token, fd, bufLen(buf), pointerOf(buf), checkOffset(offset), 0);
   }
 
   /** Queue a UDP bind on the `dk_addr` record `addr`; the result is the datagram fd. */
@@ -584,12 +557,11 @@ export class Reactor {
 
   /** Queue a datagram receive into `buf`; `from` (a `dk_addr` record) gets the sender. */
   recvFrom(token: number, fd: number, buf: Uint8Array, from?: Uint8Array | null): void {
-    const len = buf.byteLength;
     this.pushOp(
       DK_OP_RECVFROM,
       token,
       fd,
-      len > DK_MAX_LEN ? DK_MAX_LEN : len,
+      bufLen(buf),
       pointerOf(buf),
       from ? addrPtr(from) : 0,
       0,
@@ -598,16 +570,7 @@ export class Reactor {
 
   /** Queue a datagram send of `buf` to `to` (a `dk_addr` record; null on a connected socket). */
   sendTo(token: number, fd: number, buf: Uint8Array, to?: Uint8Array | null): void {
-    const len = buf.byteLength;
-    this.pushOp(
-      DK_OP_SENDTO,
-      token,
-      fd,
-      len > DK_MAX_LEN ? DK_MAX_LEN : len,
-      pointerOf(buf),
-      to ? addrPtr(to) : 0,
-      0,
-    );
+    this.pushOp(DK_OP_SENDTO, token, fd, bufLen(buf), pointerOf(buf), to ? addrPtr(to) : 0, 0);
   }
 
   /**
@@ -687,6 +650,16 @@ function checkInt(name: string, v: number, min: number, max: number): number {
     throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${v}`);
   }
   return v;
+}
+
+/** A byte count capped at `DK_MAX_LEN`, the most one op moves. */
+function capLen(n: number): number {
+  return n > DK_MAX_LEN ? DK_MAX_LEN : n;
+}
+
+/** How many bytes of `buf` one op moves (all of it, up to `DK_MAX_LEN`). */
+function bufLen(buf: Uint8Array): number {
+  return capLen(buf.byteLength);
 }
 
 function checkOffset(offset: number): number {

@@ -3,21 +3,27 @@
  * an {@linkcode OwnedWriteHalf} that two tasks may use at the same time (the
  * read and write lanes of a socket are independent).
  *
- * Invariant: the fd is closed exactly once, when both halves are closed.
+ * Invariant: the fd is closed exactly once, when both halves are closed; a
+ * closed half throws ClosedError on use while the other half goes on.
  * Closing the write half does not send FIN: call `shutdown()` for that.
  *
  * @module
  */
 
-import { localAddr as cLocalAddr, peerAddr as cPeerAddr } from "../ffi/socket.ts";
 import type { Operation } from "../runtime/operation.ts";
 import { checkBuffer, type NetAddr } from "./addr.ts";
 import type { SocketCore } from "./_socket.ts";
+import { localNetAddr, peerNetAddr } from "./_sock_addr.ts";
 import { ReadExactOp, RecvOp, SendOp, ShutdownOp, WriteAllOp } from "./_stream_ops.ts";
 import { readableOf, writableOf } from "./web_streams.ts";
 
+/** The read half's bit in {@linkcode SplitOwner}. */
+const READ_HALF = 1;
+/** The write half's bit in {@linkcode SplitOwner}. */
+const WRITE_HALF = 2;
+
 /**
- * Internal: the shared owner of a split stream's fd.
+ * Internal: the shared owner of a split stream's fd, and which halves are open.
  *
  * @example
  * ```ts ignore
@@ -29,29 +35,31 @@ export class SplitOwner {
   readonly core: SocketCore;
   /** The peer's address if known. */
   peer: NetAddr | null;
-  #open = 2;
+  /** The halves still open: bits {@linkcode READ_HALF} and {@linkcode WRITE_HALF}. */
+  #open = READ_HALF | WRITE_HALF;
   /** Share `core` between two halves. */
   constructor(core: SocketCore, peer: NetAddr | null) {
     this.core = core;
     this.peer = peer;
   }
-  /** One half is done; the last one closes the fd. */
-  release(): void {
-    if (--this.#open === 0) this.core.close();
+  /** The socket, for `half`; ClosedError once that half is closed. */
+  usable(half: number): SocketCore {
+    if ((this.#open & half) === 0) throw this.core.closedError();
+    return this.core;
+  }
+  /** Close `half` (idempotent); the last one closes the fd. */
+  release(half: number): void {
+    if ((this.#open & half) === 0) return;
+    this.#open &= ~half;
+    if (this.#open === 0) this.core.close();
   }
   /** Local address. */
   localAddr(): NetAddr {
-    this.core.checkOpen();
-    const a = cLocalAddr(this.core.library, this.core.fd, "tcp");
-    return { transport: "tcp", hostname: a.hostname, port: a.port };
+    return localNetAddr(this.core, "tcp");
   }
   /** Peer address. */
   peerAddr(): NetAddr {
-    if (this.peer === null) {
-      this.core.checkOpen();
-      const a = cPeerAddr(this.core.library, this.core.fd, "tcp");
-      this.peer = { transport: "tcp", hostname: a.hostname, port: a.port };
-    }
+    if (this.peer === null) this.peer = peerNetAddr(this.core, "tcp");
     return this.peer;
   }
 }
@@ -68,15 +76,13 @@ export class SplitOwner {
  */
 export class OwnedReadHalf implements Disposable {
   readonly #owner: SplitOwner;
-  #closed = false;
   #readable: ReadableStream<Uint8Array> | null = null;
   /** Internal: made by `TcpStream.split()`. */
   constructor(owner: SplitOwner) {
     this.#owner = owner;
   }
   #core(): SocketCore {
-    if (this.#closed) throw this.#owner.core.closedError();
-    return this.#owner.core;
+    return this.#owner.usable(READ_HALF);
   }
   /** Read into `buf`: bytes read, or null at end of stream. */
   read(buf: Uint8Array): Operation<number | null> & PromiseLike<number | null> {
@@ -106,9 +112,7 @@ export class OwnedReadHalf implements Disposable {
   }
   /** Release this half (the fd closes when both halves are closed). Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#owner.release();
+    this.#owner.release(READ_HALF);
   }
   /** `using` support. */
   [Symbol.dispose](): void {
@@ -129,15 +133,13 @@ export class OwnedReadHalf implements Disposable {
  */
 export class OwnedWriteHalf implements Disposable {
   readonly #owner: SplitOwner;
-  #closed = false;
   #writable: WritableStream<Uint8Array> | null = null;
   /** Internal: made by `TcpStream.split()`. */
   constructor(owner: SplitOwner) {
     this.#owner = owner;
   }
   #core(): SocketCore {
-    if (this.#closed) throw this.#owner.core.closedError();
-    return this.#owner.core;
+    return this.#owner.usable(WRITE_HALF);
   }
   /** Write from `buf`: the bytes the kernel took. */
   write(buf: Uint8Array): Operation<number> & PromiseLike<number> {
@@ -175,9 +177,7 @@ export class OwnedWriteHalf implements Disposable {
   }
   /** Release this half (the fd closes when both halves are closed). Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#owner.release();
+    this.#owner.release(WRITE_HALF);
   }
   /** `using` support. */
   [Symbol.dispose](): void {

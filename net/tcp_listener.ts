@@ -22,7 +22,6 @@
 import type { Reactor } from "../ffi/reactor.ts";
 import { DK_LISTEN_REUSEADDR, DK_LISTEN_REUSEPORT, newAddr } from "../ffi/layout.ts";
 import { IoError, ioError } from "../ffi/errors.ts";
-import { localAddr as cLocalAddr } from "../ffi/socket.ts";
 import { currentCore } from "../runtime/context.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import type { Operation, Poll } from "../runtime/operation.ts";
@@ -31,6 +30,7 @@ import type { Waker } from "../runtime/waker.ts";
 import { sleep } from "../time/sleep.ts";
 import { addrRecord, type NetAddr, netAddr } from "./addr.ts";
 import { dropFd, GenOp, GO, NetOp, NO_LANE, READ, SocketCore } from "./_socket.ts";
+import { localNetAddr } from "./_sock_addr.ts";
 import { TcpStream } from "./tcp_stream.ts";
 
 /** Options of {@linkcode TcpListener.bind}. */
@@ -246,12 +246,7 @@ export class TcpListener implements Disposable, AsyncIterable<TcpStream> {
 
   /** The address it listens on (the chosen port when bound to 0). */
   get localAddr(): NetAddr {
-    if (this.#local === null) {
-      const c = this.#core;
-      c.checkOpen();
-      const a = cLocalAddr(c.library, c.fd, "tcp");
-      this.#local = { transport: "tcp", hostname: a.hostname, port: a.port };
-    }
+    if (this.#local === null) this.#local = localNetAddr(this.#core, "tcp");
     return this.#local;
   }
 

@@ -24,7 +24,7 @@
 import type { Reactor } from "../ffi/reactor.ts";
 import { DK_SOCKOPT_KEEPALIVE, DK_SOCKOPT_NODELAY } from "../ffi/layout.ts";
 import { ioError } from "../ffi/errors.ts";
-import { localAddr as cLocalAddr, peerAddr as cPeerAddr, setSockOpt } from "../ffi/socket.ts";
+import { setSockOpt } from "../ffi/socket.ts";
 import type { Operation, Poll } from "../runtime/operation.ts";
 import { IoOp } from "../runtime/reactor_driver.ts";
 import type { Scheduler } from "../runtime/scheduler.ts";
@@ -33,6 +33,7 @@ import { currentCore } from "../runtime/context.ts";
 import { addrRecord, checkBuffer, type NetAddr } from "./addr.ts";
 import { dropFd, NetOp, NO_LANE, SocketCore } from "./_socket.ts";
 import { ReadExactOp, RecvOp, SendOp, ShutdownOp, WriteAllOp } from "./_stream_ops.ts";
+import { localNetAddr, peerNetAddr } from "./_sock_addr.ts";
 import { OwnedReadHalf, OwnedWriteHalf, SplitOwner } from "./split.ts";
 import { readableOf, writableOf } from "./web_streams.ts";
 
@@ -284,23 +285,13 @@ export class TcpStream implements Disposable {
 
   /** The local address. */
   get localAddr(): NetAddr {
-    if (this.#local === null) {
-      const c = this.#core;
-      c.checkOpen();
-      const a = cLocalAddr(c.library, c.fd, "tcp");
-      this.#local = { transport: "tcp", hostname: a.hostname, port: a.port };
-    }
+    if (this.#local === null) this.#local = localNetAddr(this.#core, "tcp");
     return this.#local;
   }
 
   /** The peer's address. */
   get peerAddr(): NetAddr {
-    if (this.#peer === null) {
-      const c = this.#core;
-      c.checkOpen();
-      const a = cPeerAddr(c.library, c.fd, "tcp");
-      this.#peer = { transport: "tcp", hostname: a.hostname, port: a.port };
-    }
+    if (this.#peer === null) this.#peer = peerNetAddr(this.#core, "tcp");
     return this.#peer;
   }
 

@@ -13,10 +13,10 @@
  * @module
  */
 
-import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
+import type { Leaf, Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/waker.ts";
 import { ClosedError } from "../runtime/errors.ts";
-import { type Waiter, WaitList } from "./_waitlist.ts";
+import { FanOut, FanOutWait, type ReceiverState } from "./_fanout.ts";
 
 /**
  * Thrown by a broadcast `recv()` when the receiver fell behind and `missed`
@@ -43,70 +43,62 @@ export class LaggedError extends Error {
 let makeSender: <T>(c: BCore<T>) => BroadcastSender<T>;
 let makeReceiver: <T>(c: BCore<T>, next: number) => BroadcastReceiver<T>;
 
-class BCore<T> {
+class BCore<T> extends FanOut {
   readonly ring: (T | undefined)[];
   readonly cap: number;
   tail = 0;
-  senders = 1;
-  receivers = 0;
-  readonly waiters: WaitList<RecvOp<T>> = new WaitList();
 
   constructor(cap: number) {
+    super();
     this.cap = cap;
     this.ring = new Array(cap).fill(undefined);
   }
 }
 
-class RecvOp<T> extends Leaf<T | undefined> implements Waiter {
-  waker: Waker | null = null;
-  before: Waiter | null = null;
-  after: Waiter | null = null;
-  queued = false;
-  readonly #c: BCore<T>;
+interface RxState extends ReceiverState {
+  next: number;
+}
+
+/**
+ * Check that `rx` is open (else ClosedError); if it fell behind the ring,
+ * move it to the oldest retained message and give how many it missed (0 if
+ * it did not).
+ */
+function catchUp<T>(c: BCore<T>, rx: RxState): number {
+  if (rx.closed) throw new ClosedError("dokio: this broadcast receiver is closed");
+  const oldest = c.tail - c.cap;
+  if (rx.next >= oldest) return 0;
+  const missed = oldest - rx.next;
+  rx.next = oldest;
+  return missed;
+}
+
+class RecvOp<T> extends FanOutWait<T | undefined, BCore<T>> {
   readonly #rx: RxState;
 
   constructor(c: BCore<T>, rx: RxState) {
-    super();
-    this.#c = c;
+    super(c);
     this.#rx = rx;
   }
 
   protected poll(waker: Waker): Poll<T | undefined> {
-    const c = this.#c;
+    const c = this.core;
     const rx = this.#rx;
-    if (rx.closed) throw new ClosedError("dokio: this broadcast receiver is closed");
-    const oldest = c.tail - c.cap;
-    if (rx.next < oldest) {
-      const missed = oldest - rx.next;
-      rx.next = oldest;
-      c.waiters.remove(this);
-      this.waker = null;
+    const missed = catchUp(c, rx);
+    if (missed > 0) {
+      this.settle();
       throw new LaggedError(missed);
     }
     if (rx.next < c.tail) {
-      c.waiters.remove(this);
-      this.waker = null;
+      this.settle();
       return c.ring[rx.next++ % c.cap];
     }
     if (c.senders === 0) {
-      c.waiters.remove(this);
-      this.waker = null;
+      this.settle();
       return undefined;
     }
-    this.waker = waker;
-    if (!this.queued) c.waiters.push(this);
-    return PENDING;
+    return this.park(waker);
   }
-
-  protected cancel(): void {
-    this.waker = null;
-    this.#c.waiters.remove(this);
-  }
-}
-
-interface RxState {
-  next: number;
-  closed: boolean;
 }
 
 /**
@@ -178,8 +170,7 @@ export class BroadcastSender<T> implements Disposable {
    * ```
    */
   clone(): BroadcastSender<T> {
-    if (this.#closed) throw new ClosedError("dokio: cannot clone a closed sender");
-    this.#c.senders++;
+    this.#c.addSender(this.#closed);
     return new BroadcastSender(this.#c);
   }
 
@@ -187,7 +178,7 @@ export class BroadcastSender<T> implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (--this.#c.senders === 0) this.#c.waiters.wakeAll();
+    this.#c.dropSender();
   }
 
   /** Same as {@linkcode BroadcastSender.close}, for `using`. */
@@ -261,13 +252,8 @@ export class BroadcastReceiver<T> implements Disposable {
   tryRecv(): T | undefined {
     const c = this.#c;
     const rx = this.#rx;
-    if (rx.closed) throw new ClosedError("dokio: this broadcast receiver is closed");
-    const oldest = c.tail - c.cap;
-    if (rx.next < oldest) {
-      const missed = oldest - rx.next;
-      rx.next = oldest;
-      throw new LaggedError(missed);
-    }
+    const missed = catchUp(c, rx);
+    if (missed > 0) throw new LaggedError(missed);
     if (rx.next < c.tail) return c.ring[rx.next++ % c.cap];
     return undefined;
   }
@@ -288,9 +274,7 @@ export class BroadcastReceiver<T> implements Disposable {
 
   /** Stop receiving (senders no longer count this receiver). Idempotent. */
   close(): void {
-    if (this.#rx.closed) return;
-    this.#rx.closed = true;
-    this.#c.receivers--;
+    this.#c.dropReceiver(this.#rx);
   }
 
   /** Same as {@linkcode BroadcastReceiver.close}, for `using`. */

@@ -113,6 +113,12 @@ class Chan<T> {
     else if (this.reserved === 0 && this.senders === 0) this.recvWaiters.wakeAll();
   }
 
+  /** Count a clone of a Sender; throws ClosedError when that Sender is `closed`. */
+  addSender(closed: boolean): void {
+    if (closed) throw new ClosedError("dokio: cannot clone a closed Sender");
+    this.senders++;
+  }
+
   dropSender(): void {
     if (--this.senders === 0 && this.reserved === 0) this.recvWaiters.wakeAll();
   }
@@ -133,6 +139,13 @@ function nextPow2(n: number): number {
 
 function closedError<T>(v: T): ClosedError<T> {
   return new ClosedError("dokio: the channel is closed", v);
+}
+
+/** `undefined` marks end of stream, so it cannot be sent (TypeError). */
+function checkSendable(value: unknown): void {
+  if (value === undefined) {
+    throw new TypeError("dokio: undefined cannot be sent (it marks end of stream)");
+  }
 }
 
 const DONE_VOID: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
@@ -282,9 +295,7 @@ export class Permit<T> implements Disposable {
   send(value: T): void {
     const c = this.#c;
     if (c === null) throw new TypeError("dokio: this Permit was already used or released");
-    if (value === undefined) {
-      throw new TypeError("dokio: undefined cannot be sent (it marks end of stream)");
-    }
+    checkSendable(value);
     this.#c = null;
     if (c.rxClosed) {
       c.unreserve();
@@ -437,9 +448,7 @@ export class Sender<T> implements Disposable {
    */
   send(value: T): Leaf<void> {
     if (this.#closed) throw closedError(value);
-    if (value === undefined) {
-      throw new TypeError("dokio: undefined cannot be sent (it marks end of stream)");
-    }
+    checkSendable(value);
     return new SendOp(this.#c, value);
   }
 
@@ -457,9 +466,7 @@ export class Sender<T> implements Disposable {
   trySend(value: T): boolean {
     const c = this.#c;
     if (this.#closed || c.rxClosed) throw closedError(value);
-    if (value === undefined) {
-      throw new TypeError("dokio: undefined cannot be sent (it marks end of stream)");
-    }
+    checkSendable(value);
     if (c.sendWaiters.head !== null || c.len + c.reserved >= c.cap) return false;
     c.push(value);
     return true;
@@ -512,8 +519,7 @@ export class Sender<T> implements Disposable {
    * ```
    */
   clone(): Sender<T> {
-    if (this.#closed) throw new ClosedError("dokio: cannot clone a closed Sender");
-    this.#c.senders++;
+    this.#c.addSender(this.#closed);
     return new Sender(this.#c);
   }
 
@@ -576,9 +582,7 @@ export class UnboundedSender<T> implements Disposable {
   send(value: T): void {
     const c = this.#c;
     if (this.#closed || c.rxClosed) throw closedError(value);
-    if (value === undefined) {
-      throw new TypeError("dokio: undefined cannot be sent (it marks end of stream)");
-    }
+    checkSendable(value);
     c.push(value);
   }
 
@@ -593,8 +597,7 @@ export class UnboundedSender<T> implements Disposable {
    * ```
    */
   clone(): UnboundedSender<T> {
-    if (this.#closed) throw new ClosedError("dokio: cannot clone a closed Sender");
-    this.#c.senders++;
+    this.#c.addSender(this.#closed);
     return new UnboundedSender(this.#c);
   }
 

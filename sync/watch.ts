@@ -12,21 +12,19 @@
  * @module
  */
 
-import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
+import type { Leaf, Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/waker.ts";
 import { ClosedError } from "../runtime/errors.ts";
-import { type Waiter, WaitList } from "./_waitlist.ts";
+import { FanOut, FanOutWait, type ReceiverState } from "./_fanout.ts";
 
 let makeSender: <T>(c: WCore<T>) => WatchSender<T>;
 let makeReceiver: <T>(c: WCore<T>, seen: number) => WatchReceiver<T>;
 
-class WCore<T> {
+class WCore<T> extends FanOut {
   value: T;
   version = 0;
-  senders = 1;
-  receivers = 0;
-  readonly waiters: WaitList<ChangedOp<T>> = new WaitList();
   constructor(value: T) {
+    super();
     this.value = value;
   }
   bump(): void {
@@ -35,47 +33,31 @@ class WCore<T> {
   }
 }
 
-interface RxState {
+interface RxState extends ReceiverState {
   seen: number;
-  closed: boolean;
 }
 
-class ChangedOp<T> extends Leaf<void> implements Waiter {
-  waker: Waker | null = null;
-  before: Waiter | null = null;
-  after: Waiter | null = null;
-  queued = false;
-  readonly #c: WCore<T>;
+class ChangedOp<T> extends FanOutWait<void, WCore<T>> {
   readonly #rx: RxState;
 
   constructor(c: WCore<T>, rx: RxState) {
-    super();
-    this.#c = c;
+    super(c);
     this.#rx = rx;
   }
 
   protected poll(waker: Waker): Poll<void> {
-    const c = this.#c;
+    const c = this.core;
     if (this.#rx.closed) throw new ClosedError("dokio: this watch receiver is closed");
     if (c.version !== this.#rx.seen) {
       this.#rx.seen = c.version;
-      c.waiters.remove(this);
-      this.waker = null;
+      this.settle();
       return;
     }
     if (c.senders === 0) {
-      c.waiters.remove(this);
-      this.waker = null;
+      this.settle();
       throw new ClosedError("dokio: every watch sender is closed");
     }
-    this.waker = waker;
-    if (!this.queued) c.waiters.push(this);
-    return PENDING;
-  }
-
-  protected cancel(): void {
-    this.waker = null;
-    this.#c.waiters.remove(this);
+    return this.park(waker);
   }
 }
 
@@ -186,8 +168,7 @@ export class WatchSender<T> implements Disposable {
    * ```
    */
   clone(): WatchSender<T> {
-    if (this.#closed) throw new ClosedError("dokio: cannot clone a closed sender");
-    this.#c.senders++;
+    this.#c.addSender(this.#closed);
     return new WatchSender(this.#c);
   }
 
@@ -195,7 +176,7 @@ export class WatchSender<T> implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (--this.#c.senders === 0) this.#c.waiters.wakeAll();
+    this.#c.dropSender();
   }
 
   /** Same as {@linkcode WatchSender.close}, for `using`. */
@@ -300,9 +281,7 @@ export class WatchReceiver<T> implements Disposable {
 
   /** Stop receiving. Idempotent. */
   close(): void {
-    if (this.#rx.closed) return;
-    this.#rx.closed = true;
-    this.#c.receivers--;
+    this.#c.dropReceiver(this.#rx);
   }
 
   /** Same as {@linkcode WatchReceiver.close}, for `using`. */
