@@ -54,8 +54,14 @@ export const MAX_LIFO_POLLS = 3;
 export const BATCH_MS = 2;
 /** Longest synchronous reactor wait before parking in a nonblocking one. */
 export const SYNC_WAIT_MS = 1;
-/** Busy time after which the yield is a timer turn, so Deno polls its I/O. */
+/**
+ * Busy time after which the yield is a real event-loop turn, so Deno polls
+ * its own I/O: a zero-timeout reactor park (~15 µs) when the reactor is
+ * open, else a `setTimeout(0)` (~2 ms here, so taken less often).
+ */
 export const MACROTASK_MS = 10;
+/** The same, for a runtime without an open reactor (the turn is a timer). */
+export const MACROTASK_TIMER_MS = 50;
 
 /** Settings of one scheduler (see RuntimeBuilder). */
 export interface SchedulerConfig {
@@ -334,19 +340,20 @@ export class Scheduler implements Core {
     }
     {
       const now = performance.now();
-      if (now - this.#lastMacrotask > MACROTASK_MS) {
+      const io = this.io;
+      const withIo = io !== null && io.inFlight > 0;
+      if (now - this.#lastMacrotask > (withIo ? MACROTASK_MS : MACROTASK_TIMER_MS)) {
         // Deno polls its own I/O (fetch, sockets) only between macrotasks:
         // a MessageChannel hop is not enough, so every MACROTASK_MS of busy
         // time take one real timer turn.
         this.#lastMacrotask = now;
         this.#m.hops++;
-        const io = this.io;
-        if (io !== null && io.inFlight > 0) {
+        if (withIo) {
           // A zero-timeout nonblocking reactor wait is such a turn too, and
           // costs ~15 µs where a setTimeout(0) costs ~1–2 ms here.
           this.#state = PARKED_IO;
           this.#ioWakeSent = false;
-          io.park(0).then(() => this.#afterIoPark(), (e) => this.#fatal(e));
+          io!.park(0).then(() => this.#afterIoPark(), (e) => this.#fatal(e));
           return;
         }
         this.#state = HOPPING;
