@@ -31,3 +31,4 @@ export * from "./runtime/mod.ts";
 export * from "./time/mod.ts";
 export * from "./sync/mod.ts";
 export * from "./runtime/pool/mod.ts";
+export * from "./net/mod.ts";
