@@ -45,12 +45,19 @@ async function start(backend: string, args: string[], prefix: string[] = []): Pr
   };
   const lines = Promise.all([pump(child.stdout), pump(child.stderr)]).then(() => {});
   const done = child.status;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const port = await Promise.race([
     portP,
     done.then((s) => {
       throw new Error(`daemon exited (${s.code}) before listening:\n${out.join("\n")}`);
     }),
-  ]);
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`daemon did not listen within 30 s:\n${out.join("\n")}`));
+      }, 30_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
   return { child, port, out, done, lines };
 }
 
