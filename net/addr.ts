@@ -16,7 +16,19 @@
 
 import { newAddr, readAddr, writeAddr } from "../ffi/layout.ts";
 
-/** A socket address, as `Deno.NetAddr`. */
+/**
+ * A socket address, as `Deno.NetAddr`.
+ *
+ * @example
+ * ```ts ignore
+ * import { type NetAddr, run, TcpListener } from "../mod.ts";
+ * await run(function* () {
+ *   using listener = yield* TcpListener.bind({ port: 0 });
+ *   const addr: NetAddr = listener.localAddr;
+ *   console.log(`${addr.transport} ${addr.hostname}:${addr.port}`); // tcp 127.0.0.1:<port>
+ * });
+ * ```
+ */
 export interface NetAddr {
   /** "tcp" or "udp". */
   transport: "tcp" | "udp";
@@ -26,7 +38,21 @@ export interface NetAddr {
   port: number;
 }
 
-/** Where to connect or send: a hostname (IP literal or "localhost") and a port. */
+/**
+ * Where to connect or send: a hostname (IP literal or "localhost") and a port.
+ *
+ * @example
+ * ```ts ignore
+ * import { type AddrOptions, run, UdpSocket } from "../mod.ts";
+ * await run(function* () {
+ *   using a = yield* UdpSocket.bind({ port: 0 });
+ *   using b = yield* UdpSocket.bind({ port: 0 });
+ *   const to: AddrOptions = { hostname: "127.0.0.1", port: b.localAddr.port };
+ *   yield* a.sendTo(new Uint8Array([1, 2, 3]), to);
+ *   console.log(yield* b.recv(new Uint8Array(16))); // 3
+ * });
+ * ```
+ */
 export interface AddrOptions {
   /** IP literal or "localhost"; default "127.0.0.1". */
   hostname?: string;

@@ -33,7 +33,19 @@ import { dropFd, GenOp, GO, NetOp, NO_LANE, READ, SocketCore } from "./_socket.t
 import { localNetAddr } from "./_sock_addr.ts";
 import { TcpStream } from "./tcp_stream.ts";
 
-/** Options of {@linkcode TcpListener.bind}. */
+/**
+ * Options of {@linkcode TcpListener.bind}.
+ *
+ * @example
+ * ```ts ignore
+ * import { type ListenOptions, run, TcpListener } from "../mod.ts";
+ * await run(function* () {
+ *   const options: ListenOptions = { hostname: "127.0.0.1", port: 0, backlog: 128 };
+ *   using listener = yield* TcpListener.bind(options);
+ *   console.log(listener.localAddr.port); // the port the kernel picked
+ * });
+ * ```
+ */
 export interface ListenOptions {
   /** Local IP literal or "localhost"; default "127.0.0.1" ("::1", "0.0.0.0", "::" work too). */
   hostname?: string;
@@ -45,7 +57,19 @@ export interface ListenOptions {
   backlog?: number;
 }
 
-/** Options of {@linkcode TcpListener.incoming}. */
+/**
+ * Options of {@linkcode TcpListener.incoming}.
+ *
+ * @example
+ * ```ts ignore
+ * import { type IncomingOptions, TcpListener } from "../mod.ts";
+ * const listener = await TcpListener.bind({ port: 8080 });
+ * const options: IncomingOptions = { onError: (e) => console.warn("accept:", e.code) };
+ * for await (const conn of listener.incoming(options)) {
+ *   conn.close();
+ * }
+ * ```
+ */
 export interface IncomingOptions {
   /** Told about every transient accept failure that was survived (for logging). */
   onError?: (error: IoError) => void;

@@ -37,7 +37,21 @@ import { localNetAddr, peerNetAddr } from "./_sock_addr.ts";
 import { OwnedReadHalf, OwnedWriteHalf, SplitOwner } from "./split.ts";
 import { readableOf, writableOf } from "./web_streams.ts";
 
-/** Where {@linkcode TcpStream.connect} connects. */
+/**
+ * Where {@linkcode TcpStream.connect} connects.
+ *
+ * @example
+ * ```ts ignore
+ * import { type ConnectOptions, run, TcpListener, TcpStream } from "../mod.ts";
+ * await run(function* () {
+ *   using listener = yield* TcpListener.bind({ port: 0 });
+ *   const to: ConnectOptions = { hostname: "127.0.0.1", port: listener.localAddr.port };
+ *   using conn = yield* TcpStream.connect(to);
+ *   using peer = yield* listener.accept();
+ *   console.log(conn.peerAddr.port === to.port, peer.peerAddr.port === conn.localAddr.port);
+ * });
+ * ```
+ */
 export interface ConnectOptions {
   /** IP literal or "localhost"; default "127.0.0.1". */
   hostname?: string;
@@ -45,7 +59,20 @@ export interface ConnectOptions {
   port: number;
 }
 
-/** Options of {@linkcode TcpStream.connect}. */
+/**
+ * Options of {@linkcode TcpStream.connect}.
+ *
+ * @example
+ * ```ts ignore
+ * import { type ConnectCallOptions, run, TcpStream } from "../mod.ts";
+ * await run(function* () {
+ *   const options: ConnectCallOptions = { signal: AbortSignal.timeout(1000) };
+ *   // Throws the signal's reason (a TimeoutError) if not connected within 1 s.
+ *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: 7000 }, options);
+ *   console.log(conn.peerAddr);
+ * });
+ * ```
+ */
 export interface ConnectCallOptions {
   /** Aborting it cancels the connect, which then throws the signal's reason. */
   signal?: AbortSignal;

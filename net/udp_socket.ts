@@ -25,7 +25,19 @@ import type { Waker } from "../runtime/waker.ts";
 import { type AddrOptions, addrRecord, checkBuffer, type NetAddr, netAddr } from "./addr.ts";
 import { dropFd, GO, NetOp, NO_LANE, READ, SocketCore, WRITE } from "./_socket.ts";
 
-/** Options of {@linkcode UdpSocket.bind}. */
+/**
+ * Options of {@linkcode UdpSocket.bind}.
+ *
+ * @example
+ * ```ts ignore
+ * import { run, UdpSocket, type UdpBindOptions } from "../mod.ts";
+ * await run(function* () {
+ *   const options: UdpBindOptions = { hostname: "127.0.0.1", port: 0, reusePort: true };
+ *   using sock = yield* UdpSocket.bind(options);
+ *   console.log(sock.localAddr); // { transport: "udp", hostname: "127.0.0.1", port: <picked> }
+ * });
+ * ```
+ */
 export interface UdpBindOptions {
   /** Local IP literal or "localhost"; default "127.0.0.1". */
   hostname?: string;
@@ -35,7 +47,22 @@ export interface UdpBindOptions {
   reusePort?: boolean;
 }
 
-/** A received datagram: its length in the buffer and its sender. */
+/**
+ * A received datagram: its length in the buffer and its sender.
+ *
+ * @example
+ * ```ts ignore
+ * import { type Datagram, run, UdpSocket } from "../mod.ts";
+ * await run(function* () {
+ *   using a = yield* UdpSocket.bind({ port: 0 });
+ *   using b = yield* UdpSocket.bind({ port: 0 });
+ *   yield* a.sendTo(new TextEncoder().encode("ping"), b.localAddr);
+ *   const buf = new Uint8Array(1500);
+ *   const d: Datagram = yield* b.recvFrom(buf);
+ *   console.log(new TextDecoder().decode(buf.subarray(0, d.n)), d.addr.port === a.localAddr.port);
+ * });
+ * ```
+ */
 export interface Datagram {
   /** Bytes written into the buffer. */
   n: number;

@@ -16,7 +16,31 @@
 import type { Operation } from "./operation.ts";
 import { PromiseWait } from "./call.ts";
 
-/** What `spawn()`/`run()` accept as a task body. */
+/**
+ * What `spawn()`/`run()` accept as a task body.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, type TaskBody } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * function* three(): Generator<unknown, number, unknown> {
+ *   yield* sleep(1);
+ *   return 3;
+ * }
+ * const bodies: TaskBody<number>[] = [
+ *   three(), // an operation (a called generator)
+ *   three, // a generator function, called when the task first runs
+ *   async (signal: AbortSignal) => { // an async function, given the task's AbortSignal
+ *     await sleep(1);
+ *     return signal.aborted ? 0 : 3;
+ *   },
+ * ];
+ * const out: number[] = [];
+ * for (const body of bodies) out.push(await run(body));
+ * assert.deepEqual(out, [3, 3, 3]);
+ * ```
+ */
 export type TaskBody<T> =
   | Operation<T>
   | (() => Operation<T>)

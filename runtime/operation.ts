@@ -41,9 +41,45 @@ export interface Operation<T> {
   [Symbol.iterator](): Iterator<unknown, T, unknown>;
 }
 
-/** What a Leaf's `poll` returns while it is not ready. */
+/**
+ * What a Leaf's `poll` returns while it is not ready.
+ *
+ * @example
+ * ```ts
+ * import { Leaf, PENDING, type Poll, run, type Waker } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // Not ready on its first poll: asks to be polled again, then finishes.
+ * class SecondPoll extends Leaf<string> {
+ *   #polled = false;
+ *   protected poll(waker: Waker): Poll<string> {
+ *     if (this.#polled) return "ready";
+ *     this.#polled = true;
+ *     waker.wake();
+ *     return PENDING;
+ *   }
+ *   protected cancel(): void {}
+ * }
+ *
+ * assert.equal(await run(new SecondPoll()), "ready");
+ * ```
+ */
 export const PENDING: unique symbol = Symbol("dokio.pending");
-/** The result of one poll: the value, or {@linkcode PENDING}. */
+/**
+ * The result of one poll: the value, or {@linkcode PENDING}.
+ *
+ * @example
+ * ```ts
+ * import { PENDING, type Poll } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * function tryPop(queue: number[]): Poll<number> {
+ *   return queue.length > 0 ? queue.shift() as number : PENDING;
+ * }
+ * assert.equal(tryPop([7]), 7);
+ * assert.equal(tryPop([]), PENDING);
+ * ```
+ */
 export type Poll<T> = T | typeof PENDING;
 
 /** Turns any operation into a promise; installed by the runtime module. */

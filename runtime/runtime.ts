@@ -49,7 +49,20 @@ import type { SharedJoinHandle } from "./pool/handle.ts";
 import type { SharedArg } from "./pool/codec.ts";
 import { type ServeOptions, type Server, startServe } from "./pool/serve.ts";
 
-/** Backends the I/O driver can use. */
+/**
+ * Backends the I/O driver can use.
+ *
+ * @example
+ * ```ts
+ * import { type Backend, Runtime } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const backend: Backend = Deno.build.os === "linux" ? "epoll" : "auto";
+ * const rt = new Runtime({ backend });
+ * assert.equal(rt.metrics().backend, null); // the reactor opens on first I/O
+ * await rt.shutdown();
+ * ```
+ */
 export type Backend = "auto" | "io_uring" | "epoll" | "kqueue";
 
 /**
@@ -59,6 +72,23 @@ export type Backend = "auto" | "io_uring" | "epoll" | "kqueue";
  * started), `steals`, `stolenTasks`, `parks`, `unparks`, and its ring +
  * LIFO depth as `localQueueDepth` — and 0 in the fields it does not count.
  * The task, timer and I/O totals are the main thread's.
+ *
+ * @example
+ * ```ts
+ * import { Runtime, type RuntimeMetrics, sleep, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const rt = new Runtime();
+ * const m: RuntimeMetrics = await rt.run(function* () {
+ *   spawn(sleep(50)); // still sleeping when the snapshot is taken
+ *   yield* sleep(1);
+ *   return rt.metrics();
+ * });
+ * assert.equal(m.workers, 1); // no pool started: the main thread only
+ * assert.equal(m.perWorker.length, m.workers);
+ * assert.deepEqual(m.pool, []);
+ * assert.ok(m.activeTasks >= 2 && m.timers >= 1);
+ * ```
  */
 export interface RuntimeMetrics {
   /** Threads running Dokio schedulers: 1 (main) + pool workers started (= `perWorker.length`). */
@@ -79,7 +109,25 @@ export interface RuntimeMetrics {
   pool: PoolWorkerMetrics[];
 }
 
-/** Options of `run()` and `new Runtime()`. */
+/**
+ * Options of `run()` and `new Runtime()`.
+ *
+ * @example
+ * ```ts
+ * import { run, type RuntimeOptions, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // A paused clock jumps to the next timer when every task waits: a minute passes at once.
+ * const options: RuntimeOptions = { startPaused: true, budget: 64 };
+ * const t0 = Date.now();
+ * const v = await run(function* () {
+ *   yield* sleep(60_000);
+ *   return "done";
+ * }, options);
+ * assert.equal(v, "done");
+ * assert.ok(Date.now() - t0 < 30_000);
+ * ```
+ */
 export interface RuntimeOptions {
   /**
    * Worker count, 1..256 (default 1). n > 1: shared tasks and `serve` run on

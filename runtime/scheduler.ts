@@ -83,7 +83,25 @@ export interface SchedulerConfig {
   onUnhandledError?: (error: JoinError) => void;
 }
 
-/** Counters of one worker, as `rt.metrics()` reports them. */
+/**
+ * Counters of one worker, as `rt.metrics()` reports them.
+ *
+ * @example
+ * ```ts
+ * import { Runtime, spawn, type WorkerMetrics, yieldNow } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const rt = new Runtime();
+ * const main: WorkerMetrics = await rt.run(function* () {
+ *   yield* spawn(function* () {
+ *     yield* yieldNow();
+ *   });
+ *   return rt.metrics().perWorker[0]; // the main thread's scheduler
+ * });
+ * assert.ok(main.spawned >= 2); // run's main task and the one it spawned
+ * assert.ok(main.polls >= 3);
+ * ```
+ */
 export interface WorkerMetrics {
   /** Task polls (including cancellations). */
   polls: number;

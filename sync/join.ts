@@ -13,7 +13,24 @@ import type { Operation } from "../runtime/operation.ts";
 import { ALL, checkBranches, type ValueOf } from "./_multi.ts";
 import { type Combinator, makeCombinator } from "./select.ts";
 
-/** The values of a tuple of operations. */
+/**
+ * The values of a tuple of operations.
+ *
+ * @example
+ * ```ts
+ * import { join, run, type Values } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * function* num(): Generator<never, number, unknown> {
+ *   return 1;
+ * }
+ * const ops = [num(), Promise.resolve("a")] as const;
+ * const got: Values<typeof ops> = await run(function* () {
+ *   return yield* join(...ops);
+ * });
+ * assert.deepEqual(got, [1, "a"]); // typed [number, string]
+ * ```
+ */
 export type Values<T extends readonly unknown[]> = { -readonly [K in keyof T]: ValueOf<T[K]> };
 
 /**

@@ -24,6 +24,25 @@
  * writes into the ring and returns on its first poll; a `recv` with a message
  * ready returns it on its first poll.
  *
+ * @example
+ * ```ts
+ * import { mpsc, run, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const [tx, rx] = mpsc.channel<number>(2);
+ * const total = await run(function* () {
+ *   const producer = spawn(function* () {
+ *     for (let i = 1; i <= 5; i++) yield* tx.send(i); // waits while 2 are queued
+ *     tx.close();
+ *   });
+ *   let sum = 0;
+ *   for (let v = yield* rx.recv(); v !== undefined; v = yield* rx.recv()) sum += v;
+ *   yield* producer;
+ *   return sum;
+ * });
+ * assert.equal(total, 15);
+ * ```
+ *
  * @module
  */
 

@@ -18,7 +18,27 @@ import { checkBranches, MultiIter, RACE, SELECT, type ValueOf } from "./_multi.t
 
 export type { ValueOf } from "./_multi.ts";
 
-/** Options of {@linkcode select}. */
+/**
+ * Options of {@linkcode select}.
+ *
+ * @example
+ * ```ts
+ * import { run, select, type SelectOptions } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * function* now<T>(v: T): Generator<never, T, unknown> {
+ *   return v;
+ * }
+ * const options: SelectOptions = { biased: true };
+ * for (let i = 0; i < 3; i++) {
+ *   // Both branches are ready at once: biased, the first declared always wins.
+ *   const r = await run(function* () {
+ *     return yield* select({ first: now(1), second: now(2) }, options);
+ *   });
+ *   assert.equal(r.key, "first");
+ * }
+ * ```
+ */
 export interface SelectOptions {
   /** Poll the branches in declaration order every time (default: rotating start). */
   biased?: boolean;
@@ -27,12 +47,48 @@ export interface SelectOptions {
 /**
  * What {@linkcode select} gives: the winning key and its value (a
  * discriminated union over the branches).
+ *
+ * @example
+ * ```ts
+ * import { mpsc, run, select, type SelectResult, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const [tx, rx] = mpsc.channel<string>(1);
+ * tx.trySend("hi");
+ * const out = await run(function* () {
+ *   const branches = { msg: rx.recv(), tick: sleep(1000) };
+ *   const r: SelectResult<typeof branches> = yield* select(branches);
+ *   // `r.key` narrows `r.value`: string | undefined for "msg", void for "tick".
+ *   return r.key === "msg" ? r.value : "timed out";
+ * });
+ * assert.equal(out, "hi");
+ * ```
  */
 export type SelectResult<B> = {
   [K in Extract<keyof B, string>]: { key: K; value: ValueOf<B[K]> };
 }[Extract<keyof B, string>];
 
-/** An operation that is also awaitable (made by the combinators). */
+/**
+ * An operation that is also awaitable (made by the combinators).
+ *
+ * @example
+ * ```ts
+ * import { type Combinator, join, run, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * function* after<T>(ms: number, v: T): Generator<unknown, T, unknown> {
+ *   yield* sleep(ms);
+ *   return v;
+ * }
+ * // `yield*` it inside a task…
+ * const both: Combinator<[number, string]> = join(after(2, 1), after(1, "b"));
+ * assert.deepEqual(await run(function* () {
+ *   return yield* both;
+ * }), [1, "b"]);
+ * // …or `await` it from async code.
+ * assert.deepEqual(await join(after(1, 2), after(1, "c")), [2, "c"]);
+ * ```
+ */
 export interface Combinator<T> extends Operation<T>, PromiseLike<T> {}
 
 class SelectOp<T> implements Combinator<T> {

@@ -18,7 +18,20 @@ import type { Waker } from "../runtime/waker.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import { checkCount, type Waiter, WaitList } from "./_waitlist.ts";
 
-/** The most permits a semaphore can hold (and one request can ask for). */
+/**
+ * The most permits a semaphore can hold (and one request can ask for).
+ *
+ * @example
+ * ```ts
+ * import { MAX_PERMITS, Semaphore } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sem = new Semaphore(MAX_PERMITS);
+ * assert.equal(sem.available, MAX_PERMITS);
+ * assert.throws(() => sem.addPermits(1), RangeError);
+ * assert.throws(() => new Semaphore(MAX_PERMITS + 1), RangeError);
+ * ```
+ */
 export const MAX_PERMITS: number = 0x1fff_ffff;
 
 class SemCore {

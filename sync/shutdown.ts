@@ -16,7 +16,26 @@
 import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/waker.ts";
 
-/** Options of {@linkcode shutdownSignal}. */
+/**
+ * Options of {@linkcode shutdownSignal}.
+ *
+ * @example
+ * ```ts
+ * import { run, shutdownSignal, type ShutdownSignalOptions, sleep, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // keepAlive (the default): the pending wait keeps the process up until the signal comes.
+ * const options: ShutdownSignalOptions = { signals: ["SIGUSR2"], keepAlive: true };
+ * const got = await run(function* () {
+ *   spawn(function* () {
+ *     yield* sleep(1);
+ *     Deno.kill(Deno.pid, "SIGUSR2"); // stands in for `kill -USR2 <pid>`
+ *   });
+ *   return yield* shutdownSignal(options);
+ * });
+ * assert.equal(got, "SIGUSR2");
+ * ```
+ */
 export interface ShutdownSignalOptions {
   /** The signals to wait for (default: SIGINT and SIGTERM). */
   signals?: readonly Deno.Signal[];

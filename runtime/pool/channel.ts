@@ -47,7 +47,21 @@ const RECV_WAITING = 80;
 const SEND_WAITING = 96;
 const DATA_OFFSET = 448;
 
-/** Options of {@link sharedChannel}. */
+/**
+ * Options of {@link sharedChannel}.
+ *
+ * @example
+ * ```ts
+ * import { sharedChannel, type SharedChannelOptions } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const options: SharedChannelOptions = { spin: 64 };
+ * const ch = sharedChannel(1024, options);
+ * await ch.send(new Uint8Array([1, 2, 3]));
+ * assert.deepEqual(await ch.recv(), new Uint8Array([1, 2, 3]));
+ * ch.close();
+ * ```
+ */
 export interface SharedChannelOptions {
   /** Busy checks before parking with `Atomics.waitAsync` (default 0). Spinning trades CPU for latency. */
   spin?: number;

@@ -31,7 +31,24 @@ const T_SAB = 11;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** A value the codec accepts (checked at run time). */
+/**
+ * A value the codec accepts (checked at run time).
+ *
+ * @example
+ * ```ts
+ * import { defineTask, type SharedArg } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const kinds = defineTask(
+ *   "doc.SharedArg.kinds",
+ *   (...args: SharedArg[]): string[] => args.map((a) => typeof a),
+ * );
+ * const args: SharedArg[] = [1, "two", null, 3n, new Uint8Array([4]), { nested: [true] }];
+ * // On a pool: rt.spawnShared(moduleUrl, kinds.name, ...args); locally:
+ * const expected = ["number", "string", "object", "bigint", "object", "object"];
+ * assert.deepEqual(kinds.fn(...args), expected);
+ * ```
+ */
 export type SharedArg =
   | number
   | string

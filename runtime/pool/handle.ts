@@ -17,7 +17,26 @@ const RUNNING = 0;
 const OK = 1;
 const FAILED = 2;
 
-/** Internal: what the pool calls on a handle. */
+/**
+ * Internal: what the pool calls on a handle.
+ *
+ * @example
+ * ```ts
+ * import { type HandleOwner, SharedJoinHandle } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // A WorkerPool is the owner of the handles it makes; a stand-in records the abort.
+ * const aborted: number[] = [];
+ * const owner: HandleOwner = {
+ *   abortShared(id: number): void {
+ *     aborted.push(id);
+ *   },
+ * };
+ * const h = new SharedJoinHandle<number>(7, owner);
+ * h.abort();
+ * assert.deepEqual(aborted, [7]);
+ * ```
+ */
 export interface HandleOwner {
   /** Abort task `id`. */
   abortShared(id: number, handle: SharedJoinHandle<unknown>): void;

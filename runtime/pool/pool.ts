@@ -85,7 +85,20 @@ import {
 export type { SharedArg } from "./codec.ts";
 export { SharedJoinHandle } from "./handle.ts";
 
-/** Options of {@link WorkerPool.start}. */
+/**
+ * Options of {@link WorkerPool.start}.
+ *
+ * @example
+ * ```ts ignore
+ * import { WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
+ * // tasks.ts: defineTask("sum", (xs: number[]) => xs.reduce((a, b) => a + b, 0));
+ * const tasks = new URL("./tasks.ts", import.meta.url).href;
+ * const options: WorkerPoolOptions = { workers: 2, modules: [tasks], slots: 64 };
+ * const pool = await WorkerPool.start(options);
+ * console.log(await pool.spawnShared<number>(tasks, "sum", [1, 2, 3])); // 6
+ * await pool.shutdown();
+ * ```
+ */
 export interface WorkerPoolOptions {
   /** Number of Deno Workers (≥ 1). */
   workers: number;
@@ -95,7 +108,20 @@ export interface WorkerPoolOptions {
   slots?: number;
 }
 
-/** Counters of one pool worker. */
+/**
+ * Counters of one pool worker.
+ *
+ * @example
+ * ```ts ignore
+ * import { type PoolWorkerMetrics, WorkerPool } from "../../mod.ts";
+ * const pool = await WorkerPool.start({ workers: 2 });
+ * const perWorker: PoolWorkerMetrics[] = pool.metrics(); // also `rt.metrics().pool`
+ * for (const [i, w] of perWorker.entries()) {
+ *   console.log(i, w.alive, w.polls, w.steals, w.queueDepth);
+ * }
+ * await pool.shutdown();
+ * ```
+ */
 export interface PoolWorkerMetrics {
   /** Shared tasks this worker started. */
   polls: number;
@@ -113,7 +139,18 @@ export interface PoolWorkerMetrics {
   alive: boolean;
 }
 
-/** Options of {@link WorkerPool.shutdown}. */
+/**
+ * Options of {@link WorkerPool.shutdown}.
+ *
+ * @example
+ * ```ts ignore
+ * import { type PoolShutdownOptions, WorkerPool } from "../../mod.ts";
+ * const pool = await WorkerPool.start({ workers: 2 });
+ * // … spawn shared tasks …
+ * const options: PoolShutdownOptions = { timeoutMs: 1000 }; // then cancel what still runs
+ * await pool.shutdown(options);
+ * ```
+ */
 export interface PoolShutdownOptions {
   /** How long to let queued and running tasks finish before cancelling them (default 5000). */
   timeoutMs?: number;

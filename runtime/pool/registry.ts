@@ -17,11 +17,38 @@
 
 import type { Operation } from "../operation.ts";
 
-/** A shared task body: a generator function or an async/plain function of plain args. */
+/**
+ * A shared task body: a generator function or an async/plain function of plain args.
+ *
+ * @example
+ * ```ts
+ * import { defineTask, type SharedFn } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sum: SharedFn = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+ * const def = defineTask("doc.SharedFn.sum", sum);
+ * assert.equal(def.fn([1, 2, 3]), 6);
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
 export type SharedFn = (...args: any[]) => Operation<unknown> | PromiseLike<unknown> | unknown;
 
-/** What {@link defineTask} returns: the name to pass to `spawnShared`, and the function. */
+/**
+ * What {@link defineTask} returns: the name to pass to `spawnShared`, and the function.
+ *
+ * @example
+ * ```ts
+ * import { defineTask, type SharedTaskDef } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const square: SharedTaskDef<(x: number) => number> = defineTask(
+ *   "doc.SharedTaskDef.square",
+ *   (x: number) => x * x,
+ * );
+ * assert.equal(square.name, "doc.SharedTaskDef.square"); // for rt.spawnShared(url, square.name, 4)
+ * assert.equal(square.fn(4), 16); // callable locally too
+ * ```
+ */
 export interface SharedTaskDef<F extends SharedFn> {
   /** The registered name. */
   readonly name: string;
@@ -78,6 +105,18 @@ export function lookupTask(name: string): SharedFn | undefined {
  * (a `TcpStream`) on the pool worker that accepted it. A generator function
  * runs as a Dokio task on that worker; an async function gets the connection
  * and an `AbortSignal`. The server closes the connection when it returns.
+ *
+ * @example
+ * ```ts
+ * import { type ConnHandler, defineHandler, type TcpStream } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const hello: ConnHandler<TcpStream> = function* (conn) {
+ *   yield* conn.writeAll(new TextEncoder().encode("hello\n"));
+ * };
+ * const def = defineHandler("doc.ConnHandler.hello", hello);
+ * assert.equal(def.fn, hello); // serve it with rt.serve(listen, moduleUrl, def.name)
+ * ```
  */
 // deno-lint-ignore no-explicit-any
 export type ConnHandler<C = any> = (
@@ -85,7 +124,19 @@ export type ConnHandler<C = any> = (
   signal: AbortSignal,
 ) => Operation<unknown> | PromiseLike<unknown> | unknown;
 
-/** What {@link defineHandler} returns: the name to pass to `rt.serve`, and the function. */
+/**
+ * What {@link defineHandler} returns: the name to pass to `rt.serve`, and the function.
+ *
+ * @example
+ * ```ts
+ * import { defineHandler, type HandlerDef, type TcpStream } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const close = (conn: TcpStream): void => conn.close();
+ * const def: HandlerDef<typeof close> = defineHandler("doc.HandlerDef.close", close);
+ * assert.equal(def.name, "doc.HandlerDef.close"); // for rt.serve(listen, moduleUrl, def.name)
+ * ```
+ */
 export interface HandlerDef<F extends ConnHandler> {
   /** The registered name. */
   readonly name: string;

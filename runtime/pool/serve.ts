@@ -24,7 +24,21 @@ import { JoinError } from "../errors.ts";
 
 const SERVE_TASKS = new URL("./serve_task.ts", import.meta.url).href;
 
-/** Where and how to listen (as `TcpListener.bind`; SO_REUSEPORT is always set). */
+/**
+ * Where and how to listen (as `TcpListener.bind`; SO_REUSEPORT is always set).
+ *
+ * @example
+ * ```ts ignore
+ * import { Runtime, type ServeOptions } from "../../mod.ts";
+ * const rt = new Runtime({ workers: 2 });
+ * // echo_handler.ts calls defineHandler("echo", …) at its top level.
+ * const handlers = new URL("./echo_handler.ts", import.meta.url).href;
+ * const listen: ServeOptions = { hostname: "127.0.0.1", port: 0, backlog: 512 };
+ * const srv = await rt.serve(listen, handlers, "echo");
+ * console.log(srv.localAddr.port); // the port worker 0 picked, shared by all
+ * await rt.shutdown();
+ * ```
+ */
 export interface ServeOptions {
   /** Local IP literal or "localhost"; default "127.0.0.1". */
   hostname?: string;
@@ -34,13 +48,42 @@ export interface ServeOptions {
   backlog?: number;
 }
 
-/** Options of {@linkcode Server.close}. */
+/**
+ * Options of {@linkcode Server.close}.
+ *
+ * @example
+ * ```ts ignore
+ * import { Runtime, type ServeCloseOptions } from "../../mod.ts";
+ * const rt = new Runtime({ workers: 2 });
+ * const srv = await rt.serve({ port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
+ * // … on shutdown: stop accepting, give open connections half a second, then force-close.
+ * const options: ServeCloseOptions = { drainMs: 500 };
+ * const final = await srv.close(options);
+ * console.log(final.forced, "connections were force-closed");
+ * await rt.shutdown();
+ * ```
+ */
 export interface ServeCloseOptions {
   /** How long open connections may run on after accepting stopped (default 2000 ms). */
   drainMs?: number;
 }
 
-/** Counters of one worker's listener. */
+/**
+ * Counters of one worker's listener.
+ *
+ * @example
+ * ```ts ignore
+ * import { Runtime, type ServeWorkerStats } from "../../mod.ts";
+ * const rt = new Runtime({ workers: 2 });
+ * const srv = await rt.serve({ port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
+ * // … later, see how the kernel spread connections over the workers:
+ * const perWorker: ServeWorkerStats[] = srv.stats().perWorker;
+ * for (const [i, w] of perWorker.entries()) {
+ *   console.log(`worker ${i}: ${w.accepted} accepted, ${w.open} open`);
+ * }
+ * await rt.shutdown();
+ * ```
+ */
 export interface ServeWorkerStats {
   /** Connections this worker accepted. */
   accepted: number;
@@ -48,7 +91,21 @@ export interface ServeWorkerStats {
   open: number;
 }
 
-/** What {@linkcode Server.stats} reports. */
+/**
+ * What {@linkcode Server.stats} reports.
+ *
+ * @example
+ * ```ts ignore
+ * import { Runtime, type ServeStats } from "../../mod.ts";
+ * const rt = new Runtime({ workers: 2 });
+ * const srv = await rt.serve({ port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
+ * const now: ServeStats = srv.stats();
+ * console.log(now.accepted, now.open, now.perWorker.length); // perWorker.length === 2
+ * const final: ServeStats = await srv.close(); // `forced` is known once closed
+ * console.log(final.accepted, final.forced);
+ * await rt.shutdown();
+ * ```
+ */
 export interface ServeStats {
   /** Connections accepted over all workers. */
   accepted: number;
@@ -60,7 +117,20 @@ export interface ServeStats {
   forced: number;
 }
 
-/** The bound address of a server (every worker's listener has it). */
+/**
+ * The bound address of a server (every worker's listener has it).
+ *
+ * @example
+ * ```ts ignore
+ * import { Runtime, type ServeAddr, TcpStream } from "../../mod.ts";
+ * const rt = new Runtime({ workers: 2 });
+ * const srv = await rt.serve({ port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
+ * const addr: ServeAddr = srv.localAddr;
+ * const conn = await TcpStream.connect({ hostname: addr.hostname, port: addr.port });
+ * conn.close();
+ * await rt.shutdown();
+ * ```
+ */
 export interface ServeAddr {
   /** Always "tcp". */
   transport: "tcp";
