@@ -128,7 +128,12 @@ interface Measured {
 async function measure(client: string, spec: ServerSpec): Promise<Measured> {
   const { child, port } = await startServer(spec);
   try {
-    const ping = await load(client, port, child.pid, 64, 700, 3000);
+    // Best of two windows on the same server (each server gets the same
+    // treatment): one load window on this noisy 2-core machine can be off
+    // by 20% either way.
+    const a = await load(client, port, child.pid, 64, 700, 3000);
+    const b = await load(client, port, child.pid, 64, 300, 3000);
+    const ping = cpuPerRt(a) <= cpuPerRt(b) ? a : b;
     const stream = await load(client, port, child.pid, 16384, 300, 2000);
     return { name: spec.name, ping, stream };
   } finally {
@@ -139,7 +144,9 @@ async function measure(client: string, spec: ServerSpec): Promise<Measured> {
   }
 }
 
-const cpuPerRt = (r: ClientResult): number => (r.server_cpu_s * 1e6) / Math.max(1, r.rt);
+function cpuPerRt(r: ClientResult): number {
+  return (r.server_cpu_s * 1e6) / Math.max(1, r.rt);
+}
 const rtPerSec = (r: ClientResult): number => r.rt / r.secs;
 const mbPerSec = (r: ClientResult): number => (r.rt * 16384 * 2) / r.secs / 1e6;
 

@@ -3,7 +3,9 @@
  * run), print one table, and write a markdown report with the machine,
  * versions and date to bench/reports/latest.md.
  *
- * `deno task bench runtime echo` runs only the named suites.
+ * `deno task bench runtime echo` runs only the named suites. Each suite runs
+ * in a process of its own (bench/run_suite.ts), so none inherits another's
+ * heap or JIT state.
  *
  * @module
  */
@@ -24,8 +26,9 @@ const SUITES: Suite[] = [
   { name: "workers", module: "./workers_bench.ts", fn: "runWorkersBench" },
 ];
 
-function fmt(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
+function fmt(n: number | null): string {
+  // JSON carries a non-finite ratio (a zero denominator) as null.
+  if (n === null || !Number.isFinite(n)) return "—";
   const a = Math.abs(n);
   return a >= 100 ? n.toFixed(0) : a >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
@@ -63,24 +66,25 @@ const rows: BenchRow[] = [];
 const skipped: string[] = [];
 for (const s of SUITES) {
   if (wanted.length > 0 && !wanted.includes(s.name)) continue;
-  let mod: Record<string, unknown>;
-  try {
-    mod = await import(s.module);
-  } catch (e) {
-    skipped.push(`${s.name} (${(e as Error).message.split("\n")[0]})`);
-    continue;
-  }
-  const fn = mod[s.fn] as (() => Promise<BenchRow[]>) | undefined;
-  if (typeof fn !== "function") {
-    skipped.push(`${s.name} (no ${s.fn})`);
-    continue;
-  }
   console.error(`running ${s.name}…`);
-  try {
-    rows.push(...await fn());
-  } catch (e) {
-    skipped.push(`${s.name} (failed: ${(e as Error).message})`);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      new URL("./run_suite.ts", import.meta.url).href,
+      s.module,
+      s.fn,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const line = new TextDecoder().decode(out.stdout).split("\n").find((l) => l.startsWith("ROWS "));
+  if (!out.success || line === undefined) {
+    skipped.push(`${s.name} (exit ${out.code})`);
+    continue;
   }
+  rows.push(...(JSON.parse(line.slice(5)) as BenchRow[]));
 }
 
 const header = ["suite", "workload", "dokio", "peer", "unit", "peer is", "ratio", "bar"];
