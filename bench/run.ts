@@ -95,7 +95,7 @@ const body = rows.map((r) => [
   fmt(r.peer),
   r.unit,
   r.peerName,
-  `${fmt(r.ratio)}×`,
+  fmt(r.ratio) === "—" ? "—" : `${fmt(r.ratio)}×`,
   r.bar ?? "",
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
