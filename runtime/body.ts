@@ -47,6 +47,14 @@ export type TaskBody<T> =
   | ((signal: AbortSignal) => PromiseLike<T> | T);
 
 const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
+/**
+ * `%IteratorPrototype%[Symbol.iterator]`: returns `this`. An object whose
+ * `[Symbol.iterator]` is this function (every generator object) is its own
+ * iterator, so `toIterator` can return it without the call.
+ */
+const ITERATOR_SELF = Object.getPrototypeOf(Object.getPrototypeOf(function* () {}.prototype))[
+  Symbol.iterator
+];
 
 /**
  * Whether `v` is an Operation (an object with `[Symbol.iterator]`, not an array).
@@ -74,6 +82,13 @@ export function isOperation(v: unknown): v is Operation<unknown> {
  * ```
  */
 export function toIterator<T>(body: TaskBody<T>): Iterator<unknown, T, unknown> {
+  // Fast path: a called generator (or any object whose iterator is itself).
+  if (
+    typeof body === "object" && body !== null &&
+    (body as { [Symbol.iterator]?: unknown })[Symbol.iterator] === ITERATOR_SELF
+  ) {
+    return body as unknown as Iterator<unknown, T, unknown>;
+  }
   if (typeof body === "function") {
     if (body instanceof GeneratorFunction) {
       return (body as () => Operation<T>)()[Symbol.iterator]();

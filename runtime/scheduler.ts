@@ -457,7 +457,7 @@ export class Scheduler implements Core {
     resetBudget(this.config.budget);
     let res: IteratorResult<unknown, unknown>;
     try {
-      res = task.iter!.next();
+      res = (task.body as Iterator<unknown, unknown, unknown>).next();
     } catch (e) {
       this.#leave();
       this.#finish(task, task.cancelling ? CANCELLED_OUTCOME : FAILED, e);
@@ -492,7 +492,7 @@ export class Scheduler implements Core {
     resetBudget(this.config.budget);
     let res: IteratorResult<unknown, unknown>;
     try {
-      res = task.iter!.return!(undefined);
+      res = (task.body as Iterator<unknown, unknown, unknown>).return!(undefined);
     } catch (e) {
       this.#leave();
       this.#finish(task, FAILED, e);
@@ -513,9 +513,7 @@ export class Scheduler implements Core {
   }
 
   #finish(task: Task<unknown>, outcome: number, result: unknown): void {
-    task.outcome = outcome;
-    task.result = result;
-    task.iter = null;
+    task.complete(outcome, result);
     const slot = task.slot;
     toComplete(this.headers.words, slot, LOCAL);
     this.tasks[slot] = undefined;
@@ -625,8 +623,14 @@ export class Scheduler implements Core {
    * is safe from inside a task poll.
    */
   abortAll(): void {
-    for (const t of this.tasks) {
+    // Stop once every live task was seen: after a burst the owner list is
+    // long and mostly empty.
+    const tasks = this.tasks;
+    let left = this.headers.live;
+    for (let i = 1; left > 0 && i < tasks.length; i++) {
+      const t = tasks[i];
       if (t === undefined || t.slot === SENTINEL_SLOT) continue;
+      left--;
       this.abort(t);
     }
     if (this.#polling === null) this.#kick();

@@ -29,6 +29,11 @@ export const FAILED = 2;
 /** The task was cancelled. */
 export const CANCELLED_OUTCOME = 3;
 
+const OUTCOME_MASK = 3;
+const JOIN_SHIFT = 2;
+const JOIN_MASK = 3 << JOIN_SHIFT;
+const CANCELLING = 16;
+
 let nextId = 1;
 
 /**
@@ -48,27 +53,70 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
   readonly id: number;
   /** Index of the state word in the scheduler's header table. */
   slot: number;
-  /** The body; null once complete. */
-  iter: Iterator<unknown, T, unknown> | null;
   /** The scheduler that owns and polls this task. */
   readonly sched: Scheduler;
-  /** PENDING_OUTCOME, OK, FAILED or CANCELLED_OUTCOME. */
-  outcome = PENDING_OUTCOME;
-  /** The value, the error thrown, or the cancellation reason. */
-  result: unknown = undefined;
+  /**
+   * While the task runs, its body (an iterator); once finished, the value,
+   * the error thrown, or the cancellation reason. One field for both keeps
+   * a task small (a million may be alive at once).
+   */
+  body: unknown;
   /** Who to wake at completion: a waker, a list of them, or null. */
-  joinWakers: Waker | Waker[] | null = null;
-  /** 1: joined or detached (failure observed), 2: detached. */
-  joinState = 0;
-  /** Cancelled, and running its (suspended) finally blocks to the end. */
-  cancelling = false;
+  joinWakers: Waker | Waker[] | null;
+  /**
+   * Packed small state: the outcome (bits 0–1: PENDING_OUTCOME, OK, FAILED,
+   * CANCELLED_OUTCOME), the join state (bits 2–3: 1 joined or detached,
+   * 2 detached) and "cancelling" (bit 4).
+   */
+  bits: number;
 
   /** Make a task around `iter`; the scheduler assigns the slot. */
   constructor(sched: Scheduler, iter: Iterator<unknown, T, unknown>, slot: number) {
     this.id = nextId++;
-    this.sched = sched;
-    this.iter = iter;
     this.slot = slot;
+    this.sched = sched;
+    this.body = iter;
+    this.joinWakers = null;
+    this.bits = 0;
+  }
+
+  /** PENDING_OUTCOME, OK, FAILED or CANCELLED_OUTCOME. */
+  get outcome(): number {
+    return this.bits & OUTCOME_MASK;
+  }
+
+  /** The body; null once complete. */
+  get iter(): Iterator<unknown, T, unknown> | null {
+    return (this.bits & OUTCOME_MASK) === PENDING_OUTCOME
+      ? this.body as Iterator<unknown, T, unknown>
+      : null;
+  }
+
+  /** The value, the error thrown, or the cancellation reason (undefined while running). */
+  get result(): unknown {
+    return (this.bits & OUTCOME_MASK) === PENDING_OUTCOME ? undefined : this.body;
+  }
+
+  /** 0: nobody joined yet, 1: joined or detached (failure observed), 2: detached. */
+  get joinState(): number {
+    return (this.bits >> JOIN_SHIFT) & 3;
+  }
+  set joinState(v: number) {
+    this.bits = (this.bits & ~JOIN_MASK) | ((v & 3) << JOIN_SHIFT);
+  }
+
+  /** Cancelled, and running its (suspended) finally blocks to the end. */
+  get cancelling(): boolean {
+    return (this.bits & CANCELLING) !== 0;
+  }
+  set cancelling(v: boolean) {
+    this.bits = v ? this.bits | CANCELLING : this.bits & ~CANCELLING;
+  }
+
+  /** Record the outcome and drop the body (scheduler use; once). */
+  complete(outcome: number, result: unknown): void {
+    this.body = result;
+    this.bits = (this.bits & ~OUTCOME_MASK) | outcome;
   }
 
   /** Waker: schedule this task to be polled. */
@@ -83,7 +131,7 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
 
   /** Whether the task finished. */
   isFinished(): boolean {
-    return this.outcome !== PENDING_OUTCOME;
+    return (this.bits & OUTCOME_MASK) !== PENDING_OUTCOME;
   }
 
   /** Nobody will join: report a failure now or when it happens. */
@@ -98,7 +146,7 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
    * at once (no allocation on the join-after-finish path).
    */
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
-    if (this.outcome !== PENDING_OUTCOME) return this;
+    if ((this.bits & OUTCOME_MASK) !== PENDING_OUTCOME) return this;
     return new JoinWait(this);
   }
 
@@ -163,14 +211,16 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
 
   /** The outcome of a finished task: its value, or a JoinError thrown. */
   take(): T {
-    if (this.joinState === 0) this.joinState = 1;
-    if (this.outcome === OK) return this.result as T;
-    if (this.outcome === FAILED) {
+    const bits = this.bits;
+    if ((bits & JOIN_MASK) === 0) this.bits = bits | (1 << JOIN_SHIFT);
+    const outcome = bits & OUTCOME_MASK;
+    if (outcome === OK) return this.body as T;
+    if (outcome === FAILED) {
       this.sched.observed(this);
-      throw new JoinError(this.id, this.result, false);
+      throw new JoinError(this.id, this.body, false);
     }
-    if (this.outcome === CANCELLED_OUTCOME) {
-      throw new JoinError(this.id, this.result ?? new CancelledError(), true);
+    if (outcome === CANCELLED_OUTCOME) {
+      throw new JoinError(this.id, this.body ?? new CancelledError(), true);
     }
     throw new Error("dokio: join of an unfinished task");
   }
