@@ -67,6 +67,16 @@ export interface SharedChannelOptions {
   spin?: number;
 }
 
+/**
+ * Re-check interval of a parked channel end. A `waitAsync` resolution is
+ * posted to this isolate from another thread, and Deno does not always wake
+ * an event loop that is asleep for it; so a parked end also re-checks on a
+ * short timer and a lost notification costs at most this much latency.
+ */
+const RECHECK_MS = 20;
+/** V8 drops the waiter after this, so re-checks leave no waiters behind. */
+const WAIT_LIMIT_MS = 1000;
+
 /** Start waiting on `i32[word]` while it equals `seen`; wake `waker` after. */
 function waitOn(
   i32: Int32Array,
@@ -75,12 +85,16 @@ function waitOn(
   waker: Waker,
   token: { live: boolean },
 ) {
-  const w = Atomics.waitAsync(i32, word, seen);
+  const w = Atomics.waitAsync(i32, word, seen, WAIT_LIMIT_MS);
   if (!w.async) {
     waker.wake();
     return;
   }
+  const timer = setTimeout(() => {
+    if (token.live) waker.wake();
+  }, RECHECK_MS);
   w.value.then(() => {
+    clearTimeout(timer);
     if (token.live) waker.wake();
   });
 }
