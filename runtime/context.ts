@@ -86,16 +86,3 @@ export function enter(task: Waker | null, core: Core | null): void {
   currentTask = task;
   current = core;
 }
-
-/**
- * The task being polled now, or null.
- *
- * @example
- * ```ts
- * import { tryCurrentWaker } from "./context.ts";
- * console.assert(tryCurrentWaker() === null);
- * ```
- */
-export function tryCurrentWaker(): Waker | null {
-  return currentTask;
-}

@@ -42,16 +42,3 @@ export function consumeBudget(): boolean {
   remaining--;
   return true;
 }
-
-/**
- * Whether budget remains, without spending it.
- *
- * @example
- * ```ts
- * import { hasBudget } from "./coop.ts";
- * console.assert(hasBudget());
- * ```
- */
-export function hasBudget(): boolean {
-  return remaining > 0;
-}

@@ -369,9 +369,7 @@ export class Scheduler implements Core {
         if (withIo) {
           // A zero-timeout nonblocking reactor wait is such a turn too, and
           // costs ~15 µs where a setTimeout(0) costs ~1–2 ms here.
-          this.#state = PARKED_IO;
-          this.#ioWakeSent = false;
-          io!.park(0).then(() => this.#afterIoPark(), (e) => this.#fatal(e));
+          this.#parkIo(io!, 0);
           return;
         }
         this.#state = HOPPING;
@@ -575,9 +573,7 @@ export class Scheduler implements Core {
     this.#m.parks++;
     const io = this.io;
     if (io !== null && io.inFlight > 0) {
-      this.#state = PARKED_IO;
-      this.#ioWakeSent = false;
-      io.park(timeout).then(() => this.#afterIoPark(), (e) => this.#fatal(e));
+      this.#parkIo(io, timeout);
       return;
     }
     this.#state = PARKED_JS;
@@ -594,6 +590,13 @@ export class Scheduler implements Core {
       this.#state = IDLE;
       this.#drive();
     });
+  }
+
+  /** Wait in the reactor's nonblocking call; a wake interrupts it. */
+  #parkIo(io: IoDriver, timeoutMs: number): void {
+    this.#state = PARKED_IO;
+    this.#ioWakeSent = false;
+    io.park(timeoutMs).then(() => this.#afterIoPark(), (e) => this.#fatal(e));
   }
 
   #afterIoPark(): void {

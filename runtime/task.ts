@@ -18,7 +18,7 @@ import { Leaf, PENDING, type Poll } from "./operation.ts";
 import type { JoinHandle } from "./join_handle.ts";
 import type { Waker } from "./waker.ts";
 import type { Scheduler } from "./scheduler.ts";
-import { COMPLETE, LOCAL, setJoinWaker } from "./task_state.ts";
+import { LOCAL, setJoinWaker } from "./task_state.ts";
 
 /** The task has not finished. */
 export const PENDING_OUTCOME = 0;
@@ -223,11 +223,6 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
       throw new JoinError(this.id, this.body ?? new CancelledError(), true);
     }
     throw new Error("dokio: join of an unfinished task");
-  }
-
-  /** Whether the header says complete (for tests and metrics). */
-  get headerComplete(): boolean {
-    return (this.sched.headers.words[this.slot] & COMPLETE) !== 0;
   }
 }
 
