@@ -34,14 +34,17 @@ import { LocalQueue } from "./local_queue.ts";
 import { CANCELLED_OUTCOME, FAILED, OK, Task } from "./task.ts";
 import {
   CANCELLED,
+  COMPLETE,
   INITIAL_STATE,
   LOCAL,
+  NOTIFIED,
+  REF_ONE,
+  RUNNING as TASK_RUNNING,
   toComplete,
   ToIdle,
   toIdle,
   ToNotified,
   toNotifiedAndCancel,
-  toNotifiedByRef,
   ToRunning,
   toRunning,
 } from "./task_state.ts";
@@ -168,7 +171,9 @@ export class Scheduler implements Core {
   #inject = new InjectQueue<Task<unknown>>();
   #polling: Task<unknown> | null = null;
   #state = IDLE;
-  #tick = 0;
+  /** Ticks left until the next driver poll (eventInterval) and inject-first pop (globalQueueInterval). */
+  #toEvent: number;
+  #toGlobal: number;
   #channel: MessageChannel | null = null;
   #unparkFn: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -201,6 +206,8 @@ export class Scheduler implements Core {
   constructor(config: SchedulerConfig) {
     this.config = config;
     this.time = new TimeDriver(config.clock);
+    this.#toEvent = config.eventInterval;
+    this.#toGlobal = config.globalQueueInterval;
   }
 
   /** Install how the I/O driver is opened on first use (the runtime does this). */
@@ -256,9 +263,18 @@ export class Scheduler implements Core {
 
   /** Wake `task` (its waker calls this). */
   wake(task: Task<unknown>): void {
-    if (toNotifiedByRef(this.headers.words, task.slot, LOCAL) === ToNotified.Submit) {
-      this.#enqueue(task);
+    // toNotifiedByRef on an isolate-private word, written out: this is the
+    // hottest transition (every yield, timer and I/O completion).
+    const words = this.headers.words;
+    const slot = task.slot;
+    const cur = words[slot];
+    if ((cur & (COMPLETE | NOTIFIED)) !== 0) return;
+    if ((cur & TASK_RUNNING) !== 0) {
+      words[slot] = cur | NOTIFIED; // re-queued by its poller when the poll ends
+      return;
     }
+    words[slot] = (cur | NOTIFIED) + REF_ONE; // the queue entry's reference
+    this.#enqueue(task);
   }
 
   /** Abort `task`. */
@@ -342,7 +358,10 @@ export class Scheduler implements Core {
     this.#state = RUNNING;
     const entered = performance.now();
     for (;;) {
-      if (this.#runBatch()) break;
+      const stopped = this.#runBatch();
+      enter(null, null);
+      resetBudget(Infinity);
+      if (stopped) break;
       // Dry. With I/O in flight, first wait briefly in a synchronous reactor
       // call: completions usually arrive within microseconds on a busy
       // server, and a synchronous wait costs one syscall where a parked
@@ -402,17 +421,19 @@ export class Scheduler implements Core {
   /** Returns true when it stopped for a hop (work remains), false when dry. */
   #runBatch(): boolean {
     const start = performance.now();
-    const gqi = this.config.globalQueueInterval;
-    const evi = this.config.eventInterval;
     for (;;) {
-      const tick = ++this.#tick;
-      if (tick % evi === 0) {
+      // Count-downs rather than `tick % interval` (an integer division per
+      // task costs more than the rest of this loop's bookkeeping).
+      if (--this.#toEvent === 0) {
+        this.#toEvent = this.config.eventInterval;
         this.#pollDrivers();
         if (performance.now() - start > BATCH_MS) return true;
       }
       let task: Task<unknown> | undefined;
-      if (tick % gqi === 0) task = this.#inject.pop() ?? this.#local.pop();
-      else task = this.#local.pop() ?? this.#inject.pop();
+      if (--this.#toGlobal === 0) {
+        this.#toGlobal = this.config.globalQueueInterval;
+        task = this.#inject.pop() ?? this.#local.pop();
+      } else task = this.#local.pop() ?? this.#inject.pop();
       if (task === undefined) {
         this.#pollDrivers();
         task = this.#local.pop() ?? this.#inject.pop();
@@ -443,11 +464,19 @@ export class Scheduler implements Core {
   #runTask(task: Task<unknown>): void {
     const slot = task.slot;
     if (slot === SENTINEL_SLOT) return; // completed while queued (cancel path)
-    const r = toRunning(this.headers.words, slot, LOCAL);
-    if (r === ToRunning.Failed || r === ToRunning.Dealloc) return;
-    if (r === ToRunning.Cancelled) {
-      this.#cancelTask(task);
-      return;
+    const words = this.headers.words;
+    const cur = words[slot];
+    if ((cur & (TASK_RUNNING | COMPLETE | NOTIFIED | CANCELLED)) === NOTIFIED) {
+      // The common case, written out (this table is isolate-private, so the
+      // transition is a plain store): notified and idle → running.
+      words[slot] = cur ^ (TASK_RUNNING | NOTIFIED);
+    } else {
+      const r = toRunning(words, slot, LOCAL);
+      if (r === ToRunning.Failed || r === ToRunning.Dealloc) return;
+      if (r === ToRunning.Cancelled) {
+        this.#cancelTask(task);
+        return;
+      }
     }
     this.#m.polls++;
     this.#polling = task;
@@ -467,7 +496,16 @@ export class Scheduler implements Core {
       else this.#finish(task, OK, res.value);
       return;
     }
-    const idle = toIdle(this.headers.words, task.slot, LOCAL);
+    const words2 = this.headers.words;
+    const after = words2[slot];
+    if ((after & (NOTIFIED | CANCELLED)) === NOTIFIED) {
+      // Woken during its own poll (yieldNow, budget): the running reference
+      // moves to the new queue entry; back of the queue.
+      words2[slot] = after & ~TASK_RUNNING;
+      this.#local.push(task, this.#inject);
+      return;
+    }
+    const idle = toIdle(words2, slot, LOCAL);
     if (idle === ToIdle.OkNotified) {
       // Woken during its own poll (yieldNow, budget): back of the queue.
       this.#local.push(task, this.#inject);
@@ -476,10 +514,13 @@ export class Scheduler implements Core {
     }
   }
 
+  /**
+   * End a poll. The ambient context (task, core, budget) stays set until
+   * the batch ends (#runBatch clears it): the next poll overwrites it, and
+   * only the LIFO decision in #enqueue must see "not polling" at once.
+   */
   #leave(): void {
     this.#polling = null;
-    enter(null, null);
-    resetBudget(Infinity);
   }
 
   /** Cancel a task that this worker owns (RUNNING is set): `return()` its body. */
