@@ -66,6 +66,7 @@ export const REACTOR_SOURCES: readonly string[] = [
   "dokio.h",
   "reactor.h",
   "common.c",
+  "clock.c",
   "uring.c",
   "ready.c",
   "epoll.c",

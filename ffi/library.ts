@@ -230,7 +230,17 @@ async function copyIntoCache(from: string, to: string): Promise<void> {
   }
 }
 
-function cacheDir(): string | null {
+/**
+ * The library cache directory: `$DOKIO_CACHE`, else `$XDG_CACHE_HOME/dokio`,
+ * else `~/.cache/dokio`; null when none can be read (no `--allow-env`).
+ *
+ * @example
+ * ```ts
+ * import { cacheDir } from "./library.ts";
+ * console.log(cacheDir());
+ * ```
+ */
+export function cacheDir(): string | null {
   const own = readEnv("DOKIO_CACHE");
   if (own) return own;
   const xdg = readEnv("XDG_CACHE_HOME");

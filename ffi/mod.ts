@@ -23,3 +23,4 @@ export * from "./pointer.ts";
 export * from "./library.ts";
 export * from "./socket.ts";
 export * from "./reactor.ts";
+export * from "./native_clock.ts";

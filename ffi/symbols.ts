@@ -44,6 +44,7 @@ export const SYMBOLS = {
   dk_close: { parameters: ["i32"], result: "i32" },
   dk_errno_name: { parameters: ["i32"], result: "pointer" },
   dk_layout: { parameters: ["buffer", "u32"], result: "i32" },
+  dk_clock_ms: { parameters: [], result: "f64" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The type of {@linkcode SYMBOLS}. */

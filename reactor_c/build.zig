@@ -9,7 +9,7 @@
 //! ffi/build.ts, so both builds produce the same library.
 const std = @import("std");
 
-const sources = [_][]const u8{ "common.c", "uring.c", "ready.c", "epoll.c", "kqueue.c" };
+const sources = [_][]const u8{ "common.c", "clock.c", "uring.c", "ready.c", "epoll.c", "kqueue.c" };
 
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});

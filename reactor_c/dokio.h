@@ -206,6 +206,13 @@ int32_t dk_close(int32_t fd); /* close(2) now, outside any reactor */
 const char *dk_errno_name(int32_t err);
 
 /*
+ * dk_clock_ms: a monotonic clock in milliseconds (CLOCK_MONOTONIC; macOS
+ * CLOCK_UPTIME_RAW), with sub-millisecond fraction.  Never decreases; the
+ * origin is unspecified (compare readings, do not interpret one).  Thread-safe.
+ */
+double dk_clock_ms(void);
+
+/*
  * dk_layout: fill out[0..n) with the layout facts ffi/layout.ts relies on:
  * [abi, sizeof sqe, sizeof cqe, sizeof dk_addr, offsetof sqe.token, .op,
  *  .flags, .fd, .len, .addr, .arg, offsetof cqe.token, .result, .flags, .op].

@@ -44,6 +44,7 @@ import { Scheduler, type SchedulerConfig, type WorkerMetrics } from "./scheduler
 import { type TaskBody, toIterator } from "./body.ts";
 import type { Task } from "./task.ts";
 import { Clock } from "../time/clock.ts";
+import { nativeClockSource } from "../ffi/native_clock.ts";
 import { type PoolWorkerMetrics, WorkerPool } from "./pool/pool.ts";
 import type { SharedJoinHandle } from "./pool/handle.ts";
 import type { SharedArg } from "./pool/codec.ts";
@@ -239,7 +240,12 @@ export class Runtime {
       enableIo: options.enableIo ?? true,
       backend: backendOption(options.backend),
       onUnhandledError: options.onUnhandledError,
-      clock: options.startPaused ? new Clock({ paused: true }) : undefined,
+      // The native monotonic clock when the reactor library is at hand
+      // (a timer costs one clock read; ~40 ns instead of ~100 ns).
+      clock: new Clock({
+        paused: options.startPaused === true,
+        source: nativeClockSource() ?? undefined,
+      }),
     };
     this.#sched = new Scheduler(config);
     schedulers.set(this, this.#sched);
