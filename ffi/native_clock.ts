@@ -23,6 +23,9 @@ import { cacheDir, readEnv, VERSION } from "./library.ts";
 
 const CLOCK_SYMBOLS = {
   dk_clock_ms: { parameters: [], result: "f64" },
+  // The same read, run on Deno's blocking pool: its promise settles from
+  // another thread, so awaiting it is a real event-loop turn (~20 µs).
+  dk_clock_ms_nb: { name: "dk_clock_ms", parameters: [], result: "f64", nonblocking: true },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 let probed = false;
@@ -106,6 +109,25 @@ function candidates(): string[] {
     }
   }
   return out;
+}
+
+/**
+ * A real event-loop turn through the native library: a nonblocking read of
+ * the clock, whose promise settles from Deno's blocking pool (~20 µs here).
+ * Deno polls its own I/O and timers while it waits; a MessageChannel hop
+ * does not, and a `setTimeout(0)` costs ~2 ms. Null when the native clock
+ * is not available (see {@linkcode nativeClockSource}).
+ *
+ * @example
+ * ```ts
+ * import { nativeTurn } from "./native_clock.ts";
+ * const turn = nativeTurn();
+ * if (turn !== null) await turn();
+ * ```
+ */
+export function nativeTurn(): (() => Promise<number>) | null {
+  nativeClockSource();
+  return held === null ? null : held.symbols.dk_clock_ms_nb;
 }
 
 /**

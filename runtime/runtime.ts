@@ -44,7 +44,7 @@ import { Scheduler, type SchedulerConfig, type WorkerMetrics } from "./scheduler
 import { type TaskBody, toIterator } from "./body.ts";
 import type { Task } from "./task.ts";
 import { Clock } from "../time/clock.ts";
-import { nativeClockSource } from "../ffi/native_clock.ts";
+import { nativeClockSource, nativeTurn } from "../ffi/native_clock.ts";
 import { type PoolWorkerMetrics, WorkerPool } from "./pool/pool.ts";
 import type { SharedJoinHandle } from "./pool/handle.ts";
 import type { SharedArg } from "./pool/codec.ts";
@@ -246,6 +246,7 @@ export class Runtime {
         paused: options.startPaused === true,
         source: nativeClockSource() ?? undefined,
       }),
+      turn: nativeTurn(),
     };
     this.#sched = new Scheduler(config);
     schedulers.set(this, this.#sched);

@@ -31,7 +31,7 @@ import { HeaderTable, SENTINEL_SLOT } from "./header_table.ts";
 import { InjectQueue } from "./inject_queue.ts";
 import type { IoDriver } from "./io_driver.ts";
 import { LocalQueue } from "./local_queue.ts";
-import { CANCELLED_OUTCOME, FAILED, OK, Task } from "./task.ts";
+import { CANCELLED_OUTCOME, FAILED, GENERATOR_BODY, OK, resumeGenerator, Task } from "./task.ts";
 import {
   CANCELLED,
   COMPLETE,
@@ -60,10 +60,11 @@ export const SYNC_WAIT_MS = 1;
 /**
  * Busy time after which the yield is a real event-loop turn, so Deno polls
  * its own I/O: a zero-timeout reactor park (~15 µs) when the reactor is
- * open, else a `setTimeout(0)` (~2 ms here, so taken less often).
+ * open, else the config's `turn` (a nonblocking native call, ~20 µs), else
+ * a `setTimeout(0)` (~2 ms here, so taken less often).
  */
 export const MACROTASK_MS = 10;
-/** The same, for a runtime without an open reactor (the turn is a timer). */
+/** The same, for a runtime whose only turn is a timer. */
 export const MACROTASK_TIMER_MS = 50;
 
 /** Settings of one scheduler (see RuntimeBuilder). */
@@ -82,6 +83,12 @@ export interface SchedulerConfig {
   backend: "auto" | "io_uring" | "epoll" | "kqueue";
   /** A clock to use (tests), else a real one. */
   clock?: Clock;
+  /**
+   * A cheap real event-loop turn (a call that completes from another thread,
+   * e.g. a nonblocking FFI call): used instead of `setTimeout(0)` when no
+   * reactor is open. A MessageChannel hop does not let Deno poll its I/O.
+   */
+  turn?: (() => Promise<unknown>) | null;
   /** Called with the error of a failed task nobody joined. */
   onUnhandledError?: (error: JoinError) => void;
 }
@@ -379,7 +386,9 @@ export class Scheduler implements Core {
       const now = performance.now();
       const io = this.io;
       const withIo = io !== null && io.inFlight > 0;
-      if (now - this.#lastMacrotask > (withIo ? MACROTASK_MS : MACROTASK_TIMER_MS)) {
+      const turn = this.config.turn;
+      const every = withIo || turn ? MACROTASK_MS : MACROTASK_TIMER_MS;
+      if (now - this.#lastMacrotask > every) {
         // Deno polls its own I/O (fetch, sockets) only between macrotasks:
         // a MessageChannel hop is not enough, so every MACROTASK_MS of busy
         // time take one real timer turn.
@@ -392,7 +401,9 @@ export class Scheduler implements Core {
           return;
         }
         this.#state = HOPPING;
-        setTimeout(() => this.#drive(), 0);
+        if (turn) {
+          turn().then(() => this.#drive(), () => this.#drive());
+        } else setTimeout(() => this.#drive(), 0);
         return;
       }
       this.#hop();
@@ -484,7 +495,8 @@ export class Scheduler implements Core {
     resetBudget(this.config.budget);
     let res: IteratorResult<unknown, unknown>;
     try {
-      res = (task.body as Iterator<unknown, unknown, unknown>).next();
+      const body = task.body as Iterator<unknown, unknown, unknown>;
+      res = (task.bits & GENERATOR_BODY) !== 0 ? resumeGenerator.call(body) : body.next();
     } catch (e) {
       this.#leave();
       this.#finish(task, task.cancelling ? CANCELLED_OUTCOME : FAILED, e);

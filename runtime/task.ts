@@ -33,6 +33,16 @@ const OUTCOME_MASK = 3;
 const JOIN_SHIFT = 2;
 const JOIN_MASK = 3 << JOIN_SHIFT;
 const CANCELLING = 16;
+/** Bit of `bits`: the body is a native generator (see {@linkcode resumeGenerator}). */
+export const GENERATOR_BODY = 32;
+
+/**
+ * `%GeneratorPrototype%.next`. A scheduler that polls many kinds of
+ * generators makes `body.next` a megamorphic property load; calling this
+ * function directly on a body known to be a native generator skips it.
+ */
+export const resumeGenerator: (this: Iterator<unknown>, v?: unknown) => IteratorResult<unknown> =
+  Object.getPrototypeOf(function* () {}).prototype.next;
 
 let nextId = 1;
 
@@ -66,7 +76,7 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
   /**
    * Packed small state: the outcome (bits 0–1: PENDING_OUTCOME, OK, FAILED,
    * CANCELLED_OUTCOME), the join state (bits 2–3: 1 joined or detached,
-   * 2 detached) and "cancelling" (bit 4).
+   * 2 detached), "cancelling" (bit 4) and GENERATOR_BODY (bit 5).
    */
   bits: number;
 
@@ -77,7 +87,7 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
     this.sched = sched;
     this.body = iter;
     this.joinWakers = null;
-    this.bits = 0;
+    this.bits = (iter as { next?: unknown }).next === resumeGenerator ? GENERATOR_BODY : 0;
   }
 
   /** PENDING_OUTCOME, OK, FAILED or CANCELLED_OUTCOME. */
