@@ -247,6 +247,7 @@ export class Runtime {
         source: nativeClockSource() ?? undefined,
       }),
       turn: nativeTurn(),
+      realClock: nativeClockSource(),
     };
     this.#sched = new Scheduler(config);
     schedulers.set(this, this.#sched);

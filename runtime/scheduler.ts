@@ -84,6 +84,11 @@ export interface SchedulerConfig {
   /** A clock to use (tests), else a real one. */
   clock?: Clock;
   /**
+   * Real time in ms for the loop's own accounting (batch length, time since
+   * Deno last ran) — never paused; default `performance.now()`.
+   */
+  realClock?: (() => number) | null;
+  /**
    * A cheap real event-loop turn (a call that completes from another thread,
    * e.g. a nonblocking FFI call): used instead of `setTimeout(0)` when no
    * reactor is open. A MessageChannel hop does not let Deno poll its I/O.
@@ -179,12 +184,14 @@ export class Scheduler implements Core {
   #polling: Task<unknown> | null = null;
   #state = IDLE;
   /** Ticks left until the next driver poll (eventInterval) and inject-first pop (globalQueueInterval). */
+  readonly #realNow: () => number;
   #toEvent: number;
   #toGlobal: number;
   #channel: MessageChannel | null = null;
   #unparkFn: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #ioWakeSent = false;
+  /** Real time Deno's loop last had a turn; -1: parked since (read at the next #drive). */
   #lastMacrotask = 0;
   #unobserved = new Set<Task<unknown>>();
   #idleWaiters: (() => void)[] = [];
@@ -213,6 +220,7 @@ export class Scheduler implements Core {
   constructor(config: SchedulerConfig) {
     this.config = config;
     this.time = new TimeDriver(config.clock);
+    this.#realNow = config.realClock ?? (() => performance.now());
     this.#toEvent = config.eventInterval;
     this.#toGlobal = config.globalQueueInterval;
   }
@@ -322,7 +330,10 @@ export class Scheduler implements Core {
         if (f !== null) {
           this.#unparkFn = null;
           this.#m.unparks++;
-          clearTimeout(this.#timer);
+          if (this.#timer !== undefined) {
+            clearTimeout(this.#timer);
+            this.#timer = undefined;
+          }
           f();
         }
         break;
@@ -363,9 +374,12 @@ export class Scheduler implements Core {
       return;
     }
     this.#state = RUNNING;
-    const entered = performance.now();
+    const entered = this.#realNow();
+    // Parked until now: Deno's loop had the thread, so count busy time from here.
+    if (this.#lastMacrotask < 0) this.#lastMacrotask = entered;
+    let start = entered;
     for (;;) {
-      const stopped = this.#runBatch();
+      const stopped = this.#runBatch(start);
       enter(null, null);
       resetBudget(Infinity);
       if (stopped) break;
@@ -376,14 +390,16 @@ export class Scheduler implements Core {
       // SYNC_WAIT_MS, by the next timer, and by BATCH_MS since Deno last ran.
       const w = this.#syncWait(entered);
       if (w === WAIT_NOTHING) {
-        this.#lastMacrotask = performance.now();
+        this.#lastMacrotask = -1; // read at the next #drive, not now: one clock read less
         this.#parkOrStop();
         return;
       }
-      if (w === WAIT_YIELD_FIRST || performance.now() - entered > BATCH_MS) break;
+      if (w === WAIT_YIELD_FIRST) break;
+      start = this.#realNow();
+      if (start - entered > BATCH_MS) break;
     }
     {
-      const now = performance.now();
+      const now = this.#realNow();
       const io = this.io;
       const withIo = io !== null && io.inFlight > 0;
       const turn = this.config.turn;
@@ -424,21 +440,20 @@ export class Scheduler implements Core {
       if (next === 0) return WAIT_GOT_WORK;
       if (next < t) t = next;
     }
-    if (performance.now() - entered > BATCH_MS) return WAIT_YIELD_FIRST;
+    if (this.#realNow() - entered > BATCH_MS) return WAIT_YIELD_FIRST;
     this.#m.driverPolls++;
     return io.pollFor(t) > 0 ? WAIT_GOT_WORK : WAIT_NOTHING;
   }
 
   /** Returns true when it stopped for a hop (work remains), false when dry. */
-  #runBatch(): boolean {
-    const start = performance.now();
+  #runBatch(start: number): boolean {
     for (;;) {
       // Count-downs rather than `tick % interval` (an integer division per
       // task costs more than the rest of this loop's bookkeeping).
       if (--this.#toEvent === 0) {
         this.#toEvent = this.config.eventInterval;
         this.#pollDrivers();
-        if (performance.now() - start > BATCH_MS) return true;
+        if (this.#realNow() - start > BATCH_MS) return true;
       }
       let task: Task<unknown> | undefined;
       if (--this.#toGlobal === 0) {
@@ -635,6 +650,7 @@ export class Scheduler implements Core {
       this.#unparkFn = resolve;
       if (timeout > 0) {
         this.#timer = setTimeout(() => {
+          this.#timer = undefined;
           this.#unparkFn = null;
           resolve();
         }, timeout);
