@@ -292,7 +292,9 @@ export abstract class NetOp<T> extends IoOp<T> {
       const s = this.sock;
       if (s !== null) {
         if (s.closed) throw s.closedError();
-        if (this.lane >= 0 && s.laneBusy(this.lane, waker)) return PENDING;
+        if (this.lane >= 0 && s.orphans[this.lane] !== null && s.laneBusy(this.lane, waker)) {
+          return PENDING;
+        }
       }
       const pre = this.prepare(waker);
       if (pre !== GO) return pre as Poll<T>;
@@ -304,8 +306,28 @@ export abstract class NetOp<T> extends IoOp<T> {
         s.driver = io;
         s.sched = core;
       }
+      this.waker = waker;
+      this.submitVia(io);
+      return PENDING;
     }
     return super.poll(waker);
+  }
+
+  /**
+   * Make this finished op ready to run again on the same socket and lane, so
+   * a stream can hand it out for its next call instead of allocating one.
+   * False (and nothing changes) unless it has finished and the reactor holds
+   * nothing of it: never run, pending, or cancelled with its I/O in flight
+   * (an orphan) all refuse.
+   */
+  protected recycle(): boolean {
+    if (this.ioState === 1 || this.orphaned || this.#opening || !this.rearmLeaf()) return false;
+    this.ioState = 0;
+    this.result = 0;
+    this.cqFlags = 0;
+    this.waker = null;
+    this.#openError = null;
+    return true;
   }
 
   #open(core: Scheduler, waker: Waker): Poll<T> {

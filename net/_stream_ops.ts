@@ -12,6 +12,8 @@
 
 import type { Reactor } from "../ffi/reactor.ts";
 import { errnoName } from "../ffi/errors.ts";
+import { DK_MAX_LEN, DK_OP_RECV, DK_OP_SEND } from "../ffi/layout.ts";
+import { pointerOf } from "../ffi/pointer.ts";
 import type { Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/waker.ts";
 import {
@@ -25,20 +27,63 @@ import {
   WRITE,
 } from "./_socket.ts";
 
+/**
+ * An op over one caller buffer. It remembers the base address of the
+ * buffer's ArrayBuffer (a stream reads into, and writes from, the same
+ * buffer again and again), and a finished one can be rearmed with a new
+ * buffer (`reuse`) so a stream's hot path allocates no op.
+ */
+abstract class BufOp<T> extends NetOp<T> {
+  /** The caller's buffer; referenced until the completion arrives. */
+  protected buf: Uint8Array;
+  #ab: ArrayBufferLike | null = null;
+  #base = 0;
+  constructor(sock: SocketCore, lane: number, buf: Uint8Array) {
+    super(sock, lane);
+    this.buf = buf;
+  }
+  /** The address of `buf[off]`. */
+  protected addrOf(off: number): number {
+    const b = this.buf;
+    const ab = b.buffer;
+    if (ab !== this.#ab) {
+      this.#base = pointerOf(b) - b.byteOffset;
+      this.#ab = ab;
+    }
+    return this.#base + b.byteOffset + off;
+  }
+  /** Rearm this finished op for `buf`; false if it cannot be (see `recycle`). */
+  reuse(buf: Uint8Array): boolean {
+    if (!this.recycle()) return false;
+    this.buf = buf;
+    this.restart();
+    return true;
+  }
+  /** Reset what a subclass keeps per run. */
+  protected restart(): void {}
+}
+
 /** One recv: bytes read, or null at end of stream. */
-export class RecvOp extends NetOp<number | null> {
-  readonly #buf: Uint8Array;
+export class RecvOp extends BufOp<number | null> {
   constructor(sock: SocketCore, buf: Uint8Array) {
-    super(sock, READ);
-    this.#buf = buf;
+    super(sock, READ, buf);
   }
   protected override prepare(_w: Waker): Poll<number | null> | typeof GO {
-    if (this.#buf.byteLength === 0) return 0;
-    if (this.sock!.pending !== null) return takeBytes(this.sock!, this.#buf);
+    if (this.buf.byteLength === 0) return 0;
+    if (this.sock!.pending !== null) return takeBytes(this.sock!, this.buf);
     return GO;
   }
   protected write(r: Reactor, token: number): void {
-    r.recv(token, this.sock!.fd, this.#buf);
+    const n = this.buf.byteLength;
+    r.pushOp(
+      DK_OP_RECV,
+      token,
+      this.sock!.fd,
+      n > DK_MAX_LEN ? DK_MAX_LEN : n,
+      this.addrOf(0),
+      0,
+      0,
+    );
   }
   protected finish(res: number): number | null {
     if (res > 0) return res;
@@ -46,17 +91,18 @@ export class RecvOp extends NetOp<number | null> {
     return this.fail(res, "recv");
   }
   protected override salvage(res: number): void {
-    if (res > 0) keepBytes(this.sock!, this.#buf.subarray(0, res));
+    if (res > 0) keepBytes(this.sock!, this.buf.subarray(0, res));
   }
 }
 
 /** Fill a buffer completely; end of stream first is `Deno.errors.UnexpectedEof`. */
-export class ReadExactOp extends NetOp<void> {
-  readonly #buf: Uint8Array;
+export class ReadExactOp extends BufOp<void> {
   #off = 0;
   constructor(sock: SocketCore, buf: Uint8Array) {
-    super(sock, READ);
-    this.#buf = buf;
+    super(sock, READ, buf);
+  }
+  protected override restart(): void {
+    this.#off = 0;
   }
   protected override poll(waker: Waker): Poll<void> {
     if (this.ioState === 2) {
@@ -64,45 +110,62 @@ export class ReadExactOp extends NetOp<void> {
       if (res < 0) this.fail(res, "recv");
       if (res === 0) {
         throw new Deno.errors.UnexpectedEof(
-          `readExact: end of stream after ${this.#off} of ${this.#buf.byteLength} bytes`,
+          `readExact: end of stream after ${this.#off} of ${this.buf.byteLength} bytes`,
         );
       }
       this.#off += res;
-      if (this.#off >= this.#buf.byteLength) return;
+      if (this.#off >= this.buf.byteLength) return;
       this.ioState = 0;
     }
     return super.poll(waker);
   }
   protected override prepare(_w: Waker): Poll<void> | typeof GO {
     const s = this.sock!;
-    while (this.#off < this.#buf.byteLength && s.pending !== null) {
-      this.#off += takeBytes(s, this.#buf.subarray(this.#off));
+    while (this.#off < this.buf.byteLength && s.pending !== null) {
+      this.#off += takeBytes(s, this.buf.subarray(this.#off));
     }
-    if (this.#off >= this.#buf.byteLength) return;
+    if (this.#off >= this.buf.byteLength) return;
     return GO;
   }
   protected write(r: Reactor, token: number): void {
-    r.recv(token, this.sock!.fd, this.#buf.subarray(this.#off));
+    const off = this.#off;
+    const n = this.buf.byteLength - off;
+    r.pushOp(
+      DK_OP_RECV,
+      token,
+      this.sock!.fd,
+      n > DK_MAX_LEN ? DK_MAX_LEN : n,
+      this.addrOf(off),
+      0,
+      0,
+    );
   }
   protected finish(_res: number): void {}
   protected override salvage(res: number): void {
     const got = this.#off + (res > 0 ? res : 0);
-    if (got > 0) keepBytes(this.sock!, this.#buf.subarray(0, got));
+    if (got > 0) keepBytes(this.sock!, this.buf.subarray(0, got));
   }
 }
 
 /** One send: bytes the kernel took (may be fewer than asked). */
-export class SendOp extends NetOp<number> {
-  readonly #buf: Uint8Array;
+export class SendOp extends BufOp<number> {
   constructor(sock: SocketCore, buf: Uint8Array) {
-    super(sock, WRITE);
-    this.#buf = buf;
+    super(sock, WRITE, buf);
   }
   protected override prepare(_w: Waker): Poll<number> | typeof GO {
-    return this.#buf.byteLength === 0 ? 0 : GO;
+    return this.buf.byteLength === 0 ? 0 : GO;
   }
   protected write(r: Reactor, token: number): void {
-    r.send(token, this.sock!.fd, this.#buf, 0, this.#buf.byteLength);
+    const n = this.buf.byteLength;
+    r.pushOp(
+      DK_OP_SEND,
+      token,
+      this.sock!.fd,
+      n > DK_MAX_LEN ? DK_MAX_LEN : n,
+      this.addrOf(0),
+      0,
+      0,
+    );
   }
   protected finish(res: number): number {
     return res >= 0 ? res : this.fail(res, "send");
@@ -110,29 +173,39 @@ export class SendOp extends NetOp<number> {
 }
 
 /** Send a whole buffer, resubmitting after partial sends. */
-export class WriteAllOp extends NetOp<void> {
-  readonly #buf: Uint8Array;
+export class WriteAllOp extends BufOp<void> {
   #off = 0;
   constructor(sock: SocketCore, buf: Uint8Array) {
-    super(sock, WRITE);
-    this.#buf = buf;
+    super(sock, WRITE, buf);
+  }
+  protected override restart(): void {
+    this.#off = 0;
   }
   protected override poll(waker: Waker): Poll<void> {
     if (this.ioState === 2) {
       const res = this.result;
       if (res < 0) this.fail(res, "send");
       this.#off += res;
-      if (this.#off >= this.#buf.byteLength) return;
+      if (this.#off >= this.buf.byteLength) return;
       this.ioState = 0;
     }
     return super.poll(waker);
   }
   protected override prepare(_w: Waker): Poll<void> | typeof GO {
-    return this.#buf.byteLength === 0 ? undefined : GO;
+    return this.buf.byteLength === 0 ? undefined : GO;
   }
   protected write(r: Reactor, token: number): void {
     const off = this.#off;
-    r.send(token, this.sock!.fd, this.#buf, off, this.#buf.byteLength - off);
+    const n = this.buf.byteLength - off;
+    r.pushOp(
+      DK_OP_SEND,
+      token,
+      this.sock!.fd,
+      n > DK_MAX_LEN ? DK_MAX_LEN : n,
+      this.addrOf(off),
+      0,
+      0,
+    );
   }
   protected finish(_res: number): void {}
 }

@@ -17,6 +17,10 @@
  *   throw {@linkcode ClosedError}), then closes the fd; use after close throws
  *   ClosedError. I/O failures are `IoError`s with `code` ("ECONNRESET",
  *   "EPIPE"…); bad arguments are TypeError/RangeError at the call.
+ * - Each call returns an operation to run once. Once it has finished, the
+ *   next call of the same method may return that same object, rearmed (a
+ *   read/write loop then allocates no operation); one never run, still
+ *   pending, or cancelled with its I/O in flight is never handed out again.
  *
  * @module
  */
@@ -161,6 +165,12 @@ export class TcpStream implements Disposable {
   #split = false;
   #readable: ReadableStream<Uint8Array> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
+  // The last op of each kind handed out: reused once it has finished (a
+  // read/write loop then allocates no op; see BufOp.reuse).
+  #recv: RecvOp | null = null;
+  #readExact: ReadExactOp | null = null;
+  #send: SendOp | null = null;
+  #writeAll: WriteAllOp | null = null;
 
   /**
    * Internal: wrap an open socket (made by `connect` and `accept`).
@@ -225,7 +235,10 @@ export class TcpStream implements Disposable {
    */
   read(buf: Uint8Array): Operation<number | null> & PromiseLike<number | null> {
     checkBuffer(buf, "TcpStream.read");
-    return new RecvOp(this.#usable(), buf);
+    const core = this.#usable();
+    const op = this.#recv;
+    if (op !== null && op.reuse(buf)) return op;
+    return this.#recv = new RecvOp(core, buf);
   }
 
   /**
@@ -240,7 +253,10 @@ export class TcpStream implements Disposable {
    */
   readExact(buf: Uint8Array): Operation<void> & PromiseLike<void> {
     checkBuffer(buf, "TcpStream.readExact");
-    return new ReadExactOp(this.#usable(), buf);
+    const core = this.#usable();
+    const op = this.#readExact;
+    if (op !== null && op.reuse(buf)) return op;
+    return this.#readExact = new ReadExactOp(core, buf);
   }
 
   /**
@@ -254,7 +270,10 @@ export class TcpStream implements Disposable {
    */
   write(buf: Uint8Array): Operation<number> & PromiseLike<number> {
     checkBuffer(buf, "TcpStream.write");
-    return new SendOp(this.#usable(), buf);
+    const core = this.#usable();
+    const op = this.#send;
+    if (op !== null && op.reuse(buf)) return op;
+    return this.#send = new SendOp(core, buf);
   }
 
   /**
@@ -267,7 +286,10 @@ export class TcpStream implements Disposable {
    */
   writeAll(buf: Uint8Array): Operation<void> & PromiseLike<void> {
     checkBuffer(buf, "TcpStream.writeAll");
-    return new WriteAllOp(this.#usable(), buf);
+    const core = this.#usable();
+    const op = this.#writeAll;
+    if (op !== null && op.reuse(buf)) return op;
+    return this.#writeAll = new WriteAllOp(core, buf);
   }
 
   /**

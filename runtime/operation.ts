@@ -164,6 +164,17 @@ export abstract class Leaf<T>
     return this;
   }
 
+  /**
+   * For subclasses that recycle a finished leaf (so a hot path allocates
+   * nothing): when this leaf has finished, make it fresh again and return
+   * true; false while it was never run or is still pending.
+   */
+  protected rearmLeaf(): boolean {
+    if (this._leafState !== DONE) return false;
+    this._leafState = FRESH;
+    return true;
+  }
+
   /** Resume: poll once with the current task's waker. */
   next(): IteratorResult<unknown, T> {
     if (this._leafState === DONE) {

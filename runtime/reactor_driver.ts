@@ -2,9 +2,11 @@
  * The I/O driver over the C reactor: a slab of in-flight operations keyed by
  * token, batching submissions and dispatching completions to their tasks.
  *
- * Tokens are `slot | generation << 20`: a completion for a slot that was
- * reused (it cannot happen, since a slot is freed only by its completion,
- * but a corrupt token would) is ignored instead of waking the wrong task.
+ * Tokens are `slot | generation << 20`, below 2^30 so they stay small
+ * integers for V8 (a token above that is a heap number: an allocation per
+ * op, and deoptimised hot paths): a completion for a slot that was reused
+ * (it cannot happen, since a slot is freed only by its completion, but a
+ * corrupt token would) is ignored instead of waking the wrong task.
  * Cancel requests carry the reserved token {@linkcode CANCEL_TOKEN}; their
  * own completions are dropped.
  *
@@ -29,6 +31,8 @@ import type { Waker } from "./waker.ts";
 export const CANCEL_TOKEN = 0xffffffff;
 const SLOT_BITS = 20;
 const SLOT_MASK = (1 << SLOT_BITS) - 1;
+/** Generations wrap at 2^10, so a token is below 2^30 (a V8 small integer). */
+const GEN_MASK = 0x3ff;
 const CQE_WORDS = 4;
 
 /** -ECANCELED on Linux; other hosts map through the op's flags. */
@@ -72,11 +76,16 @@ export abstract class IoOp<T> extends Leaf<T> {
       if (!(io instanceof ReactorDriver)) {
         throw new Error("dokio: the I/O driver is not open on this runtime");
       }
-      this.#driver = io;
-      this.#token = io.submit(this);
-      this.ioState = 1;
+      this.submitVia(io);
     }
     return PENDING;
+  }
+
+  /** Queue this op's record on `io` now (state new → submitted). */
+  protected submitVia(io: ReactorDriver): void {
+    this.#driver = io;
+    this.#token = io.submit(this);
+    this.ioState = 1;
   }
 
   /** Leaf cancel: ask the reactor to cancel; keep the slab entry until completion. */
@@ -154,7 +163,7 @@ export class ReactorDriver implements IoDriver {
       this.#ops.push(null);
       this.#gens.push(0);
     }
-    const token = (slot | (this.#gens[slot] << SLOT_BITS)) >>> 0;
+    const token = slot | (this.#gens[slot] << SLOT_BITS);
     op.writeRecord(this.reactor, token);
     this.#ops[slot] = op;
     this.#inFlight++;
@@ -210,7 +219,7 @@ export class ReactorDriver implements IoDriver {
       const op = this.#ops[slot];
       if (op === null || op === undefined || (token >>> SLOT_BITS) !== this.#gens[slot]) continue;
       this.#ops[slot] = null;
-      this.#gens[slot] = (this.#gens[slot] + 1) & 0xfff;
+      this.#gens[slot] = (this.#gens[slot] + 1) & GEN_MASK;
       this.#free.push(slot);
       this.#inFlight--;
       op.complete(i32[base + 1], u32[base + 2] & F_CANCELED);

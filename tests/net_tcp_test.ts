@@ -239,6 +239,54 @@ t("cancel mid-read loses no bytes", async (backend) => {
   }, { backend });
 });
 
+t("finished ops are reused; pending and orphaned ones never handed out twice", async (backend) => {
+  await run(function* () {
+    using l = yield* TcpListener.bind({ port: 0 });
+    using c = yield* TcpStream.connect({ port: l.localAddr.port });
+    using s = yield* l.accept();
+    const buf = new Uint8Array(16);
+    // A finished read is the object the next read returns.
+    const w1 = s.writeAll(new Uint8Array([1, 2]));
+    yield* w1;
+    const r1 = c.read(buf);
+    assert.equal(yield* r1, 2);
+    const r2 = c.read(buf);
+    assert.equal(r2, r1);
+    // ...also after the stream handed out its writes: same for writeAll.
+    const w2 = s.writeAll(new Uint8Array([3]));
+    assert.equal(w2, w1);
+    // A pending read is not reused.
+    const pending = c.read(buf);
+    assert.notEqual(pending, r2);
+    // r2 in flight, then cancelled (an orphan): later reads are new objects.
+    const h = spawn(function* () {
+      return yield* r2;
+    });
+    yield* sleep(0);
+    const r3 = c.read(buf);
+    assert.notEqual(r3, r2);
+    h.abort();
+    try {
+      yield* h;
+    } catch { /* cancelled, or it got the byte first */ }
+    yield* w2;
+    // The byte the orphan may have read is not lost: r3 returns it.
+    assert.equal(yield* r3, 1);
+    assert.equal(buf[0], 3);
+    // A finished op not yet handed out again still refuses a second run.
+    const e = yield* expectThrow(r3);
+    assert.ok(e instanceof TypeError, String(e));
+    const r4 = c.read(buf);
+    assert.equal(r4, r3);
+    assert.notEqual(r4, r2);
+    // The stream goes on working (`pending`, never run, is simply dropped).
+    yield* s.writeAll(new Uint8Array([4, 5, 6]));
+    let got = 0;
+    while (got < 3) got += (yield* c.read(buf.subarray(got)))!;
+    assert.deepEqual([...buf.subarray(0, 3)], [4, 5, 6]);
+  }, { backend });
+});
+
 t("readExact cancelled halfway keeps what it read", async (backend) => {
   await run(function* () {
     using l = yield* TcpListener.bind({ port: 0 });

@@ -825,6 +825,73 @@ static int t_close_pending(int backend) {
   return 1;
 }
 
+/* 64-byte round trips srv -> cli -> srv through c. */
+static int ping_pong(ctx *c, int srv, int cli, int rounds) {
+  char in[64], out[64];
+  for (int k = 0; k < rounds; k++) {
+    memset(out, 'A' + k % 26, sizeof out);
+    CHECK_EQ(one(c, DK_OP_SEND, srv, out, sizeof out, 0), 64);
+    int got = 0;
+    while (got < 64) {
+      int32_t r = one(c, DK_OP_RECV, cli, in + got, (uint32_t)(sizeof in - got), 0);
+      CHECK(r > 0);
+      got += r;
+    }
+    CHECK(memcmp(in, out, 64) == 0);
+    CHECK_EQ(one(c, DK_OP_SEND, cli, in, sizeof in, 0), 64);
+    got = 0;
+    while (got < 64) {
+      int32_t r = one(c, DK_OP_RECV, srv, out + got, (uint32_t)(sizeof out - got), 0);
+      CHECK(r > 0);
+      got += r;
+    }
+    CHECK(memcmp(in, out, 64) == 0);
+  }
+  return 1;
+}
+
+/* Sockets that carried many ops really close by every path — dk_close, a
+ * CLOSE record, a CLOSE record in another reactor — and an fd number reused
+ * afterwards reaches the new socket (a guard for any per-fd state a backend
+ * may keep, such as io_uring registered files). */
+static int t_busy_fd_close(int backend) {
+  ctx *c = ctx_new(backend, 0, 64);
+  CHECK(c);
+  ctx *c2 = ctx_new(backend, 0, 64);
+  CHECK(c2);
+  char buf[64];
+  int lfd, srv, cli;
+  /* dk_close: the peer reads EOF */
+  CHECK(make_pair(c, &lfd, &srv, &cli));
+  CHECK(ping_pong(c, srv, cli, 40));
+  CHECK_EQ(dk_close(srv), 0);
+  CHECK_EQ(one(c, DK_OP_RECV, cli, buf, sizeof buf, 0), 0);
+  /* the fd number comes back for the next socket: ops reach the new one */
+  int srv2, cli2, lfd2;
+  CHECK(make_pair(c, &lfd2, &srv2, &cli2));
+  CHECK(ping_pong(c, srv2, cli2, 40));
+  CHECK_EQ(one(c, DK_OP_CLOSE, cli, NULL, 0, 0), 0);
+  /* a CLOSE record in another reactor than the one that carried the ops */
+  CHECK_EQ(one(c2, DK_OP_CLOSE, srv2, NULL, 0, 0), 0);
+  CHECK_EQ(one(c, DK_OP_RECV, cli2, buf, sizeof buf, 0), 0);
+  /* dk_close of an fd that carried its ops in the other reactor: same */
+  int srv3, cli3, lfd3;
+  CHECK(make_pair(c2, &lfd3, &srv3, &cli3));
+  CHECK(ping_pong(c2, srv3, cli3, 40));
+  CHECK_EQ(dk_close(cli3), 0);
+  CHECK_EQ(one(c, DK_OP_RECV, srv3, buf, sizeof buf, 0), 0);
+  dk_close(srv3);
+  dk_close(cli2);
+  dk_close(lfd);
+  dk_close(lfd2);
+  dk_close(lfd3);
+  CHECK_EQ(dk_pending(c->h), 0);
+  CHECK_EQ(dk_pending(c2->h), 0);
+  CHECK_EQ(ctx_free(c2), 0);
+  CHECK_EQ(ctx_free(c), 0);
+  return 1;
+}
+
 static int t_destroy_pending(int backend) {
   ctx *c = ctx_new(backend, 0, 16);
   CHECK(c);
@@ -889,6 +956,7 @@ int main(void) {
     run("UDP sendto/recvfrom, connected UDP", t_udp, backends[b]);
     run("close with pending ops cancels them first", t_close_pending, backends[b]);
     run("destroy with pending ops releases buffers", t_destroy_pending, backends[b]);
+    run("busy sockets close by every path; reused fd numbers", t_busy_fd_close, backends[b]);
     run("timeout-0 wait with nothing pending; later ops, results, wakes", t_idle_poll,
         backends[b]);
   }
