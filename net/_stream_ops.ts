@@ -52,6 +52,11 @@ abstract class BufOp<T> extends NetOp<T> {
     }
     return this.#base + b.byteOffset + off;
   }
+  /** Write this op's record: `op` on `buf[off..]` (clamped to DK_MAX_LEN). */
+  protected pushBuf(r: Reactor, op: number, token: number, off: number): void {
+    const n = this.buf.byteLength - off;
+    r.pushOp(op, token, this.sock!.fd, n > DK_MAX_LEN ? DK_MAX_LEN : n, this.addrOf(off), 0, 0);
+  }
   /** Rearm this finished op for `buf`; false if it cannot be (see `recycle`). */
   reuse(buf: Uint8Array): boolean {
     if (!this.recycle()) return false;
@@ -74,16 +79,7 @@ export class RecvOp extends BufOp<number | null> {
     return GO;
   }
   protected write(r: Reactor, token: number): void {
-    const n = this.buf.byteLength;
-    r.pushOp(
-      DK_OP_RECV,
-      token,
-      this.sock!.fd,
-      n > DK_MAX_LEN ? DK_MAX_LEN : n,
-      this.addrOf(0),
-      0,
-      0,
-    );
+    this.pushBuf(r, DK_OP_RECV, token, 0);
   }
   protected finish(res: number): number | null {
     if (res > 0) return res;
@@ -128,17 +124,7 @@ export class ReadExactOp extends BufOp<void> {
     return GO;
   }
   protected write(r: Reactor, token: number): void {
-    const off = this.#off;
-    const n = this.buf.byteLength - off;
-    r.pushOp(
-      DK_OP_RECV,
-      token,
-      this.sock!.fd,
-      n > DK_MAX_LEN ? DK_MAX_LEN : n,
-      this.addrOf(off),
-      0,
-      0,
-    );
+    this.pushBuf(r, DK_OP_RECV, token, this.#off);
   }
   protected finish(_res: number): void {}
   protected override salvage(res: number): void {
@@ -156,16 +142,7 @@ export class SendOp extends BufOp<number> {
     return this.buf.byteLength === 0 ? 0 : GO;
   }
   protected write(r: Reactor, token: number): void {
-    const n = this.buf.byteLength;
-    r.pushOp(
-      DK_OP_SEND,
-      token,
-      this.sock!.fd,
-      n > DK_MAX_LEN ? DK_MAX_LEN : n,
-      this.addrOf(0),
-      0,
-      0,
-    );
+    this.pushBuf(r, DK_OP_SEND, token, 0);
   }
   protected finish(res: number): number {
     return res >= 0 ? res : this.fail(res, "send");
@@ -195,17 +172,7 @@ export class WriteAllOp extends BufOp<void> {
     return this.buf.byteLength === 0 ? undefined : GO;
   }
   protected write(r: Reactor, token: number): void {
-    const off = this.#off;
-    const n = this.buf.byteLength - off;
-    r.pushOp(
-      DK_OP_SEND,
-      token,
-      this.sock!.fd,
-      n > DK_MAX_LEN ? DK_MAX_LEN : n,
-      this.addrOf(off),
-      0,
-      0,
-    );
+    this.pushBuf(r, DK_OP_SEND, token, this.#off);
   }
   protected finish(_res: number): void {}
 }

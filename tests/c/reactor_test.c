@@ -300,13 +300,39 @@ static int t_helpers(int backend) {
   return 1;
 }
 
+/* Read exactly n bytes from fd into buf through c. */
+static int recv_exact(ctx *c, int fd, char *buf, int n) {
+  int got = 0;
+  while (got < n) {
+    int32_t r = one(c, DK_OP_RECV, fd, buf + got, (uint32_t)(n - got), 0);
+    CHECK(r > 0);
+    got += r;
+  }
+  return 1;
+}
+
+/* 64-byte round trips srv -> cli -> srv through c. */
+static int ping_pong(ctx *c, int srv, int cli, int rounds) {
+  char in[64], out[64];
+  for (int k = 0; k < rounds; k++) {
+    memset(out, 'A' + k % 26, sizeof out);
+    CHECK_EQ(one(c, DK_OP_SEND, srv, out, sizeof out, 0), 64);
+    CHECK(recv_exact(c, cli, in, 64));
+    CHECK(memcmp(in, out, 64) == 0);
+    CHECK_EQ(one(c, DK_OP_SEND, cli, in, sizeof in, 0), 64);
+    CHECK(recv_exact(c, srv, out, 64));
+    CHECK(memcmp(in, out, 64) == 0);
+  }
+  return 1;
+}
+
 static int t_echo(int backend) {
   ctx *c = ctx_new(backend, 0, 64);
   CHECK(c);
   int lfd, srv, cli;
   CHECK(make_pair(c, &lfd, &srv, &cli));
   CHECK_EQ(dk_setsockopt(cli, DK_SOCKOPT_NODELAY, 1), 0);
-  char in[64] = {0}, out[64] = {0};
+  char in[64] = {0};
   /* recv posted before the data exists, send in the same batch */
   uint32_t tr = rec(c, 0, DK_OP_RECV, srv, in, sizeof in, 0);
   uint32_t ts = rec(c, 1, DK_OP_SEND, cli, "hello", 5, 0);
@@ -320,17 +346,7 @@ static int t_echo(int backend) {
   CHECK_EQ(e.result, 5);
   CHECK(memcmp(in, "hello", 5) == 0);
   /* and back, 1,000 round trips of 64 bytes */
-  for (int k = 0; k < 1000; k++) {
-    memset(out, 'a' + k % 26, sizeof out);
-    CHECK_EQ(one(c, DK_OP_SEND, srv, out, sizeof out, 0), 64);
-    int got = 0;
-    while (got < 64) {
-      int32_t r = one(c, DK_OP_RECV, cli, in + got, (uint32_t)(sizeof in - got), 0);
-      CHECK(r > 0);
-      got += r;
-    }
-    CHECK(memcmp(in, out, 64) == 0);
-  }
+  CHECK(ping_pong(c, srv, cli, 1000));
   /* POLL OUT on a connected socket is ready */
   int32_t pr = one(c, DK_OP_POLL, cli, NULL, DK_POLL_OUT, 0);
   CHECK(pr > 0 && (pr & DK_POLL_OUT));
@@ -825,30 +841,6 @@ static int t_close_pending(int backend) {
   return 1;
 }
 
-/* 64-byte round trips srv -> cli -> srv through c. */
-static int ping_pong(ctx *c, int srv, int cli, int rounds) {
-  char in[64], out[64];
-  for (int k = 0; k < rounds; k++) {
-    memset(out, 'A' + k % 26, sizeof out);
-    CHECK_EQ(one(c, DK_OP_SEND, srv, out, sizeof out, 0), 64);
-    int got = 0;
-    while (got < 64) {
-      int32_t r = one(c, DK_OP_RECV, cli, in + got, (uint32_t)(sizeof in - got), 0);
-      CHECK(r > 0);
-      got += r;
-    }
-    CHECK(memcmp(in, out, 64) == 0);
-    CHECK_EQ(one(c, DK_OP_SEND, cli, in, sizeof in, 0), 64);
-    got = 0;
-    while (got < 64) {
-      int32_t r = one(c, DK_OP_RECV, srv, out + got, (uint32_t)(sizeof out - got), 0);
-      CHECK(r > 0);
-      got += r;
-    }
-    CHECK(memcmp(in, out, 64) == 0);
-  }
-  return 1;
-}
 
 /* Sockets that carried many ops really close by every path — dk_close, a
  * CLOSE record, a CLOSE record in another reactor — and an fd number reused
