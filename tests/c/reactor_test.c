@@ -692,6 +692,25 @@ static int spin_token(ctx *c, uint32_t token, struct dk_cqe *out) {
 
 /* The idle fast path (ready.c skips the kernel for timeout 0 when nothing is pending) must
  * not lose anything: ops, socket readiness, file-worker results and wakes still arrive. */
+/* dk_clock_ms: monotonic, in milliseconds, and in step with CLOCK_MONOTONIC
+ * (backend-independent; run once per backend like the rest). */
+static int t_clock(int backend) {
+  (void)backend;
+  double prev = dk_clock_ms();
+  CHECK(prev > 0);
+  for (int i = 0; i < 100000; i++) {
+    double t = dk_clock_ms();
+    CHECK(t >= prev);
+    prev = t;
+  }
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  double t0 = dk_clock_ms();
+  nanosleep(&ts, NULL);
+  double dt = dk_clock_ms() - t0;
+  CHECK(dt >= 19.9 && dt < 2000);
+  return 1;
+}
+
 static int t_idle_poll(int backend) {
   ctx *c = ctx_new(backend, 0, 16);
   CHECK(c);
@@ -951,6 +970,7 @@ int main(void) {
     run("busy sockets close by every path; reused fd numbers", t_busy_fd_close, backends[b]);
     run("timeout-0 wait with nothing pending; later ops, results, wakes", t_idle_poll,
         backends[b]);
+    run("dk_clock_ms: monotonic milliseconds", t_clock, backends[b]);
   }
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
