@@ -6,10 +6,11 @@
  * The load comes from bench/echo_client.c (compiled here with the same
  * compiler finder as the reactor build), a separate process: 50
  * connections, closed-loop ping-pong of 64 bytes (and a 16 KiB variant),
- * a short warm-up, then a fixed window. It reports round trips/s, p50/p99
- * latency, and the server's CPU time over exactly that window (utime+stime
- * from /proc/<pid>/stat, summed over all the process's threads) per round
- * trip. The bar (DESIGN.md): Dokio's server CPU per round trip ≤ 0.72×
+ * all servers started at once, then rounds in which each server gets one
+ * short window in turn (medians over the rounds; see measureAll). It reports
+ * round trips/s, p50/p99 latency, and the server's CPU time over exactly each
+ * window (utime+stime from /proc/<pid>/stat, summed over all the process's
+ * threads) per round trip. The bar (DESIGN.md): Dokio's server CPU per round trip ≤ 0.72×
  * Deno.listen's. A last pair of rows runs the daemon with `--workers 2`
  * (rt.serve: one SO_REUSEPORT listener per pool worker) against the same
  * daemon with one worker, same client, same backend.
@@ -119,29 +120,80 @@ async function load(
   return JSON.parse(text) as ClientResult;
 }
 
+/** Rounds of 64 B windows; each server gets one window per round. */
+const ROUNDS = 7;
+const WINDOW_MS = 1500;
+
+interface Server {
+  spec: ServerSpec;
+  child: Deno.ChildProcess;
+  port: number;
+  ping: ClientResult[];
+  stream: ClientResult | null;
+}
+
 interface Measured {
   name: string;
-  ping: ClientResult;
+  /** Medians over the server's 64 B windows (each metric on its own). */
+  ping: { cpuPerRt: number; rtPerSec: number; p50: number; p99: number };
   stream: ClientResult;
 }
 
-async function measure(client: string, spec: ServerSpec): Promise<Measured> {
-  const { child, port } = await startServer(spec);
+function median(xs: number[]): number {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 === 1 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
+/**
+ * Start every server at once (an idle one is parked and costs nothing),
+ * then run ROUNDS rounds in which the client gives each server one 64 B
+ * window, in alternating order, and take per-server medians. Load windows
+ * on this 2-core machine drift by up to 20% over a minute; interleaving
+ * puts every server under the same drift, and the median drops outliers.
+ * A 16 KiB window per server follows.
+ */
+async function measureAll(client: string, specs: ServerSpec[]): Promise<Map<string, Measured>> {
+  const servers: Server[] = [];
   try {
-    // Best of two windows on the same server (each server gets the same
-    // treatment): one load window on this noisy 2-core machine can be off
-    // by 20% either way.
-    const a = await load(client, port, child.pid, 64, 700, 3000);
-    const b = await load(client, port, child.pid, 64, 300, 3000);
-    const ping = cpuPerRt(a) <= cpuPerRt(b) ? a : b;
-    const stream = await load(client, port, child.pid, 16384, 300, 2000);
-    return { name: spec.name, ping, stream };
+    for (const spec of specs) {
+      try {
+        const { child, port } = await startServer(spec);
+        servers.push({ spec, child, port, ping: [], stream: null });
+      } catch (e) {
+        console.error(`echo bench: ${spec.name} skipped: ${(e as Error).message}`);
+      }
+    }
+    for (const s of servers) await load(client, s.port, s.child.pid, 64, 500, 1000); // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? servers : [...servers].reverse();
+      for (const s of order) {
+        s.ping.push(await load(client, s.port, s.child.pid, 64, 200, WINDOW_MS));
+      }
+    }
+    for (const s of servers) s.stream = await load(client, s.port, s.child.pid, 16384, 300, 2000);
   } finally {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await child.status;
+    for (const s of servers) {
+      try {
+        s.child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await s.child.status;
+    }
   }
+  const out = new Map<string, Measured>();
+  for (const s of servers) {
+    out.set(s.spec.name, {
+      name: s.spec.name,
+      ping: {
+        cpuPerRt: median(s.ping.map(cpuPerRt)),
+        rtPerSec: median(s.ping.map(rtPerSec)),
+        p50: median(s.ping.map((r) => r.p50_us)),
+        p99: median(s.ping.map((r) => r.p99_us)),
+      },
+      stream: s.stream!,
+    });
+  }
+  return out;
 }
 
 function cpuPerRt(r: ClientResult): number {
@@ -163,64 +215,61 @@ const mbPerSec = (r: ClientResult): number => (r.rt * 16384 * 2) / r.secs / 1e6;
 export async function runEchoBench(): Promise<BenchRow[]> {
   const client = await buildClient();
   const echo = new URL("../examples/echo.ts", HERE).pathname;
-  const deno = await measure(client, {
-    name: "Deno.listen",
-    args: [new URL("echo_server_deno.ts", HERE).pathname],
-    env: {},
+  const dokio = (backend: string, workers = 1): ServerSpec => ({
+    name: workers === 1 ? `dokio ${backend}` : `dokio ${backend} --workers ${workers}`,
+    args: [echo, "--port", "0", "--drain-ms", "0", ...(workers === 1 ? [] : ["--workers", "2"])],
+    env: { DOKIO_BACKEND: backend },
   });
+  const all = await measureAll(client, [
+    { name: "Deno.listen", args: [new URL("echo_server_deno.ts", HERE).pathname], env: {} },
+    dokio("io_uring"),
+    dokio("epoll"),
+    dokio("io_uring", 2),
+  ]);
+  const deno = all.get("Deno.listen");
+  if (deno === undefined) throw new Error("echo bench: the Deno.listen server did not run");
   const rows: BenchRow[] = [];
-  let single: { backend: string; m: Measured } | null = null;
   for (const backend of ["io_uring", "epoll"]) {
-    let m: Measured;
-    try {
-      m = await measure(client, {
-        name: `dokio ${backend}`,
-        args: [echo, "--port", "0", "--drain-ms", "0"],
-        env: { DOKIO_BACKEND: backend },
-      });
-    } catch (e) {
-      console.error(`echo bench: dokio ${backend} skipped: ${(e as Error).message}`);
-      continue;
-    }
-    single ??= { backend, m };
+    const m = all.get(`dokio ${backend}`);
+    if (m === undefined) continue;
     const tag = `[${backend}]`;
     const p = deno.ping, d = m.ping;
     rows.push({
       suite: "echo",
       name: `64 B ping-pong, ${CONNS} conns: server CPU per round trip ${tag}`,
-      dokio: cpuPerRt(d),
-      peer: cpuPerRt(p),
+      dokio: d.cpuPerRt,
+      peer: p.cpuPerRt,
       peerName: "Deno.listen",
       unit: "µs/rt",
-      ratio: cpuPerRt(p) / cpuPerRt(d),
+      ratio: p.cpuPerRt / d.cpuPerRt,
       bar: "≤ 0.72× Deno.listen (ratio ≥ 1.39)",
     });
     rows.push({
       suite: "echo",
       name: `64 B ping-pong, ${CONNS} conns: round trips/s ${tag}`,
-      dokio: rtPerSec(d) / 1000,
-      peer: rtPerSec(p) / 1000,
+      dokio: d.rtPerSec / 1000,
+      peer: p.rtPerSec / 1000,
       peerName: "Deno.listen",
       unit: "k rt/s",
-      ratio: rtPerSec(d) / rtPerSec(p),
+      ratio: d.rtPerSec / p.rtPerSec,
     });
     rows.push({
       suite: "echo",
       name: `64 B ping-pong: p50 latency ${tag}`,
-      dokio: d.p50_us,
-      peer: p.p50_us,
+      dokio: d.p50,
+      peer: p.p50,
       peerName: "Deno.listen",
       unit: "µs",
-      ratio: p.p50_us / Math.max(1, d.p50_us),
+      ratio: p.p50 / Math.max(1, d.p50),
     });
     rows.push({
       suite: "echo",
       name: `64 B ping-pong: p99 latency ${tag}`,
-      dokio: d.p99_us,
-      peer: p.p99_us,
+      dokio: d.p99,
+      peer: p.p99,
       peerName: "Deno.listen",
       unit: "µs",
-      ratio: p.p99_us / Math.max(1, d.p99_us),
+      ratio: p.p99 / Math.max(1, d.p99),
     });
     const ps = deno.stream, ds = m.stream;
     rows.push({
@@ -242,50 +291,31 @@ export async function runEchoBench(): Promise<BenchRow[]> {
       ratio: cpuPerRt(ps) / cpuPerRt(ds),
     });
   }
-  if (single !== null) rows.push(...await workersRows(client, echo, single.backend, single.m));
-  return rows;
-}
-
-/** "echo --workers 2 vs 1": the multi-worker daemon against the one-worker one. */
-async function workersRows(
-  client: string,
-  echo: string,
-  backend: string,
-  one: Measured,
-): Promise<BenchRow[]> {
-  let two: Measured;
-  try {
-    two = await measure(client, {
-      name: "dokio --workers 2",
-      args: [echo, "--port", "0", "--drain-ms", "0", "--workers", "2"],
-      env: { DOKIO_BACKEND: backend },
-    });
-  } catch (e) {
-    console.error(`echo bench: --workers 2 skipped: ${(e as Error).message}`);
-    return [];
+  const one = all.get("dokio io_uring"), two = all.get("dokio io_uring --workers 2");
+  if (one !== undefined && two !== undefined) {
+    const a = two.ping, b = one.ping;
+    rows.push(
+      {
+        suite: "echo",
+        name: `echo --workers 2 vs 1, 64 B ping-pong, ${CONNS} conns: round trips/s [io_uring]`,
+        dokio: a.rtPerSec / 1000,
+        peer: b.rtPerSec / 1000,
+        peerName: "--workers 1",
+        unit: "k rt/s",
+        ratio: a.rtPerSec / b.rtPerSec,
+      },
+      {
+        suite: "echo",
+        name: `echo --workers 2 vs 1, 64 B ping-pong: server CPU per round trip [io_uring]`,
+        dokio: a.cpuPerRt,
+        peer: b.cpuPerRt,
+        peerName: "--workers 1",
+        unit: "µs/rt",
+        ratio: b.cpuPerRt / a.cpuPerRt,
+      },
+    );
   }
-  const tag = `[${backend}]`;
-  const a = two.ping, b = one.ping;
-  return [
-    {
-      suite: "echo",
-      name: `echo --workers 2 vs 1, 64 B ping-pong, ${CONNS} conns: round trips/s ${tag}`,
-      dokio: rtPerSec(a) / 1000,
-      peer: rtPerSec(b) / 1000,
-      peerName: "--workers 1",
-      unit: "k rt/s",
-      ratio: rtPerSec(a) / rtPerSec(b),
-    },
-    {
-      suite: "echo",
-      name: `echo --workers 2 vs 1, 64 B ping-pong: server CPU per round trip ${tag}`,
-      dokio: cpuPerRt(a),
-      peer: cpuPerRt(b),
-      peerName: "--workers 1",
-      unit: "µs/rt",
-      ratio: cpuPerRt(b) / cpuPerRt(a),
-    },
-  ];
+  return rows;
 }
 
 if (import.meta.main) {
