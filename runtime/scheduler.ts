@@ -183,8 +183,9 @@ export class Scheduler implements Core {
   #inject = new InjectQueue<Task<unknown>>();
   #polling: Task<unknown> | null = null;
   #state = IDLE;
-  /** Ticks left until the next driver poll (eventInterval) and inject-first pop (globalQueueInterval). */
+  /** Real time for the loop's own accounting (config.realClock). */
   readonly #realNow: () => number;
+  /** Ticks left until the next driver poll (eventInterval) and inject-first pop (globalQueueInterval). */
   #toEvent: number;
   #toGlobal: number;
   #channel: MessageChannel | null = null;
@@ -192,7 +193,7 @@ export class Scheduler implements Core {
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #ioWakeSent = false;
   /** Real time Deno's loop last had a turn; -1: parked since (read at the next #drive). */
-  #lastMacrotask = 0;
+  #lastMacrotask = -1;
   #unobserved = new Set<Task<unknown>>();
   #idleWaiters: (() => void)[] = [];
   #closed = false;
