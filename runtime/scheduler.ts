@@ -505,10 +505,7 @@ export class Scheduler implements Core {
         return;
       }
     }
-    this.#m.polls++;
-    this.#polling = task;
-    enter(task, this);
-    resetBudget(this.config.budget);
+    this.#beginPoll(task);
     let res: IteratorResult<unknown, unknown>;
     try {
       const body = task.body as Iterator<unknown, unknown, unknown>;
@@ -533,13 +530,16 @@ export class Scheduler implements Core {
       this.#local.push(task, this.#inject);
       return;
     }
-    const idle = toIdle(words2, slot, LOCAL);
-    if (idle === ToIdle.OkNotified) {
-      // Woken during its own poll (yieldNow, budget): back of the queue.
-      this.#local.push(task, this.#inject);
-    } else if (idle === ToIdle.Cancelled) {
-      this.#cancelTask(task);
-    }
+    // Not notified, or cancelled meanwhile (toIdle cannot say OkNotified here).
+    if (toIdle(words2, slot, LOCAL) === ToIdle.Cancelled) this.#cancelTask(task);
+  }
+
+  /** Start a poll of `task`: count it, make it the polling task, set its context and budget. */
+  #beginPoll(task: Task<unknown>): void {
+    this.#m.polls++;
+    this.#polling = task;
+    enter(task, this);
+    resetBudget(this.config.budget);
   }
 
   /**
@@ -553,10 +553,7 @@ export class Scheduler implements Core {
 
   /** Cancel a task that this worker owns (RUNNING is set): `return()` its body. */
   #cancelTask(task: Task<unknown>): void {
-    this.#m.polls++;
-    this.#polling = task;
-    enter(task, this);
-    resetBudget(this.config.budget);
+    this.#beginPoll(task);
     let res: IteratorResult<unknown, unknown>;
     try {
       res = (task.body as Iterator<unknown, unknown, unknown>).return!(undefined);
