@@ -21,10 +21,12 @@
  */
 
 import type { BenchRow } from "./row.ts";
+import { suiteRow } from "./_util.ts";
 import { findCompiler } from "../ffi/build.ts";
 
 const HERE = new URL(".", import.meta.url);
 const CONNS = 50;
+const row = suiteRow("echo");
 
 interface ClientResult {
   rt: number;
@@ -229,90 +231,71 @@ export async function runEchoBench(): Promise<BenchRow[]> {
   const deno = all.get("Deno.listen");
   if (deno === undefined) throw new Error("echo bench: the Deno.listen server did not run");
   const rows: BenchRow[] = [];
+  const peer = "Deno.listen";
   for (const backend of ["io_uring", "epoll"]) {
     const m = all.get(`dokio ${backend}`);
     if (m === undefined) continue;
     const tag = `[${backend}]`;
     const p = deno.ping, d = m.ping;
-    rows.push({
-      suite: "echo",
-      name: `64 B ping-pong, ${CONNS} conns: server CPU per round trip ${tag}`,
-      dokio: d.cpuPerRt,
-      peer: p.cpuPerRt,
-      peerName: "Deno.listen",
-      unit: "µs/rt",
-      ratio: p.cpuPerRt / d.cpuPerRt,
-      bar: "≤ 0.72× Deno.listen (ratio ≥ 1.39)",
-    });
-    rows.push({
-      suite: "echo",
-      name: `64 B ping-pong, ${CONNS} conns: round trips/s ${tag}`,
-      dokio: d.rtPerSec / 1000,
-      peer: p.rtPerSec / 1000,
-      peerName: "Deno.listen",
-      unit: "k rt/s",
-      ratio: d.rtPerSec / p.rtPerSec,
-    });
-    rows.push({
-      suite: "echo",
-      name: `64 B ping-pong: p50 latency ${tag}`,
-      dokio: d.p50,
-      peer: p.p50,
-      peerName: "Deno.listen",
-      unit: "µs",
-      ratio: p.p50 / Math.max(1, d.p50),
-    });
-    rows.push({
-      suite: "echo",
-      name: `64 B ping-pong: p99 latency ${tag}`,
-      dokio: d.p99,
-      peer: p.p99,
-      peerName: "Deno.listen",
-      unit: "µs",
-      ratio: p.p99 / Math.max(1, d.p99),
-    });
     const ps = deno.stream, ds = m.stream;
-    rows.push({
-      suite: "echo",
-      name: `16 KiB ping-pong, ${CONNS} conns: throughput ${tag}`,
-      dokio: mbPerSec(ds),
-      peer: mbPerSec(ps),
-      peerName: "Deno.listen",
-      unit: "MB/s",
-      ratio: mbPerSec(ds) / mbPerSec(ps),
-    });
-    rows.push({
-      suite: "echo",
-      name: `16 KiB ping-pong: server CPU per round trip ${tag}`,
-      dokio: cpuPerRt(ds),
-      peer: cpuPerRt(ps),
-      peerName: "Deno.listen",
-      unit: "µs/rt",
-      ratio: cpuPerRt(ps) / cpuPerRt(ds),
-    });
+    rows.push(
+      row(
+        `64 B ping-pong, ${CONNS} conns: server CPU per round trip ${tag}`,
+        d.cpuPerRt,
+        p.cpuPerRt,
+        peer,
+        "µs/rt",
+        false,
+        "≤ 0.72× Deno.listen (ratio ≥ 1.39)",
+      ),
+      row(
+        `64 B ping-pong, ${CONNS} conns: round trips/s ${tag}`,
+        d.rtPerSec / 1000,
+        p.rtPerSec / 1000,
+        peer,
+        "k rt/s",
+        true,
+      ),
+      row(`64 B ping-pong: p50 latency ${tag}`, d.p50, p.p50, peer, "µs", false),
+      row(`64 B ping-pong: p99 latency ${tag}`, d.p99, p.p99, peer, "µs", false),
+      row(
+        `16 KiB ping-pong, ${CONNS} conns: throughput ${tag}`,
+        mbPerSec(ds),
+        mbPerSec(ps),
+        peer,
+        "MB/s",
+        true,
+      ),
+      row(
+        `16 KiB ping-pong: server CPU per round trip ${tag}`,
+        cpuPerRt(ds),
+        cpuPerRt(ps),
+        peer,
+        "µs/rt",
+        false,
+      ),
+    );
   }
   const one = all.get("dokio io_uring"), two = all.get("dokio io_uring --workers 2");
   if (one !== undefined && two !== undefined) {
     const a = two.ping, b = one.ping;
     rows.push(
-      {
-        suite: "echo",
-        name: `echo --workers 2 vs 1, 64 B ping-pong, ${CONNS} conns: round trips/s [io_uring]`,
-        dokio: a.rtPerSec / 1000,
-        peer: b.rtPerSec / 1000,
-        peerName: "--workers 1",
-        unit: "k rt/s",
-        ratio: a.rtPerSec / b.rtPerSec,
-      },
-      {
-        suite: "echo",
-        name: `echo --workers 2 vs 1, 64 B ping-pong: server CPU per round trip [io_uring]`,
-        dokio: a.cpuPerRt,
-        peer: b.cpuPerRt,
-        peerName: "--workers 1",
-        unit: "µs/rt",
-        ratio: b.cpuPerRt / a.cpuPerRt,
-      },
+      row(
+        `echo --workers 2 vs 1, 64 B ping-pong, ${CONNS} conns: round trips/s [io_uring]`,
+        a.rtPerSec / 1000,
+        b.rtPerSec / 1000,
+        "--workers 1",
+        "k rt/s",
+        true,
+      ),
+      row(
+        `echo --workers 2 vs 1, 64 B ping-pong: server CPU per round trip [io_uring]`,
+        a.cpuPerRt,
+        b.cpuPerRt,
+        "--workers 1",
+        "µs/rt",
+        false,
+      ),
     );
   }
   return rows;

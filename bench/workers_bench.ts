@@ -14,31 +14,12 @@ import { run } from "../runtime/runtime.ts";
 import { WorkerPool } from "../runtime/pool/pool.ts";
 import { sharedChannel } from "../runtime/pool/channel.ts";
 import type { BenchRow } from "./row.ts";
+import { suiteRow } from "./_util.ts";
 
 const TASKS = new URL("../tests/fixtures/pool_tasks.ts", import.meta.url).href;
 const ECHO = new URL("../tests/fixtures/pool_echo_worker.ts", import.meta.url).href;
 
-function row(
-  name: string,
-  dokio: number,
-  peer: number,
-  peerName: string,
-  unit: string,
-  higherIsBetter: boolean,
-  bar?: string,
-): BenchRow {
-  const ratio = higherIsBetter ? dokio / peer : peer / dokio;
-  return {
-    suite: "workers",
-    name,
-    dokio: Math.round(dokio * 100) / 100,
-    peer: Math.round(peer * 100) / 100,
-    peerName,
-    unit,
-    ratio: Math.round(ratio * 100) / 100,
-    bar,
-  };
-}
+const row = suiteRow("workers");
 
 function spinLocal(iters: number, seed: number): number {
   let x = seed | 0;
