@@ -26,6 +26,8 @@
  * @module
  */
 
+import { cacheDir, readEnv } from "./library.ts";
+
 /** A C compiler command: `kind` tells whether it can cross-compile (`zig`) or not (`cc`). */
 export interface Compiler {
   /** `"zig"` for `zig cc` (any target), `"cc"` for the system compiler (host only). */
@@ -92,7 +94,7 @@ const SOURCE_URL = new URL("../reactor_c/", import.meta.url);
  * ```
  */
 export async function findCompiler(): Promise<Compiler | null> {
-  const forced = env("DOKIO_CC");
+  const forced = readEnv("DOKIO_CC");
   if (forced) {
     const cmd = forced.trim().split(/\s+/);
     return { kind: /zig/.test(forced) ? "zig" : "cc", cmd };
@@ -253,14 +255,6 @@ export async function buildAll(): Promise<string[]> {
 
 // ------------------------------------------------------------------ internals
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env: behave as if unset
-  }
-}
-
 async function runs(cmd: string[]): Promise<boolean> {
   try {
     const r = await new Deno.Command(cmd[0], {
@@ -277,10 +271,10 @@ async function runs(cmd: string[]): Promise<boolean> {
 async function pickCompiler(want: "auto" | "zig" | "cc"): Promise<Compiler> {
   let c: Compiler | null;
   if (want === "zig") {
-    const forced = env("DOKIO_CC");
+    const forced = readEnv("DOKIO_CC");
     c = forced && /zig/.test(forced) ? await findCompiler() : await findZig();
   } else if (want === "cc") {
-    const forced = env("DOKIO_CC");
+    const forced = readEnv("DOKIO_CC");
     c = { kind: "cc", cmd: forced && !/zig/.test(forced) ? forced.trim().split(/\s+/) : ["cc"] };
   } else {
     c = await findCompiler();
@@ -311,17 +305,14 @@ function zigTarget(arch: string, os: string): string {
 
 /** zig needs a writable cache; give it one under the Dokio cache when HOME is missing. */
 function zigEnv(): Record<string, string> | undefined {
-  if (env("ZIG_GLOBAL_CACHE_DIR") || env("HOME") || env("XDG_CACHE_HOME")) return undefined;
+  if (readEnv("ZIG_GLOBAL_CACHE_DIR") || readEnv("HOME") || readEnv("XDG_CACHE_HOME")) {
+    return undefined;
+  }
   return { ZIG_GLOBAL_CACHE_DIR: `${cacheBase()}/zig` };
 }
 
 function cacheBase(): string {
-  const own = env("DOKIO_CACHE");
-  if (own) return own;
-  const xdg = env("XDG_CACHE_HOME");
-  if (xdg) return `${xdg}/dokio`;
-  const home = env("HOME");
-  return home ? `${home}/.cache/dokio` : `${Deno.makeTempDirSync()}/dokio`;
+  return cacheDir() ?? `${Deno.makeTempDirSync()}/dokio`;
 }
 
 function isLocal(): boolean {
@@ -332,9 +323,22 @@ function localPath(url: URL): string {
   return decodeURIComponent(url.pathname).replace(/\/$/, "");
 }
 
+/**
+ * The local build directory for `target`, `<repo>/.dokio/lib/<target>`, or
+ * null when the package is not on a local file system (e.g. loaded from JSR).
+ *
+ * @example
+ * ```ts
+ * import { hostTarget, localLibraryDir } from "./build.ts";
+ * console.log(localLibraryDir(hostTarget())); // e.g. "/src/dokio/.dokio/lib/x86_64-linux"
+ * ```
+ */
+export function localLibraryDir(target: string): string | null {
+  return isLocal() ? `${localPath(new URL("../", SOURCE_URL))}/.dokio/lib/${target}` : null;
+}
+
 function defaultOutDir(target: string, hash: string): string {
-  if (isLocal()) return `${localPath(new URL("../", SOURCE_URL))}/.dokio/lib/${target}`;
-  return `${cacheBase()}/build/${hash}/${target}`;
+  return localLibraryDir(target) ?? `${cacheBase()}/build/${hash}/${target}`;
 }
 
 /** [name, bytes] of every reactor source, sorted by name. */

@@ -145,7 +145,6 @@ function load(path: string): Library {
 
 async function discover(allowBuild: boolean): Promise<Library> {
   const tried: string[] = [];
-  const root = repoRoot();
   let build: typeof import("./build.ts") | null = null;
   try {
     build = await import("./build.ts");
@@ -164,8 +163,9 @@ async function discover(allowBuild: boolean): Promise<Library> {
       tried.push(`the reactor sources could not be hashed (${message(e)})`);
     }
   }
-  if (root !== null && target !== "" && hash !== "") {
-    const local = `${root}/.dokio/lib/${target}/${fileName}`;
+  const localDir = build !== null && target !== "" ? build.localLibraryDir(target) : null;
+  if (localDir !== null && hash !== "") {
+    const local = `${localDir}/${fileName}`;
     const recorded = await recordedHash(local);
     if (recorded === hash) return loadPath(local);
     tried.push(recorded === null ? `no local build at ${local}` : `stale local build ${local}`);
@@ -247,12 +247,6 @@ export function cacheDir(): string | null {
   if (xdg) return `${xdg}/dokio`;
   const home = readEnv("HOME");
   return home ? `${home}/.cache/dokio` : null;
-}
-
-function repoRoot(): string | null {
-  const url = new URL("../", import.meta.url);
-  if (url.protocol !== "file:") return null;
-  return decodeURIComponent(url.pathname).replace(/\/$/, "");
 }
 
 function granted(name: "env" | "run"): boolean {

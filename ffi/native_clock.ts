@@ -18,7 +18,7 @@
  * @module
  */
 
-import { hostTarget, libraryFileName } from "./build.ts";
+import { hostTarget, libraryFileName, localLibraryDir } from "./build.ts";
 import { cacheDir, readEnv, VERSION } from "./library.ts";
 
 const CLOCK_SYMBOLS = {
@@ -92,10 +92,8 @@ function candidates(): string[] {
   } catch {
     return out;
   }
-  const root = new URL("../", import.meta.url);
-  if (root.protocol === "file:") {
-    out.push(`${decodeURIComponent(root.pathname)}.dokio/lib/${target}/${file}`);
-  }
+  const local = localLibraryDir(target);
+  if (local !== null) out.push(`${local}/${file}`);
   const base = cacheDir();
   if (base !== null) {
     try {
