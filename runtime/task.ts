@@ -33,13 +33,30 @@ const OUTCOME_MASK = 3;
 const JOIN_SHIFT = 2;
 const JOIN_MASK = 3 << JOIN_SHIFT;
 const CANCELLING = 16;
-/** Bit of `bits`: the body is a native generator (see {@linkcode resumeGenerator}). */
+/**
+ * Bit of `Task.bits`: the body is a native generator, so the scheduler
+ * resumes it with {@linkcode resumeGenerator}.
+ *
+ * @example
+ * ```ts ignore
+ * const res = (task.bits & GENERATOR_BODY) !== 0 ? resumeGenerator.call(body) : body.next();
+ * ```
+ */
 export const GENERATOR_BODY = 32;
 
 /**
  * `%GeneratorPrototype%.next`. A scheduler that polls many kinds of
  * generators makes `body.next` a megamorphic property load; calling this
  * function directly on a body known to be a native generator skips it.
+ *
+ * @example
+ * ```ts
+ * import { resumeGenerator } from "./task.ts";
+ * function* g() {
+ *   yield 1;
+ * }
+ * console.assert(resumeGenerator.call(g()).value === 1);
+ * ```
  */
 export const resumeGenerator: (this: Iterator<unknown>, v?: unknown) => IteratorResult<unknown> =
   Object.getPrototypeOf(function* () {}).prototype.next;
