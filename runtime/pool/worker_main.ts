@@ -250,20 +250,28 @@ function start(id: number): void {
   count(W_POLLS);
   const decoded = readArgs(id);
   if (decoded instanceof Promise) {
-    // Large arguments: wait for them, then run (counted in flight meanwhile).
-    inflight.set(id, null as unknown as JoinHandle<unknown>);
-    decoded.then((a) => {
-      inflight.delete(id);
-      launch(id, a);
-      q.idle.unpark(me);
-    }, (e) => {
-      inflight.delete(id);
-      finish(id, 1, errorInfo(e));
-      q.idle.unpark(me);
-    });
+    // Large arguments: wait for them, then run.
+    whenReady(id, decoded, (a) => launch(id, a));
     return;
   }
   launch(id, decoded);
+}
+
+/**
+ * Task `id` waits for `p` before it can start: count it in flight meanwhile,
+ * then go on with `next`, or fail the task with `p`'s error.
+ */
+function whenReady<V>(id: number, p: Promise<V>, next: (v: V) => void): void {
+  inflight.set(id, null as unknown as JoinHandle<unknown>);
+  p.then((v) => {
+    inflight.delete(id);
+    next(v);
+    q.idle.unpark(me);
+  }, (e) => {
+    inflight.delete(id);
+    finish(id, 1, errorInfo(e));
+    q.idle.unpark(me);
+  });
 }
 
 function launch(id: number, decoded: unknown[]): void {
@@ -274,9 +282,7 @@ function launch(id: number, decoded: unknown[]): void {
   const fn = lookupTask(name);
   if (fn === undefined) {
     // First use of this module here: import it, then run.
-    inflight.set(id, null as unknown as JoinHandle<unknown>);
-    loadModule(url).then(() => {
-      inflight.delete(id);
+    whenReady(id, loadModule(url), () => {
       const f = lookupTask(name);
       if (f === undefined) {
         finish(id, 1, {
@@ -285,11 +291,6 @@ function launch(id: number, decoded: unknown[]): void {
           stack: "",
         });
       } else run(id, f, args, blocking);
-      q.idle.unpark(me);
-    }, (e) => {
-      inflight.delete(id);
-      finish(id, 1, errorInfo(e));
-      q.idle.unpark(me);
     });
     return;
   }
