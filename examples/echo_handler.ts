@@ -20,7 +20,19 @@
 import { defineHandler } from "../runtime/pool/registry.ts";
 import type { TcpStream } from "../net/mod.ts";
 
-/** Connections open in this isolate (the single-thread path force-closes them at the drain deadline). */
+/**
+ * Connections open in this isolate (the single-thread path force-closes them at the drain
+ * deadline).
+ *
+ * @example
+ * ```ts
+ * import { open } from "./echo_handler.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(open.size, 0); // no connection is being echoed yet
+ * // At the drain deadline: for (const conn of open) conn.close();
+ * ```
+ */
 export const open: Set<TcpStream> = new Set();
 
 /**
@@ -49,7 +61,18 @@ export function* echo(conn: TcpStream): Generator<unknown, void, unknown> {
   }
 }
 
-/** `echo` registered for `rt.serve(listen, thisModuleUrl, "echo")`. */
+/**
+ * `echo` registered for `rt.serve(listen, thisModuleUrl, "echo")`.
+ *
+ * @example
+ * ```ts
+ * import { echo, echoHandler } from "./echo_handler.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(echoHandler.name, "echo"); // rt.serve(listen, thisModuleUrl, echoHandler.name)
+ * assert.equal(echoHandler.fn, echo);
+ * ```
+ */
 export const echoHandler: { readonly name: string; readonly fn: typeof echo } = defineHandler(
   "echo",
   echo,

@@ -28,7 +28,19 @@
 
 import { cacheDir, readEnv } from "./library.ts";
 
-/** A C compiler command: `kind` tells whether it can cross-compile (`zig`) or not (`cc`). */
+/**
+ * A C compiler command: `kind` tells whether it can cross-compile (`zig`) or not (`cc`).
+ *
+ * @example
+ * ```ts
+ * import type { Compiler } from "./build.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // What `DOKIO_CC="gcc"` selects: a host-only compiler; its argv prefix starts every compile.
+ * const gcc: Compiler = { kind: "cc", cmd: ["gcc"] };
+ * assert.deepEqual([...gcc.cmd, "-c", "common.c"], ["gcc", "-c", "common.c"]);
+ * ```
+ */
 export interface Compiler {
   /** `"zig"` for `zig cc` (any target), `"cc"` for the system compiler (host only). */
   kind: "zig" | "cc";
@@ -36,7 +48,19 @@ export interface Compiler {
   cmd: string[];
 }
 
-/** Options of {@linkcode buildLibrary}. */
+/**
+ * Options of {@linkcode buildLibrary}.
+ *
+ * @example
+ * ```ts
+ * import { type BuildOptions, buildLibrary, hostTarget } from "./build.ts";
+ *
+ * const outDir = await Deno.makeTempDir();
+ * const opts: BuildOptions = { target: hostTarget(), outDir, compiler: "auto" };
+ * console.log(await buildLibrary(opts)); // e.g. "/tmp/…/libdokio.so"
+ * await Deno.remove(outDir, { recursive: true });
+ * ```
+ */
 export interface BuildOptions {
   /** `"<arch>-<os>"`, e.g. `"aarch64-macos"`; default {@linkcode hostTarget}. */
   target?: string;
@@ -46,7 +70,22 @@ export interface BuildOptions {
   compiler?: "auto" | "zig" | "cc";
 }
 
-/** Every target `deno task build:all` produces. */
+/**
+ * Every target `deno task build:all` produces.
+ *
+ * @example
+ * ```ts
+ * import { libraryFileName, TARGETS } from "./build.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(TARGETS.map(libraryFileName), [
+ *   "libdokio.so",
+ *   "libdokio.so",
+ *   "libdokio.dylib",
+ *   "libdokio.dylib",
+ * ]);
+ * ```
+ */
 export const TARGETS: readonly string[] = [
   "x86_64-linux",
   "aarch64-linux",

@@ -27,7 +27,16 @@ import { DK_ABI_VERSION, LAYOUT_FACTS } from "./layout.ts";
 import { type DokioSymbols, SYMBOLS } from "./symbols.ts";
 import { setErrnoSource } from "./errors.ts";
 
-/** A loaded reactor library. */
+/**
+ * A loaded reactor library.
+ *
+ * @example
+ * ```ts ignore
+ * import { type Library, openLibrary } from "./library.ts";
+ * const lib: Library = await openLibrary();
+ * console.log(lib.path, lib.symbols.dk_clock_ms()); // the file loaded, a C call
+ * ```
+ */
 export interface Library {
   /** Absolute path of the file that was loaded. */
   readonly path: string;
@@ -37,7 +46,17 @@ export interface Library {
   readonly layout: readonly number[];
 }
 
-/** Options of {@linkcode openLibrary}. */
+/**
+ * Options of {@linkcode openLibrary}.
+ *
+ * @example
+ * ```ts ignore
+ * import { openLibrary, type OpenLibraryOptions } from "./library.ts";
+ * // Load a prebuilt library; never start a build.
+ * const options: OpenLibraryOptions = { path: "/opt/dokio/libdokio.so", build: false };
+ * const lib = await openLibrary(options);
+ * ```
+ */
 export interface OpenLibraryOptions {
   /** Load exactly this file (overrides `DOKIO_LIB` and discovery). */
   path?: string;
@@ -45,7 +64,17 @@ export interface OpenLibraryOptions {
   build?: boolean;
 }
 
-/** Version of this package, part of the cache key. */
+/**
+ * Version of this package, part of the cache key.
+ *
+ * @example
+ * ```ts
+ * import { VERSION } from "./library.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(VERSION, /^\d+\.\d+\.\d+/); // deno.json's "version"
+ * ```
+ */
 export const VERSION: string = (config as { version: string }).version;
 
 const byPath = new Map<string, Promise<Library>>();

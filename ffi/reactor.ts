@@ -73,7 +73,18 @@ import {
 import { type Library, openLibrary, readEnv } from "./library.ts";
 import { pointerOf } from "./pointer.ts";
 
-/** Options of {@linkcode Reactor.open}. */
+/**
+ * Options of {@linkcode Reactor.open}.
+ *
+ * @example
+ * ```ts ignore
+ * import { Reactor, type ReactorOptions } from "./reactor.ts";
+ * const options: ReactorOptions = { backend: "epoll", sqCapacity: 1024, cqCapacity: 1024 };
+ * const r = await Reactor.open(options);
+ * console.log(r.backend); // "epoll"
+ * await r.close();
+ * ```
+ */
 export interface ReactorOptions {
   /** Backend to use; default `DOKIO_BACKEND` from the environment, else "auto". */
   backend?: BackendName;

@@ -47,8 +47,29 @@ export const SYMBOLS = {
   dk_clock_ms: { parameters: [], result: "f64" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** The type of {@linkcode SYMBOLS}. */
+/**
+ * The type of {@linkcode SYMBOLS}.
+ *
+ * @example
+ * ```ts
+ * import { SYMBOLS, type Symbols } from "./symbols.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const table: Symbols = SYMBOLS;
+ * assert.equal(table.dk_clock_ms.result, "f64");
+ * ```
+ */
 export type Symbols = typeof SYMBOLS;
 
-/** The bound functions of a loaded reactor library. */
+/**
+ * The bound functions of a loaded reactor library.
+ *
+ * @example
+ * ```ts ignore
+ * import type { DokioSymbols } from "./symbols.ts";
+ * import { openLibrary } from "./library.ts";
+ * const sym: DokioSymbols = (await openLibrary()).symbols;
+ * const t: number = sym.dk_clock_ms(); // typed from SYMBOLS: () => number
+ * ```
+ */
 export type DokioSymbols = Deno.DynamicLibrary<Symbols>["symbols"];

@@ -33,14 +33,60 @@ import { IoOp, ReactorDriver } from "../runtime/reactor_driver.ts";
 import type { Scheduler } from "../runtime/scheduler.ts";
 import type { Waker } from "../runtime/waker.ts";
 
-/** Lane index of receiving ops. */
+/**
+ * Lane index of receiving ops.
+ *
+ * @example
+ * ```ts
+ * import { READ, SocketCore } from "./_socket.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const core = new SocketCore(-1, "TcpStream", null, null);
+ * assert.equal(core.orphans[READ], null); // no cancelled recv is still in the reactor
+ * ```
+ */
 export const READ = 0;
-/** Lane index of sending ops. */
+/**
+ * Lane index of sending ops.
+ *
+ * @example
+ * ```ts
+ * import { SocketCore, WRITE } from "./_socket.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const core = new SocketCore(-1, "TcpStream", null, null);
+ * assert.equal(core.waiters[WRITE], null); // no send waits for an orphan to complete
+ * ```
+ */
 export const WRITE = 1;
-/** Ops that use no lane (connect, bind, shutdown). */
+/**
+ * Ops that use no lane (connect, bind, shutdown).
+ *
+ * @example
+ * ```ts
+ * import { NO_LANE, READ, WRITE } from "./_socket.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // Lane checks apply to `lane >= 0` only: a NO_LANE op never waits behind an orphan.
+ * assert.deepEqual([READ, WRITE, NO_LANE].filter((lane) => lane >= 0), [READ, WRITE]);
+ * ```
+ */
 export const NO_LANE = -1;
 
-/** What `prepare` returns to let the op be submitted. */
+/**
+ * What `prepare` returns to let the op be submitted.
+ *
+ * @example
+ * ```ts
+ * import { GO } from "./_socket.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // A `prepare` that finishes an empty read at once and submits any other.
+ * const prepare = (buf: Uint8Array): number | typeof GO => buf.byteLength === 0 ? 0 : GO;
+ * assert.equal(prepare(new Uint8Array(0)), 0);
+ * assert.equal(prepare(new Uint8Array(8)), GO);
+ * ```
+ */
 export const GO: unique symbol = Symbol("dokio.net.go");
 
 /**

@@ -68,7 +68,17 @@ abstract class BufOp<T> extends NetOp<T> {
   protected restart(): void {}
 }
 
-/** One recv: bytes read, or null at end of stream. */
+/**
+ * One recv: bytes read, or null at end of stream.
+ *
+ * @example
+ * ```ts ignore
+ * import { RecvOp } from "./_stream_ops.ts";
+ * // Inside a task, on an open socket's core (as TcpStream.read does):
+ * const buf = new Uint8Array(4096);
+ * const n = yield* new RecvOp(core, buf); // bytes read, or null at end of stream
+ * ```
+ */
 export class RecvOp extends BufOp<number | null> {
   constructor(sock: SocketCore, buf: Uint8Array) {
     super(sock, READ, buf);
@@ -91,7 +101,17 @@ export class RecvOp extends BufOp<number | null> {
   }
 }
 
-/** Fill a buffer completely; end of stream first is `Deno.errors.UnexpectedEof`. */
+/**
+ * Fill a buffer completely; end of stream first is `Deno.errors.UnexpectedEof`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ReadExactOp } from "./_stream_ops.ts";
+ * // Inside a task (as TcpStream.readExact does):
+ * const header = new Uint8Array(4);
+ * yield* new ReadExactOp(core, header); // all 4 bytes, or Deno.errors.UnexpectedEof
+ * ```
+ */
 export class ReadExactOp extends BufOp<void> {
   #off = 0;
   constructor(sock: SocketCore, buf: Uint8Array) {
@@ -133,7 +153,16 @@ export class ReadExactOp extends BufOp<void> {
   }
 }
 
-/** One send: bytes the kernel took (may be fewer than asked). */
+/**
+ * One send: bytes the kernel took (may be fewer than asked).
+ *
+ * @example
+ * ```ts ignore
+ * import { SendOp } from "./_stream_ops.ts";
+ * // Inside a task (as TcpStream.write does):
+ * const sent = yield* new SendOp(core, bytes); // may be less than bytes.byteLength
+ * ```
+ */
 export class SendOp extends BufOp<number> {
   constructor(sock: SocketCore, buf: Uint8Array) {
     super(sock, WRITE, buf);
@@ -149,7 +178,16 @@ export class SendOp extends BufOp<number> {
   }
 }
 
-/** Send a whole buffer, resubmitting after partial sends. */
+/**
+ * Send a whole buffer, resubmitting after partial sends.
+ *
+ * @example
+ * ```ts ignore
+ * import { WriteAllOp } from "./_stream_ops.ts";
+ * // Inside a task (as TcpStream.writeAll does):
+ * yield* new WriteAllOp(core, new TextEncoder().encode("hello\n"));
+ * ```
+ */
 export class WriteAllOp extends BufOp<void> {
   #off = 0;
   constructor(sock: SocketCore, buf: Uint8Array) {
@@ -177,7 +215,16 @@ export class WriteAllOp extends BufOp<void> {
   protected finish(_res: number): void {}
 }
 
-/** shutdown(2) of one direction (1 = write). ENOTCONN counts as done. */
+/**
+ * shutdown(2) of one direction (1 = write). ENOTCONN counts as done.
+ *
+ * @example
+ * ```ts ignore
+ * import { ShutdownOp } from "./_stream_ops.ts";
+ * // Inside a task (as TcpStream.closeWrite does): the peer then reads end of stream.
+ * yield* new ShutdownOp(core, 1);
+ * ```
+ */
 export class ShutdownOp extends NetOp<void> {
   readonly #how: number;
   constructor(sock: SocketCore, how: number) {

@@ -14,7 +14,23 @@ import type { Waker } from "./waker.ts";
 import type { TimeDriver } from "../time/driver.ts";
 import type { IoDriver } from "./io_driver.ts";
 
-/** What a leaf operation may ask of the worker that polls it. */
+/**
+ * What a leaf operation may ask of the worker that polls it.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "../mod.ts";
+ * import { type Core, currentCore } from "./context.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const io = await new Runtime().run(function* () {
+ *   const core: Core = currentCore(); // the worker polling this task
+ *   assert.ok(core.time.now() >= 0);
+ *   return core.io;
+ * });
+ * assert.equal(io, null); // no socket was used, so no reactor was opened
+ * ```
+ */
 export interface Core {
   /** This worker's timer wheel and clock. */
   readonly time: TimeDriver;

@@ -15,7 +15,20 @@
 
 import { COMPLETE } from "./task_state.ts";
 
-/** Index of the permanent COMPLETE sentinel slot. */
+/**
+ * Index of the permanent COMPLETE sentinel slot.
+ *
+ * @example
+ * ```ts
+ * import { HeaderTable, SENTINEL_SLOT } from "./header_table.ts";
+ * import { COMPLETE } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const t = new HeaderTable(4);
+ * assert.equal(t.words[SENTINEL_SLOT], COMPLETE); // a stale wake reads "complete"
+ * assert.notEqual(t.alloc(64), SENTINEL_SLOT); // never handed to a task
+ * ```
+ */
 export const SENTINEL_SLOT = 0;
 
 /**

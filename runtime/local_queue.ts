@@ -11,11 +11,43 @@
  * @module
  */
 
-/** Entries a local queue holds before overflowing half to the inject queue. */
+/**
+ * Entries a local queue holds before overflowing half to the inject queue.
+ *
+ * @example
+ * ```ts
+ * import { LOCAL_QUEUE_CAPACITY, LocalQueue } from "./local_queue.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const q = new LocalQueue<number>();
+ * const spill: number[] = [];
+ * for (let i = 0; i <= LOCAL_QUEUE_CAPACITY; i++) q.push(i, spill);
+ * assert.equal(spill.length, LOCAL_QUEUE_CAPACITY / 2); // the older half moved out
+ * assert.equal(q.length, LOCAL_QUEUE_CAPACITY / 2 + 1);
+ * ```
+ */
 export const LOCAL_QUEUE_CAPACITY = 256;
 const MASK = LOCAL_QUEUE_CAPACITY - 1;
 
-/** Where a full local queue moves half its entries. */
+/**
+ * Where a full local queue moves half its entries.
+ *
+ * @example
+ * ```ts
+ * import { LOCAL_QUEUE_CAPACITY, LocalQueue, type Overflow } from "./local_queue.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const moved: string[] = [];
+ * const inject: Overflow<string> = {
+ *   push(item) {
+ *     moved.push(item);
+ *   },
+ * };
+ * const q = new LocalQueue<string>();
+ * for (let i = 0; i <= LOCAL_QUEUE_CAPACITY; i++) q.push(`t${i}`, inject);
+ * assert.deepEqual(moved.slice(0, 2), ["t0", "t1"]); // oldest first, in order
+ * ```
+ */
 export interface Overflow<T> {
   /** Append one entry at the back. */
   push(item: T): void;

@@ -27,7 +27,18 @@ import { Leaf, PENDING, type Poll } from "./operation.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { Waker } from "./waker.ts";
 
-/** Token of cancel requests (their completions are ignored). */
+/**
+ * Token of cancel requests (their completions are ignored).
+ *
+ * @example
+ * ```ts
+ * import { CANCEL_TOKEN } from "./reactor_driver.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // Operation tokens stay below 2^30, so a cancel's completion is never taken for one.
+ * assert.ok(CANCEL_TOKEN >= 2 ** 30);
+ * ```
+ */
 export const CANCEL_TOKEN = 0xffffffff;
 const SLOT_BITS = 20;
 const SLOT_MASK = (1 << SLOT_BITS) - 1;

@@ -51,23 +51,96 @@ import {
 import { TimeDriver } from "../time/driver.ts";
 import type { Clock } from "../time/clock.ts";
 
-/** Consecutive LIFO-slot polls before the slot's task goes to the queue. */
+/**
+ * Consecutive LIFO-slot polls before the slot's task goes to the queue.
+ *
+ * @example
+ * ```ts
+ * import { MAX_LIFO_POLLS } from "./scheduler.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // Two tasks waking each other run back to back at most this often, then the queue gets a turn.
+ * assert.equal(MAX_LIFO_POLLS, 3);
+ * ```
+ */
 export const MAX_LIFO_POLLS = 3;
-/** Busy time after which the loop yields to Deno's event loop. */
+/**
+ * Busy time after which the loop yields to Deno's event loop.
+ *
+ * @example
+ * ```ts
+ * import { BATCH_MS, MACROTASK_MS } from "./scheduler.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // Busy work hops to Deno every ~BATCH_MS; only every ~MACROTASK_MS is the hop a full turn.
+ * assert.ok(BATCH_MS < MACROTASK_MS);
+ * ```
+ */
 export const BATCH_MS = 2;
-/** Longest synchronous reactor wait before parking in a nonblocking one. */
+/**
+ * Longest synchronous reactor wait before parking in a nonblocking one.
+ *
+ * @example
+ * ```ts
+ * import { BATCH_MS, SYNC_WAIT_MS } from "./scheduler.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // A synchronous reactor wait never outlasts a batch.
+ * assert.ok(SYNC_WAIT_MS <= BATCH_MS);
+ * ```
+ */
 export const SYNC_WAIT_MS = 1;
 /**
  * Busy time after which the yield is a real event-loop turn, so Deno polls
  * its own I/O: a zero-timeout reactor park (~15 µs) when the reactor is
  * open, else the config's `turn` (a nonblocking native call, ~20 µs), else
  * a `setTimeout(0)` (~2 ms here, so taken less often).
+ *
+ * @example
+ * ```ts
+ * import { MACROTASK_MS, MACROTASK_TIMER_MS } from "./scheduler.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // With a cheap turn (open reactor, or `config.turn`) Deno gets one more often.
+ * assert.ok(MACROTASK_MS < MACROTASK_TIMER_MS);
+ * ```
  */
 export const MACROTASK_MS = 10;
-/** The same, for a runtime whose only turn is a timer. */
+/**
+ * The same, for a runtime whose only turn is a timer.
+ *
+ * @example
+ * ```ts
+ * import { MACROTASK_TIMER_MS } from "./scheduler.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // A setTimeout(0) turn costs ~2 ms, so it is taken at most every 50 ms of busy time.
+ * assert.equal(MACROTASK_TIMER_MS, 50);
+ * ```
+ */
 export const MACROTASK_TIMER_MS = 50;
 
-/** Settings of one scheduler (see RuntimeBuilder). */
+/**
+ * Settings of one scheduler (see RuntimeBuilder).
+ *
+ * @example
+ * ```ts
+ * import { Scheduler, type SchedulerConfig } from "./scheduler.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const config: SchedulerConfig = {
+ *   globalQueueInterval: 31,
+ *   eventInterval: 61,
+ *   budget: 128,
+ *   enableTime: true,
+ *   enableIo: false,
+ *   backend: "auto",
+ * };
+ * const s = new Scheduler(config);
+ * assert.equal(s.liveTasks, 0);
+ * await assert.rejects(s.openIo(), /I\/O is disabled/);
+ * ```
+ */
 export interface SchedulerConfig {
   /** Ticks between checks of the inject queue first (Tokio: 31). */
   globalQueueInterval: number;

@@ -20,13 +20,95 @@ import type { Waker } from "./waker.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { LOCAL, setJoinWaker } from "./task_state.ts";
 
-/** The task has not finished. */
+/**
+ * The task has not finished.
+ *
+ * @example
+ * ```ts
+ * import { Runtime, spawn, yieldNow } from "../mod.ts";
+ * import { PENDING_OUTCOME, Task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await new Runtime().run(function* () {
+ *   const task = spawn(function* () {
+ *     yield* yieldNow();
+ *   });
+ *   assert.ok(task instanceof Task); // a task is its own JoinHandle
+ *   assert.equal(task.outcome, PENDING_OUTCOME); // spawned, not yet run
+ *   yield* task;
+ * });
+ * ```
+ */
 export const PENDING_OUTCOME = 0;
-/** The task returned a value. */
+/**
+ * The task returned a value.
+ *
+ * @example
+ * ```ts
+ * import { Runtime, spawn } from "../mod.ts";
+ * import { OK, Task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await new Runtime().run(function* () {
+ *   const task = spawn(function* () {
+ *     return 42;
+ *   });
+ *   assert.equal(yield* task, 42);
+ *   assert.ok(task instanceof Task);
+ *   assert.equal(task.outcome, OK);
+ * });
+ * ```
+ */
 export const OK = 1;
-/** The task threw. */
+/**
+ * The task threw.
+ *
+ * @example
+ * ```ts
+ * import { JoinError, Runtime, spawn } from "../mod.ts";
+ * import { FAILED, Task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await new Runtime().run(function* () {
+ *   const task = spawn(function* (): Generator<unknown, void, unknown> {
+ *     throw new Error("boom");
+ *   });
+ *   try {
+ *     yield* task;
+ *     assert.fail("the join should throw");
+ *   } catch (e) {
+ *     assert.ok(e instanceof JoinError);
+ *   }
+ *   assert.ok(task instanceof Task);
+ *   assert.equal(task.outcome, FAILED);
+ * });
+ * ```
+ */
 export const FAILED = 2;
-/** The task was cancelled. */
+/**
+ * The task was cancelled.
+ *
+ * @example
+ * ```ts
+ * import { Runtime, sleep, spawn } from "../mod.ts";
+ * import { CANCELLED_OUTCOME, Task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await new Runtime().run(function* () {
+ *   const task = spawn(function* () {
+ *     yield* sleep(60_000);
+ *   });
+ *   task.abort();
+ *   try {
+ *     yield* task;
+ *   } catch {
+ *     // a JoinError saying it was cancelled
+ *   }
+ *   assert.ok(task instanceof Task);
+ *   assert.equal(task.outcome, CANCELLED_OUTCOME);
+ * });
+ * ```
+ */
 export const CANCELLED_OUTCOME = 3;
 
 const OUTCOME_MASK = 3;

@@ -26,7 +26,19 @@
  * @module
  */
 
-/** How a transition reads and updates a word. */
+/**
+ * How a transition reads and updates a word.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, LOCAL, toRunning, ToRunning, type WordOps } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const ops: WordOps = LOCAL; // this word is touched by one isolate only
+ * const w = new Int32Array([INITIAL_STATE]);
+ * assert.equal(toRunning(w, 0, ops), ToRunning.Success);
+ * ```
+ */
 export interface WordOps {
   /** Read word `i`. */
   load(words: Int32Array, i: number): number;
@@ -40,7 +52,20 @@ export interface WordOps {
   and(words: Int32Array, i: number, v: number): number;
 }
 
-/** Word operations through `Atomics`: for headers other workers touch. */
+/**
+ * Word operations through `Atomics`: for headers other workers touch.
+ *
+ * @example
+ * ```ts
+ * import { ATOMIC, INITIAL_STATE, NOTIFIED } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array(new SharedArrayBuffer(4)); // a word other workers may touch
+ * w[0] = INITIAL_STATE;
+ * assert.equal(ATOMIC.and(w, 0, ~NOTIFIED), INITIAL_STATE); // returns the old value
+ * assert.equal(w[0] & NOTIFIED, 0);
+ * ```
+ */
 export const ATOMIC: WordOps = {
   load: (w, i) => Atomics.load(w, i),
   compareExchange: (w, i, e, n) => Atomics.compareExchange(w, i, e, n),
@@ -75,29 +100,153 @@ class PlainWordOps implements WordOps {
   }
 }
 
-/** Plain word operations: for headers only this isolate touches. */
+/**
+ * Plain word operations: for headers only this isolate touches.
+ *
+ * @example
+ * ```ts
+ * import { LOCAL } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([5]);
+ * assert.equal(LOCAL.compareExchange(w, 0, 5, 7), 5); // matched: stored 7
+ * assert.equal(LOCAL.compareExchange(w, 0, 5, 9), 7); // no match: unchanged
+ * assert.equal(w[0], 7);
+ * ```
+ */
 export const LOCAL: WordOps = new PlainWordOps();
 
-/** The task is being polled. */
+/**
+ * The task is being polled.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, RUNNING, toIdle, toRunning } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([INITIAL_STATE]);
+ * toRunning(w, 0);
+ * assert.notEqual(w[0] & RUNNING, 0);
+ * toIdle(w, 0);
+ * assert.equal(w[0] & RUNNING, 0);
+ * ```
+ */
 export const RUNNING = 1;
-/** The task finished (value, error or cancellation); final. */
+/**
+ * The task finished (value, error or cancellation); final.
+ *
+ * @example
+ * ```ts
+ * import { COMPLETE, INITIAL_STATE, RUNNING, toComplete, toRunning } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([INITIAL_STATE]);
+ * toRunning(w, 0);
+ * assert.equal(toComplete(w, 0) & (COMPLETE | RUNNING), COMPLETE);
+ * ```
+ */
 export const COMPLETE = 2;
-/** The task is in (or about to be pushed to) a run queue. */
+/**
+ * The task is in (or about to be pushed to) a run queue.
+ *
+ * @example
+ * ```ts
+ * import { NOTIFIED, REF_ONE, toNotifiedByRef } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([REF_ONE]); // idle, one reference
+ * toNotifiedByRef(w, 0);
+ * assert.equal(w[0], NOTIFIED | 2 * REF_ONE); // queued: the entry holds a reference
+ * ```
+ */
 export const NOTIFIED = 4;
-/** A JoinHandle still wants the output. */
+/**
+ * A JoinHandle still wants the output.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, JOIN_INTEREST, unsetJoinInterest } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([INITIAL_STATE]);
+ * unsetJoinInterest(w, 0); // the JoinHandle was detached
+ * assert.equal(w[0] & JOIN_INTEREST, 0);
+ * ```
+ */
 export const JOIN_INTEREST = 8;
-/** The JoinHandle registered a waker to be woken at completion. */
+/**
+ * The JoinHandle registered a waker to be woken at completion.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, JOIN_WAKER, setJoinWaker } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([INITIAL_STATE]);
+ * assert.equal(setJoinWaker(w, 0), true);
+ * assert.notEqual(w[0] & JOIN_WAKER, 0);
+ * ```
+ */
 export const JOIN_WAKER = 16;
-/** The task was asked to stop; its next poll cancels it instead. */
+/**
+ * The task was asked to stop; its next poll cancels it instead.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   CANCELLED,
+ *   INITIAL_STATE,
+ *   toNotifiedAndCancel,
+ *   toRunning,
+ *   ToRunning,
+ * } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([INITIAL_STATE]);
+ * toNotifiedAndCancel(w, 0); // abort() while queued
+ * assert.notEqual(w[0] & CANCELLED, 0);
+ * assert.equal(toRunning(w, 0), ToRunning.Cancelled); // the poll cancels it instead
+ * ```
+ */
 export const CANCELLED = 32;
-/** One reference in the count held in the bits above the flags. */
+/**
+ * One reference in the count held in the bits above the flags.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, REF_ONE, refCount } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(refCount(INITIAL_STATE), 3);
+ * assert.equal(refCount(INITIAL_STATE + REF_ONE), 4);
+ * ```
+ */
 export const REF_ONE = 64;
-/** Mask of the flag bits. */
+/**
+ * Mask of the flag bits.
+ *
+ * @example
+ * ```ts
+ * import { FLAGS_MASK, INITIAL_STATE, JOIN_INTEREST, NOTIFIED } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(INITIAL_STATE & FLAGS_MASK, JOIN_INTEREST | NOTIFIED);
+ * ```
+ */
 export const FLAGS_MASK: number = REF_ONE - 1;
 
 /**
  * A new task: owned by the owner list, its JoinHandle and its first run-queue
  * entry (three references), notified, with join interest.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, JOIN_INTEREST, NOTIFIED, refCount } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(refCount(INITIAL_STATE), 3);
+ * assert.equal(INITIAL_STATE & (NOTIFIED | JOIN_INTEREST), NOTIFIED | JOIN_INTEREST);
+ * ```
  */
 export const INITIAL_STATE: number = 3 * REF_ONE | JOIN_INTEREST | NOTIFIED;
 
@@ -105,26 +254,92 @@ export const INITIAL_STATE: number = 3 * REF_ONE | JOIN_INTEREST | NOTIFIED;
  * Outcomes of {@linkcode toRunning}: Success (poll it), Cancelled (cancel it
  * instead; it now owns RUNNING), Failed (it was running or complete: drop
  * this queue entry), Dealloc (as Failed, and that was the last reference).
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, toRunning, ToRunning } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([INITIAL_STATE]);
+ * assert.equal(toRunning(w, 0), ToRunning.Success);
+ * assert.equal(toRunning(w, 0), ToRunning.Failed); // a stale second queue entry is dropped
+ * ```
  */
 export const ToRunning = { Success: 0, Cancelled: 1, Failed: 2, Dealloc: 3 } as const;
-/** One outcome of {@linkcode toRunning}. */
+/**
+ * One outcome of {@linkcode toRunning}.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, toRunning, ToRunning } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const outcome: ToRunning = toRunning(new Int32Array([INITIAL_STATE]), 0);
+ * assert.equal(outcome, ToRunning.Success);
+ * ```
+ */
 export type ToRunning = typeof ToRunning[keyof typeof ToRunning];
 
 /**
  * Outcomes of {@linkcode toIdle}: Ok (wait for a wake), OkNotified (woken
  * during the poll: queue it again), OkDealloc (idle and that was the last
  * reference), Cancelled (abort arrived during the poll: cancel it now).
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, toIdle, ToIdle, toNotifiedByRef, toRunning } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([INITIAL_STATE]);
+ * toRunning(w, 0);
+ * toNotifiedByRef(w, 0); // woken during its own poll
+ * assert.equal(toIdle(w, 0), ToIdle.OkNotified); // queue it again
+ * ```
  */
 export const ToIdle = { Ok: 0, OkNotified: 1, OkDealloc: 2, Cancelled: 3 } as const;
-/** One outcome of {@linkcode toIdle}. */
+/**
+ * One outcome of {@linkcode toIdle}.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, toIdle, ToIdle, toRunning } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([INITIAL_STATE]);
+ * toRunning(w, 0);
+ * const outcome: ToIdle = toIdle(w, 0);
+ * assert.equal(outcome, ToIdle.Ok);
+ * ```
+ */
 export type ToIdle = typeof ToIdle[keyof typeof ToIdle];
 
 /**
  * Outcomes of the notify transitions: DoNothing, or Submit (push the task to
  * a run queue; a reference was added for the entry).
+ *
+ * @example
+ * ```ts
+ * import { REF_ONE, toNotifiedByRef, ToNotified } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([REF_ONE]); // idle
+ * assert.equal(toNotifiedByRef(w, 0), ToNotified.Submit);
+ * assert.equal(toNotifiedByRef(w, 0), ToNotified.DoNothing); // already queued
+ * ```
  */
 export const ToNotified = { DoNothing: 0, Submit: 1 } as const;
-/** One outcome of the notify transitions. */
+/**
+ * One outcome of the notify transitions.
+ *
+ * @example
+ * ```ts
+ * import { REF_ONE, toNotifiedAndCancel, ToNotified } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const outcome: ToNotified = toNotifiedAndCancel(new Int32Array([REF_ONE]), 0);
+ * assert.equal(outcome, ToNotified.Submit);
+ * ```
+ */
 export type ToNotified = typeof ToNotified[keyof typeof ToNotified];
 
 /**

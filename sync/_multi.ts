@@ -18,11 +18,53 @@ import { call } from "../runtime/mod.ts";
 import { isOperation, isPromiseLike } from "./_op.ts";
 import type { Operation } from "../runtime/operation.ts";
 
-/** Select: first finished branch wins with `{ key, value }`. */
+/**
+ * Select: first finished branch wins with `{ key, value }`.
+ *
+ * @example
+ * ```ts
+ * import { MultiIter, SELECT } from "./_multi.ts";
+ * import assert from "node:assert/strict";
+ *
+ * function* ready<T>(v: T): Generator<never, T, unknown> {
+ *   return v;
+ * }
+ * const it = new MultiIter(SELECT, [ready(1), ready(2)], ["a", "b"], true);
+ * assert.deepEqual(it.next(), { done: true, value: { key: "a", value: 1 } });
+ * ```
+ */
 export const SELECT = 0;
-/** Race: first finished branch wins with its value. */
+/**
+ * Race: first finished branch wins with its value.
+ *
+ * @example
+ * ```ts
+ * import { MultiIter, RACE } from "./_multi.ts";
+ * import assert from "node:assert/strict";
+ *
+ * function* ready<T>(v: T): Generator<never, T, unknown> {
+ *   return v;
+ * }
+ * const it = new MultiIter(RACE, [ready(1), ready(2)], null, true);
+ * assert.deepEqual(it.next(), { done: true, value: 1 });
+ * ```
+ */
 export const RACE = 1;
-/** All: every branch must finish; values in order. */
+/**
+ * All: every branch must finish; values in order.
+ *
+ * @example
+ * ```ts
+ * import { ALL, MultiIter } from "./_multi.ts";
+ * import assert from "node:assert/strict";
+ *
+ * function* ready<T>(v: T): Generator<never, T, unknown> {
+ *   return v;
+ * }
+ * const it = new MultiIter(ALL, [ready(1), ready(2)], null, false);
+ * assert.deepEqual(it.next(), { done: true, value: [1, 2] });
+ * ```
+ */
 export const ALL = 2;
 
 const SUSPEND: IteratorYieldResult<undefined> = Object.freeze({ done: false, value: undefined });

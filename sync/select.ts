@@ -165,7 +165,22 @@ export function race<T>(
   return new SelectOp(RACE, ops.slice(), null, options?.biased === true);
 }
 
-/** @internal Used by join.ts. */
+/**
+ * A combinator running `list` in `mode` (`ALL`, `RACE` or `SELECT` of `_multi.ts`), unchecked.
+ *
+ * @internal Used by join.ts.
+ * @example
+ * ```ts
+ * import { ALL, RACE } from "./_multi.ts";
+ * import { makeCombinator } from "./select.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // What join() and all() return: every branch, values in order.
+ * const both = makeCombinator<number[]>(ALL, [Promise.resolve(1), Promise.resolve(2)]);
+ * assert.deepEqual(await both, [1, 2]);
+ * assert.equal(await makeCombinator<string>(RACE, [Promise.resolve("first")]), "first");
+ * ```
+ */
 export function makeCombinator<T>(mode: number, list: readonly unknown[]): Combinator<T> {
   return new SelectOp(mode, list, null, false);
 }

@@ -124,7 +124,18 @@ export class Sleep
   }
 }
 
-/** `ceil(now + ms)`, except 0 ms which is due at once. Internal. */
+/**
+ * `ceil(now + ms)`, except 0 ms which is due at once. Internal.
+ *
+ * @example
+ * ```ts
+ * import { deadlineAfter } from "./sleep.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(deadlineAfter(100.2, 5), 106); // ceil(105.2): never early
+ * assert.equal(deadlineAfter(100.7, 0), 100); // 0 ms is due at once
+ * ```
+ */
 export function deadlineAfter(now: number, ms: number): number {
   return ms === 0 ? Math.floor(now) : Math.ceil(now + ms);
 }
@@ -132,6 +143,21 @@ export function deadlineAfter(now: number, ms: number): number {
 /**
  * Link `entry` into the current worker's wheel with `waker` (resolving a
  * relative deadline against its clock). Internal to time/.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "../mod.ts";
+ * import { currentWaker } from "../runtime/context.ts";
+ * import { arm, disarm, makeSleep } from "./sleep.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await new Runtime().run(function* () {
+ *   const entry = makeSleep(60_000);
+ *   arm(entry, currentWaker()); // linked into this worker's wheel
+ *   assert.notEqual(entry.driver, null);
+ *   disarm(entry); // and out again: nothing stays pending
+ * });
+ * ```
  */
 export function arm(entry: Sleep, waker: Waker): void {
   const driver = currentCore().time;
@@ -141,7 +167,25 @@ export function arm(entry: Sleep, waker: Waker): void {
   driver.insert(entry);
 }
 
-/** Unlink `entry` if pending and drop its waker. Internal to time/. */
+/**
+ * Unlink `entry` if pending and drop its waker. Internal to time/.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "../mod.ts";
+ * import { currentWaker } from "../runtime/context.ts";
+ * import { arm, disarm, makeSleep } from "./sleep.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await new Runtime().run(function* () {
+ *   const entry = makeSleep(60_000);
+ *   arm(entry, currentWaker());
+ *   disarm(entry); // as when the sleeping task is cancelled
+ *   assert.equal(entry.driver, null);
+ *   assert.equal(entry.waker, null);
+ * });
+ * ```
+ */
 export function disarm(entry: Sleep): void {
   const driver = entry.driver;
   if (driver !== null) {
@@ -151,7 +195,19 @@ export function disarm(entry: Sleep): void {
   entry.waker = null;
 }
 
-/** Validate a duration argument. Internal to time/. */
+/**
+ * Validate a duration argument. Internal to time/.
+ *
+ * @example
+ * ```ts
+ * import { checkMs } from "./sleep.ts";
+ * import assert from "node:assert/strict";
+ *
+ * checkMs(10, "sleep");
+ * assert.throws(() => checkMs(-1, "sleep"), RangeError);
+ * assert.throws(() => checkMs(Number("x"), "timeout"), RangeError);
+ * ```
+ */
 export function checkMs(ms: number, what: string): void {
   if (typeof ms !== "number") {
     throw new TypeError(`${what}: ms must be a number, got ${typeof ms}`);
@@ -161,7 +217,23 @@ export function checkMs(ms: number, what: string): void {
   }
 }
 
-/** A Sleep for `ms` from now (relative when made outside a runtime). Internal. */
+/**
+ * A Sleep for `ms` from now (relative when made outside a runtime). Internal.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "../mod.ts";
+ * import { makeSleep, now } from "./sleep.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const waited = await new Runtime().run(function* () {
+ *   const t0 = now();
+ *   yield* makeSleep(5); // deadline ceil(now + 5) on this worker's clock
+ *   return now() - t0;
+ * });
+ * assert.ok(waited >= 5);
+ * ```
+ */
 export function makeSleep(ms: number): Sleep {
   const core = tryCurrentCore();
   if (core === null) return new Sleep(ms, UNRESOLVED);

@@ -30,8 +30,10 @@ import type { Operation } from "../operation.ts";
  * assert.equal(def.fn([1, 2, 3]), 6);
  * ```
  */
-// deno-lint-ignore no-explicit-any
-export type SharedFn = (...args: any[]) => Operation<unknown> | PromiseLike<unknown> | unknown;
+export type SharedFn = (
+  // deno-lint-ignore no-explicit-any
+  ...args: any[]
+) => Operation<unknown> | PromiseLike<unknown> | unknown;
 
 /**
  * What {@link defineTask} returns: the name to pass to `spawnShared`, and the function.
@@ -118,8 +120,10 @@ export function lookupTask(name: string): SharedFn | undefined {
  * assert.equal(def.fn, hello); // serve it with rt.serve(listen, moduleUrl, def.name)
  * ```
  */
-// deno-lint-ignore no-explicit-any
-export type ConnHandler<C = any> = (
+export type ConnHandler<
+  // deno-lint-ignore no-explicit-any
+  C = any,
+> = (
   conn: C,
   signal: AbortSignal,
 ) => Operation<unknown> | PromiseLike<unknown> | unknown;

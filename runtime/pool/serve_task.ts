@@ -88,7 +88,20 @@ function* acceptLoop(s: Serving): Generator<unknown, void, unknown> {
   }
 }
 
-/** Bind this worker's listener and start its accept loop; returns the bound address. */
+/**
+ * Bind this worker's listener and start its accept loop; returns the bound address.
+ *
+ * @example
+ * ```ts
+ * import { serveBind } from "./serve_task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // rt.serve runs it pinned on each pool worker i:
+ * // pool.spawnOn(i, serveTaskUrl, serveBind.name, id, host, port, backlog, handlerUrl,
+ * //   handlerName, stats, i)
+ * assert.equal(serveBind.name, "dokio.serve.bind");
+ * ```
+ */
 export const serveBind = defineTask(
   "dokio.serve.bind",
   function* (
@@ -126,7 +139,19 @@ export const serveBind = defineTask(
   },
 );
 
-/** Stop accepting and drain this worker's connections; returns how many were force-closed. */
+/**
+ * Stop accepting and drain this worker's connections; returns how many were force-closed.
+ *
+ * @example
+ * ```ts
+ * import { serveClose } from "./serve_task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // server.close() runs it on each worker:
+ * // pool.spawnOn(i, serveTaskUrl, serveClose.name, id, drainMs)
+ * assert.equal(serveClose.name, "dokio.serve.close");
+ * ```
+ */
 export const serveClose = defineTask(
   "dokio.serve.close",
   function* (id: number, drainMs: number): Generator<unknown, number, unknown> {

@@ -56,7 +56,18 @@ const PARKED = 1;
 /** Park word: a notification is pending. */
 const NOTIFIED = 2;
 
-/** Maximum workers an {@link IdleState} tracks. */
+/**
+ * Maximum workers an {@link IdleState} tracks.
+ *
+ * @example
+ * ```ts
+ * import { IdleState, MAX_WORKERS } from "./idle.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(IdleState.byteLengthFor(MAX_WORKERS) > 0);
+ * assert.throws(() => IdleState.byteLengthFor(MAX_WORKERS + 1), RangeError);
+ * ```
+ */
 export const MAX_WORKERS = 4096;
 
 function sleeperWords(workers: number): number {

@@ -15,7 +15,25 @@ import { ringByteLength, RingCore } from "./ring_core.ts";
 
 export type { Overflow } from "./ring_core.ts";
 
-/** Slots in a worker's local ring (Tokio's value). */
+/**
+ * Slots in a worker's local ring (Tokio's value).
+ *
+ * @example
+ * ```ts
+ * import { LOCAL_RING_CAPACITY, LocalRing } from "./local_ring.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const ring = new LocalRing(new SharedArrayBuffer(LocalRing.byteLength), 0);
+ * const spilled: number[] = [];
+ * const inject = {
+ *   pushBatch(ids: Int32Array | number[], n: number) {
+ *     for (let i = 0; i < n; i++) spilled.push(ids[i]);
+ *   },
+ * };
+ * for (let id = 0; id <= LOCAL_RING_CAPACITY; id++) ring.push(id, inject);
+ * assert.equal(spilled.length, LOCAL_RING_CAPACITY / 2 + 1); // half of it, plus the new id
+ * ```
+ */
 export const LOCAL_RING_CAPACITY = 256;
 
 /**
