@@ -22,105 +22,21 @@
 
 import type { BenchRow } from "./row.ts";
 import { suiteRow } from "./_util.ts";
-import { findCompiler } from "../ffi/build.ts";
+import {
+  buildClient,
+  type ClientResult,
+  CONNS,
+  cpuPerRt,
+  load,
+  median,
+  rtPerSec,
+  type ServerSpec,
+  startServer,
+  stopServers,
+} from "./_echo_harness.ts";
 
 const HERE = new URL(".", import.meta.url);
-const CONNS = 50;
 const row = suiteRow("echo");
-
-interface ClientResult {
-  rt: number;
-  secs: number;
-  p50_us: number;
-  p99_us: number;
-  server_cpu_s: number;
-}
-
-interface ServerSpec {
-  name: string;
-  args: string[];
-  env: Record<string, string>;
-}
-
-async function buildClient(): Promise<string> {
-  const src = new URL("echo_client.c", HERE).pathname;
-  const outDir = new URL("../.dokio/bench/", HERE).pathname;
-  await Deno.mkdir(outDir, { recursive: true });
-  const out = `${outDir}echo_client`;
-  try {
-    const [s, o] = [Deno.statSync(src), Deno.statSync(out)];
-    if (o.mtime && s.mtime && o.mtime > s.mtime) return out;
-  } catch { /* build it */ }
-  const cc = await findCompiler();
-  if (cc === null) throw new Error("echo bench: no C compiler found (zig or cc)");
-  const tmp = `${out}.${Deno.pid}.tmp`;
-  const r = await new Deno.Command(cc.cmd[0], {
-    args: [...cc.cmd.slice(1), "-O2", "-o", tmp, src],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!r.success) {
-    throw new Error(
-      `echo bench: compiling echo_client.c failed:\n${new TextDecoder().decode(r.stderr)}`,
-    );
-  }
-  await Deno.rename(tmp, out);
-  return out;
-}
-
-async function startServer(spec: ServerSpec): Promise<{ child: Deno.ChildProcess; port: number }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...spec.args],
-    env: spec.env,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let acc = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${spec.name}: server exited before listening`);
-    acc += value;
-    const m = /listening on [^\n]*:(\d+)/.exec(acc);
-    if (m) {
-      // Keep draining its stdout so it never blocks on a full pipe.
-      (async () => {
-        try {
-          while (!(await reader.read()).done) { /* discard */ }
-        } catch { /* closed */ }
-      })();
-      return { child, port: Number(m[1]) };
-    }
-  }
-}
-
-async function load(
-  client: string,
-  port: number,
-  pid: number,
-  size: number,
-  warmupMs: number,
-  durationMs: number,
-): Promise<ClientResult> {
-  const r = await new Deno.Command(client, {
-    args: [
-      "127.0.0.1",
-      String(port),
-      String(CONNS),
-      String(size),
-      String(warmupMs),
-      String(durationMs),
-      String(pid),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(r.stdout).trim();
-  if (!r.success) {
-    throw new Error(`echo client failed: ${new TextDecoder().decode(r.stderr)}`);
-  }
-  return JSON.parse(text) as ClientResult;
-}
 
 /** Rounds of 64 B windows; each server gets one window per round. */
 const ROUNDS = 7;
@@ -139,12 +55,6 @@ interface Measured {
   /** Medians over the server's 64 B windows (each metric on its own). */
   ping: { cpuPerRt: number; rtPerSec: number; p50: number; p99: number };
   stream: ClientResult;
-}
-
-function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length % 2 === 1 ? a[m] : (a[m - 1] + a[m]) / 2;
 }
 
 /**
@@ -175,12 +85,7 @@ async function measureAll(client: string, specs: ServerSpec[]): Promise<Map<stri
     }
     for (const s of servers) s.stream = await load(client, s.port, s.child.pid, 16384, 300, 2000);
   } finally {
-    for (const s of servers) {
-      try {
-        s.child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await s.child.status;
-    }
+    await stopServers(servers.map((s) => s.child));
   }
   const out = new Map<string, Measured>();
   for (const s of servers) {
@@ -198,10 +103,6 @@ async function measureAll(client: string, specs: ServerSpec[]): Promise<Map<stri
   return out;
 }
 
-function cpuPerRt(r: ClientResult): number {
-  return (r.server_cpu_s * 1e6) / Math.max(1, r.rt);
-}
-const rtPerSec = (r: ClientResult): number => r.rt / r.secs;
 const mbPerSec = (r: ClientResult): number => (r.rt * 16384 * 2) / r.secs / 1e6;
 
 /**

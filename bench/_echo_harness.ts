@@ -1,0 +1,247 @@
+/**
+ * Internal: how the echo benches drive a server — build the C load client,
+ * start a server process and wait for its "listening on …:PORT" line, run
+ * one load window against it, and turn a window into CPU per round trip.
+ *
+ * Invariant: a window's `server_cpu_s` is the server's utime+stime over
+ * exactly that window (all of its threads, from /proc/<pid>/stat), measured
+ * by the client, so CPU per round trip never includes start-up or warm-up.
+ *
+ * @module
+ */
+
+import { findCompiler } from "../ffi/build.ts";
+
+const HERE = new URL(".", import.meta.url);
+
+/** Connections the load client holds open in every window. */
+export const CONNS = 50;
+
+/**
+ * What the load client prints for one window.
+ *
+ * @example
+ * ```ts
+ * import type { ClientResult } from "./_echo_harness.ts";
+ * const r: ClientResult = { rt: 1000, secs: 1, p50_us: 300, p99_us: 600, server_cpu_s: 0.007 };
+ * console.assert(r.rt === 1000);
+ * ```
+ */
+export interface ClientResult {
+  /** Round trips completed in the window. */
+  rt: number;
+  /** Length of the window in seconds. */
+  secs: number;
+  /** Median round-trip latency, µs. */
+  p50_us: number;
+  /** 99th percentile round-trip latency, µs. */
+  p99_us: number;
+  /** The server's CPU time (user + system, all threads) over the window, s. */
+  server_cpu_s: number;
+}
+
+/**
+ * One server to start: a name for reports, the `deno run -A` arguments and
+ * extra environment.
+ *
+ * @example
+ * ```ts
+ * import type { ServerSpec } from "./_echo_harness.ts";
+ * const s: ServerSpec = {
+ *   name: "dokio epoll",
+ *   args: ["examples/echo.ts", "--port", "0"],
+ *   env: { DOKIO_BACKEND: "epoll" },
+ * };
+ * console.assert(s.env.DOKIO_BACKEND === "epoll");
+ * ```
+ */
+export interface ServerSpec {
+  /** Name in reports. */
+  name: string;
+  /** Arguments after `deno run -A`. */
+  args: string[];
+  /** Extra environment variables. */
+  env: Record<string, string>;
+  /** Working directory (default: this process's). */
+  cwd?: string;
+}
+
+/**
+ * Compile bench/echo_client.c (once; rebuilt when the source is newer) with
+ * the reactor build's compiler finder, and return the binary's path.
+ *
+ * @throws {Error} when no C compiler is found or the compile fails.
+ * @example
+ * ```ts ignore
+ * import { buildClient } from "./_echo_harness.ts";
+ * const client = await buildClient();
+ * ```
+ */
+export async function buildClient(): Promise<string> {
+  const src = new URL("echo_client.c", HERE).pathname;
+  const outDir = new URL("../.dokio/bench/", HERE).pathname;
+  await Deno.mkdir(outDir, { recursive: true });
+  const out = `${outDir}echo_client`;
+  try {
+    const [s, o] = [Deno.statSync(src), Deno.statSync(out)];
+    if (o.mtime && s.mtime && o.mtime > s.mtime) return out;
+  } catch { /* build it */ }
+  const cc = await findCompiler();
+  if (cc === null) throw new Error("echo bench: no C compiler found (zig or cc)");
+  const tmp = `${out}.${Deno.pid}.tmp`;
+  const r = await new Deno.Command(cc.cmd[0], {
+    args: [...cc.cmd.slice(1), "-O2", "-o", tmp, src],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!r.success) {
+    throw new Error(
+      `echo bench: compiling echo_client.c failed:\n${new TextDecoder().decode(r.stderr)}`,
+    );
+  }
+  await Deno.rename(tmp, out);
+  return out;
+}
+
+/**
+ * Start `spec` and resolve once it printed `listening on …:PORT`; its
+ * stdout is drained from then on so it never blocks on a full pipe.
+ *
+ * @throws {Error} when the server exits before listening.
+ * @example
+ * ```ts ignore
+ * import { startServer } from "./_echo_harness.ts";
+ * const { child, port } = await startServer({
+ *   name: "Deno.listen",
+ *   args: ["bench/echo_server_deno.ts"],
+ *   env: {},
+ * });
+ * ```
+ */
+export async function startServer(
+  spec: ServerSpec,
+): Promise<{ child: Deno.ChildProcess; port: number }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...spec.args],
+    env: spec.env,
+    cwd: spec.cwd,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let acc = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${spec.name}: server exited before listening`);
+    acc += value;
+    const m = /listening on [^\n]*:(\d+)/.exec(acc);
+    if (m) {
+      (async () => {
+        try {
+          while (!(await reader.read()).done) { /* discard */ }
+        } catch { /* closed */ }
+      })();
+      return { child, port: Number(m[1]) };
+    }
+  }
+}
+
+/**
+ * One load window: CONNS connections of closed-loop ping-pong of `size`
+ * bytes against 127.0.0.1:`port` for `durationMs` after `warmupMs`, with
+ * the CPU time of process `pid` taken over the window.
+ *
+ * @throws {Error} when the client fails.
+ * @example
+ * ```ts ignore
+ * import { load } from "./_echo_harness.ts";
+ * const r = await load(client, port, child.pid, 64, 200, 1500);
+ * ```
+ */
+export async function load(
+  client: string,
+  port: number,
+  pid: number,
+  size: number,
+  warmupMs: number,
+  durationMs: number,
+): Promise<ClientResult> {
+  const r = await new Deno.Command(client, {
+    args: [
+      "127.0.0.1",
+      String(port),
+      String(CONNS),
+      String(size),
+      String(warmupMs),
+      String(durationMs),
+      String(pid),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(r.stdout).trim();
+  if (!r.success) {
+    throw new Error(`echo client failed: ${new TextDecoder().decode(r.stderr)}`);
+  }
+  return JSON.parse(text) as ClientResult;
+}
+
+/**
+ * SIGTERM each server and wait for it to exit.
+ *
+ * @example
+ * ```ts ignore
+ * import { stopServers } from "./_echo_harness.ts";
+ * await stopServers([child]);
+ * ```
+ */
+export async function stopServers(children: Deno.ChildProcess[]): Promise<void> {
+  for (const c of children) {
+    try {
+      c.kill("SIGTERM");
+    } catch { /* gone */ }
+    await c.status;
+  }
+}
+
+/**
+ * The median of `xs` (the mean of the middle two for an even count).
+ *
+ * @example
+ * ```ts
+ * import { median } from "./_echo_harness.ts";
+ * console.assert(median([3, 1, 2]) === 2 && median([4, 1, 2, 3]) === 2.5);
+ * ```
+ */
+export function median(xs: number[]): number {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 === 1 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
+/**
+ * Server CPU per round trip of a window, µs.
+ *
+ * @example
+ * ```ts
+ * import { cpuPerRt } from "./_echo_harness.ts";
+ * const r = { rt: 1000, secs: 1, p50_us: 0, p99_us: 0, server_cpu_s: 0.007 };
+ * console.assert(Math.abs(cpuPerRt(r) - 7) < 1e-9);
+ * ```
+ */
+export function cpuPerRt(r: ClientResult): number {
+  return (r.server_cpu_s * 1e6) / Math.max(1, r.rt);
+}
+
+/**
+ * Round trips per second of a window.
+ *
+ * @example
+ * ```ts
+ * import { rtPerSec } from "./_echo_harness.ts";
+ * console.assert(rtPerSec({ rt: 3000, secs: 2, p50_us: 0, p99_us: 0, server_cpu_s: 0 }) === 1500);
+ * ```
+ */
+export function rtPerSec(r: ClientResult): number {
+  return r.rt / r.secs;
+}
