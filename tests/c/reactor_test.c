@@ -690,8 +690,6 @@ static int spin_token(ctx *c, uint32_t token, struct dk_cqe *out) {
   return 0;
 }
 
-/* The idle fast path (ready.c skips the kernel for timeout 0 when nothing is pending) must
- * not lose anything: ops, socket readiness, file-worker results and wakes still arrive. */
 /* dk_clock_ms: monotonic, in milliseconds, and in step with CLOCK_MONOTONIC
  * (backend-independent; run once per backend like the rest). */
 static int t_clock(int backend) {
@@ -711,6 +709,8 @@ static int t_clock(int backend) {
   return 1;
 }
 
+/* The idle fast path (ready.c skips the kernel for timeout 0 when nothing is pending) must
+ * not lose anything: ops, socket readiness, file-worker results and wakes still arrive. */
 static int t_idle_poll(int backend) {
   ctx *c = ctx_new(backend, 0, 16);
   CHECK(c);
@@ -859,7 +859,6 @@ static int t_close_pending(int backend) {
   CHECK_EQ(ctx_free(c), 0);
   return 1;
 }
-
 
 /* Sockets that carried many ops really close by every path — dk_close, a
  * CLOSE record, a CLOSE record in another reactor — and an fd number reused
