@@ -61,6 +61,23 @@ export interface SharedTaskDef<F extends SharedFn> {
 const registry = new Map<string, SharedFn>();
 
 /**
+ * Record `fn` as `name` in `table`; `what` names the caller in errors.
+ * TypeError for an empty name, a non-function, or a name another function
+ * already holds (defining the same function again is fine).
+ */
+function register<F>(table: Map<string, F>, what: string, name: string, fn: F): void {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new TypeError(`${what}: name must be a non-empty string`);
+  }
+  if (typeof fn !== "function") throw new TypeError(`${what}: fn must be a function`);
+  const prev = table.get(name);
+  if (prev !== undefined && prev !== fn) {
+    throw new TypeError(`${what}: "${name}" is already defined by another function`);
+  }
+  table.set(name, fn);
+}
+
+/**
  * Register `fn` as the shared task `name`. Call it at the top level of a module
  * that every pool worker imports (pass its URL to `spawnShared`). Generator
  * functions run as Dokio tasks (abortable at any `yield*`); async functions get
@@ -76,15 +93,7 @@ const registry = new Map<string, SharedFn>();
  * ```
  */
 export function defineTask<F extends SharedFn>(name: string, fn: F): SharedTaskDef<F> {
-  if (typeof name !== "string" || name.length === 0) {
-    throw new TypeError("defineTask: name must be a non-empty string");
-  }
-  if (typeof fn !== "function") throw new TypeError("defineTask: fn must be a function");
-  const prev = registry.get(name);
-  if (prev !== undefined && prev !== fn) {
-    throw new TypeError(`defineTask: "${name}" is already defined by another function`);
-  }
-  registry.set(name, fn);
+  register(registry, "defineTask", name, fn);
   return Object.freeze({ name, fn });
 }
 
@@ -167,15 +176,7 @@ const handlers = new Map<string, ConnHandler>();
  * ```
  */
 export function defineHandler<F extends ConnHandler>(name: string, fn: F): HandlerDef<F> {
-  if (typeof name !== "string" || name.length === 0) {
-    throw new TypeError("defineHandler: name must be a non-empty string");
-  }
-  if (typeof fn !== "function") throw new TypeError("defineHandler: fn must be a function");
-  const prev = handlers.get(name);
-  if (prev !== undefined && prev !== fn) {
-    throw new TypeError(`defineHandler: "${name}" is already defined by another function`);
-  }
-  handlers.set(name, fn);
+  register(handlers, "defineHandler", name, fn);
   return Object.freeze({ name, fn });
 }
 
