@@ -47,6 +47,21 @@ export type TaskBody<T> =
   | ((signal: AbortSignal) => PromiseLike<T> | T);
 
 const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
+
+/**
+ * Whether `f` is a generator function (`function*`): calling it gives an
+ * Operation, where any other function is run as an async body.
+ *
+ * @example
+ * ```ts
+ * import { isGeneratorFunction } from "./body.ts";
+ * console.assert(isGeneratorFunction(function* () {}));
+ * console.assert(!isGeneratorFunction(async () => {}) && !isGeneratorFunction({}));
+ * ```
+ */
+export function isGeneratorFunction(f: unknown): boolean {
+  return f instanceof GeneratorFunction;
+}
 /**
  * `%IteratorPrototype%[Symbol.iterator]`: returns `this`. An object whose
  * `[Symbol.iterator]` is this function (every generator object) is its own
@@ -90,7 +105,7 @@ export function toIterator<T>(body: TaskBody<T>): Iterator<unknown, T, unknown> 
     return body as unknown as Iterator<unknown, T, unknown>;
   }
   if (typeof body === "function") {
-    if (body instanceof GeneratorFunction) {
+    if (isGeneratorFunction(body)) {
       return (body as () => Operation<T>)()[Symbol.iterator]();
     }
     return factoryBody(body as (signal: AbortSignal) => PromiseLike<T> | T);

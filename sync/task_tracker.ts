@@ -16,8 +16,7 @@ import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.t
 import type { Waker } from "../runtime/waker.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
 import { isOperation } from "./_op.ts";
-
-const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
+import { isGeneratorFunction } from "../runtime/body.ts";
 
 class TrackerCore {
   size = 0;
@@ -155,7 +154,7 @@ export class TaskTracker {
   ): JoinHandle<T> {
     let inner: It<T>;
     if (typeof body === "function") {
-      inner = body instanceof GeneratorFunction
+      inner = isGeneratorFunction(body)
         ? (body as () => Operation<T>)()[Symbol.iterator]()
         : factoryBody<T>(body as (signal: AbortSignal) => unknown);
     } else if (isOperation(body)) {

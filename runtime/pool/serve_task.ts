@@ -35,8 +35,7 @@ import { IoError } from "../../ffi/errors.ts";
 import { select } from "../../sync/select.ts";
 import { TaskTracker } from "../../sync/task_tracker.ts";
 import { sleep } from "../../time/sleep.ts";
-
-const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
+import { isGeneratorFunction } from "../body.ts";
 
 /** Seconds given to handlers after their connections were force-closed. */
 const FORCED_GRACE_MS = 1000;
@@ -125,7 +124,7 @@ export const serveBind = defineTask(
       listener,
       handler,
       name: handlerName,
-      isGen: handler instanceof GeneratorFunction,
+      isGen: isGeneratorFunction(handler),
       stats: new Int32Array(stats),
       base: 16 * index,
       tracker: new TaskTracker(),

@@ -56,6 +56,7 @@ import {
   W_STOLEN,
   W_UNPARKS,
 } from "./pool_layout.ts";
+import { isGeneratorFunction } from "../body.ts";
 
 const GLOBAL_INTERVAL = 31;
 const MAX_INFLIGHT = 64;
@@ -72,8 +73,6 @@ interface Init {
   control: SharedArrayBuffer;
   modules: string[];
 }
-
-const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
 
 let me = -1;
 let q!: SharedQueues;
@@ -298,7 +297,7 @@ function launch(id: number, decoded: unknown[]): void {
 }
 
 function run(id: number, fn: SharedFn, args: unknown[], blocking: boolean): void {
-  if (blocking && !(fn instanceof GeneratorFunction)) {
+  if (blocking && !isGeneratorFunction(fn)) {
     // CPU job: run inline on the dispatcher, no task machinery.
     let v: unknown;
     try {
@@ -325,7 +324,7 @@ function run(id: number, fn: SharedFn, args: unknown[], blocking: boolean): void
   }
   let h: JoinHandle<unknown>;
   try {
-    h = fn instanceof GeneratorFunction
+    h = isGeneratorFunction(fn)
       ? rt.spawn(fn(...args) as Iterable<unknown> as never)
       : rt.spawn((signal: AbortSignal) => fn(...args, signal));
   } catch (e) {
