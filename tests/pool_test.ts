@@ -78,6 +78,8 @@ Deno.test("pool: args and results round trip (numbers, strings, bytes, objects)"
     assert.deepStrictEqual(r, { sum: big.reduce((a, b) => a + b, 0), len: 10_000 });
     assert.equal(await pool.spawnShared(TASKS, "pool.asyncDouble", 21), 42);
     assert.equal(await pool.spawnBlocking(TASKS, "pool.spin", 0, 9), 9);
+    // An async function as a blocking job: in flight until its promise settles.
+    assert.equal(await pool.spawnBlocking(TASKS, "pool.asyncDouble", 21), 42);
     assert.throws(() => pool.spawnShared(TASKS, "pool.echo", (() => 1) as never), TypeError);
     assert.throws(() => pool.spawnShared("", "x"), TypeError);
     const e = await rejection(pool.spawnShared(TASKS, "pool.nope"));
@@ -127,6 +129,9 @@ Deno.test("pool: a throwing task rejects with JoinError and the worker stays ali
     assert.equal((e.cause as Error).name, "RangeError");
     const e2 = await rejection(pool.spawnBlocking(TASKS, "pool.boom", "again"));
     assert.match((e2 as Error).message, /again/);
+    const e3 = await rejection(pool.spawnBlocking(TASKS, "pool.asyncBoom", "later"));
+    assert.ok(e3 instanceof JoinError && !e3.cancelled);
+    assert.match(e3.message, /later/);
     assert.equal(await pool.spawnShared(TASKS, "pool.add", 2, 3), 5);
     assert.ok(pool.metrics()[0].alive);
   });

@@ -257,10 +257,11 @@ function start(id: number): void {
 }
 
 /**
- * Task `id` waits for `p` before it can start: count it in flight meanwhile,
- * then go on with `next`, or fail the task with `p`'s error.
+ * Task `id` waits for `p` (its arguments, its module, or an async blocking
+ * job's result): count it in flight meanwhile, then go on with `next`, or
+ * fail the task with `p`'s error.
  */
-function whenReady<V>(id: number, p: Promise<V>, next: (v: V) => void): void {
+function whenReady<V>(id: number, p: PromiseLike<V>, next: (v: V) => void): void {
   inflight.set(id, null as unknown as JoinHandle<unknown>);
   p.then((v) => {
     inflight.delete(id);
@@ -307,16 +308,8 @@ function run(id: number, fn: SharedFn, args: unknown[], blocking: boolean): void
       return;
     }
     if (v !== null && typeof (v as PromiseLike<unknown>)?.then === "function") {
-      inflight.set(id, null as unknown as JoinHandle<unknown>);
-      (v as PromiseLike<unknown>).then((x) => {
-        inflight.delete(id);
-        finish(id, 0, x);
-        q.idle.unpark(me);
-      }, (e) => {
-        inflight.delete(id);
-        finish(id, 1, errorInfo(e));
-        q.idle.unpark(me);
-      });
+      // An async job: in flight until it settles.
+      whenReady(id, v as PromiseLike<unknown>, (x) => finish(id, 0, x));
       return;
     }
     finish(id, 0, v);
