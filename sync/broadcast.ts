@@ -17,6 +17,7 @@ import type { Leaf, Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/waker.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import { FanOut, FanOutWait, type ReceiverState } from "./_fanout.ts";
+import { checkSendable } from "./_sendable.ts";
 
 /**
  * Thrown by a broadcast `recv()` when the receiver fell behind and `missed`
@@ -131,9 +132,7 @@ export class BroadcastSender<T> implements Disposable {
    */
   send(value: T): number {
     const c = this.#c;
-    if (value === undefined) {
-      throw new TypeError("dokio: undefined cannot be sent (it marks end of stream)");
-    }
+    checkSendable(value);
     if (this.#closed || c.receivers === 0) {
       throw new ClosedError("dokio: the broadcast channel has no receiver", value);
     }

@@ -50,6 +50,7 @@ import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/waker.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
+import { checkSendable } from "./_sendable.ts";
 
 let makeSender: <T>(c: Chan<T>) => Sender<T>;
 let makeUnboundedSender: <T>(c: Chan<T>) => UnboundedSender<T>;
@@ -158,13 +159,6 @@ function nextPow2(n: number): number {
 
 function closedError<T>(v: T): ClosedError<T> {
   return new ClosedError("dokio: the channel is closed", v);
-}
-
-/** `undefined` marks end of stream, so it cannot be sent (TypeError). */
-function checkSendable(value: unknown): void {
-  if (value === undefined) {
-    throw new TypeError("dokio: undefined cannot be sent (it marks end of stream)");
-  }
 }
 
 const DONE_VOID: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });

@@ -260,6 +260,8 @@ Deno.test("broadcast: every receiver sees every message; lag is counted exactly"
   assert.throws(() => broadcast(0), RangeError);
   const [tx, rx1] = broadcast<number>(4);
   const rx2 = tx.subscribe();
+  // undefined marks end of stream: refused at the call, and nothing is sent.
+  assert.throws(() => tx.send(undefined as unknown as number), TypeError);
   for (let i = 1; i <= 3; i++) tx.send(i);
   assert.deepEqual([rx1.tryRecv(), rx1.tryRecv(), rx1.tryRecv()], [1, 2, 3]);
   for (let i = 4; i <= 10; i++) assert.equal(tx.send(i), 2);
