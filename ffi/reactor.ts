@@ -663,8 +663,18 @@ function checkInt(name: string, v: number, min: number, max: number): number {
   return v;
 }
 
-/** A byte count capped at `DK_MAX_LEN`, the most one op moves. */
-function capLen(n: number): number {
+/**
+ * A byte count capped at `DK_MAX_LEN`, the most one op moves (a longer
+ * buffer is moved by several ops, each reporting how much it took).
+ *
+ * @example
+ * ```ts
+ * import { capLen } from "./reactor.ts";
+ * import { DK_MAX_LEN } from "./layout.ts";
+ * console.assert(capLen(64) === 64 && capLen(DK_MAX_LEN + 1) === DK_MAX_LEN);
+ * ```
+ */
+export function capLen(n: number): number {
   return n > DK_MAX_LEN ? DK_MAX_LEN : n;
 }
 

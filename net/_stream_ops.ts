@@ -10,9 +10,9 @@
  * @module
  */
 
-import type { Reactor } from "../ffi/reactor.ts";
+import { capLen, type Reactor } from "../ffi/reactor.ts";
 import { errnoName } from "../ffi/errors.ts";
-import { DK_MAX_LEN, DK_OP_RECV, DK_OP_SEND } from "../ffi/layout.ts";
+import { DK_OP_RECV, DK_OP_SEND } from "../ffi/layout.ts";
 import { pointerOf } from "../ffi/pointer.ts";
 import type { Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/waker.ts";
@@ -54,8 +54,7 @@ abstract class BufOp<T> extends NetOp<T> {
   }
   /** Write this op's record: `op` on `buf[off..]` (clamped to DK_MAX_LEN). */
   protected pushBuf(r: Reactor, op: number, token: number, off: number): void {
-    const n = this.buf.byteLength - off;
-    r.pushOp(op, token, this.sock!.fd, n > DK_MAX_LEN ? DK_MAX_LEN : n, this.addrOf(off), 0, 0);
+    r.pushOp(op, token, this.sock!.fd, capLen(this.buf.byteLength - off), this.addrOf(off), 0, 0);
   }
   /** Rearm this finished op for `buf`; false if it cannot be (see `recycle`). */
   reuse(buf: Uint8Array): boolean {
