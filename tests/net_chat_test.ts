@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { startDaemon } from "./net_helpers.ts";
 
 const CHAT = new URL("../examples/chat.ts", import.meta.url).pathname;
 const enc = new TextEncoder();
@@ -26,26 +27,8 @@ async function pump(conn: Deno.Conn, box: { text: string }): Promise<void> {
 
 for (const backend of ["io_uring", "epoll"]) {
   Deno.test(`chat example: a line from one client reaches the other, SIGTERM exits 0 [${backend}]`, async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CHAT, "--port", "0"],
-      env: { DOKIO_BACKEND: backend },
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const reader = child.stdout.getReader();
-    let out = "";
-    let port = 0;
-    // A chat that never says where it listens is killed after 30 s, which
-    // ends the read below.
-    const startTimer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    while (port === 0) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`chat exited (or was killed) before listening: ${out}`);
-      out += dec.decode(value);
-      const m = /127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) port = Number(m[1]);
-    }
-    clearTimeout(startTimer);
+    const d = await startDaemon(CHAT, backend, [], { listening: /chat on 127\.0\.0\.1:(\d+)/ });
+    const port = d.port;
     const a = await Deno.connect({ hostname: "127.0.0.1", port });
     const b = await Deno.connect({ hostname: "127.0.0.1", port });
     try {
@@ -67,17 +50,9 @@ for (const backend of ["io_uring", "epoll"]) {
         b.close();
       } catch { /* closed above */ }
     }
-    child.kill("SIGTERM");
-    // Drain stdout so the child can exit, then check its status.
-    (async () => {
-      try {
-        for (;;) {
-          const { done } = await reader.read();
-          if (done) break;
-        }
-      } catch { /* closed */ }
-    })();
-    const status = await child.status;
-    assert.equal(status.code, 0);
+    d.child.kill("SIGTERM");
+    const status = await d.done;
+    await d.lines;
+    assert.equal(status.code, 0, d.out.join("\n"));
   });
 }

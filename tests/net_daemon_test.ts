@@ -6,79 +6,15 @@
  */
 
 import assert from "node:assert/strict";
+import { echoOnce, startDaemon } from "./net_helpers.ts";
 
 const ECHO = new URL("../examples/echo.ts", import.meta.url).pathname;
 const BACKENDS = ["epoll", "io_uring"] as const;
-
-interface Daemon {
-  child: Deno.ChildProcess;
-  port: number;
-  out: string[];
-  done: Promise<Deno.CommandStatus>;
-  lines: Promise<void>;
-}
-
-async function start(backend: string, args: string[], prefix: string[] = []): Promise<Daemon> {
-  const cmd = [...prefix, Deno.execPath(), "run", "-A", ECHO, "--port", "0", ...args];
-  const child = new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    env: { DOKIO_BACKEND: backend },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const out: string[] = [];
-  let resolvePort!: (p: number) => void;
-  const portP = new Promise<number>((r) => (resolvePort = r));
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    let acc = "";
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
-      acc += chunk;
-      let i;
-      while ((i = acc.indexOf("\n")) >= 0) {
-        const line = acc.slice(0, i);
-        acc = acc.slice(i + 1);
-        out.push(line);
-        const m = /listening on .*:(\d+)$/.exec(line);
-        if (m) resolvePort(Number(m[1]));
-      }
-    }
-  };
-  const lines = Promise.all([pump(child.stdout), pump(child.stderr)]).then(() => {});
-  const done = child.status;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const port = await Promise.race([
-    portP,
-    done.then((s) => {
-      throw new Error(`daemon exited (${s.code}) before listening:\n${out.join("\n")}`);
-    }),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        reject(new Error(`daemon did not listen within 30 s:\n${out.join("\n")}`));
-      }, 30_000);
-    }),
-  ]).finally(() => clearTimeout(timer));
-  return { child, port, out, done, lines };
-}
 
 function fds(pid: number): number {
   let n = 0;
   for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
   return n;
-}
-
-async function echoOnce(conn: Deno.Conn, text: string): Promise<void> {
-  const msg = new TextEncoder().encode(text);
-  let off = 0;
-  while (off < msg.length) off += await conn.write(msg.subarray(off));
-  const buf = new Uint8Array(msg.length);
-  let got = 0;
-  while (got < msg.length) {
-    const n = await conn.read(buf.subarray(got));
-    if (n === null) throw new Error("EOF from the echo daemon");
-    got += n;
-  }
-  assert.equal(new TextDecoder().decode(buf), text);
 }
 
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
@@ -92,7 +28,7 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
 
 for (const backend of BACKENDS) {
   Deno.test(`echo daemon: echoes, no fd leak, SIGTERM exits 0 [${backend}]`, async () => {
-    const d = await start(backend, ["--drain-ms", "500"]);
+    const d = await startDaemon(ECHO, backend, ["--drain-ms", "500"]);
     const pid = d.child.pid;
     // Warm up (signal handlers and lazily opened runtime fds), then take the baseline.
     const warm = await Deno.connect({ hostname: "127.0.0.1", port: d.port });
@@ -119,7 +55,7 @@ for (const backend of BACKENDS) {
   });
 
   Deno.test(`echo daemon: drains open connections on SIGTERM [${backend}]`, async () => {
-    const d = await start(backend, ["--drain-ms", "400"]);
+    const d = await startDaemon(ECHO, backend, ["--drain-ms", "400"]);
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: d.port });
     await echoOnce(conn, "before\n");
     d.child.kill("SIGTERM");
@@ -142,7 +78,9 @@ for (const backend of BACKENDS) {
   });
 
   Deno.test(`echo daemon survives EMFILE under ulimit -n 64 [${backend}]`, async () => {
-    const d = await start(backend, ["--drain-ms", "100"], ["prlimit", "--nofile=64:64"]);
+    const d = await startDaemon(ECHO, backend, ["--drain-ms", "100"], {
+      prefix: ["prlimit", "--nofile=64:64"],
+    });
     const conns: Deno.Conn[] = [];
     for (let i = 0; i < 90; i++) {
       conns.push(await Deno.connect({ hostname: "127.0.0.1", port: d.port }));
@@ -166,7 +104,7 @@ for (const backend of BACKENDS) {
 
 for (const backend of BACKENDS) {
   Deno.test(`echo daemon --workers 2: echoes on both workers, drains, SIGTERM exits 0 [${backend}]`, async () => {
-    const d = await start(backend, ["--workers", "2", "--drain-ms", "300"]);
+    const d = await startDaemon(ECHO, backend, ["--workers", "2", "--drain-ms", "300"]);
     assert.ok(
       d.out.some((l) => l.includes("2 workers, one SO_REUSEPORT listener each")),
       d.out.join("\n"),

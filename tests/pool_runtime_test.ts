@@ -10,24 +10,11 @@
 import assert from "node:assert/strict";
 import { run, Runtime } from "../runtime/runtime.ts";
 import { JoinError } from "../runtime/errors.ts";
+import { echoOnce } from "./net_helpers.ts";
 
 const TASKS = new URL("./fixtures/pool_tasks.ts", import.meta.url).href;
 const HANDLERS = new URL("./fixtures/pool_serve_handler.ts", import.meta.url).href;
 const EXIT_CHILD = new URL("./fixtures/pool_runtime_exit.ts", import.meta.url).pathname;
-
-async function echoOnce(conn: Deno.Conn, text: string): Promise<void> {
-  const msg = new TextEncoder().encode(text);
-  let off = 0;
-  while (off < msg.length) off += await conn.write(msg.subarray(off));
-  const buf = new Uint8Array(msg.length);
-  let got = 0;
-  while (got < msg.length) {
-    const n = await conn.read(buf.subarray(got));
-    if (n === null) throw new Error("EOF from the server");
-    got += n;
-  }
-  assert.equal(new TextDecoder().decode(buf), text);
-}
 
 async function readAll(conn: Deno.Conn): Promise<string> {
   const buf = new Uint8Array(256);
