@@ -87,6 +87,12 @@ for (const s of SUITES) {
   rows.push(...(JSON.parse(line.slice(5)) as BenchRow[]));
 }
 
+/** A ratio cell: "1.39×", or "—" when there is none. */
+function fmtRatio(n: number | null): string {
+  const s = fmt(n);
+  return s === "—" ? s : `${s}×`;
+}
+
 const header = ["suite", "workload", "dokio", "peer", "unit", "peer is", "ratio", "bar"];
 const body = rows.map((r) => [
   r.suite,
@@ -95,7 +101,7 @@ const body = rows.map((r) => [
   fmt(r.peer),
   r.unit,
   r.peerName,
-  fmt(r.ratio) === "—" ? "—" : `${fmt(r.ratio)}×`,
+  fmtRatio(r.ratio),
   r.bar ?? "",
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));

@@ -232,6 +232,9 @@ export class Runtime {
   /** Make a runtime with `options` (see {@linkcode RuntimeOptions}). */
   constructor(options: RuntimeOptions = {}) {
     this.#poolSize = workerCount(options.workers);
+    // The native monotonic clock when the reactor library is at hand
+    // (a timer costs one clock read; ~40 ns instead of ~100 ns).
+    const nativeClock = nativeClockSource();
     const config: SchedulerConfig = {
       globalQueueInterval: positiveInt("globalQueueInterval", options.globalQueueInterval, 31),
       eventInterval: positiveInt("eventInterval", options.eventInterval, 61),
@@ -240,14 +243,9 @@ export class Runtime {
       enableIo: options.enableIo ?? true,
       backend: backendOption(options.backend),
       onUnhandledError: options.onUnhandledError,
-      // The native monotonic clock when the reactor library is at hand
-      // (a timer costs one clock read; ~40 ns instead of ~100 ns).
-      clock: new Clock({
-        paused: options.startPaused === true,
-        source: nativeClockSource() ?? undefined,
-      }),
+      clock: new Clock({ paused: options.startPaused === true, source: nativeClock ?? undefined }),
       turn: nativeTurn(),
-      realClock: nativeClockSource(),
+      realClock: nativeClock,
     };
     this.#sched = new Scheduler(config);
     schedulers.set(this, this.#sched);

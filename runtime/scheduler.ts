@@ -594,17 +594,19 @@ export class Scheduler implements Core {
       else this.#finish(task, OK, res.value);
       return;
     }
-    const words2 = this.headers.words;
-    const after = words2[slot];
+    // Read the table again: tasks spawned during the poll may have grown it
+    // (a new, larger Int32Array), so `words` may be stale now.
+    const wordsNow = this.headers.words;
+    const after = wordsNow[slot];
     if ((after & (NOTIFIED | CANCELLED)) === NOTIFIED) {
       // Woken during its own poll (yieldNow, budget): the running reference
       // moves to the new queue entry; back of the queue.
-      words2[slot] = after & ~TASK_RUNNING;
+      wordsNow[slot] = after & ~TASK_RUNNING;
       this.#local.push(task, this.#inject);
       return;
     }
     // Not notified, or cancelled meanwhile (toIdle cannot say OkNotified here).
-    if (toIdle(words2, slot, LOCAL) === ToIdle.Cancelled) this.#cancelTask(task);
+    if (toIdle(wordsNow, slot, LOCAL) === ToIdle.Cancelled) this.#cancelTask(task);
   }
 
   /** Start a poll of `task`: count it, make it the polling task, set its context and budget. */
