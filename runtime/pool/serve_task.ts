@@ -37,7 +37,7 @@ import { TaskTracker } from "../../sync/task_tracker.ts";
 import { sleep } from "../../time/sleep.ts";
 import { isGeneratorFunction } from "../body.ts";
 
-/** Seconds given to handlers after their connections were force-closed. */
+/** Time (ms) given to handlers after their connections were force-closed. */
 const FORCED_GRACE_MS = 1000;
 
 interface Serving {
