@@ -14,8 +14,8 @@
  * @module
  */
 
-import { InjectQueue } from "../runtime/shared/inject_queue.ts";
-import { LocalRing } from "../runtime/shared/local_ring.ts";
+import { InjectQueue } from "../runtime/pool/queues/shared_inject_queue.ts";
+import { LocalRing } from "../runtime/pool/queues/local_ring.ts";
 
 const sab = new SharedArrayBuffer(LocalRing.byteLength + InjectQueue.byteLengthFor(65536));
 const a = new LocalRing(sab, 0);

@@ -27,7 +27,7 @@
  */
 
 import { call, run, Runtime, spawn } from "../runtime/mod.ts";
-import { TcpListener } from "../net/mod.ts";
+import { serve, TcpListener } from "../net/mod.ts";
 import { select, shutdownSignal, TaskTracker } from "../sync/mod.ts";
 import { sleep } from "../time/mod.ts";
 import { echo, open } from "./echo_handler.ts";
@@ -125,7 +125,7 @@ function* main(flags: Flags): Generator<unknown, void, unknown> {
 
 /** The multi-worker path: `rt.serve` over `flags.workers` pool workers. */
 function* mainWorkers(rt: Runtime, flags: Flags): Generator<unknown, void, unknown> {
-  const srv = yield* call(rt.serve({ hostname: flags.host, port: flags.port }, HANDLERS, "echo"));
+  const srv = yield* call(serve(rt, { hostname: flags.host, port: flags.port }, HANDLERS, "echo"));
   announce(srv.localAddr.hostname, srv.localAddr.port, flags.workers);
   if (flags.debugFds) console.error(`fds at start: ${openFds()}`);
   const sig = yield* shutdownSignal();

@@ -1,7 +1,7 @@
 /**
  * The echo connection handler, shared by both paths of examples/echo.ts:
  * the single-thread accept loop calls `echo(conn)` directly, and the
- * multi-worker path (`--workers N`) serves it with `rt.serve(…, "echo")` —
+ * multi-worker path (`--workers N`) serves it with `serve(rt, …, "echo")` —
  * every pool worker imports this module, where `defineHandler` registers it.
  *
  * Invariant: `echo` writes back exactly the bytes it read, in order, until
@@ -11,7 +11,7 @@
  * ```ts ignore
  * import { Runtime } from "../runtime/mod.ts";
  * const rt = new Runtime({ workers: 2 });
- * const srv = await rt.serve({ port: 7000 }, new URL("./echo_handler.ts", import.meta.url).href, "echo");
+ * const srv = await serve(rt, { port: 7000 }, new URL("./echo_handler.ts", import.meta.url).href, "echo");
  * ```
  *
  * @module
@@ -62,14 +62,14 @@ export function* echo(conn: TcpStream): Generator<unknown, void, unknown> {
 }
 
 /**
- * `echo` registered for `rt.serve(listen, thisModuleUrl, "echo")`.
+ * `echo` registered for `serve(rt, listen, thisModuleUrl, "echo")`.
  *
  * @example
  * ```ts
  * import { echo, echoHandler } from "./echo_handler.ts";
  * import assert from "node:assert/strict";
  *
- * assert.equal(echoHandler.name, "echo"); // rt.serve(listen, thisModuleUrl, echoHandler.name)
+ * assert.equal(echoHandler.name, "echo"); // serve(rt, listen, thisModuleUrl, echoHandler.name)
  * assert.equal(echoHandler.fn, echo);
  * ```
  */

@@ -1,4 +1,6 @@
 /**
+ * The errors every layer shares, defined at the bottom so no layer imports
+ * upward: {@linkcode ClosedError} (a closed channel, socket or reactor) and
  * I/O errors from the reactor: {@linkcode IoError} carries the positive
  * `errno`, its symbolic `code` ("ECONNRESET") and the operation that failed.
  *
@@ -98,4 +100,26 @@ export function ioError(result: number, op: string): IoError {
     throw new RangeError(`ioError needs a negative -errno result, got ${result}`);
   }
   return new IoError(-result, errnoName(-result), op);
+}
+
+/**
+ * Use of something closed: a channel with no receiver, a closed semaphore,
+ * a socket after `close()`. `value` carries what could not be delivered.
+ *
+ * @example
+ * ```ts
+ * import { ClosedError } from "./errors.ts";
+ * const e = new ClosedError("channel closed", "hello");
+ * console.assert(e.value === "hello");
+ * ```
+ */
+export class ClosedError<T = unknown> extends Error {
+  /** What could not be delivered, when there was such a value. */
+  readonly value: T | undefined;
+  /** Make one with a message and, optionally, the undelivered value. */
+  constructor(message = "closed", value?: T) {
+    super(message);
+    this.name = "ClosedError";
+    this.value = value;
+  }
 }

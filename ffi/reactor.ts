@@ -37,8 +37,7 @@
  * @module
  */
 
-import { ClosedError } from "../runtime/errors.ts";
-import { errnoName, IoError, ioError } from "./errors.ts";
+import { ClosedError, errnoName, IoError, ioError } from "./errors.ts";
 import {
   ADDR_SIZE,
   BACKEND_NAMES,

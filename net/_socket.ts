@@ -21,17 +21,22 @@
  * @module
  */
 
-import "./_io.ts";
 import type { Reactor } from "../ffi/reactor.ts";
 import { errnoName, ioError } from "../ffi/errors.ts";
 import type { Library } from "../ffi/library.ts";
 import { closeNow } from "../ffi/socket.ts";
 import { ClosedError } from "../runtime/errors.ts";
-import { currentCore } from "../runtime/context.ts";
+import { currentCore } from "../runtime/scheduler/context.ts";
 import { type Operation, PENDING, type Poll, toPromise } from "../runtime/operation.ts";
-import { IoOp, ReactorDriver } from "../runtime/reactor_driver.ts";
-import type { Scheduler } from "../runtime/scheduler.ts";
-import type { Waker } from "../runtime/waker.ts";
+import {
+  IO_DONE,
+  IO_NEW,
+  IO_SUBMITTED,
+  IoOp,
+  ReactorDriver,
+} from "../runtime/io/reactor_driver.ts";
+import type { Core } from "../runtime/scheduler/context.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 
 /**
  * Lane index of receiving ops.
@@ -107,7 +112,7 @@ export class SocketCore {
   /** The driver that last took an op of this socket. */
   driver: ReactorDriver | null;
   /** The scheduler owning that driver. */
-  sched: Scheduler | null;
+  sched: Core | null;
   /** Ops of this socket submitted and not yet completed. */
   inflight = 0;
   /** Per lane: a cancelled op still in the reactor. */
@@ -120,7 +125,7 @@ export class SocketCore {
   salvaged: unknown[] | null = null;
 
   /** Make one for an open fd. */
-  constructor(fd: number, kind: string, driver: ReactorDriver | null, sched: Scheduler | null) {
+  constructor(fd: number, kind: string, driver: ReactorDriver | null, sched: Core | null) {
     this.fd = fd;
     this.kind = kind;
     this.driver = driver;
@@ -334,7 +339,7 @@ export abstract class NetOp<T> extends IoOp<T> {
   }
 
   protected override poll(waker: Waker): Poll<T> {
-    if (this.ioState === 0) {
+    if (this.ioState === IO_NEW) {
       const s = this.sock;
       if (s !== null) {
         if (s.closed) throw s.closedError();
@@ -344,7 +349,7 @@ export abstract class NetOp<T> extends IoOp<T> {
       }
       const pre = this.prepare(waker);
       if (pre !== GO) return pre as Poll<T>;
-      const core = currentCore() as Scheduler;
+      const core = currentCore();
       const io = core.io;
       if (!(io instanceof ReactorDriver)) return this.#open(core, waker);
       this.driverRef = io;
@@ -367,8 +372,10 @@ export abstract class NetOp<T> extends IoOp<T> {
    * (an orphan) all refuse.
    */
   protected recycle(): boolean {
-    if (this.ioState === 1 || this.orphaned || this.#opening || !this.rearmLeaf()) return false;
-    this.ioState = 0;
+    if (this.ioState === IO_SUBMITTED || this.orphaned || this.#opening || !this.rearmLeaf()) {
+      return false;
+    }
+    this.ioState = IO_NEW;
     this.result = 0;
     this.cqFlags = 0;
     this.waker = null;
@@ -376,7 +383,7 @@ export abstract class NetOp<T> extends IoOp<T> {
     return true;
   }
 
-  #open(core: Scheduler, waker: Waker): Poll<T> {
+  #open(core: Core, waker: Waker): Poll<T> {
     if (!this.#opening) {
       this.#opening = true;
       core.openIo().then(() => {
@@ -404,7 +411,7 @@ export abstract class NetOp<T> extends IoOp<T> {
     if (this.orphaned) {
       this.result = result;
       this.cqFlags = flags;
-      this.ioState = 2;
+      this.ioState = IO_DONE;
       this.waker = null;
       this.salvage(result);
       if (s !== null && this.lane >= 0 && s.orphans[this.lane] === this) s.orphanDone(this.lane);
@@ -414,7 +421,7 @@ export abstract class NetOp<T> extends IoOp<T> {
   }
 
   protected override cancel(): void {
-    if (this.ioState === 1) {
+    if (this.ioState === IO_SUBMITTED) {
       this.orphaned = true;
       const s = this.sock;
       if (s !== null && this.lane >= 0) s.orphans[this.lane] = this;
@@ -427,7 +434,7 @@ export abstract class NetOp<T> extends IoOp<T> {
         return;
       }
       super.cancel();
-    } else if (this.ioState === 2) {
+    } else if (this.ioState === IO_DONE) {
       // Completed, but the task was cancelled before it looked.
       this.salvage(this.result);
     } else {
@@ -453,7 +460,7 @@ class CloseOp extends NetOp<void> {
   }
   protected finish(_result: number): void {}
   protected override cancel(): void {
-    if (this.ioState === 0 && this.#owner !== null) {
+    if (this.ioState === IO_NEW && this.#owner !== null) {
       setTimeout(() => closeViaReactor(this.#owner!, this.#fd), 5);
     }
     super.cancel();

@@ -10,12 +10,13 @@
  * @module
  */
 
+import { IO_DONE, IO_NEW } from "../runtime/io/reactor_driver.ts";
 import { capLen, type Reactor } from "../ffi/reactor.ts";
 import { errnoName } from "../ffi/errors.ts";
 import { DK_OP_RECV, DK_OP_SEND } from "../ffi/layout.ts";
 import { pointerOf } from "../ffi/pointer.ts";
 import type { Poll } from "../runtime/operation.ts";
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 import {
   GO,
   keepBytes,
@@ -120,7 +121,7 @@ export class ReadExactOp extends BufOp<void> {
     this.#off = 0;
   }
   protected override poll(waker: Waker): Poll<void> {
-    if (this.ioState === 2) {
+    if (this.ioState === IO_DONE) {
       const res = this.result;
       if (res < 0) this.fail(res, "recv");
       if (res === 0) {
@@ -130,7 +131,7 @@ export class ReadExactOp extends BufOp<void> {
       }
       this.#off += res;
       if (this.#off >= this.buf.byteLength) return;
-      this.ioState = 0;
+      this.ioState = IO_NEW;
     }
     return super.poll(waker);
   }
@@ -196,12 +197,12 @@ export class WriteAllOp extends BufOp<void> {
     this.#off = 0;
   }
   protected override poll(waker: Waker): Poll<void> {
-    if (this.ioState === 2) {
+    if (this.ioState === IO_DONE) {
       const res = this.result;
       if (res < 0) this.fail(res, "send");
       this.#off += res;
       if (this.#off >= this.buf.byteLength) return;
-      this.ioState = 0;
+      this.ioState = IO_NEW;
     }
     return super.poll(waker);
   }

@@ -31,8 +31,6 @@
  * @module
  */
 
-import "./_io.ts";
-
 export type { AddrOptions, NetAddr } from "./addr.ts";
 export type { Operation } from "../runtime/operation.ts";
 export { type ConnectCallOptions, type ConnectOptions, TcpStream } from "./tcp_stream.ts";
@@ -41,3 +39,12 @@ export { OwnedReadHalf, OwnedWriteHalf } from "./split.ts";
 export { type Datagram, type UdpBindOptions, UdpSocket } from "./udp_socket.ts";
 export { IoError } from "../ffi/errors.ts";
 export { ClosedError } from "../runtime/errors.ts";
+export {
+  serve,
+  type ServeAddr,
+  type ServeCloseOptions,
+  type ServeOptions,
+  Server,
+  type ServeStats,
+  type ServeWorkerStats,
+} from "./serve/serve.ts";

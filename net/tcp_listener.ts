@@ -22,11 +22,10 @@
 import type { Reactor } from "../ffi/reactor.ts";
 import { DK_LISTEN_REUSEADDR, DK_LISTEN_REUSEPORT, newAddr } from "../ffi/layout.ts";
 import { IoError, ioError } from "../ffi/errors.ts";
-import { currentCore } from "../runtime/context.ts";
+import { currentCore } from "../runtime/scheduler/context.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import type { Operation, Poll } from "../runtime/operation.ts";
-import type { Scheduler } from "../runtime/scheduler.ts";
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 import { sleep } from "../time/sleep.ts";
 import { addrRecord, type NetAddr, netAddr } from "./addr.ts";
 import { dropFd, GenOp, GO, NetOp, NO_LANE, READ, SocketCore } from "./_socket.ts";
@@ -103,7 +102,7 @@ class ListenOp extends NetOp<TcpListener> {
   }
   protected finish(res: number): TcpListener {
     if (res < 0) throw ioError(res, "listen");
-    const core = new SocketCore(res, "TcpListener", this.driverRef, currentCore() as Scheduler);
+    const core = new SocketCore(res, "TcpListener", this.driverRef, currentCore());
     return new TcpListener(core);
   }
   protected override salvage(res: number): void {
@@ -130,7 +129,7 @@ class AcceptOp extends NetOp<TcpStream> {
   }
   protected finish(res: number): TcpStream {
     if (res < 0) return this.fail(res, "accept");
-    const core = new SocketCore(res, "TcpStream", this.driverRef, currentCore() as Scheduler);
+    const core = new SocketCore(res, "TcpStream", this.driverRef, currentCore());
     let peer: NetAddr | null = null;
     try {
       peer = netAddr(this.#peer, "tcp");

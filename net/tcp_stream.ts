@@ -30,10 +30,9 @@ import { DK_SOCKOPT_KEEPALIVE, DK_SOCKOPT_NODELAY } from "../ffi/layout.ts";
 import { ioError } from "../ffi/errors.ts";
 import { setSockOpt } from "../ffi/socket.ts";
 import type { Operation, Poll } from "../runtime/operation.ts";
-import { IoOp } from "../runtime/reactor_driver.ts";
-import type { Scheduler } from "../runtime/scheduler.ts";
-import type { Waker } from "../runtime/waker.ts";
-import { currentCore } from "../runtime/context.ts";
+import { IO_DONE, IO_NEW, IO_SUBMITTED } from "../runtime/io/reactor_driver.ts";
+import type { Waker } from "../runtime/task/waker.ts";
+import { currentCore } from "../runtime/scheduler/context.ts";
 import { addrRecord, checkBuffer, type NetAddr } from "./addr.ts";
 import { dropFd, NetOp, NO_LANE, SocketCore } from "./_socket.ts";
 import { ReadExactOp, RecvOp, SendOp, ShutdownOp, WriteAllOp } from "./_stream_ops.ts";
@@ -82,8 +81,6 @@ export interface ConnectCallOptions {
   signal?: AbortSignal;
 }
 
-const ioCancel = (IoOp.prototype as unknown as { cancel(this: IoOp<unknown>): void }).cancel;
-
 class ConnectOp extends NetOp<TcpStream> {
   readonly #rec: Uint8Array;
   readonly #signal: AbortSignal | undefined;
@@ -97,15 +94,15 @@ class ConnectOp extends NetOp<TcpStream> {
   protected override poll(waker: Waker): Poll<TcpStream> {
     const sig = this.#signal;
     if (sig !== undefined) {
-      if (this.ioState === 0 && sig.aborted) throw sig.reason;
-      if (this.ioState === 1 && sig.aborted && !this.#cancelSent) {
+      if (this.ioState === IO_NEW && sig.aborted) throw sig.reason;
+      if (this.ioState === IO_SUBMITTED && sig.aborted && !this.#cancelSent) {
         // Cancel in the reactor but keep waiting: the completion ends the op.
         this.#cancelSent = true;
-        ioCancel.call(this);
+        this.requestCancel();
         this.waker = waker;
         return super.poll(waker);
       }
-      if (this.#onAbort === null && this.ioState !== 2) {
+      if (this.#onAbort === null && this.ioState !== IO_DONE) {
         const h = () => this.waker?.wake();
         this.#onAbort = h;
         sig.addEventListener("abort", h, { once: true });
@@ -130,7 +127,7 @@ class ConnectOp extends NetOp<TcpStream> {
       throw sig.reason;
     }
     if (res < 0) throw ioError(res, "connect");
-    const core = currentCore() as Scheduler;
+    const core = currentCore();
     return new TcpStream(new SocketCore(res, "TcpStream", this.driverRef, core));
   }
   protected override cancel(): void {

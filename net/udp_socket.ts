@@ -18,10 +18,9 @@ import type { Reactor } from "../ffi/reactor.ts";
 import { DK_LISTEN_REUSEADDR, DK_LISTEN_REUSEPORT, newAddr } from "../ffi/layout.ts";
 import { ioError } from "../ffi/errors.ts";
 import { localAddr as cLocalAddr } from "../ffi/socket.ts";
-import { currentCore } from "../runtime/context.ts";
+import { currentCore } from "../runtime/scheduler/context.ts";
 import type { Operation, Poll } from "../runtime/operation.ts";
-import type { Scheduler } from "../runtime/scheduler.ts";
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 import { type AddrOptions, addrRecord, checkBuffer, type NetAddr, netAddr } from "./addr.ts";
 import { dropFd, GO, NetOp, NO_LANE, READ, SocketCore, WRITE } from "./_socket.ts";
 
@@ -89,7 +88,7 @@ class UdpBindOp extends NetOp<UdpSocket> {
   protected finish(res: number): UdpSocket {
     if (res < 0) throw ioError(res, "udp_bind");
     return new UdpSocket(
-      new SocketCore(res, "UdpSocket", this.driverRef, currentCore() as Scheduler),
+      new SocketCore(res, "UdpSocket", this.driverRef, currentCore()),
     );
   }
   protected override salvage(res: number): void {

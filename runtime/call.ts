@@ -10,7 +10,7 @@
 
 import { CancelledError } from "./errors.ts";
 import { Leaf, PENDING, type Poll } from "./operation.ts";
-import type { Waker } from "./waker.ts";
+import type { Waker } from "./task/waker.ts";
 
 const WAITING = 0;
 const RESOLVED = 1;

@@ -54,27 +54,7 @@ export class JoinError extends Error {
   }
 }
 
-/**
- * Use of something closed: a channel with no receiver, a closed semaphore,
- * a socket after `close()`. `value` carries what could not be delivered.
- *
- * @example
- * ```ts
- * import { ClosedError } from "./errors.ts";
- * const e = new ClosedError("channel closed", "hello");
- * console.assert(e.value === "hello");
- * ```
- */
-export class ClosedError<T = unknown> extends Error {
-  /** What could not be delivered, when there was such a value. */
-  readonly value: T | undefined;
-  /** Make one with a message and, optionally, the undelivered value. */
-  constructor(message = "closed", value?: T) {
-    super(message);
-    this.name = "ClosedError";
-    this.value = value;
-  }
-}
+export { ClosedError } from "../ffi/errors.ts";
 
 /**
  * Make the `TimeoutError` the web platform uses (a `DOMException` named

@@ -6,13 +6,13 @@
 
 export type { Operation, Poll } from "./operation.ts";
 export { Leaf, PENDING, toPromise } from "./operation.ts";
-export type { Waker } from "./waker.ts";
+export type { Waker } from "./task/waker.ts";
 export { CancelledError, ClosedError, JoinError, timeoutError } from "./errors.ts";
-export type { JoinHandle } from "./join_handle.ts";
-export { JoinSet } from "./join_set.ts";
-export { YieldNow, yieldNow } from "./yield_now.ts";
+export type { JoinHandle } from "./task/join_handle.ts";
+export { JoinSet } from "./task/join_set.ts";
+export { YieldNow, yieldNow } from "./scheduler/yield_now.ts";
 export { call, PromiseWait } from "./call.ts";
-export type { TaskBody } from "./body.ts";
+export type { TaskBody } from "./task/body.ts";
 export {
   type Backend,
   run,
@@ -22,4 +22,4 @@ export {
   type RuntimeOptions,
   spawn,
 } from "./runtime.ts";
-export type { WorkerMetrics } from "./scheduler.ts";
+export type { WorkerMetrics } from "./scheduler/scheduler.ts";

@@ -20,9 +20,9 @@
  * @module
  */
 
-import type { Waker } from "./waker.ts";
-import { currentWaker } from "./context.ts";
-import { consumeBudget } from "./coop.ts";
+import type { Waker } from "./task/waker.ts";
+import { currentWaker } from "./scheduler/context.ts";
+import { consumeBudget } from "./scheduler/coop.ts";
 
 /**
  * A suspendable computation producing `T`, run with `yield*` inside a
@@ -136,7 +136,7 @@ const DONE = 2;
  * @example
  * ```ts
  * import { Leaf, PENDING, type Poll } from "./operation.ts";
- * import type { Waker } from "./waker.ts";
+ * import type { Waker } from "./task/waker.ts";
  * class Ready extends Leaf<number> {
  *   protected poll(_waker: Waker): Poll<number> {
  *     return 42;

@@ -35,20 +35,18 @@
  * @module
  */
 
-import { tryCurrentCore } from "./context.ts";
+import { tryCurrentCore } from "./scheduler/context.ts";
 import { CancelledError, JoinError } from "./errors.ts";
-import type { IoDriver } from "./io_driver.ts";
-import type { JoinHandle } from "./join_handle.ts";
+import type { JoinHandle } from "./task/join_handle.ts";
 import { type Operation, setPromiser } from "./operation.ts";
-import { Scheduler, type SchedulerConfig, type WorkerMetrics } from "./scheduler.ts";
-import { type TaskBody, toIterator } from "./body.ts";
-import type { Task } from "./task.ts";
-import { Clock } from "../time/clock.ts";
+import { Scheduler, type SchedulerConfig, type WorkerMetrics } from "./scheduler/scheduler.ts";
+import { type TaskBody, toIterator } from "./task/body.ts";
+import type { Task } from "./task/task.ts";
+import { Clock } from "./time/clock.ts";
 import { nativeClockSource, nativeTurn } from "../ffi/native_clock.ts";
 import { type PoolWorkerMetrics, WorkerPool } from "./pool/pool.ts";
 import type { SharedJoinHandle } from "./pool/handle.ts";
 import type { SharedArg } from "./pool/codec.ts";
-import { type ServeOptions, type Server, startServe } from "./pool/serve.ts";
 
 /**
  * Backends the I/O driver can use.
@@ -154,21 +152,47 @@ export interface RuntimeOptions {
   onUnhandledError?: (error: JoinError) => void;
 }
 
-type IoFactory = (backend: Backend) => Promise<IoDriver>;
-let ioFactory: IoFactory | null = null;
+/**
+ * Something a user-API module runs on a runtime's pool (a multi-worker TCP
+ * server, say) that the runtime must close when it shuts down.
+ */
+export interface Service {
+  /** Stop it, giving what it serves up to `timeoutMs` to finish. */
+  close(timeoutMs: number): Promise<void>;
+}
 
 /**
- * Install how runtimes open their I/O driver (the networking layer does
- * this when it loads, so runtimes without networking never load the FFI
- * library).
+ * What user-API modules (`net/serve`) may ask of a runtime beyond its public
+ * methods, without reaching into its private fields.
+ */
+export interface RuntimeHooks {
+  /** The runtime's worker pool, started on first use; throws once shut down. */
+  pool(): WorkerPool;
+  /** Whether `shutdown()` has begun. */
+  isShutdown(): boolean;
+  /** Close `svc` on shutdown; returns the function that forgets it. */
+  track(svc: Service): () => void;
+}
+
+const hooks = new WeakMap<Runtime, RuntimeHooks>();
+
+/**
+ * The hooks of `rt` (for the user-API layer; not part of the public surface).
  *
+ * @param rt a runtime.
+ * @returns its hooks.
  * @example
- * ```ts ignore
- * setIoFactory((backend) => ReactorDriver.open(backend));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Runtime, runtimeHooks } from "./runtime.ts";
+ * const rt = new Runtime();
+ * assert.equal(runtimeHooks(rt).isShutdown(), false);
+ * await rt.shutdown();
+ * assert.equal(runtimeHooks(rt).isShutdown(), true);
  * ```
  */
-export function setIoFactory(f: IoFactory): void {
-  ioFactory = f;
+export function runtimeHooks(rt: Runtime): RuntimeHooks {
+  return hooks.get(rt)!;
 }
 
 const active: Runtime[] = [];
@@ -222,7 +246,7 @@ export class Runtime {
   #shutdown = false;
   #poolSize: number;
   #pool: WorkerPool | null = null;
-  #servers = new Set<Server>();
+  #services = new Set<Service>();
 
   /** Start building a runtime. */
   static builder(): RuntimeBuilder {
@@ -249,13 +273,13 @@ export class Runtime {
     };
     this.#sched = new Scheduler(config);
     schedulers.set(this, this.#sched);
-    this.#sched.setIoFactory((b) => {
-      if (ioFactory === null) {
-        return Promise.reject(
-          new Error("dokio: no I/O driver loaded (import the networking module)"),
-        );
-      }
-      return ioFactory(b);
+    hooks.set(this, {
+      pool: () => this.#getPool(),
+      isShutdown: () => this.#shutdown,
+      track: (svc) => {
+        this.#services.add(svc);
+        return () => this.#services.delete(svc);
+      },
     });
   }
 
@@ -323,39 +347,6 @@ export class Runtime {
   }
 
   /**
-   * Serve TCP on every pool worker: each binds its own listener on
-   * `listen`'s address with SO_REUSEPORT (the kernel balances connections)
-   * and runs the handler registered with `defineHandler(handlerName, fn)` in
-   * `moduleUrl` for each connection it accepts. Port 0: worker 0 picks the
-   * port, the others join it (`server.localAddr.port`). Bad arguments throw
-   * at the call; bind failures reject. `server.close({ drainMs })` stops
-   * accepting and drains; `rt.shutdown()` closes servers still open.
-   *
-   * @example
-   * ```ts ignore
-   * const rt = new Runtime({ workers: 2 });
-   * const handlers = new URL("./echo_handler.ts", import.meta.url).href;
-   * const srv = await rt.serve({ hostname: "127.0.0.1", port: 0 }, handlers, "echo");
-   * console.log(srv.localAddr.port);
-   * await srv.close({ drainMs: 1000 });
-   * await rt.shutdown();
-   * ```
-   */
-  serve(listen: ServeOptions, moduleUrl: string, handlerName: string): Promise<Server> {
-    const pool = this.#getPool();
-    const p = startServe(pool, listen, moduleUrl, handlerName, (s) => this.#servers.delete(s));
-    return p.then((srv) => {
-      if (this.#shutdown) {
-        return srv.close({ drainMs: 0 }).then(() => {
-          throw new Error("dokio: the runtime was shut down while serve() was binding");
-        });
-      }
-      this.#servers.add(srv);
-      return srv;
-    });
-  }
-
-  /**
    * Cancel every task, give them up to `timeoutMs` (default 1000) to run
    * their cleanup, then release the drivers. Servers still open are closed
    * (draining for up to `timeoutMs`), shared tasks still running are
@@ -364,8 +355,8 @@ export class Runtime {
   async shutdown(timeoutMs = 1000): Promise<void> {
     if (this.#shutdown) return;
     this.#shutdown = true;
-    if (this.#servers.size > 0) {
-      await Promise.allSettled([...this.#servers].map((srv) => srv.close({ drainMs: timeoutMs })));
+    if (this.#services.size > 0) {
+      await Promise.allSettled([...this.#services].map((svc) => svc.close(timeoutMs)));
     }
     const s = this.#sched;
     s.abortAll();

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { run, Runtime } from "../runtime/runtime.ts";
 import { JoinError } from "../runtime/errors.ts";
 import { echoOnce } from "./net_helpers.ts";
+import { serve } from "../net/mod.ts";
 
 const TASKS = new URL("./fixtures/pool_tasks.ts", import.meta.url).href;
 const HANDLERS = new URL("./fixtures/pool_serve_handler.ts", import.meta.url).href;
@@ -105,21 +106,21 @@ Deno.test("workers: run() returns, the child process exits by itself", async () 
 Deno.test("serve: bad arguments throw at the call", async () => {
   const rt = new Runtime({ workers: 2 });
   try {
-    assert.throws(() => rt.serve({ port: -1 }, HANDLERS, "test.echo"), RangeError);
-    assert.throws(() => rt.serve({ port: 1.5 }, HANDLERS, "test.echo"), RangeError);
+    assert.throws(() => serve(rt, { port: -1 }, HANDLERS, "test.echo"), RangeError);
+    assert.throws(() => serve(rt, { port: 1.5 }, HANDLERS, "test.echo"), RangeError);
     assert.throws(
-      () => rt.serve(null as unknown as { port: number }, HANDLERS, "test.echo"),
+      () => serve(rt, null as unknown as { port: number }, HANDLERS, "test.echo"),
       TypeError,
     );
-    assert.throws(() => rt.serve({ port: 0 }, "not a url", "test.echo"), TypeError);
-    assert.throws(() => rt.serve({ port: 0 }, HANDLERS, ""), TypeError);
-    assert.throws(() => rt.serve({ port: 0, backlog: 0 }, HANDLERS, "x"), RangeError);
+    assert.throws(() => serve(rt, { port: 0 }, "not a url", "test.echo"), TypeError);
+    assert.throws(() => serve(rt, { port: 0 }, HANDLERS, ""), TypeError);
+    assert.throws(() => serve(rt, { port: 0, backlog: 0 }, HANDLERS, "x"), RangeError);
     // An unknown handler and a busy port reject.
-    await assert.rejects(rt.serve({ port: 0 }, HANDLERS, "test.nope"), TypeError);
+    await assert.rejects(serve(rt, { port: 0 }, HANDLERS, "test.nope"), TypeError);
     const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     try {
       await assert.rejects(
-        rt.serve({ port: (busy.addr as Deno.NetAddr).port }, HANDLERS, "test.echo"),
+        serve(rt, { port: (busy.addr as Deno.NetAddr).port }, HANDLERS, "test.echo"),
         (e: Error) => /EADDRINUSE/.test(e.message),
       );
     } finally {
@@ -133,7 +134,7 @@ Deno.test("serve: bad arguments throw at the call", async () => {
 Deno.test("serve: 20 concurrent connections echo across 2 workers, both accept", async () => {
   const rt = Runtime.builder().workers(2).build();
   try {
-    const srv = await rt.serve({ hostname: "127.0.0.1", port: 0 }, HANDLERS, "test.echo");
+    const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, HANDLERS, "test.echo");
     const port = srv.localAddr.port;
     assert.ok(port > 0);
     const conns = await Promise.all(
@@ -160,7 +161,7 @@ Deno.test("serve: 20 concurrent connections echo across 2 workers, both accept",
     // No longer listening on any worker.
     await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
     // An async handler: writes, returns, the server closes the connection.
-    const srv2 = await rt.serve({ port: 0 }, HANDLERS, "test.hello");
+    const srv2 = await serve(rt, { port: 0 }, HANDLERS, "test.hello");
     const c = await Deno.connect({ hostname: "127.0.0.1", port: srv2.localAddr.port });
     assert.equal(await readAll(c), "hi\n");
     c.close();
@@ -174,7 +175,7 @@ Deno.test("serve: close drains, then force-closes at the deadline; shutdown clos
   const rt = new Runtime({ workers: 2 });
   let conn: Deno.Conn | null = null;
   try {
-    const srv = await rt.serve({ port: 0 }, HANDLERS, "test.echo");
+    const srv = await serve(rt, { port: 0 }, HANDLERS, "test.echo");
     conn = await Deno.connect({ hostname: "127.0.0.1", port: srv.localAddr.port });
     await echoOnce(conn, "before\n");
     const t0 = Date.now();
@@ -188,7 +189,7 @@ Deno.test("serve: close drains, then force-closes at the deadline; shutdown clos
     conn.close();
     conn = null;
     // A server left open is closed by shutdown (and its port freed).
-    const srv2 = await rt.serve({ port: 0 }, HANDLERS, "test.echo");
+    const srv2 = await serve(rt, { port: 0 }, HANDLERS, "test.echo");
     const port = srv2.localAddr.port;
     await rt.shutdown(500);
     assert.equal(srv2.closing, true);

@@ -20,7 +20,7 @@ import {
 } from "../mod.ts";
 import { sleep } from "../time/sleep.ts";
 import { timeout } from "../time/timeout.ts";
-import type { Task } from "../runtime/task.ts";
+import type { Task } from "../runtime/task/task.ts";
 import { delay, Gate, PollProbe } from "./fixtures/runtime_helpers.ts";
 
 /** Join `h` and return the JoinError it throws (fails if it returns). */

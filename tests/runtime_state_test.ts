@@ -41,8 +41,8 @@ import {
   toShutdown,
   unsetJoinInterest,
   type WordOps,
-} from "../runtime/task_state.ts";
-import { HeaderTable, SENTINEL_SLOT } from "../runtime/header_table.ts";
+} from "../runtime/task/task_state.ts";
+import { HeaderTable, SENTINEL_SLOT } from "../runtime/task/header_table.ts";
 
 // ---------------------------------------------------------------------------
 // Part 1: single transitions

@@ -27,16 +27,16 @@ import {
   packHead,
   RingCore,
   stealCount,
-} from "../runtime/shared/ring_core.ts";
-import { LocalRing } from "../runtime/shared/local_ring.ts";
-import { LifoSlot } from "../runtime/shared/lifo_slot.ts";
-import { InjectQueue } from "../runtime/shared/inject_queue.ts";
-import { IdleState } from "../runtime/shared/idle.ts";
+} from "../runtime/pool/queues/ring_core.ts";
+import { LocalRing } from "../runtime/pool/queues/local_ring.ts";
+import { LifoSlot } from "../runtime/pool/queues/lifo_slot.ts";
+import { InjectQueue } from "../runtime/pool/queues/shared_inject_queue.ts";
+import { IdleState } from "../runtime/pool/queues/idle.ts";
 import {
   attachSharedQueues,
   computeLayout,
   createSharedQueuesBuffer,
-} from "../runtime/shared/layout.ts";
+} from "../runtime/pool/queues/layout.ts";
 import { ABORT, COUNTERS, EXECUTED, type Job, type Stats } from "./workers/shared_queue_worker.ts";
 
 // ---------------------------------------------------------------------------

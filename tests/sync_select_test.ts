@@ -1,7 +1,7 @@
 // select / race / join / all, CancellationToken, TaskTracker.
 import assert from "node:assert/strict";
 import { CancelledError, run, spawn, yieldNow } from "../runtime/mod.ts";
-import { currentCore } from "../runtime/context.ts";
+import { currentCore } from "../runtime/scheduler/context.ts";
 import type { Operation } from "../runtime/operation.ts";
 import { sleep } from "../time/sleep.ts";
 import {

@@ -5,11 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { enter } from "../runtime/context.ts";
+import { type Core, enter } from "../runtime/scheduler/context.ts";
 import type { Operation } from "../runtime/operation.ts";
 import { run, spawn } from "../runtime/runtime.ts";
-import { Clock } from "../time/clock.ts";
-import { TimeDriver } from "../time/driver.ts";
+import { Clock } from "../runtime/time/clock.ts";
+import { TimeDriver } from "../runtime/time/time_driver.ts";
 import { interval, type MissedTickBehavior } from "../time/interval.ts";
 import { now, sleep, sleepUntil } from "../time/sleep.ts";
 import { timeout } from "../time/timeout.ts";
@@ -31,6 +31,19 @@ interface Harness {
   advance(ms: number): number;
 }
 
+/** A worker core with a time driver only: no I/O, no spawning (the timer tests poll by hand). */
+function timeOnlyCore(time: TimeDriver): Core {
+  return {
+    time,
+    io: null,
+    closed: false,
+    openIo: () => Promise.reject(new Error("no I/O in this test")),
+    spawn: () => {
+      throw new Error("no spawning in this test");
+    },
+  };
+}
+
 function harness(): Harness {
   const driver = new TimeDriver(new Clock({ paused: true }));
   const task = new FakeTask();
@@ -38,7 +51,7 @@ function harness(): Harness {
     driver,
     task,
     poll<R>(fn: () => R): R {
-      enter(task, { time: driver, io: null });
+      enter(task, timeOnlyCore(driver));
       try {
         return fn();
       } finally {
@@ -338,7 +351,7 @@ Deno.test("interval: burst ticks complete without suspending; startAt and reset"
 Deno.test("time control: pause, advance fires due timers and yields once", () => {
   const driver = new TimeDriver(new Clock());
   const task = new FakeTask();
-  enter(task, { time: driver, io: null });
+  enter(task, timeOnlyCore(driver));
   try {
     time.pause();
     assert.ok(time.isPaused());

@@ -6,9 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { Clock } from "../time/clock.ts";
-import { TimeDriver } from "../time/driver.ts";
-import { FIRED, IDLE, type TimerEntry, Wheel } from "../time/wheel.ts";
+import { Clock } from "../runtime/time/clock.ts";
+import { TimeDriver } from "../runtime/time/time_driver.ts";
+import { FIRED, IDLE, type TimerEntry, Wheel } from "../runtime/time/wheel.ts";
 
 interface TestEntry extends TimerEntry {
   id: number;

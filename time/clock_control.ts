@@ -12,8 +12,8 @@
  */
 
 import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
-import { currentCore } from "../runtime/context.ts";
-import type { Waker } from "../runtime/waker.ts";
+import { currentCore } from "../runtime/scheduler/context.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 import { checkMs } from "./sleep.ts";
 
 /** `time.advance(ms)`: move the clock, fire what is due, yield once. */

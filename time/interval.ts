@@ -22,10 +22,10 @@
  */
 
 import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
-import { currentCore, tryCurrentCore } from "../runtime/context.ts";
-import type { Waker } from "../runtime/waker.ts";
+import { currentCore, tryCurrentCore } from "../runtime/scheduler/context.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 import { arm, disarm, Sleep } from "./sleep.ts";
-import { IDLE } from "./wheel.ts";
+import { IDLE } from "../runtime/time/wheel.ts";
 
 /**
  * What an {@linkcode Interval} does about ticks it missed.

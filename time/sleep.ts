@@ -19,11 +19,11 @@
  */
 
 import { type Operation, toPromise } from "../runtime/operation.ts";
-import { currentCore, currentWaker, tryCurrentCore } from "../runtime/context.ts";
-import { consumeBudget } from "../runtime/coop.ts";
-import type { Waker } from "../runtime/waker.ts";
-import type { TimeDriver } from "./driver.ts";
-import { FIRED, IDLE, type TimerEntry, UNRESOLVED } from "./wheel.ts";
+import { currentCore, currentWaker, tryCurrentCore } from "../runtime/scheduler/context.ts";
+import { consumeBudget } from "../runtime/scheduler/coop.ts";
+import type { Waker } from "../runtime/task/waker.ts";
+import type { TimeDriver } from "../runtime/time/time_driver.ts";
+import { FIRED, IDLE, type TimerEntry, UNRESOLVED } from "../runtime/time/wheel.ts";
 
 /** Sleep state after it finished as an operation (returned or cancelled). */
 const CONSUMED = -4;
@@ -147,7 +147,7 @@ export function deadlineAfter(now: number, ms: number): number {
  * @example
  * ```ts
  * import { Runtime } from "../mod.ts";
- * import { currentWaker } from "../runtime/context.ts";
+ * import { currentWaker } from "../runtime/scheduler/context.ts";
  * import { arm, disarm, makeSleep } from "./sleep.ts";
  * import assert from "node:assert/strict";
  *
@@ -173,7 +173,7 @@ export function arm(entry: Sleep, waker: Waker): void {
  * @example
  * ```ts
  * import { Runtime } from "../mod.ts";
- * import { currentWaker } from "../runtime/context.ts";
+ * import { currentWaker } from "../runtime/scheduler/context.ts";
  * import { arm, disarm, makeSleep } from "./sleep.ts";
  * import assert from "node:assert/strict";
  *

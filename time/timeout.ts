@@ -18,10 +18,10 @@
  */
 
 import { type Operation, toPromise } from "../runtime/operation.ts";
-import { currentWaker } from "../runtime/context.ts";
+import { currentWaker } from "../runtime/scheduler/context.ts";
 import { timeoutError } from "../runtime/errors.ts";
 import { arm, checkMs, disarm, makeSleep, type Sleep } from "./sleep.ts";
-import { FIRED } from "./wheel.ts";
+import { FIRED } from "../runtime/time/wheel.ts";
 
 const FRESH = 0;
 const RUNNING = 1;

@@ -34,7 +34,7 @@
 
 import { ClosedError } from "../errors.ts";
 import { Leaf, PENDING, type Poll } from "../operation.ts";
-import type { Waker } from "../waker.ts";
+import type { Waker } from "../task/waker.ts";
 // `await channel.send(...)` outside a task runs the leaf on the ambient runtime.
 import "../runtime.ts";
 

@@ -11,7 +11,7 @@
 
 import type { JoinError } from "../errors.ts";
 import { Leaf, type Operation, PENDING, type Poll } from "../operation.ts";
-import type { Waker } from "../waker.ts";
+import type { Waker } from "../task/waker.ts";
 
 const RUNNING = 0;
 const OK = 1;

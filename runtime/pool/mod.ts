@@ -32,14 +32,6 @@ export {
   type SharedFn,
   type SharedTaskDef,
 } from "./registry.ts";
-export {
-  type ServeAddr,
-  type ServeCloseOptions,
-  type ServeOptions,
-  Server,
-  type ServeStats,
-  type ServeWorkerStats,
-} from "./serve.ts";
 export type { SharedArg } from "./codec.ts";
 export {
   NotifiedShared,
@@ -51,6 +43,6 @@ export {
   SharedNotify,
 } from "./channel.ts";
 export { Leaf, type Operation, PENDING, type Poll } from "../operation.ts";
-export type { Waker } from "../waker.ts";
+export type { Waker } from "../task/waker.ts";
 export { JoinError } from "../errors.ts";
 export type { HandleOwner } from "./handle.ts";

@@ -51,7 +51,7 @@ import {
   attachSharedQueues,
   createSharedQueuesBuffer,
   type SharedQueues,
-} from "../shared/layout.ts";
+} from "./queues/layout.ts";
 import {
   ATOMIC,
   CANCELLED,
@@ -59,7 +59,7 @@ import {
   INITIAL_STATE,
   RUNNING,
   toNotifiedAndCancel,
-} from "../task_state.ts";
+} from "../task/task_state.ts";
 import { JoinError } from "../errors.ts";
 import { ArgWriter, type SharedArg } from "./codec.ts";
 import { type HandleOwner, SharedJoinHandle } from "./handle.ts";

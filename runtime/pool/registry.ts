@@ -126,7 +126,7 @@ export function lookupTask(name: string): SharedFn | undefined {
  *   yield* conn.writeAll(new TextEncoder().encode("hello\n"));
  * };
  * const def = defineHandler("doc.ConnHandler.hello", hello);
- * assert.equal(def.fn, hello); // serve it with rt.serve(listen, moduleUrl, def.name)
+ * assert.equal(def.fn, hello); // serve it with serve(rt, listen, moduleUrl, def.name)
  * ```
  */
 export type ConnHandler<
@@ -147,7 +147,7 @@ export type ConnHandler<
  *
  * const close = (conn: TcpStream): void => conn.close();
  * const def: HandlerDef<typeof close> = defineHandler("doc.HandlerDef.close", close);
- * assert.equal(def.name, "doc.HandlerDef.close"); // for rt.serve(listen, moduleUrl, def.name)
+ * assert.equal(def.name, "doc.HandlerDef.close"); // for serve(rt, listen, moduleUrl, def.name)
  * ```
  */
 export interface HandlerDef<F extends ConnHandler> {
@@ -160,7 +160,7 @@ export interface HandlerDef<F extends ConnHandler> {
 const handlers = new Map<string, ConnHandler>();
 
 /**
- * Register `fn` as the connection handler `name` for `rt.serve(listen,
+ * Register `fn` as the connection handler `name` for `serve(rt, listen,
  * moduleUrl, name)`. Call it at the top level of the module whose URL you
  * pass to `serve`: every pool worker imports that module. Handlers live in
  * their own namespace (a handler is not a shared task, nor the reverse);

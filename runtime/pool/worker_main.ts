@@ -26,7 +26,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { attachSharedQueues, type SharedQueues } from "../shared/layout.ts";
+import { attachSharedQueues, type SharedQueues } from "./queues/layout.ts";
 import {
   ATOMIC,
   CANCELLED,
@@ -35,9 +35,9 @@ import {
   toComplete,
   ToRunning,
   toRunning,
-} from "../task_state.ts";
+} from "../task/task_state.ts";
 import { Runtime } from "../runtime.ts";
-import type { JoinHandle } from "../join_handle.ts";
+import type { JoinHandle } from "../task/join_handle.ts";
 import { JoinError } from "../errors.ts";
 import { decodeArgs } from "./codec.ts";
 import { lookupTask, type SharedFn } from "./registry.ts";
@@ -56,7 +56,7 @@ import {
   W_STOLEN,
   W_UNPARKS,
 } from "./pool_layout.ts";
-import { isGeneratorFunction } from "../body.ts";
+import { isGeneratorFunction } from "../task/body.ts";
 
 const GLOBAL_INTERVAL = 31;
 const MAX_INFLIGHT = 64;

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { attachSharedQueues } from "../../runtime/shared/layout.ts";
+import { attachSharedQueues } from "../../runtime/pool/queues/layout.ts";
 
 /** Counter words: executed total, abort flag, then one counter per id. */
 export const EXECUTED = 0;

@@ -1,6 +1,6 @@
 /**
  * Multi-core TCP serving over a `WorkerPool`: the main-thread side of
- * `rt.serve(listen, moduleUrl, handlerName)`.
+ * `serve(rt, listen, moduleUrl, handlerName)`.
  *
  * Each pool worker binds its own listener on the same address with
  * SO_REUSEPORT, so the kernel balances new connections over the workers;
@@ -18,9 +18,10 @@
  * @module
  */
 
-import type { WorkerPool } from "./pool.ts";
-import type { SharedJoinHandle } from "./handle.ts";
-import { JoinError } from "../errors.ts";
+import { type Runtime, runtimeHooks } from "../../runtime/runtime.ts";
+import type { WorkerPool } from "../../runtime/pool/pool.ts";
+import type { SharedJoinHandle } from "../../runtime/pool/handle.ts";
+import { JoinError } from "../../runtime/errors.ts";
 
 const SERVE_TASKS = new URL("./serve_task.ts", import.meta.url).href;
 
@@ -34,7 +35,7 @@ const SERVE_TASKS = new URL("./serve_task.ts", import.meta.url).href;
  * // echo_handler.ts calls defineHandler("echo", …) at its top level.
  * const handlers = new URL("./echo_handler.ts", import.meta.url).href;
  * const listen: ServeOptions = { hostname: "127.0.0.1", port: 0, backlog: 512 };
- * const srv = await rt.serve(listen, handlers, "echo");
+ * const srv = await serve(rt, listen, handlers, "echo");
  * console.log(srv.localAddr.port); // the port worker 0 picked, shared by all
  * await rt.shutdown();
  * ```
@@ -55,7 +56,7 @@ export interface ServeOptions {
  * ```ts ignore
  * import { Runtime, type ServeCloseOptions } from "../../mod.ts";
  * const rt = new Runtime({ workers: 2 });
- * const srv = await rt.serve({ port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
+ * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
  * // … on shutdown: stop accepting, give open connections half a second, then force-close.
  * const options: ServeCloseOptions = { drainMs: 500 };
  * const final = await srv.close(options);
@@ -75,7 +76,7 @@ export interface ServeCloseOptions {
  * ```ts ignore
  * import { Runtime, type ServeWorkerStats } from "../../mod.ts";
  * const rt = new Runtime({ workers: 2 });
- * const srv = await rt.serve({ port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
+ * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
  * // … later, see how the kernel spread connections over the workers:
  * const perWorker: ServeWorkerStats[] = srv.stats().perWorker;
  * for (const [i, w] of perWorker.entries()) {
@@ -98,7 +99,7 @@ export interface ServeWorkerStats {
  * ```ts ignore
  * import { Runtime, type ServeStats } from "../../mod.ts";
  * const rt = new Runtime({ workers: 2 });
- * const srv = await rt.serve({ port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
+ * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
  * const now: ServeStats = srv.stats();
  * console.log(now.accepted, now.open, now.perWorker.length); // perWorker.length === 2
  * const final: ServeStats = await srv.close(); // `forced` is known once closed
@@ -124,7 +125,7 @@ export interface ServeStats {
  * ```ts ignore
  * import { Runtime, type ServeAddr, TcpStream } from "../../mod.ts";
  * const rt = new Runtime({ workers: 2 });
- * const srv = await rt.serve({ port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
+ * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
  * const addr: ServeAddr = srv.localAddr;
  * const conn = await TcpStream.connect({ hostname: addr.hostname, port: addr.port });
  * conn.close();
@@ -183,7 +184,7 @@ function unwrap(e: unknown): unknown {
  *
  * @example
  * ```ts ignore
- * const srv = await rt.serve({ port: 0 }, handlerUrl, "echo");
+ * const srv = await serve(rt, { port: 0 }, handlerUrl, "echo");
  * console.log(srv.localAddr.port, srv.stats().perWorker);
  * await srv.close({ drainMs: 1000 });
  * ```
@@ -344,4 +345,52 @@ export function startServe(
     const addr: ServeAddr = { transport: "tcp", hostname: first.hostname, port: first.port };
     return new Server(pool, id, new Int32Array(stats), addr, onClosed);
   })();
+}
+
+/**
+ * Serve TCP on every pool worker of `rt`: each binds its own listener on
+ * `listen`'s address with SO_REUSEPORT (the kernel balances connections)
+ * and runs the handler registered with `defineHandler(handlerName, fn)` in
+ * `moduleUrl` for each connection it accepts. Port 0: worker 0 picks the
+ * port, the others join it (`server.localAddr.port`). `server.close({
+ * drainMs })` stops accepting and drains; `rt.shutdown()` closes servers
+ * still open.
+ *
+ * @param rt the runtime whose worker pool serves (`Runtime.builder().workers(n)`).
+ * @param listen where to listen.
+ * @param moduleUrl the module that registers the handler (loaded in every worker).
+ * @param handlerName the handler's registered name.
+ * @returns the server, once every worker listens.
+ * @throws {RangeError} for a bad port or backlog; {TypeError} for a bad URL or name
+ *   (at the call); rejects with the bind error (EADDRINUSE…) or when `rt` shuts down
+ *   while binding.
+ * @example
+ * ```ts ignore
+ * import { Runtime, serve } from "../../mod.ts";
+ * const rt = Runtime.builder().workers(2).build();
+ * const handlers = new URL("./echo_handler.ts", import.meta.url).href;
+ * const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, handlers, "echo");
+ * console.log(srv.localAddr.port);
+ * await srv.close({ drainMs: 1000 });
+ * await rt.shutdown();
+ * ```
+ */
+export function serve(
+  rt: Runtime,
+  listen: ServeOptions,
+  moduleUrl: string,
+  handlerName: string,
+): Promise<Server> {
+  const h = runtimeHooks(rt);
+  let forget = (): void => {};
+  const p = startServe(h.pool(), listen, moduleUrl, handlerName, () => forget());
+  return p.then((srv) => {
+    if (h.isShutdown()) {
+      return srv.close({ drainMs: 0 }).then(() => {
+        throw new Error("dokio: the runtime was shut down while serve() was binding");
+      });
+    }
+    forget = h.track({ close: (ms) => srv.close({ drainMs: ms }).then(() => {}) });
+    return srv;
+  });
 }

@@ -24,18 +24,18 @@
  * @module
  */
 
-import { type ConnHandler, defineTask, lookupHandler } from "./registry.ts";
-import { call } from "../call.ts";
-import { CancelledError, ClosedError } from "../errors.ts";
-import type { JoinHandle } from "../join_handle.ts";
-import type { Operation } from "../operation.ts";
-import { spawn } from "../runtime.ts";
-import { TcpListener, type TcpStream } from "../../net/mod.ts";
+import { type ConnHandler, defineTask, lookupHandler } from "../../runtime/pool/registry.ts";
+import { call } from "../../runtime/call.ts";
+import { CancelledError, ClosedError } from "../../runtime/errors.ts";
+import type { JoinHandle } from "../../runtime/task/join_handle.ts";
+import type { Operation } from "../../runtime/operation.ts";
+import { spawn } from "../../runtime/runtime.ts";
+import { TcpListener, type TcpStream } from "../mod.ts";
 import { IoError } from "../../ffi/errors.ts";
 import { select } from "../../sync/select.ts";
 import { TaskTracker } from "../../sync/task_tracker.ts";
 import { sleep } from "../../time/sleep.ts";
-import { isGeneratorFunction } from "../body.ts";
+import { isGeneratorFunction } from "../../runtime/task/body.ts";
 
 /** Time (ms) given to handlers after their connections were force-closed. */
 const FORCED_GRACE_MS = 1000;

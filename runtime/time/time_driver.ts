@@ -23,7 +23,7 @@ const MAX_WAIT = 2147483647;
  *
  * @example
  * ```ts
- * import { TimeDriver } from "./driver.ts";
+ * import { TimeDriver } from "./time_driver.ts";
  * import { Clock } from "./clock.ts";
  * import { IDLE, type TimerEntry } from "./wheel.ts";
  * const driver = new TimeDriver(new Clock({ paused: true }));

@@ -12,7 +12,7 @@
  */
 
 import { currentWaker } from "./context.ts";
-import { type Operation, toPromise } from "./operation.ts";
+import { type Operation, toPromise } from "../operation.ts";
 
 const SUSPEND: IteratorYieldResult<undefined> = Object.freeze({ done: false, value: undefined });
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -22,7 +22,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  *
  * @example
  * ```ts
- * import { run, yieldNow } from "../mod.ts";
+ * import { run, yieldNow } from "../../mod.ts";
  * await run(function* () {
  *   yield* yieldNow();
  * });
@@ -73,7 +73,7 @@ export class YieldNow
  *
  * @example
  * ```ts
- * import { run, yieldNow } from "../mod.ts";
+ * import { run, yieldNow } from "../../mod.ts";
  * await run(function* () {
  *   for (let i = 0; i < 3; i++) yield* yieldNow();
  * });

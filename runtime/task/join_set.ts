@@ -8,10 +8,10 @@
  * @module
  */
 
-import { JoinError } from "./errors.ts";
+import { JoinError } from "../errors.ts";
 import type { JoinHandle } from "./join_handle.ts";
-import { Leaf, PENDING, type Poll } from "./operation.ts";
-import { spawn } from "./runtime.ts";
+import { Leaf, PENDING, type Poll } from "../operation.ts";
+import { spawn } from "../runtime.ts";
 import type { TaskBody } from "./body.ts";
 import type { Task } from "./task.ts";
 import type { Waker } from "./waker.ts";
@@ -21,7 +21,7 @@ import type { Waker } from "./waker.ts";
  *
  * @example
  * ```ts
- * import { run, JoinSet, sleep } from "../mod.ts";
+ * import { run, JoinSet, sleep } from "../../mod.ts";
  * function* after(ms: number) {
  *   yield* sleep(ms);
  *   return ms;
@@ -133,7 +133,7 @@ export class JoinSet<T> implements AsyncIterable<T>, Disposable {
   }
 }
 
-import type { Operation } from "./operation.ts";
+import type { Operation } from "../operation.ts";
 
 class JoinNext<T> extends Leaf<T | undefined> {
   #set: JoinSet<T>;

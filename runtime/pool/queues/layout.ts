@@ -20,7 +20,7 @@
  */
 
 import { IdleState } from "./idle.ts";
-import { InjectQueue } from "./inject_queue.ts";
+import { InjectQueue } from "./shared_inject_queue.ts";
 import { LifoSlot } from "./lifo_slot.ts";
 import { LocalRing } from "./local_ring.ts";
 

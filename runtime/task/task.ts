@@ -13,11 +13,11 @@
  * @module
  */
 
-import { CancelledError, JoinError } from "./errors.ts";
-import { Leaf, PENDING, type Poll } from "./operation.ts";
+import { CancelledError, JoinError } from "../errors.ts";
+import { Leaf, PENDING, type Poll } from "../operation.ts";
 import type { JoinHandle } from "./join_handle.ts";
 import type { Waker } from "./waker.ts";
-import type { Scheduler } from "./scheduler.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
 import { LOCAL, setJoinWaker } from "./task_state.ts";
 
 /**
@@ -25,7 +25,7 @@ import { LOCAL, setJoinWaker } from "./task_state.ts";
  *
  * @example
  * ```ts
- * import { Runtime, spawn, yieldNow } from "../mod.ts";
+ * import { Runtime, spawn, yieldNow } from "../../mod.ts";
  * import { PENDING_OUTCOME, Task } from "./task.ts";
  * import assert from "node:assert/strict";
  *
@@ -45,7 +45,7 @@ export const PENDING_OUTCOME = 0;
  *
  * @example
  * ```ts
- * import { Runtime, spawn } from "../mod.ts";
+ * import { Runtime, spawn } from "../../mod.ts";
  * import { OK, Task } from "./task.ts";
  * import assert from "node:assert/strict";
  *
@@ -65,7 +65,7 @@ export const OK = 1;
  *
  * @example
  * ```ts
- * import { JoinError, Runtime, spawn } from "../mod.ts";
+ * import { JoinError, Runtime, spawn } from "../../mod.ts";
  * import { FAILED, Task } from "./task.ts";
  * import assert from "node:assert/strict";
  *
@@ -90,7 +90,7 @@ export const FAILED = 2;
  *
  * @example
  * ```ts
- * import { Runtime, sleep, spawn } from "../mod.ts";
+ * import { Runtime, sleep, spawn } from "../../mod.ts";
  * import { CANCELLED_OUTCOME, Task } from "./task.ts";
  * import assert from "node:assert/strict";
  *
@@ -150,7 +150,7 @@ let nextId = 1;
  *
  * @example
  * ```ts
- * import { run, spawn } from "../mod.ts";
+ * import { run, spawn } from "../../mod.ts";
  * await run(function* () {
  *   const task = spawn(function* () {});
  *   yield* task;

@@ -64,7 +64,7 @@ function checkCapacity(capacity: number): void {
  *
  * @example
  * ```ts
- * import { InjectQueue } from "./inject_queue.ts";
+ * import { InjectQueue } from "./shared_inject_queue.ts";
  * const sab = new SharedArrayBuffer(InjectQueue.byteLengthFor(8));
  * const q = new InjectQueue(sab, 0, 8);
  * q.push(1);
@@ -87,7 +87,7 @@ export class InjectQueue {
    *
    * @example
    * ```ts
-   * import { InjectQueue } from "./inject_queue.ts";
+   * import { InjectQueue } from "./shared_inject_queue.ts";
    * console.log(InjectQueue.byteLengthFor(65536)); // 524416
    * ```
    */
@@ -102,7 +102,7 @@ export class InjectQueue {
    *
    * @example
    * ```ts
-   * import { InjectQueue } from "./inject_queue.ts";
+   * import { InjectQueue } from "./shared_inject_queue.ts";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(4)), 0, 4);
    * console.log(q.pop()); // -1
    * ```
@@ -120,7 +120,7 @@ export class InjectQueue {
    *
    * @example
    * ```ts
-   * import { InjectQueue } from "./inject_queue.ts";
+   * import { InjectQueue } from "./shared_inject_queue.ts";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(2)), 0, 2);
    * console.log(q.push(1), q.push(2), q.push(3)); // true true false
    * ```
@@ -162,7 +162,7 @@ export class InjectQueue {
    *
    * @example
    * ```ts
-   * import { InjectQueue } from "./inject_queue.ts";
+   * import { InjectQueue } from "./shared_inject_queue.ts";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(2)), 0, 2);
    * q.pushBatch(new Int32Array([1, 2, 3]), 3);
    * console.log(q.length, q.spilled); // 2 1
@@ -243,7 +243,7 @@ export class InjectQueue {
    *
    * @example
    * ```ts
-   * import { InjectQueue } from "./inject_queue.ts";
+   * import { InjectQueue } from "./shared_inject_queue.ts";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(4)), 0, 4);
    * q.push(5);
    * console.log(q.pop(), q.pop()); // 5 -1
@@ -291,7 +291,7 @@ export class InjectQueue {
    *
    * @example
    * ```ts
-   * import { InjectQueue } from "./inject_queue.ts";
+   * import { InjectQueue } from "./shared_inject_queue.ts";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(8)), 0, 8);
    * q.pushBatch([1, 2, 3], 3);
    * const dst = new Int32Array(8);
@@ -344,7 +344,7 @@ export class InjectQueue {
    *
    * @example
    * ```ts
-   * import { InjectQueue } from "./inject_queue.ts";
+   * import { InjectQueue } from "./shared_inject_queue.ts";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(4)), 0, 4);
    * q.push(1);
    * console.log(q.length); // 1
@@ -361,7 +361,7 @@ export class InjectQueue {
    *
    * @example
    * ```ts
-   * import { InjectQueue } from "./inject_queue.ts";
+   * import { InjectQueue } from "./shared_inject_queue.ts";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(4)), 0, 4);
    * console.log(q.spilled); // 0
    * ```
@@ -375,7 +375,7 @@ export class InjectQueue {
    *
    * @example
    * ```ts
-   * import { InjectQueue } from "./inject_queue.ts";
+   * import { InjectQueue } from "./shared_inject_queue.ts";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(4)), 0, 4);
    * console.log(q.isEmpty()); // true
    * ```

@@ -13,15 +13,15 @@
  * @module
  */
 
-import type { Operation } from "./operation.ts";
-import { PromiseWait } from "./call.ts";
+import type { Operation } from "../operation.ts";
+import { PromiseWait } from "../call.ts";
 
 /**
  * What `spawn()`/`run()` accept as a task body.
  *
  * @example
  * ```ts
- * import { run, sleep, type TaskBody } from "../mod.ts";
+ * import { run, sleep, type TaskBody } from "../../mod.ts";
  * import assert from "node:assert/strict";
  *
  * function* three(): Generator<unknown, number, unknown> {

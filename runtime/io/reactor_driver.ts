@@ -19,13 +19,13 @@
  * @module
  */
 
-import { Reactor } from "../ffi/reactor.ts";
-import { ioError } from "../ffi/errors.ts";
-import { currentCore } from "./context.ts";
+import { Reactor } from "../../ffi/reactor.ts";
+import { ioError } from "../../ffi/errors.ts";
+import { currentCore } from "../scheduler/context.ts";
 import type { IoDriver } from "./io_driver.ts";
-import { Leaf, PENDING, type Poll } from "./operation.ts";
-import type { Scheduler } from "./scheduler.ts";
-import type { Waker } from "./waker.ts";
+import { Leaf, PENDING, type Poll } from "../operation.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
+import type { Waker } from "../task/waker.ts";
 
 /**
  * Token of cancel requests (their completions are ignored).
@@ -49,6 +49,15 @@ const CQE_WORDS = 4;
 /** -ECANCELED on Linux; other hosts map through the op's flags. */
 const F_CANCELED = 1;
 
+/** An I/O op's lifecycle state (see {@linkcode IoOp.ioState}). */
+export type IoState = typeof IO_NEW | typeof IO_SUBMITTED | typeof IO_DONE;
+/** Not yet handed to the reactor. */
+export const IO_NEW = 0;
+/** Its record is queued or in the kernel; its completion is still to come. */
+export const IO_SUBMITTED = 1;
+/** Its completion arrived (`result` and `cqFlags` hold it). */
+export const IO_DONE = 2;
+
 /**
  * One reactor operation as a leaf: submitted on first poll, finished by its
  * completion. Subclasses write their record and map the result.
@@ -66,8 +75,8 @@ export abstract class IoOp<T> extends Leaf<T> {
   result = 0;
   /** Completion flags. */
   cqFlags = 0;
-  /** 0 new, 1 submitted, 2 completed. */
-  ioState = 0;
+  /** Where the op is in its life: new → submitted → done (never back, but through `recycle`). */
+  ioState: IoState = IO_NEW;
   /** The waker to call at completion, null once cancelled. */
   waker: Waker | null = null;
   #driver: ReactorDriver | null = null;
@@ -80,9 +89,9 @@ export abstract class IoOp<T> extends Leaf<T> {
 
   /** Leaf poll: submit once, then wait for the completion. */
   protected poll(waker: Waker): Poll<T> {
-    if (this.ioState === 2) return this.finish(this.result);
+    if (this.ioState === IO_DONE) return this.finish(this.result);
     this.waker = waker;
-    if (this.ioState === 0) {
+    if (this.ioState === IO_NEW) {
       const io = currentCore().io;
       if (!(io instanceof ReactorDriver)) {
         throw new Error("dokio: the I/O driver is not open on this runtime");
@@ -96,13 +105,22 @@ export abstract class IoOp<T> extends Leaf<T> {
   protected submitVia(io: ReactorDriver): void {
     this.#driver = io;
     this.#token = io.submit(this);
-    this.ioState = 1;
+    this.ioState = IO_SUBMITTED;
   }
 
   /** Leaf cancel: ask the reactor to cancel; keep the slab entry until completion. */
   protected cancel(): void {
     this.waker = null;
-    if (this.ioState === 1 && this.#driver !== null) this.#driver.cancel(this.#token);
+    this.requestCancel();
+  }
+
+  /**
+   * Ask the reactor to cancel this op if it is in flight, without dropping
+   * the waiter: its completion (`-ECANCELED` or the result that won the race)
+   * still arrives and ends the op.
+   */
+  protected requestCancel(): void {
+    if (this.ioState === IO_SUBMITTED && this.#driver !== null) this.#driver.cancel(this.#token);
   }
 
   /** The driver writes the record through this. */
@@ -114,7 +132,7 @@ export abstract class IoOp<T> extends Leaf<T> {
   complete(result: number, flags: number): void {
     this.result = result;
     this.cqFlags = flags;
-    this.ioState = 2;
+    this.ioState = IO_DONE;
     const w = this.waker;
     this.waker = null;
     if (w !== null) w.wake();

@@ -10,16 +10,17 @@
  * @module
  */
 
-import type { Waker } from "./waker.ts";
-import type { TimeDriver } from "../time/driver.ts";
-import type { IoDriver } from "./io_driver.ts";
+import type { Waker } from "../task/waker.ts";
+import type { TimeDriver } from "../time/time_driver.ts";
+import type { IoDriver } from "../io/io_driver.ts";
+import type { JoinHandle } from "../task/join_handle.ts";
 
 /**
  * What a leaf operation may ask of the worker that polls it.
  *
  * @example
  * ```ts
- * import { Runtime } from "../mod.ts";
+ * import { Runtime } from "../../mod.ts";
  * import { type Core, currentCore } from "./context.ts";
  * import assert from "node:assert/strict";
  *
@@ -34,8 +35,25 @@ import type { IoDriver } from "./io_driver.ts";
 export interface Core {
   /** This worker's timer wheel and clock. */
   readonly time: TimeDriver;
-  /** This worker's reactor driver, or null when I/O is disabled. */
+  /** This worker's reactor driver, or null until the first I/O op opens it. */
   readonly io: IoDriver | null;
+  /** Whether this worker was shut down (spawning on it then throws). */
+  readonly closed: boolean;
+  /**
+   * This worker's I/O driver, opened on first use.
+   *
+   * @returns the driver once open.
+   * @throws {Error} (rejects) when I/O is disabled or the worker shut down meanwhile.
+   */
+  openIo(): Promise<IoDriver>;
+  /**
+   * Spawn a task for `iter` on this worker.
+   *
+   * @param iter the task's body, a started-or-not iterator.
+   * @returns the task's join handle.
+   * @throws {Error} when the worker was shut down.
+   */
+  spawn<T>(iter: Iterator<unknown, T, unknown>): JoinHandle<T>;
 }
 
 let currentTask: Waker | null = null;

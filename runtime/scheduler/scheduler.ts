@@ -26,12 +26,20 @@
 
 import { type Core, enter, tryCurrentCore } from "./context.ts";
 import { resetBudget } from "./coop.ts";
-import { JoinError } from "./errors.ts";
-import { HeaderTable, SENTINEL_SLOT } from "./header_table.ts";
+import { JoinError } from "../errors.ts";
+import { HeaderTable, SENTINEL_SLOT } from "../task/header_table.ts";
 import { InjectQueue } from "./inject_queue.ts";
-import type { IoDriver } from "./io_driver.ts";
+import type { IoDriver } from "../io/io_driver.ts";
+import { ReactorDriver } from "../io/reactor_driver.ts";
 import { LocalQueue } from "./local_queue.ts";
-import { CANCELLED_OUTCOME, FAILED, GENERATOR_BODY, OK, resumeGenerator, Task } from "./task.ts";
+import {
+  CANCELLED_OUTCOME,
+  FAILED,
+  GENERATOR_BODY,
+  OK,
+  resumeGenerator,
+  Task,
+} from "../task/task.ts";
 import {
   CANCELLED,
   COMPLETE,
@@ -47,8 +55,8 @@ import {
   toNotifiedAndCancel,
   ToRunning,
   toRunning,
-} from "./task_state.ts";
-import { TimeDriver } from "../time/driver.ts";
+} from "../task/task_state.ts";
+import { TimeDriver } from "../time/time_driver.ts";
 import type { Clock } from "../time/clock.ts";
 
 /**
@@ -176,7 +184,7 @@ export interface SchedulerConfig {
  *
  * @example
  * ```ts
- * import { Runtime, spawn, type WorkerMetrics, yieldNow } from "../mod.ts";
+ * import { Runtime, spawn, type WorkerMetrics, yieldNow } from "../../mod.ts";
  * import assert from "node:assert/strict";
  *
  * const rt = new Runtime();
@@ -271,7 +279,6 @@ export class Scheduler implements Core {
   #idleWaiters: (() => void)[] = [];
   #closed = false;
   #ioOpening: Promise<IoDriver> | null = null;
-  #ioFactory: ((backend: SchedulerConfig["backend"]) => Promise<IoDriver>) | null = null;
 
   readonly #m: WorkerMetrics = {
     polls: 0,
@@ -299,22 +306,14 @@ export class Scheduler implements Core {
     this.#toGlobal = config.globalQueueInterval;
   }
 
-  /** Install how the I/O driver is opened on first use (the runtime does this). */
-  setIoFactory(f: (backend: SchedulerConfig["backend"]) => Promise<IoDriver>): void {
-    this.#ioFactory = f;
-  }
-
   /** The I/O driver, opening it on first use. */
   openIo(): Promise<IoDriver> {
     if (this.io !== null) return Promise.resolve(this.io);
     if (!this.config.enableIo) {
       return Promise.reject(new Error("dokio: I/O is disabled on this runtime (enableIo(false))"));
     }
-    if (this.#ioFactory === null) {
-      return Promise.reject(new Error("dokio: no I/O driver is available"));
-    }
     if (this.#ioOpening === null) {
-      this.#ioOpening = this.#ioFactory(this.config.backend).then((io) => {
+      this.#ioOpening = ReactorDriver.open(this.config.backend).then((io) => {
         if (this.#closed) {
           io.close();
           throw new Error("dokio: the runtime shut down");

@@ -24,7 +24,7 @@
  * @module
  */
 
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../task/waker.ts";
 
 /**
  * What the wheel links: an object carrying its own deadline, list links,

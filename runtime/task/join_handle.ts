@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Operation } from "./operation.ts";
+import type { Operation } from "../operation.ts";
 
 /**
  * A handle to a spawned task. `yield* handle` (inside a task) or
@@ -19,7 +19,7 @@ import type { Operation } from "./operation.ts";
  *
  * @example
  * ```ts
- * import { run, spawn } from "../mod.ts";
+ * import { run, spawn } from "../../mod.ts";
  * const v = await run(function* () {
  *   const h = spawn(function* () {
  *     return 21 * 2;
