@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 
 /**
  * A node of a {@linkcode WaitList}: a pending operation and its task's waker.

@@ -11,7 +11,7 @@
  */
 
 import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
 
 /**

@@ -14,7 +14,7 @@
  */
 
 import type { Leaf, Poll } from "../runtime/operation.ts";
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import { FanOut, FanOutWait, type ReceiverState } from "./_fanout.ts";
 import { checkSendable } from "./_sendable.ts";

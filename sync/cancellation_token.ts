@@ -12,7 +12,7 @@
  */
 
 import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 import { CancelledError } from "../runtime/errors.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
 import { BodyOp } from "./_op.ts";

@@ -13,7 +13,7 @@
  */
 
 import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 import { call } from "../runtime/mod.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
 import { BodyOp, isOperation, isPromiseLike } from "./_op.ts";

@@ -12,7 +12,7 @@
  */
 
 import { Leaf, type Operation, PENDING, type Poll, toPromise } from "../runtime/operation.ts";
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 import { ClosedError } from "../runtime/errors.ts";
 
 const OPEN = 0;

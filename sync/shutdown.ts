@@ -14,7 +14,7 @@
  */
 
 import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 
 /**
  * Options of {@linkcode shutdownSignal}.

@@ -13,10 +13,10 @@
 
 import { call, type JoinHandle, spawn } from "../runtime/mod.ts";
 import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
-import type { Waker } from "../runtime/waker.ts";
+import type { Waker } from "../runtime/task/waker.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
 import { isOperation } from "./_op.ts";
-import { isGeneratorFunction } from "../runtime/body.ts";
+import { isGeneratorFunction } from "../runtime/task/body.ts";
 
 class TrackerCore {
   size = 0;
