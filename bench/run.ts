@@ -72,6 +72,7 @@ for (const s of SUITES) {
       "run",
       "-A",
       "--v8-flags=--expose-gc",
+      `--lock=${new URL("./deno.lock", import.meta.url).pathname}`,
       new URL("./run_suite.ts", import.meta.url).href,
       s.module,
       s.fn,

@@ -5,7 +5,8 @@
  * here (an @std/async-style channel, mutex and semaphore built on promises),
  * and `npm:async-mutex` / `npm:p-limit` when they install.
  *
- * Run alone: `deno run -A bench/sync_bench.ts`.
+ * Run alone: `deno run -A --lock=bench/deno.lock bench/sync_bench.ts` (the npm peers live in
+ * the bench's own lockfile, so the package's `deno.lock` pulls no npm package).
  *
  * @module
  */
