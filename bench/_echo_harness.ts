@@ -41,8 +41,8 @@ export interface ClientResult {
 }
 
 /**
- * One server to start: a name for reports, the `deno run -A` arguments and
- * extra environment.
+ * One server to start: a name for reports, the `deno run -A` arguments (or
+ * a program of its own and its arguments) and extra environment.
  *
  * @example
  * ```ts
@@ -58,8 +58,10 @@ export interface ClientResult {
 export interface ServerSpec {
   /** Name in reports. */
   name: string;
-  /** Arguments after `deno run -A`. */
+  /** Arguments after `deno run -A`, or after `cmd`. */
   args: string[];
+  /** A program to run instead of `deno run -A` (e.g. the Tokio echo server). */
+  cmd?: string;
   /** Extra environment variables. */
   env: Record<string, string>;
   /** Working directory (default: this process's). */
@@ -121,8 +123,8 @@ export async function buildClient(): Promise<string> {
 export async function startServer(
   spec: ServerSpec,
 ): Promise<{ child: Deno.ChildProcess; port: number }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...spec.args],
+  const child = new Deno.Command(spec.cmd ?? Deno.execPath(), {
+    args: spec.cmd === undefined ? ["run", "-A", ...spec.args] : spec.args,
     env: spec.env,
     cwd: spec.cwd,
     stdout: "piped",
@@ -202,21 +204,6 @@ export async function stopServers(children: Deno.ChildProcess[]): Promise<void> 
     } catch { /* gone */ }
     await c.status;
   }
-}
-
-/**
- * The median of `xs` (the mean of the middle two for an even count).
- *
- * @example
- * ```ts
- * import { median } from "./_echo_harness.ts";
- * console.assert(median([3, 1, 2]) === 2 && median([4, 1, 2, 3]) === 2.5);
- * ```
- */
-export function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length % 2 === 1 ? a[m] : (a[m - 1] + a[m]) / 2;
 }
 
 /**

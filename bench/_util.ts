@@ -1,9 +1,11 @@
 /**
  * Internal: the timing and row helpers the bench suites share.
  *
- * Invariant: a figure is the best (lowest) wall time of several runs, each run
- * timed from just before the call until its result settled; a row's ratio is
- * "how many times better Dokio is", whichever way the unit points.
+ * Invariant: a figure is the median over rounds in which every contender
+ * runs once ({@linkcode interleaved}), or the best (lowest) of alternating
+ * runs ({@linkcode duel}), each run timed from just before the call until its
+ * result settled; a row's ratios are "how many times better Dokio is",
+ * whichever way the unit points.
  *
  * @module
  */
@@ -24,22 +26,6 @@ export async function timed(f: () => unknown): Promise<number> {
   const t = performance.now();
   await f();
   return performance.now() - t;
-}
-
-/**
- * Best of `reps` runs of `f`, in ms.
- *
- * @example
- * ```ts
- * import { best } from "./_util.ts";
- * const ms = await best(3, () => Promise.resolve());
- * console.assert(ms >= 0);
- * ```
- */
-export async function best(reps: number, f: () => Promise<unknown>): Promise<number> {
-  let b = Infinity;
-  for (let i = 0; i < reps; i++) b = Math.min(b, await timed(f));
-  return b;
 }
 
 /**
@@ -66,6 +52,114 @@ export async function duel(
   return [d, p];
 }
 
+/**
+ * One contender of an interleaved measurement: runs once, resolves to its
+ * time in ms (its own wall time, or a time a child process reported).
+ */
+export type Timer = () => Promise<number>;
+
+/**
+ * A {@linkcode Timer} that takes the wall time of `f` (until its result settled).
+ *
+ * @example
+ * ```ts
+ * import { wall } from "./_util.ts";
+ * const ms = await wall(() => Promise.resolve())();
+ * console.assert(ms >= 0);
+ * ```
+ */
+export function wall(f: () => unknown): Timer {
+  return () => timed(f);
+}
+
+/**
+ * The median of `xs` (the mean of the middle two for an even count).
+ *
+ * @example
+ * ```ts
+ * import { median } from "./_util.ts";
+ * console.assert(median([3, 1, 2]) === 2 && median([4, 1, 2, 3]) === 2.5);
+ * ```
+ */
+export function median(xs: number[]): number {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 === 1 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
+/**
+ * Run every contender once per round, in list order on even rounds and in
+ * reverse on odd ones, and return each one's median time (ms); a null
+ * contender (a peer that is not available) stays null. Interleaving puts
+ * every contender under the same drift of a shared machine.
+ *
+ * @example
+ * ```ts
+ * import { interleaved, wall } from "./_util.ts";
+ * const [a, b] = await interleaved(3, [wall(() => {}), null]);
+ * console.assert(a! >= 0 && b === null);
+ * ```
+ */
+export async function interleaved(
+  rounds: number,
+  contenders: (Timer | null)[],
+): Promise<(number | null)[]> {
+  const times: number[][] = contenders.map(() => []);
+  const order = contenders.map((_, i) => i);
+  for (let r = 0; r < rounds; r++) {
+    for (const i of r % 2 === 0 ? order : [...order].reverse()) {
+      const c = contenders[i];
+      if (c !== null) times[i].push(await c());
+    }
+  }
+  return contenders.map((c, i) => (c === null ? null : median(times[i])));
+}
+
+/**
+ * Rounds of an interleaved measurement: `quick` (DOKIO_BENCH_QUICK=1, set by
+ * `deno task bench --quick`) or `full`.
+ *
+ * @example
+ * ```ts
+ * import { rounds } from "./_util.ts";
+ * console.assert(rounds(5, 3) >= 3);
+ * ```
+ */
+export function rounds(full: number, quick: number): number {
+  try {
+    return Deno.env.get("DOKIO_BENCH_QUICK") === "1" ? quick : full;
+  } catch {
+    return full; // no env permission
+  }
+}
+
+/** Tokio's figures for a row, in the row's unit: current_thread and multi_thread(2). */
+export interface TokioFigures {
+  /** current_thread; null when Tokio did not run. */
+  ct: number | null;
+  /** multi_thread with 2 workers; null when Tokio did not run. */
+  mt: number | null;
+}
+
+/**
+ * Tokio's figures from its two median times: `toUnit` turns ms into the
+ * row's unit (null times stay null).
+ *
+ * @example
+ * ```ts
+ * import { tokioFigures } from "./_util.ts";
+ * const t = tokioFigures(500, null, (ms) => 1e6 / ms / 1e3);
+ * console.assert(t.ct === 2 && t.mt === null);
+ * ```
+ */
+export function tokioFigures(
+  ct: number | null,
+  mt: number | null,
+  toUnit: (ms: number) => number,
+): TokioFigures {
+  return { ct: ct === null ? null : toUnit(ct), mt: mt === null ? null : toUnit(mt) };
+}
+
 /** The fields of a row after its suite: what {@linkcode benchRow} takes. */
 export type RowArgs = [
   name: string,
@@ -75,11 +169,14 @@ export type RowArgs = [
   unit: string,
   higherIsBetter: boolean,
   bar?: string,
+  tokio?: TokioFigures,
 ];
 
 /**
  * A bench row; `higherIsBetter` says which way the unit points (rates: true;
- * times and sizes: false, then the ratio is peer ÷ dokio).
+ * times and sizes: false, then the ratio is peer ÷ dokio). With `tokio`,
+ * the row also carries Tokio's figures and Dokio's ratio to each, the same
+ * way round.
  *
  * @example
  * ```ts
@@ -89,9 +186,18 @@ export type RowArgs = [
  * ```
  */
 export function benchRow(suite: string, ...args: RowArgs): BenchRow {
-  const [name, dokio, peer, peerName, unit, higherIsBetter, bar] = args;
-  const ratio = higherIsBetter ? dokio / peer : peer / dokio;
-  return { suite, name, dokio, peer, peerName, unit, ratio, bar };
+  const [name, dokio, peer, peerName, unit, higherIsBetter, bar, tokio] = args;
+  const vs = (other: number) => (higherIsBetter ? dokio / other : other / dokio);
+  const row: BenchRow = { suite, name, dokio, peer, peerName, unit, ratio: vs(peer), bar };
+  if (tokio?.ct != null) {
+    row.tokio = tokio.ct;
+    row.vsTokio = vs(tokio.ct);
+  }
+  if (tokio?.mt != null) {
+    row.tokioMt = tokio.mt;
+    row.vsTokioMt = vs(tokio.mt);
+  }
+  return row;
 }
 
 /**
@@ -106,4 +212,24 @@ export function benchRow(suite: string, ...args: RowArgs): BenchRow {
  */
 export function suiteRow(suite: string): (...args: RowArgs) => BenchRow {
   return (...args) => benchRow(suite, ...args);
+}
+
+/**
+ * One row as a line of text (a suite run alone prints these), with Tokio's
+ * figures when the row has them.
+ *
+ * @example
+ * ```ts
+ * import { benchRow, rowLine } from "./_util.ts";
+ * const r = benchRow("sync", "x", 2, 1, "peer", "M ops/s", true, undefined, { ct: 4, mt: null });
+ * console.assert(rowLine(r).includes("tokio 4.00 (0.50×)"));
+ * ```
+ */
+export function rowLine(r: BenchRow): string {
+  const n = (x: number | undefined) => (x === undefined ? "—" : x.toFixed(2));
+  const tokio = r.tokio === undefined && r.tokioMt === undefined
+    ? ""
+    : `  tokio ${n(r.tokio)} (${n(r.vsTokio)}×) mt2 ${n(r.tokioMt)} (${n(r.vsTokioMt)}×)`;
+  return `${r.name.padEnd(56)} dokio ${n(r.dokio).padStart(8)} ${r.unit.padEnd(10)} ` +
+    `${r.peerName} ${n(r.peer)} (${n(r.ratio)}×)${tokio}${r.bar ? `  bar ${r.bar}` : ""}`;
 }

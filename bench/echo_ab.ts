@@ -23,11 +23,11 @@ import {
   buildClient,
   cpuPerRt,
   load,
-  median,
   type ServerSpec,
   startServer,
   stopServers,
 } from "./_echo_harness.ts";
+import { median } from "./_util.ts";
 
 /**
  * A parsed command line.

@@ -13,7 +13,9 @@
  * threads) per round trip. The bar (DESIGN.md): Dokio's server CPU per round trip ≤ 0.72×
  * Deno.listen's. A last pair of rows runs the daemon with `--workers 2`
  * (rt.serve: one SO_REUSEPORT listener per pool worker) against the same
- * daemon with one worker, same client, same backend.
+ * daemon with one worker, same client, same backend. Tokio's echo server
+ * (bench/tokio/, current_thread and multi_thread(2)) runs in the same
+ * rounds as two more servers; every row carries its figures.
  *
  * Run alone: `deno run -A bench/echo_bench.ts`.
  *
@@ -21,14 +23,14 @@
  */
 
 import type { BenchRow } from "./row.ts";
-import { suiteRow } from "./_util.ts";
+import { median, rounds, rowLine, suiteRow, type TokioFigures } from "./_util.ts";
+import { type Flavor, tokioBin } from "./_tokio.ts";
 import {
   buildClient,
   type ClientResult,
   CONNS,
   cpuPerRt,
   load,
-  median,
   rtPerSec,
   type ServerSpec,
   startServer,
@@ -39,7 +41,7 @@ const HERE = new URL(".", import.meta.url);
 const row = suiteRow("echo");
 
 /** Rounds of 64 B windows; each server gets one window per round. */
-const ROUNDS = 7;
+const ROUNDS = rounds(7, 3);
 const WINDOW_MS = 1500;
 
 interface Server {
@@ -123,12 +125,25 @@ export async function runEchoBench(): Promise<BenchRow[]> {
     args: [echo, "--port", "0", "--drain-ms", "0", ...(workers === 1 ? [] : ["--workers", "2"])],
     env: { DOKIO_BACKEND: backend },
   });
+  const bin = await tokioBin();
+  const tokio = (flavor: Flavor): ServerSpec[] =>
+    bin === null
+      ? []
+      : [{ name: `tokio ${flavor}`, cmd: bin, args: [flavor, "echo", "0"], env: {} }];
   const all = await measureAll(client, [
     { name: "Deno.listen", args: [new URL("echo_server_deno.ts", HERE).pathname], env: {} },
     dokio("io_uring"),
     dokio("epoll"),
     dokio("io_uring", 2),
+    ...tokio("ct"),
+    ...tokio("mt"),
   ]);
+  const tCt = all.get("tokio ct"), tMt = all.get("tokio mt");
+  /** Tokio's figures for a row: `f` of each Tokio server's measurements. */
+  const tok = (f: (m: Measured) => number): TokioFigures => ({
+    ct: tCt === undefined ? null : f(tCt),
+    mt: tMt === undefined ? null : f(tMt),
+  });
   const deno = all.get("Deno.listen");
   if (deno === undefined) throw new Error("echo bench: the Deno.listen server did not run");
   const rows: BenchRow[] = [];
@@ -147,7 +162,10 @@ export async function runEchoBench(): Promise<BenchRow[]> {
         peer,
         "µs/rt",
         false,
-        "≤ 0.72× Deno.listen (ratio ≥ 1.39)",
+        backend === "io_uring"
+          ? "≤ 0.72× Deno.listen (ratio ≥ 1.39); vs tokio ≥ 1.0×"
+          : "≤ 0.72× Deno.listen (ratio ≥ 1.39)",
+        tok((m) => m.ping.cpuPerRt),
       ),
       row(
         `64 B ping-pong, ${CONNS} conns: round trips/s ${tag}`,
@@ -156,9 +174,29 @@ export async function runEchoBench(): Promise<BenchRow[]> {
         peer,
         "k rt/s",
         true,
+        undefined,
+        tok((m) => m.ping.rtPerSec / 1000),
       ),
-      row(`64 B ping-pong: p50 latency ${tag}`, d.p50, p.p50, peer, "µs", false),
-      row(`64 B ping-pong: p99 latency ${tag}`, d.p99, p.p99, peer, "µs", false),
+      row(
+        `64 B ping-pong: p50 latency ${tag}`,
+        d.p50,
+        p.p50,
+        peer,
+        "µs",
+        false,
+        undefined,
+        tok((m) => m.ping.p50),
+      ),
+      row(
+        `64 B ping-pong: p99 latency ${tag}`,
+        d.p99,
+        p.p99,
+        peer,
+        "µs",
+        false,
+        undefined,
+        tok((m) => m.ping.p99),
+      ),
       row(
         `16 KiB ping-pong, ${CONNS} conns: throughput ${tag}`,
         mbPerSec(ds),
@@ -166,6 +204,8 @@ export async function runEchoBench(): Promise<BenchRow[]> {
         peer,
         "MB/s",
         true,
+        undefined,
+        tok((m) => mbPerSec(m.stream)),
       ),
       row(
         `16 KiB ping-pong: server CPU per round trip ${tag}`,
@@ -174,6 +214,8 @@ export async function runEchoBench(): Promise<BenchRow[]> {
         peer,
         "µs/rt",
         false,
+        undefined,
+        tok((m) => cpuPerRt(m.stream)),
       ),
     );
   }
@@ -188,6 +230,8 @@ export async function runEchoBench(): Promise<BenchRow[]> {
         "--workers 1",
         "k rt/s",
         true,
+        undefined,
+        tok((m) => m.ping.rtPerSec / 1000),
       ),
       row(
         `echo --workers 2 vs 1, 64 B ping-pong: server CPU per round trip [io_uring]`,
@@ -196,6 +240,8 @@ export async function runEchoBench(): Promise<BenchRow[]> {
         "--workers 1",
         "µs/rt",
         false,
+        "≤ 1.15× --workers 1 (ratio ≥ 0.87); vs tokio mt2 ≥ 1.0×",
+        tok((m) => m.ping.cpuPerRt),
       ),
     );
   }
@@ -205,12 +251,6 @@ export async function runEchoBench(): Promise<BenchRow[]> {
 if (import.meta.main) {
   const t0 = performance.now();
   const rows = await runEchoBench();
-  for (const r of rows) {
-    console.log(
-      `${r.name.padEnd(62)} dokio ${r.dokio.toFixed(2).padStart(9)}  ${r.peerName} ${
-        r.peer.toFixed(2).padStart(9)
-      } ${r.unit.padEnd(6)} ratio ${r.ratio.toFixed(2)}${r.bar ? `  (bar ${r.bar})` : ""}`,
-    );
-  }
+  for (const r of rows) console.log(rowLine(r));
   console.log(`echo bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

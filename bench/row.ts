@@ -1,6 +1,7 @@
 /**
  * One line of the bench table: a Dokio figure beside its peer's, measured
- * in the same run, and their ratio.
+ * in the same run, and their ratio; and, where the workload has one, Tokio's
+ * figures (bench/tokio/) and Dokio's ratio to them.
  *
  * @module
  */
@@ -23,4 +24,12 @@ export interface BenchRow {
   ratio: number;
   /** The bar from DESIGN.md, e.g. "≥ 3×". */
   bar?: string;
+  /** Tokio's figure on the same workload, current_thread runtime, same run. */
+  tokio?: number;
+  /** Tokio's figure on multi_thread with 2 workers, same run. */
+  tokioMt?: number;
+  /** How many times better Dokio is than Tokio current_thread (>1 is better). */
+  vsTokio?: number;
+  /** How many times better Dokio is than Tokio multi_thread(2) (>1 is better). */
+  vsTokioMt?: number;
 }

@@ -3,14 +3,19 @@
  * run), print one table, and write a markdown report with the machine,
  * versions and date to bench/reports/latest.md.
  *
- * `deno task bench runtime echo` runs only the named suites. Each suite runs
- * in a process of its own (bench/run_suite.ts), so none inherits another's
- * heap or JIT state.
+ * `deno task bench runtime echo` runs only the named suites; `--quick` runs
+ * fewer rounds. Each suite runs in a process of its own (bench/run_suite.ts),
+ * so none inherits another's heap or JIT state.
+ *
+ * The runtime, time, sync and echo rows also carry Tokio's figures on the
+ * same workloads (bench/tokio/, built with cargo before the first suite
+ * starts; without cargo those cells say "—" and the run says why).
  *
  * @module
  */
 
 import type { BenchRow } from "./row.ts";
+import { tokioBin } from "./_tokio.ts";
 
 interface Suite {
   name: string;
@@ -62,8 +67,16 @@ async function machine(): Promise<Record<string, string>> {
 }
 
 const wanted = Deno.args.filter((a) => !a.startsWith("-"));
+const quick = Deno.args.includes("--quick");
 const rows: BenchRow[] = [];
 const skipped: string[] = [];
+/** Suites whose rows carry Tokio's figures. */
+const WITH_TOKIO = ["runtime", "sync", "echo"];
+let tokioNote = "";
+if (WITH_TOKIO.some((n) => wanted.length === 0 || wanted.includes(n))) {
+  // Build once here, so no suite's timing includes the build.
+  if ((await tokioBin()) === null) tokioNote = "Tokio rows skipped: see the message above.";
+}
 for (const s of SUITES) {
   if (wanted.length > 0 && !wanted.includes(s.name)) continue;
   console.error(`running ${s.name}…`);
@@ -77,6 +90,7 @@ for (const s of SUITES) {
       s.module,
       s.fn,
     ],
+    env: quick ? { DOKIO_BENCH_QUICK: "1" } : {},
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -88,13 +102,32 @@ for (const s of SUITES) {
   rows.push(...(JSON.parse(line.slice(5)) as BenchRow[]));
 }
 
+const TOKIO_LEGEND =
+  "vs tokio / vs mt2: the same against Tokio (bench/tokio/) on current_thread / multi_thread with 2 workers.";
+
 /** A ratio cell: "1.39×", or "—" when there is none. */
 function fmtRatio(n: number | null): string {
   const s = fmt(n);
   return s === "—" ? s : `${s}×`;
 }
 
-const header = ["suite", "workload", "dokio", "peer", "unit", "peer is", "ratio", "bar"];
+const header = [
+  "suite",
+  "workload",
+  "dokio",
+  "peer",
+  "unit",
+  "peer is",
+  "ratio",
+  "tokio",
+  "vs tokio",
+  "tokio mt2",
+  "vs mt2",
+  "bar",
+];
+/** A figure cell that may be absent. */
+const opt = (n: number | null | undefined, f: (n: number | null) => string) =>
+  n === undefined ? "—" : f(n);
 const body = rows.map((r) => [
   r.suite,
   r.name,
@@ -103,6 +136,10 @@ const body = rows.map((r) => [
   r.unit,
   r.peerName,
   fmtRatio(r.ratio),
+  opt(r.tokio, fmt),
+  opt(r.vsTokio, fmtRatio),
+  opt(r.tokioMt, fmt),
+  opt(r.vsTokioMt, fmtRatio),
   r.bar ?? "",
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -111,13 +148,17 @@ console.log(line(header));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const b of body) console.log(line(b));
 if (skipped.length) console.log(`\nskipped: ${skipped.join("; ")}`);
+if (tokioNote) console.log(`\n${tokioNote}`);
 console.log("\nratio: how many times better Dokio is than the peer, measured in this run.");
+console.log(TOKIO_LEGEND);
 
 const m = await machine();
 const md = [
   `# Dokio bench report`,
   ``,
-  `Command: \`deno task bench${wanted.length ? " " + wanted.join(" ") : ""}\``,
+  `Command: \`deno task bench${quick ? " --quick" : ""}${
+    wanted.length ? " " + wanted.join(" ") : ""
+  }\``,
   ``,
   ...Object.entries(m).map(([k, v]) => `- ${k}: ${v}`),
   ``,
@@ -126,7 +167,9 @@ const md = [
   ...body.map((b) => `| ${b.join(" | ")} |`),
   ``,
   skipped.length ? `Skipped: ${skipped.join("; ")}` : ``,
+  tokioNote,
   `Ratio: how many times better Dokio is than the peer in the same run (for times and sizes, peer ÷ dokio).`,
+  TOKIO_LEGEND,
   ``,
 ].join("\n");
 const dir = new URL("./reports/", import.meta.url);

@@ -2,7 +2,10 @@
  * Runtime and timer suites, each beside its peer in the same run:
  * spawn+join vs async fn + Promise.all, yields vs microtask hops, Tokio's
  * ping_pong and chained_spawn shapes, 1M timers vs setTimeout (fresh child
- * processes, wall and heap), and the idle CPU of a parked runtime.
+ * processes, wall and heap), and the idle CPU of a parked runtime. Each
+ * workload but the idle one also runs on Tokio (bench/tokio/, current_thread
+ * and multi_thread(2)) in the same rounds; each figure is the median of
+ * interleaved rounds.
  *
  * Run alone: `deno run -A bench/runtime_bench.ts`.
  *
@@ -12,7 +15,17 @@
 import { call, run, spawn, yieldNow } from "../mod.ts";
 import type { Operation } from "../mod.ts";
 import type { BenchRow } from "./row.ts";
-import { best, suiteRow } from "./_util.ts";
+import {
+  benchRow,
+  interleaved,
+  median,
+  rounds,
+  rowLine,
+  suiteRow,
+  tokioFigures,
+  wall,
+} from "./_util.ts";
+import { tokioBin, tokioRun, tokioTimers } from "./_tokio.ts";
 
 const row = suiteRow("runtime");
 
@@ -40,38 +53,32 @@ function* pingPong(rounds: number): Operation<void> {
   }
 }
 
+/** Rounds of the in-process workloads (each contender once per round). */
+const ROUNDS = rounds(5, 3);
+
 async function inProcess(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const N = 1_000_000;
+  const rate = (n: number) => (ms: number) => n / ms / 1e3;
 
   // spawn + join 1M
-  const spawnMs = await best(3, () =>
+  const spawnJoin = wall(() =>
     run(function* () {
       const hs = new Array(N);
       for (let i = 0; i < N; i++) hs[i] = spawn(leaf(i));
       for (let i = 0; i < N; i++) yield* hs[i];
-    }));
-  const asyncMs = await best(3, () => {
+    })
+  );
+  const asyncAll = wall(() => {
     const ps = new Array(N);
     // deno-lint-ignore require-await
     for (let i = 0; i < N; i++) ps[i] = (async (x: number) => x)(i);
     return Promise.all(ps);
   });
-  rows.push(
-    row(
-      "spawn+join 1M tasks, called generators (spawn(body(i)))",
-      N / spawnMs / 1e3,
-      N / asyncMs / 1e3,
-      "async fn + Promise.all",
-      "M tasks/s",
-      true,
-      "≥ 3×",
-    ),
-  );
   // A spawned task runs on a later scheduler turn, not inside spawn(): the
   // async fn that does the same awaits once before returning. (This shape
   // measures ~1.1 M/s here, the figure DESIGN.md quotes for its peer.)
-  const deferredMs = await best(3, () => {
+  const deferredAll = wall(() => {
     const ps = new Array(N);
     for (let i = 0; i < N; i++) {
       ps[i] = (async (x: number) => {
@@ -81,19 +88,9 @@ async function inProcess(): Promise<BenchRow[]> {
     }
     return Promise.all(ps);
   });
-  rows.push(
-    row(
-      "spawn+join 1M tasks, called generators (spawn(body(i)))",
-      N / spawnMs / 1e3,
-      N / deferredMs / 1e3,
-      "async fn awaiting once + Promise.all",
-      "M tasks/s",
-      true,
-    ),
-  );
   // The slow form DESIGN.md warns about: a fresh generator closure per spawn
   // (V8 builds a prototype and map for each), beside the same peer.
-  const closureMs = await best(3, () =>
+  const closureSpawnJoin = wall(() =>
     run(function* () {
       const hs = new Array(N);
       for (let i = 0; i < N; i++) {
@@ -102,111 +99,170 @@ async function inProcess(): Promise<BenchRow[]> {
         });
       }
       for (let i = 0; i < N; i++) yield* hs[i];
-    }));
+    })
+  );
+  const [spawnMs, asyncMs, deferredMs, closureMs, tSpawnCt, tSpawnMt] = await interleaved(
+    ROUNDS,
+    [
+      spawnJoin,
+      asyncAll,
+      deferredAll,
+      closureSpawnJoin,
+      ...await tokioTimers("spawn_join", N),
+    ],
+  );
+  const tSpawn = tokioFigures(tSpawnCt, tSpawnMt, rate(N));
+  const spawnName = "spawn+join 1M tasks, called generators (spawn(body(i)))";
+  const tasksPerS = (ms: number | null) => rate(N)(ms!);
   rows.push(
     row(
-      "spawn+join 1M tasks, fresh generator closures",
-      N / closureMs / 1e3,
-      N / asyncMs / 1e3,
+      spawnName,
+      tasksPerS(spawnMs),
+      tasksPerS(asyncMs),
       "async fn + Promise.all",
       "M tasks/s",
       true,
+      "vs tokio ≥ 0.8×",
+      tSpawn,
+    ),
+    row(
+      spawnName,
+      tasksPerS(spawnMs),
+      tasksPerS(deferredMs),
+      "async fn awaiting once + Promise.all",
+      "M tasks/s",
+      true,
+      undefined,
+      tSpawn,
+    ),
+    row(
+      "spawn+join 1M tasks, fresh generator closures",
+      tasksPerS(closureMs),
+      tasksPerS(asyncMs),
+      "async fn + Promise.all",
+      "M tasks/s",
+      true,
+      undefined,
+      tSpawn,
     ),
   );
 
   // 1000 tasks × 1000 yields
   const Y = 1000;
-  const yieldMs = await best(3, () =>
-    run(function* () {
-      const hs = [];
-      for (let i = 0; i < Y; i++) hs.push(spawn(yielder(Y)));
-      for (const h of hs) yield* h;
-    }));
   const hop = () => new Promise<void>((r) => queueMicrotask(r));
-  const microMs = await best(3, () =>
-    Promise.all(Array.from({ length: Y }, async () => {
-      for (let i = 0; i < Y; i++) await hop();
-    })));
-  const awaitNullMs = await best(3, () =>
-    Promise.all(Array.from({ length: Y }, async () => {
-      for (let i = 0; i < Y; i++) await null;
-    })));
+  const [yieldMs, microMs, awaitNullMs, tYieldCt, tYieldMt] = await interleaved(ROUNDS, [
+    wall(() =>
+      run(function* () {
+        const hs = [];
+        for (let i = 0; i < Y; i++) hs.push(spawn(yielder(Y)));
+        for (const h of hs) yield* h;
+      })
+    ),
+    wall(() =>
+      Promise.all(Array.from({ length: Y }, async () => {
+        for (let i = 0; i < Y; i++) await hop();
+      }))
+    ),
+    wall(() =>
+      Promise.all(Array.from({ length: Y }, async () => {
+        for (let i = 0; i < Y; i++) await null;
+      }))
+    ),
+    ...await tokioTimers("yields", Y, Y),
+  ]);
+  const yields = (ms: number | null) => rate(Y * Y)(ms!);
+  const tYield = tokioFigures(tYieldCt, tYieldMt, rate(Y * Y));
   rows.push(
     row(
       "1000 tasks × 1000 yieldNow",
-      Y * Y / yieldMs / 1e3,
-      Y * Y / microMs / 1e3,
+      yields(yieldMs),
+      yields(microMs),
       "await new Promise(queueMicrotask)",
       "M yields/s",
       true,
-      "≥ 1.5×",
+      "≥ 1.5×; vs tokio ≥ 0.8×",
+      tYield,
     ),
-  );
-  rows.push(
     row(
       "1000 tasks × 1000 yieldNow",
-      Y * Y / yieldMs / 1e3,
-      Y * Y / awaitNullMs / 1e3,
+      yields(yieldMs),
+      yields(awaitNullMs),
       "await null",
       "M yields/s",
       true,
+      undefined,
+      tYield,
     ),
   );
 
   // chained_spawn: each task spawns the next and joins it.
   const C = 1000;
-  const chainMs = await best(5, () => run(chain(C)));
   const asyncChain = async (
     n: number,
   ): Promise<number> => (n === 0 ? 0 : 1 + (await asyncChain(n - 1)));
-  const asyncChainMs = await best(5, () => asyncChain(C));
+  const [chainMs, asyncChainMs, tChainCt, tChainMt] = await interleaved(ROUNDS, [
+    wall(() => run(chain(C))),
+    wall(() => asyncChain(C)),
+    ...await tokioTimers("chain", C),
+  ]);
+  const perLink = (ms: number) => ms * 1000 / C;
   rows.push(
     row(
       "chained_spawn (1000 deep)",
-      chainMs * 1000 / C,
-      asyncChainMs * 1000 / C,
+      perLink(chainMs!),
+      perLink(asyncChainMs!),
       "nested async fns",
       "µs/link",
       false,
+      "vs tokio ≥ 1.0×",
+      tokioFigures(tChainCt, tChainMt, perLink),
     ),
   );
 
   // ping_pong
   const P = 100_000;
-  const ppMs = await best(3, () => run(pingPong(P)));
-  const asyncPp = async () => {
-    for (let r = 0; r < P; r++) {
-      // deno-lint-ignore require-await
-      const a = (async (x: number) => x)(r);
-      await (async () => await a)();
-    }
-  };
-  const asyncPpMs = await best(3, asyncPp);
+  const [ppMs, asyncPpMs, tPpCt, tPpMt] = await interleaved(ROUNDS, [
+    wall(() => run(pingPong(P))),
+    wall(async () => {
+      for (let r = 0; r < P; r++) {
+        // deno-lint-ignore require-await
+        const a = (async (x: number) => x)(r);
+        await (async () => await a)();
+      }
+    }),
+    ...await tokioTimers("ping_pong", P),
+  ]);
   rows.push(
     row(
       "ping_pong (spawn pair, join)",
-      P / ppMs / 1e3,
-      P / asyncPpMs / 1e3,
+      rate(P)(ppMs!),
+      rate(P)(asyncPpMs!),
       "async fn pair",
       "M rounds/s",
       true,
+      "vs tokio ≥ 1.0×",
+      tokioFigures(tPpCt, tPpMt, rate(P)),
     ),
   );
 
   // call() around a resolved promise vs await: the cost of bridging promises
+  // (no Tokio row: there is no promise to bridge there).
   const K = 200_000;
-  const callMs = await best(3, () =>
-    run(function* () {
-      for (let i = 0; i < K; i++) yield* call(Promise.resolve(i));
-    }));
-  const awaitMs = await best(3, async () => {
-    for (let i = 0; i < K; i++) await Promise.resolve(i);
-  });
+  const [callMs, awaitMs] = await interleaved(ROUNDS, [
+    wall(() =>
+      run(function* () {
+        for (let i = 0; i < K; i++) yield* call(Promise.resolve(i));
+      })
+    ),
+    wall(async () => {
+      for (let i = 0; i < K; i++) await Promise.resolve(i);
+    }),
+  ]);
   rows.push(
     row(
       "await a promise in a task (call)",
-      K / callMs / 1e3,
-      K / awaitMs / 1e3,
+      rate(K)(callMs!),
+      rate(K)(awaitMs!),
       "await in async fn",
       "M/s",
       true,
@@ -215,7 +271,13 @@ async function inProcess(): Promise<BenchRow[]> {
   return rows;
 }
 
-async function child(mode: string, count: number): Promise<{ wallMs: number; heapMB: number }> {
+/** Wall time and heap of one timer workload in a fresh process. */
+interface TimerFigures {
+  wallMs: number;
+  heapMB: number;
+}
+
+async function child(mode: string, count: number): Promise<TimerFigures> {
   const url = new URL("./timer_child.ts", import.meta.url);
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--v8-flags=--expose-gc", url.href, mode, String(count)],
@@ -227,30 +289,94 @@ async function child(mode: string, count: number): Promise<{ wallMs: number; hea
   return JSON.parse(line);
 }
 
+/** Rounds of the timer workloads (a fresh process each; setTimeout's take ~5 s). */
+const TIMER_ROUNDS = rounds(3, 1);
+
 async function timers(): Promise<BenchRow[]> {
   const N = 1_000_000;
-  const rows: BenchRow[] = [];
-  const st = await child("settimeout", N);
-  const tasks = await child("dokio-tasks", N);
-  const entries = await child("dokio-entries", N);
-  const stc = await child("settimeout-cancel", N);
-  const cancel = await child("dokio-cancel", N);
-  const t = (name: string, d: number, p: number, unit: string, bar?: string): BenchRow => ({
-    suite: "time",
-    name,
-    dokio: d,
-    peer: p,
-    peerName: unit === "MB" || name.includes("cancel") ? "setTimeout/clearTimeout" : "setTimeout",
-    unit,
-    ratio: p / d,
-    bar,
-  });
-  rows.push(t("1M tasks sleeping 0–1 s: wall", tasks.wallMs, st.wallMs, "ms", "≤ 1150 ms"));
-  rows.push(t("1M tasks sleeping 0–1 s: heap", tasks.heapMB, st.heapMB, "MB", "≥ 2×"));
-  rows.push(t("1M timer entries 0–1 s: wall", entries.wallMs, st.wallMs, "ms"));
-  rows.push(t("1M timer entries 0–1 s: heap", entries.heapMB, st.heapMB, "MB", "≥ 7×"));
-  rows.push(t("1M timers set then cancelled", cancel.wallMs, stc.wallMs, "ms", "≥ 20×"));
-  return rows;
+  const tokio = await tokioBin();
+  // Each contender is a fresh process; every round runs each once, in
+  // alternating order, and each figure is the median over the rounds.
+  const runs: Record<string, () => Promise<TimerFigures>> = {
+    "settimeout": () => child("settimeout", N),
+    "dokio-tasks": () => child("dokio-tasks", N),
+    "dokio-entries": () => child("dokio-entries", N),
+    "settimeout-cancel": () => child("settimeout-cancel", N),
+    "dokio-cancel": () => child("dokio-cancel", N),
+  };
+  if (tokio !== null) {
+    for (const w of ["sleep_tasks", "timer_entries", "timer_cancel"]) {
+      for (const f of ["ct", "mt"] as const) {
+        runs[`tokio-${f}-${w}`] = async () => {
+          const r = await tokioRun(tokio, f, w, N);
+          return { wallMs: r.ms, heapMB: r.heapMB ?? NaN };
+        };
+      }
+    }
+  }
+  const names = Object.keys(runs);
+  const seen: Record<string, TimerFigures[]> = Object.fromEntries(names.map((k) => [k, []]));
+  for (let r = 0; r < TIMER_ROUNDS; r++) {
+    for (const k of r % 2 === 0 ? names : [...names].reverse()) seen[k].push(await runs[k]());
+  }
+  const med = (k: string, f: keyof TimerFigures): number | null =>
+    seen[k] === undefined ? null : median(seen[k].map((x) => x[f]));
+  const tok = (w: string, f: keyof TimerFigures) =>
+    tokioFigures(med(`tokio-ct-${w}`, f), med(`tokio-mt-${w}`, f), (x) => x);
+  const t = (
+    name: string,
+    mode: string,
+    peerMode: string,
+    f: keyof TimerFigures,
+    tokioWorkload: string,
+    bar?: string,
+  ): BenchRow =>
+    benchRow(
+      "time",
+      name,
+      med(mode, f)!,
+      med(peerMode, f)!,
+      f === "heapMB" || peerMode === "settimeout-cancel" ? "setTimeout/clearTimeout" : "setTimeout",
+      f === "heapMB" ? "MB" : "ms",
+      false,
+      bar,
+      tok(tokioWorkload, f),
+    );
+  return [
+    t(
+      "1M tasks sleeping 0–1 s: wall",
+      "dokio-tasks",
+      "settimeout",
+      "wallMs",
+      "sleep_tasks",
+      "vs tokio ≥ 0.8×",
+    ),
+    t(
+      "1M tasks sleeping 0–1 s: heap",
+      "dokio-tasks",
+      "settimeout",
+      "heapMB",
+      "sleep_tasks",
+      "≥ 2×",
+    ),
+    t("1M timer entries 0–1 s: wall", "dokio-entries", "settimeout", "wallMs", "timer_entries"),
+    t(
+      "1M timer entries 0–1 s: heap",
+      "dokio-entries",
+      "settimeout",
+      "heapMB",
+      "timer_entries",
+      "≥ 7×",
+    ),
+    t(
+      "1M timers set then cancelled",
+      "dokio-cancel",
+      "settimeout-cancel",
+      "wallMs",
+      "timer_cancel",
+      "vs tokio ≥ 0.8×",
+    ),
+  ];
 }
 
 async function idleCpu(): Promise<BenchRow[]> {
@@ -327,10 +453,5 @@ export async function runRuntimeBench(): Promise<BenchRow[]> {
 if (import.meta.main) {
   // `deno run -A bench/runtime_bench.ts idle` runs only the idle-CPU check.
   const rows = Deno.args[0] === "idle" ? await idleCpu() : await runRuntimeBench();
-  for (const r of rows) {
-    console.log(
-      `${r.name.padEnd(44)} dokio ${r.dokio.toFixed(2).padStart(9)} ${r.unit.padEnd(11)} ` +
-        `${r.peerName} ${r.peer.toFixed(2)}  ratio ${r.ratio.toFixed(2)}× ${r.bar ?? ""}`,
-    );
-  }
+  for (const r of rows) console.log(rowLine(r));
 }

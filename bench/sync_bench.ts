@@ -1,7 +1,9 @@
 /**
  * Sync suite, each beside its peer in the same run: bounded mpsc (1 and 4
- * producers), oneshot request/response, Mutex and Semaphore uncontended and
- * contended by 100 tasks. Peers: plain-promise equivalents written inline
+ * producers), oneshot request/response, actor ping-pong over two channels
+ * of 1, Mutex and Semaphore uncontended and contended by 100 tasks; each
+ * also on Tokio (bench/tokio/, current_thread and multi_thread(2)), all in
+ * interleaved rounds, medians. Peers: plain-promise equivalents written inline
  * here (an @std/async-style channel, mutex and semaphore built on promises),
  * and `npm:async-mutex` / `npm:p-limit` when they install.
  *
@@ -14,7 +16,8 @@
 import { run, spawn, yieldNow } from "../runtime/mod.ts";
 import { mpsc, Mutex, oneshot, type OneshotSender, Semaphore } from "../sync/mod.ts";
 import type { BenchRow } from "./row.ts";
-import { benchRow, best } from "./_util.ts";
+import { benchRow, interleaved, rounds, rowLine, tokioFigures, wall } from "./_util.ts";
+import { tokioTimers } from "./_tokio.ts";
 
 // ---------------------------------------------------------------- peers
 
@@ -82,16 +85,12 @@ class PromiseSemaphore {
 
 // ---------------------------------------------------------------- helpers
 
-/** Runs per figure; the best counts. */
-const REPS = 3;
+/** Rounds per figure (each contender once per round); the median counts. */
+const ROUNDS = rounds(5, 3);
 
 /** ops/s in millions. */
 function mops(n: number, ms: number): number {
   return n / ms / 1000;
-}
-
-function row(name: string, dokio: number, peer: number, peerName: string, bar?: string): BenchRow {
-  return benchRow("sync", name, dokio, peer, peerName, "M ops/s", true, bar);
 }
 
 /** A peer of one Dokio figure: what to time, and how many ops it does (default: Dokio's). */
@@ -103,23 +102,38 @@ interface Peer {
 }
 
 /**
- * Time `dokio` (`ops` operations), then each peer in order (null: skipped),
- * each the best of {@linkcode REPS}; one row per peer, named `name`.
+ * Time `dokio` (`ops` operations), each peer (null: skipped) and Tokio on
+ * `tokio` (a workload of bench/tokio/ and its numbers) in interleaved
+ * rounds, medians; one row per peer, named `name`, each with Tokio's figures.
  */
 async function compare(
   name: string,
   ops: number,
   dokio: () => Promise<unknown>,
   peers: (Peer | null)[],
+  tokio: [workload: string, ...nums: number[]],
 ): Promise<BenchRow[]> {
-  const d = await best(REPS, dokio);
-  const rows: BenchRow[] = [];
-  for (const p of peers) {
-    if (p === null) continue;
-    const ms = await best(REPS, p.run);
-    rows.push(row(name, mops(ops, d), mops(p.ops ?? ops, ms), p.name, p.bar));
-  }
-  return rows;
+  const present = peers.filter((p): p is Peer => p !== null);
+  const [d, ...rest] = await interleaved(ROUNDS, [
+    wall(dokio),
+    ...present.map((p) => wall(p.run)),
+    ...await tokioTimers(...tokio),
+  ]);
+  const [ct, mt] = rest.slice(present.length);
+  const t = tokioFigures(ct, mt, (ms) => mops(ops, ms));
+  return present.map((p, i) =>
+    benchRow(
+      "sync",
+      name,
+      mops(ops, d!),
+      mops(p.ops ?? ops, rest[i]!),
+      p.name,
+      "M ops/s",
+      true,
+      p.bar,
+      t,
+    )
+  );
 }
 
 // ---------------------------------------------------------------- dokio bodies
@@ -201,6 +215,49 @@ async function promiseOneshot(rounds: number): Promise<number> {
     sum += await promise;
   }
   req.close();
+  return sum;
+}
+
+function* echoPlusOne(
+  rx: mpsc.Receiver<number>,
+  tx: mpsc.Sender<number>,
+): Generator<unknown, void, unknown> {
+  let v: number | undefined;
+  while ((v = yield* rx.recv()) !== undefined) yield* tx.send(v + 1);
+}
+
+/** Two tasks, two channels of 1: this task sends a number, the other sends it back plus one. */
+function dokioActor(rounds: number): Promise<number> {
+  return run(function* () {
+    const [pingTx, pingRx] = mpsc.channel<number>(1);
+    const [pongTx, pongRx] = mpsc.channel<number>(1);
+    spawn(echoPlusOne(pingRx, pongTx));
+    let sum = 0;
+    for (let r = 0; r < rounds; r++) {
+      yield* pingTx.send(r);
+      sum += (yield* pongRx.recv())!;
+    }
+    pingTx.close();
+    return sum;
+  });
+}
+
+async function promiseActor(rounds: number): Promise<number> {
+  const ping = new PromiseChannel<number>(1);
+  const pong = new PromiseChannel<number>(1);
+  (async () => {
+    for (;;) {
+      const v = await ping.recv();
+      if (v === undefined) return;
+      await pong.send(v + 1);
+    }
+  })();
+  let sum = 0;
+  for (let r = 0; r < rounds; r++) {
+    await ping.send(r);
+    sum += (await pong.recv())!;
+  }
+  ping.close();
   return sum;
 }
 
@@ -332,8 +389,9 @@ export async function runSyncBench(): Promise<BenchRow[]> {
         [{
           name: "promise channel",
           run: () => promiseMpsc(N, producers, CAP),
-          bar: producers === 1 ? "≥ 10 M/s" : undefined,
+          bar: producers === 1 ? "≥ 10 M/s; vs tokio ≥ 0.8×" : undefined,
         }],
+        ["mpsc", N, producers, CAP],
       ),
     );
   }
@@ -343,8 +401,19 @@ export async function runSyncBench(): Promise<BenchRow[]> {
   await promiseOneshot(10_000);
   rows.push(
     ...await compare("oneshot request/response round trips", R, () => dokioOneshot(R), [
-      { name: "Promise.withResolvers", run: () => promiseOneshot(R) },
-    ]),
+      { name: "Promise.withResolvers", run: () => promiseOneshot(R), bar: "vs tokio ≥ 1.0×" },
+    ], ["oneshot", R]),
+  );
+  await dokioActor(10_000);
+  await promiseActor(10_000);
+  rows.push(
+    ...await compare(
+      "actor ping-pong round trips (two tasks, two mpsc(1))",
+      R,
+      () => dokioActor(R),
+      [{ name: "promise channel", run: () => promiseActor(R), bar: "vs tokio ≥ 1.0×" }],
+      ["actor", R],
+    ),
   );
 
   const npm = await loadNpm();
@@ -353,7 +422,7 @@ export async function runSyncBench(): Promise<BenchRow[]> {
     ...await compare("Mutex lock/release uncontended", U, () => dokioMutex(1, U, false), [
       { name: "promise mutex", run: () => promiseLocking(1, U, 1, false) },
       npm && { name: "npm:async-mutex", run: () => npmMutex(npm, 1, U, false) },
-    ]),
+    ], ["mutex", 1, U, 0]),
   );
   const T = 100;
   const K = 2_000;
@@ -366,6 +435,7 @@ export async function runSyncBench(): Promise<BenchRow[]> {
         { name: "promise mutex", run: () => promiseLocking(T, K, 1, true) },
         npm && { name: "npm:async-mutex", run: () => npmMutex(npm, T, K, true) },
       ],
+      ["mutex", T, K, 1],
     ),
   );
   rows.push(
@@ -377,6 +447,7 @@ export async function runSyncBench(): Promise<BenchRow[]> {
         { name: "promise semaphore", run: () => promiseLocking(1, U, 4, false) },
         npm && { name: "npm:p-limit", run: () => npmLimit(npm, 1, U / 4, 4, false), ops: U / 4 },
       ],
+      ["semaphore", 1, U, 4, 0],
     ),
   );
   rows.push(
@@ -388,6 +459,7 @@ export async function runSyncBench(): Promise<BenchRow[]> {
         { name: "promise semaphore", run: () => promiseLocking(T, K, 10, true) },
         npm && { name: "npm:p-limit", run: () => npmLimit(npm, T, K, 10, true) },
       ],
+      ["semaphore", T, K, 10, 1],
     ),
   );
   return rows;
@@ -395,12 +467,5 @@ export async function runSyncBench(): Promise<BenchRow[]> {
 
 if (import.meta.main) {
   const rows = await runSyncBench();
-  for (const r of rows) {
-    console.log(
-      `${r.name.padEnd(52)} dokio ${r.dokio.toFixed(2).padStart(7)} ${r.unit}  ` +
-        `${r.peerName.padEnd(22)} ${r.peer.toFixed(2).padStart(7)}  ratio ${r.ratio.toFixed(2)}× ${
-          r.bar ?? ""
-        }`,
-    );
-  }
+  for (const r of rows) console.log(rowLine(r));
 }
