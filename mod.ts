@@ -9,6 +9,7 @@
  * @example
  * ```ts
  * import { run, sleep, spawn } from "./mod.ts";
+ * import assert from "node:assert/strict";
  *
  * function* worker(id: number) {
  *   yield* sleep(5);
@@ -21,7 +22,7 @@
  *   for (const h of handles) out.push(yield* h);
  *   return out;
  * });
- * console.log(results); // [10, 20, 30]
+ * assert.deepEqual(results, [10, 20, 30]);
  * ```
  *
  * @module

@@ -23,10 +23,11 @@ const REJECTED = 2;
  * @example
  * ```ts
  * import { run, call } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const v = await run(function* () {
  *   return yield* call(Promise.resolve(5));
  * });
- * console.assert(v === 5);
+ * assert.equal(v, 5);
  * ```
  */
 export class PromiseWait<T> extends Leaf<T> {
@@ -37,7 +38,12 @@ export class PromiseWait<T> extends Leaf<T> {
   #started = false;
   #ctl: AbortController | null = null;
 
-  /** Wait for `source`: a promise, or a factory given an AbortSignal. */
+  /**
+   * Wait for `source`: a promise, or a factory given an AbortSignal.
+   *
+   * @param source a promise, or a function given an AbortSignal that returns one (or a value).
+   * @throws {TypeError} when `source` is neither.
+   */
   constructor(source: PromiseLike<T> | ((signal: AbortSignal) => PromiseLike<T> | T)) {
     super();
     if (typeof source !== "function" && !isThenable(source)) {
@@ -46,7 +52,13 @@ export class PromiseWait<T> extends Leaf<T> {
     this.#source = source;
   }
 
-  /** Start the promise on first poll; finish when it settled. */
+  /**
+   * Start the promise on first poll; finish when it settled.
+   *
+   * @param waker woken when the promise settles.
+   * @returns the promise's value, or `PENDING`.
+   * @throws the promise's rejection.
+   */
   protected poll(waker: Waker): Poll<T> {
     if (!this.#started) {
       this.#started = true;
@@ -91,13 +103,17 @@ export class PromiseWait<T> extends Leaf<T> {
  * a function, it is called with an AbortSignal that aborts if the task is
  * cancelled while waiting.
  *
+ * @param source a promise, or a function given an AbortSignal that returns one (or a value).
+ * @returns an operation giving the promise's value; it throws the promise's rejection.
+ * @throws {TypeError} when `source` is neither a promise nor a function.
  * @example
  * ```ts
  * import { run, call } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const n = await run(function* () {
  *   return yield* call(async (signal) => signal.aborted ? 0 : 7);
  * });
- * console.assert(n === 7);
+ * assert.equal(n, 7);
  * ```
  */
 export function call<T>(
@@ -112,7 +128,9 @@ export function call<T>(
  * @example
  * ```ts
  * import { isThenable } from "./call.ts";
- * console.assert(isThenable(Promise.resolve(1)) && !isThenable(1));
+ * import assert from "node:assert/strict";
+ * assert.ok(isThenable(Promise.resolve(1)));
+ * assert.equal(isThenable(1), false);
  * ```
  */
 export function isThenable(v: unknown): v is PromiseLike<unknown> {

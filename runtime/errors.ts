@@ -14,12 +14,17 @@
  * @example
  * ```ts
  * import { CancelledError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const e = new CancelledError();
- * console.assert(e.name === "CancelledError");
+ * assert.equal(e.name, "CancelledError");
  * ```
  */
 export class CancelledError extends Error {
-  /** Make one; `message` says what was cancelled. */
+  /**
+   * Make one; `message` says what was cancelled.
+   *
+   * @param message says what was cancelled.
+   */
   constructor(message = "the task was cancelled") {
     super(message);
     this.name = "CancelledError";
@@ -33,8 +38,10 @@ export class CancelledError extends Error {
  * @example
  * ```ts
  * import { JoinError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const e = new JoinError(7, new Error("boom"));
- * console.assert(e.taskId === 7 && !e.cancelled);
+ * assert.equal(e.taskId, 7);
+ * assert.equal(e.cancelled, false);
  * ```
  */
 export class JoinError extends Error {
@@ -42,7 +49,13 @@ export class JoinError extends Error {
   readonly taskId: number;
   /** True when the task was cancelled rather than failing on its own. */
   readonly cancelled: boolean;
-  /** Make one for task `taskId` that failed with `cause`. */
+  /**
+   * Make one for task `taskId` that failed with `cause`.
+   *
+   * @param taskId the id of the task that failed.
+   * @param cause the error the task threw (undefined when cancelled).
+   * @param cancelled true when the task was cancelled rather than failed.
+   */
   constructor(taskId: number, cause: unknown, cancelled = false) {
     super(
       cancelled ? `task ${taskId} was cancelled` : `task ${taskId} failed: ${describe(cause)}`,
@@ -61,10 +74,13 @@ export { ClosedError } from "../ffi/errors.ts";
  * "TimeoutError"), so `e.name === "TimeoutError"` holds as for
  * `AbortSignal.timeout`.
  *
+ * @param ms the timeout that elapsed, in milliseconds (said in the message).
+ * @returns a `DOMException` named "TimeoutError".
  * @example
  * ```ts
  * import { timeoutError } from "./errors.ts";
- * console.assert(timeoutError(5).name === "TimeoutError");
+ * import assert from "node:assert/strict";
+ * assert.equal(timeoutError(5).name, "TimeoutError");
  * ```
  */
 export function timeoutError(ms: number): DOMException {

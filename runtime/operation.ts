@@ -37,7 +37,11 @@ import { consumeBudget } from "./scheduler/coop.ts";
  * ```
  */
 export interface Operation<T> {
-  /** Start the operation: the iterator the task resumes. */
+  /**
+   * Start the operation: the iterator the task resumes.
+   *
+   * @returns the iterator a task drives with `yield*`.
+   */
   [Symbol.iterator](): Iterator<unknown, T, unknown>;
 }
 
@@ -104,6 +108,8 @@ export function setPromiser(fn: Promiser): void {
  * Run an operation to completion on the current (or default) runtime and
  * get a promise of its value. This is what `await op` does.
  *
+ * @param op the operation to run.
+ * @returns a promise of the operation's value; it rejects with the operation's error.
  * @example
  * ```ts ignore
  * import { toPromise } from "./operation.ts";
@@ -113,7 +119,7 @@ export function setPromiser(fn: Promiser): void {
  */
 export function toPromise<T>(op: Operation<T>): Promise<T> {
   if (promiser === null) {
-    return Promise.reject(new Error("dokio: the runtime module is not loaded"));
+    return Promise.reject(new Error("the runtime module is not loaded"));
   }
   return promiser(op);
 }
@@ -153,13 +159,20 @@ export abstract class Leaf<T>
   /**
    * Try to finish. Return the value, or arrange for `waker.wake()` to be
    * called when progress is possible and return `PENDING`.
+   *
+   * @param waker wakes the task when this leaf can make progress.
+   * @returns the value, or `PENDING` after arranging a wake-up.
    */
   protected abstract poll(waker: Waker): Poll<T>;
 
   /** Undo what a pending `poll` arranged (deregister, give back, cancel I/O). */
   protected abstract cancel(): void;
 
-  /** The leaf is its own iterator. */
+  /**
+   * The leaf is its own iterator.
+   *
+   * @returns this leaf.
+   */
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
     return this;
   }
@@ -168,6 +181,8 @@ export abstract class Leaf<T>
    * For subclasses that recycle a finished leaf (so a hot path allocates
    * nothing): when this leaf has finished, make it fresh again and return
    * true; false while it was never run or is still pending.
+   *
+   * @returns true when the leaf was finished and is fresh again.
    */
   protected rearmLeaf(): boolean {
     if (this._leafState !== DONE) return false;
@@ -175,10 +190,15 @@ export abstract class Leaf<T>
     return true;
   }
 
-  /** Resume: poll once with the current task's waker. */
+  /**
+   * Resume: poll once with the current task's waker.
+   *
+   * @returns `done: true` with the value, or `done: false` while pending.
+   * @throws {TypeError} when the leaf already finished; what `poll` throws.
+   */
   next(): IteratorResult<unknown, T> {
     if (this._leafState === DONE) {
-      throw new TypeError("dokio: a leaf operation was resumed after it finished");
+      throw new TypeError("a leaf operation was resumed after it finished");
     }
     const waker = currentWaker();
     if (!consumeBudget()) {
@@ -201,7 +221,12 @@ export abstract class Leaf<T>
     return r === undefined ? DONE_VOID as IteratorReturnResult<T> : { done: true, value: r };
   }
 
-  /** Cancel: if pending, undo the registration; then finish with `value`. */
+  /**
+   * Cancel: if pending, undo the registration; then finish with `value`.
+   *
+   * @param value the value to finish with.
+   * @returns `done: true` with `value`.
+   */
   return(value?: unknown): IteratorResult<unknown, T> {
     if (this._leafState === WAITING) {
       this._leafState = DONE;
@@ -211,13 +236,25 @@ export abstract class Leaf<T>
     return { done: true, value: value as T };
   }
 
-  /** Throw into the leaf: cancel it if pending, then rethrow. */
+  /**
+   * Throw into the leaf: cancel it if pending, then rethrow.
+   *
+   * @param e the error to rethrow.
+   * @returns never: it always throws.
+   * @throws `e`, after cancelling the leaf.
+   */
   throw(e?: unknown): IteratorResult<unknown, T> {
     this.return();
     throw e;
   }
 
-  /** Run this operation on the current (or default) runtime as a promise. */
+  /**
+   * Run this operation on the current (or default) runtime as a promise.
+   *
+   * @param onfulfilled called with the operation's value.
+   * @param onrejected called with the operation's error.
+   * @returns a promise of what the called handler returns.
+   */
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,

@@ -232,12 +232,13 @@ function backendOption(v: Backend | undefined): Backend {
  * @example
  * ```ts
  * import { Runtime, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const rt = Runtime.builder().budget(64).build();
  * const v = await rt.run(function* () {
  *   yield* sleep(1);
  *   return "done";
  * });
- * console.assert(v === "done");
+ * assert.equal(v, "done");
  * ```
  */
 export class Runtime {
@@ -248,12 +249,23 @@ export class Runtime {
   #pool: WorkerPool | null = null;
   #services = new Set<Service>();
 
-  /** Start building a runtime. */
+  /**
+   * Start building a runtime.
+   *
+   * @returns a fresh {@linkcode RuntimeBuilder}.
+   */
   static builder(): RuntimeBuilder {
     return new RuntimeBuilder();
   }
 
-  /** Make a runtime with `options` (see {@linkcode RuntimeOptions}). */
+  /**
+   * Make a runtime with `options` (see {@linkcode RuntimeOptions}).
+   *
+   * @param options the runtime's options.
+   * @throws {RangeError} when `workers`, `budget` or an interval is not a positive integer (or
+   *   workers > 256).
+   * @throws {TypeError} when the backend is unknown.
+   */
   constructor(options: RuntimeOptions = {}) {
     this.#poolSize = workerCount(options.workers);
     // The native monotonic clock when the reactor library is at hand
@@ -287,9 +299,14 @@ export class Runtime {
    * Run `main` to completion, then shut the runtime down (tasks still alive
    * are cancelled) and resolve to main's value. If main throws, the promise
    * rejects with that error.
+   *
+   * @param main a generator function, a called generator, or an async function.
+   * @returns a promise of main's value; it rejects with main's error.
+   * @throws {Error} (as a rejection) when this runtime was already shut down.
+   * @throws {TypeError} (as a rejection) when `main` is not a task body.
    */
   async run<T>(main: TaskBody<T>): Promise<T> {
-    if (this.#shutdown) throw new Error("dokio: run() on a runtime that was shut down");
+    if (this.#shutdown) throw new Error("run() on a runtime that was shut down");
     const task = this.#sched.spawn(toIterator(main));
     this.#running++;
     active.push(this);
@@ -302,14 +319,21 @@ export class Runtime {
     }
   }
 
-  /** Spawn a task on this runtime. */
+  /**
+   * Spawn a task on this runtime.
+   *
+   * @param body a generator function, a called generator, or an async function.
+   * @returns the task's handle.
+   * @throws {TypeError} when `body` is not a task body.
+   * @throws {Error} when the runtime was shut down.
+   */
   spawn<T>(body: TaskBody<T>): JoinHandle<T> {
     return this.#sched.spawn(toIterator(body));
   }
 
   /** The pool, started on first use (see the module doc). */
   #getPool(): WorkerPool {
-    if (this.#shutdown) throw new Error("dokio: the runtime was shut down");
+    if (this.#shutdown) throw new Error("the runtime was shut down");
     if (this.#pool === null) this.#pool = WorkerPool.create({ workers: this.#poolSize });
     return this.#pool;
   }
@@ -320,11 +344,17 @@ export class Runtime {
    * functions run as tasks there (abortable); the handle is awaitable,
    * `yield*`-able and has `abort()`.
    *
+   * @param moduleUrl the URL of the module that defines the task.
+   * @param name the name given to `defineTask`.
+   * @param args plain-data arguments (copied to the worker).
+   * @returns the task's handle.
+   * @throws {Error} when the runtime was shut down or the pool cannot take work.
+   * @throws {TypeError} when `moduleUrl` or `name` is not a string, or an argument cannot be sent.
    * @example
    * ```ts ignore
    * const rt = Runtime.builder().workers(2).build();
    * const tasks = new URL("./tasks.ts", import.meta.url).href; // defineTask("sum", …)
-   * console.log(await rt.spawnShared<number>(tasks, "sum", [1, 2, 3]));
+   * assert.equal(await rt.spawnShared<number>(tasks, "sum", [1, 2, 3]), 6);
    * await rt.shutdown();
    * ```
    */
@@ -337,6 +367,12 @@ export class Runtime {
    * there (no task machinery; not abortable once started). Always off the
    * main thread, also with `workers(1)` (a pool of one worker).
    *
+   * @param moduleUrl the URL of the module that defines the job.
+   * @param name the name given to `defineTask`.
+   * @param args plain-data arguments (copied to the worker).
+   * @returns the job's handle.
+   * @throws {Error} when the runtime was shut down or the pool cannot take work.
+   * @throws {TypeError} when `moduleUrl` or `name` is not a string, or an argument cannot be sent.
    * @example
    * ```ts ignore
    * const parts = await Promise.all(chunks.map((c) => rt.spawnBlocking<number>(tasks, "sum", c)));
@@ -351,6 +387,9 @@ export class Runtime {
    * their cleanup, then release the drivers. Servers still open are closed
    * (draining for up to `timeoutMs`), shared tasks still running are
    * cancelled and the pool's workers terminated.
+   *
+   * @param timeoutMs how long tasks may take to clean up, in milliseconds.
+   * @returns a promise that resolves once the runtime has stopped.
    */
   async shutdown(timeoutMs = 1000): Promise<void> {
     if (this.#shutdown) return;
@@ -375,7 +414,11 @@ export class Runtime {
     if (this.#pool !== null) await this.#pool.shutdown({ timeoutMs: 0 });
   }
 
-  /** Counters for a console-like view (see {@linkcode RuntimeMetrics}). */
+  /**
+   * Counters for a console-like view (see {@linkcode RuntimeMetrics}).
+   *
+   * @returns a snapshot of the counters.
+   */
   metrics(): RuntimeMetrics {
     const w = this.#sched.metrics();
     const pool = this.#pool?.metrics() ?? [];
@@ -423,52 +466,106 @@ export class Runtime {
  */
 export class RuntimeBuilder {
   #o: RuntimeOptions = {};
-  /** Worker count, 1..256 (see {@linkcode RuntimeOptions.workers}). */
+  /**
+   * Worker count, 1..256 (see {@linkcode RuntimeOptions.workers}).
+   *
+   * @param n the number of workers, 1 to 256.
+   * @returns this builder.
+   * @throws {RangeError} when `n` is not an integer in 1..256.
+   */
   workers(n: number): this {
     this.#o.workers = workerCount(n);
     return this;
   }
-  /** Ticks between inject-queue-first checks. */
+  /**
+   * Ticks between inject-queue-first checks.
+   *
+   * @param n the interval in scheduler ticks (an integer >= 1).
+   * @returns this builder.
+   * @throws {RangeError} when `n` is not an integer >= 1.
+   */
   globalQueueInterval(n: number): this {
     this.#o.globalQueueInterval = positiveInt("globalQueueInterval", n, 1);
     return this;
   }
-  /** Ticks between driver polls. */
+  /**
+   * Ticks between driver polls.
+   *
+   * @param n the interval in scheduler ticks (an integer >= 1).
+   * @returns this builder.
+   * @throws {RangeError} when `n` is not an integer >= 1.
+   */
   eventInterval(n: number): this {
     this.#o.eventInterval = positiveInt("eventInterval", n, 1);
     return this;
   }
-  /** Leaf completions per task poll. */
+  /**
+   * Leaf completions per task poll.
+   *
+   * @param n the budget (an integer >= 1).
+   * @returns this builder.
+   * @throws {RangeError} when `n` is not an integer >= 1.
+   */
   budget(n: number): this {
     this.#o.budget = positiveInt("budget", n, 1);
     return this;
   }
-  /** Reactor backend. */
+  /**
+   * Reactor backend.
+   *
+   * @param b "auto", "io_uring", "epoll" or "kqueue".
+   * @returns this builder.
+   * @throws {TypeError} when `b` is none of those.
+   */
   backend(b: Backend): this {
     this.#o.backend = backendOption(b);
     return this;
   }
-  /** Allow I/O. */
+  /**
+   * Allow I/O.
+   *
+   * @param on false to refuse I/O on this runtime.
+   * @returns this builder.
+   */
   enableIo(on = true): this {
     this.#o.enableIo = on;
     return this;
   }
-  /** Allow timers. */
+  /**
+   * Allow timers.
+   *
+   * @param on false to refuse timers on this runtime.
+   * @returns this builder.
+   */
   enableTime(on = true): this {
     this.#o.enableTime = on;
     return this;
   }
-  /** Start with a paused clock. */
+  /**
+   * Start with a paused clock.
+   *
+   * @param on true to start with the clock paused.
+   * @returns this builder.
+   */
   startPaused(on = true): this {
     this.#o.startPaused = on;
     return this;
   }
-  /** Handler for failures nobody joined. */
+  /**
+   * Handler for failures nobody joined.
+   *
+   * @param f called with the JoinError of each failed task nobody joined.
+   * @returns this builder.
+   */
   onUnhandledError(f: (error: JoinError) => void): this {
     this.#o.onUnhandledError = f;
     return this;
   }
-  /** Make the runtime. */
+  /**
+   * Make the runtime.
+   *
+   * @returns a new runtime with the options set so far.
+   */
   build(): Runtime {
     return new Runtime({ ...this.#o });
   }
@@ -498,9 +595,15 @@ function ambientScheduler(): Scheduler {
  * main's value. `main` is a generator function, an operation, or an async
  * function.
  *
+ * @param main a generator function, a called generator, or an async function.
+ * @param options the runtime's options (see {@linkcode RuntimeOptions}).
+ * @returns a promise of main's value; it rejects with main's error.
+ * @throws {RangeError} when an option is out of range.
+ * @throws {TypeError} when `main` is not a task body or the backend is unknown.
  * @example
  * ```ts
  * import { run, sleep, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const total = await run(function* () {
  *   const a = spawn(function* () {
  *     yield* sleep(1);
@@ -508,7 +611,7 @@ function ambientScheduler(): Scheduler {
  *   });
  *   return (yield* a) + 1;
  * });
- * console.assert(total === 2);
+ * assert.equal(total, 2);
  * ```
  */
 export function run<T>(main: TaskBody<T>, options?: RuntimeOptions): Promise<T> {
@@ -521,16 +624,20 @@ export function run<T>(main: TaskBody<T>, options?: RuntimeOptions): Promise<T> 
  * For hot loops pass a called generator (`spawn(handler(conn))`) rather
  * than a fresh generator closure: it is several times cheaper.
  *
+ * @param body a generator function, a called generator, or an async function.
+ * @returns the task's handle.
+ * @throws {TypeError} when `body` is not a task body.
  * @example
  * ```ts
  * import { run, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * function* double(x: number) {
  *   return x * 2;
  * }
  * const v = await run(function* () {
  *   return yield* spawn(double(21));
  * });
- * console.assert(v === 42);
+ * assert.equal(v, 42);
  * ```
  */
 export function spawn<T>(body: TaskBody<T>): JoinHandle<T> {

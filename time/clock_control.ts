@@ -44,14 +44,19 @@ class Advance extends Leaf<void> {
  * The clock controls. See the module doc.
  *
  * @example
- * ```ts ignore
- * import { time } from "./clock_control.ts";
- * import { sleep } from "./sleep.ts";
- * function* test() {
+ * ```ts
+ * import { now, run, sleep, time } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const t0 = Date.now();
+ * const elapsed = await run(function* () {
  *   time.pause();
+ *   const start = now();
  *   yield* time.advance(1000); // timers due within 1 s fire, then this returns
  *   yield* sleep(60_000); // auto-advance: returns at once in real time
- * }
+ *   return now() - start;
+ * });
+ * assert.equal(elapsed, 61_000);
+ * assert.ok(Date.now() - t0 < 30_000);
  * ```
  */
 export interface TimeControl {
@@ -59,11 +64,21 @@ export interface TimeControl {
   pause(): void;
   /** Let the clock run again from where it stood (no-op if running). */
   resume(): void;
-  /** True when the current runtime's clock is paused. */
+  /**
+   * True when the current runtime's clock is paused.
+   *
+   * @returns true when paused.
+   * @throws {Error} outside a runtime.
+   */
   isPaused(): boolean;
   /**
    * Move the clock forward by `ms` (finite, `>= 0`), fire the timers now
    * due, and yield once so the tasks they woke run before this returns.
+   *
+   * @param ms how far to move the clock, in milliseconds.
+   * @returns an operation (also awaitable) that finishes once the woken tasks ran.
+   * @throws {RangeError} when `ms` is negative, NaN or infinite.
+   * @throws {TypeError} when `ms` is not a number.
    */
   advance(ms: number): Operation<void> & PromiseLike<void>;
 }
@@ -72,12 +87,16 @@ export interface TimeControl {
  * Clock control for tests on the current runtime.
  *
  * @example
- * ```ts ignore
- * import { time } from "./clock_control.ts";
- * function* test() {
+ * ```ts
+ * import { run, time } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * await run(function* () {
  *   time.pause();
+ *   assert.equal(time.isPaused(), true);
  *   yield* time.advance(10);
- * }
+ *   time.resume();
+ *   assert.equal(time.isPaused(), false);
+ * });
  * ```
  */
 export const time: TimeControl = Object.freeze({

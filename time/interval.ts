@@ -68,15 +68,17 @@ let cancelTick: (iv: Interval) => void;
  * the instant it was scheduled for.
  *
  * @example
- * ```ts ignore
- * import { interval } from "./interval.ts";
- * function* heartbeat() {
+ * ```ts
+ * import { interval, run } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * // A paused clock jumps to each tick at once: three ticks 1000 ms apart.
+ * const ticks = await run(function* () {
  *   const iv = interval(1000);
- *   for (;;) {
- *     const at = yield* iv.tick(); // first tick at once
- *     console.log("tick scheduled for", at);
- *   }
- * }
+ *   const at: number[] = [];
+ *   for (let i = 0; i < 3; i++) at.push(yield* iv.tick()); // the first tick at once
+ *   return at;
+ * }, { startPaused: true });
+ * assert.deepEqual([ticks[1] - ticks[0], ticks[2] - ticks[1]], [1000, 1000]);
  * ```
  */
 export class Interval {
@@ -88,7 +90,13 @@ export class Interval {
   #pending: number;
   #timer: Sleep;
 
-  /** Internal: use {@linkcode interval}. */
+  /**
+   * Internal: use {@linkcode interval}.
+   *
+   * @param period milliseconds between ticks.
+   * @param missedTick the missed-tick policy.
+   * @param startAt the first tick's instant, or undefined for now.
+   */
   constructor(period: number, missedTick: MissedTickBehavior, startAt: number | undefined) {
     this.period = period;
     this.missedTick = missedTick;
@@ -107,6 +115,8 @@ export class Interval {
   /**
    * Wait for the next tick; returns the instant it was scheduled for.
    * Completes without suspending when that instant has already come.
+   *
+   * @returns an operation (also awaitable) giving the instant the tick was scheduled for.
    */
   tick(): Operation<number> & PromiseLike<number> {
     return new Tick(this);
@@ -188,16 +198,24 @@ const BEHAVIORS: readonly string[] = ["burst", "delay", "skip"];
  * Make an interval ticking every `periodMs` (finite, `> 0`). The first tick
  * completes at once (or at `options.startAt`).
  *
+ * @param periodMs milliseconds between ticks.
+ * @param options `missedTick` policy and `startAt` instant.
+ * @returns the interval.
  * @throws {RangeError} when `periodMs <= 0`, NaN or infinite, or `startAt`
  *   is not finite.
  * @throws {TypeError} when `missedTick` is not "burst", "delay" or "skip".
  * @example
- * ```ts ignore
- * import { interval } from "./interval.ts";
- * function* poller() {
+ * ```ts
+ * import { interval, run } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const n = await run(function* () {
  *   const iv = interval(100, { missedTick: "skip" });
- *   for (let i = 0; i < 3; i++) yield* iv.tick();
- * }
+ *   let ticks = 0;
+ *   for (let i = 0; i < 3; i++, ticks++) yield* iv.tick();
+ *   return ticks;
+ * }, { startPaused: true });
+ * assert.equal(n, 3);
+ * assert.throws(() => interval(0), RangeError);
  * ```
  */
 export function interval(periodMs: number, options?: IntervalOptions): Interval {

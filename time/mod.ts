@@ -7,9 +7,11 @@
  * Invariant: no timer completes before its deadline.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { interval, sleep, timeout } from "./mod.ts";
- * function* task() {
+ * import { run } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const v = await run(function* () {
  *   yield* sleep(10);
  *   const v = yield* timeout(100, (function* () {
  *     yield* sleep(5);
@@ -18,7 +20,8 @@
  *   const iv = interval(50);
  *   yield* iv.tick();
  *   return v;
- * }
+ * });
+ * assert.equal(v, 42);
  * ```
  *
  * @module

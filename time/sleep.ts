@@ -36,11 +36,15 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  * fields belong to the time driver; do not write them.
  *
  * @example
- * ```ts ignore
- * import { sleep } from "./sleep.ts";
- * function* task() {
+ * ```ts
+ * import { now, run, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const waited = await run(function* () {
+ *   const t0 = now();
  *   yield* sleep(100); // resumes 100 ms later
- * }
+ *   return now() - t0;
+ * });
+ * assert.ok(waited >= 100);
  * ```
  */
 export class Sleep
@@ -61,7 +65,12 @@ export class Sleep
   /** The driver this is linked into while pending. */
   driver: TimeDriver | null;
 
-  /** Internal: use {@linkcode sleep} / {@linkcode sleepUntil}. */
+  /**
+   * Internal: use {@linkcode sleep} / {@linkcode sleepUntil}.
+   *
+   * @param deadline the deadline, or the duration in ms while `pos` is `UNRESOLVED`.
+   * @param pos the wheel position marker (`UNRESOLVED` or `IDLE`).
+   */
   constructor(deadline: number, pos: number) {
     this.deadline = deadline;
     this.linkPrev = null;
@@ -71,7 +80,11 @@ export class Sleep
     this.driver = null;
   }
 
-  /** The sleep is its own iterator. */
+  /**
+   * The sleep is its own iterator.
+   *
+   * @returns this sleep.
+   */
   [Symbol.iterator](): Iterator<unknown, void, unknown> {
     return this;
   }
@@ -81,6 +94,9 @@ export class Sleep
    * pending, complete once fired. The same contract as a `Leaf`, written
    * out here so a pending sleep carries no extra state field (this is the
    * one leaf a million of which may be pending at once).
+   *
+   * @returns `done: false` while waiting, `done: true` once the deadline passed.
+   * @throws {TypeError} when the sleep already finished.
    */
   next(): IteratorResult<unknown, void> {
     const pos = this.pos;
@@ -93,7 +109,7 @@ export class Sleep
       return DONE;
     }
     if (pos === CONSUMED) {
-      throw new TypeError("dokio: a sleep was resumed after it finished");
+      throw new TypeError("a sleep was resumed after it finished");
     }
     const waker = currentWaker();
     if (pos >= 0) this.waker = waker; // re-polled while pending
@@ -101,7 +117,11 @@ export class Sleep
     return SUSPEND;
   }
 
-  /** Cancel: unlink from the wheel if pending. */
+  /**
+   * Cancel: unlink from the wheel if pending.
+   *
+   * @returns `done: true`.
+   */
   return(): IteratorResult<unknown, void> {
     if (this.pos >= 0) disarm(this);
     this.waker = null;
@@ -109,13 +129,25 @@ export class Sleep
     return DONE;
   }
 
-  /** Thrown into: cancel, then rethrow. */
+  /**
+   * Thrown into: cancel, then rethrow.
+   *
+   * @param e the error to rethrow.
+   * @returns never: it always throws.
+   * @throws `e`, after cancelling the timer.
+   */
   throw(e?: unknown): IteratorResult<unknown, void> {
     this.return();
     throw e;
   }
 
-  /** `await sleep(ms)` outside a task. */
+  /**
+   * `await sleep(ms)` outside a task.
+   *
+   * @param onfulfilled called once the time has passed.
+   * @param onrejected called with the error, if any.
+   * @returns a promise of what the called handler returns.
+   */
   then<R1 = void, R2 = never>(
     onfulfilled?: ((value: void) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
@@ -245,14 +277,21 @@ export function makeSleep(ms: number): Sleep {
  * The task suspends at least once: `sleep(0)` yields to other tasks and
  * resumes at the next timer pass. Cancelling the task unlinks the timer.
  *
+ * @param ms how long to wait, in milliseconds.
+ * @returns an operation (also awaitable) that finishes after `ms`.
  * @throws {RangeError} when `ms` is negative, NaN or infinite.
+ * @throws {TypeError} when `ms` is not a number.
  * @example
- * ```ts ignore
- * import { sleep } from "./sleep.ts";
+ * ```ts
+ * import { run, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * function* tick() {
  *   yield* sleep(10);
+ *   return "tick";
  * }
+ * assert.equal(await run(tick), "tick");
  * await sleep(1); // also awaitable outside tasks
+ * assert.throws(() => sleep(-1), RangeError);
  * ```
  */
 export function sleep(ms: number): Operation<void> & PromiseLike<void> {
@@ -264,14 +303,20 @@ export function sleep(ms: number): Operation<void> & PromiseLike<void> {
  * Wait until `instant`, a value of {@linkcode now} on the same runtime
  * (rounded up to the ms). A past instant still yields once.
  *
+ * @param instant the time to wait for, a value of `now()`.
+ * @returns an operation (also awaitable) that finishes at `instant`.
  * @throws {RangeError} when `instant` is NaN or infinite.
+ * @throws {TypeError} when `instant` is not a number.
  * @example
- * ```ts ignore
- * import { now, sleepUntil } from "./sleep.ts";
- * function* task() {
+ * ```ts
+ * import { now, run, sleepUntil } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const late = await run(function* () {
  *   const start = now();
  *   yield* sleepUntil(start + 50);
- * }
+ *   return now() - (start + 50);
+ * });
+ * assert.ok(late >= 0);
  * ```
  */
 export function sleepUntil(instant: number): Operation<void> & PromiseLike<void> {
@@ -288,11 +333,13 @@ export function sleepUntil(instant: number): Operation<void> & PromiseLike<void>
  * The current time in ms: the polling worker's clock (which may be paused)
  * inside a runtime, `performance.now()` outside one.
  *
+ * @returns the current time in milliseconds.
  * @example
  * ```ts
  * import { now } from "./sleep.ts";
+ * import assert from "node:assert/strict";
  * const t0 = now();
- * console.assert(now() >= t0);
+ * assert.ok(now() >= t0);
  * ```
  */
 export function now(): number {

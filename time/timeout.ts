@@ -35,12 +35,14 @@ const DONE = 4;
  * The operation returned by {@linkcode timeout}.
  *
  * @example
- * ```ts ignore
- * import { timeout } from "./timeout.ts";
- * import { sleep } from "./sleep.ts";
- * function* task() {
+ * ```ts
+ * import { run, sleep, timeout } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const v = await run(function* () {
  *   yield* timeout(50, sleep(10)); // completes
- * }
+ *   return "in time";
+ * });
+ * assert.equal(v, "in time");
  * ```
  */
 export class Timeout<T> implements Operation<T>, Iterator<unknown, T, unknown>, PromiseLike<T> {
@@ -50,7 +52,12 @@ export class Timeout<T> implements Operation<T>, Iterator<unknown, T, unknown>, 
   #ms: number;
   #state: number;
 
-  /** Internal: use {@linkcode timeout}. */
+  /**
+   * Internal: use {@linkcode timeout}.
+   *
+   * @param ms the deadline, in milliseconds from the first resume.
+   * @param op the operation to run.
+   */
   constructor(ms: number, op: Operation<T>) {
     this.#op = op;
     this.#inner = null;
@@ -59,12 +66,24 @@ export class Timeout<T> implements Operation<T>, Iterator<unknown, T, unknown>, 
     this.#state = FRESH;
   }
 
-  /** The wrapper is its own iterator (single use). */
+  /**
+   * The wrapper is its own iterator (single use).
+   *
+   * @returns this wrapper.
+   */
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
     return this;
   }
 
-  /** Resume the inner operation; expire it if the deadline has passed. */
+  /**
+   * Resume the inner operation; expire it if the deadline has passed.
+   *
+   * @param value passed on to the inner operation.
+   * @returns the inner operation's step.
+   * @throws a `DOMException` named "TimeoutError" when the deadline passed; what the inner
+   *   operation throws.
+   * @throws {TypeError} when the wrapper already finished.
+   */
   next(value?: unknown): IteratorResult<unknown, T> {
     const state = this.#state;
     if (state === RUNNING) {
@@ -77,10 +96,15 @@ export class Timeout<T> implements Operation<T>, Iterator<unknown, T, unknown>, 
       return this.#after(this.#forward(0, value));
     }
     if (state === EXPIRING || state === RETURNING) return this.#finishing(this.#forward(0, value));
-    throw new TypeError("dokio: a timeout operation was resumed after it finished");
+    throw new TypeError("a timeout operation was resumed after it finished");
   }
 
-  /** Cancel: unlink the timer and cancel the inner operation. */
+  /**
+   * Cancel: unlink the timer and cancel the inner operation.
+   *
+   * @param value the value to finish with.
+   * @returns the inner operation's final step.
+   */
   return(value?: unknown): IteratorResult<unknown, T> {
     const state = this.#state;
     if (state === FRESH || state === DONE) {
@@ -94,7 +118,13 @@ export class Timeout<T> implements Operation<T>, Iterator<unknown, T, unknown>, 
     return this.#finishing(this.#forward(1, value));
   }
 
-  /** Throw into the inner operation. */
+  /**
+   * Throw into the inner operation.
+   *
+   * @param error the error to throw into the inner operation.
+   * @returns the inner operation's step, if it caught `error`.
+   * @throws `error` when the inner operation does not catch it.
+   */
   throw(error?: unknown): IteratorResult<unknown, T> {
     const state = this.#state;
     if (state === FRESH || state === DONE) {
@@ -105,7 +135,13 @@ export class Timeout<T> implements Operation<T>, Iterator<unknown, T, unknown>, 
     return state === RUNNING ? this.#after(r) : this.#finishing(r);
   }
 
-  /** Run this operation on the current (or default) runtime as a promise. */
+  /**
+   * Run this operation on the current (or default) runtime as a promise.
+   *
+   * @param onfulfilled called with the inner operation's value.
+   * @param onrejected called with the error (a "TimeoutError" when the deadline passed).
+   * @returns a promise of what the called handler returns.
+   */
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
@@ -172,19 +208,22 @@ export class Timeout<T> implements Operation<T>, Iterator<unknown, T, unknown>, 
  * always resumed at least once, so `timeout(0, op)` succeeds when `op`
  * completes without suspending.
  *
+ * @param ms the deadline, in milliseconds.
+ * @param op the operation to run.
+ * @returns an operation (also awaitable) giving `op`'s value.
  * @throws {RangeError} when `ms` is negative, NaN or infinite.
  * @throws {TypeError} when `op` is not an operation.
+ * @throws {DOMException} (from the operation) named "TimeoutError" when the deadline passes first.
  * @example
- * ```ts ignore
- * import { timeout } from "./timeout.ts";
- * import { sleep } from "./sleep.ts";
- * function* task() {
- *   try {
+ * ```ts
+ * import { run, sleep, timeout } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * await assert.rejects(
+ *   run(function* () {
  *     yield* timeout(10, sleep(1000));
- *   } catch (e) {
- *     console.assert((e as Error).name === "TimeoutError");
- *   }
- * }
+ *   }),
+ *   (e: Error) => e.name === "TimeoutError",
+ * );
  * ```
  */
 export function timeout<T>(ms: number, op: Operation<T>): Operation<T> & PromiseLike<T> {

@@ -94,7 +94,7 @@ export abstract class IoOp<T> extends Leaf<T> {
     if (this.ioState === IO_NEW) {
       const io = currentCore().io;
       if (!(io instanceof ReactorDriver)) {
-        throw new Error("dokio: the I/O driver is not open on this runtime");
+        throw new Error("the I/O driver is not open on this runtime");
       }
       this.submitVia(io);
     }
@@ -188,7 +188,7 @@ export class ReactorDriver implements IoDriver {
     if (this.#free.length > 0) slot = this.#free.pop()!;
     else {
       slot = this.#ops.length;
-      if (slot > SLOT_MASK) throw new RangeError("dokio: too many I/O operations in flight");
+      if (slot > SLOT_MASK) throw new RangeError("too many I/O operations in flight");
       this.#ops.push(null);
       this.#gens.push(0);
     }

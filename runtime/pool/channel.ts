@@ -122,7 +122,15 @@ export class SharedChannel {
   #u8: Uint8Array;
   #mask: number;
 
-  /** View an existing channel buffer (made by {@link sharedChannel}). */
+  /**
+   * View an existing channel buffer (made by {@link sharedChannel}).
+   *
+   * @param buffer the channel's buffer.
+   * @param options `spin`: polls before parking.
+   * @throws {TypeError} when `buffer` is not a SharedArrayBuffer.
+   * @throws {RangeError} when `buffer` is not a channel buffer, or `spin` is not a non-negative
+   *   integer.
+   */
   constructor(buffer: SharedArrayBuffer, options: SharedChannelOptions = {}) {
     if (!(buffer instanceof SharedArrayBuffer)) {
       throw new TypeError("SharedChannel: expected a SharedArrayBuffer");
@@ -142,6 +150,11 @@ export class SharedChannel {
   /**
    * Rebuild a channel from its buffer (in another worker).
    *
+   * @param buffer the channel's buffer, as posted from another worker.
+   * @param options `spin`: polls before parking.
+   * @returns a view of the same channel.
+   * @throws {TypeError} when `buffer` is not a SharedArrayBuffer.
+   * @throws {RangeError} when `buffer` is not a channel buffer.
    * @example
    * ```ts ignore
    * self.onmessage = (e) => { const ch = SharedChannel.from(e.data); };
@@ -165,6 +178,11 @@ export class SharedChannel {
    * Send without waiting: false when there is no room now. Throws ClosedError
    * when closed, RangeError when `bytes` can never fit.
    *
+   * @param bytes the message.
+   * @returns true when sent, false when there is no room now.
+   * @throws {TypeError} when `bytes` is not a Uint8Array.
+   * @throws {RangeError} when `bytes` can never fit.
+   * @throws {ClosedError} when the channel is closed.
    * @example
    * ```ts ignore
    * if (!ch.trySend(msg)) await ch.send(msg);
@@ -210,6 +228,7 @@ export class SharedChannel {
    * Receive without waiting: a message, `undefined` when empty, `null` when
    * closed and drained.
    *
+   * @returns the message, `undefined` when the channel is empty, `null` when closed and drained.
    * @example
    * ```ts ignore
    * const m = ch.tryRecv();
@@ -248,6 +267,9 @@ export class SharedChannel {
   /**
    * Send `bytes`, waiting while the channel is full. Throws ClosedError when closed.
    *
+   * @param bytes the message.
+   * @returns an operation (also awaitable) that finishes once sent.
+   * @throws {ClosedError} (from the operation) when the channel is closed.
    * @example
    * ```ts ignore
    * yield* ch.send(new TextEncoder().encode("hi"));
@@ -260,6 +282,7 @@ export class SharedChannel {
   /**
    * Receive one message, waiting while empty; `null` once closed and drained.
    *
+   * @returns an operation (also awaitable) giving the message, or `null` once closed and drained.
    * @example
    * ```ts ignore
    * for (let m = yield* ch.recv(); m !== null; m = yield* ch.recv()) use(m);
@@ -308,13 +331,24 @@ export class SendShared extends Leaf<void> {
   #ch: SharedChannel;
   #bytes: Uint8Array;
   #token = { live: true };
-  /** Made by `SharedChannel.send`. */
+  /**
+   * Made by `SharedChannel.send`.
+   *
+   * @param ch the channel to send on.
+   * @param bytes the message.
+   */
   constructor(ch: SharedChannel, bytes: Uint8Array) {
     super();
     this.#ch = ch;
     this.#bytes = bytes;
   }
-  /** Try to finish; otherwise wait for the peer's wake. */
+  /**
+   * Try to finish; otherwise wait for the peer's wake.
+   *
+   * @param waker woken when room frees up.
+   * @returns nothing once sent, or `PENDING`.
+   * @throws {ClosedError} when the channel closed.
+   */
   protected poll(waker: Waker): Poll<void> {
     const ch = this.#ch;
     if (ch.trySend(this.#bytes)) return undefined;
@@ -345,12 +379,21 @@ export class SendShared extends Leaf<void> {
 export class RecvShared extends Leaf<Uint8Array | null> {
   #ch: SharedChannel;
   #token = { live: true };
-  /** Made by `SharedChannel.recv`. */
+  /**
+   * Made by `SharedChannel.recv`.
+   *
+   * @param ch the channel to receive from.
+   */
   constructor(ch: SharedChannel) {
     super();
     this.#ch = ch;
   }
-  /** Try to finish; otherwise wait for the peer's wake. */
+  /**
+   * Try to finish; otherwise wait for the peer's wake.
+   *
+   * @param waker woken when a message or the close arrives.
+   * @returns the message, `null` once closed and drained, or `PENDING`.
+   */
   protected poll(waker: Waker): Poll<Uint8Array | null> {
     const ch = this.#ch;
     let m = ch.tryRecv();
@@ -379,6 +422,10 @@ export class RecvShared extends Leaf<Uint8Array | null> {
  * Make a byte channel with a ring of at least `capacity` bytes (rounded up to
  * a power of two, minimum 64).
  *
+ * @param capacity the ring's size in bytes (rounded up to a power of two, at least 64).
+ * @param options `spin`: polls before parking.
+ * @returns a new channel; post its `buffer` to another worker.
+ * @throws {RangeError} when `capacity` is not a positive integer or above 2^30.
  * @example
  * ```ts ignore
  * import { sharedChannel } from "./channel.ts";
@@ -419,7 +466,13 @@ export class SharedNotify {
   /** @internal */
   readonly i32: Int32Array;
 
-  /** A new notify, or a view of an existing one's buffer. */
+  /**
+   * A new notify, or a view of an existing one's buffer.
+   *
+   * @param buffer an existing notify's buffer, or none for a new one.
+   * @throws {TypeError} when `buffer` is not a SharedArrayBuffer.
+   * @throws {RangeError} when `buffer` is too small.
+   */
   constructor(buffer?: SharedArrayBuffer) {
     if (buffer !== undefined && !(buffer instanceof SharedArrayBuffer)) {
       throw new TypeError("SharedNotify: expected a SharedArrayBuffer");
@@ -443,7 +496,11 @@ export class SharedNotify {
     Atomics.notify(this.i32, BELL);
   }
 
-  /** Wait for a notification (`yield*` or `await`). */
+  /**
+   * Wait for a notification (`yield*` or `await`).
+   *
+   * @returns an operation (also awaitable) that finishes when notified.
+   */
   notified(): NotifiedShared {
     return new NotifiedShared(this);
   }
@@ -462,12 +519,21 @@ export class NotifiedShared extends Leaf<void> {
   #gen = 0;
   #first = true;
   #token = { live: true };
-  /** Made by `SharedNotify.notified`. */
+  /**
+   * Made by `SharedNotify.notified`.
+   *
+   * @param n the notify to wait on.
+   */
   constructor(n: SharedNotify) {
     super();
     this.#n = n;
   }
-  /** Try to finish; otherwise wait for the peer's wake. */
+  /**
+   * Try to finish; otherwise wait for the peer's wake.
+   *
+   * @param waker woken when a notification arrives.
+   * @returns nothing once notified, or `PENDING`.
+   */
   protected poll(waker: Waker): Poll<void> {
     const i32 = this.#n.i32;
     const bell = Atomics.load(i32, BELL);

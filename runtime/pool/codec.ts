@@ -67,9 +67,10 @@ export type SharedArg =
  * @example
  * ```ts
  * import { ArgWriter, decodeArgs } from "./codec.ts";
+ * import assert from "node:assert/strict";
  * const w = new ArgWriter();
  * w.value([1, "a"]);
- * console.log(decodeArgs(w.bytes(), 0, w.length)); // [[1, "a"]]
+ * assert.deepEqual(decodeArgs(w.bytes(), 0, w.length), [[1, "a"]]);
  * ```
  */
 export class ArgWriter {
@@ -222,10 +223,11 @@ export class ArgWriter {
  * @example
  * ```ts
  * import { ArgWriter, decodeArgs } from "./codec.ts";
+ * import assert from "node:assert/strict";
  * const w = new ArgWriter();
  * w.value("x");
  * w.value(new Uint8Array([1, 2]));
- * console.log(decodeArgs(w.bytes(), 0, w.length)); // ["x", Uint8Array [1, 2]]
+ * assert.deepEqual(decodeArgs(w.bytes(), 0, w.length), ["x", new Uint8Array([1, 2])]);
  * ```
  */
 export function decodeArgs(

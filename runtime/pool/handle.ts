@@ -38,7 +38,12 @@ const FAILED = 2;
  * ```
  */
 export interface HandleOwner {
-  /** Abort task `id`. */
+  /**
+   * Abort task `id`.
+   *
+   * @param id the task's id.
+   * @param handle the task's handle, to settle as cancelled.
+   */
   abortShared(id: number, handle: SharedJoinHandle<unknown>): void;
 }
 
@@ -50,9 +55,10 @@ export interface HandleOwner {
  * @example
  * ```ts ignore
  * import { WorkerPool } from "./pool.ts";
+ * import assert from "node:assert/strict";
  * const pool = await WorkerPool.start({ workers: 2 });
  * const h = pool.spawnShared<number>(new URL("./tasks.ts", import.meta.url).href, "add", 1, 2);
- * console.log(await h); // 3
+ * assert.equal(await h, 3);
  * await pool.shutdown();
  * ```
  */
@@ -67,7 +73,12 @@ export class SharedJoinHandle<T> implements PromiseLike<T>, Operation<T> {
   #resolve: ((v: T) => void) | null = null;
   #reject: ((e: unknown) => void) | null = null;
 
-  /** Internal: made by the pool. */
+  /**
+   * Internal: made by the pool.
+   *
+   * @param id the task's id in the pool.
+   * @param owner the pool that aborts it.
+   */
   constructor(id: number, owner: HandleOwner) {
     this.id = id;
     this.#owner = owner;
@@ -79,12 +90,20 @@ export class SharedJoinHandle<T> implements PromiseLike<T>, Operation<T> {
     this.#owner.abortShared(this.id, this as SharedJoinHandle<unknown>);
   }
 
-  /** True once settled. */
+  /**
+   * True once settled.
+   *
+   * @returns true once the task settled.
+   */
   isFinished(): boolean {
     return this.#state !== RUNNING;
   }
 
-  /** Internal: settle with a value. */
+  /**
+   * Internal: settle with a value.
+   *
+   * @param v the task's value.
+   */
   _resolve(v: T): void {
     if (this.#state !== RUNNING) return;
     this.#state = OK;
@@ -93,7 +112,11 @@ export class SharedJoinHandle<T> implements PromiseLike<T>, Operation<T> {
     this.#wakeAll();
   }
 
-  /** Internal: settle with an error (a JoinError). */
+  /**
+   * Internal: settle with an error (a JoinError).
+   *
+   * @param e the task's failure.
+   */
   _reject(e: JoinError): void {
     if (this.#state !== RUNNING) return;
     this.#state = FAILED;
@@ -108,7 +131,13 @@ export class SharedJoinHandle<T> implements PromiseLike<T>, Operation<T> {
     for (const w of ws) w.wake();
   }
 
-  /** Internal: poll for the outcome (used by the join leaf). */
+  /**
+   * Internal: poll for the outcome (used by the join leaf).
+   *
+   * @param w woken when the task settles.
+   * @returns the value, or `PENDING`.
+   * @throws {JoinError} when the task failed or was aborted.
+   */
   _poll(w: Waker): Poll<T> {
     if (this.#state === OK) return this.#value as T;
     if (this.#state === FAILED) throw this.#value;
@@ -116,18 +145,33 @@ export class SharedJoinHandle<T> implements PromiseLike<T>, Operation<T> {
     return PENDING;
   }
 
-  /** Internal: drop a registration. */
+  /**
+   * Internal: drop a registration.
+   *
+   * @param w the waker `_poll` registered.
+   */
   _unregister(w: Waker): void {
     const i = this.#wakers.indexOf(w);
     if (i >= 0) this.#wakers.splice(i, 1);
   }
 
-  /** Join inside a task: `const v = yield* handle`. */
+  /**
+   * Join inside a task: `const v = yield* handle`.
+   *
+   * @returns an iterator that finishes with the task's value.
+   * @throws {JoinError} (from the iterator) when the task failed or was aborted.
+   */
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
     return new JoinShared(this);
   }
 
-  /** Await the outcome. */
+  /**
+   * Await the outcome.
+   *
+   * @param onfulfilled called with the task's value.
+   * @param onrejected called with the task's JoinError.
+   * @returns a promise of what the called handler returns.
+   */
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,

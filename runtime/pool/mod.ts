@@ -7,10 +7,11 @@
  * @example
  * ```ts ignore
  * import { defineTask, WorkerPool } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * // tasks.ts: export const sum = defineTask("sum", (xs: number[]) => xs.reduce((a, b) => a + b, 0));
  * const url = new URL("./tasks.ts", import.meta.url).href;
  * const pool = await WorkerPool.start({ workers: 2, modules: [url] });
- * console.log(await pool.spawnBlocking<number>(url, "sum", [1, 2, 3])); // 6
+ * assert.equal(await pool.spawnBlocking<number>(url, "sum", [1, 2, 3]), 6);
  * await pool.shutdown();
  * ```
  *

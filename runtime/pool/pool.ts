@@ -92,10 +92,11 @@ export { SharedJoinHandle } from "./handle.ts";
  * ```ts ignore
  * import { WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
  * // tasks.ts: defineTask("sum", (xs: number[]) => xs.reduce((a, b) => a + b, 0));
+ * import assert from "node:assert/strict";
  * const tasks = new URL("./tasks.ts", import.meta.url).href;
  * const options: WorkerPoolOptions = { workers: 2, modules: [tasks], slots: 64 };
  * const pool = await WorkerPool.start(options);
- * console.log(await pool.spawnShared<number>(tasks, "sum", [1, 2, 3])); // 6
+ * assert.equal(await pool.spawnShared<number>(tasks, "sum", [1, 2, 3]), 6);
  * await pool.shutdown();
  * ```
  */
@@ -114,11 +115,11 @@ export interface WorkerPoolOptions {
  * @example
  * ```ts ignore
  * import { type PoolWorkerMetrics, WorkerPool } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const pool = await WorkerPool.start({ workers: 2 });
  * const perWorker: PoolWorkerMetrics[] = pool.metrics(); // also `rt.metrics().pool`
- * for (const [i, w] of perWorker.entries()) {
- *   console.log(i, w.alive, w.polls, w.steals, w.queueDepth);
- * }
+ * assert.equal(perWorker.length, 2);
+ * assert.ok(perWorker.every((w) => w.alive && w.polls >= 0 && w.queueDepth >= 0));
  * await pool.shutdown();
  * ```
  */
@@ -183,9 +184,10 @@ function resultError(id: number, info: unknown): JoinError {
  * @example
  * ```ts ignore
  * import { WorkerPool } from "./pool.ts";
+ * import assert from "node:assert/strict";
  * const tasks = new URL("./my_tasks.ts", import.meta.url).href; // calls defineTask("sum", …)
  * const pool = await WorkerPool.start({ workers: 2, modules: [tasks] });
- * console.log(await pool.spawnShared<number>(tasks, "sum", [1, 2, 3])); // 6
+ * assert.equal(await pool.spawnShared<number>(tasks, "sum", [1, 2, 3]), 6);
  * await pool.shutdown();
  * ```
  */
@@ -243,6 +245,11 @@ export class WorkerPool implements HandleOwner {
   /**
    * Start `workers` workers, each importing `modules`; resolves once all are ready.
    *
+   * @param options the worker count, the modules every worker imports, the queue slots.
+   * @returns a promise of the pool, once every worker is ready.
+   * @throws {TypeError} when an option has the wrong type.
+   * @throws {RangeError} when `workers` or `slots` is out of range.
+   * @throws {Error} (as a rejection) when a worker fails to start.
    * @example
    * ```ts ignore
    * import { WorkerPool } from "./pool.ts";
@@ -262,12 +269,16 @@ export class WorkerPool implements HandleOwner {
    * `ready` settles when every worker is, and rejects — failing every task
    * spawned so far — if one cannot start.
    *
+   * @param options the worker count, the modules every worker imports, the queue slots.
+   * @returns the pool, still booting.
+   * @throws {TypeError} when an option has the wrong type.
+   * @throws {RangeError} when `workers` or `slots` is out of range.
    * @example
    * ```ts ignore
    * import { WorkerPool } from "./pool.ts";
    * const pool = WorkerPool.create({ workers: 2, modules: [tasksUrl] });
    * const h = pool.spawnShared<number>(tasksUrl, "sum", [1, 2]); // queued while booting
-   * console.log(await h); // 3
+   * assert.equal(await h, 3);
    * await pool.shutdown();
    * ```
    */
@@ -384,10 +395,16 @@ export class WorkerPool implements HandleOwner {
    * Run the shared task `name` from `moduleUrl` on some worker with `args`
    * (plain data). Generator functions run as tasks on the worker's runtime.
    *
+   * @param moduleUrl the URL of the module that defines the task.
+   * @param name the name given to `defineTask`.
+   * @param args plain-data arguments (copied to the worker).
+   * @returns the task's handle.
+   * @throws {TypeError} when `moduleUrl` or `name` is not a string, or an argument cannot be sent.
+   * @throws {Error} after `shutdown()` or when the pool failed to start.
    * @example
    * ```ts ignore
    * const h = pool.spawnShared<string>(tasksUrl, "greet", "ada");
-   * console.log(await h);
+   * assert.equal(await h, "hello, ada");
    * ```
    */
   spawnShared<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T> {
@@ -398,6 +415,14 @@ export class WorkerPool implements HandleOwner {
    * Run the shared task `name` from `moduleUrl` on worker `index` (pinned:
    * never stolen). For per-worker setup such as one listener per worker.
    *
+   * @param index the worker to run on, from 0.
+   * @param moduleUrl the URL of the module that defines the task.
+   * @param name the name given to `defineTask`.
+   * @param args plain-data arguments (copied to the worker).
+   * @returns the task's handle.
+   * @throws {RangeError} when there is no worker `index`.
+   * @throws {Error} when that worker is not alive, after `shutdown()`, or when the pool failed to
+   *   start.
    * @example
    * ```ts ignore
    * const hs = [0, 1].map((i) => pool.spawnOn<number>(i, tasksUrl, "whoami"));
@@ -419,6 +444,12 @@ export class WorkerPool implements HandleOwner {
    * Run the CPU job `name` from `moduleUrl` inline on some worker's dispatcher
    * (no task machinery, not abortable once started).
    *
+   * @param moduleUrl the URL of the module that defines the job.
+   * @param name the name given to `defineTask`.
+   * @param args plain-data arguments (copied to the worker).
+   * @returns the job's handle.
+   * @throws {TypeError} when `moduleUrl` or `name` is not a string, or an argument cannot be sent.
+   * @throws {Error} after `shutdown()` or when the pool failed to start.
    * @example
    * ```ts ignore
    * const sums = await Promise.all(chunks.map((c) => pool.spawnBlocking<number>(tasksUrl, "sum", c)));
@@ -512,7 +543,12 @@ export class WorkerPool implements HandleOwner {
     this.#q.idle.notifyOne();
   }
 
-  /** Internal (HandleOwner): abort a task. */
+  /**
+   * Internal (HandleOwner): abort a task.
+   *
+   * @param _id the task's id (the handle carries it too).
+   * @param h the task's handle.
+   */
   abortShared(_id: number, h: SharedJoinHandle<unknown>): void {
     const slot = this.#slotOf.get(h);
     if (slot === undefined) {
@@ -608,10 +644,12 @@ export class WorkerPool implements HandleOwner {
    * Simulate a worker crash (tests, or to fence off a stuck worker): terminate
    * worker `index` now and recover its queued tasks as after a real death.
    *
+   * @param index the worker to terminate, from 0.
+   * @throws {RangeError} when there is no worker `index`.
    * @example
    * ```ts ignore
    * pool.terminateWorker(0);
-   * console.log(pool.metrics()[0].alive); // false
+   * assert.equal(pool.metrics()[0].alive, false);
    * ```
    */
   terminateWorker(index: number): void {
@@ -717,7 +755,7 @@ export class WorkerPool implements HandleOwner {
    *
    * @example
    * ```ts ignore
-   * for (const m of pool.metrics()) console.log(m.polls, m.steals, m.queueDepth);
+   * const depth = pool.metrics().reduce((n, m) => n + m.queueDepth, 0);
    * ```
    */
   metrics(): PoolWorkerMetrics[] {
@@ -742,6 +780,9 @@ export class WorkerPool implements HandleOwner {
    * Stop taking work, let queued and running tasks finish (up to `timeoutMs`),
    * cancel the rest, then stop and terminate every worker.
    *
+   * @param options `timeoutMs`: how long queued and running tasks may take (default 1000).
+   * @returns a promise that resolves once every worker is terminated.
+   * @throws {RangeError} when `timeoutMs` is negative or not a number.
    * @example
    * ```ts ignore
    * await pool.shutdown({ timeoutMs: 1000 });

@@ -55,7 +55,8 @@ export const W_UNPARKS = 5;
  * @example
  * ```ts
  * import { controlBytes } from "./pool_layout.ts";
- * console.log(controlBytes(2)); // 192
+ * import assert from "node:assert/strict";
+ * assert.equal(controlBytes(2), 192);
  * ```
  */
 export function controlBytes(workers: number): number {

@@ -83,13 +83,19 @@ function register<F>(table: Map<string, F>, what: string, name: string, fn: F): 
  * functions run as Dokio tasks (abortable at any `yield*`); async functions get
  * an `AbortSignal` as an extra last argument.
  *
+ * @param name the task's name, unique among shared tasks.
+ * @param fn the task: a generator function, async function or plain function.
+ * @returns the definition (`name` and `fn`).
+ * @throws {TypeError} when `name` is empty, `fn` is not a function, or `name` is taken by another
+ *   function.
  * @example
  * ```ts
  * import { defineTask } from "./registry.ts";
+ * import assert from "node:assert/strict";
  * export const add = defineTask("example.add", function* (a: number, b: number) {
  *   return a + b;
  * });
- * console.log(add.name); // "example.add"
+ * assert.equal(add.name, "example.add");
  * ```
  */
 export function defineTask<F extends SharedFn>(name: string, fn: F): SharedTaskDef<F> {
@@ -103,8 +109,9 @@ export function defineTask<F extends SharedFn>(name: string, fn: F): SharedTaskD
  * @example
  * ```ts
  * import { defineTask, lookupTask } from "./registry.ts";
+ * import assert from "node:assert/strict";
  * defineTask("example.one", () => 1);
- * console.log(typeof lookupTask("example.one")); // "function"
+ * assert.equal(typeof lookupTask("example.one"), "function");
  * ```
  */
 export function lookupTask(name: string): SharedFn | undefined {
@@ -166,13 +173,19 @@ const handlers = new Map<string, ConnHandler>();
  * their own namespace (a handler is not a shared task, nor the reverse);
  * redefining a name with another function is a TypeError.
  *
+ * @param name the handler's name, unique among handlers.
+ * @param fn the handler: a generator function or async function given each connection.
+ * @returns the definition (`name` and `fn`).
+ * @throws {TypeError} when `name` is empty, `fn` is not a function, or `name` is taken by another
+ *   function.
  * @example
  * ```ts
  * import { defineHandler } from "./registry.ts";
+ * import assert from "node:assert/strict";
  * export const hello = defineHandler("example.hello", function* (conn: { close(): void }) {
  *   conn.close();
  * });
- * console.log(hello.name); // "example.hello"
+ * assert.equal(hello.name, "example.hello");
  * ```
  */
 export function defineHandler<F extends ConnHandler>(name: string, fn: F): HandlerDef<F> {
@@ -186,8 +199,9 @@ export function defineHandler<F extends ConnHandler>(name: string, fn: F): Handl
  * @example
  * ```ts
  * import { defineHandler, lookupHandler } from "./registry.ts";
+ * import assert from "node:assert/strict";
  * defineHandler("example.noop", () => {});
- * console.log(typeof lookupHandler("example.noop")); // "function"
+ * assert.equal(typeof lookupHandler("example.noop"), "function");
  * ```
  */
 export function lookupHandler(name: string): ConnHandler | undefined {

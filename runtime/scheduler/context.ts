@@ -71,7 +71,7 @@ let current: Core | null = null;
 export function currentWaker(): Waker {
   if (currentTask === null) {
     throw new Error(
-      "dokio: an operation was resumed outside a task — run it with yield* inside spawn()/run(), or await it",
+      "an operation was resumed outside a task — run it with yield* inside spawn()/run(), or await it",
     );
   }
   return currentTask;
@@ -88,7 +88,7 @@ export function currentWaker(): Waker {
  */
 export function currentCore(): Core {
   if (current === null) {
-    throw new Error("dokio: no runtime is running here — use run(), spawn() or await");
+    throw new Error("no runtime is running here — use run(), spawn() or await");
   }
   return current;
 }
@@ -99,7 +99,8 @@ export function currentCore(): Core {
  * @example
  * ```ts
  * import { tryCurrentCore } from "./context.ts";
- * console.assert(tryCurrentCore() === null);
+ * import assert from "node:assert/strict";
+ * assert.equal(tryCurrentCore(), null);
  * ```
  */
 export function tryCurrentCore(): Core | null {

@@ -18,8 +18,10 @@ let remaining = Infinity;
  * @example
  * ```ts
  * import { resetBudget, consumeBudget } from "./coop.ts";
+ * import assert from "node:assert/strict";
  * resetBudget(1);
- * console.assert(consumeBudget() && !consumeBudget());
+ * assert.ok(consumeBudget());
+ * assert.equal(consumeBudget(), false);
  * resetBudget(Infinity);
  * ```
  */
@@ -34,7 +36,8 @@ export function resetBudget(n: number): void {
  * @example
  * ```ts
  * import { consumeBudget } from "./coop.ts";
- * console.assert(consumeBudget() === true); // unlimited outside polls
+ * import assert from "node:assert/strict";
+ * assert.equal(consumeBudget(), true); // unlimited outside polls
  * ```
  */
 export function consumeBudget(): boolean {

@@ -26,10 +26,11 @@ function segment<T>(): Segment<T> {
  * @example
  * ```ts
  * import { InjectQueue } from "./inject_queue.ts";
+ * import assert from "node:assert/strict";
  * const q = new InjectQueue<string>();
  * q.push("a");
  * q.push("b");
- * console.assert(q.pop() === "a");
+ * assert.equal(q.pop(), "a");
  * ```
  */
 export class InjectQueue<T> {

@@ -59,10 +59,11 @@ export interface Overflow<T> {
  * @example
  * ```ts
  * import { LocalQueue } from "./local_queue.ts";
+ * import assert from "node:assert/strict";
  * const q = new LocalQueue<number>();
  * const spill: number[] = [];
  * q.push(1, spill);
- * console.assert(q.pop() === 1);
+ * assert.equal(q.pop(), 1);
  * ```
  */
 export class LocalQueue<T> {

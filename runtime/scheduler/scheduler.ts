@@ -310,13 +310,13 @@ export class Scheduler implements Core {
   openIo(): Promise<IoDriver> {
     if (this.io !== null) return Promise.resolve(this.io);
     if (!this.config.enableIo) {
-      return Promise.reject(new Error("dokio: I/O is disabled on this runtime (enableIo(false))"));
+      return Promise.reject(new Error("I/O is disabled on this runtime (enableIo(false))"));
     }
     if (this.#ioOpening === null) {
       this.#ioOpening = ReactorDriver.open(this.config.backend).then((io) => {
         if (this.#closed) {
           io.close();
-          throw new Error("dokio: the runtime shut down");
+          throw new Error("the runtime shut down");
         }
         this.io = io;
         return io;
@@ -340,7 +340,7 @@ export class Scheduler implements Core {
 
   /** Create a task for `iter` and queue it. */
   spawn<T>(iter: Iterator<unknown, T, unknown>): Task<T> {
-    if (this.#closed) throw new Error("dokio: spawn on a runtime that was shut down");
+    if (this.#closed) throw new Error("spawn on a runtime that was shut down");
     const slot = this.headers.alloc(INITIAL_STATE);
     const task = new Task<T>(this, iter, slot);
     this.tasks[slot] = task as Task<unknown>;

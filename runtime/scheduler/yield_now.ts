@@ -32,12 +32,20 @@ export class YieldNow
   implements Operation<void>, Iterator<unknown, void, unknown>, PromiseLike<void> {
   #yielded = false;
 
-  /** The operation is its own iterator. */
+  /**
+   * The operation is its own iterator.
+   *
+   * @returns this operation.
+   */
   [Symbol.iterator](): Iterator<unknown, void, unknown> {
     return this;
   }
 
-  /** First resume: mark the task notified (re-queued after this poll) and suspend. */
+  /**
+   * First resume: mark the task notified (re-queued after this poll) and suspend.
+   *
+   * @returns `done: false` on the first resume, `done: true` on the second.
+   */
   next(): IteratorResult<unknown, void> {
     if (this.#yielded) return DONE;
     this.#yielded = true;
@@ -47,19 +55,35 @@ export class YieldNow
     return SUSPEND;
   }
 
-  /** Cancelled while suspended: nothing to undo. */
+  /**
+   * Cancelled while suspended: nothing to undo.
+   *
+   * @returns `done: true`.
+   */
   return(): IteratorResult<unknown, void> {
     this.#yielded = true;
     return DONE;
   }
 
-  /** Thrown into: rethrow. */
+  /**
+   * Thrown into: rethrow.
+   *
+   * @param e the error to rethrow.
+   * @returns never: it always throws.
+   * @throws `e`.
+   */
   throw(e?: unknown): IteratorResult<unknown, void> {
     this.#yielded = true;
     throw e;
   }
 
-  /** `await yieldNow()` outside a task. */
+  /**
+   * `await yieldNow()` outside a task.
+   *
+   * @param onfulfilled called once the other tasks had their turn.
+   * @param onrejected called with the error, if any.
+   * @returns a promise of what the called handler returns.
+   */
   then<R1 = void, R2 = never>(
     onfulfilled?: ((value: void) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
@@ -71,6 +95,7 @@ export class YieldNow
 /**
  * Suspend the current task once and let the others run.
  *
+ * @returns an operation that suspends once (also awaitable).
  * @example
  * ```ts
  * import { run, yieldNow } from "../../mod.ts";

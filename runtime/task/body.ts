@@ -55,8 +55,10 @@ const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
  * @example
  * ```ts
  * import { isGeneratorFunction } from "./body.ts";
- * console.assert(isGeneratorFunction(function* () {}));
- * console.assert(!isGeneratorFunction(async () => {}) && !isGeneratorFunction({}));
+ * import assert from "node:assert/strict";
+ * assert.ok(isGeneratorFunction(function* () {}));
+ * assert.equal(isGeneratorFunction(async () => {}), false);
+ * assert.equal(isGeneratorFunction({}), false);
  * ```
  */
 export function isGeneratorFunction(f: unknown): boolean {
@@ -77,8 +79,10 @@ const ITERATOR_SELF = Object.getPrototypeOf(Object.getPrototypeOf(function* () {
  * @example
  * ```ts
  * import { isOperation } from "./body.ts";
+ * import assert from "node:assert/strict";
  * function* g() {}
- * console.assert(isOperation(g()) && !isOperation([1]));
+ * assert.ok(isOperation(g()));
+ * assert.equal(isOperation([1]), false);
  * ```
  */
 export function isOperation(v: unknown): v is Operation<unknown> {
@@ -92,8 +96,9 @@ export function isOperation(v: unknown): v is Operation<unknown> {
  * @example
  * ```ts
  * import { toIterator } from "./body.ts";
+ * import assert from "node:assert/strict";
  * function* g() { return 1; }
- * console.assert(toIterator(g).next().value === 1);
+ * assert.equal(toIterator(g).next().value, 1);
  * ```
  */
 export function toIterator<T>(body: TaskBody<T>): Iterator<unknown, T, unknown> {
@@ -112,7 +117,7 @@ export function toIterator<T>(body: TaskBody<T>): Iterator<unknown, T, unknown> 
   }
   if (isOperation(body)) return body[Symbol.iterator]();
   throw new TypeError(
-    "dokio: spawn()/run() take an operation (a called generator), a generator function or an async function",
+    "spawn()/run() take an operation (a called generator), a generator function or an async function",
   );
 }
 

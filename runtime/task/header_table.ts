@@ -82,7 +82,7 @@ export class HeaderTable {
   /** Give a slot back. */
   free(i: number): void {
     if (i <= SENTINEL_SLOT || i >= this.#next) {
-      throw new RangeError(`dokio: bad header slot ${i}`);
+      throw new RangeError(`bad header slot ${i}`);
     }
     this.words[i] = COMPLETE;
     if (this.#freeLen === this.#free.length) {

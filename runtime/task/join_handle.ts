@@ -20,13 +20,14 @@ import type { Operation } from "../operation.ts";
  * @example
  * ```ts
  * import { run, spawn } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const v = await run(function* () {
  *   const h = spawn(function* () {
  *     return 21 * 2;
  *   });
  *   return yield* h;
  * });
- * console.assert(v === 42);
+ * assert.equal(v, 42);
  * ```
  */
 export interface JoinHandle<T> extends Operation<T>, PromiseLike<T> {
@@ -38,7 +39,11 @@ export interface JoinHandle<T> extends Operation<T>, PromiseLike<T> {
    * next suspends. Aborting a finished task does nothing.
    */
   abort(): void;
-  /** True once the task finished, by value, error or cancellation. */
+  /**
+   * True once the task finished, by value, error or cancellation.
+   *
+   * @returns true once the task finished.
+   */
   isFinished(): boolean;
   /**
    * Say that nobody will join this task: a failure is then reported at

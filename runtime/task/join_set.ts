@@ -22,6 +22,7 @@ import type { Waker } from "./waker.ts";
  * @example
  * ```ts
  * import { run, JoinSet, sleep } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * function* after(ms: number) {
  *   yield* sleep(ms);
  *   return ms;
@@ -35,7 +36,8 @@ import type { Waker } from "./waker.ts";
  *   while ((v = yield* set.joinNext()) !== undefined) out.push(v);
  *   return out;
  * });
- * console.assert(order[0] === 1 && order[1] === 5);
+ * assert.equal(order[0], 1);
+ * assert.equal(order[1], 5);
  * ```
  */
 export class JoinSet<T> implements AsyncIterable<T>, Disposable {
@@ -49,7 +51,13 @@ export class JoinSet<T> implements AsyncIterable<T>, Disposable {
     return this.#tasks.size;
   }
 
-  /** Spawn `body` into the set. */
+  /**
+   * Spawn `body` into the set.
+   *
+   * @param body a generator function, a called generator, or an async function.
+   * @returns the task's handle (the set joins it too).
+   * @throws {TypeError} when `body` is none of those.
+   */
   spawn(body: TaskBody<T>): JoinHandle<T> {
     const task = spawn(body) as Task<T>;
     this.#tasks.add(task);
@@ -65,7 +73,12 @@ export class JoinSet<T> implements AsyncIterable<T>, Disposable {
     return task;
   }
 
-  /** Take the next finished task, if any: `{ value }`, throws its JoinError, or undefined. */
+  /**
+   * Take the next finished task, if any: `{ value }`, throws its JoinError, or undefined.
+   *
+   * @returns `{ value }` of the next finished task, or `undefined` when none has finished.
+   * @throws {JoinError} when that task failed or was cancelled.
+   */
   tryJoinNext(): { value: T } | undefined {
     if (this.#doneHead === this.#done.length) return undefined;
     const task = this.#done[this.#doneHead++];
@@ -80,6 +93,9 @@ export class JoinSet<T> implements AsyncIterable<T>, Disposable {
   /**
    * Wait for the next task to finish and return its value (throwing its
    * JoinError if it failed or was cancelled); `undefined` when the set is empty.
+   *
+   * @returns an operation giving the next value, or `undefined` when the set is empty.
+   * @throws {JoinError} (from the operation) when that task failed or was cancelled.
    */
   joinNext(): Leaf<T | undefined> {
     return new JoinNext(this);
@@ -90,7 +106,11 @@ export class JoinSet<T> implements AsyncIterable<T>, Disposable {
     for (const t of this.#tasks) t.abort();
   }
 
-  /** Abort every task and wait until all have finished; the set is then empty. */
+  /**
+   * Abort every task and wait until all have finished; the set is then empty.
+   *
+   * @returns an operation that finishes when every task has.
+   */
   shutdown(): Operation<void> {
     return shutdownSet(this);
   }
@@ -100,7 +120,12 @@ export class JoinSet<T> implements AsyncIterable<T>, Disposable {
     this.abortAll();
   }
 
-  /** Async iteration: values in completion order, stopping when empty. */
+  /**
+   * Async iteration: values in completion order, stopping when empty.
+   *
+   * @returns an async iterator of the values in completion order.
+   * @throws {JoinError} (from the iterator) when a task failed or was cancelled.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (;;) {
       const v = await this.#nextPromise();
@@ -119,7 +144,12 @@ export class JoinSet<T> implements AsyncIterable<T>, Disposable {
     }
   }
 
-  /** @internal leaf support */
+  /**
+   * @internal leaf support
+   *
+   * @param waker woken when a task finishes.
+   * @returns the next value boxed, `undefined` when empty, or `PENDING`.
+   */
   _pollNext(waker: Waker): Poll<{ value: T } | undefined> {
     const r = this.tryJoinNext();
     if (r !== undefined || this.#tasks.size === 0) return r;
@@ -127,7 +157,11 @@ export class JoinSet<T> implements AsyncIterable<T>, Disposable {
     return PENDING;
   }
 
-  /** @internal leaf support */
+  /**
+   * @internal leaf support
+   *
+   * @param waker the waker `_pollNext` registered.
+   */
   _cancelWait(waker: Waker): void {
     if (this.#waiter === waker) this.#waiter = null;
   }

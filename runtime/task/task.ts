@@ -134,10 +134,11 @@ export const GENERATOR_BODY = 32;
  * @example
  * ```ts
  * import { resumeGenerator } from "./task.ts";
+ * import assert from "node:assert/strict";
  * function* g() {
  *   yield 1;
  * }
- * console.assert(resumeGenerator.call(g()).value === 1);
+ * assert.equal(resumeGenerator.call(g()).value, 1);
  * ```
  */
 export const resumeGenerator: (this: Iterator<unknown>, v?: unknown) => IteratorResult<unknown> =
@@ -331,7 +332,7 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
     if (outcome === CANCELLED_OUTCOME) {
       throw new JoinError(this.id, this.body ?? new CancelledError(), true);
     }
-    throw new Error("dokio: join of an unfinished task");
+    throw new Error("join of an unfinished task");
   }
 }
 

@@ -348,7 +348,8 @@ export type ToNotified = typeof ToNotified[keyof typeof ToNotified];
  * @example
  * ```ts
  * import { refCount, REF_ONE } from "./task_state.ts";
- * console.assert(refCount(2 * REF_ONE) === 2);
+ * import assert from "node:assert/strict";
+ * assert.equal(refCount(2 * REF_ONE), 2);
  * ```
  */
 export function refCount(state: number): number {
@@ -361,9 +362,10 @@ export function refCount(state: number): number {
  * @example
  * ```ts
  * import { INITIAL_STATE, toRunning, RUNNING } from "./task_state.ts";
+ * import assert from "node:assert/strict";
  * const w = new Int32Array([INITIAL_STATE]);
  * toRunning(w, 0);
- * console.assert((w[0] & RUNNING) !== 0);
+ * assert.notEqual(w[0] & RUNNING, 0);
  * ```
  */
 export function toRunning(words: Int32Array, i: number, a: WordOps = ATOMIC): ToRunning {
@@ -393,9 +395,10 @@ export function toRunning(words: Int32Array, i: number, a: WordOps = ATOMIC): To
  * @example
  * ```ts
  * import { INITIAL_STATE, toRunning, toIdle, ToIdle } from "./task_state.ts";
+ * import assert from "node:assert/strict";
  * const w = new Int32Array([INITIAL_STATE]);
  * toRunning(w, 0);
- * console.assert(toIdle(w, 0) === ToIdle.Ok);
+ * assert.equal(toIdle(w, 0), ToIdle.Ok);
  * ```
  */
 export function toIdle(words: Int32Array, i: number, a: WordOps = ATOMIC): ToIdle {
@@ -422,9 +425,10 @@ export function toIdle(words: Int32Array, i: number, a: WordOps = ATOMIC): ToIdl
  * @example
  * ```ts
  * import { toNotifiedByRef, ToNotified } from "./task_state.ts";
+ * import assert from "node:assert/strict";
  * const w = new Int32Array([64]); // idle, one reference
- * console.assert(toNotifiedByRef(w, 0) === ToNotified.Submit);
- * console.assert(toNotifiedByRef(w, 0) === ToNotified.DoNothing);
+ * assert.equal(toNotifiedByRef(w, 0), ToNotified.Submit);
+ * assert.equal(toNotifiedByRef(w, 0), ToNotified.DoNothing);
  * ```
  */
 export function toNotifiedByRef(words: Int32Array, i: number, a: WordOps = ATOMIC): ToNotified {
@@ -450,9 +454,10 @@ export function toNotifiedByRef(words: Int32Array, i: number, a: WordOps = ATOMI
  * @example
  * ```ts
  * import { toNotifiedAndCancel, ToNotified, CANCELLED } from "./task_state.ts";
+ * import assert from "node:assert/strict";
  * const w = new Int32Array([64]);
- * console.assert(toNotifiedAndCancel(w, 0) === ToNotified.Submit);
- * console.assert((w[0] & CANCELLED) !== 0);
+ * assert.equal(toNotifiedAndCancel(w, 0), ToNotified.Submit);
+ * assert.notEqual(w[0] & CANCELLED, 0);
  * ```
  */
 export function toNotifiedAndCancel(words: Int32Array, i: number, a: WordOps = ATOMIC): ToNotified {
@@ -476,9 +481,10 @@ export function toNotifiedAndCancel(words: Int32Array, i: number, a: WordOps = A
  * @example
  * ```ts
  * import { toShutdown } from "./task_state.ts";
+ * import assert from "node:assert/strict";
  * const w = new Int32Array([64]);
- * console.assert(toShutdown(w, 0) === true);
- * console.assert(toShutdown(w, 0) === false);
+ * assert.equal(toShutdown(w, 0), true);
+ * assert.equal(toShutdown(w, 0), false);
  * ```
  */
 export function toShutdown(words: Int32Array, i: number, a: WordOps = ATOMIC): boolean {
@@ -499,9 +505,10 @@ export function toShutdown(words: Int32Array, i: number, a: WordOps = ATOMIC): b
  * @example
  * ```ts
  * import { INITIAL_STATE, toRunning, toComplete, COMPLETE } from "./task_state.ts";
+ * import assert from "node:assert/strict";
  * const w = new Int32Array([INITIAL_STATE]);
  * toRunning(w, 0);
- * console.assert((toComplete(w, 0) & COMPLETE) !== 0);
+ * assert.notEqual(toComplete(w, 0) & COMPLETE, 0);
  * ```
  */
 export function toComplete(words: Int32Array, i: number, a: WordOps = ATOMIC): number {
@@ -518,14 +525,16 @@ export function toComplete(words: Int32Array, i: number, a: WordOps = ATOMIC): n
  * @example
  * ```ts
  * import { refDec } from "./task_state.ts";
+ * import assert from "node:assert/strict";
  * const w = new Int32Array([128]);
- * console.assert(refDec(w, 0, 1) === false && refDec(w, 0, 1) === true);
+ * assert.equal(refDec(w, 0, 1), false);
+ * assert.equal(refDec(w, 0, 1), true);
  * ```
  */
 export function refDec(words: Int32Array, i: number, count: number, a: WordOps = ATOMIC): boolean {
   for (;;) {
     const cur = a.load(words, i);
-    if (refCount(cur) < count) throw new Error("dokio: task reference count underflow");
+    if (refCount(cur) < count) throw new Error("task reference count underflow");
     if (a.compareExchange(words, i, cur, cur - count * REF_ONE) === cur) {
       return refCount(cur) === count;
     }
@@ -538,9 +547,10 @@ export function refDec(words: Int32Array, i: number, count: number, a: WordOps =
  * @example
  * ```ts
  * import { refInc, refCount } from "./task_state.ts";
+ * import assert from "node:assert/strict";
  * const w = new Int32Array([64]);
  * refInc(w, 0);
- * console.assert(refCount(w[0]) === 2);
+ * assert.equal(refCount(w[0]), 2);
  * ```
  */
 export function refInc(words: Int32Array, i: number, a: WordOps = ATOMIC): void {
@@ -554,8 +564,9 @@ export function refInc(words: Int32Array, i: number, a: WordOps = ATOMIC): void 
  * @example
  * ```ts
  * import { INITIAL_STATE, setJoinWaker } from "./task_state.ts";
+ * import assert from "node:assert/strict";
  * const w = new Int32Array([INITIAL_STATE]);
- * console.assert(setJoinWaker(w, 0) === true);
+ * assert.equal(setJoinWaker(w, 0), true);
  * ```
  */
 export function setJoinWaker(words: Int32Array, i: number, a: WordOps = ATOMIC): boolean {
@@ -575,8 +586,9 @@ export function setJoinWaker(words: Int32Array, i: number, a: WordOps = ATOMIC):
  * @example
  * ```ts
  * import { INITIAL_STATE, unsetJoinInterest } from "./task_state.ts";
+ * import assert from "node:assert/strict";
  * const w = new Int32Array([INITIAL_STATE]);
- * console.assert(unsetJoinInterest(w, 0).complete === false);
+ * assert.equal(unsetJoinInterest(w, 0).complete, false);
  * ```
  */
 export function unsetJoinInterest(
@@ -586,7 +598,7 @@ export function unsetJoinInterest(
 ): { complete: boolean; last: boolean } {
   for (;;) {
     const cur = a.load(words, i);
-    if ((cur & JOIN_INTEREST) === 0) throw new Error("dokio: join interest dropped twice");
+    if ((cur & JOIN_INTEREST) === 0) throw new Error("join interest dropped twice");
     const next = (cur & ~(JOIN_INTEREST | JOIN_WAKER)) - REF_ONE;
     if (a.compareExchange(words, i, cur, next) === cur) {
       return { complete: (cur & COMPLETE) !== 0, last: refCount(next) === 0 };

@@ -38,9 +38,10 @@ const defaultSource = (): number => performance.now();
  * @example
  * ```ts
  * import { Clock } from "./clock.ts";
+ * import assert from "node:assert/strict";
  * const clock = new Clock({ paused: true });
  * clock.advance(250);
- * console.assert(clock.now() === 250);
+ * assert.equal(clock.now(), 250);
  * ```
  */
 export class Clock {
@@ -49,7 +50,12 @@ export class Clock {
   #paused: boolean;
   #frozen: number;
 
-  /** A clock reading 0 now; paused if `options.paused`. */
+  /**
+   * A clock reading 0 now; paused if `options.paused`.
+   *
+   * @param options `paused` to start paused; `source` for the real time.
+   * @throws {TypeError} when `options.source` is not a function.
+   */
   constructor(options?: ClockOptions) {
     const source = options?.source ?? defaultSource;
     if (typeof source !== "function") throw new TypeError("Clock: source must be a function");
@@ -59,7 +65,11 @@ export class Clock {
     this.#frozen = 0;
   }
 
-  /** Milliseconds since the clock was made (fractional on a real clock). */
+  /**
+   * Milliseconds since the clock was made (fractional on a real clock).
+   *
+   * @returns the milliseconds since the clock was made.
+   */
   now(): number {
     return this.#paused ? this.#frozen : this.#source() - this.#origin;
   }
@@ -91,6 +101,10 @@ export class Clock {
    * Move time forward by `ms` (finite, `>= 0`). On a running clock this
    * shifts it ahead too. Timers are not fired here: the driver fires them
    * at its next `process()`.
+   *
+   * @param ms how far to move, in milliseconds.
+   * @throws {TypeError} when `ms` is not a number.
+   * @throws {RangeError} when `ms` is negative or not finite.
    */
   advance(ms: number): void {
     if (typeof ms !== "number") {
@@ -106,6 +120,9 @@ export class Clock {
   /**
    * Move time forward to `instant` (a value of `now()`); does nothing if
    * the clock already reads at or past it.
+   *
+   * @param instant the reading to move to.
+   * @throws {RangeError} when `instant` is not a number.
    */
   advanceTo(instant: number): void {
     if (typeof instant !== "number" || Number.isNaN(instant)) {

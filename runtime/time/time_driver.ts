@@ -26,15 +26,17 @@ const MAX_WAIT = 2147483647;
  * import { TimeDriver } from "./time_driver.ts";
  * import { Clock } from "./clock.ts";
  * import { IDLE, type TimerEntry } from "./wheel.ts";
+ * import assert from "node:assert/strict";
  * const driver = new TimeDriver(new Clock({ paused: true }));
  * let woken = false;
  * const e: TimerEntry = {
  *   deadline: 10, linkPrev: null, linkNext: null, pos: IDLE, waker: { wake: () => (woken = true) },
  * };
  * driver.insert(e);
- * console.assert(driver.nextTimeout() === 10);
+ * assert.equal(driver.nextTimeout(), 10);
  * driver.clock.advance(10);
- * console.assert(driver.process() === 1 && woken);
+ * assert.equal(driver.process(), 1);
+ * assert.ok(woken);
  * ```
  */
 export class TimeDriver {
@@ -42,14 +44,22 @@ export class TimeDriver {
   readonly clock: Clock;
   #wheel: Wheel;
 
-  /** A driver on `clock` (default: a new real-time clock). */
+  /**
+   * A driver on `clock` (default: a new real-time clock).
+   *
+   * @param clock the clock the driver reads.
+   */
   constructor(clock?: Clock) {
     this.clock = clock ?? new Clock();
     const start = Math.floor(this.clock.now());
     this.#wheel = new Wheel(start > 0 ? start : 0);
   }
 
-  /** The current time in ms on this driver's clock. */
+  /**
+   * The current time in ms on this driver's clock.
+   *
+   * @returns the current time in milliseconds.
+   */
   now(): number {
     return this.clock.now();
   }
@@ -63,6 +73,9 @@ export class TimeDriver {
    * Register `entry` to fire at `entry.deadline` (ms on this clock; rounded
    * up to an integer). A deadline at or before the last `process()` fires at
    * the next one. Re-inserting a linked entry moves it.
+   *
+   * @param entry the timer to register.
+   * @throws {RangeError} when the entry's deadline is NaN.
    */
   insert(entry: TimerEntry): void {
     const d = entry.deadline;
@@ -73,7 +86,11 @@ export class TimeDriver {
     this.#wheel.insert(entry);
   }
 
-  /** Unregister `entry`; a no-op when it is not pending. */
+  /**
+   * Unregister `entry`; a no-op when it is not pending.
+   *
+   * @param entry the timer to unregister.
+   */
   remove(entry: TimerEntry): void {
     this.#wheel.remove(entry);
   }
@@ -84,6 +101,8 @@ export class TimeDriver {
    * less than the true wait (a slot's start, or at most 2^31-1 ms so it
    * fits `setTimeout` and a C `int`) — parking that long and calling
    * `process()` again is always correct.
+   *
+   * @returns milliseconds to wait, 0 when a timer is due, or -1 when none is pending.
    */
   nextTimeout(): number {
     const t = this.#wheel.nextEvent();
@@ -93,7 +112,11 @@ export class TimeDriver {
     return d < MAX_WAIT ? Math.ceil(d) : MAX_WAIT;
   }
 
-  /** Fire every timer due at `clock.now()`; returns how many fired. */
+  /**
+   * Fire every timer due at `clock.now()`; returns how many fired.
+   *
+   * @returns how many timers fired.
+   */
   process(): number {
     return this.#wheel.advance(Math.floor(this.clock.now()));
   }
@@ -102,6 +125,8 @@ export class TimeDriver {
    * On a paused clock with a timer pending, move the clock to the earliest
    * deadline (if it is not already there) and return true; otherwise false.
    * Fires nothing: call `process()` next.
+   *
+   * @returns true when the clock moved to a pending deadline.
    */
   autoAdvance(): boolean {
     if (!this.clock.isPaused || this.#wheel.size === 0) return false;

@@ -61,7 +61,8 @@ export interface TimerEntry {
  * @example
  * ```ts
  * import { IDLE } from "./wheel.ts";
- * console.assert(IDLE < 0);
+ * import assert from "node:assert/strict";
+ * assert.ok(IDLE < 0);
  * ```
  */
 export const IDLE = -1;
@@ -72,7 +73,8 @@ export const IDLE = -1;
  * @example
  * ```ts
  * import { UNRESOLVED } from "./wheel.ts";
- * console.assert(UNRESOLVED < 0);
+ * import assert from "node:assert/strict";
+ * assert.ok(UNRESOLVED < 0);
  * ```
  */
 export const UNRESOLVED = -2;
@@ -82,7 +84,8 @@ export const UNRESOLVED = -2;
  * @example
  * ```ts
  * import { FIRED } from "./wheel.ts";
- * console.assert(FIRED < 0);
+ * import assert from "node:assert/strict";
+ * assert.ok(FIRED < 0);
  * ```
  */
 export const FIRED = -3;
@@ -125,6 +128,7 @@ function slowPos(e: number, when: number): number {
  * @example
  * ```ts
  * import { IDLE, Wheel, type TimerEntry } from "./wheel.ts";
+ * import assert from "node:assert/strict";
  * const wheel = new Wheel();
  * let woken = 0;
  * const e: TimerEntry = {
@@ -133,7 +137,8 @@ function slowPos(e: number, when: number): number {
  * wheel.insert(e);
  * wheel.advance(99); // nothing yet
  * wheel.advance(100); // fires
- * console.assert(woken === 1 && wheel.size === 0);
+ * assert.equal(woken, 1);
+ * assert.equal(wheel.size, 0);
  * ```
  */
 export class Wheel {

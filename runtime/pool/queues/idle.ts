@@ -95,11 +95,13 @@ function checkWorkers(workers: number): void {
  * @example
  * ```ts
  * import { IdleState } from "./idle.ts";
+ * import assert from "node:assert/strict";
  * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(2)), 0, 2);
  * idle.transitionWorkerToParked(1, false);
  * const w = idle.workerToNotify(); // a task was pushed: wake a sleeper
  * if (w >= 0) idle.unpark(w);
- * console.log(w, idle.numSearching); // 1 1
+ * assert.equal(w, 1);
+ * assert.equal(idle.numSearching, 1);
  * ```
  */
 export class IdleState {
@@ -115,7 +117,8 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
-   * console.log(IdleState.byteLengthFor(4)); // 384
+   * import assert from "node:assert/strict";
+   * assert.equal(IdleState.byteLengthFor(4), 384);
    * ```
    */
   static byteLengthFor(workers: number): number {
@@ -131,6 +134,7 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const woken: number[] = [];
    * const idle = new IdleState(
    *   new SharedArrayBuffer(IdleState.byteLengthFor(2)),
@@ -140,7 +144,7 @@ export class IdleState {
    * );
    * idle.prepareToPark(0); // worker 0 is about to block in its reactor
    * idle.unpark(0);
-   * console.log(woken); // [0]
+   * assert.deepEqual(woken, [0]);
    * ```
    */
   constructor(
@@ -172,9 +176,10 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(4)), 0, 4);
    * idle.transitionWorkerToSearching();
-   * console.log(idle.numSearching); // 1
+   * assert.equal(idle.numSearching, 1);
    * ```
    */
   get numSearching(): number {
@@ -187,9 +192,11 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(4)), 0, 4);
    * idle.transitionWorkerToParked(2, false);
-   * console.log(idle.numParked, idle.numUnparked); // 1 3
+   * assert.equal(idle.numParked, 1);
+   * assert.equal(idle.numUnparked, 3);
    * ```
    */
   get numParked(): number {
@@ -203,8 +210,9 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(4)), 0, 4);
-   * console.log(idle.numUnparked); // 4
+   * assert.equal(idle.numUnparked, 4);
    * ```
    */
   get numUnparked(): number {
@@ -218,9 +226,10 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(2)), 0, 2);
-   * console.log(idle.transitionWorkerToSearching(), idle.transitionWorkerToSearching());
-   * // true false
+   * assert.equal(idle.transitionWorkerToSearching(), true);
+   * assert.equal(idle.transitionWorkerToSearching(), false); // one of two already searches
    * ```
    */
   transitionWorkerToSearching(): boolean {
@@ -242,11 +251,12 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(4)), 0, 4);
    * idle.transitionWorkerToSearching();
    * idle.transitionWorkerToSearching();
-   * console.log(idle.transitionWorkerFromSearching(), idle.transitionWorkerFromSearching());
-   * // false true
+   * assert.equal(idle.transitionWorkerFromSearching(), false);
+   * assert.equal(idle.transitionWorkerFromSearching(), true); // the last searcher
    * ```
    */
   transitionWorkerFromSearching(): boolean {
@@ -265,9 +275,11 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(4)), 0, 4);
    * idle.transitionWorkerToSearching();
-   * console.log(idle.transitionWorkerToParked(3, true), idle.isParked(3)); // true true
+   * assert.equal(idle.transitionWorkerToParked(3, true), true);
+   * assert.equal(idle.isParked(3), true);
    * ```
    */
   transitionWorkerToParked(index: number, isSearching: boolean): boolean {
@@ -291,10 +303,12 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(3)), 0, 3);
-   * console.log(idle.workerToNotify()); // -1: nobody parked
+   * assert.equal(idle.workerToNotify(), -1); // nobody parked
    * idle.transitionWorkerToParked(2, false);
-   * console.log(idle.workerToNotify(), idle.workerToNotify()); // 2 -1
+   * assert.equal(idle.workerToNotify(), 2);
+   * assert.equal(idle.workerToNotify(), -1);
    * ```
    */
   workerToNotify(): number {
@@ -332,9 +346,10 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(2)), 0, 2);
    * idle.transitionWorkerToParked(0, false);
-   * console.log(idle.notifyOne()); // 0
+   * assert.equal(idle.notifyOne(), 0);
    * ```
    */
   notifyOne(): number {
@@ -351,9 +366,12 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(2)), 0, 2);
    * idle.transitionWorkerToParked(1, false);
-   * console.log(idle.unparkWorker(1), idle.unparkWorker(1), idle.numParked); // true false 0
+   * assert.equal(idle.unparkWorker(1), true);
+   * assert.equal(idle.unparkWorker(1), false);
+   * assert.equal(idle.numParked, 0);
    * ```
    */
   unparkWorker(index: number): boolean {
@@ -372,8 +390,9 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(2)), 0, 2);
-   * console.log(idle.isParked(0)); // false
+   * assert.equal(idle.isParked(0), false);
    * ```
    */
   isParked(index: number): boolean {
@@ -389,9 +408,10 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(1)), 0, 1);
    * idle.unpark(0);
-   * console.log(idle.park(0, 1000)); // true, at once: the notification was pending
+   * assert.equal(idle.park(0, 1000), true); // at once: the notification was pending
    * ```
    */
   unpark(index: number): void {
@@ -431,9 +451,10 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(1)), 0, 1);
    * idle.prepareToPark(0);
-   * console.log(idle.finishPark(0)); // false: nobody notified
+   * assert.equal(idle.finishPark(0), false); // nobody notified
    * ```
    */
   finishPark(index: number): boolean {
@@ -449,8 +470,9 @@ export class IdleState {
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(1)), 0, 1);
-   * console.log(idle.park(0, 1)); // false: timed out after 1 ms
+   * assert.equal(idle.park(0, 1), false); // timed out after 1 ms
    * ```
    */
   park(index: number, timeoutMs: number = Infinity): boolean {

@@ -68,8 +68,10 @@ function align64(n: number): number {
  * @example
  * ```ts
  * import { computeLayout } from "./layout.ts";
+ * import assert from "node:assert/strict";
  * const layout = computeLayout({ workers: 4, injectCapacity: 1024 });
- * console.log(layout.ringOffsets.length, layout.byteLength > 4 * 1152); // 4 true
+ * assert.equal(layout.ringOffsets.length, 4);
+ * assert.ok(layout.byteLength > 4 * 1152);
  * ```
  */
 export function computeLayout(options: SharedLayoutOptions): SharedLayout {
@@ -113,8 +115,9 @@ export function computeLayout(options: SharedLayoutOptions): SharedLayout {
  * @example
  * ```ts
  * import { createSharedQueuesBuffer } from "./layout.ts";
+ * import assert from "node:assert/strict";
  * const sab = createSharedQueuesBuffer({ workers: 2 });
- * console.log(sab instanceof SharedArrayBuffer); // true
+ * assert.ok(sab instanceof SharedArrayBuffer);
  * ```
  */
 export function createSharedQueuesBuffer(options: SharedLayoutOptions): SharedArrayBuffer {
@@ -150,9 +153,10 @@ export interface SharedQueues {
  * @example
  * ```ts
  * import { attachSharedQueues, createSharedQueuesBuffer } from "./layout.ts";
+ * import assert from "node:assert/strict";
  * const q = attachSharedQueues(createSharedQueuesBuffer({ workers: 2, injectCapacity: 256 }));
  * q.rings[0].push(1, q.inject);
- * console.log(q.rings[0].stealInto(q.rings[1])); // 1
+ * assert.equal(q.rings[0].stealInto(q.rings[1]), 1);
  * ```
  */
 export function attachSharedQueues(

@@ -20,8 +20,12 @@ import { badTaskId, int32View } from "./ring_core.ts";
  * @example
  * ```ts
  * import { LifoSlot } from "./lifo_slot.ts";
+ * import assert from "node:assert/strict";
  * const slot = new LifoSlot(new SharedArrayBuffer(LifoSlot.byteLength), 0);
- * console.log(slot.swap(4), slot.swap(5), slot.take(), slot.take()); // -1 4 5 -1
+ * assert.equal(slot.swap(4), -1);
+ * assert.equal(slot.swap(5), 4);
+ * assert.equal(slot.take(), 5);
+ * assert.equal(slot.take(), -1);
  * ```
  */
 export class LifoSlot {
@@ -35,8 +39,9 @@ export class LifoSlot {
    * @example
    * ```ts
    * import { LifoSlot } from "./lifo_slot.ts";
+   * import assert from "node:assert/strict";
    * const slot = new LifoSlot(new SharedArrayBuffer(64), 0);
-   * console.log(slot.isEmpty()); // true
+   * assert.equal(slot.isEmpty(), true);
    * ```
    */
   constructor(sab: SharedArrayBuffer, byteOffset: number) {
@@ -49,9 +54,10 @@ export class LifoSlot {
    * @example
    * ```ts
    * import { LifoSlot } from "./lifo_slot.ts";
+   * import assert from "node:assert/strict";
    * const slot = new LifoSlot(new SharedArrayBuffer(64), 0);
    * slot.swap(1);
-   * console.log(slot.swap(2)); // 1
+   * assert.equal(slot.swap(2), 1);
    * ```
    */
   swap(id: number): number {
@@ -65,9 +71,11 @@ export class LifoSlot {
    * @example
    * ```ts
    * import { LifoSlot } from "./lifo_slot.ts";
+   * import assert from "node:assert/strict";
    * const slot = new LifoSlot(new SharedArrayBuffer(64), 0);
    * slot.swap(9);
-   * console.log(slot.take(), slot.take()); // 9 -1
+   * assert.equal(slot.take(), 9);
+   * assert.equal(slot.take(), -1);
    * ```
    */
   take(): number {
@@ -80,9 +88,10 @@ export class LifoSlot {
    * @example
    * ```ts
    * import { LifoSlot } from "./lifo_slot.ts";
+   * import assert from "node:assert/strict";
    * const slot = new LifoSlot(new SharedArrayBuffer(64), 0);
    * slot.swap(3);
-   * console.log(slot.peek()); // 3
+   * assert.equal(slot.peek(), 3);
    * ```
    */
   peek(): number {
@@ -95,7 +104,8 @@ export class LifoSlot {
    * @example
    * ```ts
    * import { LifoSlot } from "./lifo_slot.ts";
-   * console.log(new LifoSlot(new SharedArrayBuffer(64), 0).isEmpty()); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new LifoSlot(new SharedArrayBuffer(64), 0).isEmpty(), true);
    * ```
    */
   isEmpty(): boolean {

@@ -42,13 +42,15 @@ export const LOCAL_RING_CAPACITY = 256;
  * @example
  * ```ts
  * import { LocalRing } from "./local_ring.ts";
+ * import assert from "node:assert/strict";
  * const sab = new SharedArrayBuffer(LocalRing.byteLength * 2);
  * const mine = new LocalRing(sab, 0);
  * const other = new LocalRing(sab, LocalRing.byteLength);
  * const inject = { pushBatch(_ids: Int32Array | number[], _n: number) {} };
  * for (let id = 0; id < 10; id++) mine.push(id, inject);
- * console.log(mine.pop()); // 0
- * console.log(mine.stealInto(other), other.length); // 5 4
+ * assert.equal(mine.pop(), 0);
+ * assert.equal(mine.stealInto(other), 5);
+ * assert.equal(other.length, 4);
  * ```
  */
 export class LocalRing extends RingCore {
@@ -61,8 +63,10 @@ export class LocalRing extends RingCore {
    * @example
    * ```ts
    * import { LocalRing } from "./local_ring.ts";
+   * import assert from "node:assert/strict";
    * const ring = new LocalRing(new SharedArrayBuffer(LocalRing.byteLength), 0);
-   * console.log(ring.capacity, ring.isEmpty()); // 256 true
+   * assert.equal(ring.capacity, 256);
+   * assert.equal(ring.isEmpty(), true);
    * ```
    */
   constructor(sab: SharedArrayBuffer, byteOffset: number) {

@@ -88,8 +88,10 @@ export interface Overflow {
  * @example
  * ```ts
  * import { headReal, headSteal, packHead } from "./ring_core.ts";
+ * import assert from "node:assert/strict";
  * const h = packHead(3, 7);
- * console.log(headSteal(h), headReal(h)); // 3 7
+ * assert.equal(headSteal(h), 3);
+ * assert.equal(headReal(h), 7);
  * ```
  */
 export function packHead(steal: number, real: number): number {
@@ -102,7 +104,8 @@ export function packHead(steal: number, real: number): number {
  * @example
  * ```ts
  * import { headSteal, packHead } from "./ring_core.ts";
- * console.log(headSteal(packHead(0xffff, 1))); // 65535
+ * import assert from "node:assert/strict";
+ * assert.equal(headSteal(packHead(0xffff, 1)), 65535);
  * ```
  */
 export function headSteal(head: number): number {
@@ -115,7 +118,8 @@ export function headSteal(head: number): number {
  * @example
  * ```ts
  * import { headReal, packHead } from "./ring_core.ts";
- * console.log(headReal(packHead(2, 9))); // 9
+ * import assert from "node:assert/strict";
+ * assert.equal(headReal(packHead(2, 9)), 9);
  * ```
  */
 export function headReal(head: number): number {
@@ -129,7 +133,10 @@ export function headReal(head: number): number {
  * @example
  * ```ts
  * import { stealCount } from "./ring_core.ts";
- * console.log(stealCount(5), stealCount(4), stealCount(1)); // 3 2 1
+ * import assert from "node:assert/strict";
+ * assert.equal(stealCount(5), 3);
+ * assert.equal(stealCount(4), 2);
+ * assert.equal(stealCount(1), 1);
  * ```
  */
 export function stealCount(available: number): number {
@@ -142,7 +149,8 @@ export function stealCount(available: number): number {
  * @example
  * ```ts
  * import { ringByteLength } from "./ring_core.ts";
- * console.log(ringByteLength(256)); // 1152
+ * import assert from "node:assert/strict";
+ * assert.equal(ringByteLength(256), 1152);
  * ```
  */
 export function ringByteLength(capacity: number): number {
@@ -167,11 +175,8 @@ function checkCapacity(capacity: number): void {
  * @example
  * ```ts
  * import { badTaskId } from "./ring_core.ts";
- * try {
- *   badTaskId(-2);
- * } catch (e) {
- *   console.log(e instanceof RangeError); // true
- * }
+ * import assert from "node:assert/strict";
+ * assert.throws(() => badTaskId(-2), RangeError);
  * ```
  */
 export function badTaskId(id: unknown): never {
@@ -187,8 +192,9 @@ export function badTaskId(id: unknown): never {
  * @example
  * ```ts
  * import { int32View } from "./ring_core.ts";
+ * import assert from "node:assert/strict";
  * const v = int32View(new SharedArrayBuffer(64), 0, 64, "demo");
- * console.log(v.length); // 16
+ * assert.equal(v.length, 16);
  * ```
  */
 export function int32View(
@@ -221,12 +227,15 @@ export function int32View(
  * @example
  * ```ts
  * import { RingCore } from "./ring_core.ts";
+ * import assert from "node:assert/strict";
  * const sab = new SharedArrayBuffer(RingCore.byteLengthFor(4) * 2);
  * const a = new RingCore(sab, 0, 4);
  * const b = new RingCore(sab, RingCore.byteLengthFor(4), 4);
  * const spill: number[] = [];
  * for (let id = 1; id <= 3; id++) a.push(id, { pushBatch: (ids, n) => spill.push(n) });
- * console.log(a.stealInto(b), a.pop(), b.pop()); // 2 3 1
+ * assert.equal(a.stealInto(b), 2);
+ * assert.equal(a.pop(), 3);
+ * assert.equal(b.pop(), 1);
  * ```
  */
 export class RingCore {
@@ -246,7 +255,8 @@ export class RingCore {
    * @example
    * ```ts
    * import { RingCore } from "./ring_core.ts";
-   * console.log(RingCore.byteLengthFor(4)); // 192
+   * import assert from "node:assert/strict";
+   * assert.equal(RingCore.byteLengthFor(4), 192);
    * ```
    */
   static byteLengthFor(capacity: number): number {
@@ -259,8 +269,9 @@ export class RingCore {
    * @example
    * ```ts
    * import { RingCore } from "./ring_core.ts";
+   * import assert from "node:assert/strict";
    * const r = new RingCore(new SharedArrayBuffer(192), 0, 4);
-   * console.log(r.isEmpty()); // true
+   * assert.equal(r.isEmpty(), true);
    * ```
    */
   constructor(sab: SharedArrayBuffer, byteOffset: number, capacity: number) {
@@ -281,13 +292,15 @@ export class RingCore {
    * @example
    * ```ts
    * import { RingCore } from "./ring_core.ts";
+   * import assert from "node:assert/strict";
    * const r = new RingCore(new SharedArrayBuffer(192), 0, 4);
    * const spilled: number[] = [];
    * const sink = { pushBatch: (ids: Int32Array | number[], n: number) => {
    *   for (let i = 0; i < n; i++) spilled.push(ids[i]);
    * } };
    * for (let id = 0; id < 5; id++) r.push(id, sink);
-   * console.log(spilled, r.length); // [0, 1, 4] 2
+   * assert.deepEqual(spilled, [0, 1, 4]);
+   * assert.equal(r.length, 2);
    * ```
    */
   push(id: number, overflow: Overflow): void {
@@ -333,9 +346,11 @@ export class RingCore {
    * @example
    * ```ts
    * import { RingCore } from "./ring_core.ts";
+   * import assert from "node:assert/strict";
    * const r = new RingCore(new SharedArrayBuffer(192), 0, 4);
    * r.push(7, { pushBatch() {} });
-   * console.log(r.pop(), r.pop()); // 7 -1
+   * assert.equal(r.pop(), 7);
+   * assert.equal(r.pop(), -1);
    * ```
    */
   pop(): number {
@@ -368,12 +383,15 @@ export class RingCore {
    * @example
    * ```ts
    * import { RingCore } from "./ring_core.ts";
+   * import assert from "node:assert/strict";
    * const len = RingCore.byteLengthFor(8);
    * const sab = new SharedArrayBuffer(len * 2);
    * const victim = new RingCore(sab, 0, 8);
    * const mine = new RingCore(sab, len, 8);
    * for (let id = 10; id < 15; id++) victim.push(id, { pushBatch() {} });
-   * console.log(victim.stealInto(mine), mine.length, victim.length); // 12 2 2
+   * assert.equal(victim.stealInto(mine), 12);
+   * assert.equal(mine.length, 2);
+   * assert.equal(victim.length, 2);
    * ```
    */
   stealInto(dst: RingCore): number {
@@ -444,9 +462,10 @@ export class RingCore {
    * @example
    * ```ts
    * import { RingCore } from "./ring_core.ts";
+   * import assert from "node:assert/strict";
    * const r = new RingCore(new SharedArrayBuffer(192), 0, 4);
    * r.push(1, { pushBatch() {} });
-   * console.log(r.length); // 1
+   * assert.equal(r.length, 1);
    * ```
    */
   get length(): number {
@@ -460,7 +479,8 @@ export class RingCore {
    * @example
    * ```ts
    * import { RingCore } from "./ring_core.ts";
-   * console.log(new RingCore(new SharedArrayBuffer(192), 0, 4).isEmpty()); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new RingCore(new SharedArrayBuffer(192), 0, 4).isEmpty(), true);
    * ```
    */
   isEmpty(): boolean {

@@ -70,7 +70,11 @@ function checkCapacity(capacity: number): void {
  * q.push(1);
  * q.pushBatch([2, 3, 4], 3);
  * const out = new Int32Array(2);
- * console.log(q.pop(), q.popBatch(out, 2), [...out], q.length); // 1 2 [2, 3] 1
+ * import assert from "node:assert/strict";
+ * assert.equal(q.pop(), 1);
+ * assert.equal(q.popBatch(out, 2), 2);
+ * assert.deepEqual([...out], [2, 3]);
+ * assert.equal(q.length, 1);
  * ```
  */
 export class InjectQueue {
@@ -88,7 +92,8 @@ export class InjectQueue {
    * @example
    * ```ts
    * import { InjectQueue } from "./shared_inject_queue.ts";
-   * console.log(InjectQueue.byteLengthFor(65536)); // 524416
+   * import assert from "node:assert/strict";
+   * assert.equal(InjectQueue.byteLengthFor(65536), 524416);
    * ```
    */
   static byteLengthFor(capacity: number): number {
@@ -103,8 +108,9 @@ export class InjectQueue {
    * @example
    * ```ts
    * import { InjectQueue } from "./shared_inject_queue.ts";
+   * import assert from "node:assert/strict";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(4)), 0, 4);
-   * console.log(q.pop()); // -1
+   * assert.equal(q.pop(), -1);
    * ```
    */
   constructor(sab: SharedArrayBuffer, byteOffset: number, capacity: number) {
@@ -121,8 +127,11 @@ export class InjectQueue {
    * @example
    * ```ts
    * import { InjectQueue } from "./shared_inject_queue.ts";
+   * import assert from "node:assert/strict";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(2)), 0, 2);
-   * console.log(q.push(1), q.push(2), q.push(3)); // true true false
+   * assert.equal(q.push(1), true);
+   * assert.equal(q.push(2), true);
+   * assert.equal(q.push(3), false);
    * ```
    */
   push(id: number): boolean {
@@ -163,10 +172,15 @@ export class InjectQueue {
    * @example
    * ```ts
    * import { InjectQueue } from "./shared_inject_queue.ts";
+   * import assert from "node:assert/strict";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(2)), 0, 2);
    * q.pushBatch(new Int32Array([1, 2, 3]), 3);
-   * console.log(q.length, q.spilled); // 2 1
-   * console.log(q.pop(), q.pop(), q.pop(), q.pop()); // 1 2 3 -1
+   * assert.equal(q.length, 2);
+   * assert.equal(q.spilled, 1);
+   * assert.equal(q.pop(), 1);
+   * assert.equal(q.pop(), 2);
+   * assert.equal(q.pop(), 3);
+   * assert.equal(q.pop(), -1);
    * ```
    */
   pushBatch(ids: Int32Array | number[], count: number): void {
@@ -244,9 +258,11 @@ export class InjectQueue {
    * @example
    * ```ts
    * import { InjectQueue } from "./shared_inject_queue.ts";
+   * import assert from "node:assert/strict";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(4)), 0, 4);
    * q.push(5);
-   * console.log(q.pop(), q.pop()); // 5 -1
+   * assert.equal(q.pop(), 5);
+   * assert.equal(q.pop(), -1);
    * ```
    */
   pop(): number {
@@ -295,7 +311,9 @@ export class InjectQueue {
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(8)), 0, 8);
    * q.pushBatch([1, 2, 3], 3);
    * const dst = new Int32Array(8);
-   * console.log(q.popBatch(dst, 8), dst.subarray(0, 3)); // 3 Int32Array(3) [ 1, 2, 3 ]
+   * import assert from "node:assert/strict";
+   * assert.equal(q.popBatch(dst, 8), 3);
+   * assert.deepEqual(dst.subarray(0, 3), new Int32Array([1, 2, 3]));
    * ```
    */
   popBatch(dst: Int32Array | number[], max: number): number {
@@ -345,9 +363,10 @@ export class InjectQueue {
    * @example
    * ```ts
    * import { InjectQueue } from "./shared_inject_queue.ts";
+   * import assert from "node:assert/strict";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(4)), 0, 4);
    * q.push(1);
-   * console.log(q.length); // 1
+   * assert.equal(q.length, 1);
    * ```
    */
   get length(): number {
@@ -362,8 +381,9 @@ export class InjectQueue {
    * @example
    * ```ts
    * import { InjectQueue } from "./shared_inject_queue.ts";
+   * import assert from "node:assert/strict";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(4)), 0, 4);
-   * console.log(q.spilled); // 0
+   * assert.equal(q.spilled, 0);
    * ```
    */
   get spilled(): number {
@@ -376,8 +396,9 @@ export class InjectQueue {
    * @example
    * ```ts
    * import { InjectQueue } from "./shared_inject_queue.ts";
+   * import assert from "node:assert/strict";
    * const q = new InjectQueue(new SharedArrayBuffer(InjectQueue.byteLengthFor(4)), 0, 4);
-   * console.log(q.isEmpty()); // true
+   * assert.equal(q.isEmpty(), true);
    * ```
    */
   isEmpty(): boolean {
