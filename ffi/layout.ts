@@ -27,19 +27,55 @@ export const DK_BACKEND_EPOLL = 2;
 /** kqueue (macOS, BSD). */
 export const DK_BACKEND_KQUEUE = 3;
 
-/** A backend name as the TS API spells it. */
-export type BackendName = "auto" | "io_uring" | "epoll" | "kqueue";
+/**
+ * A reactor backend, as every layer spells it (the reactor's options, the
+ * runtime's `backend` option and builder method, the scheduler's config).
+ * "auto" picks io_uring where it works, else epoll (Linux) or kqueue.
+ *
+ * @example
+ * ```ts
+ * import { type Backend, Runtime } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const backend: Backend = Deno.build.os === "linux" ? "epoll" : "auto";
+ * const rt = new Runtime({ backend });
+ * assert.equal(rt.metrics().backend, null); // the reactor opens on first I/O
+ * await rt.shutdown();
+ * ```
+ */
+export type Backend = "auto" | "io_uring" | "epoll" | "kqueue";
 
 /**
- * Backend names indexed by id.
+ * Backend names indexed by id (`DK_BACKEND_*`).
  *
  * @example
  * ```ts
  * import { BACKEND_NAMES, DK_BACKEND_EPOLL } from "./layout.ts";
- * console.assert(BACKEND_NAMES[DK_BACKEND_EPOLL] === "epoll");
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(BACKEND_NAMES[DK_BACKEND_EPOLL], "epoll");
  * ```
  */
-export const BACKEND_NAMES: readonly BackendName[] = ["auto", "io_uring", "epoll", "kqueue"];
+export const BACKEND_NAMES: readonly Backend[] = ["auto", "io_uring", "epoll", "kqueue"];
+
+/**
+ * True when `name` is a {@linkcode Backend}.
+ *
+ * @param name Any value (an option, an environment variable).
+ * @returns Whether it names a backend.
+ *
+ * @example
+ * ```ts
+ * import { isBackend } from "./layout.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isBackend("epoll"), true);
+ * assert.equal(isBackend("poll"), false);
+ * ```
+ */
+export function isBackend(name: unknown): name is Backend {
+  return (BACKEND_NAMES as readonly unknown[]).includes(name);
+}
 
 /** Op code: no operation; completes with 0. */
 export const DK_OP_NOP = 0;

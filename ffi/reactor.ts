@@ -40,14 +40,10 @@
 import { ClosedError, errnoName, IoError, ioError } from "./errors.ts";
 import {
   ADDR_SIZE,
+  type Backend,
   BACKEND_NAMES,
-  type BackendName,
   CQE_SIZE,
   CQE_WORDS,
-  DK_BACKEND_AUTO,
-  DK_BACKEND_EPOLL,
-  DK_BACKEND_IO_URING,
-  DK_BACKEND_KQUEUE,
   DK_MAX_LEN,
   DK_OP_ACCEPT,
   DK_OP_CANCEL,
@@ -66,6 +62,7 @@ import {
   DK_OP_UDP_BIND,
   DK_OP_UDP_CONNECT,
   DK_OP_WRITE,
+  isBackend,
   SQE_SIZE,
   SQE_WORDS,
 } from "./layout.ts";
@@ -86,7 +83,7 @@ import { pointerOf } from "./pointer.ts";
  */
 export interface ReactorOptions {
   /** Backend to use; default `DOKIO_BACKEND` from the environment, else "auto". */
-  backend?: BackendName;
+  backend?: Backend;
   /** Ring size hint for the C side (1..32768, 0 = the library's default 256). */
   entries?: number;
   /** Submission records per batch (1..65536, default 256); a full SQ is flushed. */
@@ -96,13 +93,6 @@ export interface ReactorOptions {
   /** Load the library from this path instead of discovering it. */
   libPath?: string;
 }
-
-const BACKEND_IDS: Record<string, number> = {
-  auto: DK_BACKEND_AUTO,
-  io_uring: DK_BACKEND_IO_URING,
-  epoll: DK_BACKEND_EPOLL,
-  kqueue: DK_BACKEND_KQUEUE,
-};
 
 const OPEN = 0;
 const PARKED = 1;
@@ -155,7 +145,7 @@ export class Reactor {
   #destroyed = false;
   #parkPromise: Promise<number> | null = null;
   #closePromise: Promise<void> | null = null;
-  #backend: BackendName;
+  #backend: Backend;
   // Bound symbols, cached so the hot path is a field load and a fast call.
   #submit: (h: number, n: number) => number;
   #enter: (h: number, n: number, t: number) => number;
@@ -211,10 +201,10 @@ export class Reactor {
   static async open(options: ReactorOptions = {}): Promise<Reactor> {
     const fromEnv = options.backend === undefined;
     const name: string = options.backend ?? readEnv("DOKIO_BACKEND") ?? "auto";
-    if (typeof name !== "string" || !Object.hasOwn(BACKEND_IDS, name)) {
+    if (!isBackend(name)) {
       throw new TypeError(
         `unknown reactor backend ${JSON.stringify(name)}${fromEnv ? " (from DOKIO_BACKEND)" : ""}` +
-          `; expected one of ${Object.keys(BACKEND_IDS).join(", ")}`,
+          `; expected one of ${BACKEND_NAMES.join(", ")}`,
       );
     }
     const entries = checkInt("entries", options.entries ?? 0, 0, 32768);
@@ -226,7 +216,7 @@ export class Reactor {
     const sq = new ArrayBuffer(sqCap * SQE_SIZE);
     const cq = new ArrayBuffer(cqCap * CQE_SIZE);
     const h = library.symbols.dk_create(
-      BACKEND_IDS[name],
+      BACKEND_NAMES.indexOf(name),
       entries,
       new Uint8Array(sq),
       sqCap,
@@ -249,7 +239,7 @@ export class Reactor {
   }
 
   /** The backend actually in use ("io_uring", "epoll" or "kqueue"). */
-  get backend(): BackendName {
+  get backend(): Backend {
     return this.#backend;
   }
 

@@ -128,9 +128,46 @@ const SUSPEND: IteratorYieldResult<undefined> = Object.freeze({ done: false, val
 
 const DONE_VOID: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
-const FRESH = 0;
-const WAITING = 1;
-const DONE = 2;
+/**
+ * A Leaf's state before its first poll (or after `rearmLeaf`).
+ *
+ * @example
+ * ```ts
+ * import { Leaf, LEAF_DONE, LEAF_FRESH, PENDING, type Poll } from "./operation.ts";
+ * import type { Waker } from "./task/waker.ts";
+ * import assert from "node:assert/strict";
+ *
+ * class Probe extends Leaf<number> {
+ *   get state(): number {
+ *     return this._leafState;
+ *   }
+ *   protected poll(_waker: Waker): Poll<number> {
+ *     return PENDING;
+ *   }
+ *   protected cancel(): void {}
+ * }
+ * const p = new Probe();
+ * assert.equal(p.state, LEAF_FRESH);
+ * p.return();
+ * assert.equal(p.state, LEAF_DONE);
+ * ```
+ */
+export const LEAF_FRESH = 0;
+/** A Leaf's state while a poll returned PENDING and it waits for a wake. */
+const LEAF_WAITING = 1;
+/**
+ * A Leaf's state once it returned, threw or was cancelled; resuming it again
+ * throws a TypeError.
+ *
+ * @example
+ * ```ts
+ * import { LEAF_DONE, LEAF_FRESH } from "./operation.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.notEqual(LEAF_DONE, LEAF_FRESH);
+ * ```
+ */
+export const LEAF_DONE = 2;
 
 /**
  * Base class of leaf operations. Subclasses implement `poll` (try to finish;
@@ -153,8 +190,8 @@ const DONE = 2;
  */
 export abstract class Leaf<T>
   implements Operation<T>, Iterator<unknown, T, unknown>, PromiseLike<T> {
-  /** Internal: FRESH, WAITING or DONE. */
-  protected _leafState: number = FRESH;
+  /** Internal: LEAF_FRESH, LEAF_WAITING or LEAF_DONE. */
+  protected _leafState: number = LEAF_FRESH;
 
   /**
    * Try to finish. Return the value, or arrange for `waker.wake()` to be
@@ -185,8 +222,8 @@ export abstract class Leaf<T>
    * @returns true when the leaf was finished and is fresh again.
    */
   protected rearmLeaf(): boolean {
-    if (this._leafState !== DONE) return false;
-    this._leafState = FRESH;
+    if (this._leafState !== LEAF_DONE) return false;
+    this._leafState = LEAF_FRESH;
     return true;
   }
 
@@ -197,7 +234,7 @@ export abstract class Leaf<T>
    * @throws {TypeError} when the leaf already finished; what `poll` throws.
    */
   next(): IteratorResult<unknown, T> {
-    if (this._leafState === DONE) {
+    if (this._leafState === LEAF_DONE) {
       throw new TypeError("a leaf operation was resumed after it finished");
     }
     const waker = currentWaker();
@@ -210,14 +247,14 @@ export abstract class Leaf<T>
     try {
       r = this.poll(waker);
     } catch (e) {
-      this._leafState = DONE;
+      this._leafState = LEAF_DONE;
       throw e;
     }
     if (r === PENDING) {
-      this._leafState = WAITING;
+      this._leafState = LEAF_WAITING;
       return SUSPEND;
     }
-    this._leafState = DONE;
+    this._leafState = LEAF_DONE;
     return r === undefined ? DONE_VOID as IteratorReturnResult<T> : { done: true, value: r };
   }
 
@@ -228,11 +265,11 @@ export abstract class Leaf<T>
    * @returns `done: true` with `value`.
    */
   return(value?: unknown): IteratorResult<unknown, T> {
-    if (this._leafState === WAITING) {
-      this._leafState = DONE;
+    if (this._leafState === LEAF_WAITING) {
+      this._leafState = LEAF_DONE;
       this.cancel();
     }
-    this._leafState = DONE;
+    this._leafState = LEAF_DONE;
     return { done: true, value: value as T };
   }
 

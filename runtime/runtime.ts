@@ -44,25 +44,12 @@ import { type TaskBody, toIterator } from "./task/body.ts";
 import type { Task } from "./task/task.ts";
 import { Clock } from "./time/clock.ts";
 import { nativeClockSource, nativeTurn } from "../ffi/native_clock.ts";
+import { type Backend, BACKEND_NAMES, isBackend } from "../ffi/layout.ts";
 import { type PoolWorkerMetrics, WorkerPool } from "./pool/pool.ts";
 import type { SharedJoinHandle } from "./pool/handle.ts";
 import type { SharedArg } from "./pool/codec.ts";
 
-/**
- * Backends the I/O driver can use.
- *
- * @example
- * ```ts
- * import { type Backend, Runtime } from "../mod.ts";
- * import assert from "node:assert/strict";
- *
- * const backend: Backend = Deno.build.os === "linux" ? "epoll" : "auto";
- * const rt = new Runtime({ backend });
- * assert.equal(rt.metrics().backend, null); // the reactor opens on first I/O
- * await rt.shutdown();
- * ```
- */
-export type Backend = "auto" | "io_uring" | "epoll" | "kqueue";
+export type { Backend };
 
 /**
  * What `rt.metrics()` reports: per worker, and totals. `perWorker[0]` is the
@@ -220,8 +207,8 @@ function backendOption(v: Backend | undefined): Backend {
       b = "auto";
     }
   }
-  if (b !== "auto" && b !== "io_uring" && b !== "epoll" && b !== "kqueue") {
-    throw new TypeError(`unknown backend "${b}" (auto, io_uring, epoll or kqueue)`);
+  if (!isBackend(b)) {
+    throw new TypeError(`unknown backend "${b}" (${BACKEND_NAMES.join(", ")})`);
   }
   return b;
 }

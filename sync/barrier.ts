@@ -37,12 +37,16 @@ class BarrierCore {
   constructor(readonly n: number) {}
 }
 
+/** WaitOp's generation before it arrived (generations count up from 0). */
+const NOT_ARRIVED = -1;
+
 class WaitOp extends Leaf<BarrierWaitResult> implements Waiter {
   waker: Waker | null = null;
   before: Waiter | null = null;
   after: Waiter | null = null;
   queued = false;
-  #gen = -1;
+  /** The generation this waiter arrived in; NOT_ARRIVED before its first poll. */
+  #gen = NOT_ARRIVED;
   readonly #c: BarrierCore;
 
   constructor(c: BarrierCore) {
@@ -52,7 +56,7 @@ class WaitOp extends Leaf<BarrierWaitResult> implements Waiter {
 
   protected poll(waker: Waker): Poll<BarrierWaitResult> {
     const c = this.#c;
-    if (this.#gen === -1) {
+    if (this.#gen === NOT_ARRIVED) {
       if (++c.arrived === c.n) {
         c.arrived = 0;
         c.generation++;

@@ -46,7 +46,8 @@
  * @module
  */
 
-import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
+import { type Leaf, PENDING, type Poll } from "../runtime/operation.ts";
+import { FastLeaf } from "./_fast_leaf.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
@@ -161,9 +162,6 @@ function closedError<T>(v: T): ClosedError<T> {
   return new ClosedError("dokio: the channel is closed", v);
 }
 
-const DONE_VOID: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
-const FINISHED = "dokio: a leaf operation was resumed after it finished";
-
 /** The queue node of a sender waiting for a slot (made only when it must wait). */
 class SlotNode implements Waiter {
   waker: Waker | null = null;
@@ -174,7 +172,7 @@ class SlotNode implements Waiter {
 }
 
 /** Waits for a slot: `send` (then writes its value) and `reserve` (then makes a Permit). */
-abstract class SlotOp<T, R> extends Leaf<R> {
+abstract class SlotOp<T, R> extends FastLeaf<R> {
   readonly c: Chan<T>;
   node: SlotNode | null = null;
 
@@ -187,6 +185,15 @@ abstract class SlotOp<T, R> extends Leaf<R> {
   protected abstract done(): R;
   /** The value to report in a ClosedError. */
   protected abstract undelivered(): T | undefined;
+
+  protected tryFast(): Poll<R> {
+    // No waker needed: free room implies nobody waits (slots are handed to
+    // waiters as soon as they free up).
+    const c = this.c;
+    if (c.len + c.reserved >= c.cap || c.rxClosed) return PENDING;
+    c.reserved++;
+    return this.done();
+  }
 
   protected poll(waker: Waker): Poll<R> {
     const c = this.c;
@@ -237,27 +244,9 @@ abstract class SlotOp<T, R> extends Leaf<R> {
 
 class SendOp<T> extends SlotOp<T, void> {
   readonly value: T;
-  /** 0: never resumed; 1: went through Leaf.next; 2: finished on the fast path. */
-  phase = 0;
   constructor(c: Chan<T>, value: T) {
     super(c);
     this.value = value;
-  }
-  override next(): IteratorResult<unknown, void> {
-    if (this.phase === 0) {
-      // Fast path, no waker needed: free room implies nobody waits (slots are
-      // handed to waiters as soon as they free up).
-      const c = this.c;
-      if (c.len + c.reserved < c.cap && !c.rxClosed) {
-        this.phase = 2;
-        c.push(this.value);
-        return DONE_VOID;
-      }
-      this.phase = 1;
-    } else if (this.phase === 2) {
-      throw new TypeError(FINISHED);
-    }
-    return super.next();
   }
   protected done(): void {
     this.c.reserved--;
@@ -342,13 +331,11 @@ class RecvNode implements Waiter {
   woken = false;
 }
 
-class RecvOp<T, R> extends Leaf<R> {
+class RecvOp<T, R> extends FastLeaf<R> {
   readonly c: Chan<T>;
   readonly out: T[] | null;
   readonly limit: number;
   node: RecvNode | null = null;
-  /** 0: never resumed; 1: went through Leaf.next; 2: finished on the fast path. */
-  phase = 0;
 
   constructor(c: Chan<T>, out: T[] | null, limit: number) {
     super();
@@ -357,18 +344,10 @@ class RecvOp<T, R> extends Leaf<R> {
     this.limit = limit;
   }
 
-  override next(): IteratorResult<unknown, R> {
-    if (this.phase === 0) {
-      const c = this.c;
-      if (c.len > 0 && this.out === null) {
-        this.phase = 2;
-        return { done: true, value: c.pop() as unknown as R };
-      }
-      this.phase = 1;
-    } else if (this.phase === 2) {
-      throw new TypeError(FINISHED);
-    }
-    return super.next();
+  protected tryFast(): Poll<R> {
+    const c = this.c;
+    if (c.len === 0 || this.out !== null) return PENDING;
+    return c.pop() as unknown as R;
   }
 
   protected poll(waker: Waker): Poll<R> {

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
+import { type Leaf, PENDING, type Poll } from "../runtime/operation.ts";
+import { FastLeaf } from "./_fast_leaf.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
 
@@ -91,35 +92,25 @@ export class MutexGuard<T> implements Disposable {
   }
 }
 
-class LockOp<T> extends Leaf<MutexGuard<T>> implements Waiter {
+class LockOp<T> extends FastLeaf<MutexGuard<T>> implements Waiter {
   waker: Waker | null = null;
   before: Waiter | null = null;
   after: Waiter | null = null;
   queued = false;
   granted = false;
   readonly #c: MutexCore<T>;
-  /** 0: never resumed; 1: went through Leaf.next; 2: finished on the fast path. */
-  phase = 0;
 
   constructor(c: MutexCore<T>) {
     super();
     this.#c = c;
   }
 
-  override next(): IteratorResult<unknown, MutexGuard<T>> {
-    if (this.phase === 0) {
-      const c = this.#c;
-      if (!c.locked) {
-        // Fast path: no waker needed ("unlocked" implies "nobody waits").
-        this.phase = 2;
-        c.locked = true;
-        return { done: true, value: makeGuard(c) };
-      }
-      this.phase = 1;
-    } else if (this.phase === 2) {
-      throw new TypeError("dokio: a leaf operation was resumed after it finished");
-    }
-    return super.next();
+  protected tryFast(): Poll<MutexGuard<T>> {
+    // No waker needed: "unlocked" implies "nobody waits".
+    const c = this.#c;
+    if (c.locked) return PENDING;
+    c.locked = true;
+    return makeGuard(c);
   }
 
   protected poll(waker: Waker): Poll<MutexGuard<T>> {

@@ -13,7 +13,8 @@
  * @module
  */
 
-import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
+import { type Leaf, PENDING, type Poll } from "../runtime/operation.ts";
+import { FastLeaf } from "./_fast_leaf.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import { checkCount, type Waiter, WaitList } from "./_waitlist.ts";
@@ -124,7 +125,7 @@ export class SemaphorePermit implements Disposable {
   }
 }
 
-class AcquireOp extends Leaf<SemaphorePermit> implements Waiter {
+class AcquireOp extends FastLeaf<SemaphorePermit> implements Waiter {
   waker: Waker | null = null;
   before: Waiter | null = null;
   after: Waiter | null = null;
@@ -133,28 +134,17 @@ class AcquireOp extends Leaf<SemaphorePermit> implements Waiter {
   readonly n: number;
   readonly #c: SemCore;
 
-  /** 0: never resumed; 1: went through Leaf.next; 2: finished on the fast path. */
-  phase = 0;
-
   constructor(c: SemCore, n: number) {
     super();
     this.#c = c;
     this.n = n;
   }
 
-  override next(): IteratorResult<unknown, SemaphorePermit> {
-    if (this.phase === 0) {
-      const c = this.#c;
-      if (!c.closed && c.waiters.head === null && c.available >= this.n) {
-        this.phase = 2;
-        c.available -= this.n;
-        return { done: true, value: makePermit(c, this.n) };
-      }
-      this.phase = 1;
-    } else if (this.phase === 2) {
-      throw new TypeError("dokio: a leaf operation was resumed after it finished");
-    }
-    return super.next();
+  protected tryFast(): Poll<SemaphorePermit> {
+    const c = this.#c;
+    if (c.closed || c.waiters.head !== null || c.available < this.n) return PENDING;
+    c.available -= this.n;
+    return makePermit(c, this.n);
   }
 
   protected poll(waker: Waker): Poll<SemaphorePermit> {

@@ -20,11 +20,11 @@
  */
 
 import { Reactor } from "../../ffi/reactor.ts";
+import type { Backend } from "../../ffi/layout.ts";
 import { ioError } from "../../ffi/errors.ts";
 import { currentCore } from "../scheduler/context.ts";
 import type { IoDriver } from "./io_driver.ts";
 import { Leaf, PENDING, type Poll } from "../operation.ts";
-import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Waker } from "../task/waker.ts";
 
 /**
@@ -161,13 +161,11 @@ export class ReactorDriver implements IoDriver {
   }
 
   /** Open a reactor with `backend` ("auto" honours DOKIO_BACKEND). */
-  static async open(backend: string): Promise<ReactorDriver> {
+  static async open(backend: Backend): Promise<ReactorDriver> {
     const r = await Reactor.open(
-      backend === "auto" ? { cqCapacity: 1024, sqCapacity: 1024 } : {
-        backend: backend as "io_uring" | "epoll" | "kqueue",
-        cqCapacity: 1024,
-        sqCapacity: 1024,
-      },
+      backend === "auto"
+        ? { cqCapacity: 1024, sqCapacity: 1024 }
+        : { backend, cqCapacity: 1024, sqCapacity: 1024 },
     );
     return new ReactorDriver(r);
   }
@@ -268,44 +266,6 @@ export class ReactorDriver implements IoDriver {
     for (let i = 0; i < this.#ops.length; i++) this.#ops[i] = null;
     this.#inFlight = 0;
   }
-}
-
-/**
- * The current runtime's I/O driver, opening it on first use.
- *
- * @example
- * ```ts ignore
- * const io = yield* ioDriver();
- * ```
- */
-export function ioDriver(): Leaf<ReactorDriver> {
-  return new OpenIo();
-}
-
-class OpenIo extends Leaf<ReactorDriver> {
-  #state = 0;
-  #value: ReactorDriver | null = null;
-  #error: unknown = null;
-  protected poll(waker: Waker): Poll<ReactorDriver> {
-    if (this.#state === 1) return this.#value!;
-    if (this.#state === 2) throw this.#error;
-    const core = currentCore() as Scheduler;
-    if (core.io instanceof ReactorDriver) return core.io;
-    if (this.#state === 0) {
-      this.#state = 3;
-      core.openIo().then((io) => {
-        this.#value = io as ReactorDriver;
-        this.#state = 1;
-        waker.wake();
-      }, (e) => {
-        this.#error = e;
-        this.#state = 2;
-        waker.wake();
-      });
-    }
-    return PENDING;
-  }
-  protected cancel(): void {}
 }
 
 /**

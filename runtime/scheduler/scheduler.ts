@@ -36,6 +36,8 @@ import {
   CANCELLED_OUTCOME,
   FAILED,
   GENERATOR_BODY,
+  JOIN_DETACHED,
+  JOIN_NONE,
   OK,
   resumeGenerator,
   Task,
@@ -58,6 +60,7 @@ import {
 } from "../task/task_state.ts";
 import { TimeDriver } from "../time/time_driver.ts";
 import type { Clock } from "../time/clock.ts";
+import type { Backend } from "../../ffi/layout.ts";
 
 /**
  * Consecutive LIFO-slot polls before the slot's task goes to the queue.
@@ -161,7 +164,7 @@ export interface SchedulerConfig {
   /** Open the I/O driver on first use; null driver when false. */
   enableIo: boolean;
   /** Reactor backend for the I/O driver. */
-  backend: "auto" | "io_uring" | "epoll" | "kqueue";
+  backend: Backend;
   /** A clock to use (tests), else a real one. */
   clock?: Clock;
   /**
@@ -239,6 +242,9 @@ const RUNNING = 2; // inside a batch
 const PARKED_IO = 3; // in the reactor's nonblocking wait
 const PARKED_JS = 4; // waiting on a promise / setTimeout
 
+/** #lastMacrotask after a park: Deno's loop had the thread until the next #drive. */
+const SINCE_PARK = -1;
+
 /**
  * A single worker's scheduler and its drivers.
  *
@@ -273,8 +279,8 @@ export class Scheduler implements Core {
   #unparkFn: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #ioWakeSent = false;
-  /** Real time Deno's loop last had a turn; -1: parked since (read at the next #drive). */
-  #lastMacrotask = -1;
+  /** Real time Deno's loop last had a turn; SINCE_PARK: parked since (read at the next #drive). */
+  #lastMacrotask = SINCE_PARK;
   #unobserved = new Set<Task<unknown>>();
   #idleWaiters: (() => void)[] = [];
   #closed = false;
@@ -449,7 +455,7 @@ export class Scheduler implements Core {
     this.#state = RUNNING;
     const entered = this.#realNow();
     // Parked until now: Deno's loop had the thread, so count busy time from here.
-    if (this.#lastMacrotask < 0) this.#lastMacrotask = entered;
+    if (this.#lastMacrotask === SINCE_PARK) this.#lastMacrotask = entered;
     let start = entered;
     for (;;) {
       const stopped = this.#runBatch(start);
@@ -463,7 +469,7 @@ export class Scheduler implements Core {
       // SYNC_WAIT_MS, by the next timer, and by BATCH_MS since Deno last ran.
       const w = this.#syncWait(entered);
       if (w === WAIT_NOTHING) {
-        this.#lastMacrotask = -1; // read at the next #drive, not now: one clock read less
+        this.#lastMacrotask = SINCE_PARK; // read at the next #drive, not now: one clock read less
         this.#parkOrStop();
         return;
       }
@@ -660,10 +666,9 @@ export class Scheduler implements Core {
     const w = task.joinWakers;
     task.joinWakers = null;
     if (outcome === FAILED) {
-      if (task.joinState === 2 || (w === null && task.joinState === 0)) {
-        if (task.joinState === 2) this.reportUnobserved(task);
-        else this.#unobserved.add(task);
-      }
+      const join = task.joinState;
+      if (join === JOIN_DETACHED) this.reportUnobserved(task);
+      else if (join === JOIN_NONE && w === null) this.#unobserved.add(task);
     }
     if (w !== null) {
       if (Array.isArray(w)) { for (const x of w) x.wake(); }

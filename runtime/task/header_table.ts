@@ -47,7 +47,7 @@ export class HeaderTable {
   words: Int32Array;
   #free: Int32Array;
   #freeLen = 0;
-  #next = 1;
+  #next = SENTINEL_SLOT + 1;
   #live = 0;
 
   /** Make a table with room for `capacity` tasks before it grows. */

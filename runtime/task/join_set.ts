@@ -13,7 +13,7 @@ import type { JoinHandle } from "./join_handle.ts";
 import { Leaf, PENDING, type Poll } from "../operation.ts";
 import { spawn } from "../runtime.ts";
 import type { TaskBody } from "./body.ts";
-import type { Task } from "./task.ts";
+import { JOIN_OBSERVED, type Task } from "./task.ts";
 import type { Waker } from "./waker.ts";
 
 /**
@@ -61,7 +61,7 @@ export class JoinSet<T> implements AsyncIterable<T>, Disposable {
   spawn(body: TaskBody<T>): JoinHandle<T> {
     const task = spawn(body) as Task<T>;
     this.#tasks.add(task);
-    task.joinState = 1; // the set observes its failures
+    task.joinState = JOIN_OBSERVED; // the set observes its failures
     task.addJoinWaker({
       wake: () => {
         this.#done.push(task);

@@ -111,10 +111,76 @@ export const FAILED = 2;
  */
 export const CANCELLED_OUTCOME = 3;
 
+/**
+ * Join state (bits 2–3 of `Task.bits`): nobody joined the task yet, so a
+ * failure waits for a joiner (or is reported at shutdown).
+ *
+ * @example
+ * ```ts
+ * import { Runtime, spawn } from "../../mod.ts";
+ * import { JOIN_NONE, type Task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await new Runtime().run(function* () {
+ *   const task = spawn(function* () {}) as Task<void>;
+ *   assert.equal(task.joinState, JOIN_NONE);
+ *   yield* task;
+ * });
+ * ```
+ */
+export const JOIN_NONE = 0;
+/**
+ * Join state: a joiner (or a JoinSet) took the outcome, so a failure is
+ * observed and never reported as unhandled.
+ *
+ * @example
+ * ```ts
+ * import { Runtime, spawn } from "../../mod.ts";
+ * import { JOIN_OBSERVED, type Task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await new Runtime().run(function* () {
+ *   const task = spawn(function* () {}) as Task<void>;
+ *   yield* task;
+ *   assert.equal(task.joinState, JOIN_OBSERVED);
+ * });
+ * ```
+ */
+export const JOIN_OBSERVED = 1;
+/**
+ * Join state: the handle was detached, so nobody will join and a failure is
+ * reported when it happens.
+ *
+ * @example
+ * ```ts
+ * import { Runtime, spawn } from "../../mod.ts";
+ * import { JOIN_DETACHED, type Task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await new Runtime().run(function* () {
+ *   const task = spawn(function* () {}) as Task<void>;
+ *   task.detach();
+ *   assert.equal(task.joinState, JOIN_DETACHED);
+ * });
+ * ```
+ */
+export const JOIN_DETACHED = 2;
+/**
+ * One of {@linkcode JOIN_NONE}, {@linkcode JOIN_OBSERVED}, {@linkcode JOIN_DETACHED}.
+ *
+ * @example
+ * ```ts
+ * import { JOIN_DETACHED, type JoinState } from "./task.ts";
+ * const state: JoinState = JOIN_DETACHED;
+ * ```
+ */
+export type JoinState = typeof JOIN_NONE | typeof JOIN_OBSERVED | typeof JOIN_DETACHED;
+
 const OUTCOME_MASK = 3;
 const JOIN_SHIFT = 2;
-const JOIN_MASK = 3 << JOIN_SHIFT;
-const CANCELLING = 16;
+const JOIN_BITS = 3;
+const JOIN_MASK = JOIN_BITS << JOIN_SHIFT;
+const CANCELLING = 1 << 4;
 /**
  * Bit of `Task.bits`: the body is a native generator, so the scheduler
  * resumes it with {@linkcode resumeGenerator}.
@@ -124,7 +190,7 @@ const CANCELLING = 16;
  * const res = (task.bits & GENERATOR_BODY) !== 0 ? resumeGenerator.call(body) : body.next();
  * ```
  */
-export const GENERATOR_BODY = 32;
+export const GENERATOR_BODY: number = 1 << 5;
 
 /**
  * `%GeneratorPrototype%.next`. A scheduler that polls many kinds of
@@ -175,8 +241,8 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
   joinWakers: Waker | Waker[] | null;
   /**
    * Packed small state: the outcome (bits 0–1: PENDING_OUTCOME, OK, FAILED,
-   * CANCELLED_OUTCOME), the join state (bits 2–3: 1 joined or detached,
-   * 2 detached), "cancelling" (bit 4) and GENERATOR_BODY (bit 5).
+   * CANCELLED_OUTCOME), the join state (bits 2–3: JOIN_NONE, JOIN_OBSERVED,
+   * JOIN_DETACHED), "cancelling" (bit 4) and GENERATOR_BODY (bit 5).
    */
   bits: number;
 
@@ -207,12 +273,12 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
     return (this.bits & OUTCOME_MASK) === PENDING_OUTCOME ? undefined : this.body;
   }
 
-  /** 0: nobody joined yet, 1: joined or detached (failure observed), 2: detached. */
-  get joinState(): number {
-    return (this.bits >> JOIN_SHIFT) & 3;
+  /** JOIN_NONE, JOIN_OBSERVED (a joiner or a JoinSet took the outcome) or JOIN_DETACHED. */
+  get joinState(): JoinState {
+    return ((this.bits >> JOIN_SHIFT) & JOIN_BITS) as JoinState;
   }
-  set joinState(v: number) {
-    this.bits = (this.bits & ~JOIN_MASK) | ((v & 3) << JOIN_SHIFT);
+  set joinState(v: JoinState) {
+    this.bits = (this.bits & ~JOIN_MASK) | (v << JOIN_SHIFT);
   }
 
   /** Cancelled, and running its (suspended) finally blocks to the end. */
@@ -246,7 +312,7 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
 
   /** Nobody will join: report a failure now or when it happens. */
   detach(): void {
-    this.joinState = 2;
+    this.joinState = JOIN_DETACHED;
     if (this.outcome === FAILED) this.sched.reportUnobserved(this);
   }
 
@@ -322,7 +388,9 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
   /** The outcome of a finished task: its value, or a JoinError thrown. */
   take(): T {
     const bits = this.bits;
-    if ((bits & JOIN_MASK) === 0) this.bits = bits | (1 << JOIN_SHIFT);
+    if ((bits & JOIN_MASK) === JOIN_NONE << JOIN_SHIFT) {
+      this.bits = bits | (JOIN_OBSERVED << JOIN_SHIFT);
+    }
     const outcome = bits & OUTCOME_MASK;
     if (outcome === OK) return this.body as T;
     if (outcome === FAILED) {

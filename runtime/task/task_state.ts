@@ -223,6 +223,18 @@ export const CANCELLED = 32;
  */
 export const REF_ONE = 64;
 /**
+ * Where the reference count starts: the bit position of {@linkcode REF_ONE}.
+ *
+ * @example
+ * ```ts
+ * import { REF_ONE, REF_SHIFT } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(1 << REF_SHIFT, REF_ONE);
+ * ```
+ */
+export const REF_SHIFT: number = 31 - Math.clz32(REF_ONE);
+/**
  * Mask of the flag bits.
  *
  * @example
@@ -353,7 +365,7 @@ export type ToNotified = typeof ToNotified[keyof typeof ToNotified];
  * ```
  */
 export function refCount(state: number): number {
-  return state >>> 6;
+  return state >>> REF_SHIFT;
 }
 
 /**
