@@ -84,7 +84,15 @@ export class SharedJoinHandle<T> implements PromiseLike<T>, Operation<T> {
     this.#owner = owner;
   }
 
-  /** Cancel the task wherever it runs (or before it starts). No-op once finished. */
+  /**
+   * Cancel the task. Before a worker started it (also while a worker that
+   * claimed it still loads its module or receives its arguments) none of its
+   * code runs and the handle rejects with a cancelled JoinError. Once
+   * started, a generator task is cancelled at its next `yield*` (its
+   * `finally` blocks run), an async function's AbortSignal is aborted, and
+   * synchronous code (a plain function, a `spawnBlocking` job) runs to its
+   * end: the handle then gives its value or error. No-op once finished.
+   */
   abort(): void {
     if (this.#state !== RUNNING) return;
     this.#owner.abortShared(this.id, this as SharedJoinHandle<unknown>);

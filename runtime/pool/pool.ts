@@ -1,5 +1,5 @@
 /**
- * `WorkerPool`: N Deno Workers, each running its own one-worker Dokio runtime,
+ * `WorkerPool`: N workers (threads with their own isolates), each running its own one-worker Dokio runtime,
  * sharing work through the SharedArrayBuffer queues of `runtime/shared/`.
  *
  * Design choices (DESIGN.md decision 3):
@@ -38,6 +38,15 @@
  * - `shutdown()` refuses new work, waits (up to `timeoutMs`) for every task to
  *   finish, cancels what is left, stops the workers (each shuts its runtime
  *   down and says goodbye) and terminates them, so nothing keeps the process alive.
+ * - Without `shutdown()`: the workers are `node:worker_threads` Workers, ref'd
+ *   while any task is queued or running and unref'd when none is (Tokio's
+ *   blocking pool retires idle threads after a keep-alive; here an idle pool
+ *   simply stops holding the process). A program whose work is done exits by
+ *   itself; one that leaves a task running exits when that task is done.
+ * - A pool worker never builds a pool: it imports the module of each task it
+ *   runs, and a program that defines its tasks in its own file would re-run
+ *   its main code there. `create` refuses inside a pool worker with an error
+ *   that says to guard the main code with `import.meta.main`.
  *
  * Known limits: tasks a dying worker had just claimed by a steal in progress,
  * or that spilled into its private inject overflow, cannot be recovered (both
@@ -47,6 +56,7 @@
  * @module
  */
 
+import { Worker } from "node:worker_threads";
 import {
   attachSharedQueues,
   createSharedQueuesBuffer,
@@ -165,10 +175,42 @@ interface Pending {
   target: number;
 }
 
-const WORKER_URL = new URL("./worker_main.ts", import.meta.url).href;
+const WORKER_URL = new URL("./worker_main.ts", import.meta.url);
+/**
+ * What `node:worker_threads` starts: the worker's module itself when it is a
+ * local file, else (the library loaded from a registry) a one-line `data:`
+ * module that imports it (a node-style Worker takes file and data URLs only).
+ * Node-style Workers are used because they can be unref'd (see `#hold`).
+ */
+const WORKER_ENTRY = WORKER_URL.protocol === "file:"
+  ? WORKER_URL
+  : new URL(`data:text/javascript,import ${encodeURIComponent(JSON.stringify(WORKER_URL.href))};`);
 const BYE_TIMEOUT_MS = 2000;
 const READY_TIMEOUT_MS = 30_000;
 const SWEEP_MS = 200;
+
+let insidePoolWorker = false;
+
+/**
+ * Mark this isolate as a pool worker (the worker's entry calls it first):
+ * from then on {@link WorkerPool.create} refuses, so a program module that a
+ * worker imports for its shared tasks cannot start a pool per worker by
+ * re-running its top-level code.
+ *
+ * @example
+ * ```ts ignore
+ * import { enterPoolWorker } from "./pool.ts";
+ * enterPoolWorker(); // in runtime/pool/worker_main.ts only
+ * ```
+ */
+export function enterPoolWorker(): void {
+  insidePoolWorker = true;
+}
+
+const NESTED_POOL = "dokio: a pool worker imported a module that starts a pool of its own. " +
+  "A pool worker imports the module of every shared task it runs, so a program that " +
+  "defines its tasks in its own file must guard its main code with " +
+  "`if (import.meta.main) { … }` (or define the tasks in a module of their own)";
 
 function resultError(id: number, info: unknown): JoinError {
   const i = (info ?? {}) as { name?: string; message?: string; stack?: string };
@@ -216,6 +258,7 @@ export class WorkerPool implements HandleOwner {
   #closed: Promise<void> | null = null;
   #drained: (() => void) | null = null;
   #liveCount = 0;
+  #held = false;
   #sweeper: ReturnType<typeof setInterval> | null = null;
   #target: Int32Array;
   #ready: Promise<void> = Promise.resolve();
@@ -267,7 +310,8 @@ export class WorkerPool implements HandleOwner {
    * Make a pool and boot its workers in the background: returns at once.
    * Tasks may be spawned right away (they start once a worker is ready);
    * `ready` settles when every worker is, and rejects — failing every task
-   * spawned so far — if one cannot start.
+   * spawned so far — if one cannot start. Refused inside a pool worker (the
+   * error says to guard the program's main code with `import.meta.main`).
    *
    * @param options the worker count, the modules every worker imports, the queue slots.
    * @returns the pool, still booting.
@@ -283,6 +327,7 @@ export class WorkerPool implements HandleOwner {
    * ```
    */
   static create(options: WorkerPoolOptions): WorkerPool {
+    if (insidePoolWorker) throw new Error(NESTED_POOL);
     if (options === null || typeof options !== "object") {
       throw new TypeError("WorkerPool.start: options must be an object");
     }
@@ -321,7 +366,7 @@ export class WorkerPool implements HandleOwner {
       if (this.#live[s] !== null) this.#settle(s, 1, { name: "Error", message: e.message });
     }
     for (const p of this.#takeBacklog()) {
-      this.#liveCount--;
+      this.#taskDone();
       p.handle._reject(new JoinError(p.handle.id, e));
     }
     this.#checkDrained();
@@ -330,24 +375,30 @@ export class WorkerPool implements HandleOwner {
   async #boot(modules: string[]): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < this.#n; i++) {
-      const w = new Worker(WORKER_URL, { type: "module" });
+      const w = new Worker(WORKER_ENTRY);
+      if (!this.#held) w.unref();
       this.#workers.push(w);
       this.#alive.push(true);
       this.#deathReason.push("");
       this.#byeWaiters.push(() => {});
       ready.push(
         new Promise<void>((resolve, reject) => {
-          w.onmessage = (ev) => {
-            const m = ev.data;
-            if (m.t === "ready") {
-              w.onmessage = (e) => this.#onMessage(i, e.data);
+          let booted = false;
+          w.on("message", (m) => {
+            if (booted) this.#onMessage(i, m);
+            else if (m.t === "ready") {
+              booted = true;
               resolve();
             } else if (m.t === "fatal") reject(new Error(`pool worker ${i}: ${m.error?.message}`));
-          };
-          w.onerror = (ev) => {
-            ev.preventDefault();
-            reject(new Error(`pool worker ${i} failed to start: ${ev.message}`));
-          };
+          });
+          w.on("error", (e: Error) => {
+            if (booted) this.#death(i, `uncaught error: ${e?.message}`);
+            else reject(new Error(`pool worker ${i} failed to start: ${e?.message}`));
+          });
+          w.on("exit", () => {
+            if (booted) this.#death(i, "exited");
+            else reject(new Error(`pool worker ${i} exited while starting`));
+          });
         }),
       );
       w.postMessage({
@@ -377,13 +428,26 @@ export class WorkerPool implements HandleOwner {
     } finally {
       clearTimeout(timer);
     }
-    for (let i = 0; i < this.#n; i++) {
-      const w = this.#workers[i];
-      w.onerror = (ev) => {
-        ev.preventDefault();
-        this.#death(i, `uncaught error: ${ev.message}`);
-      };
+  }
+
+  /**
+   * Let the workers keep the process alive (`on`: some task is queued or
+   * running) or not (idle): a program whose work is done exits without
+   * `shutdown()`, and one with work still in the pool waits for it.
+   */
+  #hold(on: boolean): void {
+    if (this.#held === on) return;
+    this.#held = on;
+    for (let i = 0; i < this.#workers.length; i++) {
+      if (!this.#alive[i]) continue;
+      if (on) this.#workers[i].ref();
+      else this.#workers[i].unref();
     }
+  }
+
+  /** One task settled or was dropped: count it; release the process when none is left. */
+  #taskDone(): void {
+    if (--this.#liveCount === 0) this.#hold(false);
   }
 
   /** Number of workers. */
@@ -486,7 +550,7 @@ export class WorkerPool implements HandleOwner {
     for (let i = 0; i < args.length; i++) w.value(args[i]);
     const h = new SharedJoinHandle<T>(this.#nextId++, this);
     const hu = h as SharedJoinHandle<unknown>;
-    this.#liveCount++;
+    if (this.#liveCount++ === 0) this.#hold(true);
     if (this.#freeTop === 0) {
       this.#backlog.push({
         handle: hu,
@@ -555,7 +619,7 @@ export class WorkerPool implements HandleOwner {
       // Still in the backlog: drop it there.
       const i = this.#backlog.findIndex((p, k) => k >= this.#backlogHead && p.handle === h);
       if (i >= 0) this.#backlog.splice(i, 1);
-      this.#liveCount--;
+      this.#taskDone();
       h._reject(new JoinError(h.id, undefined, true));
       this.#checkDrained();
       return;
@@ -601,7 +665,7 @@ export class WorkerPool implements HandleOwner {
     this.#slotOf.delete(h);
     this.#big.delete(slot);
     this.#free[this.#freeTop++] = slot;
-    this.#liveCount--;
+    this.#taskDone();
     if (code === 0) h._resolve(value);
     else if (code === 2) h._reject(new JoinError(h.id, undefined, true));
     else h._reject(resultError(h.id, value));
@@ -678,7 +742,7 @@ export class WorkerPool implements HandleOwner {
         }
       }
       for (const p of this.#takeBacklog()) {
-        this.#liveCount--;
+        this.#taskDone();
         p.handle._reject(new JoinError(p.handle.id, new Error("every pool worker died")));
       }
     } else {
@@ -818,7 +882,7 @@ export class WorkerPool implements HandleOwner {
     }
     // Cancel what is left: queued tasks never run, running ones are aborted.
     for (const p of this.#takeBacklog()) {
-      this.#liveCount--;
+      this.#taskDone();
       p.handle._reject(new JoinError(p.handle.id, undefined, true));
     }
     for (let s = 0; s < this.#slots; s++) {

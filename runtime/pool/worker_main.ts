@@ -1,5 +1,5 @@
 /**
- * The body of one pool worker (a Deno Worker). It runs its own one-worker
+ * The body of one pool worker (a `node:worker_threads` Worker, which the pool can unref while idle). It runs its own one-worker
  * Dokio `Runtime` plus a dispatcher loop that takes shared task ids from the
  * SharedArrayBuffer queues and runs them as local tasks.
  *
@@ -19,13 +19,15 @@
  * produces exactly one result message; at most `MAX_INFLIGHT`
  * shared tasks run concurrently here, so the rest stay stealable. Abort: the
  * pool sets CANCELLED, bumps this worker's cancel epoch and unparks it; the
- * dispatcher then aborts the local tasks whose word is CANCELLED.
+ * dispatcher then aborts the local tasks whose word is CANCELLED. A task
+ * whose word is CANCELLED runs none of its code: the word is checked again
+ * when its module and arguments are at hand, and at its local task's first
+ * poll (an abort that lands while a task waits for either was lost before).
  *
  * @module
  */
 
-/// <reference lib="deno.worker" />
-
+import { parentPort } from "node:worker_threads";
 import { attachSharedQueues, type SharedQueues } from "./queues/layout.ts";
 import {
   ATOMIC,
@@ -38,6 +40,7 @@ import {
 } from "../task/task_state.ts";
 import { Runtime } from "../runtime.ts";
 import type { JoinHandle } from "../task/join_handle.ts";
+import type { Operation } from "../operation.ts";
 import { JoinError } from "../errors.ts";
 import { decodeArgs } from "./codec.ts";
 import { lookupTask, type SharedFn } from "./registry.ts";
@@ -57,6 +60,7 @@ import {
   W_UNPARKS,
 } from "./pool_layout.ts";
 import { isGeneratorFunction } from "../task/body.ts";
+import { enterPoolWorker } from "./pool.ts";
 
 const GLOBAL_INTERVAL = 31;
 const MAX_INFLIGHT = 64;
@@ -74,6 +78,8 @@ interface Init {
   modules: string[];
 }
 
+if (parentPort === null) throw new Error("dokio: worker_main.ts runs as a pool worker only");
+const port = parentPort;
 let me = -1;
 let q!: SharedQueues;
 let hdr!: Int32Array;
@@ -113,14 +119,14 @@ function flush(): void {
   const r = results;
   results = [];
   try {
-    self.postMessage({ t: "res", r });
+    port.postMessage({ t: "res", r });
   } catch {
     // Some value cannot be cloned: send one by one, failing only the culprits.
     for (let k = 0; k < r.length; k += 3) {
       try {
-        self.postMessage({ t: "res", r: [r[k], r[k + 1], r[k + 2]] });
+        port.postMessage({ t: "res", r: [r[k], r[k + 1], r[k + 2]] });
       } catch (e) {
-        self.postMessage({ t: "res", r: [r[k], 1, errorInfo(e)] });
+        port.postMessage({ t: "res", r: [r[k], 1, errorInfo(e)] });
       }
     }
   }
@@ -229,7 +235,7 @@ function readArgs(id: number): unknown[] | Promise<unknown[]> {
         reject(e);
       }
     });
-    self.postMessage({ t: "need", id });
+    port.postMessage({ t: "need", id });
   });
 }
 
@@ -297,7 +303,29 @@ function launch(id: number, decoded: unknown[]): void {
   run(id, fn, args, blocking);
 }
 
+/** Whether the pool has aborted shared task `id` (CANCELLED on its state word). */
+function abortedShared(id: number): boolean {
+  return (Atomics.load(hdr, id * HEADER_WORDS + H_STATE) & CANCELLED) !== 0;
+}
+
+/** What a local task returns when its shared task was aborted before its first poll. */
+const NOT_STARTED: unique symbol = Symbol("dokio.notStarted");
+
+/**
+ * Run the generator body of shared task `id` unless the pool aborted it
+ * before this first poll: then none of its code runs.
+ */
+function* unlessAborted(id: number, body: Operation<unknown>): Generator<unknown, unknown> {
+  if (abortedShared(id)) return NOT_STARTED;
+  return yield* body;
+}
+
 function run(id: number, fn: SharedFn, args: unknown[], blocking: boolean): void {
+  // Claimed, but the abort came while it waited for its module or arguments.
+  if (abortedShared(id)) {
+    finish(id, 2, undefined);
+    return;
+  }
   if (blocking && !isGeneratorFunction(fn)) {
     // CPU job: run inline on the dispatcher, no task machinery.
     let v: unknown;
@@ -318,8 +346,8 @@ function run(id: number, fn: SharedFn, args: unknown[], blocking: boolean): void
   let h: JoinHandle<unknown>;
   try {
     h = isGeneratorFunction(fn)
-      ? rt.spawn(fn(...args) as Iterable<unknown> as never)
-      : rt.spawn((signal: AbortSignal) => fn(...args, signal));
+      ? rt.spawn(unlessAborted(id, fn(...args) as Operation<unknown>))
+      : rt.spawn((signal: AbortSignal) => abortedShared(id) ? NOT_STARTED : fn(...args, signal));
   } catch (e) {
     finish(id, 1, errorInfo(e));
     return;
@@ -327,7 +355,8 @@ function run(id: number, fn: SharedFn, args: unknown[], blocking: boolean): void
   inflight.set(id, h);
   h.then((v) => {
     inflight.delete(id);
-    finish(id, 0, v);
+    if (v === NOT_STARTED) finish(id, 2, undefined);
+    else finish(id, 0, v);
     q.idle.unpark(me);
   }, (e) => {
     inflight.delete(id);
@@ -397,6 +426,7 @@ async function loop(): Promise<void> {
 }
 
 function onInit(m: Init): Promise<void> {
+  enterPoolWorker();
   me = m.index;
   queuesI32 = new Int32Array(m.queues);
   q = attachSharedQueues(m.queues);
@@ -414,20 +444,18 @@ function parkWordIndex(workers: number, index: number): number {
   return 16 + Math.ceil(Math.ceil(workers / 32) / 16) * 16 + index * 16;
 }
 
-self.onmessage = (ev: MessageEvent) => {
-  const m = ev.data;
+port.on("message", (m) => {
   if (m.t === "init") {
     onInit(m as Init).then(() => {
-      self.postMessage({ t: "ready" });
+      port.postMessage({ t: "ready" });
       return loop();
     }).then(async () => {
       await rt.shutdown(500);
       hop.port1.close();
       hop.port2.close();
-      self.postMessage({ t: "bye" });
-      self.close();
+      port.postMessage({ t: "bye" }); // the pool terminates this worker
     }, (e) => {
-      self.postMessage({ t: "fatal", error: errorInfo(e) });
+      port.postMessage({ t: "fatal", error: errorInfo(e) });
     });
   } else if (m.t === "run") {
     // A task pinned to this worker (`spawnOn`): claimed and started like a popped id.
@@ -438,4 +466,4 @@ self.onmessage = (ev: MessageEvent) => {
     argWaiters.delete(m.id);
     w?.(m.bytes, m.shared ?? []);
   }
-};
+});
