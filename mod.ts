@@ -33,3 +33,4 @@ export * from "./time/mod.ts";
 export * from "./sync/mod.ts";
 export * from "./runtime/pool/mod.ts";
 export * from "./net/mod.ts";
+export * from "./io/mod.ts";

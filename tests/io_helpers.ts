@@ -1,0 +1,139 @@
+/**
+ * Shared helpers of the io/ tests: the two transports every io type is
+ * tested over (a TCP connection on a given backend, and an in-memory
+ * duplex), a seeded PRNG, and a writer that dribbles bytes in chunks.
+ *
+ * @module
+ */
+
+import { run } from "../runtime/mod.ts";
+import { TcpListener, TcpStream } from "../net/mod.ts";
+import { duplex } from "../io/mod.ts";
+import type { Reader, Writer } from "../io/mod.ts";
+import { sleep } from "../time/mod.ts";
+
+/** The reactor backends the net-backed tests run on. */
+export const BACKENDS = ["epoll", "io_uring"] as const;
+/** One of {@linkcode BACKENDS}. */
+export type B = typeof BACKENDS[number];
+
+/** A connected pair of byte streams and how to close them. */
+export interface Pair {
+  /** The end the test writes to. */
+  a: Reader & Writer & { close(): void };
+  /** The end the test reads from. */
+  b: Reader & Writer & { close(): void };
+}
+
+/**
+ * Deterministic PRNG (mulberry32) returning floats in [0, 1).
+ *
+ * @example
+ * ```ts ignore
+ * const r = rng(1);
+ * r(); // 0.6270739405881613
+ * ```
+ */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A connected TCP pair on the current runtime: [client, accepted server].
+ *
+ * @example
+ * ```ts ignore
+ * const { a, b } = yield* tcpPair();
+ * ```
+ */
+export function* tcpPair(): Generator<unknown, Pair, unknown> {
+  using l = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+  const a = yield* TcpStream.connect({ hostname: "127.0.0.1", port: l.localAddr.port });
+  const b = yield* l.accept();
+  return { a, b };
+}
+
+/** A transport: a name and how to make a pair inside a task. */
+export interface Transport {
+  /** For test names. */
+  name: string;
+  /** Options for `run` (the backend). */
+  backend: B | null;
+  /** Make a connected pair. */
+  pair(): Generator<unknown, Pair, unknown>;
+}
+
+/**
+ * Every transport: TCP on each backend, and a duplex of `capacity` bytes.
+ *
+ * @example
+ * ```ts ignore
+ * for (const t of transports(7)) Deno.test(`x [${t.name}]`, () => inRuntime(t, body));
+ * ```
+ */
+export function transports(duplexCapacity = 4096): Transport[] {
+  const tcp = BACKENDS.map((b): Transport => ({ name: `tcp ${b}`, backend: b, pair: tcpPair }));
+  return [...tcp, {
+    name: `duplex(${duplexCapacity})`,
+    backend: null,
+    // deno-lint-ignore require-yield
+    pair: function* () {
+      const [a, b] = duplex(duplexCapacity);
+      return { a, b };
+    },
+  }];
+}
+
+/**
+ * Run `body` with a fresh pair of `t`, on t's backend.
+ *
+ * @example
+ * ```ts ignore
+ * await withPair(t, function* ({ a, b }) { ... });
+ * ```
+ */
+export function withPair<T>(
+  t: Transport,
+  body: (p: Pair) => Generator<unknown, T, unknown>,
+): Promise<T> {
+  return run(function* () {
+    const p = yield* t.pair();
+    try {
+      return yield* body(p);
+    } finally {
+      p.a.close();
+      p.b.close();
+    }
+  }, t.backend === null ? {} : { backend: t.backend });
+}
+
+/**
+ * Write `bytes` in pieces cut at `cuts` (ascending offsets), letting the
+ * reader run between pieces, then shut down when `end` is set.
+ *
+ * @example
+ * ```ts ignore
+ * yield* dribble(a, bytes, [3, 7], true);
+ * ```
+ */
+export function* dribble(
+  w: Writer,
+  bytes: Uint8Array,
+  cuts: number[],
+  end: boolean,
+): Generator<unknown, void, unknown> {
+  let at = 0;
+  for (const c of [...cuts, bytes.byteLength]) {
+    if (c > at) yield* w.writeAll(bytes.subarray(at, c));
+    at = Math.max(at, c);
+    yield* sleep(0);
+  }
+  if (end) yield* w.shutdown();
+}
