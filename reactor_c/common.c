@@ -17,9 +17,11 @@
 #include <limits.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +98,12 @@ static int grow_slots(dk_reactor *r) {
   return 0;
 }
 
+/* Ops that keep the TS fd of their record busy while pending (not CLOSE, which ends it). */
+#define HOLDS_FD ((1u << DK_OP_ACCEPT) | (1u << DK_OP_RECV) | (1u << DK_OP_SEND) |          \
+                  (1u << DK_OP_SHUTDOWN) | (1u << DK_OP_POLL) | (1u << DK_OP_READ) |        \
+                  (1u << DK_OP_WRITE) | (1u << DK_OP_RECVFROM) | (1u << DK_OP_SENDTO) |     \
+                  (1u << DK_OP_UDP_CONNECT))
+
 int32_t slot_alloc(dk_reactor *r, const struct dk_sqe *e) {
   if (r->n_active + 1 > r->hash_mask + 1 && grow_hash(r) < 0) return -ENOMEM;
   if (r->free_head == DK_NIL && grow_slots(r) < 0) return -ENOMEM;
@@ -112,16 +120,22 @@ int32_t slot_alloc(dk_reactor *r, const struct dk_sqe *e) {
   s->addr = e->addr;
   s->arg = e->arg;
   s->sock = -1;
+  s->held = -1;
+  s->pipe_write = 0;
+  s->salen = 0; /* no address until an op's syscall reports one */
+  s->sa.sa.sa_family = AF_UNSPEC;
   s->next = s->prev = DK_NIL;
   uint32_t b = hash_token(r, e->token);
   s->hnext = r->hash[b];
   r->hash[b] = i;
   r->n_active++;
+  if ((1u << e->op) & HOLDS_FD) (void)slot_hold(r, i, e->fd); /* check_fd made its entry */
   return i;
 }
 
 void slot_free(dk_reactor *r, int32_t i) {
   dk_slot *s = slot_at(r, i);
+  slot_release(r, i);
   int32_t *p = &r->hash[hash_token(r, s->token)];
   while (*p != DK_NIL && *p != i) p = &slot_at(r, *p)->hnext;
   if (*p == i) *p = s->hnext;
@@ -130,6 +144,155 @@ void slot_free(dk_reactor *r, int32_t i) {
   s->next = r->free_head;
   r->free_head = i;
   r->n_active--;
+}
+
+/* ------------------------------------------------------------- fd facts */
+
+/* The process's fd limit (soft), never below 64. */
+static uint32_t fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 24))
+    return 1u << 24;
+  return rl.rlim_cur < 64 ? 64 : (uint32_t)rl.rlim_cur;
+}
+
+dk_fd_info *fd_info(dk_reactor *r, int32_t fd) {
+  if (fd < 0) return NULL;
+  if ((uint32_t)fd < r->n_fds) return &r->fds[fd];
+  /* Grow only for a number that names an open file: a forged one is refused
+   * before it costs memory.  The limit bounds the table; an fd above it (the
+   * limit was lowered after it opened) still gets its entry. */
+  if (fcntl(fd, F_GETFD) < 0) return NULL;
+  uint32_t lim = fd_limit();
+  uint32_t n = r->n_fds ? r->n_fds : 64;
+  while (n <= (uint32_t)fd) n *= 2;
+  if (n > lim && lim > (uint32_t)fd) n = lim;
+  if (n <= (uint32_t)fd) n = (uint32_t)fd + 1;
+  dk_fd_info *f = realloc(r->fds, n * sizeof *f);
+  if (!f) return NULL;
+  memset(f + r->n_fds, 0, (n - r->n_fds) * sizeof *f);
+  r->fds = f;
+  r->n_fds = n;
+  return &r->fds[fd];
+}
+
+int32_t slot_hold(dk_reactor *r, int32_t i, int32_t fd) {
+  dk_fd_info *f = fd_info(r, fd);
+  if (!f) return -EBADF;
+  f->ops++;
+  slot_at(r, i)->held = fd;
+  return 0;
+}
+
+void slot_release(dk_reactor *r, int32_t i) {
+  dk_slot *s = slot_at(r, i);
+  if (s->held >= 0 && (uint32_t)s->held < r->n_fds) r->fds[s->held].ops--;
+  s->held = -1;
+}
+
+void own_fd(dk_reactor *r, int32_t fd, uint8_t owner) {
+  dk_fd_info *f = fd_info(r, fd);
+  if (f) f->owner = owner;
+}
+
+/* Close notices.  A close made outside a reactor's op path (dk_close, or a
+ * CLOSE record in another reactor) is announced to every live reactor before
+ * the close(2), under handles_lock.  Each reactor takes its notices on its own
+ * thread at the start of every entry point and before it hands out a new fd,
+ * so the notice for a number is always applied before that number can come
+ * back to it as a new file: close(2) happens after the announcement, and the
+ * number can only be reused after close(2). */
+#define DK_NOTES_MAX 65536u
+
+static void note_close(dk_reactor *r, int32_t fd) {
+  if (r->notes_overflow) return;
+  if (r->n_notes == r->notes_cap) {
+    uint32_t n = r->notes_cap ? r->notes_cap * 2 : 64;
+    int32_t *p = n <= DK_NOTES_MAX ? realloc(r->notes, n * sizeof *p) : NULL;
+    if (!p) {
+      r->notes_overflow = 1; /* the reactor re-checks every fd it knows instead */
+      atomic_store_explicit(&r->notes_pending, 1, memory_order_release);
+      return;
+    }
+    r->notes = p;
+    r->notes_cap = n;
+  }
+  r->notes[r->n_notes++] = fd;
+  atomic_store_explicit(&r->notes_pending, 1, memory_order_release);
+}
+
+void take_notices(dk_reactor *r) {
+  /* Acquire pairs with note_close's release: a set flag means the appended
+   * notes are visible once we hold the lock (the lock alone would do; the flag
+   * keeps the common no-notice path free of it). */
+  if (!atomic_load_explicit(&r->notes_pending, memory_order_acquire)) return;
+  for (;;) {
+    int32_t local[64];
+    uint32_t n = 0;
+    int overflow = 0;
+    pthread_mutex_lock(&handles_lock);
+    while (n < 64 && r->n_notes > 0) local[n++] = r->notes[--r->n_notes];
+    if (r->n_notes == 0) {
+      overflow = r->notes_overflow;
+      r->notes_overflow = 0;
+      atomic_store_explicit(&r->notes_pending, 0, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&handles_lock);
+    for (uint32_t k = 0; k < n; k++) {
+      if ((uint32_t)local[k] < r->n_fds) r->fds[local[k]].kind = FK_UNKNOWN;
+      r->ops->closed_elsewhere(r, local[k]);
+    }
+    if (overflow) {
+      /* Notices were lost: every number with ops whose file is gone is closed. */
+      for (uint32_t fd = 0; fd < r->n_fds; fd++) {
+        if (r->fds[fd].owner != FD_INTERNAL && fcntl((int)fd, F_GETFD) < 0) {
+          r->fds[fd].kind = FK_UNKNOWN;
+          r->ops->closed_elsewhere(r, (int32_t)fd);
+        }
+      }
+    }
+    if (n < 64 && !overflow) return;
+  }
+}
+
+/* Announce that fd is about to be closed outside the op path of every live
+ * reactor but self.  Returns -EBADF (and announces nothing) if fd is one of a
+ * live reactor's own fds.  Caller holds no lock. */
+static int32_t announce_close(dk_reactor *self, int32_t fd) {
+  pthread_mutex_lock(&handles_lock);
+  for (uint32_t i = 0; i < DK_MAX_REACTORS; i++) {
+    dk_reactor *r = handles[i].r;
+    if (!r) continue;
+    for (uint32_t k = 0; k < r->n_own; k++) {
+      if (r->own_fds[k] == fd) {
+        pthread_mutex_unlock(&handles_lock);
+        return -EBADF;
+      }
+    }
+  }
+  for (uint32_t i = 0; i < DK_MAX_REACTORS; i++) {
+    dk_reactor *r = handles[i].r;
+    if (r && r != self) note_close(r, fd);
+  }
+  pthread_mutex_unlock(&handles_lock);
+  return 0;
+}
+
+void add_own_fd(dk_reactor *r, int32_t fd) {
+  if (fd < 0 || r->n_own >= sizeof r->own_fds / sizeof r->own_fds[0]) return;
+  r->own_fds[r->n_own++] = fd;
+  own_fd(r, fd, FD_INTERNAL);
+}
+
+/* Notices need not be taken here: one for this number, if any, is applied at the
+ * start of the next entry point, before any op can name the new file (the
+ * backend's fresh hook already fails what its number still carried). */
+void fd_new(dk_reactor *r, int32_t fd, int sock) {
+  if (fd >= 0 && (uint32_t)fd < r->n_fds) {
+    r->fds[fd].kind = sock ? FK_SOCK : FK_UNKNOWN;
+    r->fds[fd].owner = FD_TS;
+  }
+  r->ops->fresh(r, fd, sock);
 }
 
 int32_t slot_find_token(dk_reactor *r, uint32_t token) {
@@ -352,7 +515,51 @@ int open_flags(uint32_t f) {
   if (f & DK_O_TRUNC) o |= O_TRUNC;
   if (f & DK_O_APPEND) o |= O_APPEND;
   if (f & DK_O_EXCL) o |= O_EXCL;
-  return o | O_CLOEXEC;
+  /* O_NONBLOCK: opening a FIFO nobody has open at the other end never blocks
+   * (read side: succeeds; write side: -ENXIO).  Regular files ignore it; a
+   * FIFO or tty opened this way is then waited on by readiness. */
+  return o | O_CLOEXEC | O_NONBLOCK;
+}
+
+ssize_t write_nosigpipe(int fd, const void *b, size_t n, uint64_t off) {
+#if defined(__linux__)
+  /* Linux has no per-write way to suppress SIGPIPE on a pipe: block it for this
+   * thread around the write and consume the one the write raised. */
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  ssize_t w = off == UINT64_MAX ? write(fd, b, n) : pwrite(fd, b, n, (off_t)off);
+  int err = errno;
+  if (w < 0 && err == EPIPE && !sigismember(&old, SIGPIPE)) {
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) == SIGPIPE) {}
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = err;
+  return w;
+#else
+#ifdef F_SETNOSIGPIPE
+  (void)fcntl(fd, F_SETNOSIGPIPE, 1);
+#endif
+  return off == UINT64_MAX ? write(fd, b, n) : pwrite(fd, b, n, (off_t)off);
+#endif
+}
+
+int fd_kind(dk_reactor *r, int32_t fd) {
+  dk_fd_info *f = fd_info(r, fd);
+  if (!f) return FK_UNKNOWN;
+  if (f->kind == FK_UNKNOWN) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) return FK_UNKNOWN;
+    f->kind = S_ISFIFO(st.st_mode) ? FK_FIFO : S_ISSOCK(st.st_mode) ? FK_SOCK : FK_OTHER;
+  }
+  return f->kind;
+}
+
+int fd_blocking(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  return fl >= 0 && !(fl & O_NONBLOCK);
 }
 
 uint32_t poll_to_dk(uint32_t ev) {
@@ -448,14 +655,29 @@ int32_t dk_backend(int32_t handle) {
   return r ? r->backend : -EBADF;
 }
 
+/* An op's fd must be open, and not the reactor's own or a pending CONNECT's socket. */
+static int32_t check_fd(dk_reactor *r, const struct dk_sqe *e) {
+  if (!((1u << e->op) & NEEDS_FD)) return 0;
+  dk_fd_info *f = fd_info(r, e->fd);
+  if (!f || f->owner != FD_TS) return -EBADF;
+  if (e->op == DK_OP_CLOSE) {
+    f->kind = FK_UNKNOWN; /* the number may come back as another kind of file */
+    return announce_close(r, e->fd);
+  }
+  return 0;
+}
+
 static void submit_records(dk_reactor *r, uint32_t n, int flush) {
+  take_notices(r);
   for (uint32_t i = 0; i < n; i++) {
     const struct dk_sqe *e = &r->sq[i];
     int32_t v = validate_sqe(e);
+    if (v == 0) v = check_fd(r, e);
     if (v == 0) {
       if (e->op == DK_OP_LISTEN || e->op == DK_OP_UDP_BIND) {
         v = do_listen(e, e->op == DK_OP_LISTEN);
         if (v >= 0) {
+          fd_new(r, v, 1);
           post(r, e->token, v, 0, e->op);
           continue;
         }
@@ -482,7 +704,8 @@ int32_t dk_submit(int32_t handle, uint32_t n) {
 int32_t dk_wait(int32_t handle, int32_t timeout_ms) {
   dk_reactor *r = lookup(handle);
   if (!r) return -EBADF;
-  if (timeout_ms < -1) timeout_ms = -1;
+  if (timeout_ms < -1) return -EINVAL;
+  take_notices(r);
   return r->ops->wait(r, timeout_ms);
 }
 
@@ -490,8 +713,7 @@ int32_t dk_wait(int32_t handle, int32_t timeout_ms) {
 int32_t dk_enter(int32_t handle, uint32_t n, int32_t timeout_ms) {
   dk_reactor *r = lookup(handle);
   if (!r) return -EBADF;
-  if (n > r->sq_cap) return -EINVAL;
-  if (timeout_ms < -1) timeout_ms = -1;
+  if (n > r->sq_cap || timeout_ms < -1) return -EINVAL;
   /* Records are staged; the backend's wait pushes them in its own syscall. */
   submit_records(r, n, 0);
   return r->ops->wait(r, timeout_ms);
@@ -513,6 +735,20 @@ int32_t dk_pending(int32_t handle) {
   return (int32_t)(r->n_active + r->q_len);
 }
 
+/* Ops whose successful result is a new fd. */
+#define MAKES_FD ((1u << DK_OP_LISTEN) | (1u << DK_OP_ACCEPT) | (1u << DK_OP_CONNECT) | \
+                  (1u << DK_OP_OPEN) | (1u << DK_OP_UDP_BIND))
+
+/* Close the fds that completions nobody will collect carry (the backend has
+ * already drained every op into the queue). */
+static void close_undelivered(dk_reactor *r) {
+  for (uint32_t k = 0; k < r->q_len; k++) {
+    const struct dk_cqe *c = &r->q[(r->q_head + k) & (r->q_cap - 1)];
+    if (c->result >= 0 && c->op < 32 && ((1u << c->op) & MAKES_FD)) close(c->result);
+  }
+  r->q_len = 0;
+}
+
 /*
  * Contract: cancels every pending op and waits until the kernel/worker holds
  * none of TS's buffers, closes the reactor's own fds, frees the handle.  fds
@@ -531,10 +767,13 @@ int32_t dk_destroy(int32_t handle) {
   pthread_mutex_unlock(&handles_lock);
   if (!r) return -EBADF;
   r->ops->destroy(r);
+  close_undelivered(r);
   for (uint32_t c = 0; c < r->n_chunks; c++) free(r->chunks[c]);
   free(r->chunks);
   free(r->hash);
   free(r->q);
+  free(r->fds);
+  free(r->notes);
   free(r);
   return 0;
 }
@@ -578,17 +817,21 @@ int32_t dk_setsockopt(int32_t fd, int32_t option, int32_t value) {
   return setsockopt(fd, level, name, &v, sizeof v) < 0 ? -errno : 0;
 }
 
-/* Contract: close(2) fd now (outside any reactor); 0 or -errno.  EINTR counts as closed. */
+/* Contract: close(2) fd now, outside any reactor's op path; 0 or -errno (EINTR counts as
+ * closed).  A reactor's own fd is refused (-EBADF).  Every live reactor is told first, so ops
+ * it still has on fd fail at its next call instead of reaching a later file with that number. */
 int32_t dk_close(int32_t fd) {
   if (fd < 0) return -EBADF;
+  int32_t v = announce_close(NULL, fd);
+  if (v < 0) return v;
   if (close(fd) < 0 && errno != EINTR) return -errno;
   return 0;
 }
 
 /* Contract: a static name for a positive errno, "E?" if unknown; never NULL. */
 const char *dk_errno_name(int32_t err) {
-  if (err < 0) err = -err;
-  switch (err) {
+  int64_t e = err < 0 ? -(int64_t)err : err; /* INT32_MIN has no int32 negation */
+  switch (e) {
 #define N(e) case e: return #e;
     N(EPERM) N(ENOENT) N(ESRCH) N(EINTR) N(EIO) N(ENXIO) N(E2BIG) N(ENOEXEC) N(EBADF)
     N(ECHILD) N(EAGAIN) N(ENOMEM) N(EACCES) N(EFAULT) N(EBUSY) N(EEXIST) N(EXDEV)

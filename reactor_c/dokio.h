@@ -26,6 +26,19 @@
  * JS thread): io_uring ties an op to the thread that submitted it, and work
  * the kernel handed to its worker threads is cancelled if that thread exits.
  *
+ * fds: an op naming an fd that is not open fails with -EBADF (the reactor's
+ * per-fd tables grow only for open numbers, never past the fd limit), and so
+ * does one naming the reactor's own fds (its ring, eventfd or poller) or the
+ * socket of a CONNECT still pending (that socket is the reactor's until the
+ * CONNECT completes).  Close an fd the reactor has seen through a CLOSE record
+ * or dk_close, not plain close(2): dk_close tells every live reactor first, so
+ * ops they still have on the fd fail (-ECANCELED) at their next call instead
+ * of reaching the next file that takes the number; after a plain close(2) a
+ * reused number may be taken for the old kind of file.  On epoll/kqueue a
+ * socket given in blocking mode is switched to nonblocking; a pipe or tty is
+ * left as it is and touched only when poll(2) says the op will not block (a
+ * WRITE to a blocking pipe then moves at most PIPE_BUF bytes).
+ *
  * The record layouts below are mirrored in ffi/layout.ts; dk_layout()
  * reports them so a test checks both sides agree.
  */
@@ -64,20 +77,22 @@ enum dk_op {
                          result = bytes taken (may be fewer than len). */
   DK_OP_SHUTDOWN = 6, /* fd; len = how (0 read, 1 write, 2 both). */
   DK_OP_CLOSE = 7,    /* fd; ops still pending on fd complete with -ECANCELED first
-                         (their completions arrive before the CLOSE's). */
+                         (their completions arrive before the CLOSE's); ops other
+                         reactors have on fd fail at their next call (see dk_close). */
   DK_OP_POLL = 8,     /* fd; len = DK_POLL_* mask; result = ready DK_POLL_* mask. */
   DK_OP_CANCEL = 9,   /* arg = token of the op to cancel.  result 0 if found (that op then
                          completes with -ECANCELED, or with its real result if it had
                          already finished), -ENOENT if no such pending op.  Tokens of
                          pending ops should be unique; with duplicates the newest is hit. */
   DK_OP_OPEN = 10,    /* addr = NUL-terminated path; len = DK_O_* flags; arg = mode;
-                         result = fd. */
+                         result = fd, opened O_NONBLOCK|O_CLOEXEC: a FIFO with no peer
+                         never blocks the open (write side: -ENXIO). */
   DK_OP_READ = 11,    /* fd; addr = buffer; len; arg = file offset (int64, -1 = current). */
   DK_OP_WRITE = 12,   /* fd; addr = buffer; len; arg = file offset (int64, -1 = current).
-                         For files and pipes; use SEND on sockets (on io_uring a WRITE to
-                         a reset socket or a broken pipe can raise SIGPIPE, which Deno
-                         ignores; epoll/kqueue suppress it). */
-  DK_OP_RECVFROM = 13,/* UDP. fd; addr = buffer; len; arg = (struct dk_addr*) sender out. */
+                         For files and pipes (on a socket it acts as SEND).  Never raises
+                         SIGPIPE: a broken pipe or reset socket gives -EPIPE. */
+  DK_OP_RECVFROM = 13,/* UDP. fd; addr = buffer; len; arg = (struct dk_addr*) sender out
+                         (all zero, family 0, when the socket reports none). */
   DK_OP_SENDTO = 14,  /* UDP. fd; addr = buffer; len; arg = (struct dk_addr*) target, or 0
                          on a connected socket. */
   DK_OP_UDP_BIND = 15,/* arg = (struct dk_addr*) local address; flags = DK_LISTEN_*;
@@ -144,7 +159,8 @@ struct dk_cqe {          /* 16 bytes */
 
 /*
  * dk_create: make a reactor.  backend: DK_BACKEND_*; entries: ring size hint
- * (rounded up to a power of two, 1..32768, 0 = 256).  sq/cq: TS-owned buffers of
+ * (rounded up to a power of two, 1..32768, 0 = 256; io_uring uses at least 4,
+ * the most one record needs at once).  sq/cq: TS-owned buffers of
  * sq_cap submission and cq_cap completion records; they must stay valid until
  * dk_destroy returns.  Returns a handle >= 0 or -errno (-EINVAL for bad
  * arguments, -ENOSYS/-EPERM when the asked backend is unavailable).
@@ -164,7 +180,7 @@ int32_t dk_submit(int32_t handle, uint32_t n);
 
 /*
  * dk_wait: move up to cq_cap completions into the completion buffer, waiting
- * up to timeout_ms (0 = poll, -1 = forever) for at least one.  A dk_wake()
+ * up to timeout_ms (0 = poll, -1 = forever, below -1: -EINVAL) for at least one.  A dk_wake()
  * ends the wait early (also one made since the last wait: wakes are not
  * lost).  Completions that do not fit stay queued, in order, for the next
  * call.  Returns the number of completions written (0 on timeout or wake)
@@ -184,10 +200,15 @@ int32_t dk_pending(int32_t handle);
 
 /*
  * dk_destroy: cancel every pending op, close the reactor's own fds and free
- * the handle.  Completions still pending are dropped (fds that ops created
- * meanwhile are closed); TS must treat every buffer it handed over as
- * released only when this returns (io_uring: it waits, up to 10 s, until the
- * kernel has finished or cancelled every op).  Returns 0 or -EBADF.
+ * the handle.  Completions not yet delivered are dropped, and the fds they
+ * carry (LISTEN, ACCEPT, CONNECT, OPEN, UDP_BIND results) are closed; a CLOSE
+ * still queued runs.  TS must treat every buffer it handed over as released
+ * only when this returns: io_uring waits until the kernel has finished or
+ * cancelled every op, epoll/kqueue until the file worker has finished its job.
+ * Both waits are bounded (10 s) for a syscall that never returns (a hung
+ * device or file system): past it, the op's memory is left allocated rather
+ * than freed under the kernel or the worker, and the TS buffers it names must
+ * then never be freed (see ffi/reactor.ts).  Returns 0 or -EBADF.
  */
 int32_t dk_destroy(int32_t handle);
 
@@ -200,7 +221,11 @@ int32_t dk_peer_addr(int32_t fd, struct dk_addr *out);
 #define DK_SOCKOPT_SNDBUF 4
 #define DK_SOCKOPT_BROADCAST 5
 int32_t dk_setsockopt(int32_t fd, int32_t option, int32_t value);
-int32_t dk_close(int32_t fd); /* close(2) now, outside any reactor */
+/* dk_close: close(2) now, outside any reactor's op path.  The reactor's own fds
+ * are refused (-EBADF).  Every live reactor is told before the close: its ops
+ * on fd fail with -ECANCELED at its next call (io_uring: cancelled, so the
+ * file is released and a peer sees the close). */
+int32_t dk_close(int32_t fd);
 
 /* dk_errno_name: "ECONNRESET" etc. for a positive errno; "E?" if unknown. */
 const char *dk_errno_name(int32_t err);

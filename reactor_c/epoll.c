@@ -79,6 +79,12 @@ int32_t poller_wait(dk_poller *p, dk_event *out, int32_t n, int32_t timeout_ms) 
   return k;
 }
 
+int32_t poller_fds(dk_poller *p, int32_t out[2]) {
+  out[0] = p->ep;
+  out[1] = p->efd;
+  return 2;
+}
+
 int32_t poller_wake(dk_poller *p) {
   uint64_t one = 1;
   if (write(p->efd, &one, sizeof one) == (ssize_t)sizeof one || errno == EAGAIN) return 0;

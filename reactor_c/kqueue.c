@@ -93,6 +93,11 @@ int32_t poller_wait(dk_poller *p, dk_event *out, int32_t n, int32_t timeout_ms) 
   return k;
 }
 
+int32_t poller_fds(dk_poller *p, int32_t out[2]) {
+  out[0] = p->kq;
+  return 1;
+}
+
 int32_t poller_wake(dk_poller *p) {
   struct kevent ev;
   EV_SET(&ev, WAKE_IDENT, EVFILT_USER, 0, NOTE_TRIGGER, 0, NULL);

@@ -57,13 +57,14 @@ typedef struct dk_slot {
   uint8_t op;
   uint8_t state;
   uint8_t list;   /* L_* (ready.c) */
-  uint8_t _pad;
+  uint8_t pipe_write; /* uring.c: a WRITE to a FIFO, waiting for POLLOUT to write itself */
   int32_t fd;
+  int32_t held;   /* the fd number this op counts in fd_info.ops, or -1 */
   uint32_t len;
   uint16_t flags;
   uint64_t addr;
   uint64_t arg;
-  int32_t sock;   /* CONNECT: the socket C created (closed on failure) */
+  int32_t sock;   /* CONNECT: the socket C created (closed on failure), -1 once gone */
   int32_t hnext;  /* token hash chain */
   int32_t next;   /* free list / fd list */
   int32_t prev;   /* fd list */
@@ -72,6 +73,20 @@ typedef struct dk_slot {
   struct msghdr msg;
   struct iovec iov;
 } dk_slot;
+
+/*
+ * What the reactor knows of one fd number (dk_reactor.fds, indexed by fd).
+ * The table grows only to numbers that are open when first named, and never
+ * past the process's fd limit, so a forged number costs nothing.
+ */
+enum { FD_TS = 0, FD_INTERNAL = 1, FD_CONNECTING = 2 };
+enum { FK_UNKNOWN = 0, FK_FIFO = 1, FK_SOCK = 2, FK_OTHER = 3 };
+typedef struct dk_fd_info {
+  uint32_t ops;  /* pending ops that hold this number (slot.held) */
+  uint8_t owner; /* FD_*: INTERNAL (the reactor's own) and CONNECTING are refused */
+  uint8_t kind;  /* FK_*: cached fstat class (uring.c), reset when the number is reused */
+  uint16_t _pad;
+} dk_fd_info;
 
 struct dk_reactor;
 
@@ -82,6 +97,12 @@ typedef struct dk_backend_ops {
   int32_t (*wait)(struct dk_reactor *r, int32_t timeout_ms); /* completions written */
   int32_t (*wake)(struct dk_reactor *r);            /* any thread */
   void (*destroy)(struct dk_reactor *r);            /* cancel+drain, close own fds */
+  /* fd was closed outside this reactor's op path (dk_close, another reactor's
+   * CLOSE): fail or cancel the ops still naming it. */
+  void (*closed_elsewhere)(struct dk_reactor *r, int32_t fd);
+  /* fd is a new file handed out by this reactor (accept/connect/open/listen/bind);
+   * sock: it is a nonblocking socket the reactor made. */
+  void (*fresh)(struct dk_reactor *r, int32_t fd, int sock);
 } dk_backend_ops;
 
 typedef struct dk_reactor {
@@ -111,6 +132,19 @@ typedef struct dk_reactor {
   /* token -> slot hash, buckets of slot indices chained by hnext. */
   int32_t *hash;
   uint32_t hash_mask;
+
+  /* Per-fd facts (see dk_fd_info), and the reactor's own fds. */
+  dk_fd_info *fds;
+  uint32_t n_fds;
+  int32_t own_fds[4];
+  uint32_t n_own;
+
+  /* Close notices: fds closed outside this reactor's op path, appended under
+   * the handle-table lock by any thread, taken by the reactor's own calls. */
+  _Atomic uint32_t notes_pending;
+  int32_t *notes;
+  uint32_t n_notes, notes_cap;
+  int notes_overflow;
 } dk_reactor;
 
 /* Slot of index i (i must be < n_chunks * DK_CHUNK). */
@@ -121,6 +155,16 @@ static inline dk_slot *slot_at(dk_reactor *r, int32_t i) {
 /* common.c */
 int32_t slot_alloc(dk_reactor *r, const struct dk_sqe *e); /* index or -ENOMEM */
 void slot_free(dk_reactor *r, int32_t i);
+/* The info of fd, growing the table if fd is open and below the fd limit; NULL otherwise. */
+dk_fd_info *fd_info(dk_reactor *r, int32_t fd);
+/* Count slot i's op as holding fd (for close notices); 0 or -EBADF. */
+int32_t slot_hold(dk_reactor *r, int32_t i, int32_t fd);
+void slot_release(dk_reactor *r, int32_t i);
+void own_fd(dk_reactor *r, int32_t fd, uint8_t owner); /* mark (FD_*) a number */
+void add_own_fd(dk_reactor *r, int32_t fd); /* one of the reactor's own fds (refused to ops) */
+/* A new file behind fd, made by this reactor: take close notices, then tell the backend. */
+void fd_new(dk_reactor *r, int32_t fd, int sock);
+void take_notices(dk_reactor *r); /* apply close notices from other threads / reactors */
 int32_t slot_find_token(dk_reactor *r, uint32_t token);   /* index or DK_NIL */
 void post(dk_reactor *r, uint32_t token, int32_t result, uint32_t flags, uint32_t op);
 void op_complete(dk_reactor *r, int32_t i, int32_t result); /* post + free */
@@ -132,6 +176,10 @@ int32_t do_listen(const struct dk_sqe *e, int stream);      /* fd or -errno */
 int32_t new_socket(int family, int type);                   /* fd or -errno */
 int32_t set_nonblock_cloexec(int fd);
 int open_flags(uint32_t dk_flags);
+/* write(2)/pwrite(2) that never raises SIGPIPE (blocked and consumed around the call). */
+ssize_t write_nosigpipe(int fd, const void *b, size_t n, uint64_t off);
+int fd_blocking(int fd); /* 1 if fd lacks O_NONBLOCK */
+int fd_kind(dk_reactor *r, int32_t fd); /* FK_* of fd, cached in its fd_info */
 uint32_t poll_to_dk(uint32_t revents);
 short dk_to_poll(uint32_t mask);
 int64_t now_ms(void);
@@ -152,6 +200,7 @@ int32_t poller_add(dk_poller *p, int fd); /* 0 or -errno (-EPERM: fd not pollabl
 void poller_del(dk_poller *p, int fd);
 int32_t poller_wait(dk_poller *p, dk_event *out, int32_t n, int32_t timeout_ms);
 int32_t poller_wake(dk_poller *p); /* any thread */
+int32_t poller_fds(dk_poller *p, int32_t out[2]); /* the poller's own fds; how many */
 
 /* Backend constructors: fill r->ops / r->be, return 0 or -errno. */
 int32_t uring_create(dk_reactor *r, uint32_t entries);

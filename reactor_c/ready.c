@@ -42,6 +42,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -61,6 +62,7 @@ enum { LR = 0, LW = 1, LP = 2 };
 typedef struct fdst {
   int32_t head[3], tail[3];
   uint8_t reg, kind;
+  uint8_t blocking; /* K_OTHER in blocking mode: touched only when poll(2) says ready */
 } fdst;
 
 typedef struct job {
@@ -102,17 +104,21 @@ typedef struct ready {
 
 /* ------------------------------------------------------------- fd state */
 
-static fdst *fd_state(ready *rd, int fd) {
-  if (fd < 0 || fd >= (1 << 24)) return NULL;
+/* The state of fd, sized like the common fd table (common.c fd_info: only
+ * open numbers, bounded by the fd limit); NULL for a number that is not open. */
+static fdst *fd_state(dk_reactor *r, int fd) {
+  ready *rd = r->be;
+  if (fd < 0) return NULL;
   if ((uint32_t)fd >= rd->nfds) {
-    uint32_t n = rd->nfds ? rd->nfds : 64;
-    while (n <= (uint32_t)fd) n *= 2;
+    if (!fd_info(r, fd)) return NULL;
+    uint32_t n = r->n_fds;
     fdst *f = realloc(rd->fds, n * sizeof *f);
     if (!f) return NULL;
     for (uint32_t k = rd->nfds; k < n; k++) {
       for (int l = 0; l < 3; l++) f[k].head[l] = f[k].tail[l] = DK_NIL;
       f[k].reg = 0;
       f[k].kind = K_UNKNOWN;
+      f[k].blocking = 0;
     }
     rd->fds = f;
     rd->nfds = n;
@@ -125,6 +131,7 @@ static void fd_fresh(ready *rd, int fd) {
   if (fd >= 0 && (uint32_t)fd < rd->nfds) {
     rd->fds[fd].reg = 0;
     rd->fds[fd].kind = K_UNKNOWN;
+    rd->fds[fd].blocking = 0;
   }
 }
 
@@ -160,29 +167,6 @@ static int32_t signal_wake(ready *rd) {
 
 /* ------------------------------------------------------------- the I/O */
 
-static ssize_t pipe_write(int fd, const void *b, size_t n, uint64_t off) {
-#if defined(__linux__)
-  sigset_t set, old;
-  sigemptyset(&set);
-  sigaddset(&set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &set, &old);
-  ssize_t w = off == UINT64_MAX ? write(fd, b, n) : pwrite(fd, b, n, (off_t)off);
-  int err = errno;
-  if (w < 0 && err == EPIPE) {
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&set, NULL, &zero) == SIGPIPE) {}
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  errno = err;
-  return w;
-#else
-#ifdef F_SETNOSIGPIPE
-  (void)fcntl(fd, F_SETNOSIGPIPE, 1);
-#endif
-  return off == UINT64_MAX ? write(fd, b, n) : pwrite(fd, b, n, (off_t)off);
-#endif
-}
-
 static int new_fd_flags(int fd) {
 #if defined(__linux__)
   (void)fd;
@@ -190,6 +174,16 @@ static int new_fd_flags(int fd) {
 #else
   return set_nonblock_cloexec(fd);
 #endif
+}
+
+static void fail_fd(dk_reactor *r, int fd, int32_t res);
+
+/* Write the source address of slot s's op into its dk_addr record (a zeroed
+ * record when the syscall reported none, e.g. RECVFROM on a stream socket). */
+static void report_addr(dk_slot *s) {
+  struct dk_addr *out = (struct dk_addr *)(uintptr_t)s->arg;
+  if (s->salen > 0) sockaddr_to_addr(&s->sa, out);
+  else memset(out, 0, sizeof *out);
 }
 
 /*
@@ -217,8 +211,8 @@ static int attempt(dk_reactor *r, int32_t i, int32_t *res) {
           *res = v;
           return 1;
         }
-        fd_fresh(rd, (int)n);
-        if (s->arg) sockaddr_to_addr(&s->sa, (struct dk_addr *)(uintptr_t)s->arg);
+        fd_new(r, (int32_t)n, 1);
+        if (s->arg) report_addr(s);
       }
       break;
     }
@@ -235,6 +229,9 @@ static int attempt(dk_reactor *r, int32_t i, int32_t *res) {
           else return 0; /* not connected yet: spurious edge */
         }
       }
+      /* The socket leaves the op's list as the op completes (run_list
+       * unlinks it), so it is no longer the reactor's to refuse. */
+      own_fd(r, s->sock, FD_TS);
       if (err) {
         poller_del(rd->p, s->sock);
         fd_fresh(rd, s->sock);
@@ -255,7 +252,7 @@ static int attempt(dk_reactor *r, int32_t i, int32_t *res) {
     case DK_OP_RECVFROM:
       s->salen = sizeof s->sa;
       n = recvfrom(s->fd, buf, s->len, MSG_DONTWAIT, &s->sa.sa, &s->salen);
-      if (n >= 0 && s->arg) sockaddr_to_addr(&s->sa, (struct dk_addr *)(uintptr_t)s->arg);
+      if (n >= 0 && s->arg) report_addr(s);
       break;
     case DK_OP_SENDTO:
       n = sendto(s->fd, buf, s->len, MSG_DONTWAIT | MSG_NOSIGNAL, s->arg ? &s->sa.sa : NULL,
@@ -269,7 +266,9 @@ static int attempt(dk_reactor *r, int32_t i, int32_t *res) {
     case DK_OP_WRITE:
       if (rd->fds[s->fd].kind == K_SOCK)
         n = send(s->fd, buf, s->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-      else n = pipe_write(s->fd, buf, s->len, s->arg);
+      else /* a blocking pipe with POLLOUT takes PIPE_BUF bytes without blocking */
+        n = write_nosigpipe(s->fd, buf, rd->fds[s->fd].blocking && s->len > PIPE_BUF ? PIPE_BUF : s->len,
+                            s->arg);
       break;
     case DK_OP_SHUTDOWN:
       n = shutdown(s->fd, s->len == 0 ? SHUT_RD : s->len == 1 ? SHUT_WR : SHUT_RDWR);
@@ -294,12 +293,14 @@ static int attempt(dk_reactor *r, int32_t i, int32_t *res) {
   }
 }
 
+static int readable_now(ready *rd, int fd, uint8_t op);
+
 /* Retry list l of fd in order until an op would block. */
 static void run_list(dk_reactor *r, int fd, int l) {
   ready *rd = r->be;
   for (;;) {
     int32_t i = rd->fds[fd].head[l], res;
-    if (i == DK_NIL || !attempt(r, i, &res)) return;
+    if (i == DK_NIL || !readable_now(rd, fd, slot_at(r, i)->op) || !attempt(r, i, &res)) return;
     list_unlink(r, &rd->fds[fd], i); /* attempt may have moved rd->fds */
     op_complete(r, i, res);
   }
@@ -336,7 +337,7 @@ static int32_t run_job(const job *j) {
       n = j->arg == UINT64_MAX ? read(j->fd, buf, j->len) : pread(j->fd, buf, j->len, (off_t)j->arg);
       break;
     case DK_OP_WRITE:
-      n = pipe_write(j->fd, buf, j->len, j->arg);
+      n = write_nosigpipe(j->fd, buf, j->len, j->arg);
       break;
     case DK_OP_CLOSE:
       return close(j->fd) < 0 && errno != EINTR ? -errno : 0;
@@ -358,18 +359,14 @@ static void *worker_main(void *arg) {
     rd->j_head = (rd->j_head + 1) % rd->j_cap;
     rd->j_len--;
     if (j.idx == DK_NIL) continue; /* cancelled */
+    /* Stopping (destroy): a queued CLOSE still closes its fd, nothing else starts. */
+    if (rd->stop && j.op != DK_OP_CLOSE) continue;
     rd->running_fd = j.op == DK_OP_OPEN ? -2 : j.fd;
     pthread_mutex_unlock(&rd->mu);
     int32_t res = run_job(&j);
     pthread_mutex_lock(&rd->mu);
     rd->running_fd = -1;
-    if (rd->d_len == rd->d_cap) {
-      uint32_t nc = rd->d_cap ? rd->d_cap * 2 : 64;
-      done *d = realloc(rd->dones, nc * sizeof *d);
-      if (!d) abort(); /* a completion cannot be dropped */
-      rd->dones = d;
-      rd->d_cap = nc;
-    }
+    /* file_job reserved room for every job it queued, so this never grows. */
     rd->dones[rd->d_len++] = (done){j.idx, j.gen, res};
     atomic_store_explicit(&rd->d_avail, 1, memory_order_release);
     pthread_mutex_unlock(&rd->mu);
@@ -389,6 +386,18 @@ static int32_t file_job(dk_reactor *r, int32_t i) {
   if (!rd->th_started) {
     if (pthread_create(&rd->th, NULL, worker_main, rd) != 0) v = -EAGAIN;
     else rd->th_started = 1;
+  }
+  /* Reserve a done record for every job queued or running, so the worker
+   * never allocates (a completion must not be lost to a failed allocation). */
+  if (v == 0 && rd->d_cap < rd->j_len + rd->d_len + 2) {
+    uint32_t nc = rd->d_cap ? rd->d_cap * 2 : 64;
+    while (nc < rd->j_len + rd->d_len + 2) nc *= 2;
+    done *d = realloc(rd->dones, nc * sizeof *d);
+    if (!d) v = -ENOMEM;
+    else {
+      rd->dones = d;
+      rd->d_cap = nc;
+    }
   }
   if (v == 0 && rd->j_len == rd->j_cap) {
     uint32_t nc = rd->j_cap ? rd->j_cap * 2 : 64;
@@ -449,10 +458,7 @@ static void drain_dones(dk_reactor *r) {
       dk_slot *s = slot_at(r, local[k].idx);
       if (s->state != ST_ACTIVE || s->gen != local[k].gen) continue;
       int32_t res = local[k].res;
-      if (s->op == DK_OP_OPEN && res >= 0) {
-        if (rd->destroying) close(res);
-        else fd_fresh(rd, res);
-      }
+      if (s->op == DK_OP_OPEN && res >= 0) fd_new(r, res, 0);
       if (s->op == DK_OP_CLOSE) fd_fresh(rd, s->fd);
       s->list = L_NONE;
       op_complete(r, local[k].idx, res);
@@ -472,6 +478,7 @@ static int cancel_slot(dk_reactor *r, int32_t i) {
     if (s->op == DK_OP_CONNECT && s->sock >= 0) {
       poller_del(rd->p, s->sock);
       fd_fresh(rd, s->sock);
+      own_fd(r, s->sock, FD_TS);
       close(s->sock);
       s->sock = -1;
     }
@@ -490,21 +497,54 @@ static int cancel_slot(dk_reactor *r, int32_t i) {
   return 0; /* running on the worker: it completes with its real result */
 }
 
-static int32_t do_close(dk_reactor *r, const struct dk_sqe *e) {
+/* Complete every op waiting on fd (its lists and its queued file jobs) with
+ * res, and forget fd's registration.  A CONNECT waiting on fd owns it as its
+ * socket; res < 0 there means that socket is closed elsewhere (not closed again). */
+static void fail_fd(dk_reactor *r, int fd, int32_t res) {
   ready *rd = r->be;
-  fdst *f = fd_state(rd, e->fd);
-  if (!f) return -EBADF;
+  if (fd < 0 || (uint32_t)fd >= rd->nfds) return;
   for (int l = 0; l < 3; l++) {
-    while (rd->fds[e->fd].head[l] != DK_NIL) cancel_slot(r, rd->fds[e->fd].head[l]);
+    int32_t i;
+    while ((i = rd->fds[fd].head[l]) != DK_NIL) {
+      dk_slot *s = slot_at(r, i);
+      list_unlink(r, &rd->fds[fd], i);
+      if (s->op == DK_OP_CONNECT && s->sock >= 0) {
+        own_fd(r, s->sock, FD_TS);
+        s->sock = -1;
+      }
+      op_complete(r, i, res);
+    }
   }
   int32_t ids[64];
   uint32_t n;
   do {
-    unqueue_jobs(r, DK_NIL, e->fd, ids, &n, 64);
-    for (uint32_t k = 0; k < n; k++) op_complete(r, ids[k], -ECANCELED);
+    unqueue_jobs(r, DK_NIL, fd, ids, &n, 64);
+    for (uint32_t k = 0; k < n; k++) op_complete(r, ids[k], res);
   } while (n == 64);
-  if (rd->fds[e->fd].reg) poller_del(rd->p, e->fd);
-  fd_fresh(rd, e->fd);
+  if (rd->fds[fd].reg) poller_del(rd->p, fd);
+  fd_fresh(rd, fd);
+}
+
+/* fd was closed outside this reactor: its ops fail now (they would never get an
+ * edge, and must not reach the next file that takes the number). */
+static void ready_closed_elsewhere(dk_reactor *r, int32_t fd) { fail_fd(r, fd, -ECANCELED); }
+
+/* fd is a new file made here: ops still queued on its number belonged to a
+ * file closed without this reactor knowing; they fail instead of reaching it. */
+static void ready_fresh(dk_reactor *r, int32_t fd, int sock) {
+  ready *rd = r->be;
+  fail_fd(r, fd, -EBADF);
+  if (sock && fd >= 0 && (uint32_t)fd < rd->nfds) rd->fds[fd].kind = K_SOCK;
+}
+
+static int32_t do_close(dk_reactor *r, const struct dk_sqe *e) {
+  ready *rd = r->be;
+  fdst *f = fd_state(r, e->fd);
+  if (!f) return -EBADF;
+  for (int l = 0; l < 3; l++) {
+    while (rd->fds[e->fd].head[l] != DK_NIL) cancel_slot(r, rd->fds[e->fd].head[l]);
+  }
+  fail_fd(r, e->fd, -ECANCELED); /* queued file jobs; forget the registration */
   pthread_mutex_lock(&rd->mu);
   int busy = rd->th_started && rd->running_fd == e->fd;
   pthread_mutex_unlock(&rd->mu);
@@ -520,6 +560,13 @@ static int32_t do_close(dk_reactor *r, const struct dk_sqe *e) {
   return 0;
 }
 
+/*
+ * The kind of fd, found once per file.  No syscall here may block the reactor
+ * thread: a socket given in blocking mode is switched to nonblocking (its ops
+ * all run here, and accept(2) has no per-call nonblocking flag); a pipe or tty
+ * is left as it is (its file description may be shared with a terminal or a
+ * parent) and marked blocking, so its ops run only when poll(2) says ready.
+ */
 static int kind_of(ready *rd, int fd) {
   fdst *f = &rd->fds[fd];
   if (f->kind == K_UNKNOWN) {
@@ -528,14 +575,23 @@ static int kind_of(ready *rd, int fd) {
     f->kind = S_ISSOCK(st.st_mode) ? K_SOCK
               : (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)) ? K_FILE
                                                                                      : K_OTHER;
+    f->blocking = 0;
+    if (f->kind != K_FILE && fd_blocking(fd)) {
+      if (f->kind == K_SOCK) {
+        int32_t v = set_nonblock_cloexec(fd);
+        if (v < 0) return v;
+      } else {
+        f->blocking = 1;
+      }
+    }
   }
   return f->kind;
 }
 
-/* For fds that are neither sockets nor files (pipes, ttys), which may be in
- * blocking mode, is the op's direction ready now?  Always true otherwise. */
+/* For a pipe or tty in blocking mode, is the op's direction ready now?  Always
+ * true otherwise (nonblocking fds answer EAGAIN themselves). */
 static int readable_now(ready *rd, int fd, uint8_t op) {
-  if ((op != DK_OP_READ && op != DK_OP_WRITE) || rd->fds[fd].kind != K_OTHER) return 1;
+  if ((op != DK_OP_READ && op != DK_OP_WRITE) || !rd->fds[fd].blocking) return 1;
   struct pollfd pf = {fd, op == DK_OP_READ ? POLLIN : POLLOUT, 0};
   return poll(&pf, 1, 0) > 0;
 }
@@ -565,7 +621,7 @@ static int32_t ready_submit_one(dk_reactor *r, const struct dk_sqe *e) {
   }
   case DK_OP_READ:
   case DK_OP_WRITE: {
-    if (!fd_state(rd, e->fd)) return -EBADF;
+    if (!fd_state(r, e->fd)) return -EBADF;
     int k = kind_of(rd, e->fd);
     if (k < 0) return k;
     if (k == K_FILE) {
@@ -578,20 +634,17 @@ static int32_t ready_submit_one(dk_reactor *r, const struct dk_sqe *e) {
     l = e->op == DK_OP_READ ? LR : LW;
     break;
   }
-  case DK_OP_SEND:
-  case DK_OP_SENDTO:
-  case DK_OP_SHUTDOWN:
-  case DK_OP_UDP_CONNECT:
-    l = LW;
-    break;
-  case DK_OP_POLL:
-    l = LP;
-    break;
   case DK_OP_CONNECT:
     l = LW;
     break;
-  default: /* ACCEPT, RECV, RECVFROM */
+  default: { /* ACCEPT, RECV, RECVFROM, SEND, SENDTO, SHUTDOWN, UDP_CONNECT, POLL */
+    if (!fd_state(r, e->fd)) return -EBADF;
+    int k = kind_of(rd, e->fd); /* a blocking socket becomes nonblocking */
+    if (k < 0) return k;
+    if (e->op == DK_OP_POLL) l = LP;
+    else if (e->op != DK_OP_ACCEPT && e->op != DK_OP_RECV && e->op != DK_OP_RECVFROM) l = LW;
     break;
+  }
   }
   int32_t i = slot_alloc(r, e);
   if (i < 0) return i;
@@ -610,7 +663,7 @@ static int32_t ready_submit_one(dk_reactor *r, const struct dk_sqe *e) {
         slot_free(r, i);
         return v;
       }
-      fd_fresh(rd, v);
+      fd_new(r, v, 1);
       s->sock = v;
       s->fd = -1;
       fd = v;
@@ -626,15 +679,20 @@ static int32_t ready_submit_one(dk_reactor *r, const struct dk_sqe *e) {
         slot_free(r, i);
         return err;
       }
+      own_fd(r, v, FD_CONNECTING); /* refused to every op until the connect completes */
     }
   }
-  fdst *f = fd_state(rd, fd);
+  fdst *f = fd_state(r, fd);
   if (!f) {
-    if (s->sock >= 0) close(s->sock);
+    if (s->sock >= 0) {
+      own_fd(r, s->sock, FD_TS);
+      close(s->sock);
+    }
     slot_free(r, i);
     return -EBADF;
   }
-  if (f->head[l] == DK_NIL && e->op != DK_OP_CONNECT) {
+  /* A POLL never waits behind another: it consumes nothing, so order does not matter. */
+  if ((f->head[l] == DK_NIL || l == LP) && e->op != DK_OP_CONNECT) {
     int32_t res;
     if (l == LP) {
       struct pollfd pf = {fd, dk_to_poll(e->len), 0};
@@ -661,7 +719,10 @@ static int32_t ready_submit_one(dk_reactor *r, const struct dk_sqe *e) {
         if (v < 0) slot_free(r, i);
         return v;
       }
-      if (s->sock >= 0) close(s->sock);
+      if (s->sock >= 0) {
+        own_fd(r, s->sock, FD_TS);
+        close(s->sock);
+      }
       slot_free(r, i);
       return v;
     }
@@ -721,17 +782,52 @@ static int32_t ready_wait(dk_reactor *r, int32_t timeout_ms) {
 
 static int32_t ready_wake(dk_reactor *r) { return signal_wake(r->be); }
 
+/* How long destroy waits for the file worker's running job (see dokio.h). */
+#define WORKER_JOIN_MS 10000
+
+/* Join the file worker within WORKER_JOIN_MS; 0 if it did not finish. */
+static int join_worker(ready *rd) {
+#if defined(__GLIBC__)
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += WORKER_JOIN_MS / 1000;
+  return pthread_timedjoin_np(rd->th, NULL, &until) == 0;
+#else
+  int64_t end = now_ms() + WORKER_JOIN_MS;
+  for (;;) {
+    pthread_mutex_lock(&rd->mu);
+    int idle = rd->running_fd == -1 && rd->j_len == 0;
+    pthread_mutex_unlock(&rd->mu);
+    if (idle || now_ms() >= end) break;
+    struct timespec d = {0, 1000000};
+    nanosleep(&d, NULL);
+  }
+  pthread_mutex_lock(&rd->mu);
+  int idle = rd->running_fd == -1 && rd->j_len == 0;
+  pthread_mutex_unlock(&rd->mu);
+  if (idle) pthread_join(rd->th, NULL);
+  return idle;
+#endif
+}
+
 static void ready_destroy(dk_reactor *r) {
   ready *rd = r->be;
   rd->destroying = 1;
   r->collecting = 0;
   if (rd->th_started) {
     pthread_mutex_lock(&rd->mu);
-    rd->stop = 1;
-    rd->j_len = 0; /* queued jobs never start */
+    rd->stop = 1; /* queued jobs never start, except CLOSE (worker_main) */
     pthread_cond_signal(&rd->cv);
     pthread_mutex_unlock(&rd->mu);
-    pthread_join(rd->th, NULL);
+    if (!join_worker(rd)) {
+      /* A job is stuck in a syscall (jobs are regular-file I/O, and OPEN uses
+       * O_NONBLOCK, so this takes a hung device or file system).  Leave the
+       * worker and the state it reads behind rather than free them under it. */
+      pthread_detach(rd->th);
+      poller_close(rd->p);
+      r->be = NULL;
+      return;
+    }
     drain_dones(r);
   }
   uint32_t total = r->n_chunks * DK_CHUNK;
@@ -750,7 +846,7 @@ static void ready_destroy(dk_reactor *r) {
 }
 
 static const dk_backend_ops ready_ops = {ready_submit_one, ready_flush, ready_wait, ready_wake,
-                                         ready_destroy};
+                                         ready_destroy, ready_closed_elsewhere, ready_fresh};
 
 int32_t ready_create(dk_reactor *r, int32_t backend, uint32_t entries) {
   (void)entries;
@@ -767,5 +863,8 @@ int32_t ready_create(dk_reactor *r, int32_t backend, uint32_t entries) {
   r->be = rd;
   r->ops = &ready_ops;
   r->backend = backend;
+  int32_t own[2];
+  int32_t n = poller_fds(rd->p, own);
+  for (int32_t k = 0; k < n; k++) add_own_fd(r, own[k]);
   return 0;
 }

@@ -35,7 +35,9 @@
 #if defined(__linux__)
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/io_uring.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -129,6 +131,41 @@ static uint64_t ud_of(dk_reactor *r, int32_t i) {
   return ((uint64_t)slot_at(r, i)->gen << 32) | (uint32_t)i;
 }
 
+/* Write the source address the kernel reported (len bytes of s->sa) into the
+ * op's dk_addr record; a zeroed record when it reported none. */
+static void report_addr(dk_slot *s, socklen_t len) {
+  struct dk_addr *out = (struct dk_addr *)(uintptr_t)s->arg;
+  if (len > 0) sockaddr_to_addr(&s->sa, out);
+  else memset(out, 0, sizeof *out);
+}
+
+/* Arm (again) the POLLOUT wait of a WRITE to a FIFO (see pipe_write_ready). */
+static int arm_pipe_poll(dk_reactor *r, int32_t i);
+
+/*
+ * A WRITE to a FIFO: IORING_OP_WRITE would raise SIGPIPE in this thread when
+ * the reader is gone (Linux has no per-write flag against it), so the ring
+ * waits for POLLOUT and the write itself runs here, with SIGPIPE blocked and
+ * consumed.  A pipe in blocking mode takes up to PIPE_BUF bytes once POLLOUT
+ * is reported without blocking.  Returns 1 with *res set when the op is done.
+ */
+static int pipe_write_ready(dk_reactor *r, int32_t i, int32_t *res) {
+  dk_slot *s = slot_at(r, i);
+  if (*res < 0) return 1;
+  uint32_t len = s->len > PIPE_BUF && fd_blocking(s->fd) ? PIPE_BUF : s->len;
+  for (;;) {
+    ssize_t n = write_nosigpipe(s->fd, (const void *)(uintptr_t)s->addr, len, s->arg);
+    if (n >= 0) {
+      *res = (int32_t)n;
+      return 1;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN && arm_pipe_poll(r, i) == 0) return 0;
+    *res = -errno;
+    return 1;
+  }
+}
+
 /* One CQE: ignore internal ones, finish the op of its slot otherwise. */
 static void handle_cqe(dk_reactor *r, uint64_t ud, int32_t res) {
   uring *u = r->be;
@@ -144,26 +181,41 @@ static void handle_cqe(dk_reactor *r, uint64_t ud, int32_t res) {
   if (s->state != ST_ACTIVE || s->gen != (uint32_t)(ud >> 32)) return;
   switch (s->op) {
   case DK_OP_ACCEPT:
+    if (res >= 0) {
+      if (s->arg) report_addr(s, s->salen);
+      fd_new(r, res, 1);
+    }
+    break;
   case DK_OP_RECVFROM:
-    if (res >= 0 && s->arg) sockaddr_to_addr(&s->sa, (struct dk_addr *)(uintptr_t)s->arg);
+    if (res >= 0 && s->arg) report_addr(s, s->msg.msg_namelen);
     break;
   case DK_OP_CONNECT:
-    if (res >= 0) {
-      res = s->sock;
+    if (s->sock < 0) {
+      res = res >= 0 ? -ECANCELED : res; /* its socket was closed elsewhere meanwhile */
     } else {
-      close(s->sock);
+      own_fd(r, s->sock, FD_TS);
+      if (res >= 0) {
+        res = s->sock;
+        fd_new(r, res, 1);
+      } else {
+        close(s->sock);
+      }
     }
     s->sock = -1;
+    break;
+  case DK_OP_OPEN:
+    if (res >= 0) fd_new(r, res, 0);
     break;
   case DK_OP_POLL:
     if (res >= 0) res = (int32_t)poll_to_dk((uint32_t)res);
     break;
+  case DK_OP_WRITE:
+    if (s->pipe_write && !pipe_write_ready(r, (int32_t)i, &res)) return; /* waits again */
+    break;
   default:
     break;
   }
-  if (u->destroying && res >= 0 &&
-      (s->op == DK_OP_ACCEPT || s->op == DK_OP_CONNECT || s->op == DK_OP_OPEN))
-    close(res); /* nobody will see this fd */
+  (void)u;
   op_complete(r, (int32_t)i, res);
 }
 
@@ -306,6 +358,9 @@ static int32_t prep(dk_reactor *r, const struct dk_sqe *e) {
       s->sock = v;
       q->fd = v;
       s->fd = -1; /* not a TS fd: CLOSE of another fd must not match it */
+      own_fd(r, v, FD_CONNECTING); /* refused to every op until the connect completes */
+      (void)slot_hold(r, i, v);    /* a close notice for it finds this op */
+      v = 0;
     }
     q->opcode = IORING_OP_CONNECT;
     q->addr = (uint64_t)(uintptr_t)&s->sa;
@@ -338,12 +393,23 @@ static int32_t prep(dk_reactor *r, const struct dk_sqe *e) {
     q->len = (uint32_t)e->arg;
     break;
   case DK_OP_READ:
-  case DK_OP_WRITE:
-    q->opcode = e->op == DK_OP_READ ? IORING_OP_READ : IORING_OP_WRITE;
+  case DK_OP_WRITE: {
+    int k = e->op == DK_OP_WRITE ? fd_kind(r, e->fd) : FK_OTHER;
+    if (k == FK_FIFO) { /* never IORING_OP_WRITE: see pipe_write_ready */
+      s->pipe_write = 1;
+      q->opcode = IORING_OP_POLL_ADD;
+      q->poll32_events = POLLOUT;
+      break;
+    }
+    q->opcode = e->op == DK_OP_READ ? IORING_OP_READ
+                : k == FK_SOCK      ? IORING_OP_SEND /* MSG_NOSIGNAL: no SIGPIPE */
+                                    : IORING_OP_WRITE;
     q->addr = e->addr;
     q->len = e->len;
-    q->off = e->arg;
+    if (q->opcode == IORING_OP_SEND) q->msg_flags = MSG_NOSIGNAL;
+    else q->off = e->arg;
     break;
+  }
   case DK_OP_RECVFROM:
   case DK_OP_SENDTO:
     memset(&s->msg, 0, sizeof s->msg);
@@ -391,6 +457,45 @@ busy:
 }
 
 static int32_t uring_submit_one(dk_reactor *r, const struct dk_sqe *e) { return prep(r, e); }
+
+static int arm_pipe_poll(dk_reactor *r, int32_t i) {
+  struct io_uring_sqe *q = get_sqe(r, 1);
+  if (!q) return -EAGAIN;
+  q->opcode = IORING_OP_POLL_ADD;
+  q->fd = slot_at(r, i)->fd;
+  q->poll32_events = POLLOUT;
+  q->user_data = ud_of(r, i);
+  return 0;
+}
+
+/* fd was closed outside this reactor: cancel the ops that still hold its old
+ * file open (the peer of a socket would not see the close until they end).  A
+ * CONNECT whose socket it was no longer owns it. */
+static void uring_closed_elsewhere(dk_reactor *r, int32_t fd) {
+  if ((uint32_t)fd >= r->n_fds || r->fds[fd].ops == 0) return;
+  uint32_t total = r->n_chunks * DK_CHUNK;
+  for (uint32_t k = 0; k < total; k++) {
+    dk_slot *o = slot_at(r, (int32_t)k);
+    if (o->state != ST_ACTIVE || o->held != fd) continue;
+    if (o->op == DK_OP_CONNECT && o->sock == fd) {
+      own_fd(r, fd, FD_TS);
+      o->sock = -1;
+    }
+    struct io_uring_sqe *c = get_sqe(r, 1);
+    if (!c) break;
+    c->opcode = IORING_OP_ASYNC_CANCEL;
+    c->fd = -1;
+    c->addr = ud_of(r, (int32_t)k);
+    c->user_data = UD_IGNORE;
+  }
+}
+
+/* io_uring ops hold files, not numbers: a new file needs no reset here. */
+static void uring_fresh(dk_reactor *r, int32_t fd, int sock) {
+  (void)r;
+  (void)fd;
+  (void)sock;
+}
 
 static void arm_wake(dk_reactor *r) {
   uring *u = r->be;
@@ -522,7 +627,7 @@ static void uring_destroy(dk_reactor *r) {
 }
 
 static const dk_backend_ops uring_ops = {uring_submit_one, uring_flush, uring_wait, uring_wake,
-                                         uring_destroy};
+                                         uring_destroy, uring_closed_elsewhere, uring_fresh};
 
 static const uint8_t need_ops[] = {
     IORING_OP_NOP,      IORING_OP_ACCEPT,     IORING_OP_CONNECT, IORING_OP_RECV,
@@ -566,7 +671,12 @@ static int probe_cancel_fd(dk_reactor *r) {
   return ok;
 }
 
+/* The smallest ring: a CLOSE takes two SQEs (its cancel and itself) and the
+ * wake read one more, in one submission. */
+#define MIN_ENTRIES 4u
+
 int32_t uring_create(dk_reactor *r, uint32_t entries) {
+  if (entries < MIN_ENTRIES) entries = MIN_ENTRIES;
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
   p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL;
@@ -631,6 +741,8 @@ int32_t uring_create(dk_reactor *r, uint32_t entries) {
   r->be = u;
   r->ops = &uring_ops;
   r->backend = DK_BACKEND_IO_URING;
+  add_own_fd(r, u->fd);
+  add_own_fd(r, u->efd);
   u->cancel_fd = probe_cancel_fd(r);
 #ifdef DK_TEST_NO_CANCEL_FD
   u->cancel_fd = 0; /* exercise the fallback paths in tests */

@@ -3,7 +3,7 @@
  * every backend this host has (io_uring and epoll on Linux, kqueue on macOS).
  *
  * Build: cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ireactor_c
- *          tests/c/reactor_test.c reactor_c/(every .c) -lpthread
+ *          tests/c/(every .c) reactor_c/(every .c) -lpthread
  * (tests/c/run_c_tests.ts does this).
  * Prints one line per case and a final "N passed, M failed"; exits 1 on failure.
  * Network traffic goes to 127.0.0.1 only; every case cleans up its fds.
@@ -28,167 +28,10 @@
 #include <unistd.h>
 
 #include "dokio.h"
+#include "harness.h"
 
-/* ------------------------------------------------------------ harness */
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      fprintf(stderr, "    %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-      return 0;                                                                       \
-    }                                                                                 \
-  } while (0)
-
-#define CHECK_EQ(a, b)                                                                \
-  do {                                                                                \
-    long long a_ = (long long)(a), b_ = (long long)(b);                               \
-    if (a_ != b_) {                                                                   \
-      fprintf(stderr, "    %s:%d: CHECK_EQ failed: %s == %lld, expected %s == %lld\n", \
-              __FILE__, __LINE__, #a, a_, #b, b_);                                    \
-      return 0;                                                                       \
-    }                                                                                 \
-  } while (0)
-
-static const char *backend_name(int b) {
-  return b == DK_BACKEND_IO_URING ? "io_uring" : b == DK_BACKEND_EPOLL ? "epoll" : "kqueue";
-}
-
-static void run(const char *name, int (*fn)(int), int backend) {
-  int ok = fn(backend);
-  printf("%s [%s] %s\n", ok ? "ok  " : "FAIL", backend_name(backend), name);
-  fflush(stdout);
-  if (ok) passed++;
-  else failed++;
-}
-
-static int64_t now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* ------------------------------------------------- reactor test context */
-
-#define SQ_CAP 1024
-#define SEEN_CAP 4096
-
-typedef struct ctx {
-  int32_t h;
-  struct dk_sqe sq[SQ_CAP];
-  struct dk_cqe *cq;
-  uint32_t cq_cap;
-  struct dk_cqe seen[SEEN_CAP]; /* completions collected, not yet claimed */
-  uint32_t n_seen;
-  uint32_t next_token;
-} ctx;
-
-static ctx *ctx_new(int backend, uint32_t entries, uint32_t cq_cap) {
-  ctx *c = calloc(1, sizeof *c);
-  c->cq = calloc(cq_cap, sizeof *c->cq);
-  c->cq_cap = cq_cap;
-  c->next_token = 1;
-  c->h = dk_create(backend, entries, c->sq, SQ_CAP, c->cq, cq_cap);
-  if (c->h < 0) {
-    fprintf(stderr, "    dk_create(%s) = %d\n", backend_name(backend), c->h);
-    free(c->cq);
-    free(c);
-    return NULL;
-  }
-  return c;
-}
-
-static int ctx_free(ctx *c) {
-  int32_t v = dk_destroy(c->h);
-  free(c->cq);
-  free(c);
-  return v;
-}
-
-/* Fill sq[i] and return its token. */
-static uint32_t rec(ctx *c, uint32_t i, uint8_t op, int32_t fd, const void *buf, uint32_t len,
-                    uint64_t arg) {
-  struct dk_sqe *e = &c->sq[i];
-  memset(e, 0, sizeof *e);
-  e->token = c->next_token++;
-  e->op = op;
-  e->fd = fd;
-  e->addr = (uint64_t)(uintptr_t)buf;
-  e->len = len;
-  e->arg = arg;
-  return e->token;
-}
-
-/* Collect completions for up to timeout_ms; returns how many arrived. */
-static int collect(ctx *c, int timeout_ms) {
-  int n = dk_wait(c->h, timeout_ms);
-  for (int k = 0; k < n && c->n_seen < SEEN_CAP; k++) c->seen[c->n_seen++] = c->cq[k];
-  return n;
-}
-
-/* Claim the completion of token, waiting up to 5 s.  Returns 1 if found. */
-static int await_token(ctx *c, uint32_t token, struct dk_cqe *out) {
-  int64_t end = now_us() + 5000000;
-  for (;;) {
-    for (uint32_t k = 0; k < c->n_seen; k++) {
-      if (c->seen[k].token == token) {
-        *out = c->seen[k];
-        memmove(&c->seen[k], &c->seen[k + 1], (c->n_seen - k - 1) * sizeof c->seen[0]);
-        c->n_seen--;
-        return 1;
-      }
-    }
-    if (now_us() > end) return 0;
-    if (collect(c, 100) < 0) return 0;
-  }
-}
-
-/* Submit one record and wait for its result. */
-static int32_t one(ctx *c, uint8_t op, int32_t fd, const void *buf, uint32_t len, uint64_t arg) {
-  uint32_t t = rec(c, 0, op, fd, buf, len, arg);
-  if (dk_submit(c->h, 1) != 1) return -99999;
-  struct dk_cqe e;
-  if (!await_token(c, t, &e)) return -99998;
-  return e.result;
-}
-
-static struct dk_addr loopback(uint16_t port) {
-  struct dk_addr a;
-  memset(&a, 0, sizeof a);
-  a.family = 4;
-  a.port = port;
-  a.addr[0] = 127;
-  a.addr[3] = 1;
-  return a;
-}
-
-/* A listener on 127.0.0.1:0 and a connected pair (srv accepted, cli connected). */
-static int make_pair(ctx *c, int *lfd, int *srv, int *cli) {
-  struct dk_addr any = loopback(0), peer, local;
-  *lfd = one(c, DK_OP_LISTEN, -1, NULL, 16, (uint64_t)(uintptr_t)&any);
-  CHECK(*lfd >= 0);
-  CHECK_EQ(dk_local_addr(*lfd, &local), 0);
-  CHECK(local.port != 0);
-  struct dk_addr to = loopback(local.port);
-  uint32_t ta = rec(c, 0, DK_OP_ACCEPT, *lfd, NULL, 0, (uint64_t)(uintptr_t)&peer);
-  uint32_t tc = rec(c, 1, DK_OP_CONNECT, -1, NULL, 0, (uint64_t)(uintptr_t)&to);
-  CHECK_EQ(dk_submit(c->h, 2), 2);
-  struct dk_cqe ea, ec;
-  CHECK(await_token(c, ta, &ea));
-  CHECK(await_token(c, tc, &ec));
-  CHECK(ea.result >= 0);
-  CHECK(ec.result >= 0);
-  CHECK_EQ(ea.op, DK_OP_ACCEPT);
-  CHECK_EQ(peer.family, 4);
-  CHECK(peer.addr[0] == 127 && peer.addr[3] == 1);
-  struct dk_addr cli_local;
-  CHECK_EQ(dk_local_addr(ec.result, &cli_local), 0);
-  CHECK_EQ(peer.port, cli_local.port);
-  *srv = ea.result;
-  *cli = ec.result;
-  return 1;
-}
+/* defects_test.c: regression cases of the review and fuzzing findings. */
+void run_defect_cases(int backend);
 
 /* -------------------------------------------------------------- cases */
 
@@ -970,6 +813,7 @@ int main(void) {
     run("timeout-0 wait with nothing pending; later ops, results, wakes", t_idle_poll,
         backends[b]);
     run("dk_clock_ms: monotonic milliseconds", t_clock, backends[b]);
+    run_defect_cases(backends[b]);
   }
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
