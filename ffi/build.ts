@@ -4,8 +4,9 @@
  * The compiler is found in this order: the command in `DOKIO_CC` (if set), `zig` on the PATH,
  * `python3 -m ziglang` (the `ziglang` pip package), then `cc`. Zig can cross-compile every
  * target in {@linkcode TARGETS}; `cc` builds the host target only. Every build uses the same
- * flags (`-std=c11 -O2 -fPIC -shared -Wall -Wextra -Werror`, plus `-D_GNU_SOURCE` on Linux) as
- * `reactor_c/build.zig`.
+ * flags (`-std=c11 -O2 -g0 -fPIC -shared -Wall -Wextra -Werror`, plus `-D_GNU_SOURCE` on Linux);
+ * `-g0` keeps source paths out of the library, so zig's output is byte-identical wherever the
+ * sources live (the shipped libraries in `ffi/prebuilt/` are checked that way).
  *
  * Invariant: a library is never overwritten in place. The compiler writes a temporary file in
  * the output directory which is then renamed over the old name, so a process that has the old
@@ -27,6 +28,9 @@
  */
 
 import { cacheDir, readEnv } from "./library.ts";
+import { hostTarget, libraryFileName, parseTarget, TARGETS } from "./target.ts";
+
+export { hostTarget, libraryFileName, TARGETS };
 
 /**
  * A C compiler command: `kind` tells whether it can cross-compile (`zig`) or not (`cc`).
@@ -71,29 +75,6 @@ export interface BuildOptions {
 }
 
 /**
- * Every target `deno task build:all` produces.
- *
- * @example
- * ```ts
- * import { libraryFileName, TARGETS } from "./build.ts";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(TARGETS.map(libraryFileName), [
- *   "libdokio.so",
- *   "libdokio.so",
- *   "libdokio.dylib",
- *   "libdokio.dylib",
- * ]);
- * ```
- */
-export const TARGETS: readonly string[] = [
-  "x86_64-linux",
-  "aarch64-linux",
-  "x86_64-macos",
-  "aarch64-macos",
-];
-
-/**
  * The reactor's source files. Used when this module is loaded from a remote URL, where a
  * directory cannot be listed; a test checks it against `reactor_c/`.
  *
@@ -114,10 +95,10 @@ export const REACTOR_SOURCES: readonly string[] = [
   "kqueue.c",
 ];
 
-const BASE_FLAGS = ["-std=c11", "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror"];
+const BASE_FLAGS = ["-std=c11", "-O2", "-g0", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror"];
 
 /** Bump when the build recipe changes in a way the sources do not show. */
-const RECIPE = "dokio-build-1 " + BASE_FLAGS.join(" ");
+const RECIPE = "dokio-build-2 " + BASE_FLAGS.join(" ");
 
 const SOURCE_URL = new URL("../reactor_c/", import.meta.url);
 
@@ -149,37 +130,6 @@ async function findZig(): Promise<Compiler | null> {
     return { kind: "zig", cmd: ["python3", "-m", "ziglang", "cc"] };
   }
   return null;
-}
-
-/**
- * The target string of this machine: `"<arch>-<os>"` with arch `x86_64`/`aarch64` and os
- * `linux`/`macos` (Deno's `darwin` is reported as `macos`).
- *
- * @example
- * ```ts
- * import { hostTarget } from "./build.ts";
- * console.log(hostTarget()); // e.g. "x86_64-linux"
- * ```
- */
-export function hostTarget(): string {
-  const os = Deno.build.os === "darwin" ? "macos" : Deno.build.os;
-  return `${Deno.build.arch}-${os}`;
-}
-
-/**
- * The library's file name for a target: `libdokio.dylib` on macOS, `libdokio.so` elsewhere.
- *
- * @example
- * ```ts
- * import { libraryFileName } from "./build.ts";
- * console.log(libraryFileName("aarch64-macos")); // "libdokio.dylib"
- * ```
- */
-export function libraryFileName(target: string): string {
-  const os = parseTarget(target).os;
-  if (os === "macos") return "libdokio.dylib";
-  if (os === "windows") return "dokio.dll";
-  return "libdokio.so";
 }
 
 /**
@@ -238,7 +188,11 @@ export async function buildLibrary(opts: BuildOptions = {}): Promise<string> {
   const outDir = opts.outDir ?? defaultOutDir(target, hash);
   await Deno.mkdir(outDir, { recursive: true });
   const out = await Deno.realPath(outDir) + "/" + libraryFileName(target);
-  const tmp = `${out}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  // The compiler writes the library under its final name in a private directory: a Mach-O
+  // library records its file name (code signature) and path (install name) in its bytes.
+  const tmpDir = `${out}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  await Deno.mkdir(tmpDir);
+  const tmp = `${tmpDir}/${libraryFileName(target)}`;
 
   const cSources: string[] = [];
   for await (const e of Deno.readDir(srcDir)) {
@@ -249,6 +203,7 @@ export async function buildLibrary(opts: BuildOptions = {}): Promise<string> {
   if (compiler.kind === "zig") args.push("-target", zigTarget(arch, os));
   args.push(...BASE_FLAGS);
   if (os === "linux") args.push("-D_GNU_SOURCE");
+  if (os === "macos") args.push(`-Wl,-install_name,@rpath/${libraryFileName(target)}`);
   args.push(`-I${srcDir}`, "-o", tmp, ...cSources);
   if (os === "linux") args.push("-lpthread");
 
@@ -270,7 +225,7 @@ export async function buildLibrary(opts: BuildOptions = {}): Promise<string> {
     await Deno.writeTextFile(hashTmp, hash + "\n");
     await Deno.rename(hashTmp, `${out}.hash`);
   } finally {
-    await Deno.remove(tmp).catch(() => {});
+    await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
   }
   return out;
 }
@@ -326,16 +281,6 @@ async function pickCompiler(want: "auto" | "zig" | "cc"): Promise<Compiler> {
     );
   }
   return c;
-}
-
-function parseTarget(target: string): { arch: string; os: string } {
-  const m = /^(x86_64|aarch64)-(linux|macos|windows)$/.exec(target);
-  if (m === null) {
-    throw new RangeError(
-      `dokio: unknown target "${target}" (expected e.g. "x86_64-linux", "aarch64-macos")`,
-    );
-  }
-  return { arch: m[1], os: m[2] };
 }
 
 function zigTarget(arch: string, os: string): string {

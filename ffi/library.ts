@@ -6,15 +6,24 @@
  * isolate's life). Discovery order, first hit wins:
  *
  * 1. an explicit path: the `path` option, else the `DOKIO_LIB` environment variable;
- * 2. a fresh local build: `<repo>/.dokio/lib/<target>/libdokio.so` whose recorded
- *    source hash equals the hash of `reactor_c/` now;
+ * 2. a fresh local build (in a checkout): `<repo>/.dokio/lib/<target>/libdokio.so` whose
+ *    recorded source hash equals the hash of `reactor_c/` now;
  * 3. the cache: `$DOKIO_CACHE` (else `$XDG_CACHE_HOME/dokio`, else `~/.cache/dokio`)
- *    `/<version>-<target>-<sourcehash>/libdokio.so`;
- * 4. a new build with `buildLibrary()` (from `ffi/build.ts`) when a compiler is found
+ *    `/<version>-<target>-<sourcehash>/libdokio.so`, a library built from source earlier;
+ * 4. the shipped prebuilt library of the host target (`ffi/prebuilt.ts`), when it was built
+ *    from these sources (always so for a package from the registry): checked against the
+ *    SHA-256 recorded at build time, written into the cache as
+ *    `prebuilt-<target>-<sha>/libdokio.so` (a temp file, then a rename) and loaded from there;
+ *    a file already there is checked the same way before it is opened;
+ * 5. a new build with `buildLibrary()` (from `ffi/build.ts`) when a compiler is found
  *    and the `build` option is not `false`; the result is copied into the cache (a
  *    temp file, then a rename; an existing cache entry is never overwritten).
  *
- * Otherwise it throws an Error saying how to get a library. Every library is
+ * Otherwise it throws a {@linkcode NoLibraryError} listing what was tried and what to do; a
+ * shipped library whose bytes do not match their checksum is an Error, never loaded. Permissions
+ * it may need: `--allow-ffi` (on the file loaded), `--allow-env` (DOKIO_LIB, DOKIO_CACHE,
+ * XDG_CACHE_HOME, HOME), `--allow-read`/`--allow-write` on the cache directory, and in a
+ * checkout `--allow-read` of it; a missing one is named in the error. Every library is
  * checked with `dk_layout`: its ABI version and record layout must equal
  * `ffi/layout.ts`, or it is refused. Environment variables are read tolerantly:
  * without `--allow-env` they count as unset.
@@ -26,6 +35,8 @@ import config from "../deno.json" with { type: "json" };
 import { DK_ABI_VERSION, LAYOUT_FACTS } from "./layout.ts";
 import { type DokioSymbols, SYMBOLS } from "./symbols.ts";
 import { setErrnoSource } from "./errors.ts";
+import { hostTarget, libraryFileName, TARGETS } from "./target.ts";
+import { prebuiltBytes, prebuiltEntry, prebuiltSourceHash, sha256Hex } from "./prebuilt.ts";
 
 /**
  * A loaded reactor library.
@@ -141,7 +152,10 @@ function load(path: string): Library {
   try {
     dl = Deno.dlopen(path, SYMBOLS);
   } catch (e) {
-    throw new Error(`Dokio: cannot load the reactor library ${path}: ${message(e)}`, {
+    const flag = e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied
+      ? ` (run with --allow-ffi=${path}, or --allow-ffi)`
+      : "";
+    throw new Error(`Dokio: cannot load the reactor library ${path}${flag}: ${message(e)}`, {
       cause: e,
     });
   }
@@ -180,33 +194,57 @@ async function discover(allowBuild: boolean): Promise<Library> {
   } catch (e) {
     tried.push(`ffi/build.ts could not be loaded (${message(e)})`);
   }
-  let target = "";
-  let hash = "";
-  let fileName = "libdokio.so";
-  if (build !== null) {
+  const target = hostTarget();
+  const fileName = libraryFileName(target);
+  const localDir = build !== null ? build.localLibraryDir(target) : null;
+  // In a checkout the sources on disk decide; a package from the registry is immutable, so
+  // its sources are the ones the shipped libraries were built from.
+  let hash = localDir === null ? prebuiltSourceHash() : "";
+  if (localDir !== null && build !== null) {
     try {
-      target = build.hostTarget();
-      fileName = build.libraryFileName(target);
       hash = await build.sourceHash();
     } catch (e) {
       tried.push(`the reactor sources could not be hashed (${message(e)})`);
     }
   }
-  const localDir = build !== null && target !== "" ? build.localLibraryDir(target) : null;
+  // 2. a fresh local build
   if (localDir !== null && hash !== "") {
     const local = `${localDir}/${fileName}`;
     const recorded = await recordedHash(local);
     if (recorded === hash) return loadPath(local);
     tried.push(recorded === null ? `no local build at ${local}` : `stale local build ${local}`);
   }
+  // 3. the cache
   const cacheBase = cacheDir();
-  const cacheFile = cacheBase !== null && target !== "" && hash !== ""
+  const cacheFile = cacheBase !== null && hash !== ""
     ? `${cacheBase}/${VERSION}-${target}-${hash}/${fileName}`
     : null;
   if (cacheFile !== null) {
     if (await isFile(cacheFile)) return loadPath(cacheFile);
-    tried.push(`no cached library at ${cacheFile}`);
+    tried.push(`no cached build at ${cacheFile}`);
+  } else if (cacheBase === null) {
+    tried.push(
+      "no cache directory (HOME, XDG_CACHE_HOME and DOKIO_CACHE unset or need --allow-env)",
+    );
   }
+  // 4. the shipped prebuilt library
+  const entry = prebuiltEntry(target);
+  if (entry === null) {
+    tried.push(`no shipped library for ${target} (shipped: ${shippedTargets()})`);
+  } else if (hash !== prebuiltSourceHash()) {
+    tried.push(
+      `the shipped library for ${target} was built from other reactor sources ` +
+        `(${prebuiltSourceHash()}, these are ${hash || "unhashed"})`,
+    );
+  } else if (cacheBase === null) {
+    tried.push(
+      `the shipped library for ${target} needs a cache directory to be unpacked into: ` +
+        "run with --allow-env=HOME (or set DOKIO_CACHE)",
+    );
+  } else {
+    return loadPath(await unpackPrebuilt(target, entry.sha256, cacheBase, fileName));
+  }
+  // 5. a build from source
   if (allowBuild && build !== null) {
     let compiler: unknown = null;
     try {
@@ -215,7 +253,7 @@ async function discover(allowBuild: boolean): Promise<Library> {
       tried.push(`looking for a compiler failed (${message(e)})`);
     }
     if (compiler) {
-      const built = await build.buildLibrary({ target: target || undefined });
+      const built = await build.buildLibrary({ target });
       if (cacheFile !== null) await copyIntoCache(built, cacheFile);
       return loadPath(built);
     }
@@ -223,13 +261,94 @@ async function discover(allowBuild: boolean): Promise<Library> {
       granted("run") ? "no C compiler (zig or cc) found" : "no --allow-run to start a compiler",
     );
   }
-  if (cacheBase === null && !granted("env")) tried.push("no --allow-env to locate the cache");
-  throw new Error(
-    "Dokio: no reactor library found (" + tried.join("; ") + "). " +
-      "Build it with `deno task build` (it uses zig — install it with " +
-      "`pip install ziglang` — or falls back to `cc`), or set DOKIO_LIB to the path " +
-      "of a built libdokio.",
+  throw new NoLibraryError(
+    "Dokio: no reactor library found (" + tried.join("; ") + "). To get one: " +
+      (entry !== null
+        ? "let Dokio unpack the shipped library (it needs --allow-env=HOME plus --allow-read, " +
+          "--allow-write and --allow-ffi on the cache directory, or -A), or "
+        : "") +
+      "build it with `deno task build` in a clone (zig — `pip install ziglang` — or `cc`), " +
+      "or set DOKIO_LIB to the path of a built libdokio, or use the portable backend " +
+      "(DOKIO_BACKEND=deno) that needs no library.",
   );
+}
+
+/**
+ * No reactor library could be found, unpacked or built (the message lists what was tried and
+ * what to do).
+ *
+ * @example
+ * ```ts
+ * import { NoLibraryError } from "./library.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new NoLibraryError("none").name, "NoLibraryError");
+ * ```
+ */
+export class NoLibraryError extends Error {
+  /** Make one with the full message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "NoLibraryError";
+  }
+}
+
+/**
+ * Write the shipped library of `target` (checked against its SHA-256 first) into the cache
+ * directory `cacheBase` under a name with its checksum, and return that path. An existing file
+ * there is read and checked before it is used; one that does not match is replaced (temp file,
+ * then rename).
+ *
+ * @throws {Error} naming the flags to add when the cache cannot be read or written, or when the
+ *   shipped bytes do not match their checksum.
+ * @example
+ * ```ts
+ * import { unpackPrebuilt } from "./library.ts";
+ * import { prebuiltEntry } from "./prebuilt.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const sha = prebuiltEntry("aarch64-linux")!.sha256;
+ * const file = await unpackPrebuilt("aarch64-linux", sha, dir, "libdokio.so");
+ * assert.ok(file.startsWith(`${dir}/prebuilt-aarch64-linux-`));
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function unpackPrebuilt(
+  target: string,
+  sha256: string,
+  cacheBase: string,
+  fileName: string,
+): Promise<string> {
+  const dir = `${cacheBase}/prebuilt-${target}-${sha256.slice(0, 16)}`;
+  const file = `${dir}/${fileName}`;
+  try {
+    if (await isFile(file) && await sha256Hex(await Deno.readFile(file)) === sha256) return file;
+    const bytes = await prebuiltBytes(target); // throws when the embedded bytes do not match
+    await Deno.mkdir(dir, { recursive: true });
+    const tmp = `${file}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      await Deno.writeFile(tmp, bytes!, { mode: 0o755 });
+      await Deno.rename(tmp, file); // a new inode: a process using the old file keeps it
+    } finally {
+      await Deno.remove(tmp).catch(() => {});
+    }
+    return file;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      throw new Error(
+        `Dokio: unpacking the shipped reactor library into ${dir} needs --allow-read=${cacheBase} ` +
+          `and --allow-write=${cacheBase} (${message(e)}); or set DOKIO_CACHE to a directory ` +
+          "you allow, or DOKIO_LIB to a built library",
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}
+
+function shippedTargets(): string {
+  return TARGETS.filter((t) => prebuiltEntry(t) !== null).join(", ");
 }
 
 /** The hash `buildLibrary` recorded beside `lib` (in `<lib>.hash`), or null when none. */
