@@ -18,7 +18,7 @@ const ROOT_PATH = decodeURIComponent(ROOT.pathname);
 
 /** Paths (relative to the repository root) a published file may have. */
 const ALLOWED =
-  /^(mod\.ts|README\.md|LICENSE|deno\.json|(ffi|runtime|time|net|sync)\/.+\.ts|ffi\/prebuilt\/[a-z0-9_]+\.ts|reactor_c\/[a-z_]+\.(c|h|zig))$/;
+  /^(mod\.ts|README\.md|LICENSE|deno\.json|[a-z_]+\/[a-z0-9_/]+\.ts|reactor_c\/[a-z_]+\.(c|h|zig))$/;
 /** Paths that must never ship. */
 const FORBIDDEN = /(^|\/)(tests|bench|examples|\.dokio|\.zig-cache|zig-out|node_modules|\.ci)\//;
 
@@ -67,7 +67,9 @@ async function npmInEchoGraph(): Promise<string[]> {
     npmPackages?: Record<string, unknown>;
   };
   const npm = Object.keys(info.npmPackages ?? {});
-  const remote = info.modules.map((m) => m.specifier).filter((s) => !s.startsWith("file:"));
+  const remote = info.modules.map((m) => m.specifier).filter((s) =>
+    !s.startsWith("file:") && !s.startsWith("node:")
+  );
   return [...npm, ...remote];
 }
 
