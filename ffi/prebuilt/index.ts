@@ -4,12 +4,12 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "b2c49699e9803b04",
+  sourceHash: "8ef8286e7cd3aca4",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "e8c2e22dc3dd9f8b64fd2f07285968957aa5220594af83f9f59382c9b6b62c10", size: 44112, packedSize: 22042 },
-    "aarch64-linux": { sha256: "1e61c67d16d270ac0241492a5baf441fd1139b9ab5a20662e19d0cbe9f1b7439", size: 43168, packedSize: 20871 },
-    "x86_64-macos": { sha256: "b598fb1e4d8aa5c924279bd7d7eb84df832d7f0d53a98c2d80a42752d0a84455", size: 37768, packedSize: 13978 },
-    "aarch64-macos": { sha256: "73e77b9b8b328c37c21edf8a46d500e32b2aa4c2ff7b0848095ad0ad899989e8", size: 72352, packedSize: 14570 },
+    "x86_64-linux": { sha256: "beb43faab9f833ffd539a8292f9069e9d869dc312c543a9f2b0f1b450a54b86e", size: 52584, packedSize: 26097 },
+    "aarch64-linux": { sha256: "6ea4a3ef8db03b428a9f9accdc6c70fa4cd298835c98760a675efb93f59df33a", size: 51656, packedSize: 25147 },
+    "x86_64-macos": { sha256: "69b0001e29eb6c271e4613694278ce9343870561a807fa0598b5baf0a18542f7", size: 42717, packedSize: 16709 },
+    "aarch64-macos": { sha256: "b9b6f574d52069e5308e29d780ba2a08a893d511fba18810a50fabe95d514a9e", size: 73328, packedSize: 17555 },
   },
 };
