@@ -4,7 +4,8 @@
  * The compiler is found in this order: the command in `DOKIO_CC` (if set), `zig` on the PATH,
  * `python3 -m ziglang` (the `ziglang` pip package), then `cc`. Zig can cross-compile every
  * target in {@linkcode TARGETS}; `cc` builds the host target only. Every build uses the same
- * flags (`-std=c11 -O2 -g0 -fPIC -shared -Wall -Wextra -Werror`, plus `-D_GNU_SOURCE` on Linux);
+ * flags (`-std=c11 -O2 -g0 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror`, plus
+ * `-D_GNU_SOURCE` on Linux); the library exports only the `dk_*` ABI that `dokio.h` marks `DK_API`.
  * `-g0` keeps source paths out of the library, so zig's output is byte-identical wherever the
  * sources live (the shipped libraries in `ffi/prebuilt/` are checked that way).
  *
@@ -95,7 +96,18 @@ export const REACTOR_SOURCES: readonly string[] = [
   "kqueue.c",
 ];
 
-const BASE_FLAGS = ["-std=c11", "-O2", "-g0", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror"];
+/** Hidden visibility: the library exports only the `dk_*` ABI that `dokio.h` marks `DK_API`. */
+const BASE_FLAGS = [
+  "-std=c11",
+  "-O2",
+  "-g0",
+  "-fPIC",
+  "-shared",
+  "-fvisibility=hidden",
+  "-Wall",
+  "-Wextra",
+  "-Werror",
+];
 
 /** Bump when the build recipe changes in a way the sources do not show. */
 const RECIPE = "dokio-build-2 " + BASE_FLAGS.join(" ");

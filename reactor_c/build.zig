@@ -6,7 +6,8 @@
 //!   zig build -Doptimize=debug             unoptimised, with safety checks
 //!
 //! Run it from reactor_c/.  Invariant: the source list and flags match
-//! ffi/build.ts, so both builds produce the same library.
+//! ffi/build.ts, so both builds produce the same library, which exports only
+//! the dk_* ABI (hidden visibility; dokio.h marks the ABI DK_API).
 const std = @import("std");
 
 const sources = [_][]const u8{ "common.c", "clock.c", "uring.c", "ready.c", "epoll.c", "kqueue.c" };
@@ -26,9 +27,9 @@ pub fn build(b: *std.Build) void {
         .pic = true,
     });
     const flags: []const []const u8 = if (target.result.os.tag == .linux)
-        &.{ "-std=c11", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE" }
+        &.{ "-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE" }
     else
-        &.{ "-std=c11", "-Wall", "-Wextra", "-Werror" };
+        &.{ "-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra", "-Werror" };
     mod.addCSourceFiles(.{ .files = &sources, .flags = flags });
 
     const lib = b.addLibrary(.{ .name = "dokio", .linkage = .dynamic, .root_module = mod });

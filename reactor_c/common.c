@@ -133,6 +133,8 @@ int32_t slot_alloc(dk_reactor *r, const struct dk_sqe *e) {
   return i;
 }
 
+static void slot_release(dk_reactor *r, int32_t i);
+
 void slot_free(dk_reactor *r, int32_t i) {
   dk_slot *s = slot_at(r, i);
   slot_release(r, i);
@@ -184,7 +186,7 @@ int32_t slot_hold(dk_reactor *r, int32_t i, int32_t fd) {
   return 0;
 }
 
-void slot_release(dk_reactor *r, int32_t i) {
+static void slot_release(dk_reactor *r, int32_t i) {
   dk_slot *s = slot_at(r, i);
   if (s->held >= 0 && (uint32_t)s->held < r->n_fds) r->fds[s->held].ops--;
   s->held = -1;
@@ -221,7 +223,7 @@ static void note_close(dk_reactor *r, int32_t fd) {
   atomic_store_explicit(&r->notes_pending, 1, memory_order_release);
 }
 
-void take_notices(dk_reactor *r) {
+static void take_notices(dk_reactor *r) {
   /* Acquire pairs with note_close's release: a set flag means the appended
    * notes are visible once we hold the lock (the lock alone would do; the flag
    * keeps the common no-notice path free of it). */
@@ -412,7 +414,7 @@ static int32_t check_addr(uint64_t p) {
 #define NEEDS_ADDR ((1u << DK_OP_LISTEN) | (1u << DK_OP_CONNECT) | (1u << DK_OP_UDP_BIND) | \
                     (1u << DK_OP_UDP_CONNECT))
 
-int32_t validate_sqe(const struct dk_sqe *e) {
+static int32_t validate_sqe(const struct dk_sqe *e) {
   if (e->op >= DK_OP__COUNT) return -EINVAL;
   uint32_t bit = 1u << e->op;
   if ((bit & NEEDS_FD) && e->fd < 0) return -EBADF;
@@ -480,7 +482,7 @@ int32_t new_socket(int family, int type) {
 #endif
 }
 
-int32_t do_listen(const struct dk_sqe *e, int stream) {
+static int32_t do_listen(const struct dk_sqe *e, int stream) {
   dk_sockaddr sa;
   socklen_t len;
   int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &sa, &len);

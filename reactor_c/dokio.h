@@ -53,6 +53,13 @@ extern "C" {
 
 #define DK_ABI_VERSION 1
 
+/* The library is built with -fvisibility=hidden: only what DK_API marks is exported. */
+#if defined(__GNUC__) || defined(__clang__)
+#define DK_API __attribute__((visibility("default")))
+#else
+#define DK_API
+#endif
+
 /* Backends (dk_create's `backend`, dk_backend's result). */
 #define DK_BACKEND_AUTO 0
 #define DK_BACKEND_IO_URING 1
@@ -165,18 +172,18 @@ struct dk_cqe {          /* 16 bytes */
  * dk_destroy returns.  Returns a handle >= 0 or -errno (-EINVAL for bad
  * arguments, -ENOSYS/-EPERM when the asked backend is unavailable).
  */
-int32_t dk_create(int32_t backend, uint32_t entries, void *sq, uint32_t sq_cap,
+DK_API int32_t dk_create(int32_t backend, uint32_t entries, void *sq, uint32_t sq_cap,
                   void *cq, uint32_t cq_cap);
 
 /* dk_backend: the backend a handle uses (DK_BACKEND_*), or -EBADF. */
-int32_t dk_backend(int32_t handle);
+DK_API int32_t dk_backend(int32_t handle);
 
 /*
  * dk_submit: start the first n records of the submission buffer.  Returns n
  * (each record will complete, invalid ones with a negative errno) or -errno
  * for a bad handle or n > sq_cap.
  */
-int32_t dk_submit(int32_t handle, uint32_t n);
+DK_API int32_t dk_submit(int32_t handle, uint32_t n);
 
 /*
  * dk_wait: move up to cq_cap completions into the completion buffer, waiting
@@ -186,17 +193,17 @@ int32_t dk_submit(int32_t handle, uint32_t n);
  * call.  Returns the number of completions written (0 on timeout or wake)
  * or -errno.
  */
-int32_t dk_wait(int32_t handle, int32_t timeout_ms);
+DK_API int32_t dk_wait(int32_t handle, int32_t timeout_ms);
 
 /* dk_enter: dk_submit(n) then dk_wait(timeout_ms), in one call. */
-int32_t dk_enter(int32_t handle, uint32_t n, int32_t timeout_ms);
+DK_API int32_t dk_enter(int32_t handle, uint32_t n, int32_t timeout_ms);
 
 /* dk_wake: interrupt a blocked dk_wait from any thread.  Returns 0 or -EBADF. */
-int32_t dk_wake(int32_t handle);
+DK_API int32_t dk_wake(int32_t handle);
 
 /* dk_pending: records accepted by dk_submit whose completion has not yet been
  * written to the completion buffer, or -EBADF. */
-int32_t dk_pending(int32_t handle);
+DK_API int32_t dk_pending(int32_t handle);
 
 /*
  * dk_destroy: cancel every pending op, close the reactor's own fds and free
@@ -210,32 +217,32 @@ int32_t dk_pending(int32_t handle);
  * than freed under the kernel or the worker, and the TS buffers it names must
  * then never be freed (see ffi/reactor.ts).  Returns 0 or -EBADF.
  */
-int32_t dk_destroy(int32_t handle);
+DK_API int32_t dk_destroy(int32_t handle);
 
 /* Synchronous socket helpers: 0 / value on success, -errno on failure. */
-int32_t dk_local_addr(int32_t fd, struct dk_addr *out);
-int32_t dk_peer_addr(int32_t fd, struct dk_addr *out);
+DK_API int32_t dk_local_addr(int32_t fd, struct dk_addr *out);
+DK_API int32_t dk_peer_addr(int32_t fd, struct dk_addr *out);
 #define DK_SOCKOPT_NODELAY 1
 #define DK_SOCKOPT_KEEPALIVE 2
 #define DK_SOCKOPT_RCVBUF 3
 #define DK_SOCKOPT_SNDBUF 4
 #define DK_SOCKOPT_BROADCAST 5
-int32_t dk_setsockopt(int32_t fd, int32_t option, int32_t value);
+DK_API int32_t dk_setsockopt(int32_t fd, int32_t option, int32_t value);
 /* dk_close: close(2) now, outside any reactor's op path.  The reactor's own fds
  * are refused (-EBADF).  Every live reactor is told before the close: its ops
  * on fd fail with -ECANCELED at its next call (io_uring: cancelled, so the
  * file is released and a peer sees the close). */
-int32_t dk_close(int32_t fd);
+DK_API int32_t dk_close(int32_t fd);
 
 /* dk_errno_name: "ECONNRESET" etc. for a positive errno; "E?" if unknown. */
-const char *dk_errno_name(int32_t err);
+DK_API const char *dk_errno_name(int32_t err);
 
 /*
  * dk_clock_ms: a monotonic clock in milliseconds (CLOCK_MONOTONIC; macOS
  * CLOCK_UPTIME_RAW), with sub-millisecond fraction.  Never decreases; the
  * origin is unspecified (compare readings, do not interpret one).  Thread-safe.
  */
-double dk_clock_ms(void);
+DK_API double dk_clock_ms(void);
 
 /*
  * dk_layout: fill out[0..n) with the layout facts ffi/layout.ts relies on:
@@ -243,7 +250,7 @@ double dk_clock_ms(void);
  *  .flags, .fd, .len, .addr, .arg, offsetof cqe.token, .result, .flags, .op].
  * Returns how many it wrote (at most 15), or -EFAULT if out is NULL and n > 0.
  */
-int32_t dk_layout(uint32_t *out, uint32_t n);
+DK_API int32_t dk_layout(uint32_t *out, uint32_t n);
 
 #ifdef __cplusplus
 }

@@ -152,6 +152,12 @@ static inline dk_slot *slot_at(dk_reactor *r, int32_t i) {
   return &r->chunks[(uint32_t)i >> DK_CHUNK_SHIFT][(uint32_t)i & (DK_CHUNK - 1)];
 }
 
+/*
+ * Shared between the reactor's C files.  The library is built with
+ * -fvisibility=hidden, so none of these leaves it: it exports only the dk_*
+ * ABI of dokio.h (DK_API).  Helpers used by one file are static there.
+ */
+
 /* common.c */
 int32_t slot_alloc(dk_reactor *r, const struct dk_sqe *e); /* index or -ENOMEM */
 void slot_free(dk_reactor *r, int32_t i);
@@ -159,20 +165,16 @@ void slot_free(dk_reactor *r, int32_t i);
 dk_fd_info *fd_info(dk_reactor *r, int32_t fd);
 /* Count slot i's op as holding fd (for close notices); 0 or -EBADF. */
 int32_t slot_hold(dk_reactor *r, int32_t i, int32_t fd);
-void slot_release(dk_reactor *r, int32_t i);
 void own_fd(dk_reactor *r, int32_t fd, uint8_t owner); /* mark (FD_*) a number */
 void add_own_fd(dk_reactor *r, int32_t fd); /* one of the reactor's own fds (refused to ops) */
 /* A new file behind fd, made by this reactor: take close notices, then tell the backend. */
 void fd_new(dk_reactor *r, int32_t fd, int sock);
-void take_notices(dk_reactor *r); /* apply close notices from other threads / reactors */
 int32_t slot_find_token(dk_reactor *r, uint32_t token);   /* index or DK_NIL */
 void post(dk_reactor *r, uint32_t token, int32_t result, uint32_t flags, uint32_t op);
 void op_complete(dk_reactor *r, int32_t i, int32_t result); /* post + free */
 uint32_t drain_queue(dk_reactor *r);
 int32_t addr_to_sockaddr(const struct dk_addr *a, dk_sockaddr *out, socklen_t *len);
 void sockaddr_to_addr(const dk_sockaddr *s, struct dk_addr *out);
-int32_t validate_sqe(const struct dk_sqe *e); /* 0 or -errno */
-int32_t do_listen(const struct dk_sqe *e, int stream);      /* fd or -errno */
 int32_t new_socket(int family, int type);                   /* fd or -errno */
 int32_t set_nonblock_cloexec(int fd);
 int open_flags(uint32_t dk_flags);

@@ -85,6 +85,38 @@ Deno.test({
   },
 });
 
+/** Names of the functions a shared library defines in its dynamic symbol table (`nm -D`). */
+async function exportedFunctions(lib: string): Promise<string[]> {
+  const res = await new Deno.Command("nm", {
+    args: ["-D", "--defined-only", lib],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  strictEqual(res.code, 0, new TextDecoder().decode(res.stderr));
+  return new TextDecoder().decode(res.stdout).split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length === 3 && /^[TtWi]$/.test(f[1]))
+    .map((f) => f[2])
+    .sort();
+}
+
+Deno.test({
+  name: "the library exports exactly the dk_* functions dokio.h declares (hidden visibility)",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const header = await Deno.readTextFile(`${ROOT}/reactor_c/dokio.h`);
+    const declared = [...header.matchAll(/^DK_API [^(]*?\b(dk_\w+)\(/gm)].map((m) => m[1]).sort();
+    ok(declared.length >= 15, `found ${declared.length} DK_API declarations`);
+    const dir = await Deno.makeTempDir({ prefix: "dokio_syms_" });
+    try {
+      const lib = await buildLibrary({ target: hostTarget(), outDir: dir });
+      strictEqual(JSON.stringify(await exportedFunctions(lib)), JSON.stringify(declared));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("build helpers: target names, file names, hash, source list", async () => {
   match(hostTarget(), /^(x86_64|aarch64)-(linux|macos)$/);
   strictEqual(libraryFileName("x86_64-linux"), "libdokio.so");
