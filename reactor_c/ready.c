@@ -161,6 +161,12 @@ static void list_unlink(dk_reactor *r, fdst *f, int32_t i) {
 /* Wake the poller from any thread: the source first, then the flag (see the top). */
 static int32_t signal_wake(ready *rd) {
   int32_t v = poller_wake(rd->p);
+  /* seq_cst, pairing with ready_wait's seq_cst clear and load: the three form
+   * a Dekker pattern (this thread: write source, then set flag; the waiter:
+   * clear flag, then read source).  A total order over the flag accesses means
+   * either the waiter's load sees 1 (it enters the kernel and finds the source)
+   * or our store came after its clear, in which case the waiter's kernel call,
+   * which follows the clear, sees the source we wrote first. */
   atomic_store_explicit(&rd->wake_pending, 1, memory_order_seq_cst);
   return v;
 }
@@ -368,6 +374,8 @@ static void *worker_main(void *arg) {
     rd->running_fd = -1;
     /* file_job reserved room for every job it queued, so this never grows. */
     rd->dones[rd->d_len++] = (done){j.idx, j.gen, res};
+    /* Release (under mu as well): drain_dones' acquire load that sees 1 then
+     * takes mu and finds this done; the flag only lets it skip the lock. */
     atomic_store_explicit(&rd->d_avail, 1, memory_order_release);
     pthread_mutex_unlock(&rd->mu);
     (void)signal_wake(rd);
@@ -443,6 +451,8 @@ static void unqueue_jobs(dk_reactor *r, int32_t idx, int fd, int32_t *out, uint3
 
 static void drain_dones(dk_reactor *r) {
   ready *rd = r->be;
+  /* Acquire pairs with worker_main's release.  A stale 0 is harmless: the
+   * worker's signal_wake follows its store, so a later wait sees the flag. */
   if (!atomic_load_explicit(&rd->d_avail, memory_order_acquire)) return;
   done local[64];
   for (;;) {
@@ -451,6 +461,8 @@ static void drain_dones(dk_reactor *r) {
     memcpy(local, rd->dones, n * sizeof *local);
     memmove(rd->dones, rd->dones + n, (rd->d_len - n) * sizeof *local);
     rd->d_len -= n;
+    /* Relaxed: written under mu, which the worker also holds when it sets 1
+     * again; the mutex orders the two, the flag is only a hint to skip it. */
     if (rd->d_len == 0) atomic_store_explicit(&rd->d_avail, 0, memory_order_relaxed);
     pthread_mutex_unlock(&rd->mu);
     if (n == 0) return;
@@ -744,6 +756,8 @@ static int32_t ready_wait(dk_reactor *r, int32_t timeout_ms) {
   r->out_n = 0;
   drain_queue(r);
   drain_dones(r);
+  /* wake_pending loads and clears are seq_cst (the Dekker pattern of
+   * signal_wake); d_avail's acquire pairs with the worker's release. */
   if (timeout_ms == 0 && rd->n_waiting == 0 && !rd->more &&
       !atomic_load_explicit(&rd->wake_pending, memory_order_seq_cst) &&
       !atomic_load_explicit(&rd->d_avail, memory_order_acquire)) {

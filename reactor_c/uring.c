@@ -100,9 +100,37 @@ static int sys_enter(uring *u, unsigned to_submit, unsigned min_complete, int wa
   return rc < 0 ? -errno : (int)rc;
 }
 
+/*
+ * The rings' shared indexes.  The kernel is the other party: it writes
+ * sq_head (SQEs it consumed), cq_tail (CQEs it posted) and sq_flags; we write
+ * sq_tail and cq_head.  Each index has one writer, so a plain read of our own
+ * index is exact; what needs ordering is the data each index guards.
+ */
+
+/* SQEs the kernel has not consumed.  Acquire: an SQE slot behind sq_head is
+ * rewritten by get_sqe's memset only after the kernel's reads of it (it
+ * advanced sq_head with release after copying the SQE) are complete. */
 static unsigned sq_unsubmitted(uring *u) {
   return u->tail - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
 }
+
+/* Publish the staged SQEs.  Release: the kernel's acquire load of sq_tail then
+ * sees every SQE field we wrote before it (prepared in order, up to u->tail). */
+static void sq_publish(uring *u) { __atomic_store_n(u->sq_tail, u->tail, __ATOMIC_RELEASE); }
+
+/* CQEs posted so far.  Acquire: pairs with the kernel's release store of
+ * cq_tail, so the user_data/res of every CQE before it are visible to us. */
+static unsigned cq_posted(uring *u) { return __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE); }
+
+/* Hand CQE slots before head back to the kernel.  Release: our reads of those
+ * CQEs happen before the kernel may overwrite them (it loads cq_head with
+ * acquire before posting into a freed slot). */
+static void cq_release(uring *u, unsigned head) { __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE); }
+
+/* The kernel's SQ flags (CQ overflow, need-wakeup).  Relaxed: only a hint that
+ * a kernel call is worth making; the call itself re-reads the state under the
+ * kernel's locks, and a stale clear bit only delays the flush to the next call. */
+static unsigned sq_flags(uring *u) { return __atomic_load_n(u->sq_flags, __ATOMIC_RELAXED); }
 
 /* Publish staged SQEs and hand them to the kernel.  0 or -errno (they stay staged). */
 static int push(dk_reactor *r);
@@ -226,8 +254,8 @@ static void handle_cqe(dk_reactor *r, uint64_t ud, int32_t res) {
  */
 static void reap(dk_reactor *r, int all) {
   uring *u = r->be;
-  unsigned head = *u->cq_head;
-  unsigned tail = __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE);
+  unsigned head = *u->cq_head; /* our own index: plain read */
+  unsigned tail = cq_posted(u);
   while (head != tail) {
     if (!all && r->collecting && r->out_n >= r->cq_cap) break;
     struct io_uring_cqe *c = &u->cqes[head & u->cq_mask];
@@ -236,11 +264,11 @@ static void reap(dk_reactor *r, int all) {
     head++;
     handle_cqe(r, ud, res);
     if (head == tail) {
-      __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
-      tail = __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE);
+      cq_release(u, head);
+      tail = cq_posted(u);
     }
   }
-  __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
+  cq_release(u, head);
 }
 
 static int push(dk_reactor *r) {
@@ -248,7 +276,7 @@ static int push(dk_reactor *r) {
   for (int tries = 0; tries < 8; tries++) {
     unsigned n = sq_unsubmitted(u);
     if (n == 0) return 0;
-    __atomic_store_n(u->sq_tail, u->tail, __ATOMIC_RELEASE);
+    sq_publish(u);
     int rc = sys_enter(u, n, 0, 0, 0);
     if (rc >= 0 || rc == -EINTR) continue;
     if (rc == -EBUSY || rc == -EAGAIN) {
@@ -273,69 +301,151 @@ static int uses_fd(uint8_t op) {
          op != DK_OP_CANCEL;
 }
 
-static int32_t prep(dk_reactor *r, const struct dk_sqe *e) {
+/* DK_OP_CANCEL: an ASYNC_CANCEL of the target's SQE (by user_data) and an
+ * immediate result 0; -ENOENT if no pending op has the token. */
+static int32_t prep_cancel(dk_reactor *r, const struct dk_sqe *e) {
+  int32_t t = slot_find_token(r, (uint32_t)e->arg);
+  if (t == DK_NIL) return -ENOENT;
+  struct io_uring_sqe *q = get_sqe(r, 1);
+  if (!q) return -EAGAIN;
+  q->opcode = IORING_OP_ASYNC_CANCEL;
+  q->fd = -1;
+  q->addr = ud_of(r, t);
+  q->user_data = UD_IGNORE;
+  post(r, e->token, 0, 0, e->op);
+  return 0;
+}
+
+/* Stage one ASYNC_CANCEL of slot k's op (user_data), hard-linked to the next
+ * SQE when link is set.  0, or -EAGAIN when the ring is full. */
+static int stage_cancel(dk_reactor *r, int32_t k, int link) {
+  struct io_uring_sqe *c = get_sqe(r, 1);
+  if (!c) return -EAGAIN;
+  c->opcode = IORING_OP_ASYNC_CANCEL;
+  c->fd = -1;
+  c->addr = ud_of(r, k);
+  c->user_data = UD_IGNORE;
+  if (link) c->flags = IOSQE_IO_HARDLINK;
+  return 0;
+}
+
+/*
+ * The cancels that go before a CLOSE of fd (slot i is the close itself), so
+ * its pending ops complete first.  With CANCEL_FD: one ASYNC_CANCEL of every
+ * op on fd, hard-linked to the close.  Without: one per op found on fd, in a
+ * hard-linked chain ending at the close (unlinked if the chain cannot fit the
+ * ring).  0, or -EAGAIN when the ring has no room.
+ */
+static int32_t stage_close_cancels(dk_reactor *r, const struct dk_sqe *e, int32_t i) {
   uring *u = r->be;
-  if (e->op == DK_OP_CANCEL) {
-    int32_t t = slot_find_token(r, (uint32_t)e->arg);
-    if (t == DK_NIL) return -ENOENT;
+  if (u->cancel_fd) {
+    /* the cancel and the close go in one submission: room for both, or neither */
+    if (!get_sqe_room(r, 2)) return -EAGAIN;
     struct io_uring_sqe *q = get_sqe(r, 1);
-    if (!q) return -EAGAIN;
     q->opcode = IORING_OP_ASYNC_CANCEL;
-    q->fd = -1;
-    q->addr = ud_of(r, t);
+    q->fd = e->fd;
+    q->cancel_flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
+    q->flags = IOSQE_IO_HARDLINK;
     q->user_data = UD_IGNORE;
-    post(r, e->token, 0, 0, e->op);
     return 0;
   }
-  int32_t i = slot_alloc(r, e);
-  if (i < 0) return i;
+  uint32_t total = r->n_chunks * DK_CHUNK, count = 0;
+  for (uint32_t k = 0; k < total; k++) {
+    dk_slot *o = slot_at(r, (int32_t)k);
+    if (o->state == ST_ACTIVE && o->fd == e->fd && (int32_t)k != i && uses_fd(o->op)) count++;
+  }
+  int link = count + 1 <= u->sq_entries && get_sqe_room(r, count + 1);
+  for (uint32_t k = 0; k < total; k++) {
+    dk_slot *o = slot_at(r, (int32_t)k);
+    if (o->state != ST_ACTIVE || o->fd != e->fd || (int32_t)k == i || !uses_fd(o->op)) continue;
+    if (stage_cancel(r, (int32_t)k, link) < 0) break;
+  }
+  return 0;
+}
+
+/* CONNECT (creates its socket) and UDP_CONNECT: the target address lives in
+ * the slot, which does not move while the kernel reads it.  0 or -errno. */
+static int32_t fill_connect(dk_reactor *r, const struct dk_sqe *e, int32_t i,
+                            struct io_uring_sqe *q) {
   dk_slot *s = slot_at(r, i);
-  struct io_uring_sqe *q;
-  int32_t v = 0;
-  if (e->op == DK_OP_CLOSE) {
-    if (u->cancel_fd) {
-      q = get_sqe(r, 2);
-      if (!q) goto busy;
-      q->opcode = IORING_OP_ASYNC_CANCEL;
-      q->fd = e->fd;
-      q->cancel_flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
-      q->flags = IOSQE_IO_HARDLINK;
-      q->user_data = UD_IGNORE;
-    } else {
-      /* One cancel per op on fd, hard-linked in a chain ending at the close so the
-       * cancelled ops complete first (unlinked if the chain cannot fit the ring). */
-      uint32_t total = r->n_chunks * DK_CHUNK, count = 0;
-      for (int pass = 0; pass < 2; pass++) {
-        int link = count + 1 <= u->sq_entries;
-        if (pass == 1 && link && !get_sqe_room(r, count + 1)) link = 0;
-        for (uint32_t k = 0; k < total; k++) {
-          dk_slot *o = slot_at(r, (int32_t)k);
-          if (o->state != ST_ACTIVE || o->fd != e->fd || (int32_t)k == i || !uses_fd(o->op))
-            continue;
-          if (pass == 0) {
-            count++;
-            continue;
-          }
-          struct io_uring_sqe *c = get_sqe(r, 1);
-          if (!c) break;
-          c->opcode = IORING_OP_ASYNC_CANCEL;
-          c->fd = -1;
-          c->addr = ud_of(r, (int32_t)k);
-          c->user_data = UD_IGNORE;
-          if (link) c->flags = IOSQE_IO_HARDLINK;
-        }
-      }
+  int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &s->sa, &s->salen);
+  if (fam < 0) return fam;
+  if (e->op == DK_OP_CONNECT) {
+    int32_t v = new_socket(fam, SOCK_STREAM);
+    if (v < 0) return v;
+    s->sock = v;
+    q->fd = v;
+    s->fd = -1; /* not a TS fd: CLOSE of another fd must not match it */
+    own_fd(r, v, FD_CONNECTING); /* refused to every op until the connect completes */
+    (void)slot_hold(r, i, v);    /* a close notice for it finds this op */
+  }
+  q->opcode = IORING_OP_CONNECT;
+  q->addr = (uint64_t)(uintptr_t)&s->sa;
+  q->off = s->salen;
+  return 0;
+}
+
+/* RECVFROM / SENDTO: RECVMSG / SENDMSG with the msghdr, iovec and address in
+ * the slot.  0 or -errno. */
+static int32_t fill_msg(dk_reactor *r, const struct dk_sqe *e, int32_t i,
+                        struct io_uring_sqe *q) {
+  dk_slot *s = slot_at(r, i);
+  memset(&s->msg, 0, sizeof s->msg);
+  s->iov.iov_base = (void *)(uintptr_t)e->addr;
+  s->iov.iov_len = e->len;
+  s->msg.msg_iov = &s->iov;
+  s->msg.msg_iovlen = 1;
+  if (e->op == DK_OP_RECVFROM) {
+    q->opcode = IORING_OP_RECVMSG;
+    if (e->arg) {
+      s->msg.msg_name = &s->sa;
+      s->msg.msg_namelen = sizeof s->sa;
+    }
+  } else {
+    q->opcode = IORING_OP_SENDMSG;
+    q->msg_flags = MSG_NOSIGNAL;
+    if (e->arg) {
+      int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &s->sa, &s->salen);
+      if (fam < 0) return fam;
+      s->msg.msg_name = &s->sa;
+      s->msg.msg_namelen = s->salen;
     }
   }
-  q = get_sqe(r, 1);
-  if (!q) goto busy;
+  q->addr = (uint64_t)(uintptr_t)&s->msg;
+  q->len = 1;
+  return 0;
+}
+
+/* READ / WRITE.  A WRITE never raises SIGPIPE: on a socket it is a SEND with
+ * MSG_NOSIGNAL, on a FIFO a POLLOUT wait (see pipe_write_ready). */
+static void fill_rw(dk_reactor *r, const struct dk_sqe *e, int32_t i, struct io_uring_sqe *q) {
+  int k = e->op == DK_OP_WRITE ? fd_kind(r, e->fd) : FK_OTHER;
+  if (k == FK_FIFO) {
+    slot_at(r, i)->pipe_write = 1;
+    q->opcode = IORING_OP_POLL_ADD;
+    q->poll32_events = POLLOUT;
+    return;
+  }
+  q->opcode = e->op == DK_OP_READ ? IORING_OP_READ
+              : k == FK_SOCK      ? IORING_OP_SEND
+                                  : IORING_OP_WRITE;
+  q->addr = e->addr;
+  q->len = e->len;
+  if (q->opcode == IORING_OP_SEND) q->msg_flags = MSG_NOSIGNAL;
+  else q->off = e->arg;
+}
+
+/* Fill SQE q for record e, whose op owns slot i.  0 or -errno. */
+static int32_t fill_sqe(dk_reactor *r, const struct dk_sqe *e, int32_t i,
+                        struct io_uring_sqe *q) {
+  dk_slot *s = slot_at(r, i);
   q->user_data = ud_of(r, i);
   q->fd = e->fd;
   switch (e->op) {
   case DK_OP_NOP:
     q->opcode = IORING_OP_NOP;
     q->fd = -1;
-    break;
+    return 0;
   case DK_OP_ACCEPT:
     q->opcode = IORING_OP_ACCEPT;
     if (e->arg) {
@@ -344,116 +454,71 @@ static int32_t prep(dk_reactor *r, const struct dk_sqe *e) {
       q->addr2 = (uint64_t)(uintptr_t)&s->salen;
     }
     q->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
-    break;
+    return 0;
   case DK_OP_CONNECT:
-  case DK_OP_UDP_CONNECT: {
-    int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &s->sa, &s->salen);
-    if (fam < 0) {
-      v = fam;
-      goto undo;
-    }
-    if (e->op == DK_OP_CONNECT) {
-      v = new_socket(fam, SOCK_STREAM);
-      if (v < 0) goto undo;
-      s->sock = v;
-      q->fd = v;
-      s->fd = -1; /* not a TS fd: CLOSE of another fd must not match it */
-      own_fd(r, v, FD_CONNECTING); /* refused to every op until the connect completes */
-      (void)slot_hold(r, i, v);    /* a close notice for it finds this op */
-      v = 0;
-    }
-    q->opcode = IORING_OP_CONNECT;
-    q->addr = (uint64_t)(uintptr_t)&s->sa;
-    q->off = s->salen;
-    break;
-  }
+  case DK_OP_UDP_CONNECT:
+    return fill_connect(r, e, i, q);
   case DK_OP_RECV:
   case DK_OP_SEND:
     q->opcode = e->op == DK_OP_RECV ? IORING_OP_RECV : IORING_OP_SEND;
     q->addr = e->addr;
     q->len = e->len;
     q->msg_flags = e->op == DK_OP_SEND ? MSG_NOSIGNAL : 0;
-    break;
+    return 0;
   case DK_OP_SHUTDOWN:
     q->opcode = IORING_OP_SHUTDOWN;
     q->len = e->len == 0 ? SHUT_RD : e->len == 1 ? SHUT_WR : SHUT_RDWR;
-    break;
+    return 0;
   case DK_OP_CLOSE:
     q->opcode = IORING_OP_CLOSE;
-    break;
+    return 0;
   case DK_OP_POLL:
     q->opcode = IORING_OP_POLL_ADD;
     q->poll32_events = (uint32_t)(uint16_t)dk_to_poll(e->len);
-    break;
+    return 0;
   case DK_OP_OPEN:
     q->opcode = IORING_OP_OPENAT;
     q->fd = AT_FDCWD;
     q->addr = e->addr;
     q->open_flags = (uint32_t)open_flags(e->len);
     q->len = (uint32_t)e->arg;
-    break;
+    return 0;
   case DK_OP_READ:
-  case DK_OP_WRITE: {
-    int k = e->op == DK_OP_WRITE ? fd_kind(r, e->fd) : FK_OTHER;
-    if (k == FK_FIFO) { /* never IORING_OP_WRITE: see pipe_write_ready */
-      s->pipe_write = 1;
-      q->opcode = IORING_OP_POLL_ADD;
-      q->poll32_events = POLLOUT;
-      break;
-    }
-    q->opcode = e->op == DK_OP_READ ? IORING_OP_READ
-                : k == FK_SOCK      ? IORING_OP_SEND /* MSG_NOSIGNAL: no SIGPIPE */
-                                    : IORING_OP_WRITE;
-    q->addr = e->addr;
-    q->len = e->len;
-    if (q->opcode == IORING_OP_SEND) q->msg_flags = MSG_NOSIGNAL;
-    else q->off = e->arg;
-    break;
-  }
+  case DK_OP_WRITE:
+    fill_rw(r, e, i, q);
+    return 0;
   case DK_OP_RECVFROM:
   case DK_OP_SENDTO:
-    memset(&s->msg, 0, sizeof s->msg);
-    s->iov.iov_base = (void *)(uintptr_t)e->addr;
-    s->iov.iov_len = e->len;
-    s->msg.msg_iov = &s->iov;
-    s->msg.msg_iovlen = 1;
-    if (e->op == DK_OP_RECVFROM) {
-      q->opcode = IORING_OP_RECVMSG;
-      if (e->arg) {
-        s->msg.msg_name = &s->sa;
-        s->msg.msg_namelen = sizeof s->sa;
-      }
-    } else {
-      q->opcode = IORING_OP_SENDMSG;
-      q->msg_flags = MSG_NOSIGNAL;
-      if (e->arg) {
-        int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &s->sa, &s->salen);
-        if (fam < 0) {
-          v = fam;
-          goto undo;
-        }
-        s->msg.msg_name = &s->sa;
-        s->msg.msg_namelen = s->salen;
-      }
-    }
-    q->addr = (uint64_t)(uintptr_t)&s->msg;
-    q->len = 1;
-    break;
+    return fill_msg(r, e, i, q);
   default:
-    v = -EINVAL;
-    goto undo;
+    return -EINVAL;
   }
-  return 0;
-undo:
-  /* The SQE is already in the ring: turn it into an ignored NOP. */
-  memset(q, 0, sizeof *q);
-  q->opcode = IORING_OP_NOP;
-  q->user_data = UD_IGNORE;
-  slot_free(r, i);
+}
+
+/* Stage record e as SQEs (an op slot plus, for CLOSE, its cancels).  0, or
+ * -errno with nothing left pending (a staged SQE becomes an ignored NOP). */
+static int32_t prep(dk_reactor *r, const struct dk_sqe *e) {
+  if (e->op == DK_OP_CANCEL) return prep_cancel(r, e);
+  int32_t i = slot_alloc(r, e);
+  if (i < 0) return i;
+  if (e->op == DK_OP_CLOSE && stage_close_cancels(r, e, i) < 0) {
+    slot_free(r, i);
+    return -EAGAIN;
+  }
+  struct io_uring_sqe *q = get_sqe(r, 1);
+  if (!q) {
+    slot_free(r, i);
+    return -EAGAIN;
+  }
+  int32_t v = fill_sqe(r, e, i, q);
+  if (v < 0) {
+    /* The SQE is already in the ring: turn it into an ignored NOP. */
+    memset(q, 0, sizeof *q);
+    q->opcode = IORING_OP_NOP;
+    q->user_data = UD_IGNORE;
+    slot_free(r, i);
+  }
   return v;
-busy:
-  slot_free(r, i);
-  return -EAGAIN;
 }
 
 static int32_t uring_submit_one(dk_reactor *r, const struct dk_sqe *e) { return prep(r, e); }
@@ -520,10 +585,10 @@ static int32_t uring_wait(dk_reactor *r, int32_t timeout_ms) {
   reap(r, 0);
   int32_t err = 0;
   if (r->out_n > 0 || timeout_ms == 0 || u->woken) { /* a wake that came before the wait ends it too */
-    if (sq_unsubmitted(u) > 0 || (*u->sq_flags & IORING_SQ_CQ_OVERFLOW)) {
+    if (sq_unsubmitted(u) > 0 || (sq_flags(u) & IORING_SQ_CQ_OVERFLOW)) {
       int rc = push(r);
       if (rc < 0) err = rc;
-      if (r->out_n < r->cq_cap && (*u->sq_flags & IORING_SQ_CQ_OVERFLOW))
+      if (r->out_n < r->cq_cap && (sq_flags(u) & IORING_SQ_CQ_OVERFLOW))
         sys_enter(u, 0, 0, 1, 0);
       reap(r, 0);
     }
@@ -537,7 +602,7 @@ static int32_t uring_wait(dk_reactor *r, int32_t timeout_ms) {
         rem = left > 0 ? (int)left : 0;
       }
       unsigned n = sq_unsubmitted(u);
-      __atomic_store_n(u->sq_tail, u->tail, __ATOMIC_RELEASE);
+      sq_publish(u);
       int rc = sys_enter(u, n, 1, 1, rem);
       if (rc == -EBUSY || rc == -EAGAIN) {
         push(r); /* reaps into the queue to make room */
@@ -658,16 +723,16 @@ static int probe_cancel_fd(dk_reactor *r) {
   q->fd = u->efd;
   q->cancel_flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL;
   q->user_data = UD_IGNORE;
-  __atomic_store_n(u->sq_tail, u->tail, __ATOMIC_RELEASE);
+  sq_publish(u);
   if (sys_enter(u, 1, 1, 1, 1000) < 0) return 0;
   unsigned head = *u->cq_head;
   int ok = 0;
-  while (head != __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE)) {
+  while (head != cq_posted(u)) {
     struct io_uring_cqe *c = &u->cqes[head & u->cq_mask];
     if (c->user_data == UD_IGNORE) ok = c->res != -EINVAL;
     head++;
   }
-  __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
+  cq_release(u, head);
   return ok;
 }
 
