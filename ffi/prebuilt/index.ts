@@ -4,12 +4,12 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "8ef8286e7cd3aca4",
+  sourceHash: "dd121b448d3bceae",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "beb43faab9f833ffd539a8292f9069e9d869dc312c543a9f2b0f1b450a54b86e", size: 52584, packedSize: 26097 },
-    "aarch64-linux": { sha256: "6ea4a3ef8db03b428a9f9accdc6c70fa4cd298835c98760a675efb93f59df33a", size: 51656, packedSize: 25147 },
-    "x86_64-macos": { sha256: "69b0001e29eb6c271e4613694278ce9343870561a807fa0598b5baf0a18542f7", size: 42717, packedSize: 16709 },
-    "aarch64-macos": { sha256: "b9b6f574d52069e5308e29d780ba2a08a893d511fba18810a50fabe95d514a9e", size: 73328, packedSize: 17555 },
+    "x86_64-linux": { sha256: "8cacb427025ed6dd4117873bfa7359d76f91e873af6d910bc491f82cf676b946", size: 48096, packedSize: 24360 },
+    "aarch64-linux": { sha256: "48d9761f4ee9d535e600241450caaafa36a493cd73d2f759abeaa0bbf2ab385a", size: 47920, packedSize: 23834 },
+    "x86_64-macos": { sha256: "bed3e753ec5ebf0de8add272b270caffff46aed4a60e7c4eeb4e7eed16e86967", size: 41916, packedSize: 16119 },
+    "aarch64-macos": { sha256: "6796f027a5125d93248b8fb2c579b19aad9a8641c944a89223f122c0756f9dce", size: 72528, packedSize: 16954 },
   },
 };
