@@ -47,7 +47,11 @@ export class PromiseWait<T> extends Leaf<T> {
   constructor(source: PromiseLike<T> | ((signal: AbortSignal) => PromiseLike<T> | T)) {
     super();
     if (typeof source !== "function" && !isThenable(source)) {
-      throw new TypeError("call() takes a promise or a function returning one");
+      throw new TypeError(
+        "call() takes a promise or a function returning one: " +
+          "`call((signal) => fetch(url, { signal }))` (aborted when the task is cancelled) " +
+          "or `call(promise)`; an operation is run with `yield*` instead",
+      );
     }
     this.#source = source;
   }
@@ -99,21 +103,46 @@ export class PromiseWait<T> extends Leaf<T> {
 }
 
 /**
- * Await a promise inside a task: `const r = yield* call(fetch(url))`. Given
- * a function, it is called with an AbortSignal that aborts if the task is
- * cancelled while waiting.
+ * Wait for a promise inside a task. Lead with the factory form:
  *
- * @param source a promise, or a function given an AbortSignal that returns one (or a value).
- * @returns an operation giving the promise's value; it throws the promise's rejection.
- * @throws {TypeError} when `source` is neither a promise nor a function.
+ * `const res = yield* call((signal) => fetch(url, { signal }))`
+ *
+ * The function is called when the task first waits, with an AbortSignal
+ * that aborts if the task is cancelled while waiting (an `abort()`, a lost
+ * `select`, a `timeout`, runtime shutdown), so the work behind the promise
+ * stops too. The promise form, `yield* call(fetch(url))`, can only stop
+ * waiting: the request was started before `call` saw it and nothing can
+ * abort it, so a cancelled or timed-out task leaves it running to its end.
+ *
+ * @param source a function given an AbortSignal and returning a promise (or
+ * a value), or a promise.
+ * @returns an operation (also awaitable) giving the promise's value; it
+ * throws what the promise rejects with.
+ * @throws {TypeError} when `source` is neither a function nor a promise.
  * @example
  * ```ts
- * import { run, call } from "../mod.ts";
+ * import { call, run, sleep, timeout } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const n = await run(function* () {
- *   return yield* call(async (signal) => signal.aborted ? 0 : 7);
+ *
+ * let aborted = false;
+ * const slow = (signal: AbortSignal) =>
+ *   new Promise<string>((resolve) => {
+ *     const t = setTimeout(() => resolve("late"), 1000);
+ *     signal.addEventListener("abort", () => {
+ *       clearTimeout(t);
+ *       aborted = true;
+ *     });
+ *   });
+ * await run(function* () {
+ *   assert.equal(yield* call(Promise.resolve(7)), 7);
+ *   try {
+ *     yield* timeout(10, call(slow));
+ *   } catch (e) {
+ *     assert.equal((e as Error).name, "TimeoutError");
+ *   }
+ *   yield* sleep(1);
  * });
- * assert.equal(n, 7);
+ * assert.ok(aborted); // the timeout aborted the work, not only the wait
  * ```
  */
 export function call<T>(

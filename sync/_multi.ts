@@ -17,6 +17,7 @@
 import { call } from "../runtime/mod.ts";
 import { isOperation, isPromiseLike } from "./_op.ts";
 import type { Operation } from "../runtime/operation.ts";
+import { expectedOperation, rejectYielded } from "../runtime/task/misuse.ts";
 
 /**
  * Select: first finished branch wins with `{ key, value }`.
@@ -82,22 +83,21 @@ let rotation = 0;
 export function startBranch(b: unknown): It {
   if (isOperation(b)) return b[Symbol.iterator]();
   if (isPromiseLike(b)) return call(b)[Symbol.iterator]();
-  throw new TypeError("dokio: a branch must be an operation or a promise");
+  throw expectedOperation("a combinator branch", b);
 }
 
 /**
- * Validate branches before any iterator starts.
+ * Validate branches before any iterator starts; `what` names the caller in
+ * the error (which says what to pass instead).
  *
  * @example
  * ```ts ignore
- * checkBranches([op1, op2]);
+ * checkBranches("race()", [op1, op2]);
  * ```
  */
-export function checkBranches(list: readonly unknown[]): void {
+export function checkBranches(what: string, list: readonly unknown[]): void {
   for (const b of list) {
-    if (!isOperation(b) && !isPromiseLike(b)) {
-      throw new TypeError("dokio: a branch must be an operation or a promise");
-    }
+    if (!isOperation(b) && !isPromiseLike(b)) throw expectedOperation(what, b);
   }
 }
 
@@ -170,6 +170,8 @@ export class MultiIter implements Iterator<unknown, unknown, unknown> {
       let r: IteratorResult<unknown, unknown>;
       try {
         r = it.next();
+        // `yield x` instead of `yield* x` in a branch: throw the fix into it.
+        if (r.value !== undefined && r.done !== true) r = rejectYielded(it, r.value);
       } catch (e) {
         its[i] = null;
         this.#remaining--;

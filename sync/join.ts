@@ -46,7 +46,7 @@ export type Values<T extends readonly unknown[]> = { -readonly [K in keyof T]: V
 export function join<T extends readonly (Operation<unknown> | PromiseLike<unknown>)[]>(
   ...ops: T
 ): Combinator<Values<T>> {
-  checkBranches(ops);
+  checkBranches("join()", ops);
   return makeCombinator(ALL, ops.slice());
 }
 
@@ -60,7 +60,9 @@ export function join<T extends readonly (Operation<unknown> | PromiseLike<unknow
  * ```
  */
 export function all<T>(ops: readonly (Operation<T> | PromiseLike<T>)[]): Combinator<T[]> {
-  if (!Array.isArray(ops)) throw new TypeError("dokio: all() takes an array of operations");
-  checkBranches(ops);
+  if (!Array.isArray(ops)) {
+    throw new TypeError("dokio: all() takes an array of operations or promises (`all([a, b])`)");
+  }
+  checkBranches("all()", ops);
   return makeCombinator(ALL, ops.slice());
 }

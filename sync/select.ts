@@ -136,12 +136,14 @@ export function select<B extends Record<string, Operation<unknown> | PromiseLike
   options?: SelectOptions,
 ): Combinator<SelectResult<B>> {
   if (typeof branches !== "object" || branches === null) {
-    throw new TypeError("dokio: select() takes an object of operations");
+    throw new TypeError(
+      "dokio: select() takes an object of named branches (`select({ msg: rx.recv(), tick: sleep(10) })`)",
+    );
   }
   const keys = Object.keys(branches);
   if (keys.length === 0) throw new TypeError("dokio: select() needs at least one branch");
   const list = keys.map((k) => branches[k]);
-  checkBranches(list);
+  checkBranches("select()", list);
   return new SelectOp(SELECT, list, keys, options?.biased === true);
 }
 
@@ -159,9 +161,11 @@ export function race<T>(
   ops: readonly (Operation<T> | PromiseLike<T>)[],
   options?: SelectOptions,
 ): Combinator<T> {
-  if (!Array.isArray(ops)) throw new TypeError("dokio: race() takes an array of operations");
+  if (!Array.isArray(ops)) {
+    throw new TypeError("dokio: race() takes an array of operations or promises (`race([a, b])`)");
+  }
   if (ops.length === 0) throw new TypeError("dokio: race() needs at least one operation");
-  checkBranches(ops);
+  checkBranches("race()", ops);
   return new SelectOp(RACE, ops.slice(), null, options?.biased === true);
 }
 

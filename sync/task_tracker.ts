@@ -11,12 +11,13 @@
  * @module
  */
 
-import { call, type JoinHandle, spawn } from "../runtime/mod.ts";
+import { call, type JoinHandle, spawn, type TaskBody } from "../runtime/mod.ts";
 import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
-import { isOperation } from "./_op.ts";
+import { isOperation, isPromiseLike } from "./_op.ts";
 import { isGeneratorFunction } from "../runtime/task/body.ts";
+import { expectedOperation } from "../runtime/task/misuse.ts";
 
 class TrackerCore {
   size = 0;
@@ -146,12 +147,10 @@ export class TaskTracker {
 
   /**
    * Spawn a tracked task (same bodies as the runtime's `spawn`: an
-   * operation, a generator function, or an async function given an
-   * AbortSignal). Returns its JoinHandle.
+   * operation, a generator function, an async function given an
+   * AbortSignal, or a promise). Returns its JoinHandle.
    */
-  spawn<T>(
-    body: Operation<T> | (() => Operation<T>) | ((signal: AbortSignal) => PromiseLike<T> | T),
-  ): JoinHandle<T> {
+  spawn<T>(body: TaskBody<T>): JoinHandle<T> {
     let inner: It<T>;
     if (typeof body === "function") {
       inner = isGeneratorFunction(body)
@@ -159,8 +158,10 @@ export class TaskTracker {
         : factoryBody<T>(body as (signal: AbortSignal) => unknown);
     } else if (isOperation(body)) {
       inner = (body as Operation<T>)[Symbol.iterator]();
+    } else if (isPromiseLike(body)) {
+      inner = call(body as PromiseLike<T>)[Symbol.iterator]();
     } else {
-      throw new TypeError("dokio: TaskTracker.spawn takes an operation or a function");
+      throw expectedOperation("TaskTracker.spawn()", body);
     }
     const c = this.#c;
     c.size++;

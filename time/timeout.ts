@@ -22,6 +22,9 @@ import { currentWaker } from "../runtime/scheduler/context.ts";
 import { timeoutError } from "../runtime/errors.ts";
 import { arm, checkMs, disarm, makeSleep, type Sleep } from "./sleep.ts";
 import { FIRED } from "../runtime/time/wheel.ts";
+import { call, isThenable } from "../runtime/call.ts";
+import { isOperation } from "../runtime/task/body.ts";
+import { expectedOperation } from "../runtime/task/misuse.ts";
 
 const FRESH = 0;
 const RUNNING = 1;
@@ -208,31 +211,39 @@ export class Timeout<T> implements Operation<T>, Iterator<unknown, T, unknown>, 
  * always resumed at least once, so `timeout(0, op)` succeeds when `op`
  * completes without suspending.
  *
- * @param ms the deadline, in milliseconds.
- * @param op the operation to run.
+ * `op` may also be a promise, as for `select`, `race`, `join` and `all`: it
+ * is waited for as with `call(promise)`. A timeout then stops the wait, not
+ * the work behind the promise; to abort that too, pass an operation that
+ * owns it: `timeout(ms, call((signal) => fetch(url, { signal })))`.
+ *
+ * @param ms the deadline, in milliseconds from the first resume.
+ * @param op the operation (or promise) to run.
  * @returns an operation (also awaitable) giving `op`'s value.
  * @throws {RangeError} when `ms` is negative, NaN or infinite.
- * @throws {TypeError} when `op` is not an operation.
- * @throws {DOMException} (from the operation) named "TimeoutError" when the deadline passes first.
+ * @throws {TypeError} when `op` is neither an operation nor a promise (the
+ * message says what to pass instead).
  * @example
  * ```ts
- * import { run, sleep, timeout } from "../mod.ts";
+ * import { call, run, sleep, timeout } from "../mod.ts";
  * import assert from "node:assert/strict";
- * await assert.rejects(
- *   run(function* () {
+ *
+ * await run(function* () {
+ *   assert.equal(yield* timeout(1000, call(Promise.resolve("fast"))), "fast");
+ *   try {
  *     yield* timeout(10, sleep(1000));
- *   }),
- *   (e: Error) => e.name === "TimeoutError",
- * );
+ *     assert.fail("sleep(1000) should time out");
+ *   } catch (e) {
+ *     assert.equal((e as Error).name, "TimeoutError");
+ *   }
+ * });
  * ```
  */
-export function timeout<T>(ms: number, op: Operation<T>): Operation<T> & PromiseLike<T> {
+export function timeout<T>(
+  ms: number,
+  op: Operation<T> | PromiseLike<T>,
+): Operation<T> & PromiseLike<T> {
   checkMs(ms, "timeout");
-  if (
-    op === null || (typeof op !== "object" && typeof op !== "function") ||
-    typeof (op as Operation<T>)[Symbol.iterator] !== "function"
-  ) {
-    throw new TypeError("timeout: op must be an operation (an iterable, e.g. a called function*)");
-  }
-  return new Timeout(ms, op);
+  if (isOperation(op)) return new Timeout(ms, op as Operation<T>);
+  if (isThenable(op)) return new Timeout(ms, call(op));
+  throw expectedOperation("timeout()", op);
 }

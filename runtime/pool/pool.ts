@@ -207,7 +207,7 @@ export function enterPoolWorker(): void {
   insidePoolWorker = true;
 }
 
-const NESTED_POOL = "dokio: a pool worker imported a module that starts a pool of its own. " +
+const NESTED_POOL = "a pool worker imported a module that starts a pool of its own. " +
   "A pool worker imports the module of every shared task it runs, so a program that " +
   "defines its tasks in its own file must guard its main code with " +
   "`if (import.meta.main) { … }` (or define the tasks in a module of their own)";

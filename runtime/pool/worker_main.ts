@@ -78,7 +78,7 @@ interface Init {
   modules: string[];
 }
 
-if (parentPort === null) throw new Error("dokio: worker_main.ts runs as a pool worker only");
+if (parentPort === null) throw new Error("worker_main.ts runs as a pool worker only");
 const port = parentPort;
 let me = -1;
 let q!: SharedQueues;

@@ -59,6 +59,7 @@ import {
   toRunning,
 } from "../task/task_state.ts";
 import { TimeDriver } from "../time/time_driver.ts";
+import { rejectYielded } from "../task/misuse.ts";
 import type { Clock } from "../time/clock.ts";
 import type { Backend } from "../../ffi/layout.ts";
 
@@ -588,6 +589,8 @@ export class Scheduler implements Core {
     try {
       const body = task.body as Iterator<unknown, unknown, unknown>;
       res = (task.bits & GENERATOR_BODY) !== 0 ? resumeGenerator.call(body) : body.next();
+      // `yield x` instead of `yield* x`: throw the fix into the task.
+      if (res.value !== undefined && res.done !== true) res = rejectYielded(body, res.value);
     } catch (e) {
       this.#leave();
       this.#finish(task, task.cancelling ? CANCELLED_OUTCOME : FAILED, e);
@@ -636,7 +639,9 @@ export class Scheduler implements Core {
     this.#beginPoll(task);
     let res: IteratorResult<unknown, unknown>;
     try {
-      res = (task.body as Iterator<unknown, unknown, unknown>).return!(undefined);
+      const body = task.body as Iterator<unknown, unknown, unknown>;
+      res = body.return!(undefined);
+      if (res.value !== undefined && res.done !== true) res = rejectYielded(body, res.value);
     } catch (e) {
       this.#leave();
       this.#finish(task, FAILED, e);

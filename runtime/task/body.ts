@@ -2,10 +2,12 @@
  * Turning what `spawn` and `run` accept into a task body (an iterator).
  *
  * Accepted: an Operation (a called generator, a leaf, a JoinHandle…), a
- * generator function (called with no arguments), or any other function —
+ * generator function (called with no arguments), any other function —
  * typically an async function — called with an AbortSignal when the task
- * first runs; its result is then run as an operation, awaited as a promise,
- * or returned as a plain value.
+ * first runs (its result is then run as an operation, awaited as a promise,
+ * or returned as a plain value), or a promise (waited for as with `call()`;
+ * aborting the task stops the wait, not the work: pass a function to abort
+ * that too). Anything else is a TypeError that says what to pass instead.
  *
  * Invariant: nothing of the user's code runs at spawn time; it starts at the
  * task's first poll (generator bodies and async functions alike).
@@ -14,7 +16,8 @@
  */
 
 import type { Operation } from "../operation.ts";
-import { PromiseWait } from "../call.ts";
+import { isThenable, PromiseWait } from "../call.ts";
+import { expectedOperation } from "./misuse.ts";
 
 /**
  * What `spawn()`/`run()` accept as a task body.
@@ -44,7 +47,8 @@ import { PromiseWait } from "../call.ts";
 export type TaskBody<T> =
   | Operation<T>
   | (() => Operation<T>)
-  | ((signal: AbortSignal) => PromiseLike<T> | T);
+  | ((signal: AbortSignal) => PromiseLike<T> | T)
+  | PromiseLike<T>;
 
 const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
 
@@ -116,9 +120,8 @@ export function toIterator<T>(body: TaskBody<T>): Iterator<unknown, T, unknown> 
     return factoryBody(body as (signal: AbortSignal) => PromiseLike<T> | T);
   }
   if (isOperation(body)) return body[Symbol.iterator]();
-  throw new TypeError(
-    "spawn()/run() take an operation (a called generator), a generator function or an async function",
-  );
+  if (isThenable(body)) return new PromiseWait(body as PromiseLike<T>);
+  throw expectedOperation("spawn()/run()", body);
 }
 
 function* factoryBody<T>(
