@@ -10,7 +10,7 @@
  * @example
  * ```ts ignore
  * import { Runtime } from "../runtime/mod.ts";
- * const rt = new Runtime({ workers: 2 });
+ * const rt = new Runtime({ poolSize: 2 });
  * const srv = await serve(rt, { port: 7000 }, new URL("./echo_handler.ts", import.meta.url).href, "echo");
  * ```
  *

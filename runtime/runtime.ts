@@ -7,17 +7,18 @@
  * to the default runtime (made on first use, never shut down, and holding
  * nothing that keeps the process alive once it has no tasks).
  *
- * Workers (`workers(n)`, DESIGN.md decision 3): a started generator cannot
- * leave its isolate, so local tasks (`spawn`, `rt.spawn`, `run`'s main) always
- * run on the thread that made the runtime, on its own scheduler. What uses
+ * The pool (`poolSize(n)`, DESIGN.md decision 3) is not Tokio's
+ * `worker_threads`: a started generator cannot leave its isolate, so local
+ * tasks (`spawn`, `rt.spawn`, `run`'s main) always run on the thread that
+ * made the runtime, on its own scheduler, whatever the pool size. What uses
  * the other cores is a *shared task* (a function registered with
  * `defineTask` in a module, plus plain-data arguments): `rt.spawnShared`,
- * `rt.spawnBlocking` and `rt.serve` run on a `WorkerPool` of Deno Workers that
- * the runtime starts lazily, on first use. The main thread keeps its
- * scheduler for local tasks and coordinates the pool (queues shared tasks,
- * collects results, starts and stops servers).
- * - `workers(n)` with n > 1: the pool has n workers (plus the main thread).
- * - `workers(1)`, the default: no pool until a shared spawn or `serve` asks
+ * `rt.spawnBlocking` and `serve(rt, …)` run on a `WorkerPool` of worker
+ * threads that the runtime starts lazily, on first use. The main thread
+ * keeps its scheduler for local tasks and coordinates the pool (queues
+ * shared tasks, collects results, starts and stops servers).
+ * - `poolSize(n)`: the pool has n worker threads (besides the main thread).
+ * - `poolSize(1)`, the default: no pool until a shared spawn or `serve` asks
  *   for one; then a pool of one worker (so `spawnBlocking` still keeps CPU
  *   work off the main thread — running it inline would block the main event
  *   loop, which is what it exists to avoid).
@@ -25,7 +26,10 @@
  *   changes nothing for local tasks (they cannot move), each pool worker is a
  *   whole isolate with its own reactor (tens of ms to start, ~10 MB), and the
  *   number of cores to give a server is the user's call
- *   (`workers(navigator.hardwareConcurrency)` is one line).
+ *   (`poolSize(navigator.hardwareConcurrency)` is one line).
+ * - `workers(n)` is the old name of `poolSize(n)`, kept as a deprecated alias.
+ * - An idle pool does not keep the process alive: a program that never calls
+ *   `shutdown()` exits once its shared tasks are done (see pool.ts).
  *
  * Invariant: when `rt.run(main)` settles, every task it spawned has finished
  * (those still alive when `main` returned were cancelled), its timers and
@@ -48,6 +52,7 @@ import { type Backend, BACKEND_NAMES, isBackend } from "../ffi/layout.ts";
 import { type PoolWorkerMetrics, WorkerPool } from "./pool/pool.ts";
 import type { SharedJoinHandle } from "./pool/handle.ts";
 import type { SharedArg } from "./pool/codec.ts";
+import type { SharedArgs, SharedFn, SharedResult, SharedTaskDef } from "./pool/registry.ts";
 
 export type { Backend };
 
@@ -116,10 +121,13 @@ export interface RuntimeMetrics {
  */
 export interface RuntimeOptions {
   /**
-   * Worker count, 1..256 (default 1). n > 1: shared tasks and `serve` run on
-   * a pool of n Deno Workers started on first use; local tasks stay on the
-   * main thread either way (see the module doc).
+   * Threads of the pool that runs shared tasks (`spawnShared`,
+   * `spawnBlocking`, `serve`), 1..256 (default 1), started on first use.
+   * Not Tokio's `worker_threads`: local tasks (`spawn`) always run on the
+   * thread that made the runtime (see the module doc).
    */
+  poolSize?: number;
+  /** @deprecated The old name of {@linkcode RuntimeOptions.poolSize}. */
   workers?: number;
   /** Ticks between inject-queue-first checks (default 31). */
   globalQueueInterval?: number;
@@ -187,8 +195,8 @@ const schedulers = new WeakMap<Runtime, Scheduler>();
 let defaultRuntime: Runtime | null = null;
 
 function workerCount(v: number | undefined): number {
-  const n = positiveInt("workers", v, 1);
-  if (n > 256) throw new RangeError("workers must be an integer in 1..256");
+  const n = positiveInt("poolSize", v, 1);
+  if (n > 256) throw new RangeError("poolSize must be an integer in 1..256");
   return n;
 }
 
@@ -249,12 +257,12 @@ export class Runtime {
    * Make a runtime with `options` (see {@linkcode RuntimeOptions}).
    *
    * @param options the runtime's options.
-   * @throws {RangeError} when `workers`, `budget` or an interval is not a positive integer (or
-   *   workers > 256).
+   * @throws {RangeError} when `poolSize`, `budget` or an interval is not a positive integer (or
+   *   poolSize > 256).
    * @throws {TypeError} when the backend is unknown.
    */
   constructor(options: RuntimeOptions = {}) {
-    this.#poolSize = workerCount(options.workers);
+    this.#poolSize = workerCount(options.poolSize ?? options.workers);
     // The native monotonic clock when the reactor library is at hand
     // (a timer costs one clock read; ~40 ns instead of ~100 ns).
     const nativeClock = nativeClockSource();
@@ -326,47 +334,86 @@ export class Runtime {
   }
 
   /**
-   * Run the shared task `name` (registered with `defineTask` in the module at
-   * `moduleUrl`) on a pool worker, with plain-data `args`. Generator
-   * functions run as tasks there (abortable); the handle is awaitable,
-   * `yield*`-able and has `abort()`.
+   * Run a shared task on a pool worker with plain-data arguments: `task` is
+   * what `defineTask` returned, so the arguments and the result are typed
+   * from its function (`rt.spawnShared(square, 12)` gives a number); or, for
+   * names known only at run time, the URL of the module that defines it and
+   * its name. Generator functions run as tasks there (abortable); the handle
+   * is awaitable, `yield*`-able and has `abort()`.
+   *
+   * @param task the task's definition (or its module's URL, then its name).
+   * @param args plain-data arguments (copied to the worker).
+   * @returns the task's handle.
+   * @throws {Error} when the runtime was shut down, the pool cannot take work, or this
+   *   runs inside a pool worker (guard the program's main code with `import.meta.main`).
+   * @throws {TypeError} when the task is not a definition nor a URL and a name, or an argument
+   *   cannot be sent.
+   * @example
+   * ```ts ignore
+   * // tasks.ts: export const sum = defineTask("sum", (xs: number[]) => xs.reduce((a, b) => a + b, 0));
+   * import { sum } from "./tasks.ts";
+   * const rt = Runtime.builder().poolSize(2).build();
+   * assert.equal(await rt.spawnShared(sum, [1, 2, 3]), 6); // typed: number
+   * const url = new URL("./tasks.ts", import.meta.url).href;
+   * assert.equal(await rt.spawnShared<number>(url, "sum", [4]), 4); // by URL and name
+   * await rt.shutdown();
+   * ```
+   */
+  spawnShared<F extends SharedFn>(
+    task: SharedTaskDef<F>,
+    ...args: SharedArgs<F>
+  ): SharedJoinHandle<SharedResult<F>>;
+  /**
+   * Run the shared task `name` of the module at `moduleUrl` (see the definition form).
    *
    * @param moduleUrl the URL of the module that defines the task.
    * @param name the name given to `defineTask`.
    * @param args plain-data arguments (copied to the worker).
    * @returns the task's handle.
-   * @throws {Error} when the runtime was shut down or the pool cannot take work.
-   * @throws {TypeError} when `moduleUrl` or `name` is not a string, or an argument cannot be sent.
-   * @example
-   * ```ts ignore
-   * const rt = Runtime.builder().workers(2).build();
-   * const tasks = new URL("./tasks.ts", import.meta.url).href; // defineTask("sum", …)
-   * assert.equal(await rt.spawnShared<number>(tasks, "sum", [1, 2, 3]), 6);
-   * await rt.shutdown();
-   * ```
    */
-  spawnShared<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T> {
-    return this.#getPool().spawnShared<T>(moduleUrl, name, ...args);
+  spawnShared<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T>;
+  spawnShared(
+    task: SharedTaskDef<SharedFn> | string,
+    ...rest: unknown[]
+  ): SharedJoinHandle<unknown> {
+    return this.#getPool().spawnShared(task as SharedTaskDef<SharedFn>, ...rest);
   }
 
   /**
-   * Run the CPU job `name` from `moduleUrl` on a pool worker, called inline
-   * there (no task machinery; not abortable once started). Always off the
-   * main thread, also with `workers(1)` (a pool of one worker).
+   * Run a CPU job on a pool worker, called inline there (no task machinery;
+   * not abortable once started): `task` as for `spawnShared`. Always off the
+   * main thread, also with `poolSize(1)` (a pool of one worker).
+   *
+   * @param task the job's definition (or its module's URL, then its name).
+   * @param args plain-data arguments (copied to the worker).
+   * @returns the job's handle.
+   * @throws {Error} when the runtime was shut down, the pool cannot take work, or this
+   *   runs inside a pool worker.
+   * @throws {TypeError} when the task is not a definition nor a URL and a name, or an argument
+   *   cannot be sent.
+   * @example
+   * ```ts ignore
+   * const parts = await Promise.all(chunks.map((c) => rt.spawnBlocking(sum, c)));
+   * ```
+   */
+  spawnBlocking<F extends SharedFn>(
+    task: SharedTaskDef<F>,
+    ...args: SharedArgs<F>
+  ): SharedJoinHandle<SharedResult<F>>;
+  /**
+   * Run the CPU job `name` of the module at `moduleUrl` (see the definition form).
    *
    * @param moduleUrl the URL of the module that defines the job.
    * @param name the name given to `defineTask`.
    * @param args plain-data arguments (copied to the worker).
    * @returns the job's handle.
-   * @throws {Error} when the runtime was shut down or the pool cannot take work.
-   * @throws {TypeError} when `moduleUrl` or `name` is not a string, or an argument cannot be sent.
-   * @example
-   * ```ts ignore
-   * const parts = await Promise.all(chunks.map((c) => rt.spawnBlocking<number>(tasks, "sum", c)));
-   * ```
    */
-  spawnBlocking<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T> {
-    return this.#getPool().spawnBlocking<T>(moduleUrl, name, ...args);
+  spawnBlocking<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T>;
+  spawnBlocking(
+    task: SharedTaskDef<SharedFn> | string,
+    ...rest: unknown[]
+  ): SharedJoinHandle<unknown> {
+    return this.#getPool().spawnBlocking(task as SharedTaskDef<SharedFn>, ...rest);
   }
 
   /**
@@ -375,10 +422,11 @@ export class Runtime {
    * (draining for up to `timeoutMs`), shared tasks still running are
    * cancelled and the pool's workers terminated.
    *
-   * @param timeoutMs how long tasks may take to clean up, in milliseconds.
+   * @param timeoutMs how long tasks may take to clean up, in milliseconds (default 1000).
    * @returns a promise that resolves once the runtime has stopped.
    */
-  async shutdown(timeoutMs = 1000): Promise<void> {
+  async shutdown(timeoutMs?: number): Promise<void> {
+    timeoutMs ??= 1000;
     if (this.#shutdown) return;
     this.#shutdown = true;
     if (this.#services.size > 0) {
@@ -447,22 +495,35 @@ export class Runtime {
  * @example
  * ```ts
  * import { Runtime } from "../mod.ts";
- * const rt = Runtime.builder().workers(1).eventInterval(61).globalQueueInterval(31).build();
+ * const rt = Runtime.builder().poolSize(1).eventInterval(61).globalQueueInterval(31).build();
  * await rt.shutdown();
  * ```
  */
 export class RuntimeBuilder {
   #o: RuntimeOptions = {};
   /**
-   * Worker count, 1..256 (see {@linkcode RuntimeOptions.workers}).
+   * Threads of the pool that runs shared tasks, 1..256 (see
+   * {@linkcode RuntimeOptions.poolSize}). Local tasks (`spawn`) stay on the
+   * calling thread whatever this is: it is not Tokio's `worker_threads`.
    *
-   * @param n the number of workers, 1 to 256.
+   * @param n the number of pool threads, 1 to 256.
+   * @returns this builder.
+   * @throws {RangeError} when `n` is not an integer in 1..256.
+   */
+  poolSize(n: number): this {
+    this.#o.poolSize = workerCount(n);
+    return this;
+  }
+  /**
+   * The old name of {@linkcode RuntimeBuilder.poolSize}.
+   *
+   * @deprecated Use `poolSize(n)`: only shared tasks use the pool.
+   * @param n the number of pool threads, 1 to 256.
    * @returns this builder.
    * @throws {RangeError} when `n` is not an integer in 1..256.
    */
   workers(n: number): this {
-    this.#o.workers = workerCount(n);
-    return this;
+    return this.poolSize(n);
   }
   /**
    * Ticks between inject-queue-first checks.

@@ -27,7 +27,7 @@ async function cancelled(h: PromiseLike<unknown>): Promise<boolean> {
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("pool abort: before start, no code of the task runs (arguments in flight)", async () => {
-  const rt = Runtime.builder().workers(2).build();
+  const rt = Runtime.builder().poolSize(2).build();
   const counter = new SharedArrayBuffer(4);
   try {
     assert.equal(await rt.spawnShared<number>(TASKS, "abort.later", 0, 5), 5); // pool and module warm
@@ -47,7 +47,7 @@ Deno.test("pool abort: before start, no code of the task runs (arguments in flig
 });
 
 Deno.test("pool abort: a task with a 1 MiB argument aborted before start is cancelled", async () => {
-  const rt = Runtime.builder().workers(2).build();
+  const rt = Runtime.builder().poolSize(2).build();
   try {
     assert.equal(await rt.spawnShared<number>(TASKS, "abort.size", new Uint8Array(8)), 8);
     for (let i = 0; i < 30; i++) {
@@ -63,7 +63,7 @@ Deno.test("pool abort: a task with a 1 MiB argument aborted before start is canc
 
 Deno.test("pool abort: aborted while its worker loads the task's module: cancelled", async () => {
   for (let round = 0; round < 4; round++) {
-    const rt = Runtime.builder().workers(1).build();
+    const rt = Runtime.builder().poolSize(1).build();
     try {
       // Boot the worker with another module, so this one is loaded on first use.
       assert.equal(await rt.spawnBlocking<number>(OTHER, "pool.add", 1, 2), 3);

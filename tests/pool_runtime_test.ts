@@ -12,6 +12,7 @@ import { run, Runtime } from "../runtime/runtime.ts";
 import { JoinError } from "../runtime/errors.ts";
 import { echoOnce } from "./net_helpers.ts";
 import { serve } from "../net/mod.ts";
+import { add, asyncDouble, spin } from "./fixtures/pool_tasks.ts";
 
 const TASKS = new URL("./fixtures/pool_tasks.ts", import.meta.url).href;
 const HANDLERS = new URL("./fixtures/pool_serve_handler.ts", import.meta.url).href;
@@ -27,17 +28,50 @@ async function readAll(conn: Deno.Conn): Promise<string> {
   }
 }
 
-Deno.test("workers: bad counts are RangeErrors at the call", () => {
-  assert.throws(() => Runtime.builder().workers(0), RangeError);
-  assert.throws(() => Runtime.builder().workers(1.5), RangeError);
-  assert.throws(() => Runtime.builder().workers(257), RangeError);
-  assert.throws(() => new Runtime({ workers: 0 }), RangeError);
-  assert.throws(() => new Runtime({ workers: -2 }), RangeError);
-  assert.throws(() => run(function* () {}, { workers: 0 }), RangeError);
+Deno.test("poolSize: bad counts are RangeErrors at the call (and for the old name, workers)", () => {
+  assert.throws(() => Runtime.builder().poolSize(0), RangeError);
+  assert.throws(() => Runtime.builder().poolSize(1.5), RangeError);
+  assert.throws(() => Runtime.builder().poolSize(257), RangeError);
+  assert.throws(() => new Runtime({ poolSize: 0 }), RangeError);
+  assert.throws(() => new Runtime({ poolSize: -2 }), RangeError);
+  assert.throws(() => run(function* () {}, { poolSize: 0 }), /poolSize must be/);
+  assert.throws(() => Runtime.builder().workers(0), /poolSize must be/);
+  assert.throws(() => new Runtime({ workers: 257 }), RangeError);
+});
+
+Deno.test("poolSize: the deprecated workers(n) is the same knob", async () => {
+  const rt = Runtime.builder().workers(2).build();
+  try {
+    assert.equal(await rt.spawnShared<number>(TASKS, "pool.add", 1, 2), 3);
+    assert.equal(rt.metrics().pool.length, 2);
+  } finally {
+    await rt.shutdown();
+  }
+});
+
+Deno.test("spawnShared/spawnBlocking take what defineTask returns, typed end to end", async () => {
+  const rt = Runtime.builder().poolSize(2).build();
+  try {
+    const sum: number = await rt.spawnShared(add, 40, 2);
+    assert.equal(sum, 42);
+    const v: number = await rt.spawnBlocking(spin, 0, 7);
+    assert.equal(v, 7);
+    const doubled: number = await rt.spawnShared(asyncDouble, 21); // the AbortSignal is not passed
+    assert.equal(doubled, 42);
+    assert.equal(add.module, TASKS);
+    const mistyped = () => {
+      // @ts-expect-error: the arguments are typed from the function (two numbers)
+      rt.spawnShared(add, "x", 2);
+    };
+    assert.equal(typeof mistyped, "function"); // checked by the type checker, never called
+    assert.throws(() => rt.spawnShared({} as never), /takes what defineTask returned/);
+  } finally {
+    await rt.shutdown();
+  }
 });
 
 Deno.test("workers(2): shared and blocking tasks run on the pool; metrics show it", async () => {
-  const rt = Runtime.builder().workers(2).build();
+  const rt = Runtime.builder().poolSize(2).build();
   // No pool until first use.
   assert.equal(rt.metrics().workers, 1);
   assert.equal(rt.metrics().pool.length, 0);
@@ -104,7 +138,7 @@ Deno.test("workers: run() returns, the child process exits by itself", async () 
 });
 
 Deno.test("serve: bad arguments throw at the call", async () => {
-  const rt = new Runtime({ workers: 2 });
+  const rt = new Runtime({ poolSize: 2 });
   try {
     assert.throws(() => serve(rt, { port: -1 }, HANDLERS, "test.echo"), RangeError);
     assert.throws(() => serve(rt, { port: 1.5 }, HANDLERS, "test.echo"), RangeError);
@@ -132,7 +166,7 @@ Deno.test("serve: bad arguments throw at the call", async () => {
 });
 
 Deno.test("serve: 20 concurrent connections echo across 2 workers, both accept", async () => {
-  const rt = Runtime.builder().workers(2).build();
+  const rt = Runtime.builder().poolSize(2).build();
   try {
     const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, HANDLERS, "test.echo");
     const port = srv.localAddr.port;
@@ -172,7 +206,7 @@ Deno.test("serve: 20 concurrent connections echo across 2 workers, both accept",
 });
 
 Deno.test("serve: close drains, then force-closes at the deadline; shutdown closes servers", async () => {
-  const rt = new Runtime({ workers: 2 });
+  const rt = new Runtime({ poolSize: 2 });
   let conn: Deno.Conn | null = null;
   try {
     const srv = await serve(rt, { port: 0 }, HANDLERS, "test.echo");

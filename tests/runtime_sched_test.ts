@@ -563,12 +563,12 @@ Deno.test("sched: builder and options reject bad values with RangeError/TypeErro
   assert.throws(() => Runtime.builder().globalQueueInterval(0).build(), RangeError);
   assert.throws(() => Runtime.builder().eventInterval(-1).build(), RangeError);
   assert.throws(() => Runtime.builder().eventInterval(NaN).build(), RangeError);
-  assert.throws(() => Runtime.builder().workers(0).build(), RangeError);
-  assert.throws(() => Runtime.builder().workers(257).build(), RangeError);
+  assert.throws(() => Runtime.builder().poolSize(0).build(), RangeError);
+  assert.throws(() => Runtime.builder().poolSize(257).build(), RangeError);
   assert.throws(() => Runtime.builder().backend("bogus" as never).build(), TypeError);
   assert.throws(() => new Runtime({ budget: -3 }), RangeError);
   assert.throws(() => run(function* () {}, { globalQueueInterval: 0 }), RangeError);
-  const ok = Runtime.builder().workers(1).budget(64).eventInterval(61).globalQueueInterval(31)
+  const ok = Runtime.builder().poolSize(1).budget(64).eventInterval(61).globalQueueInterval(31)
     .build();
   assert.ok(ok instanceof Runtime);
 });
@@ -579,7 +579,7 @@ Deno.test("sched: builder methods reject bad values at the call", () => {
   assert.throws(() => Runtime.builder().budget(0), RangeError);
   assert.throws(() => Runtime.builder().globalQueueInterval(-1), RangeError);
   assert.throws(() => Runtime.builder().eventInterval(0.5), RangeError);
-  assert.throws(() => Runtime.builder().workers(0), RangeError);
+  assert.throws(() => Runtime.builder().poolSize(0), RangeError);
 });
 
 // ---------------------------------------------------------------------------

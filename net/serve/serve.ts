@@ -31,7 +31,7 @@ const SERVE_TASKS = new URL("./serve_task.ts", import.meta.url).href;
  * @example
  * ```ts ignore
  * import { Runtime, type ServeOptions } from "../../mod.ts";
- * const rt = new Runtime({ workers: 2 });
+ * const rt = new Runtime({ poolSize: 2 });
  * // echo_handler.ts calls defineHandler("echo", …) at its top level.
  * const handlers = new URL("./echo_handler.ts", import.meta.url).href;
  * const listen: ServeOptions = { hostname: "127.0.0.1", port: 0, backlog: 512 };
@@ -55,7 +55,7 @@ export interface ServeOptions {
  * @example
  * ```ts ignore
  * import { Runtime, type ServeCloseOptions } from "../../mod.ts";
- * const rt = new Runtime({ workers: 2 });
+ * const rt = new Runtime({ poolSize: 2 });
  * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
  * // … on shutdown: stop accepting, give open connections half a second, then force-close.
  * const options: ServeCloseOptions = { drainMs: 500 };
@@ -75,7 +75,7 @@ export interface ServeCloseOptions {
  * @example
  * ```ts ignore
  * import { Runtime, type ServeWorkerStats } from "../../mod.ts";
- * const rt = new Runtime({ workers: 2 });
+ * const rt = new Runtime({ poolSize: 2 });
  * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
  * // … later, see how the kernel spread connections over the workers:
  * const perWorker: ServeWorkerStats[] = srv.stats().perWorker;
@@ -98,7 +98,7 @@ export interface ServeWorkerStats {
  * @example
  * ```ts ignore
  * import { Runtime, type ServeStats } from "../../mod.ts";
- * const rt = new Runtime({ workers: 2 });
+ * const rt = new Runtime({ poolSize: 2 });
  * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
  * const now: ServeStats = srv.stats();
  * console.log(now.accepted, now.open, now.perWorker.length); // perWorker.length === 2
@@ -124,7 +124,7 @@ export interface ServeStats {
  * @example
  * ```ts ignore
  * import { Runtime, type ServeAddr, TcpStream } from "../../mod.ts";
- * const rt = new Runtime({ workers: 2 });
+ * const rt = new Runtime({ poolSize: 2 });
  * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
  * const addr: ServeAddr = srv.localAddr;
  * const conn = await TcpStream.connect({ hostname: addr.hostname, port: addr.port });
@@ -356,7 +356,7 @@ export function startServe(
  * drainMs })` stops accepting and drains; `rt.shutdown()` closes servers
  * still open.
  *
- * @param rt the runtime whose worker pool serves (`Runtime.builder().workers(n)`).
+ * @param rt the runtime whose worker pool serves (`Runtime.builder().poolSize(n)`).
  * @param listen where to listen.
  * @param moduleUrl the module that registers the handler (loaded in every worker).
  * @param handlerName the handler's registered name.
@@ -367,7 +367,7 @@ export function startServe(
  * @example
  * ```ts ignore
  * import { Runtime, serve } from "../../mod.ts";
- * const rt = Runtime.builder().workers(2).build();
+ * const rt = Runtime.builder().poolSize(2).build();
  * const handlers = new URL("./echo_handler.ts", import.meta.url).href;
  * const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, handlers, "echo");
  * console.log(srv.localAddr.port);

@@ -30,7 +30,9 @@ export {
   defineHandler,
   defineTask,
   type HandlerDef,
+  type SharedArgs,
   type SharedFn,
+  type SharedResult,
   type SharedTaskDef,
 } from "./registry.ts";
 export type { SharedArg } from "./codec.ts";

@@ -93,6 +93,7 @@ import {
 } from "./pool_layout.ts";
 
 export type { SharedArg } from "./codec.ts";
+import type { SharedArgs, SharedFn, SharedResult, SharedTaskDef } from "./registry.ts";
 export { SharedJoinHandle } from "./handle.ts";
 
 /**
@@ -456,23 +457,36 @@ export class WorkerPool implements HandleOwner {
   }
 
   /**
-   * Run the shared task `name` from `moduleUrl` on some worker with `args`
-   * (plain data). Generator functions run as tasks on the worker's runtime.
+   * Run a shared task on some worker with plain-data arguments: `task` is
+   * what `defineTask` returned (arguments and result typed from its
+   * function), or, for names known only at run time, the URL of the module
+   * that defines it followed by its name. Generator functions run as tasks
+   * on the worker's runtime.
    *
-   * @param moduleUrl the URL of the module that defines the task.
-   * @param name the name given to `defineTask`.
+   * @param task the task's definition (or its module's URL, then its name).
    * @param args plain-data arguments (copied to the worker).
    * @returns the task's handle.
-   * @throws {TypeError} when `moduleUrl` or `name` is not a string, or an argument cannot be sent.
+   * @throws {TypeError} when the task is not a definition nor a URL and a name, or an argument
+   *   cannot be sent.
    * @throws {Error} after `shutdown()` or when the pool failed to start.
    * @example
    * ```ts ignore
-   * const h = pool.spawnShared<string>(tasksUrl, "greet", "ada");
+   * const h = pool.spawnShared(greet, "ada"); // greet = defineTask("greet", (who: string) => …)
    * assert.equal(await h, "hello, ada");
+   * const g = pool.spawnShared<string>(tasksUrl, "greet", "bob"); // by URL and name
    * ```
    */
-  spawnShared<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T> {
-    return this.#spawn<T>(0, -1, moduleUrl, name, args);
+  spawnShared<F extends SharedFn>(
+    task: SharedTaskDef<F>,
+    ...args: SharedArgs<F>
+  ): SharedJoinHandle<SharedResult<F>>;
+  /** Run the shared task `name` of the module at `moduleUrl` (see the definition form). */
+  spawnShared<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T>;
+  spawnShared(
+    task: SharedTaskDef<SharedFn> | string,
+    ...rest: unknown[]
+  ): SharedJoinHandle<unknown> {
+    return this.#spawnTask(0, "spawnShared", task, rest);
   }
 
   /**
@@ -505,22 +519,56 @@ export class WorkerPool implements HandleOwner {
   }
 
   /**
-   * Run the CPU job `name` from `moduleUrl` inline on some worker's dispatcher
-   * (no task machinery, not abortable once started).
+   * Run a CPU job inline on some worker's dispatcher (no task machinery, not
+   * abortable once started): `task` as for {@linkcode WorkerPool.spawnShared}.
    *
-   * @param moduleUrl the URL of the module that defines the job.
-   * @param name the name given to `defineTask`.
+   * @param task the job's definition (or its module's URL, then its name).
    * @param args plain-data arguments (copied to the worker).
    * @returns the job's handle.
-   * @throws {TypeError} when `moduleUrl` or `name` is not a string, or an argument cannot be sent.
+   * @throws {TypeError} when the task is not a definition nor a URL and a name, or an argument
+   *   cannot be sent.
    * @throws {Error} after `shutdown()` or when the pool failed to start.
    * @example
    * ```ts ignore
-   * const sums = await Promise.all(chunks.map((c) => pool.spawnBlocking<number>(tasksUrl, "sum", c)));
+   * const sums = await Promise.all(chunks.map((c) => pool.spawnBlocking(sum, c)));
    * ```
    */
-  spawnBlocking<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T> {
-    return this.#spawn<T>(1, -1, moduleUrl, name, args);
+  spawnBlocking<F extends SharedFn>(
+    task: SharedTaskDef<F>,
+    ...args: SharedArgs<F>
+  ): SharedJoinHandle<SharedResult<F>>;
+  /** Run the CPU job `name` of the module at `moduleUrl` (see the definition form). */
+  spawnBlocking<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T>;
+  spawnBlocking(
+    task: SharedTaskDef<SharedFn> | string,
+    ...rest: unknown[]
+  ): SharedJoinHandle<unknown> {
+    return this.#spawnTask(1, "spawnBlocking", task, rest);
+  }
+
+  /** Either form of spawnShared/spawnBlocking: a definition, or a URL and a name. */
+  #spawnTask(
+    kind: number,
+    what: string,
+    task: SharedTaskDef<SharedFn> | string,
+    rest: unknown[],
+  ): SharedJoinHandle<unknown> {
+    if (typeof task === "string") {
+      return this.#spawn(kind, -1, task, rest[0] as string, rest.slice(1) as SharedArg[]);
+    }
+    if (task === null || typeof task !== "object" || typeof task.name !== "string") {
+      throw new TypeError(
+        `${what} takes what defineTask returned (\`${what}(square, 12)\`), ` +
+          `or a module URL and a task name (\`${what}(url, "square", 12)\`)`,
+      );
+    }
+    if (task.module === undefined) {
+      throw new TypeError(
+        `${what}: the task "${task.name}" does not know its module (stack traces are off?): ` +
+          "pass import.meta.url as defineTask's third argument",
+      );
+    }
+    return this.#spawn(kind, -1, task.module, task.name, rest as SharedArg[]);
   }
 
   #spawn<T>(
@@ -531,7 +579,9 @@ export class WorkerPool implements HandleOwner {
     args: SharedArg[],
   ): SharedJoinHandle<T> {
     if (typeof url !== "string" || url.length === 0) {
-      throw new TypeError("spawnShared: moduleUrl must be a URL string");
+      throw new TypeError(
+        "spawnShared: moduleUrl must be a URL string (or pass a task definition)",
+      );
     }
     if (typeof name !== "string" || name.length === 0) {
       throw new TypeError("spawnShared: name must be a non-empty string");

@@ -36,7 +36,10 @@ export type SharedFn = (
 ) => Operation<unknown> | PromiseLike<unknown> | unknown;
 
 /**
- * What {@link defineTask} returns: the name to pass to `spawnShared`, and the function.
+ * What {@link defineTask} returns: the task's name, its function and the URL
+ * of the module that defined it. Pass it to `rt.spawnShared(task, ...args)`
+ * (or `spawnBlocking`): the arguments and the result are then typed from the
+ * function.
  *
  * @example
  * ```ts
@@ -47,7 +50,8 @@ export type SharedFn = (
  *   "doc.SharedTaskDef.square",
  *   (x: number) => x * x,
  * );
- * assert.equal(square.name, "doc.SharedTaskDef.square"); // for rt.spawnShared(url, square.name, 4)
+ * assert.equal(square.name, "doc.SharedTaskDef.square");
+ * assert.equal(square.module, import.meta.url); // what the pool workers import
  * assert.equal(square.fn(4), 16); // callable locally too
  * ```
  */
@@ -56,7 +60,51 @@ export interface SharedTaskDef<F extends SharedFn> {
   readonly name: string;
   /** The function (callable locally too). */
   readonly fn: F;
+  /**
+   * The URL of the module that called `defineTask` (every pool worker
+   * imports it to find the task), or undefined when it could not be told
+   * (then pass it to `defineTask` as its third argument).
+   */
+  readonly module: string | undefined;
 }
+
+/**
+ * The arguments a spawner passes to the shared task `F`: its parameters,
+ * less a trailing `AbortSignal` (the pool passes that one to async functions).
+ *
+ * @example
+ * ```ts
+ * import type { SharedArgs } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const args: SharedArgs<(url: string, tries: number, signal: AbortSignal) => Promise<string>> =
+ *   ["https://example.com", 3];
+ * assert.equal(args.length, 2);
+ * ```
+ */
+export type SharedArgs<F extends SharedFn> = Parameters<F> extends [...infer A, AbortSignal] ? A
+  : Parameters<F>;
+
+/**
+ * What the handle of the shared task `F` gives: a generator function's
+ * return value, else the (awaited) value the function returns.
+ *
+ * @example
+ * ```ts
+ * import type { SharedResult } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * function* square(n: number) {
+ *   return n * n;
+ * }
+ * const v: SharedResult<typeof square> = 144; // number
+ * const w: SharedResult<(s: string) => Promise<string>> = "ok"; // string
+ * assert.equal(typeof v + typeof w, "numberstring");
+ * ```
+ */
+export type SharedResult<F extends SharedFn> = ReturnType<F> extends // deno-lint-ignore no-explicit-any
+Generator<any, infer T, any> ? T
+  : Awaited<ReturnType<F>>;
 
 const registry = new Map<string, SharedFn>();
 
@@ -79,28 +127,62 @@ function register<F>(table: Map<string, F>, what: string, name: string, fn: F): 
 
 /**
  * Register `fn` as the shared task `name`. Call it at the top level of a module
- * that every pool worker imports (pass its URL to `spawnShared`). Generator
- * functions run as Dokio tasks (abortable at any `yield*`); async functions get
- * an `AbortSignal` as an extra last argument.
+ * that every pool worker imports: the module that calls it, whose URL the
+ * returned definition records (from the call site; pass `moduleUrl` —
+ * `import.meta.url` — if stack traces are turned off). Generator functions
+ * run as Dokio tasks (abortable at any `yield*`); async functions get an
+ * `AbortSignal` as an extra last argument.
  *
- * @param name the task's name, unique among shared tasks.
- * @param fn the task: a generator function, async function or plain function.
- * @returns the definition (`name` and `fn`).
- * @throws {TypeError} when `name` is empty, `fn` is not a function, or `name` is taken by another
- *   function.
+ * A program may define its tasks in its own file: each pool worker then
+ * imports the program's module, so guard the main code with
+ * `if (import.meta.main) { … }` (a pool built inside a pool worker is refused
+ * with an error saying so).
+ *
+ * @param name a name unique in the process (a module prefix avoids clashes).
+ * @param fn the task: a generator function, an async function or a plain one.
+ * @param moduleUrl the URL of the module calling this (default: found from the call site).
+ * @returns the definition to pass to `rt.spawnShared` / `rt.spawnBlocking`.
+ * @throws {TypeError} for an empty name, a non-function, or a name another function holds.
  * @example
  * ```ts
- * import { defineTask } from "./registry.ts";
+ * import { defineTask, Runtime } from "../../mod.ts";
  * import assert from "node:assert/strict";
- * export const add = defineTask("example.add", function* (a: number, b: number) {
+ *
+ * export const add = defineTask("doc.defineTask.add", function* (a: number, b: number) {
  *   return a + b;
  * });
- * assert.equal(add.name, "example.add");
+ * assert.equal(add.name, "doc.defineTask.add");
+ * assert.equal(add.module, import.meta.url);
+ *
+ * if (import.meta.main) { // a pool worker imports this module too
+ *   const rt = Runtime.builder().poolSize(1).build();
+ *   const sum: number = await rt.spawnShared(add, 2, 3); // typed from the function
+ *   assert.equal(sum, 5);
+ *   await rt.shutdown();
+ * }
  * ```
  */
-export function defineTask<F extends SharedFn>(name: string, fn: F): SharedTaskDef<F> {
+export function defineTask<F extends SharedFn>(
+  name: string,
+  fn: F,
+  moduleUrl?: string,
+): SharedTaskDef<F> {
   register(registry, "defineTask", name, fn);
-  return Object.freeze({ name, fn });
+  if (moduleUrl !== undefined && typeof moduleUrl !== "string") {
+    throw new TypeError("defineTask: moduleUrl must be a URL string (import.meta.url)");
+  }
+  return Object.freeze({ name, fn, module: moduleUrl ?? callerModule(defineTask) });
+}
+
+/** A module URL in a stack frame: `at file:///a/b.ts:3:7` or `at f (https://…/c.ts:1:2)`. */
+const FRAME_URL = /\(?((?:file|https?|data|jsr|npm):[^\s()]+?):\d+:\d+\)?\s*$/;
+
+/** The URL of the module whose code called `fn`, or undefined when the stack does not say. */
+function callerModule(fn: SharedFn): string | undefined {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, fn);
+  const frame = holder.stack?.split("\n")[1];
+  return frame === undefined ? undefined : FRAME_URL.exec(frame)?.[1];
 }
 
 /**

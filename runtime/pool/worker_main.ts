@@ -435,7 +435,7 @@ function onInit(m: Init): Promise<void> {
   argBytes = new Uint8Array(m.args);
   argSlot = m.args.byteLength / (m.headers.byteLength / (HEADER_WORDS * 4));
   ctl = new Int32Array(m.control);
-  rt = new Runtime({ workers: 1 });
+  rt = new Runtime();
   return Promise.all(m.modules.map(loadModule)).then(() => undefined);
 }
 
