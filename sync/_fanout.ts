@@ -39,10 +39,11 @@ export interface ReceiverState {
  * @example
  * ```ts
  * import { FanOut } from "./_fanout.ts";
+ * import assert from "node:assert/strict";
  * const c = new FanOut();
  * c.addSender(false);
  * c.dropSender();
- * console.assert(c.senders === 1);
+ * assert.equal(c.senders, 1);
  * ```
  */
 export class FanOut {
@@ -55,7 +56,7 @@ export class FanOut {
 
   /** Count a clone of a sender handle; throws ClosedError when that handle is `closed`. */
   addSender(closed: boolean): void {
-    if (closed) throw new ClosedError("dokio: cannot clone a closed sender");
+    if (closed) throw new ClosedError("cannot clone a closed sender");
     this.senders++;
   }
 

@@ -153,7 +153,7 @@ export class MultiIter implements Iterator<unknown, unknown, unknown> {
 
   /** Poll the running branches once (or keep draining cancelled ones). */
   next(): IteratorResult<unknown, unknown> {
-    if (this.#finished) throw new TypeError("dokio: a combinator was resumed after it finished");
+    if (this.#finished) throw new TypeError("a combinator was resumed after it finished");
     if (this.#draining !== null) return this.#drain();
     const its = this.#its;
     const n = its.length;

@@ -17,7 +17,8 @@ import { type Operation, toPromise } from "../runtime/operation.ts";
  * @example
  * ```ts
  * import { isPromiseLike } from "./_op.ts";
- * console.assert(isPromiseLike(Promise.resolve(1)));
+ * import assert from "node:assert/strict";
+ * assert.ok(isPromiseLike(Promise.resolve(1)));
  * ```
  */
 export function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
@@ -32,7 +33,9 @@ export function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
  * @example
  * ```ts
  * import { isOperation } from "./_op.ts";
- * console.assert(isOperation((function* () {})()) && !isOperation([1]));
+ * import assert from "node:assert/strict";
+ * assert.ok(isOperation((function* () {})()));
+ * assert.equal(isOperation([1]), false);
  * ```
  */
 export function isOperation(x: unknown): x is Operation<unknown> {

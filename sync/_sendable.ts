@@ -20,6 +20,6 @@
  */
 export function checkSendable(value: unknown): void {
   if (value === undefined) {
-    throw new TypeError("dokio: undefined cannot be sent (it marks end of stream)");
+    throw new TypeError("undefined cannot be sent (it marks end of stream)");
   }
 }

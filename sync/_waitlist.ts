@@ -38,10 +38,12 @@ export interface Waiter {
  * @example
  * ```ts
  * import { WaitList, type Waiter } from "./_waitlist.ts";
+ * import assert from "node:assert/strict";
  * const list = new WaitList<Waiter>();
  * const w: Waiter = { waker: null, before: null, after: null, queued: false };
  * list.push(w);
- * console.assert(list.shift() === w && list.head === null);
+ * assert.equal(list.shift(), w);
+ * assert.equal(list.head, null);
  * ```
  */
 export class WaitList<W extends Waiter> {

@@ -87,22 +87,36 @@ class WaitOp extends Leaf<BarrierWaitResult> implements Waiter {
  * A reusable barrier for `n` tasks.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Barrier } from "./barrier.ts";
+ * import { run, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const b = new Barrier(3);
  * function* worker() {
  *   const { isLeader } = yield* b.wait();
- *   if (isLeader) console.log("all three arrived");
+ *   return isLeader;
  * }
+ * const leaders = await run(function* () {
+ *   const hs = [spawn(worker), spawn(worker), spawn(worker)];
+ *   const out: boolean[] = [];
+ *   for (const h of hs) out.push(yield* h);
+ *   return out.filter((l) => l).length;
+ * });
+ * assert.equal(leaders, 1); // all three arrived; one of them leads
  * ```
  */
 export class Barrier {
   #c: BarrierCore;
 
-  /** Make a barrier for `n` tasks (an integer ≥ 1). */
+  /**
+   * Make a barrier for `n` tasks (an integer ≥ 1).
+   *
+   * @param n how many tasks each generation waits for, an integer ≥ 1.
+   * @throws {RangeError} when `n` is not such an integer.
+   */
   constructor(n: number) {
     if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 0x7fff_ffff) {
-      throw new RangeError(`dokio: a Barrier needs an integer n ≥ 1, got ${String(n)}`);
+      throw new RangeError(`a Barrier needs an integer n ≥ 1, got ${String(n)}`);
     }
     this.#c = new BarrierCore(n);
   }
@@ -111,6 +125,8 @@ export class Barrier {
    * Arrive and wait for the rest of this generation. Cancel-safe: a cancelled
    * waiter withdraws its arrival.
    *
+   * @returns an operation (also awaitable) giving `{ isLeader }`: true for exactly one task per
+   *   generation.
    * @example
    * ```ts ignore
    * const r = yield* barrier.wait();

@@ -26,16 +26,22 @@ import { checkSendable } from "./_sendable.ts";
  * @example
  * ```ts
  * import { LaggedError } from "./broadcast.ts";
+ * import assert from "node:assert/strict";
  * const e = new LaggedError(3);
- * console.assert(e.missed === 3 && e.name === "LaggedError");
+ * assert.equal(e.missed, 3);
+ * assert.equal(e.name, "LaggedError");
  * ```
  */
 export class LaggedError extends Error {
   /** How many messages this receiver missed. */
   readonly missed: number;
-  /** Make one for `missed` skipped messages. */
+  /**
+   * Make one for `missed` skipped messages.
+   *
+   * @param missed how many messages the receiver skipped.
+   */
   constructor(missed: number) {
-    super(`dokio: the broadcast receiver lagged and missed ${missed} message(s)`);
+    super(`the broadcast receiver lagged and missed ${missed} message(s)`);
     this.name = "LaggedError";
     this.missed = missed;
   }
@@ -66,7 +72,7 @@ interface RxState extends ReceiverState {
  * it did not).
  */
 function catchUp<T>(c: BCore<T>, rx: RxState): number {
-  if (rx.closed) throw new ClosedError("dokio: this broadcast receiver is closed");
+  if (rx.closed) throw new ClosedError("this broadcast receiver is closed");
   const oldest = c.tail - c.cap;
   if (rx.next >= oldest) return 0;
   const missed = oldest - rx.next;
@@ -108,9 +114,10 @@ class RecvOp<T> extends FanOutWait<T | undefined, BCore<T>> {
  * @example
  * ```ts
  * import { broadcast } from "./broadcast.ts";
+ * import assert from "node:assert/strict";
  * const [tx, rx] = broadcast<string>(8);
  * tx.send("hi");
- * console.assert(rx.tryRecv() === "hi");
+ * assert.equal(rx.tryRecv(), "hi");
  * ```
  */
 export class BroadcastSender<T> implements Disposable {
@@ -129,12 +136,17 @@ export class BroadcastSender<T> implements Disposable {
    * Send `value` to every receiver; gives how many receivers there are.
    * Throws ClosedError (with the value) when there is no receiver or this
    * sender is closed, TypeError for `undefined`.
+   *
+   * @param value the message (not `undefined`).
+   * @returns how many receivers there are.
+   * @throws {ClosedError} (carrying the value) when there is no receiver or this sender is closed.
+   * @throws {TypeError} when `value` is undefined.
    */
   send(value: T): number {
     const c = this.#c;
     checkSendable(value);
     if (this.#closed || c.receivers === 0) {
-      throw new ClosedError("dokio: the broadcast channel has no receiver", value);
+      throw new ClosedError("the broadcast channel has no receiver", value);
     }
     c.ring[c.tail % c.cap] = value;
     c.tail++;
@@ -145,13 +157,16 @@ export class BroadcastSender<T> implements Disposable {
   /**
    * A new receiver that sees messages sent from now on.
    *
+   * @returns the new receiver.
    * @example
    * ```ts
    * import { broadcast } from "./broadcast.ts";
+   * import assert from "node:assert/strict";
    * const [tx, rx] = broadcast<number>(4);
    * const rx2 = tx.subscribe();
    * tx.send(1);
-   * console.assert(rx.tryRecv() === 1 && rx2.tryRecv() === 1);
+   * assert.equal(rx.tryRecv(), 1);
+   * assert.equal(rx2.tryRecv(), 1);
    * ```
    */
   subscribe(): BroadcastReceiver<T> {
@@ -161,6 +176,8 @@ export class BroadcastSender<T> implements Disposable {
   /**
    * Another sender for the same channel.
    *
+   * @returns the new sender.
+   * @throws {ClosedError} when this sender is closed.
    * @example
    * ```ts
    * import { broadcast } from "./broadcast.ts";
@@ -196,16 +213,27 @@ export class BroadcastSender<T> implements Disposable {
  * message from its subscription on.
  *
  * @example
- * ```ts ignore
- * let v;
- * while (true) {
- *   try {
- *     if ((v = yield* rx.recv()) === undefined) break;
- *   } catch (e) {
- *     if (e instanceof LaggedError) continue;
- *     throw e;
+ * ```ts
+ * import { broadcast, LaggedError, run } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [tx, rx] = broadcast<number>(2);
+ * for (let i = 1; i <= 3; i++) tx.send(i); // capacity 2: the receiver lags by one
+ * tx.close();
+ * const got = await run(function* () {
+ *   const out: number[] = [];
+ *   let v;
+ *   while (true) {
+ *     try {
+ *       if ((v = yield* rx.recv()) === undefined) break;
+ *       out.push(v);
+ *     } catch (e) {
+ *       if (e instanceof LaggedError) continue;
+ *       throw e;
+ *     }
  *   }
- * }
+ *   return out;
+ * });
+ * assert.deepEqual(got, [2, 3]);
  * ```
  */
 export class BroadcastReceiver<T> implements Disposable {
@@ -228,6 +256,9 @@ export class BroadcastReceiver<T> implements Disposable {
    * and this receiver read all retained messages. Throws LaggedError when it
    * fell behind. Cancel-safe: a cancelled recv consumes nothing.
    *
+   * @returns an operation (also awaitable) giving the message, or `undefined` at the end.
+   * @throws {LaggedError} (from the operation) when this receiver fell behind.
+   * @throws {ClosedError} when this receiver is closed.
    * @example
    * ```ts ignore
    * const v = yield* rx.recv();
@@ -241,11 +272,15 @@ export class BroadcastReceiver<T> implements Disposable {
    * The next message if there is one now, else undefined. Throws LaggedError
    * like `recv()`.
    *
+   * @returns the message, or undefined.
+   * @throws {LaggedError} when this receiver fell behind.
+   * @throws {ClosedError} when this receiver is closed.
    * @example
    * ```ts
    * import { broadcast } from "./broadcast.ts";
+   * import assert from "node:assert/strict";
    * const [, rx] = broadcast<number>(4);
-   * console.assert(rx.tryRecv() === undefined);
+   * assert.equal(rx.tryRecv(), undefined);
    * ```
    */
   tryRecv(): T | undefined {
@@ -260,6 +295,7 @@ export class BroadcastReceiver<T> implements Disposable {
   /**
    * A new receiver starting at the newest position (sees later messages only).
    *
+   * @returns the new receiver.
    * @example
    * ```ts
    * import { broadcast } from "./broadcast.ts";
@@ -290,13 +326,18 @@ export class BroadcastReceiver<T> implements Disposable {
 /**
  * A broadcast channel retaining the last `capacity` messages (integer ≥ 1).
  *
+ * @param capacity how many messages the channel retains, an integer in 1…2^30.
+ * @returns the sender and the first receiver.
+ * @throws {RangeError} when `capacity` is not such an integer.
  * @example
  * ```ts
  * import { broadcast } from "./broadcast.ts";
+ * import assert from "node:assert/strict";
  * const [tx, rx1] = broadcast<string>(16);
  * const rx2 = tx.subscribe();
  * tx.send("x");
- * console.assert(rx1.tryRecv() === "x" && rx2.tryRecv() === "x");
+ * assert.equal(rx1.tryRecv(), "x");
+ * assert.equal(rx2.tryRecv(), "x");
  * ```
  */
 export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
@@ -304,7 +345,7 @@ export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastRe
     typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 1 ||
     capacity > 0x4000_0000
   ) {
-    throw new RangeError(`dokio: capacity must be an integer in 1…2^30, got ${String(capacity)}`);
+    throw new RangeError(`capacity must be an integer in 1…2^30, got ${String(capacity)}`);
   }
   const c = new BCore<T>(capacity);
   return [makeSender(c), makeReceiver(c, 0)];

@@ -62,14 +62,24 @@ function* untilCancelled<T>(
  * waitable `cancelled()` operation.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { CancellationToken } from "./cancellation_token.ts";
+ * import { mpsc, run, sleep, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const shutdown = new CancellationToken();
+ * const [_tx, rx] = mpsc.channel<string>(1); // nothing is ever sent
  * function* worker(token: CancellationToken) {
  *   const v = yield* token.runUntilCancelled(rx.recv());
- *   if (v === undefined) return; // cancelled (or channel closed)
+ *   if (v === undefined) return "stopped"; // cancelled (or channel closed)
+ *   return v;
  * }
- * shutdown.cancel();
+ * const r = await run(function* () {
+ *   const h = spawn(worker(shutdown));
+ *   yield* sleep(1);
+ *   shutdown.cancel();
+ *   return yield* h;
+ * });
+ * assert.equal(r, "stopped");
  * ```
  */
 export class CancellationToken implements Disposable {
@@ -93,10 +103,11 @@ export class CancellationToken implements Disposable {
    * @example
    * ```ts
    * import { CancellationToken } from "./cancellation_token.ts";
+   * import assert from "node:assert/strict";
    * const t = new CancellationToken();
    * const c = t.child();
    * t.cancel();
-   * console.assert(c.isCancelled);
+   * assert.ok(c.isCancelled);
    * ```
    */
   cancel(): void {
@@ -123,6 +134,7 @@ export class CancellationToken implements Disposable {
   /**
    * An operation that completes once this token is cancelled. Cancel-safe.
    *
+   * @returns an operation (also awaitable) that finishes on cancellation.
    * @example
    * ```ts ignore
    * yield* token.cancelled();
@@ -137,12 +149,14 @@ export class CancellationToken implements Disposable {
    * A child token: cancelled with this one; cancelling it leaves this one
    * alone.
    *
+   * @returns the child token (already cancelled when this one is).
    * @example
    * ```ts
    * import { CancellationToken } from "./cancellation_token.ts";
+   * import assert from "node:assert/strict";
    * const root = new CancellationToken();
    * root.child().cancel();
-   * console.assert(!root.isCancelled);
+   * assert.equal(root.isCancelled, false);
    * ```
    */
   child(): CancellationToken {
@@ -174,6 +188,9 @@ export class CancellationToken implements Disposable {
    * Run `op` until it finishes (its value) or this token is cancelled first
    * (undefined; `op` is then cancelled). Cancellation wins a tie.
    *
+   * @param op the operation (or promise) to run.
+   * @returns an operation (also awaitable) giving `op`'s value, or undefined when cancelled first.
+   * @throws (from the operation) what `op` throws.
    * @example
    * ```ts ignore
    * const msg = yield* token.runUntilCancelled(rx.recv());

@@ -37,10 +37,24 @@ export type Values<T extends readonly unknown[]> = { -readonly [K in keyof T]: V
  * Wait for every operation (or promise); gives their values in order. The
  * first error cancels the rest and is rethrown.
  *
+ * @param ops the operations (or promises).
+ * @returns an operation (also awaitable) giving their values in order.
+ * @throws {TypeError} when a branch is neither; (from the operation) the first error.
  * @example
- * ```ts ignore
+ * ```ts
  * import { join } from "./join.ts";
- * const [user, posts] = yield* join(loadUser(id), loadPosts(id));
+ * import { run, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * function* loadUser(id: number) {
+ *   yield* sleep(2);
+ *   return { id, name: "ada" };
+ * }
+ * const posts = Promise.resolve(["hello"]); // a promise is a branch too
+ * const [user, list] = await run(function* () {
+ *   return yield* join(loadUser(7), posts);
+ * });
+ * assert.deepEqual(user, { id: 7, name: "ada" });
+ * assert.deepEqual(list, ["hello"]);
  * ```
  */
 export function join<T extends readonly (Operation<unknown> | PromiseLike<unknown>)[]>(
@@ -53,15 +67,28 @@ export function join<T extends readonly (Operation<unknown> | PromiseLike<unknow
 /**
  * Array form of {@linkcode join}: wait for every operation in `ops`.
  *
+ * @param ops the operations (or promises).
+ * @returns an operation (also awaitable) giving their values in order.
+ * @throws {TypeError} when `ops` is not an array; (from the operation) the first error.
  * @example
- * ```ts ignore
+ * ```ts
  * import { all } from "./join.ts";
- * const sizes = yield* all(files.map((f) => statSize(f)));
+ * import { run, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * function* statSize(name: string) {
+ *   yield* sleep(1);
+ *   return name.length;
+ * }
+ * const files = ["a", "bb", "ccc"];
+ * const sizes = await run(function* () {
+ *   return yield* all(files.map((f) => statSize(f)));
+ * });
+ * assert.deepEqual(sizes, [1, 2, 3]);
  * ```
  */
 export function all<T>(ops: readonly (Operation<T> | PromiseLike<T>)[]): Combinator<T[]> {
   if (!Array.isArray(ops)) {
-    throw new TypeError("dokio: all() takes an array of operations or promises (`all([a, b])`)");
+    throw new TypeError("all() takes an array of operations or promises (`all([a, b])`)");
   }
   checkBranches("all()", ops);
   return makeCombinator(ALL, ops.slice());

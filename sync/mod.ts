@@ -9,9 +9,25 @@
  * `undefined` for every multi-message channel.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { mpsc, Mutex } from "./mod.ts";
+ * import { run, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const [tx, rx] = mpsc.channel<number>(64);
+ * const total = new Mutex(0);
+ * await run(function* () {
+ *   const producer = spawn(function* () {
+ *     for (let i = 1; i <= 3; i++) yield* tx.send(i);
+ *     tx.close();
+ *   });
+ *   let v: number | undefined;
+ *   while ((v = yield* rx.recv()) !== undefined) {
+ *     using g = yield* total.lock();
+ *     g.value += v;
+ *   }
+ *   yield* producer;
+ * });
+ * assert.equal(total.tryLock()?.value, 6);
  * ```
  *
  * @module

@@ -110,7 +110,7 @@ class Chan<T> {
   grow(): void {
     const old = this.buf;
     const n = old.length;
-    if (n >= this.limit) throw new RangeError("dokio: the channel is full");
+    if (n >= this.limit) throw new RangeError("the channel is full");
     const next = new Array<T | undefined>(n * 2).fill(undefined);
     for (let i = 0; i < this.len; i++) next[i] = old[(this.head + i) & this.mask];
     this.buf = next;
@@ -136,7 +136,7 @@ class Chan<T> {
 
   /** Count a clone of a Sender; throws ClosedError when that Sender is `closed`. */
   addSender(closed: boolean): void {
-    if (closed) throw new ClosedError("dokio: cannot clone a closed Sender");
+    if (closed) throw new ClosedError("cannot clone a closed Sender");
     this.senders++;
   }
 
@@ -159,7 +159,7 @@ function nextPow2(n: number): number {
 }
 
 function closedError<T>(v: T): ClosedError<T> {
-  return new ClosedError("dokio: the channel is closed", v);
+  return new ClosedError("the channel is closed", v);
 }
 
 /** The queue node of a sender waiting for a slot (made only when it must wait). */
@@ -293,10 +293,14 @@ export class Permit<T> implements Disposable {
    * Send `value` into the reserved slot. Throws ClosedError (carrying the
    * value) if the Receiver closed meanwhile, TypeError if this Permit was
    * already used or `value` is undefined.
+   *
+   * @param value the message (not `undefined`).
+   * @throws {ClosedError} (carrying the value) when the Receiver closed.
+   * @throws {TypeError} when this Permit was already used or `value` is undefined.
    */
   send(value: T): void {
     const c = this.#c;
-    if (c === null) throw new TypeError("dokio: this Permit was already used or released");
+    if (c === null) throw new TypeError("this Permit was already used or released");
     checkSendable(value);
     this.#c = null;
     if (c.rxClosed) {
@@ -433,6 +437,10 @@ export class Sender<T> implements Disposable {
    * ClosedError (with the value) when the Receiver is closed. Cancel-safe: a
    * cancelled send sends nothing.
    *
+   * @param value the message (not `undefined`).
+   * @returns an operation (also awaitable) that finishes once the message is queued.
+   * @throws {ClosedError} (carrying the value) when the Receiver is closed.
+   * @throws {TypeError} when `value` is undefined.
    * @example
    * ```ts ignore
    * yield* tx.send(42);
@@ -448,11 +456,18 @@ export class Sender<T> implements Disposable {
    * Send now if there is room: true when sent, false when the channel is full.
    * Throws ClosedError (with the value) when the channel is closed.
    *
+   * @param value the message (not `undefined`).
+   * @returns true when sent, false when the channel is full.
+   * @throws {ClosedError} (carrying the value) when the channel is closed.
+   * @throws {TypeError} when `value` is undefined.
    * @example
    * ```ts
    * import { channel } from "./mpsc.ts";
+   * import assert from "node:assert/strict";
    * const [tx, rx] = channel<number>(1);
-   * console.assert(tx.trySend(1) && !tx.trySend(2) && rx.tryRecv() === 1);
+   * assert.ok(tx.trySend(1));
+   * assert.equal(tx.trySend(2), false);
+   * assert.equal(rx.tryRecv(), 1);
    * ```
    */
   trySend(value: T): boolean {
@@ -468,6 +483,8 @@ export class Sender<T> implements Disposable {
    * Wait for a slot and hold it as a {@linkcode Permit}; an unsent Permit
    * returns the slot. Throws ClosedError when the Receiver is closed.
    *
+   * @returns an operation (also awaitable) giving the Permit.
+   * @throws {ClosedError} when the Receiver is closed.
    * @example
    * ```ts ignore
    * const permit = yield* tx.reserve();
@@ -483,6 +500,8 @@ export class Sender<T> implements Disposable {
    * A reserved slot now, or null when the channel is full. Throws ClosedError
    * when closed.
    *
+   * @returns the Permit, or null when the channel is full.
+   * @throws {ClosedError} when the channel is closed.
    * @example
    * ```ts
    * import { channel } from "./mpsc.ts";
@@ -502,6 +521,8 @@ export class Sender<T> implements Disposable {
   /**
    * Another Sender for the same channel.
    *
+   * @returns the new Sender.
+   * @throws {ClosedError} when this Sender is closed.
    * @example
    * ```ts
    * import { channel } from "./mpsc.ts";
@@ -550,9 +571,10 @@ export class Sender<T> implements Disposable {
  * @example
  * ```ts
  * import { unbounded } from "./mpsc.ts";
+ * import assert from "node:assert/strict";
  * const [tx, rx] = unbounded<string>();
  * tx.send("a");
- * console.assert(rx.tryRecv() === "a");
+ * assert.equal(rx.tryRecv(), "a");
  * ```
  */
 export class UnboundedSender<T> implements Disposable {
@@ -570,6 +592,10 @@ export class UnboundedSender<T> implements Disposable {
   /**
    * Queue `value` now. Throws ClosedError (with the value) when the channel is
    * closed, TypeError for `undefined`.
+   *
+   * @param value the message (not `undefined`).
+   * @throws {ClosedError} (carrying the value) when the channel is closed.
+   * @throws {TypeError} when `value` is undefined.
    */
   send(value: T): void {
     const c = this.#c;
@@ -581,6 +607,8 @@ export class UnboundedSender<T> implements Disposable {
   /**
    * Another sender for the same channel.
    *
+   * @returns the new sender.
+   * @throws {ClosedError} when this sender is closed.
    * @example
    * ```ts
    * import { unbounded } from "./mpsc.ts";
@@ -639,6 +667,7 @@ export class Receiver<T> implements Disposable, AsyncIterable<T> {
    * The next message, waiting for one; `undefined` once the channel is
    * closed and drained. Cancel-safe: a cancelled recv takes no message.
    *
+   * @returns an operation (also awaitable) giving the message, or `undefined` at the end.
    * @example
    * ```ts ignore
    * const v = yield* rx.recv();
@@ -653,6 +682,11 @@ export class Receiver<T> implements Disposable, AsyncIterable<T> {
    * into `buf` (appended). Gives how many were moved: 0 only when the channel
    * is closed and drained, or `limit` is 0.
    *
+   * @param buf the array the messages are appended to.
+   * @param limit the most messages to move, an integer ≥ 0.
+   * @returns an operation (also awaitable) giving how many messages were moved.
+   * @throws {TypeError} when `buf` is not an array.
+   * @throws {RangeError} when `limit` is not a non-negative integer.
    * @example
    * ```ts ignore
    * const batch: number[] = [];
@@ -660,9 +694,9 @@ export class Receiver<T> implements Disposable, AsyncIterable<T> {
    * ```
    */
   recvMany(buf: T[], limit: number): Leaf<number> {
-    if (!Array.isArray(buf)) throw new TypeError("dokio: recvMany needs an array");
+    if (!Array.isArray(buf)) throw new TypeError("recvMany needs an array");
     if (!Number.isInteger(limit) || limit < 0) {
-      throw new RangeError(`dokio: limit must be a non-negative integer, got ${String(limit)}`);
+      throw new RangeError(`limit must be a non-negative integer, got ${String(limit)}`);
     }
     return new RecvOp<T, number>(this.#c, buf, limit);
   }
@@ -671,12 +705,15 @@ export class Receiver<T> implements Disposable, AsyncIterable<T> {
    * The next message if one is queued now, else undefined (empty or closed:
    * tell them apart with {@linkcode Receiver.isClosed}).
    *
+   * @returns the message, or undefined.
    * @example
    * ```ts
    * import { channel } from "./mpsc.ts";
+   * import assert from "node:assert/strict";
    * const [tx, rx] = channel<number>(2);
    * tx.trySend(7);
-   * console.assert(rx.tryRecv() === 7 && rx.tryRecv() === undefined);
+   * assert.equal(rx.tryRecv(), 7);
+   * assert.equal(rx.tryRecv(), undefined);
    * ```
    */
   tryRecv(): T | undefined {
@@ -691,9 +728,10 @@ export class Receiver<T> implements Disposable, AsyncIterable<T> {
    * @example
    * ```ts
    * import { channel } from "./mpsc.ts";
+   * import assert from "node:assert/strict";
    * const [tx, rx] = channel<number>(2);
    * rx.close();
-   * console.assert(tx.isClosed);
+   * assert.ok(tx.isClosed);
    * ```
    */
   close(): void {
@@ -715,7 +753,11 @@ export class Receiver<T> implements Disposable, AsyncIterable<T> {
     return this.#c.len;
   }
 
-  /** Receive until the channel is closed and drained (for use outside tasks). */
+  /**
+   * Receive until the channel is closed and drained (for use outside tasks).
+   *
+   * @returns an async iterator of the messages.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
     for (;;) {
       const v = await this.recv();
@@ -729,20 +771,24 @@ export class Receiver<T> implements Disposable, AsyncIterable<T> {
  * A bounded channel holding at most `capacity` messages (an integer ≥ 1);
  * `send` waits while it is full.
  *
+ * @param capacity the most messages the channel holds, an integer ≥ 1.
+ * @returns the sender and the receiver.
+ * @throws {RangeError} when `capacity` is not an integer ≥ 1 or is above the maximum.
  * @example
  * ```ts
  * import { channel } from "./mpsc.ts";
+ * import assert from "node:assert/strict";
  * const [tx, rx] = channel<number>(16);
  * tx.trySend(1);
- * console.assert(rx.tryRecv() === 1);
+ * assert.equal(rx.tryRecv(), 1);
  * ```
  */
 export function channel<T>(capacity: number): [Sender<T>, Receiver<T>] {
   if (typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 1) {
-    throw new RangeError(`dokio: capacity must be an integer ≥ 1, got ${String(capacity)}`);
+    throw new RangeError(`capacity must be an integer ≥ 1, got ${String(capacity)}`);
   }
   if (capacity > MAX_CAPACITY) {
-    throw new RangeError(`dokio: capacity must be at most ${MAX_CAPACITY}, got ${capacity}`);
+    throw new RangeError(`capacity must be at most ${MAX_CAPACITY}, got ${capacity}`);
   }
   const c = new Chan<T>(capacity);
   return [makeSender(c), makeReceiver(c)];
@@ -751,12 +797,14 @@ export function channel<T>(capacity: number): [Sender<T>, Receiver<T>] {
 /**
  * An unbounded channel: `send` never waits (memory is the limit).
  *
+ * @returns the sender and the receiver.
  * @example
  * ```ts
  * import { unbounded } from "./mpsc.ts";
+ * import assert from "node:assert/strict";
  * const [tx, rx] = unbounded<number>();
  * tx.send(1);
- * console.assert(rx.tryRecv() === 1);
+ * assert.equal(rx.tryRecv(), 1);
  * ```
  */
 export function unbounded<T>(): [UnboundedSender<T>, Receiver<T>] {

@@ -64,12 +64,12 @@ export class MutexGuard<T> implements Disposable {
 
   /** The guarded value. Throws a TypeError once the guard was released. */
   get value(): T {
-    if (this.#core === null) throw new TypeError("dokio: the MutexGuard was released");
+    if (this.#core === null) throw new TypeError("the MutexGuard was released");
     return this.#core.value;
   }
 
   set value(v: T) {
-    if (this.#core === null) throw new TypeError("dokio: the MutexGuard was released");
+    if (this.#core === null) throw new TypeError("the MutexGuard was released");
     this.#core.value = v;
   }
 
@@ -150,19 +150,30 @@ class LockOp<T> extends FastLeaf<MutexGuard<T>> implements Waiter {
  * `await` it outside one.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Mutex } from "./mutex.ts";
+ * import { run, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const m = new Mutex(0);
  * function* bump() {
  *   using g = yield* m.lock();
  *   g.value += 1;
  * }
+ * await run(function* () {
+ *   const hs = [spawn(bump), spawn(bump), spawn(bump)];
+ *   for (const h of hs) yield* h;
+ * });
+ * assert.equal(m.tryLock()?.value, 3);
  * ```
  */
 export class Mutex<T> {
   #c: MutexCore<T>;
 
-  /** Make an unlocked mutex guarding `value`. */
+  /**
+   * Make an unlocked mutex guarding `value`.
+   *
+   * @param value the value the mutex guards.
+   */
   constructor(value: T) {
     this.#c = new MutexCore(value);
   }
@@ -171,6 +182,8 @@ export class Mutex<T> {
    * Wait for the lock (FIFO). Cancel-safe: a cancelled waiter takes nothing
    * and a lock handed to it passes on to the next waiter.
    *
+   * @returns an operation (also awaitable) giving the guard; release it (or end its `using` block)
+   *   to unlock.
    * @example
    * ```ts ignore
    * const g = yield* m.lock();
@@ -184,12 +197,15 @@ export class Mutex<T> {
   /**
    * Take the lock if it is free (then nobody waits for it); otherwise null.
    *
+   * @returns the guard, or null when the lock is held.
    * @example
    * ```ts
    * import { Mutex } from "./mutex.ts";
+   * import assert from "node:assert/strict";
    * const m = new Mutex("a");
    * const g = m.tryLock();
-   * console.assert(g !== null && m.tryLock() === null);
+   * assert.notEqual(g, null);
+   * assert.equal(m.tryLock(), null);
    * g?.release();
    * ```
    */

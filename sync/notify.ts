@@ -95,13 +95,17 @@ class NotifiedOp extends Leaf<void> implements Waiter {
  * with `notifyOne()` / `notifyWaiters()`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Notify } from "./notify.ts";
+ * import { run } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const ready = new Notify();
  * function* consumer() {
  *   yield* ready.notified();
+ *   return "woken";
  * }
- * ready.notifyOne();
+ * ready.notifyOne(); // stored as a permit: the consumer does not wait
+ * assert.equal(await run(consumer), "woken");
  * ```
  */
 export class Notify {
@@ -112,6 +116,7 @@ export class Notify {
    * completes it at once; a `notifyWaiters()` after this call (even before
    * the first poll) completes it. Cancel-safe.
    *
+   * @returns an operation (also awaitable) that finishes when notified.
    * @example
    * ```ts ignore
    * yield* notify.notified();

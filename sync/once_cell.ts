@@ -115,12 +115,21 @@ function* getOrInitBody<T>(
  * tasks ask at the same time.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { OnceCell } from "./once_cell.ts";
+ * import { run } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const config = new OnceCell<string>();
+ * let loads = 0;
  * function* handler() {
- *   const c = yield* config.getOrInit(() => Deno.readTextFile("app.conf"));
+ *   return yield* config.getOrInit(() => {
+ *     loads++;
+ *     return Promise.resolve("port=80"); // e.g. Deno.readTextFile("app.conf")
+ *   });
  * }
+ * assert.equal(await run(handler), "port=80");
+ * assert.equal(await run(handler), "port=80");
+ * assert.equal(loads, 1);
  * ```
  */
 export class OnceCell<T> {
@@ -129,10 +138,12 @@ export class OnceCell<T> {
   /**
    * The value, or undefined when not set yet.
    *
+   * @returns the value, or undefined.
    * @example
    * ```ts
    * import { OnceCell } from "./once_cell.ts";
-   * console.assert(new OnceCell<number>().get() === undefined);
+   * import assert from "node:assert/strict";
+   * assert.equal(new OnceCell<number>().get(), undefined);
    * ```
    */
   get(): T | undefined {
@@ -143,11 +154,16 @@ export class OnceCell<T> {
    * Set the value if the cell is empty and nobody is initialising it.
    * Returns true when this call set it, false otherwise (nothing changes).
    *
+   * @param value the value to store.
+   * @returns true when this call set the value.
    * @example
    * ```ts
    * import { OnceCell } from "./once_cell.ts";
+   * import assert from "node:assert/strict";
    * const c = new OnceCell<number>();
-   * console.assert(c.set(1) && !c.set(2) && c.get() === 1);
+   * assert.ok(c.set(1));
+   * assert.equal(c.set(2), false);
+   * assert.equal(c.get(), 1);
    * ```
    */
   set(value: T): boolean {
@@ -170,13 +186,16 @@ export class OnceCell<T> {
    * for the running initialiser; if it throws or is cancelled, the next
    * waiter initialises with its own `init`.
    *
+   * @param init makes the value: returns an operation, a promise or a plain value.
+   * @returns an operation (also awaitable) giving the value.
+   * @throws {TypeError} when `init` is not a function; (from the operation) what `init` throws.
    * @example
    * ```ts ignore
    * const v = yield* cell.getOrInit(function* () { yield* sleep(10); return 42; });
    * ```
    */
   getOrInit(init: () => Operation<T> | PromiseLike<T> | T): Operation<T> & PromiseLike<T> {
-    if (typeof init !== "function") throw new TypeError("dokio: getOrInit needs a function");
+    if (typeof init !== "function") throw new TypeError("getOrInit needs a function");
     const c = this.#c;
     return new BodyOp(() => getOrInitBody(c, init));
   }

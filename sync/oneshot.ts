@@ -59,10 +59,10 @@ class RecvOp<T> extends Leaf<T> {
       c.state = TAKEN;
       return v;
     }
-    if (c.state === TAKEN) throw new TypeError("dokio: the oneshot value was already received");
+    if (c.state === TAKEN) throw new TypeError("the oneshot value was already received");
     if (c.state === CLOSED) {
       if (c.rxOp === this) c.rxOp = c.rxWaker = null;
-      throw new ClosedError("dokio: the oneshot sender closed without sending");
+      throw new ClosedError("the oneshot sender closed without sending");
     }
     c.rxOp = this;
     c.rxWaker = waker;
@@ -126,11 +126,15 @@ export class OneshotSender<T> implements Disposable {
    * Send the value. Throws ClosedError (carrying the value) when the receiver
    * closed, and TypeError when a value was already sent or this sender was
    * closed.
+   *
+   * @param value the value.
+   * @throws {ClosedError} (carrying the value) when the receiver closed.
+   * @throws {TypeError} when a value was already sent or this sender was closed.
    */
   send(value: T): void {
     const c = this.#c;
-    if (c.state !== OPEN) throw new TypeError("dokio: this oneshot sender was already used");
-    if (c.rxClosed) throw new ClosedError("dokio: the oneshot receiver is closed", value);
+    if (c.state !== OPEN) throw new TypeError("this oneshot sender was already used");
+    if (c.rxClosed) throw new ClosedError("the oneshot receiver is closed", value);
     c.value = value;
     c.state = SENT;
     c.wakeRx();
@@ -157,6 +161,7 @@ export class OneshotSender<T> implements Disposable {
   /**
    * Wait until the receiver closes (to stop computing an unwanted value).
    *
+   * @returns an operation (also awaitable) that finishes when the receiver closes.
    * @example
    * ```ts ignore
    * yield* tx.closed();
@@ -174,10 +179,12 @@ let newReceiver: <T>(c: OneCore<T>) => OneshotReceiver<T>;
  * `await rx`. Throws ClosedError when the sender closed without sending.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { oneshot } from "../mod.ts"; // loads the runtime that runs `await rx`
+ * import assert from "node:assert/strict";
  * const [tx, rx] = oneshot<string>();
  * tx.send("done");
- * console.log(await rx);
+ * assert.equal(await rx, "done");
  * ```
  */
 export class OneshotReceiver<T> implements Operation<T>, PromiseLike<T>, Disposable {
@@ -191,12 +198,23 @@ export class OneshotReceiver<T> implements Operation<T>, PromiseLike<T>, Disposa
     newReceiver = <T>(c: OneCore<T>): OneshotReceiver<T> => new OneshotReceiver(c);
   }
 
-  /** A fresh wait for the value (what `yield* rx` runs). */
+  /**
+   * A fresh wait for the value (what `yield* rx` runs).
+   *
+   * @returns an iterator that finishes with the value.
+   * @throws {ClosedError} (from the iterator) when the sender closed without sending.
+   */
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
     return new RecvOp(this.#c);
   }
 
-  /** Wait for the value as a promise. */
+  /**
+   * Wait for the value as a promise.
+   *
+   * @param onfulfilled called with the value.
+   * @param onrejected called with the error (a ClosedError when the sender closed without sending).
+   * @returns a promise of what the called handler returns.
+   */
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
@@ -208,12 +226,16 @@ export class OneshotReceiver<T> implements Operation<T>, PromiseLike<T>, Disposa
    * The value if it was sent, else undefined (throws ClosedError when the
    * sender closed without sending).
    *
+   * @returns the value, or undefined when it was not sent yet.
+   * @throws {ClosedError} when the sender closed without sending.
+   * @throws {TypeError} when the value was already received.
    * @example
    * ```ts
    * import { oneshot } from "./oneshot.ts";
+   * import assert from "node:assert/strict";
    * const [tx, rx] = oneshot<number>();
    * tx.send(3);
-   * console.assert(rx.tryRecv() === 3);
+   * assert.equal(rx.tryRecv(), 3);
    * ```
    */
   tryRecv(): T | undefined {
@@ -225,7 +247,7 @@ export class OneshotReceiver<T> implements Operation<T>, PromiseLike<T>, Disposa
       return v;
     }
     if (c.state === CLOSED) {
-      throw new ClosedError("dokio: the oneshot sender closed without sending");
+      throw new ClosedError("the oneshot sender closed without sending");
     }
     return undefined;
   }
@@ -247,12 +269,14 @@ export class OneshotReceiver<T> implements Operation<T>, PromiseLike<T>, Disposa
 /**
  * A channel for one value.
  *
+ * @returns the sender and the receiver.
  * @example
  * ```ts
  * import { oneshot } from "./oneshot.ts";
+ * import assert from "node:assert/strict";
  * const [tx, rx] = oneshot<number>();
  * tx.send(42);
- * console.assert(rx.tryRecv() === 42);
+ * assert.equal(rx.tryRecv(), 42);
  * ```
  */
 export function oneshot<T>(): [OneshotSender<T>, OneshotReceiver<T>] {

@@ -63,9 +63,15 @@ let makeWrite: <T>(c: RwCore<T>) => RwLockWriteGuard<T>;
  * Shared read access to an {@linkcode RwLock}'s value until released.
  *
  * @example
- * ```ts ignore
- * using g = yield* lock.read();
- * console.log(g.value);
+ * ```ts
+ * import { run, RwLock } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const lock = new RwLock("config");
+ * await run(function* () {
+ *   using g = yield* lock.read();
+ *   using g2 = yield* lock.read(); // readers share
+ *   assert.equal(g.value, g2.value);
+ * });
  * ```
  */
 export class RwLockReadGuard<T> implements Disposable {
@@ -83,7 +89,7 @@ export class RwLockReadGuard<T> implements Disposable {
 
   /** The guarded value. Throws a TypeError once released. */
   get value(): T {
-    if (this.#c === null) throw new TypeError("dokio: the RwLockReadGuard was released");
+    if (this.#c === null) throw new TypeError("the RwLockReadGuard was released");
     return this.#c.value;
   }
 
@@ -125,12 +131,12 @@ export class RwLockWriteGuard<T> implements Disposable {
 
   /** The guarded value. Throws a TypeError once released. */
   get value(): T {
-    if (this.#c === null) throw new TypeError("dokio: the RwLockWriteGuard was released");
+    if (this.#c === null) throw new TypeError("the RwLockWriteGuard was released");
     return this.#c.value;
   }
 
   set value(v: T) {
-    if (this.#c === null) throw new TypeError("dokio: the RwLockWriteGuard was released");
+    if (this.#c === null) throw new TypeError("the RwLockWriteGuard was released");
     this.#c.value = v;
   }
 
@@ -224,19 +230,26 @@ class WriteOp<T> extends RwOp<T, RwLockWriteGuard<T>> {
  * new readers).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { RwLock } from "./rwlock.ts";
+ * import { run } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const cfg = new RwLock({ port: 80 });
  * function* reader() {
  *   using g = yield* cfg.read();
  *   return g.value.port;
  * }
+ * assert.equal(await run(reader), 80);
  * ```
  */
 export class RwLock<T> {
   #c: RwCore<T>;
 
-  /** Make an unlocked RwLock guarding `value`. */
+  /**
+   * Make an unlocked RwLock guarding `value`.
+   *
+   * @param value the value the lock guards.
+   */
   constructor(value: T) {
     this.#c = new RwCore(value);
   }
@@ -244,6 +257,7 @@ export class RwLock<T> {
   /**
    * Wait for shared read access. Cancel-safe.
    *
+   * @returns an operation (also awaitable) giving a read guard.
    * @example
    * ```ts ignore
    * using g = yield* lock.read();
@@ -256,6 +270,7 @@ export class RwLock<T> {
   /**
    * Wait for exclusive write access. Cancel-safe.
    *
+   * @returns an operation (also awaitable) giving the write guard.
    * @example
    * ```ts ignore
    * using g = yield* lock.write();
@@ -269,12 +284,16 @@ export class RwLock<T> {
   /**
    * Read access now if no writer holds or waits for the lock; otherwise null.
    *
+   * @returns a read guard, or null.
    * @example
    * ```ts
    * import { RwLock } from "./rwlock.ts";
+   * import assert from "node:assert/strict";
    * const l = new RwLock(1);
    * const a = l.tryRead(), b = l.tryRead();
-   * console.assert(a !== null && b !== null && l.tryWrite() === null);
+   * assert.notEqual(a, null);
+   * assert.notEqual(b, null);
+   * assert.equal(l.tryWrite(), null);
    * a?.release(); b?.release();
    * ```
    */
@@ -288,6 +307,7 @@ export class RwLock<T> {
   /**
    * Write access now if the lock is free; otherwise null.
    *
+   * @returns the write guard, or null.
    * @example
    * ```ts
    * import { RwLock } from "./rwlock.ts";

@@ -124,11 +124,23 @@ class SelectOp<T> implements Combinator<T> {
  * Wait for the first of several operations (or promises) to finish; the
  * others are cancelled. Gives `{ key, value }` of the winner.
  *
+ * @param branches the operations (or promises) by name, at least one.
+ * @param options `biased: true` polls them in order instead of a random start.
+ * @returns an operation (also awaitable) giving `{ key, value }` of the winner.
+ * @throws {TypeError} when `branches` is not an object with a branch; (from the operation) what the
+ *   first branch to fail throws.
  * @example
- * ```ts ignore
+ * ```ts
  * import { select } from "./select.ts";
- * const r = yield* select({ msg: rx.recv(), tick: sleep(1000) });
- * if (r.key === "msg") handle(r.value);
+ * import { mpsc, run, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [tx, rx] = mpsc.channel<string>(1);
+ * tx.trySend("hi");
+ * const r = await run(function* () {
+ *   return yield* select({ msg: rx.recv(), tick: sleep(1000) });
+ * });
+ * assert.equal(r.key, "msg"); // the losing sleep was cancelled
+ * assert.equal(r.value, "hi");
  * ```
  */
 export function select<B extends Record<string, Operation<unknown> | PromiseLike<unknown>>>(
@@ -137,11 +149,11 @@ export function select<B extends Record<string, Operation<unknown> | PromiseLike
 ): Combinator<SelectResult<B>> {
   if (typeof branches !== "object" || branches === null) {
     throw new TypeError(
-      "dokio: select() takes an object of named branches (`select({ msg: rx.recv(), tick: sleep(10) })`)",
+      "select() takes an object of named branches (`select({ msg: rx.recv(), tick: sleep(10) })`)",
     );
   }
   const keys = Object.keys(branches);
-  if (keys.length === 0) throw new TypeError("dokio: select() needs at least one branch");
+  if (keys.length === 0) throw new TypeError("select() needs at least one branch");
   const list = keys.map((k) => branches[k]);
   checkBranches("select()", list);
   return new SelectOp(SELECT, list, keys, options?.biased === true);
@@ -151,10 +163,24 @@ export function select<B extends Record<string, Operation<unknown> | PromiseLike
  * Wait for the first of several operations (or promises) to finish and give
  * its value; the others are cancelled.
  *
+ * @param ops the operations (or promises) to race, at least one.
+ * @param options `biased: true` polls them in order instead of a random start.
+ * @returns an operation (also awaitable) giving the winner's value.
+ * @throws {TypeError} when `ops` is not a non-empty array; (from the operation) what the first
+ *   branch to fail throws.
  * @example
- * ```ts ignore
+ * ```ts
  * import { race } from "./select.ts";
- * const first = yield* race([fetchFrom(a), fetchFrom(b)]);
+ * import { run, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * function* fetchFrom(name: string, ms: number) {
+ *   yield* sleep(ms);
+ *   return name;
+ * }
+ * const first = await run(function* () {
+ *   return yield* race([fetchFrom("a", 50), fetchFrom("b", 1)]);
+ * });
+ * assert.equal(first, "b");
  * ```
  */
 export function race<T>(
@@ -162,9 +188,9 @@ export function race<T>(
   options?: SelectOptions,
 ): Combinator<T> {
   if (!Array.isArray(ops)) {
-    throw new TypeError("dokio: race() takes an array of operations or promises (`race([a, b])`)");
+    throw new TypeError("race() takes an array of operations or promises (`race([a, b])`)");
   }
-  if (ops.length === 0) throw new TypeError("dokio: race() needs at least one operation");
+  if (ops.length === 0) throw new TypeError("race() needs at least one operation");
   checkBranches("race()", ops);
   return new SelectOp(RACE, ops.slice(), null, options?.biased === true);
 }

@@ -48,7 +48,7 @@ class SemCore {
     this.available += n;
     if (this.available > MAX_PERMITS) {
       this.available -= n;
-      throw new RangeError(`dokio: a semaphore holds at most ${MAX_PERMITS} permits`);
+      throw new RangeError(`a semaphore holds at most ${MAX_PERMITS} permits`);
     }
     this.dispatch();
   }
@@ -78,9 +78,16 @@ let makePermit: (c: SemCore, n: number) => SemaphorePermit;
  * `using` block) gives them back, `forget()` drops them for good.
  *
  * @example
- * ```ts ignore
- * using p = yield* sem.acquire(2);
- * console.log(p.count); // 2
+ * ```ts
+ * import { run, Semaphore } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const sem = new Semaphore(3);
+ * await run(function* () {
+ *   using p = yield* sem.acquire(2);
+ *   assert.equal(p.count, 2);
+ *   assert.equal(sem.available, 1);
+ * });
+ * assert.equal(sem.available, 3); // given back at the end of the using block
  * ```
  */
 export class SemaphorePermit implements Disposable {
@@ -157,7 +164,7 @@ class AcquireOp extends FastLeaf<SemaphorePermit> implements Waiter {
     if (c.closed) {
       c.waiters.remove(this);
       this.waker = null;
-      throw new ClosedError("dokio: the semaphore is closed");
+      throw new ClosedError("the semaphore is closed");
     }
     this.waker = waker;
     if (this.queued) return PENDING;
@@ -189,13 +196,24 @@ class AcquireOp extends FastLeaf<SemaphorePermit> implements Waiter {
  * free and takes them.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Semaphore } from "./semaphore.ts";
+ * import { run, sleep, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const limit = new Semaphore(10);
- * function* fetchOne(url: string) {
+ * let running = 0;
+ * let peak = 0;
+ * function* fetchOne() {
  *   using _p = yield* limit.acquire();
- *   // at most 10 of these run at once
+ *   peak = Math.max(peak, ++running); // at most 10 of these run at once
+ *   yield* sleep(1);
+ *   running--;
  * }
+ * await run(function* () {
+ *   const hs = Array.from({ length: 25 }, () => spawn(fetchOne));
+ *   for (const h of hs) yield* h;
+ * });
+ * assert.equal(peak, 10);
  * ```
  */
 export class Semaphore {
@@ -203,7 +221,12 @@ export class Semaphore {
   static readonly MAX_PERMITS: number = MAX_PERMITS;
   #c: SemCore;
 
-  /** Make a semaphore with `permits` free permits (an integer, 0…MAX_PERMITS). */
+  /**
+   * Make a semaphore with `permits` free permits (an integer, 0…MAX_PERMITS).
+   *
+   * @param permits the free permits to start with, an integer in 0…MAX_PERMITS.
+   * @throws {RangeError} when `permits` is not such an integer.
+   */
   constructor(permits: number) {
     checkCount(permits, MAX_PERMITS, "permits");
     this.#c = new SemCore(permits);
@@ -214,6 +237,11 @@ export class Semaphore {
    * `n`, and ClosedError (from the operation) once the semaphore is closed.
    * Cancel-safe: a cancelled waiter takes nothing.
    *
+   * @param n how many permits to take, an integer ≥ 1 (default 1).
+   * @returns an operation (also awaitable) giving the permit; release it (or end its `using` block)
+   *   to give them back.
+   * @throws {RangeError} when `n` is bad.
+   * @throws {ClosedError} (from the operation) once the semaphore is closed.
    * @example
    * ```ts ignore
    * const p = yield* sem.acquire(3);
@@ -229,18 +257,24 @@ export class Semaphore {
    * Take `n` permits now if they are free and nobody waits ahead; otherwise
    * null. Throws ClosedError when closed, RangeError for a bad `n`.
    *
+   * @param n how many permits to take (default 1).
+   * @returns the permit, or null.
+   * @throws {RangeError} when `n` is bad.
+   * @throws {ClosedError} when the semaphore is closed.
    * @example
    * ```ts
    * import { Semaphore } from "./semaphore.ts";
+   * import assert from "node:assert/strict";
    * const s = new Semaphore(1);
    * const p = s.tryAcquire();
-   * console.assert(p !== null && s.tryAcquire() === null);
+   * assert.notEqual(p, null);
+   * assert.equal(s.tryAcquire(), null);
    * ```
    */
   tryAcquire(n: number = 1): SemaphorePermit | null {
     checkCount(n, MAX_PERMITS, "permits");
     const c = this.#c;
-    if (c.closed) throw new ClosedError("dokio: the semaphore is closed");
+    if (c.closed) throw new ClosedError("the semaphore is closed");
     if (c.waiters.head !== null || c.available < n) return null;
     c.available -= n;
     return makePermit(c, n);
@@ -250,12 +284,15 @@ export class Semaphore {
    * Add `n` permits (waking waiters that can now be served). RangeError if the
    * total would exceed MAX_PERMITS.
    *
+   * @param n how many permits to add, an integer ≥ 0.
+   * @throws {RangeError} when `n` is bad or the total would exceed MAX_PERMITS.
    * @example
    * ```ts
    * import { Semaphore } from "./semaphore.ts";
+   * import assert from "node:assert/strict";
    * const s = new Semaphore(0);
    * s.addPermits(2);
-   * console.assert(s.available === 2);
+   * assert.equal(s.available, 2);
    * ```
    */
   addPermits(n: number): void {
@@ -270,9 +307,10 @@ export class Semaphore {
    * @example
    * ```ts
    * import { Semaphore } from "./semaphore.ts";
+   * import assert from "node:assert/strict";
    * const s = new Semaphore(1);
    * s.close();
-   * console.assert(s.isClosed);
+   * assert.ok(s.isClosed);
    * ```
    */
   close(): void {

@@ -120,17 +120,27 @@ class SignalOp extends Leaf<Deno.Signal> {
  * Wait for SIGINT or SIGTERM (or the given `signals`); gives the signal that
  * arrived. `yield*` it in a task or `await` it.
  *
+ * @param options `signals` to wait for (default SIGINT and SIGTERM); `keepAlive: false` lets the
+ *   process exit while waiting.
+ * @returns an operation (also awaitable) giving the signal that arrived.
+ * @throws {TypeError} when `signals` is empty or not an array.
  * @example
- * ```ts ignore
+ * ```ts
  * import { shutdownSignal } from "./shutdown.ts";
- * const sig = yield* shutdownSignal();
- * console.log(`got ${sig}, draining`);
+ * import { run, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const got = await run(function* () {
+ *   const wait = shutdownSignal({ signals: ["SIGUSR2"] }); // default: SIGINT and SIGTERM
+ *   sleep(5).then(() => Deno.kill(Deno.pid, "SIGUSR2")); // as `kill -USR2 <pid>` would
+ *   return yield* wait;
+ * });
+ * assert.equal(got, "SIGUSR2"); // now drain and exit
  * ```
  */
 export function shutdownSignal(options?: ShutdownSignalOptions): Leaf<Deno.Signal> {
   const signals = options?.signals ?? ["SIGINT", "SIGTERM"];
   if (!Array.isArray(signals) || signals.length === 0) {
-    throw new TypeError("dokio: shutdownSignal needs at least one signal");
+    throw new TypeError("shutdownSignal needs at least one signal");
   }
   return new SignalOp(signals.slice(), options?.keepAlive !== false);
 }

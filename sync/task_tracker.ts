@@ -133,13 +133,24 @@ class WaitOp extends Leaf<void> implements Waiter {
  * Tracks spawned tasks so shutdown can wait for them.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { TaskTracker } from "./task_tracker.ts";
- * const tracker = new TaskTracker();
- * tracker.spawn(handle(conn));
- * // on shutdown:
- * tracker.close();
- * yield* tracker.wait();
+ * import { run, sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const done: number[] = [];
+ * function* handle(conn: number) {
+ *   yield* sleep(conn);
+ *   done.push(conn);
+ * }
+ * await run(function* () {
+ *   const tracker = new TaskTracker();
+ *   tracker.spawn(handle(2));
+ *   tracker.spawn(handle(1));
+ *   // on shutdown:
+ *   tracker.close();
+ *   yield* tracker.wait();
+ * });
+ * assert.deepEqual(done, [1, 2]);
  * ```
  */
 export class TaskTracker {
@@ -149,6 +160,11 @@ export class TaskTracker {
    * Spawn a tracked task (same bodies as the runtime's `spawn`: an
    * operation, a generator function, an async function given an
    * AbortSignal, or a promise). Returns its JoinHandle.
+   *
+   * @param body an operation, a generator function, an async function given an AbortSignal, or a
+   *   promise.
+   * @returns the task's handle.
+   * @throws {TypeError} when `body` is none of those.
    */
   spawn<T>(body: TaskBody<T>): JoinHandle<T> {
     let inner: It<T>;
@@ -200,6 +216,7 @@ export class TaskTracker {
   /**
    * Wait until the tracker is closed and every tracked task ended.
    *
+   * @returns an operation (also awaitable) that finishes when the tracker is closed and empty.
    * @example
    * ```ts ignore
    * tracker.close();

@@ -47,7 +47,7 @@ class ChangedOp<T> extends FanOutWait<void, WCore<T>> {
 
   protected poll(waker: Waker): Poll<void> {
     const c = this.core;
-    if (this.#rx.closed) throw new ClosedError("dokio: this watch receiver is closed");
+    if (this.#rx.closed) throw new ClosedError("this watch receiver is closed");
     if (c.version !== this.#rx.seen) {
       this.#rx.seen = c.version;
       this.settle();
@@ -55,7 +55,7 @@ class ChangedOp<T> extends FanOutWait<void, WCore<T>> {
     }
     if (c.senders === 0) {
       this.settle();
-      throw new ClosedError("dokio: every watch sender is closed");
+      throw new ClosedError("every watch sender is closed");
     }
     return this.park(waker);
   }
@@ -67,9 +67,10 @@ class ChangedOp<T> extends FanOutWait<void, WCore<T>> {
  * @example
  * ```ts
  * import { watch } from "./watch.ts";
+ * import assert from "node:assert/strict";
  * const [tx, rx] = watch("idle");
  * tx.send("busy");
- * console.assert(rx.borrow() === "busy");
+ * assert.equal(rx.borrow(), "busy");
  * ```
  */
 export class WatchSender<T> implements Disposable {
@@ -88,11 +89,14 @@ export class WatchSender<T> implements Disposable {
    * Replace the value and notify receivers. Throws ClosedError (with the
    * value) when no receiver is open or this sender is closed; use
    * {@linkcode WatchSender.sendReplace} to update regardless.
+   *
+   * @param value the new value.
+   * @throws {ClosedError} (carrying the value) when no receiver is open or this sender is closed.
    */
   send(value: T): void {
     const c = this.#c;
     if (this.#closed || c.receivers === 0) {
-      throw new ClosedError("dokio: the watch channel has no receiver", value);
+      throw new ClosedError("the watch channel has no receiver", value);
     }
     c.value = value;
     c.bump();
@@ -101,15 +105,20 @@ export class WatchSender<T> implements Disposable {
   /**
    * Replace the value (even with no receiver) and notify; gives the old one.
    *
+   * @param value the new value.
+   * @returns the old value.
+   * @throws {ClosedError} when this sender is closed.
    * @example
    * ```ts
    * import { watch } from "./watch.ts";
+   * import assert from "node:assert/strict";
    * const [tx] = watch(1);
-   * console.assert(tx.sendReplace(2) === 1 && tx.borrow() === 2);
+   * assert.equal(tx.sendReplace(2), 1);
+   * assert.equal(tx.borrow(), 2);
    * ```
    */
   sendReplace(value: T): T {
-    if (this.#closed) throw new ClosedError("dokio: this watch sender is closed", value);
+    if (this.#closed) throw new ClosedError("this watch sender is closed", value);
     const c = this.#c;
     const old = c.value;
     c.value = value;
@@ -121,23 +130,30 @@ export class WatchSender<T> implements Disposable {
    * Modify the value with `fn` and notify (even with no receiver). `fn` may
    * mutate the value in place and return undefined, or return the new value.
    *
+   * @param fn changes the value in place (returning undefined), or returns the new one.
+   * @throws {ClosedError} when this sender is closed.
    * @example
    * ```ts
    * import { watch } from "./watch.ts";
+   * import assert from "node:assert/strict";
    * const [tx] = watch({ n: 0 });
    * tx.sendModify((s) => { s.n++; });
-   * console.assert(tx.borrow().n === 1);
+   * assert.equal(tx.borrow().n, 1);
    * ```
    */
   sendModify(fn: (value: T) => T | void): void {
-    if (this.#closed) throw new ClosedError("dokio: this watch sender is closed");
+    if (this.#closed) throw new ClosedError("this watch sender is closed");
     const c = this.#c;
     const r = fn(c.value);
     if (r !== undefined) c.value = r as T;
     c.bump();
   }
 
-  /** The current value. */
+  /**
+   * The current value.
+   *
+   * @returns the current value.
+   */
   borrow(): T {
     return this.#c.value;
   }
@@ -145,12 +161,14 @@ export class WatchSender<T> implements Disposable {
   /**
    * A new receiver that has seen the current value.
    *
+   * @returns the new receiver.
    * @example
    * ```ts
    * import { watch } from "./watch.ts";
+   * import assert from "node:assert/strict";
    * const [tx] = watch(0);
    * const rx = tx.subscribe();
-   * console.assert(!rx.hasChanged);
+   * assert.equal(rx.hasChanged, false);
    * ```
    */
   subscribe(): WatchReceiver<T> {
@@ -160,6 +178,7 @@ export class WatchSender<T> implements Disposable {
   /**
    * Another sender for the same channel.
    *
+   * @returns the new sender.
    * @example
    * ```ts
    * import { watch } from "./watch.ts";
@@ -194,11 +213,30 @@ export class WatchSender<T> implements Disposable {
  * A receiving half of a watch channel.
  *
  * @example
- * ```ts ignore
- * for (;;) {
- *   yield* rx.changed();
- *   apply(rx.borrow());
- * }
+ * ```ts
+ * import { run, sleep, spawn, watch } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const [tx, rx] = watch("v1");
+ * const applied = await run(function* () {
+ *   const seen: string[] = [];
+ *   const h = spawn(function* () {
+ *     for (;;) {
+ *       try {
+ *         yield* rx.changed();
+ *       } catch {
+ *         return; // every sender closed
+ *       }
+ *       seen.push(rx.borrow());
+ *     }
+ *   });
+ *   yield* sleep(1);
+ *   tx.send("v2");
+ *   yield* sleep(1);
+ *   tx.close();
+ *   yield* h;
+ *   return seen;
+ * });
+ * assert.deepEqual(applied, ["v2"]);
  * ```
  */
 export class WatchReceiver<T> implements Disposable {
@@ -215,7 +253,11 @@ export class WatchReceiver<T> implements Disposable {
     makeReceiver = <T>(c: WCore<T>, seen: number): WatchReceiver<T> => new WatchReceiver(c, seen);
   }
 
-  /** The current value (does not mark it seen). */
+  /**
+   * The current value (does not mark it seen).
+   *
+   * @returns the current value.
+   */
   borrow(): T {
     return this.#c.value;
   }
@@ -223,12 +265,15 @@ export class WatchReceiver<T> implements Disposable {
   /**
    * The current value, marking it seen.
    *
+   * @returns the current value.
    * @example
    * ```ts
    * import { watch } from "./watch.ts";
+   * import assert from "node:assert/strict";
    * const [tx, rx] = watch(1);
    * tx.send(2);
-   * console.assert(rx.borrowAndUpdate() === 2 && !rx.hasChanged);
+   * assert.equal(rx.borrowAndUpdate(), 2);
+   * assert.equal(rx.hasChanged, false);
    * ```
    */
   borrowAndUpdate(): T {
@@ -246,6 +291,9 @@ export class WatchReceiver<T> implements Disposable {
    * Throws ClosedError once every sender closed and no change is pending.
    * Cancel-safe.
    *
+   * @returns an operation (also awaitable) that finishes on a change.
+   * @throws {ClosedError} (from the operation) when every sender closed and no change is pending,
+   *   or this receiver is closed.
    * @example
    * ```ts ignore
    * yield* rx.changed();
@@ -268,6 +316,7 @@ export class WatchReceiver<T> implements Disposable {
   /**
    * Another receiver with the same seen version.
    *
+   * @returns the new receiver.
    * @example
    * ```ts
    * import { watch } from "./watch.ts";
@@ -293,12 +342,16 @@ export class WatchReceiver<T> implements Disposable {
 /**
  * A watch channel holding `initial`; the first receiver has seen it.
  *
+ * @param initial the first value.
+ * @returns the sender and the first receiver.
  * @example
  * ```ts
  * import { watch } from "./watch.ts";
+ * import assert from "node:assert/strict";
  * const [tx, rx] = watch(0);
  * tx.send(1);
- * console.assert(rx.hasChanged && rx.borrow() === 1);
+ * assert.ok(rx.hasChanged);
+ * assert.equal(rx.borrow(), 1);
  * ```
  */
 export function watch<T>(initial: T): [WatchSender<T>, WatchReceiver<T>] {
