@@ -32,6 +32,19 @@ export function setErrnoSource(fn: (errno: number) => string): void {
 }
 
 /**
+ * True once something (the loaded library, or the portable backend) names errno values.
+ *
+ * @example
+ * ```ts
+ * import { hasErrnoSource } from "./errors.ts";
+ * console.log(hasErrnoSource()); // false until a reactor is opened
+ * ```
+ */
+export function hasErrnoSource(): boolean {
+  return source !== null;
+}
+
+/**
  * The symbolic name of a positive errno ("ECONNRESET"); a negative number is
  * taken as a `-errno` result. `"E?"` when unknown or before any library is loaded.
  *

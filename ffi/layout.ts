@@ -28,9 +28,12 @@ export const DK_BACKEND_EPOLL = 2;
 export const DK_BACKEND_KQUEUE = 3;
 
 /**
- * A reactor backend, as every layer spells it (the reactor's options, the
- * runtime's `backend` option and builder method, the scheduler's config).
- * "auto" picks io_uring where it works, else epoll (Linux) or kqueue.
+ * A reactor backend, as every layer spells it (the runtime's `backend` option
+ * and builder method, the scheduler's config, `DOKIO_BACKEND`): a native one
+ * ({@linkcode NativeBackend}) or "deno", the portable reactor on Deno's own
+ * sockets (runtime/io/deno_reactor.ts). "auto" picks io_uring where it works,
+ * else epoll (Linux) or kqueue, else — when no native library can be had —
+ * "deno" with a one-line notice.
  *
  * @example
  * ```ts
@@ -43,7 +46,19 @@ export const DK_BACKEND_KQUEUE = 3;
  * await rt.shutdown();
  * ```
  */
-export type Backend = "auto" | "io_uring" | "epoll" | "kqueue";
+export type Backend = "auto" | "io_uring" | "epoll" | "kqueue" | "deno";
+
+/**
+ * A backend of the C reactor (what `dk_create` takes).
+ *
+ * @example
+ * ```ts
+ * import type { NativeBackend } from "./layout.ts";
+ * const b: NativeBackend = "epoll";
+ * console.log(b);
+ * ```
+ */
+export type NativeBackend = "auto" | "io_uring" | "epoll" | "kqueue";
 
 /**
  * Backend names indexed by id (`DK_BACKEND_*`).
@@ -56,7 +71,7 @@ export type Backend = "auto" | "io_uring" | "epoll" | "kqueue";
  * assert.equal(BACKEND_NAMES[DK_BACKEND_EPOLL], "epoll");
  * ```
  */
-export const BACKEND_NAMES: readonly Backend[] = ["auto", "io_uring", "epoll", "kqueue"];
+export const BACKEND_NAMES: readonly NativeBackend[] = ["auto", "io_uring", "epoll", "kqueue"];
 
 /**
  * True when `name` is a {@linkcode Backend}.
@@ -70,10 +85,30 @@ export const BACKEND_NAMES: readonly Backend[] = ["auto", "io_uring", "epoll", "
  * import assert from "node:assert/strict";
  *
  * assert.equal(isBackend("epoll"), true);
+ * assert.equal(isBackend("deno"), true);
  * assert.equal(isBackend("poll"), false);
  * ```
  */
 export function isBackend(name: unknown): name is Backend {
+  return name === "deno" || isNativeBackend(name);
+}
+
+/**
+ * True when `name` is a {@linkcode NativeBackend}.
+ *
+ * @param name Any value.
+ * @returns Whether the C reactor has a backend of that name.
+ *
+ * @example
+ * ```ts
+ * import { isNativeBackend } from "./layout.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isNativeBackend("kqueue"), true);
+ * assert.equal(isNativeBackend("deno"), false);
+ * ```
+ */
+export function isNativeBackend(name: unknown): name is NativeBackend {
   return (BACKEND_NAMES as readonly unknown[]).includes(name);
 }
 

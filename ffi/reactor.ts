@@ -40,7 +40,6 @@
 import { ClosedError, errnoName, IoError, ioError } from "./errors.ts";
 import {
   ADDR_SIZE,
-  type Backend,
   BACKEND_NAMES,
   CQE_SIZE,
   CQE_WORDS,
@@ -62,12 +61,114 @@ import {
   DK_OP_UDP_BIND,
   DK_OP_UDP_CONNECT,
   DK_OP_WRITE,
-  isBackend,
+  isNativeBackend,
+  type NativeBackend,
   SQE_SIZE,
   SQE_WORDS,
 } from "./layout.ts";
 import { type Library, openLibrary, readEnv } from "./library.ts";
 import { pointerOf } from "./pointer.ts";
+import { closeNow, localAddr, peerAddr, setSockOpt } from "./socket.ts";
+import type { SocketAddr } from "./layout.ts";
+
+/**
+ * The fields of one submission record, in `pushOp`'s order.
+ *
+ * @example
+ * ```ts
+ * import type { OpRecord } from "./reactor.ts";
+ * import { DK_OP_NOP } from "./layout.ts";
+ * const nop: OpRecord = [DK_OP_NOP, 42, -1, 0, 0, 0, 0];
+ * console.log(nop.length); // 7
+ * ```
+ */
+export type OpRecord = [
+  op: number,
+  token: number,
+  fd: number,
+  len: number,
+  addr: number,
+  arg: number,
+  flags: number,
+];
+
+/**
+ * What the I/O driver and the net ops need of a reactor: the native {@linkcode Reactor} over the
+ * C library, or the portable `DenoReactor` (runtime/io/deno_reactor.ts) over Deno's sockets.
+ * Records carry buffers by `addressOf` (a real address natively, a virtual one on Deno) and
+ * sockets by fd (a real one natively, a virtual one on Deno); the synchronous socket helpers
+ * (`localAddr`, `peerAddr`, `setSockOpt`, `closeNow`) go through the reactor for that reason.
+ *
+ * @example
+ * ```ts ignore
+ * import type { IoReactor } from "./reactor.ts";
+ * function echoOnce(r: IoReactor, fd: number, buf: Uint8Array) {
+ *   r.recv(1, fd, buf);
+ * }
+ * ```
+ */
+export interface IoReactor {
+  /** The backend in use ("io_uring", "epoll", "kqueue" or "deno"). */
+  readonly backend: string;
+  /** True once `close()` has been called. */
+  readonly closed: boolean;
+  /** True while a `park()` is in flight. */
+  readonly parked: boolean;
+  /** Completion records one poll/park can return. */
+  readonly cqCapacity: number;
+  /** The completion buffer as u32 words (token, result, flags, op per record). */
+  readonly cqU32: Uint32Array;
+  /** The completion buffer as i32 words. */
+  readonly cqI32: Int32Array;
+  /** The number a record carries for `view`'s first byte. */
+  addressOf(view: ArrayBufferView): number;
+  /** Write one raw record (see `Reactor.pushOp`). */
+  pushOp(...record: OpRecord): void;
+  /** Hand queued records over without waiting. */
+  flush(): number;
+  /** Submit and collect completions (native: waiting up to `timeoutMs`). */
+  poll(timeoutMs?: number): number;
+  /** Submit and wait without blocking the isolate. */
+  park(timeoutMs: number): Promise<number>;
+  /** End a park early. */
+  wake(): void;
+  /** Release the reactor. */
+  close(): Promise<void>;
+  /** Queue a no-op. */
+  nop(token: number): void;
+  /** Queue a receive. */
+  recv(token: number, fd: number, buf: Uint8Array): void;
+  /** Queue a send. */
+  send(token: number, fd: number, buf: Uint8Array, offset?: number, length?: number): void;
+  /** Queue an accept. */
+  accept(token: number, fd: number, peer?: Uint8Array | null): void;
+  /** Queue a TCP connect. */
+  connect(token: number, addr: Uint8Array): void;
+  /** Queue bind + listen. */
+  listen(token: number, addr: Uint8Array, backlog?: number, flags?: number): void;
+  /** Queue a close. */
+  closeFd(token: number, fd: number): void;
+  /** Queue a cancel of the op with token `target`. */
+  cancel(token: number, target: number): void;
+  /** Queue a shutdown. */
+  shutdown(token: number, fd: number, how: number): void;
+  /** Queue a UDP bind. */
+  udpBind(token: number, addr: Uint8Array, flags?: number): void;
+  /** Queue a UDP connect. */
+  udpConnect(token: number, fd: number, addr: Uint8Array): void;
+  /** Queue a datagram receive. */
+  recvFrom(token: number, fd: number, buf: Uint8Array, from?: Uint8Array | null): void;
+  /** Queue a datagram send. */
+  sendTo(token: number, fd: number, buf: Uint8Array, to?: Uint8Array | null): void;
+  /** The local address of socket `fd`. */
+  localAddr(fd: number, transport?: "tcp" | "udp"): SocketAddr;
+  /** The peer address of socket `fd`. */
+  peerAddr(fd: number, transport?: "tcp" | "udp"): SocketAddr;
+  /** Set a socket option (`DK_SOCKOPT_*`). */
+  setSockOpt(fd: number, option: number, value: number): void;
+  /** Close socket `fd` now, outside any op. */
+  closeNow(fd: number): void;
+}
 
 /**
  * Options of {@linkcode Reactor.open}.
@@ -83,7 +184,7 @@ import { pointerOf } from "./pointer.ts";
  */
 export interface ReactorOptions {
   /** Backend to use; default `DOKIO_BACKEND` from the environment, else "auto". */
-  backend?: Backend;
+  backend?: NativeBackend;
   /** Ring size hint for the C side (1..32768, 0 = the library's default 256). */
   entries?: number;
   /** Submission records per batch (1..65536, default 256); a full SQ is flushed. */
@@ -120,7 +221,7 @@ const finalizer = new FinalizationRegistry<{ destroy: (h: number) => number; han
  * await r.close();
  * ```
  */
-export class Reactor {
+export class Reactor implements IoReactor {
   /** The process-global C handle id (what `dk_wake` takes, also from another Worker). */
   readonly handle: number;
   /** The library this reactor lives in. */
@@ -145,7 +246,7 @@ export class Reactor {
   #destroyed = false;
   #parkPromise: Promise<number> | null = null;
   #closePromise: Promise<void> | null = null;
-  #backend: Backend;
+  #backend: NativeBackend;
   // Bound symbols, cached so the hot path is a field load and a fast call.
   #submit: (h: number, n: number) => number;
   #enter: (h: number, n: number, t: number) => number;
@@ -201,7 +302,7 @@ export class Reactor {
   static async open(options: ReactorOptions = {}): Promise<Reactor> {
     const fromEnv = options.backend === undefined;
     const name: string = options.backend ?? readEnv("DOKIO_BACKEND") ?? "auto";
-    if (!isBackend(name)) {
+    if (!isNativeBackend(name)) {
       throw new TypeError(
         `unknown reactor backend ${JSON.stringify(name)}${fromEnv ? " (from DOKIO_BACKEND)" : ""}` +
           `; expected one of ${BACKEND_NAMES.join(", ")}`,
@@ -239,7 +340,7 @@ export class Reactor {
   }
 
   /** The backend actually in use ("io_uring", "epoll" or "kqueue"). */
-  get backend(): Backend {
+  get backend(): NativeBackend {
     return this.#backend;
   }
 
@@ -442,6 +543,31 @@ export class Reactor {
   cqOp(i: number): number {
     if (this.#state !== OPEN) this.#refuse();
     return this.cqU32[i * CQE_WORDS + 3];
+  }
+
+  /** The address of `view`'s first byte (`pointerOf`). */
+  addressOf(view: ArrayBufferView): number {
+    return pointerOf(view);
+  }
+
+  /** The local address of socket `fd` (getsockname). */
+  localAddr(fd: number, transport: "tcp" | "udp" = "tcp"): SocketAddr {
+    return localAddr(this.library, fd, transport);
+  }
+
+  /** The peer address of socket `fd` (getpeername). */
+  peerAddr(fd: number, transport: "tcp" | "udp" = "tcp"): SocketAddr {
+    return peerAddr(this.library, fd, transport);
+  }
+
+  /** Set a socket option (`DK_SOCKOPT_*`) on `fd`. */
+  setSockOpt(fd: number, option: number, value: number): void {
+    setSockOpt(this.library, fd, option, value);
+  }
+
+  /** close(2) `fd` now (for fds no op is using). */
+  closeNow(fd: number): void {
+    closeNow(this.library, fd);
   }
 
   /** Queue a no-op; it completes with result 0. */

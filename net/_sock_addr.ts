@@ -9,7 +9,6 @@
  * @module
  */
 
-import { localAddr as cLocalAddr, peerAddr as cPeerAddr } from "../ffi/socket.ts";
 import type { NetAddr } from "./addr.ts";
 import type { SocketCore } from "./_socket.ts";
 
@@ -24,7 +23,7 @@ import type { SocketCore } from "./_socket.ts";
  */
 export function localNetAddr(core: SocketCore, transport: "tcp" | "udp"): NetAddr {
   core.checkOpen();
-  const a = cLocalAddr(core.library, core.fd, transport);
+  const a = core.reactor.localAddr(core.fd, transport);
   return { transport, hostname: a.hostname, port: a.port };
 }
 
@@ -39,6 +38,6 @@ export function localNetAddr(core: SocketCore, transport: "tcp" | "udp"): NetAdd
  */
 export function peerNetAddr(core: SocketCore, transport: "tcp" | "udp"): NetAddr {
   core.checkOpen();
-  const a = cPeerAddr(core.library, core.fd, transport);
+  const a = core.reactor.peerAddr(core.fd, transport);
   return { transport, hostname: a.hostname, port: a.port };
 }

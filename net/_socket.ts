@@ -21,10 +21,8 @@
  * @module
  */
 
-import type { Reactor } from "../ffi/reactor.ts";
+import type { IoReactor } from "../ffi/reactor.ts";
 import { errnoName, ioError } from "../ffi/errors.ts";
-import type { Library } from "../ffi/library.ts";
-import { closeNow } from "../ffi/socket.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import { currentCore } from "../runtime/scheduler/context.ts";
 import { type Operation, PENDING, type Poll, toPromise } from "../runtime/operation.ts";
@@ -132,10 +130,10 @@ export class SocketCore {
     this.sched = sched;
   }
 
-  /** The C library (for the synchronous socket helpers). */
-  get library(): Library {
+  /** The reactor (for the synchronous socket helpers: addresses, options). */
+  get reactor(): IoReactor {
     if (this.driver === null) throw new Error(`${this.kind}: no reactor is attached`);
-    return this.driver.reactor.library;
+    return this.driver.reactor;
   }
 
   /** The error for use after close. */
@@ -246,7 +244,7 @@ export function takeBytes(core: SocketCore, buf: Uint8Array): number {
 export function dropFd(driver: ReactorDriver | null, fd: number): void {
   if (driver === null || fd < 0) return;
   try {
-    closeNow(driver.reactor.library, fd);
+    driver.reactor.closeNow(fd);
   } catch {
     // already gone
   }
@@ -254,7 +252,7 @@ export function dropFd(driver: ReactorDriver | null, fd: number): void {
 
 function closeFdQuiet(core: SocketCore, fd: number): void {
   try {
-    if (core.driver !== null) closeNow(core.driver.reactor.library, fd);
+    if (core.driver !== null) core.driver.reactor.closeNow(fd);
   } catch {
     // already gone
   }
@@ -319,7 +317,7 @@ export abstract class NetOp<T> extends IoOp<T> {
   }
 
   /** Write the record (the socket's fd is open). */
-  protected abstract write(r: Reactor, token: number): void;
+  protected abstract write(r: IoReactor, token: number): void;
 
   /**
    * Keep what the kernel produced (bytes, an fd…) for an op whose task is
@@ -400,7 +398,7 @@ export abstract class NetOp<T> extends IoOp<T> {
   }
   #openError: unknown = null;
 
-  protected submitTo(r: Reactor, token: number): void {
+  protected submitTo(r: IoReactor, token: number): void {
     this.write(r, token);
     if (this.sock !== null) this.sock.inflight++;
   }
@@ -455,7 +453,7 @@ class CloseOp extends NetOp<void> {
     this.#fd = fd;
     this.#owner = owner;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     r.closeFd(token, this.#fd);
   }
   protected finish(_result: number): void {}

@@ -11,10 +11,9 @@
  */
 
 import { IO_DONE, IO_NEW } from "../runtime/io/reactor_driver.ts";
-import { capLen, type Reactor } from "../ffi/reactor.ts";
+import { capLen, type IoReactor } from "../ffi/reactor.ts";
 import { errnoName } from "../ffi/errors.ts";
 import { DK_OP_RECV, DK_OP_SEND } from "../ffi/layout.ts";
-import { pointerOf } from "../ffi/pointer.ts";
 import type { Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import {
@@ -38,24 +37,34 @@ abstract class BufOp<T> extends NetOp<T> {
   /** The caller's buffer; referenced until the completion arrives. */
   protected buf: Uint8Array;
   #ab: ArrayBufferLike | null = null;
+  #abOf: IoReactor | null = null;
   #base = 0;
   constructor(sock: SocketCore, lane: number, buf: Uint8Array) {
     super(sock, lane);
     this.buf = buf;
   }
-  /** The address of `buf[off]`. */
-  protected addrOf(off: number): number {
+  /** The address of `buf[off]` as `r`'s records carry it. */
+  protected addrOf(r: IoReactor, off: number): number {
     const b = this.buf;
     const ab = b.buffer;
-    if (ab !== this.#ab) {
-      this.#base = pointerOf(b) - b.byteOffset;
+    if (ab !== this.#ab || r !== this.#abOf) {
+      this.#base = r.addressOf(b) - b.byteOffset;
       this.#ab = ab;
+      this.#abOf = r;
     }
     return this.#base + b.byteOffset + off;
   }
   /** Write this op's record: `op` on `buf[off..]` (clamped to DK_MAX_LEN). */
-  protected pushBuf(r: Reactor, op: number, token: number, off: number): void {
-    r.pushOp(op, token, this.sock!.fd, capLen(this.buf.byteLength - off), this.addrOf(off), 0, 0);
+  protected pushBuf(r: IoReactor, op: number, token: number, off: number): void {
+    r.pushOp(
+      op,
+      token,
+      this.sock!.fd,
+      capLen(this.buf.byteLength - off),
+      this.addrOf(r, off),
+      0,
+      0,
+    );
   }
   /** Rearm this finished op for `buf`; false if it cannot be (see `recycle`). */
   reuse(buf: Uint8Array): boolean {
@@ -88,7 +97,7 @@ export class RecvOp extends BufOp<number | null> {
     if (this.sock!.pending !== null) return takeBytes(this.sock!, this.buf);
     return GO;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     this.pushBuf(r, DK_OP_RECV, token, 0);
   }
   protected finish(res: number): number | null {
@@ -143,7 +152,7 @@ export class ReadExactOp extends BufOp<void> {
     if (this.#off >= this.buf.byteLength) return;
     return GO;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     this.pushBuf(r, DK_OP_RECV, token, this.#off);
   }
   protected finish(_res: number): void {}
@@ -170,7 +179,7 @@ export class SendOp extends BufOp<number> {
   protected override prepare(_w: Waker): Poll<number> | typeof GO {
     return this.buf.byteLength === 0 ? 0 : GO;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     this.pushBuf(r, DK_OP_SEND, token, 0);
   }
   protected finish(res: number): number {
@@ -209,7 +218,7 @@ export class WriteAllOp extends BufOp<void> {
   protected override prepare(_w: Waker): Poll<void> | typeof GO {
     return this.buf.byteLength === 0 ? undefined : GO;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     this.pushBuf(r, DK_OP_SEND, token, this.#off);
   }
   protected finish(_res: number): void {}
@@ -231,7 +240,7 @@ export class ShutdownOp extends NetOp<void> {
     super(sock, NO_LANE);
     this.#how = how;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     r.shutdown(token, this.sock!.fd, this.#how);
   }
   protected finish(res: number): void {

@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { Reactor } from "../ffi/reactor.ts";
+import type { IoReactor } from "../ffi/reactor.ts";
 import { DK_LISTEN_REUSEADDR, DK_LISTEN_REUSEPORT, newAddr } from "../ffi/layout.ts";
 import { IoError, ioError } from "../ffi/errors.ts";
 import { currentCore } from "../runtime/scheduler/context.ts";
@@ -97,7 +97,7 @@ class ListenOp extends NetOp<TcpListener> {
     this.#backlog = backlog;
     this.#flags = flags;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     r.listen(token, this.#rec, this.#backlog, this.#flags);
   }
   protected finish(res: number): TcpListener {
@@ -124,7 +124,7 @@ class AcceptOp extends NetOp<TcpStream> {
     }
     return GO;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     r.accept(token, this.sock!.fd, this.#peer);
   }
   protected finish(res: number): TcpStream {

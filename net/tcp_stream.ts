@@ -25,10 +25,9 @@
  * @module
  */
 
-import type { Reactor } from "../ffi/reactor.ts";
+import type { IoReactor } from "../ffi/reactor.ts";
 import { DK_SOCKOPT_KEEPALIVE, DK_SOCKOPT_NODELAY } from "../ffi/layout.ts";
 import { ioError } from "../ffi/errors.ts";
-import { setSockOpt } from "../ffi/socket.ts";
 import type { Operation, Poll } from "../runtime/operation.ts";
 import { IO_DONE, IO_NEW, IO_SUBMITTED } from "../runtime/io/reactor_driver.ts";
 import type { Waker } from "../runtime/task/waker.ts";
@@ -110,7 +109,7 @@ class ConnectOp extends NetOp<TcpStream> {
     }
     return super.poll(waker);
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     r.connect(token, this.#rec);
   }
   #unlisten(): void {
@@ -312,7 +311,7 @@ export class TcpStream implements Disposable {
   setNoDelay(on = true): void {
     const c = this.#core;
     c.checkOpen();
-    setSockOpt(c.library, c.fd, DK_SOCKOPT_NODELAY, on ? 1 : 0);
+    c.reactor.setSockOpt(c.fd, DK_SOCKOPT_NODELAY, on ? 1 : 0);
   }
 
   /**
@@ -326,7 +325,7 @@ export class TcpStream implements Disposable {
   setKeepAlive(on = true): void {
     const c = this.#core;
     c.checkOpen();
-    setSockOpt(c.library, c.fd, DK_SOCKOPT_KEEPALIVE, on ? 1 : 0);
+    c.reactor.setSockOpt(c.fd, DK_SOCKOPT_KEEPALIVE, on ? 1 : 0);
   }
 
   /** The local address. */

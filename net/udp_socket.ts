@@ -14,10 +14,9 @@
  * @module
  */
 
-import type { Reactor } from "../ffi/reactor.ts";
+import type { IoReactor } from "../ffi/reactor.ts";
 import { DK_LISTEN_REUSEADDR, DK_LISTEN_REUSEPORT, newAddr } from "../ffi/layout.ts";
 import { ioError } from "../ffi/errors.ts";
-import { localAddr as cLocalAddr } from "../ffi/socket.ts";
 import { currentCore } from "../runtime/scheduler/context.ts";
 import type { Operation, Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/task/waker.ts";
@@ -82,7 +81,7 @@ class UdpBindOp extends NetOp<UdpSocket> {
     this.#rec = rec;
     this.#flags = flags;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     r.udpBind(token, this.#rec, this.#flags);
   }
   protected finish(res: number): UdpSocket {
@@ -102,7 +101,7 @@ class UdpConnectOp extends NetOp<void> {
     super(sock, NO_LANE);
     this.#rec = rec;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     r.udpConnect(token, this.sock!.fd, this.#rec);
   }
   protected finish(res: number): void {
@@ -118,7 +117,7 @@ class SendToOp extends NetOp<number> {
     this.#buf = buf;
     this.#to = to;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     r.sendTo(token, this.sock!.fd, this.#buf, this.#to);
   }
   protected finish(res: number): number {
@@ -143,7 +142,7 @@ class RecvFromOp extends NetOp<Datagram> {
     }
     return GO;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     r.recvFrom(token, this.sock!.fd, this.#buf, this.#from);
   }
   protected finish(res: number): Datagram {
@@ -226,7 +225,7 @@ export class UdpSocket implements Disposable {
     if (this.#local === null) {
       const c = this.#core;
       c.checkOpen();
-      const a = cLocalAddr(c.library, c.fd, "udp");
+      const a = c.reactor.localAddr(c.fd, "udp");
       this.#local = { transport: "udp", hostname: a.hostname, port: a.port };
     }
     return this.#local;

@@ -216,7 +216,7 @@ function backendOption(v: Backend | undefined): Backend {
     }
   }
   if (!isBackend(b)) {
-    throw new TypeError(`unknown backend "${b}" (${BACKEND_NAMES.join(", ")})`);
+    throw new TypeError(`unknown backend "${b}" (${[...BACKEND_NAMES, "deno"].join(", ")})`);
   }
   return b;
 }

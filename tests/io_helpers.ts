@@ -6,6 +6,7 @@
  * @module
  */
 
+import { NET_BACKENDS } from "./net_helpers.ts";
 import { run } from "../runtime/mod.ts";
 import { TcpListener, TcpStream } from "../net/mod.ts";
 import { duplex } from "../io/mod.ts";
@@ -13,7 +14,7 @@ import type { Reader, Writer } from "../io/mod.ts";
 import { sleep } from "../time/mod.ts";
 
 /** The reactor backends the net-backed tests run on. */
-export const BACKENDS = ["epoll", "io_uring"] as const;
+export const BACKENDS = NET_BACKENDS;
 /** One of {@linkcode BACKENDS}. */
 export type B = typeof BACKENDS[number];
 

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { NET_BACKENDS } from "./net_helpers.ts";
 import assert from "node:assert/strict";
 import { startDaemon } from "./net_helpers.ts";
 
@@ -25,7 +26,7 @@ async function pump(conn: Deno.Conn, box: { text: string }): Promise<void> {
   } catch { /* closed by the test */ }
 }
 
-for (const backend of ["io_uring", "epoll"]) {
+for (const backend of NET_BACKENDS) {
   Deno.test(`chat example: a line from one client reaches the other, SIGTERM exits 0 [${backend}]`, async () => {
     const d = await startDaemon(CHAT, backend, [], { listening: /chat on 127\.0\.0\.1:(\d+)/ });
     const port = d.port;

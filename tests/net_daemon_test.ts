@@ -5,11 +5,12 @@
  * `--workers 2` (rt.serve over two pool workers) the same.
  */
 
+import { NET_BACKENDS } from "./net_helpers.ts";
 import assert from "node:assert/strict";
 import { echoOnce, startDaemon } from "./net_helpers.ts";
 
 const ECHO = new URL("../examples/echo.ts", import.meta.url).pathname;
-const BACKENDS = ["epoll", "io_uring"] as const;
+const BACKENDS = NET_BACKENDS;
 
 function fds(pid: number): number {
   let n = 0;

@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { Backend } from "../mod.ts";
 
 /**
  * A daemon started by {@linkcode startDaemon}.
@@ -128,3 +129,19 @@ export async function echoOnce(conn: Deno.Conn, text: string): Promise<void> {
   }
   assert.equal(new TextDecoder().decode(buf), text);
 }
+
+/**
+ * The backends every net suite runs on: io_uring, epoll and the portable Deno-socket backend.
+ * `DOKIO_TEST_BACKENDS=deno,epoll` narrows a run to some of them.
+ *
+ * @example
+ * ```ts ignore
+ * for (const b of NET_BACKENDS) Deno.test(`echo [${b}]`, () => echoOn(b));
+ * ```
+ */
+export const NET_BACKENDS: readonly Backend[] = (["epoll", "io_uring", "deno"] as const).filter(
+  (b) => {
+    const only = Deno.env.get("DOKIO_TEST_BACKENDS");
+    return only === undefined || only.split(",").includes(b);
+  },
+);

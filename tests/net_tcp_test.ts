@@ -4,12 +4,13 @@
  * web streams, fd/RSS stability — each on epoll and io_uring.
  */
 
+import { NET_BACKENDS } from "./net_helpers.ts";
 import assert from "node:assert/strict";
 import { run, spawn } from "../runtime/mod.ts";
 import { ClosedError, IoError, TcpListener, TcpStream } from "../net/mod.ts";
 import { sleep } from "../time/mod.ts";
 
-const BACKENDS = ["epoll", "io_uring"] as const;
+const BACKENDS = NET_BACKENDS;
 type B = typeof BACKENDS[number];
 
 /** Deterministic PRNG (mulberry32). */
@@ -420,11 +421,19 @@ t("split halves work from two tasks; fd closes after both", async (backend) => {
     yield* wr.writeAll(new Uint8Array(N).fill(3));
     assert.equal(yield* reader, N);
     assert.throws(() => c.read(new Uint8Array(1)), TypeError);
+    // On the deno backend `fd` is virtual: count the process's real fds instead.
+    const real0 = fdCount();
     rd.close();
-    assert.ok(fdOpen(fd), "fd stays open while the write half is open");
+    if (backend === "deno") {
+      yield* sleep(20);
+      assert.equal(fdCount(), real0, "fd stays open while the write half is open");
+    } else assert.ok(fdOpen(fd), "fd stays open while the write half is open");
     wr.close();
     assert.equal(c.closed, true);
-    assert.ok(!fdOpen(fd), "fd closed after both halves");
+    if (backend === "deno") {
+      yield* sleep(20);
+      assert.ok(fdCount() < real0, "fd closed after both halves");
+    } else assert.ok(!fdOpen(fd), "fd closed after both halves");
   }, { backend });
 });
 
@@ -471,6 +480,11 @@ t("10,000 connections opened and closed: fds and RSS come back", async (backend)
     const fd1 = fdCount();
     assert.ok(fd1 <= fd0 + 2, `fds ${fd0} -> ${fd1}`);
     const rss1 = Deno.memoryUsage().rss;
-    assert.ok(rss1 < rss0 + 64 * 1024 * 1024, `rss ${rss0} -> ${rss1}`);
+    // Deno's sockets leave more garbage per connection (promises, resources) for the GC to
+    // find later; the heap after a forced GC stays flat there too (measured: 8-9 MB over
+    // 15,000 connections), so the deno backend gets a wider margin, still far below a leak of
+    // one read buffer per connection.
+    const margin = (backend === "deno" ? 256 : 64) * 1024 * 1024;
+    assert.ok(rss1 < rss0 + margin, `rss ${rss0} -> ${rss1}`);
   }, { backend });
 });

@@ -1,11 +1,12 @@
 /** UDP tests of net/: round trips, connected sockets, cancel safety, errors — on both backends. */
 
+import { NET_BACKENDS } from "./net_helpers.ts";
 import assert from "node:assert/strict";
 import { run, spawn } from "../runtime/mod.ts";
 import { ClosedError, UdpSocket } from "../net/mod.ts";
 import { sleep } from "../time/mod.ts";
 
-const BACKENDS = ["epoll", "io_uring"] as const;
+const BACKENDS = NET_BACKENDS;
 type B = typeof BACKENDS[number];
 
 function t(name: string, fn: (b: B) => Promise<void>): void {

@@ -19,8 +19,10 @@
  * @module
  */
 
-import { Reactor } from "../../ffi/reactor.ts";
-import type { Backend } from "../../ffi/layout.ts";
+import { type IoReactor, Reactor } from "../../ffi/reactor.ts";
+import type { Backend, NativeBackend } from "../../ffi/layout.ts";
+import { NoLibraryError, readEnv } from "../../ffi/library.ts";
+import { DenoReactor } from "./deno_reactor.ts";
 import { ioError } from "../../ffi/errors.ts";
 import { currentCore } from "../scheduler/context.ts";
 import type { IoDriver } from "./io_driver.ts";
@@ -45,6 +47,22 @@ const SLOT_MASK = (1 << SLOT_BITS) - 1;
 /** Generations wrap at 2^10, so a token is below 2^30 (a V8 small integer). */
 const GEN_MASK = 0x3ff;
 const CQE_WORDS = 4;
+/** Submission and completion records per batch of a driver's reactor. */
+const CQ_CAPACITY = 1024;
+
+let noticed = false;
+
+/** Say once per process that the portable backend stands in for a missing native library. */
+function noticeFallback(e: NoLibraryError): void {
+  if (noticed) return;
+  noticed = true;
+  const why = e.message.length > 160 ? `${e.message.slice(0, 157)}…` : e.message;
+  console.error(
+    `dokio: no native reactor library here, using the Deno-socket backend (backend "deno"); ` +
+      `set DOKIO_BACKEND=deno to choose it, DOKIO_LIB or \`deno task build\` for the native one. ` +
+      `[${why.replace(/\s+/g, " ")}]`,
+  );
+}
 
 /** -ECANCELED on Linux; other hosts map through the op's flags. */
 const F_CANCELED = 1;
@@ -83,7 +101,7 @@ export abstract class IoOp<T> extends Leaf<T> {
   #token = 0;
 
   /** Write this op's submission record with `token`. */
-  protected abstract submitTo(r: Reactor, token: number): void;
+  protected abstract submitTo(r: IoReactor, token: number): void;
   /** Map the raw result (>= 0 or -errno) to the value, or throw. */
   protected abstract finish(result: number): T;
 
@@ -124,7 +142,7 @@ export abstract class IoOp<T> extends Leaf<T> {
   }
 
   /** The driver writes the record through this. */
-  writeRecord(r: Reactor, token: number): void {
+  writeRecord(r: IoReactor, token: number): void {
     this.submitTo(r, token);
   }
 
@@ -149,25 +167,39 @@ export abstract class IoOp<T> extends Leaf<T> {
  */
 export class ReactorDriver implements IoDriver {
   /** The reactor handle. */
-  readonly reactor: Reactor;
+  readonly reactor: IoReactor;
   #ops: (IoOp<unknown> | null)[] = [];
   #gens: number[] = [];
   #free: number[] = [];
   #inFlight = 0;
   #parkCount = 0;
 
-  private constructor(r: Reactor) {
+  private constructor(r: IoReactor) {
     this.reactor = r;
   }
 
-  /** Open a reactor with `backend` ("auto" honours DOKIO_BACKEND). */
+  /**
+   * Open a reactor with `backend` ("auto" honours DOKIO_BACKEND). "deno" is the portable
+   * reactor on Deno's sockets; "auto" falls back to it, with a one-line notice on stderr, when
+   * no native library can be had (`NoLibraryError`).
+   */
   static async open(backend: Backend): Promise<ReactorDriver> {
-    const r = await Reactor.open(
-      backend === "auto"
-        ? { cqCapacity: 1024, sqCapacity: 1024 }
-        : { backend, cqCapacity: 1024, sqCapacity: 1024 },
-    );
-    return new ReactorDriver(r);
+    const chosen = backend === "auto" ? (readEnv("DOKIO_BACKEND") || "auto") : backend;
+    if (chosen === "deno") return new ReactorDriver(await DenoReactor.open(CQ_CAPACITY));
+    try {
+      const r = await Reactor.open(
+        chosen === "auto" ? { cqCapacity: CQ_CAPACITY, sqCapacity: CQ_CAPACITY } : {
+          backend: chosen as NativeBackend,
+          cqCapacity: CQ_CAPACITY,
+          sqCapacity: CQ_CAPACITY,
+        },
+      );
+      return new ReactorDriver(r);
+    } catch (e) {
+      if (chosen !== "auto" || !(e instanceof NoLibraryError)) throw e;
+      noticeFallback(e);
+      return new ReactorDriver(await DenoReactor.open(CQ_CAPACITY));
+    }
   }
 
   /** Operations in flight. */
@@ -180,7 +212,7 @@ export class ReactorDriver implements IoDriver {
     return this.reactor.backend;
   }
 
-  /** Queue `op`'s record; returns its token. */
+  /** Queue `op`'s record; returns its token (a record that cannot be written frees its slot). */
   submit(op: IoOp<unknown>): number {
     let slot: number;
     if (this.#free.length > 0) slot = this.#free.pop()!;
@@ -191,7 +223,12 @@ export class ReactorDriver implements IoDriver {
       this.#gens.push(0);
     }
     const token = slot | (this.#gens[slot] << SLOT_BITS);
-    op.writeRecord(this.reactor, token);
+    try {
+      op.writeRecord(this.reactor, token);
+    } catch (e) {
+      this.#free.push(slot);
+      throw e;
+    }
     this.#ops[slot] = op;
     this.#inFlight++;
     return token;
