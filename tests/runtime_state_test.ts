@@ -10,7 +10,13 @@
  * unsetJoinInterest) — each step applying ONE transition function to a shared
  * word; the run queue is a multiset of entries for the one task. A DFS visits
  * every interleaving and checks the invariants after every step and at every
- * terminal state.
+ * terminal state. It runs twice: with the general transitions (ATOMIC), and
+ * with the plain-store forms the scheduler's hot path uses
+ * (toNotifiedByRefLocal; toRunningFast and toIdleFast, each falling back to
+ * the general transition as the scheduler does).
+ *
+ * Part 3: those plain-store forms agree with the general transitions (LOCAL)
+ * on every word: same outcome, same word after.
  */
 
 import assert from "node:assert/strict";
@@ -33,11 +39,14 @@ import {
   toComplete,
   ToIdle,
   toIdle,
+  toIdleFast,
   ToNotified,
   toNotifiedAndCancel,
   toNotifiedByRef,
+  toNotifiedByRefLocal,
   ToRunning,
   toRunning,
+  toRunningFast,
   toShutdown,
   unsetJoinInterest,
   type WordOps,
@@ -315,7 +324,42 @@ const S_IDLE = 0; // may pop an entry
 const S_POLLING = 1; // toRunning said Success: next, the body returns or pends
 const S_CANCELLING = 2; // toRunning/toIdle said Cancelled: next, complete as cancelled
 
+/** The transitions the scheduler and waker actors apply. */
+interface Transitions {
+  name: string;
+  toRunning(w: Int32Array, i: number): ToRunning;
+  toIdle(w: Int32Array, i: number): ToIdle;
+  toNotifiedByRef(w: Int32Array, i: number): ToNotified;
+}
+
+/** The general transitions (compare-exchange loops through Atomics). */
+const GENERAL: Transitions = {
+  name: "general",
+  toRunning: (w, i) => toRunning(w, i),
+  toIdle: (w, i) => toIdle(w, i),
+  toNotifiedByRef: (w, i) => toNotifiedByRef(w, i),
+};
+
+/** The scheduler's toRunning: the plain-store common case, else the general transition. */
+function schedulerToRunning(w: Int32Array, i: number): ToRunning {
+  return toRunningFast(w, i) ? ToRunning.Success : toRunning(w, i, LOCAL);
+}
+
+/** The scheduler's toIdle: the plain-store common case, else the general transition. */
+function schedulerToIdle(w: Int32Array, i: number): ToIdle {
+  return toIdleFast(w, i) ? ToIdle.OkNotified : toIdle(w, i, LOCAL);
+}
+
+/** What runtime/scheduler/scheduler.ts does on its isolate-private table. */
+const SCHEDULER_LOCAL: Transitions = {
+  name: "scheduler plain-store",
+  toRunning: schedulerToRunning,
+  toIdle: schedulerToIdle,
+  toNotifiedByRef: toNotifiedByRefLocal,
+};
+
 interface ModelConfig {
+  transitions: Transitions;
   schedulers: number;
   wakes: number;
   abort: boolean;
@@ -426,7 +470,7 @@ function successors(s: ModelState, cfg: ModelConfig): ModelState[] {
     if (phase === S_IDLE && s.entries > 0) {
       const n = clone(s);
       n.entries--;
-      const r = apply(n, (w) => toRunning(w, 0));
+      const r = apply(n, (w) => cfg.transitions.toRunning(w, 0));
       n.trace.push(`S${k}.toRunning=${r}`);
       if (r === ToRunning.Success) {
         n.sched[k] = S_POLLING;
@@ -447,7 +491,7 @@ function successors(s: ModelState, cfg: ModelConfig): ModelState[] {
       out.push(a);
       // …or pends.
       const b = clone(s);
-      const r = apply(b, (w) => toIdle(w, 0));
+      const r = apply(b, (w) => cfg.transitions.toIdle(w, 0));
       b.trace.push(`S${k}.toIdle=${r}`);
       if (r === ToIdle.Ok || r === ToIdle.OkDealloc) {
         b.sched[k] = S_IDLE;
@@ -472,7 +516,7 @@ function successors(s: ModelState, cfg: ModelConfig): ModelState[] {
     const n = clone(s);
     n.wakesLeft--;
     const wasComplete = (n.word & COMPLETE) !== 0;
-    const r = apply(n, (w) => toNotifiedByRef(w, 0));
+    const r = apply(n, (w) => cfg.transitions.toNotifiedByRef(w, 0));
     n.trace.push(`W.wake=${r}`);
     if (r === ToNotified.Submit) n.entries++;
     if (!wasComplete) n.pendingWake = true;
@@ -543,31 +587,39 @@ function explore(cfg: ModelConfig): { states: number; terminals: number } {
   return { states, terminals };
 }
 
-Deno.test("state word model: every interleaving of scheduler, waker, aborter, join drop", () => {
-  const t0 = performance.now();
-  let total = 0;
-  let sawCancel = 0;
-  for (const schedulers of [1, 2]) {
-    for (const wakes of [0, 1, 2]) {
-      for (const abort of [false, true]) {
-        for (const join of [false, true]) {
-          const { states, terminals } = explore({ schedulers, wakes, abort, join });
-          assert.ok(terminals > 0);
-          total += states;
-          if (abort) sawCancel++;
+for (const transitions of [GENERAL, SCHEDULER_LOCAL]) {
+  Deno.test(`state word model (${transitions.name} transitions): every interleaving of scheduler, waker, aborter, join drop`, () => {
+    const t0 = performance.now();
+    let total = 0;
+    let sawCancel = 0;
+    for (const schedulers of [1, 2]) {
+      for (const wakes of [0, 1, 2]) {
+        for (const abort of [false, true]) {
+          for (const join of [false, true]) {
+            const { states, terminals } = explore({ transitions, schedulers, wakes, abort, join });
+            assert.ok(terminals > 0);
+            total += states;
+            if (abort) sawCancel++;
+          }
         }
       }
     }
-  }
-  assert.ok(total > 1000, `explored only ${total} states`);
-  assert.equal(sawCancel, 12);
-  assert.ok(performance.now() - t0 < 20_000, "model check stays small");
-});
+    assert.ok(total > 1000, `explored only ${total} states`);
+    assert.equal(sawCancel, 12);
+    assert.ok(performance.now() - t0 < 20_000, "model check stays small");
+  });
+}
 
 Deno.test("state word model: the checker catches a broken transition (mutation check)", () => {
   // The same DFS over a mutated toNotifiedByRef that always submits must fail:
   // proof that the invariants are not vacuous.
-  const cfg: ModelConfig = { schedulers: 1, wakes: 2, abort: false, join: false };
+  const cfg: ModelConfig = {
+    transitions: GENERAL,
+    schedulers: 1,
+    wakes: 2,
+    abort: false,
+    join: false,
+  };
   const broken = (s: ModelState): ModelState[] => {
     const out = successors({ ...clone(s), wakesLeft: 0 }, cfg);
     if (s.wakesLeft > 0) {
@@ -606,4 +658,55 @@ Deno.test("state word model: the checker catches a broken transition (mutation c
       for (const n of broken(s)) stack.push(n);
     }
   }, /two queue entries|refcount|unexpected toRunning/);
+});
+
+// ---------------------------------------------------------------------------
+// Part 3: the scheduler's plain-store forms agree with the general transitions
+
+/** Every flag combination with 0–3 references. */
+function everyWord(): number[] {
+  const out: number[] = [];
+  for (let refs = 0; refs <= 3; refs++) {
+    for (let flags = 0; flags <= FLAGS_MASK; flags++) out.push(refs * REF_ONE | flags);
+  }
+  return out;
+}
+
+/** The first word on which `fast` and `general` differ (outcome or word after), or null. */
+function disagreement(
+  fast: (w: Int32Array, i: number) => number,
+  general: (w: Int32Array, i: number) => number,
+): string | null {
+  for (const start of everyWord()) {
+    const a = new Int32Array([start]);
+    const b = new Int32Array([start]);
+    const ra = fast(a, 0);
+    const rb = general(b, 0);
+    if (ra !== rb || a[0] !== b[0]) {
+      return `from ${start}: ${ra} → ${a[0]} (plain-store) vs ${rb} → ${b[0]} (general)`;
+    }
+  }
+  return null;
+}
+
+Deno.test("state word: the scheduler's plain-store transitions agree with the general ones on every word", () => {
+  assert.equal(
+    disagreement(toNotifiedByRefLocal, (w, i) => toNotifiedByRef(w, i, LOCAL)),
+    null,
+  );
+  assert.equal(disagreement(schedulerToRunning, (w, i) => toRunning(w, i, LOCAL)), null);
+  assert.equal(disagreement(schedulerToIdle, (w, i) => toIdle(w, i, LOCAL)), null);
+});
+
+Deno.test("state word: the agreement check catches a broken plain-store copy (mutation check)", () => {
+  // Mutant: the toRunning fast case forgets CANCELLED, so an aborted task is polled.
+  const mutantFast = (w: Int32Array, i: number): boolean => {
+    const cur = w[i];
+    if ((cur & (RUNNING | COMPLETE | NOTIFIED)) !== NOTIFIED) return false;
+    w[i] = cur ^ (RUNNING | NOTIFIED);
+    return true;
+  };
+  const mutant = (w: Int32Array, i: number): ToRunning =>
+    mutantFast(w, i) ? ToRunning.Success : toRunning(w, i, LOCAL);
+  assert.notEqual(disagreement(mutant, (w, i) => toRunning(w, i, LOCAL)), null);
 });

@@ -44,19 +44,18 @@ import {
 } from "../task/task.ts";
 import {
   CANCELLED,
-  COMPLETE,
   INITIAL_STATE,
   LOCAL,
-  NOTIFIED,
-  REF_ONE,
-  RUNNING as TASK_RUNNING,
   toComplete,
   ToIdle,
   toIdle,
+  toIdleFast,
   ToNotified,
   toNotifiedAndCancel,
+  toNotifiedByRefLocal,
   ToRunning,
   toRunning,
+  toRunningFast,
 } from "../task/task_state.ts";
 import { TimeDriver } from "../time/time_driver.ts";
 import { rejectYielded } from "../task/misuse.ts";
@@ -358,18 +357,9 @@ export class Scheduler implements Core {
 
   /** Wake `task` (its waker calls this). */
   wake(task: Task<unknown>): void {
-    // toNotifiedByRef on an isolate-private word, written out: this is the
-    // hottest transition (every yield, timer and I/O completion).
-    const words = this.headers.words;
-    const slot = task.slot;
-    const cur = words[slot];
-    if ((cur & (COMPLETE | NOTIFIED)) !== 0) return;
-    if ((cur & TASK_RUNNING) !== 0) {
-      words[slot] = cur | NOTIFIED; // re-queued by its poller when the poll ends
-      return;
+    if (toNotifiedByRefLocal(this.headers.words, task.slot) === ToNotified.Submit) {
+      this.#enqueue(task);
     }
-    words[slot] = (cur | NOTIFIED) + REF_ONE; // the queue entry's reference
-    this.#enqueue(task);
   }
 
   /** Abort `task`. */
@@ -571,14 +561,9 @@ export class Scheduler implements Core {
     const slot = task.slot;
     if (slot === SENTINEL_SLOT) return; // completed while queued (cancel path)
     const words = this.headers.words;
-    const cur = words[slot];
-    if ((cur & (TASK_RUNNING | COMPLETE | NOTIFIED | CANCELLED)) === NOTIFIED) {
-      // The common case, written out (this table is isolate-private, so the
-      // transition is a plain store): notified and idle → running.
-      words[slot] = cur ^ (TASK_RUNNING | NOTIFIED);
-    } else {
+    if (!toRunningFast(words, slot)) {
       const r = toRunning(words, slot, LOCAL);
-      if (r === ToRunning.Failed || r === ToRunning.Dealloc) return;
+      if (r === ToRunning.Failed || r === ToRunning.Dealloc) return; // a stale entry
       if (r === ToRunning.Cancelled) {
         this.#cancelTask(task);
         return;
@@ -602,14 +587,12 @@ export class Scheduler implements Core {
       else this.#finish(task, OK, res.value);
       return;
     }
-    // Read the table again: tasks spawned during the poll may have grown it
-    // (a new, larger Int32Array), so `words` may be stale now.
+    // `headers.words` is read again: tasks spawned during the poll may have
+    // grown the table (a new, larger Int32Array).
     const wordsNow = this.headers.words;
-    const after = wordsNow[slot];
-    if ((after & (NOTIFIED | CANCELLED)) === NOTIFIED) {
+    if (toIdleFast(wordsNow, slot)) {
       // Woken during its own poll (yieldNow, budget): the running reference
       // moves to the new queue entry; back of the queue.
-      wordsNow[slot] = after & ~TASK_RUNNING;
       this.#local.push(task, this.#inject);
       return;
     }

@@ -13,6 +13,13 @@
  * only one isolate touches — JS runs one thread per isolate, so the same
  * loops are then correct without the ~20 ns a locked CAS costs here).
  *
+ * The scheduler's hot path uses plain-store forms on its isolate-private
+ * table ({@linkcode toNotifiedByRefLocal}, and {@linkcode toRunningFast} and
+ * {@linkcode toIdleFast} for the common cases, falling back to the general
+ * transitions); they live here, beside the transitions they must agree
+ * with, and the tests check both the agreement (every word) and the
+ * invariants (every interleaving).
+ *
  * Invariants:
  * - RUNNING and COMPLETE are never both set; COMPLETE is final.
  * - NOTIFIED means "queued or to be queued exactly once": a wake while
@@ -456,6 +463,99 @@ export function toNotifiedByRef(words: Int32Array, i: number, a: WordOps = ATOMI
     const next = (cur | NOTIFIED) + REF_ONE;
     if (a.compareExchange(words, i, cur, next) === cur) return ToNotified.Submit;
   }
+}
+
+/**
+ * {@linkcode toNotifiedByRef} on a word only this isolate touches, as plain
+ * loads and stores (no WordOps, no compare loop): the scheduler's wake, the
+ * hottest transition (every yield, timer and I/O completion). Same result
+ * and same word after as `toNotifiedByRef(words, i, LOCAL)`; the model check
+ * in tests/runtime_state_test.ts runs it in every interleaving.
+ *
+ * @param words the header table's words.
+ * @param i the task's slot.
+ * @returns Submit when the caller must queue the task, else DoNothing.
+ *
+ * @example
+ * ```ts
+ * import { REF_ONE, toNotifiedByRefLocal, ToNotified } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([REF_ONE]); // idle, one reference
+ * assert.equal(toNotifiedByRefLocal(w, 0), ToNotified.Submit);
+ * assert.equal(toNotifiedByRefLocal(w, 0), ToNotified.DoNothing);
+ * ```
+ */
+export function toNotifiedByRefLocal(words: Int32Array, i: number): ToNotified {
+  const cur = words[i];
+  if ((cur & (COMPLETE | NOTIFIED)) !== 0) return ToNotified.DoNothing;
+  if ((cur & RUNNING) !== 0) {
+    words[i] = cur | NOTIFIED; // re-queued by its poller when the poll ends
+    return ToNotified.DoNothing;
+  }
+  words[i] = (cur | NOTIFIED) + REF_ONE; // the queue entry's reference
+  return ToNotified.Submit;
+}
+
+/**
+ * The common case of {@linkcode toRunning} on a word only this isolate
+ * touches, as one plain store: when the task is notified, idle and not
+ * cancelled, set RUNNING, clear NOTIFIED and return true (as `toRunning`
+ * saying Success). Otherwise change nothing and return false: the caller
+ * then calls `toRunning(words, i, LOCAL)`. The pair agrees with
+ * `toRunning(words, i, LOCAL)` alone on every word (checked in
+ * tests/runtime_state_test.ts, which also runs the pair in the model).
+ *
+ * @param words the header table's words.
+ * @param i the task's slot.
+ * @returns true when the task is now running.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, LOCAL, RUNNING, toRunning, ToRunning, toRunningFast } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([INITIAL_STATE]);
+ * const r = toRunningFast(w, 0) ? ToRunning.Success : toRunning(w, 0, LOCAL);
+ * assert.equal(r, ToRunning.Success);
+ * assert.notEqual(w[0] & RUNNING, 0);
+ * ```
+ */
+export function toRunningFast(words: Int32Array, i: number): boolean {
+  const cur = words[i];
+  if ((cur & (RUNNING | COMPLETE | NOTIFIED | CANCELLED)) !== NOTIFIED) return false;
+  words[i] = cur ^ (RUNNING | NOTIFIED);
+  return true;
+}
+
+/**
+ * The common case of {@linkcode toIdle} on a word only this isolate touches,
+ * as one plain store: when the task was woken during its own poll and not
+ * cancelled, clear RUNNING (the running reference moves to the new queue
+ * entry) and return true (as `toIdle` saying OkNotified). Otherwise change
+ * nothing and return false: the caller then calls `toIdle(words, i, LOCAL)`.
+ * The pair agrees with `toIdle(words, i, LOCAL)` alone on every word.
+ *
+ * @param words the header table's words.
+ * @param i the task's slot.
+ * @returns true when the caller must queue the task again.
+ *
+ * @example
+ * ```ts
+ * import { INITIAL_STATE, toIdleFast, toNotifiedByRefLocal, toRunningFast } from "./task_state.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const w = new Int32Array([INITIAL_STATE]);
+ * toRunningFast(w, 0);
+ * toNotifiedByRefLocal(w, 0); // woken during its own poll
+ * assert.equal(toIdleFast(w, 0), true); // queue it again
+ * ```
+ */
+export function toIdleFast(words: Int32Array, i: number): boolean {
+  const cur = words[i];
+  if ((cur & (NOTIFIED | CANCELLED)) !== NOTIFIED) return false;
+  words[i] = cur & ~RUNNING;
+  return true;
 }
 
 /**
