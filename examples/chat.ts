@@ -4,7 +4,8 @@
  * connect a few terminals with `nc 127.0.0.1 7001`.
  *
  * Built from one accept loop, two tasks per client (a reader publishing
- * lines on a broadcast channel, a writer forwarding the channel to its
+ * lines on a broadcast channel — a `Framed` read half with a `LinesCodec`,
+ * which drops over-long lines — and a writer forwarding the channel to its
  * socket, on the stream's split halves) and a broadcast channel. A client
  * too slow to keep up skips what it missed (it is told how much). SIGINT or
  * SIGTERM stops the server.
@@ -24,6 +25,7 @@ import {
   TcpListener,
   type TcpStream,
 } from "../net/mod.ts";
+import { Framed, LinesCodec, MaxLengthError } from "../io/mod.ts";
 import {
   broadcast,
   type BroadcastReceiver,
@@ -41,21 +43,18 @@ function* reader(
   name: string,
   tx: BroadcastSender<string>,
 ): Generator<unknown, void, unknown> {
-  const dec = new TextDecoder();
-  const buf = new Uint8Array(4096);
-  let partial = "";
+  const lines = new Framed(rd, new LinesCodec({ maxLength: MAX_LINE }));
   try {
     for (;;) {
-      const n = yield* rd.read(buf);
-      if (n === null) return;
-      partial += dec.decode(buf.subarray(0, n), { stream: true });
-      let i;
-      while ((i = partial.indexOf("\n")) >= 0) {
-        const line = partial.slice(0, i).replace(/\r$/, "");
-        partial = partial.slice(i + 1);
-        if (line.length > 0) tx.send(`${name}: ${line}\n`);
+      let line: string | null;
+      try {
+        line = yield* lines.read();
+      } catch (e) {
+        if (!(e instanceof MaxLengthError)) throw e;
+        continue; // an over-long line is dropped; the next one is read
       }
-      if (partial.length > MAX_LINE) partial = ""; // drop over-long lines
+      if (line === null) return;
+      if (line.length > 0) tx.send(`${name}: ${line}\n`);
     }
   } catch {
     // reset by the peer

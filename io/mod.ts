@@ -20,3 +20,7 @@ export {
   type LengthDelimitedOptions,
 } from "./codec/length_delimited_codec.ts";
 export { BytesCodec } from "./codec/bytes_codec.ts";
+export { copy } from "./copy.ts";
+export { copyBidirectional } from "./copy_bidirectional.ts";
+export { signal, SignalStream } from "./signal.ts";
+export { stderr, Stdin, stdin, stdout, StdWriter } from "./stdio.ts";

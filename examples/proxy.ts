@@ -1,0 +1,85 @@
+/**
+ * A TCP proxy on Dokio: every connection to `--port` is joined to a new
+ * connection to `--to host:port`, and bytes flow both ways with
+ * `copyBidirectional` until both sides are done (each side's FIN is passed
+ * on as a half-close, so request/response protocols that half-close work).
+ *
+ * `deno run -A examples/proxy.ts --port 8000 --to 127.0.0.1:7000`
+ * (then `deno task echo --port 7000` and `nc 127.0.0.1 8000`).
+ *
+ * One task per client; an upstream that refuses or resets only ends that
+ * client's connection. SIGINT/SIGTERM stops accepting and exits. Prints
+ * `listening on 127.0.0.1:PORT` once ready.
+ *
+ * @example
+ * ```sh
+ * deno run -A examples/proxy.ts --port 8000 --to 127.0.0.1:7000
+ * ```
+ *
+ * @module
+ */
+
+import { ClosedError, run, spawn } from "../runtime/mod.ts";
+import { IoError, TcpListener, TcpStream } from "../net/mod.ts";
+import { copyBidirectional } from "../io/mod.ts";
+import { shutdownSignal } from "../sync/mod.ts";
+
+/** Parsed command line. */
+interface Flags {
+  host: string;
+  port: number;
+  toHost: string;
+  toPort: number;
+}
+
+function parseFlags(args: string[]): Flags {
+  const flag = (name: string, fallback: string): string => {
+    const i = args.indexOf(name);
+    return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+  };
+  const to = flag("--to", "127.0.0.1:7000");
+  const colon = to.lastIndexOf(":");
+  if (colon < 0) throw new TypeError(`--to takes host:port, got ${to}`);
+  return {
+    host: flag("--host", "127.0.0.1"),
+    port: Number(flag("--port", "8000")),
+    toHost: to.slice(0, colon).replace(/^\[|\]$/g, ""),
+    toPort: Number(to.slice(colon + 1)),
+  };
+}
+
+/** Join one client to a fresh upstream connection until both directions end. */
+function* relay(client: TcpStream, to: Flags): Generator<unknown, void, unknown> {
+  using c = client;
+  try {
+    using up = yield* TcpStream.connect({ hostname: to.toHost, port: to.toPort });
+    c.setNoDelay(true);
+    up.setNoDelay(true);
+    yield* copyBidirectional(c, up);
+  } catch (e) {
+    // A refused, reset or closed upstream or client ends this connection only.
+    if (!(e instanceof IoError) && !(e instanceof ClosedError)) throw e;
+  }
+}
+
+/** Stop accepting on SIGINT/SIGTERM: closing the listener ends the accept loop. */
+function* closeOnSignal(listener: TcpListener): Generator<unknown, void, unknown> {
+  yield* shutdownSignal();
+  listener.close();
+}
+
+function* main(f: Flags): Generator<unknown, void, unknown> {
+  using listener = yield* TcpListener.bind({ hostname: f.host, port: f.port });
+  const port = listener.localAddr.port;
+  console.log(`dokio proxy → ${f.toHost}:${f.toPort}, listening on ${f.host}:${port}`);
+  spawn(closeOnSignal(listener));
+  const clients = listener.incoming();
+  for (let c = yield* clients.accept(); c !== null; c = yield* clients.accept()) {
+    spawn(relay(c, f));
+  }
+}
+
+if (import.meta.main) {
+  await run(main(parseFlags(Deno.args)));
+  Deno.exit(0);
+}
