@@ -100,6 +100,23 @@ function checkBuf(buf: Uint8Array, what: string): void {
   if (!(buf instanceof Uint8Array)) throw new TypeError(`${what} takes a Uint8Array`);
 }
 
+/** Below this many bytes a JS loop finds a byte sooner than a subarray's indexOf. */
+const SHORT_SCAN = 32;
+
+/**
+ * The index of the first `byte` in `buf[from..to)`, or -1. (Never searches
+ * past `to`: the buffer beyond it holds stale bytes, and a whole-buffer
+ * indexOf would cost microseconds per call.)
+ */
+function findByte(buf: Uint8Array, byte: number, from: number, to: number): number {
+  if (to - from <= SHORT_SCAN) {
+    for (let i = from; i < to; i++) if (buf[i] === byte) return i;
+    return -1;
+  }
+  const i = buf.subarray(from, to).indexOf(byte);
+  return i < 0 ? -1 : from + i;
+}
+
 /** `readLine`: the line as a string, without its `\n` or `\r\n`. */
 const AS_LINE = 0;
 /** `readUntil`: the record's bytes, delimiter included. */
@@ -675,8 +692,8 @@ export class BufReader implements Reader {
     const buf = this.#buf;
     const end = this.#end;
     if (this.#dropping) {
-      const i = buf.indexOf(this.#dropDelim, this.#pos);
-      if (i < 0 || i >= end) {
+      const i = findByte(buf, this.#dropDelim, this.#pos, end);
+      if (i < 0) {
         this.#pos = this.#end = 0;
         return null;
       }
@@ -684,8 +701,8 @@ export class BufReader implements Reader {
       this.#dropping = false;
     }
     const pos = this.#pos;
-    const i = buf.indexOf(delim, pos + this.#scanned);
-    if (i >= 0 && i < end) {
+    const i = findByte(buf, delim, pos + this.#scanned, end);
+    if (i >= 0) {
       this.#pos = i + 1;
       this.#scanned = 0;
       let stop = i;
