@@ -306,8 +306,16 @@ int32_t slot_find_token(dk_reactor *r, uint32_t token) {
 
 /* ----------------------------------------------------------- completions */
 
-static int grow_queue(dk_reactor *r) {
-  uint32_t n = r->q_cap ? r->q_cap * 2 : 256;
+/* Most completions that can be owed at once: ops in flight plus queued
+ * completions (a power of two, so the queue's capacity never wraps). */
+#define DK_MAX_OWED (1u << 23)
+
+/* Grow the completion queue to hold at least need entries.  0 or -ENOMEM. */
+static int grow_queue(dk_reactor *r, uint32_t need) {
+  if (need > DK_MAX_OWED) return -ENOMEM;
+  uint32_t n = r->q_cap ? r->q_cap : 256;
+  while (n < need) n *= 2; /* need <= 2^23: no overflow */
+  if (n == r->q_cap) return 0;
   struct dk_cqe *q = malloc(n * sizeof *q);
   if (!q) return -ENOMEM;
   for (uint32_t k = 0; k < r->q_len; k++) q[k] = r->q[(r->q_head + k) & (r->q_cap - 1)];
@@ -320,9 +328,10 @@ static int grow_queue(dk_reactor *r) {
 
 /*
  * Hand one completion to TS: straight into the completion buffer while dk_wait
- * collects and nothing older is queued, else into the queue.  If the queue
- * cannot grow (out of memory) the process cannot keep its promise of one
- * completion per op; it aborts rather than lose one silently.
+ * collects and nothing older is queued, else into the queue.  The queue never
+ * needs to grow here: dk_submit reserved a place for every completion it may
+ * owe (reserve_queue) before accepting a record, so a full queue here would be
+ * a broken invariant, not an allocation failure.
  */
 void post(dk_reactor *r, uint32_t token, int32_t result, uint32_t flags, uint32_t op) {
   struct dk_cqe c = {token, result, flags, op};
@@ -330,7 +339,7 @@ void post(dk_reactor *r, uint32_t token, int32_t result, uint32_t flags, uint32_
     r->cq[r->out_n++] = c;
     return;
   }
-  if (r->q_len == r->q_cap && grow_queue(r) < 0) abort();
+  if (r->q_len == r->q_cap && grow_queue(r, r->q_len + 1) < 0) abort(); /* not reached */
   r->q[(r->q_head + r->q_len) & (r->q_cap - 1)] = c;
   r->q_len++;
 }
@@ -693,11 +702,26 @@ static void submit_records(dk_reactor *r, uint32_t n, int flush) {
   if (flush) r->ops->flush(r);
 }
 
-/* Contract: start records sq[0..n); returns n, or -EBADF / -EINVAL (n > sq_cap). */
+/*
+ * Reserve queue room for every completion the reactor may owe after n more
+ * records: each record yields one, each op in flight one (the queue holds
+ * what dk_wait has not delivered).  -ENOMEM (nothing accepted) when that
+ * passes DK_MAX_OWED or memory is short: the caller collects and retries.
+ */
+static int32_t reserve_queue(dk_reactor *r, uint32_t n) {
+  uint64_t need = (uint64_t)r->n_active + r->q_len + n;
+  if (need > DK_MAX_OWED) return -ENOMEM;
+  return need <= r->q_cap ? 0 : grow_queue(r, (uint32_t)need);
+}
+
+/* Contract: start records sq[0..n); returns n, or -EBADF / -EINVAL (n > sq_cap) / -ENOMEM
+ * (no room to owe n more completions: collect some, then submit again). */
 int32_t dk_submit(int32_t handle, uint32_t n) {
   dk_reactor *r = lookup(handle);
   if (!r) return -EBADF;
   if (n > r->sq_cap) return -EINVAL;
+  int32_t v = reserve_queue(r, n);
+  if (v < 0) return v;
   submit_records(r, n, 1);
   return (int32_t)n;
 }
@@ -716,6 +740,8 @@ int32_t dk_enter(int32_t handle, uint32_t n, int32_t timeout_ms) {
   dk_reactor *r = lookup(handle);
   if (!r) return -EBADF;
   if (n > r->sq_cap || timeout_ms < -1) return -EINVAL;
+  int32_t v = reserve_queue(r, n);
+  if (v < 0) return v;
   /* Records are staged; the backend's wait pushes them in its own syscall. */
   submit_records(r, n, 0);
   return r->ops->wait(r, timeout_ms);
@@ -770,7 +796,12 @@ int32_t dk_destroy(int32_t handle) {
   if (!r) return -EBADF;
   r->ops->destroy(r);
   close_undelivered(r);
-  for (uint32_t c = 0; c < r->n_chunks; c++) free(r->chunks[c]);
+  /* A backend that could not drain every op within its bound (leak_slots)
+   * leaves the op slots allocated: the kernel may still write a slot's
+   * sockaddr/msghdr.  A leak is the price of never writing freed memory. */
+  if (!r->leak_slots) {
+    for (uint32_t c = 0; c < r->n_chunks; c++) free(r->chunks[c]);
+  }
   free(r->chunks);
   free(r->hash);
   free(r->q);

@@ -181,7 +181,10 @@ DK_API int32_t dk_backend(int32_t handle);
 /*
  * dk_submit: start the first n records of the submission buffer.  Returns n
  * (each record will complete, invalid ones with a negative errno) or -errno
- * for a bad handle or n > sq_cap.
+ * for a bad handle or n > sq_cap, or -ENOMEM (no record accepted) when the
+ * completions owed (ops in flight plus completions not yet delivered) would
+ * pass 2^23 or memory for them is short: room for every completion is
+ * reserved here, so none is ever lost or aborts the process later.
  */
 DK_API int32_t dk_submit(int32_t handle, uint32_t n);
 

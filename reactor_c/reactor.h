@@ -145,6 +145,9 @@ typedef struct dk_reactor {
   int32_t *notes;
   uint32_t n_notes, notes_cap;
   int notes_overflow;
+
+  /* Set by a backend's destroy that gave up waiting for an op: keep the slots. */
+  int leak_slots;
 } dk_reactor;
 
 /* Slot of index i (i must be < n_chunks * DK_CHUNK). */

@@ -407,6 +407,8 @@ static int32_t file_job(dk_reactor *r, int32_t i) {
       rd->d_cap = nc;
     }
   }
+  /* j_cap and d_cap double from 64 but stay below 2 * DK_MAX_OPS (jobs are
+   * ops, and at most DK_MAX_OPS are live), far from wrapping. */
   if (v == 0 && rd->j_len == rd->j_cap) {
     uint32_t nc = rd->j_cap ? rd->j_cap * 2 : 64;
     job *jb = malloc(nc * sizeof *jb);
@@ -836,10 +838,11 @@ static void ready_destroy(dk_reactor *r) {
     if (!join_worker(rd)) {
       /* A job is stuck in a syscall (jobs are regular-file I/O, and OPEN uses
        * O_NONBLOCK, so this takes a hung device or file system).  Leave the
-       * worker and the state it reads behind rather than free them under it. */
-      pthread_detach(rd->th);
-      poller_close(rd->p);
+       * worker and the state it touches (rd, its poller) behind rather than
+       * free them under it: a bounded leak instead of a use after free. */
+      pthread_detach(rd->th); /* it still signals rd->p when its job returns */
       r->be = NULL;
+      r->leak_slots = 1;
       return;
     }
     drain_dones(r);

@@ -687,6 +687,11 @@ static void uring_destroy(dk_reactor *r) {
     }
     if (now_ms() >= end) break;
   }
+  /* Past the bound an op the kernel still holds may yet write its slot (an
+   * accept's sockaddr, a recvmsg's msghdr): keep the slots (common.c).
+   * Closing the ring fd below makes the kernel cancel and reap what is left
+   * on its own; the ring pages stay mapped for it until then. */
+  if (r->n_active > 0) r->leak_slots = 1;
   unmap(u);
   r->be = NULL;
 }
