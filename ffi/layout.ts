@@ -16,7 +16,7 @@
  */
 
 /** ABI version this TypeScript side speaks; must equal the library's `DK_ABI_VERSION`. */
-export const DK_ABI_VERSION = 1;
+export const DK_ABI_VERSION = 2;
 
 /** Backend ids (`dk_create`'s `backend`, `dk_backend`'s result). */
 export const DK_BACKEND_AUTO = 0;
@@ -114,11 +114,11 @@ export function isNativeBackend(name: unknown): name is NativeBackend {
 
 /** Op code: no operation; completes with 0. */
 export const DK_OP_NOP = 0;
-/** Op code: bind and listen (arg = dk_addr*, len = backlog, flags = DK_LISTEN_*). */
+/** Op code: bind and listen (arg = DK_ARG_ADDR, len = backlog, flags = DK_LISTEN_*). */
 export const DK_OP_LISTEN = 1;
-/** Op code: accept on fd (arg = dk_addr* peer out, or 0). */
+/** Op code: accept on fd (arg = DK_ARG_ADDR to get the peer's address, or 0). */
 export const DK_OP_ACCEPT = 2;
-/** Op code: create a TCP socket and connect it (arg = dk_addr*). */
+/** Op code: create a TCP socket and connect it (arg = DK_ARG_ADDR). */
 export const DK_OP_CONNECT = 3;
 /** Op code: receive into addr/len. */
 export const DK_OP_RECV = 4;
@@ -138,13 +138,13 @@ export const DK_OP_OPEN = 10;
 export const DK_OP_READ = 11;
 /** Op code: write a file (arg = offset, -1 = current). */
 export const DK_OP_WRITE = 12;
-/** Op code: UDP receive (arg = dk_addr* sender out). */
+/** Op code: UDP receive (arg = DK_ARG_ADDR to get the sender, or 0). */
 export const DK_OP_RECVFROM = 13;
-/** Op code: UDP send (arg = dk_addr* target, or 0 when connected). */
+/** Op code: UDP send (arg = DK_ARG_ADDR, or 0 when connected). */
 export const DK_OP_SENDTO = 14;
-/** Op code: bind a UDP socket (arg = dk_addr*, flags = DK_LISTEN_*). */
+/** Op code: bind a UDP socket (arg = DK_ARG_ADDR, flags = DK_LISTEN_*). */
 export const DK_OP_UDP_BIND = 15;
-/** Op code: set a UDP socket's default peer (arg = dk_addr*). */
+/** Op code: set a UDP socket's default peer (arg = DK_ARG_ADDR). */
 export const DK_OP_UDP_CONNECT = 16;
 /** Number of op codes. */
 export const DK_OP_COUNT = 17;
@@ -211,6 +211,17 @@ export const DK_O_EXCL = 32;
 
 /** Completion flag: the op was cancelled before it could finish. */
 export const DK_CQE_F_CANCELED = 1;
+/** Completion flag: the CQ address record of this completion's index holds the op's address. */
+export const DK_CQE_F_ADDR = 2;
+
+/**
+ * `dk_sqe.arg` of an op with an address: the address is in the SQ address
+ * record of the same index (LISTEN, CONNECT, UDP_BIND, UDP_CONNECT, SENDTO),
+ * or is reported in the CQ address record of the completion's index (ACCEPT,
+ * RECVFROM). Addresses never travel as pointers, so C reads and writes them
+ * only inside the regions registered with `dk_create`.
+ */
+export const DK_ARG_ADDR = 1;
 
 /** Socket option id: TCP_NODELAY. */
 export const DK_SOCKOPT_NODELAY = 1;

@@ -2,7 +2,13 @@
  * `Reactor`: the thin TypeScript face of one C reactor handle.
  *
  * It owns the submission (SQ) and completion (CQ) buffers registered with
- * `dk_create`. Writers (`recv`, `send`, `accept`… or the raw `pushOp`) put
+ * `dk_create`, and beside each an address region of one `dk_addr` record per
+ * SQ / CQ record. Socket addresses never travel as pointers: a writer copies
+ * an input address (listen, connect, udpBind, udpConnect, sendTo) into the SQ
+ * address record of its SQ slot, and an output one (accept's peer, recvFrom's
+ * sender) comes back in the CQ address record of its completion, which
+ * `poll`/`park` copy into the caller's record (zeroed when none came). So the
+ * C side never reads or writes an address outside memory it was registered. Writers (`recv`, `send`, `accept`… or the raw `pushOp`) put
  * one 40-byte record into the next SQ slot — numbers only, 64-bit fields as
  * two u32 halves, no allocation — and `flush`, `poll` or `park` hand the batch
  * to C in one call. `poll(timeoutMs)` and `park(timeoutMs)` refill the CQ from
@@ -22,12 +28,19 @@
  *   park, waits for it to return, then calls `dk_destroy`: nothing of the
  *   reactor is left pending, so it never keeps the process alive. An idle
  *   reactor (no park in flight) holds no pending call at all.
- * - The Reactor does not keep I/O buffers alive: a buffer (or `dk_addr`
- *   record, or path) handed to a writer must stay referenced by the caller
- *   until its completion arrives or `close()` has returned. The runtime's I/O
- *   slab entry holds it for that long, also when the waiting task is cancelled.
- * - A Reactor dropped without `close()` is destroyed by a FinalizationRegistry
- *   (a safety net for fds, not a substitute for `close`).
+ * - The Reactor does not keep I/O buffers alive: a buffer (or path) handed to
+ *   a writer must stay referenced by the caller until its completion arrives
+ *   or `close()` has returned. The runtime's I/O slab entry holds it for that
+ *   long, also when the waiting task is cancelled. An output `dk_addr` record
+ *   is held by the Reactor until its completion.
+ * - Tokens of pending accept/recvFrom ops that ask for an address are unique
+ *   (the address is matched to its record by token).
+ * - A Reactor dropped without `close()` is destroyed by a FinalizationRegistry:
+ *   a safety net for fds, not a substitute for `close`. Its held value keeps
+ *   the SQ, CQ and address regions alive until `dk_destroy` returns; it cannot
+ *   keep the I/O buffers of ops still pending (they may be collected with the
+ *   Reactor, and io_uring may write one before the finalizer runs), so a
+ *   Reactor with ops in flight must be closed, never just dropped.
  *
  * Costs measured here (bench/reactor_bench.ts, Deno 2.9): writing a record with
  * u32 halves ~9 ns against ~34 ns through a BigUint64Array; `nop` push ~7 ns,
@@ -43,6 +56,8 @@ import {
   BACKEND_NAMES,
   CQE_SIZE,
   CQE_WORDS,
+  DK_ARG_ADDR,
+  DK_CQE_F_ADDR,
   DK_MAX_LEN,
   DK_OP_ACCEPT,
   DK_OP_CANCEL,
@@ -202,7 +217,9 @@ const TWO32 = 4294967296;
 const MAX_CAPACITY = 65536;
 
 /** Frees the C handle of a Reactor that was dropped without `close()`. */
-const finalizer = new FinalizationRegistry<{ destroy: (h: number) => number; handle: number }>(
+const finalizer = new FinalizationRegistry<
+  { destroy: (h: number) => number; handle: number; regions: ArrayBuffer[] }
+>(
   (held) => {
     held.destroy(held.handle);
   },
@@ -240,6 +257,10 @@ export class Reactor implements IoReactor {
   readonly cqI32: Int32Array;
 
   #sq: Uint32Array;
+  #sqAddr: Uint8Array;
+  #cqAddr: Uint8Array;
+  /** Output address records of pending accept/recvFrom ops, by token. */
+  #addrWaiters = new Map<number, Uint8Array>();
   #sqLen = 0;
   #count = 0;
   #state = OPEN;
@@ -263,6 +284,8 @@ export class Reactor implements IoReactor {
     sqCap: number,
     cq: ArrayBuffer,
     cqCap: number,
+    sqAddr: ArrayBuffer,
+    cqAddr: ArrayBuffer,
   ) {
     const s = library.symbols;
     this.library = library;
@@ -270,6 +293,8 @@ export class Reactor implements IoReactor {
     this.sqCapacity = sqCap;
     this.cqCapacity = cqCap;
     this.#sq = new Uint32Array(sq);
+    this.#sqAddr = new Uint8Array(sqAddr);
+    this.#cqAddr = new Uint8Array(cqAddr);
     this.cqU32 = new Uint32Array(cq);
     this.cqI32 = new Int32Array(cq);
     this.#submit = s.dk_submit;
@@ -282,7 +307,11 @@ export class Reactor implements IoReactor {
     this.#backend = id >= 0 && id < BACKEND_NAMES.length ? BACKEND_NAMES[id] : "auto";
     // The SQ/CQ ArrayBuffers are held by this object; the finalizer's held value
     // must not reference it.
-    finalizer.register(this, { destroy: s.dk_destroy, handle }, this.#token);
+    finalizer.register(
+      this,
+      { destroy: s.dk_destroy, handle, regions: [sq, cq, sqAddr, cqAddr] },
+      this.#token,
+    );
   }
 
   /**
@@ -316,6 +345,8 @@ export class Reactor implements IoReactor {
     );
     const sq = new ArrayBuffer(sqCap * SQE_SIZE);
     const cq = new ArrayBuffer(cqCap * CQE_SIZE);
+    const sqAddr = new ArrayBuffer(sqCap * ADDR_SIZE);
+    const cqAddr = new ArrayBuffer(cqCap * ADDR_SIZE);
     const h = library.symbols.dk_create(
       BACKEND_NAMES.indexOf(name),
       entries,
@@ -323,6 +354,8 @@ export class Reactor implements IoReactor {
       sqCap,
       new Uint8Array(cq),
       cqCap,
+      new Uint8Array(sqAddr),
+      new Uint8Array(cqAddr),
     );
     if (h < 0) {
       const code = errnoName(-h);
@@ -336,7 +369,7 @@ export class Reactor implements IoReactor {
       }
       throw ioError(h, "dk_create");
     }
-    return new Reactor(library, h, sq, sqCap, cq, cqCap);
+    return new Reactor(library, h, sq, sqCap, cq, cqCap, sqAddr, cqAddr);
   }
 
   /** The backend actually in use ("io_uring", "epoll" or "kqueue"). */
@@ -382,9 +415,12 @@ export class Reactor implements IoReactor {
 
   /**
    * Write one raw record into the next SQ slot, flushing first when the SQ is
-   * full. `addr` and `arg` are numbers below 2^53 (`arg` may be negative, e.g.
-   * a file offset of -1). Bad field values for an op are not checked here: the
-   * C side completes such a record with `-errno` under its token.
+   * full, and return that slot's index. `addr` and `arg` are numbers below
+   * 2^53 (`arg` may be negative, e.g. a file offset of -1). Bad field values
+   * for an op are not checked here: the C side completes such a record with
+   * `-errno` under its token. An op with a socket address takes `arg` =
+   * `DK_ARG_ADDR` and its address in the SQ address record of the returned
+   * index; use the typed writers (`connect`, `accept`…), which do that.
    *
    * @throws {TypeError} when a field is not an integer of its C type's range.
    * @example
@@ -401,7 +437,7 @@ export class Reactor implements IoReactor {
     addr: number,
     arg: number,
     flags: number,
-  ): void {
+  ): number {
     if (this.#state !== OPEN) this.#refuse();
     if (
       (op & 0xff) !== op || (token >>> 0) !== token || (fd | 0) !== fd ||
@@ -413,7 +449,8 @@ export class Reactor implements IoReactor {
     }
     if (this.#sqLen === this.sqCapacity) this.flush();
     const u = this.#sq;
-    const b = this.#sqLen++ * SQE_WORDS;
+    const slot = this.#sqLen++;
+    const b = slot * SQE_WORDS;
     u[b] = token;
     u[b + 1] = op | (flags << 16);
     u[b + 2] = fd;
@@ -422,6 +459,59 @@ export class Reactor implements IoReactor {
     u[b + 5] = (addr / TWO32) >>> 0;
     u[b + 6] = arg >>> 0;
     u[b + 7] = Math.floor(arg / TWO32) >>> 0;
+    return slot;
+  }
+
+  /** Queue an op with an input address: the record's arg says so, the address goes beside it. */
+  #pushAddrIn(
+    op: number,
+    token: number,
+    fd: number,
+    len: number,
+    addr: number,
+    rec: Uint8Array,
+    flags: number,
+  ): void {
+    const bytes = addrBytes(rec);
+    const slot = this.pushOp(op, token, fd, len, addr, DK_ARG_ADDR, flags);
+    this.#sqAddr.set(bytes, slot * ADDR_SIZE);
+  }
+
+  /** Queue an op that reports an address into `rec` (when given) at its completion. */
+  #pushAddrOut(
+    op: number,
+    token: number,
+    fd: number,
+    len: number,
+    addr: number,
+    rec: Uint8Array | null | undefined,
+  ): void {
+    if (!rec) {
+      this.pushOp(op, token, fd, len, addr, 0, 0);
+      return;
+    }
+    addrBytes(rec);
+    this.pushOp(op, token, fd, len, addr, DK_ARG_ADDR, 0);
+    this.#addrWaiters.set(token, rec);
+  }
+
+  /** Copy the addresses the first n completions carry into their waiting records. */
+  #deliverAddrs(n: number): void {
+    const u32 = this.cqU32;
+    const waiters = this.#addrWaiters;
+    for (let i = 0; i < n; i++) {
+      const b = i * CQE_WORDS;
+      const op = u32[b + 3];
+      if (op !== DK_OP_ACCEPT && op !== DK_OP_RECVFROM) continue;
+      const rec = waiters.get(u32[b]);
+      if (rec === undefined) continue;
+      waiters.delete(u32[b]);
+      if (u32[b + 2] & DK_CQE_F_ADDR) {
+        rec.set(this.#cqAddr.subarray(i * ADDR_SIZE, (i + 1) * ADDR_SIZE));
+      } else {
+        rec.fill(0, 0, ADDR_SIZE);
+      }
+    }
   }
 
   /**
@@ -469,6 +559,7 @@ export class Reactor implements IoReactor {
       this.#count = 0;
       throw ioError(r, "dk_enter");
     }
+    if (this.#addrWaiters.size > 0) this.#deliverAddrs(r);
     this.#count = r;
     return r;
   }
@@ -494,6 +585,7 @@ export class Reactor implements IoReactor {
     const p = this.#waitNb(this.handle, timeoutMs).then((r) => {
       this.#unpark();
       if (r < 0) throw ioError(r, "dk_wait");
+      if (this.#addrWaiters.size > 0) this.#deliverAddrs(r);
       this.#count = r;
       return r;
     }, (e) => {
@@ -606,12 +698,12 @@ export class Reactor implements IoReactor {
    * peer's address.
    */
   accept(token: number, fd: number, peer?: Uint8Array | null): void {
-    this.pushOp(DK_OP_ACCEPT, token, fd, 0, 0, peer ? addrPtr(peer) : 0, 0);
+    this.#pushAddrOut(DK_OP_ACCEPT, token, fd, 0, 0, peer);
   }
 
   /** Queue a TCP connect to the `dk_addr` record `addr`; the result is the connected fd. */
   connect(token: number, addr: Uint8Array): void {
-    this.pushOp(DK_OP_CONNECT, token, -1, 0, 0, addrPtr(addr), 0);
+    this.#pushAddrIn(DK_OP_CONNECT, token, -1, 0, 0, addr, 0);
   }
 
   /**
@@ -619,7 +711,7 @@ export class Reactor implements IoReactor {
    * `flags` = `DK_LISTEN_*`); the result is the listening fd.
    */
   listen(token: number, addr: Uint8Array, backlog = 0, flags = 0): void {
-    this.pushOp(DK_OP_LISTEN, token, -1, backlog, 0, addrPtr(addr), flags);
+    this.#pushAddrIn(DK_OP_LISTEN, token, -1, backlog, 0, addr, flags);
   }
 
   /** Queue a close of `fd`; its pending ops complete with `-ECANCELED` first. */
@@ -673,30 +765,23 @@ export class Reactor implements IoReactor {
 
   /** Queue a UDP bind on the `dk_addr` record `addr`; the result is the datagram fd. */
   udpBind(token: number, addr: Uint8Array, flags = 0): void {
-    this.pushOp(DK_OP_UDP_BIND, token, -1, 0, 0, addrPtr(addr), flags);
+    this.#pushAddrIn(DK_OP_UDP_BIND, token, -1, 0, 0, addr, flags);
   }
 
   /** Queue a UDP connect (default peer) of `fd` to the `dk_addr` record `addr`. */
   udpConnect(token: number, fd: number, addr: Uint8Array): void {
-    this.pushOp(DK_OP_UDP_CONNECT, token, fd, 0, 0, addrPtr(addr), 0);
+    this.#pushAddrIn(DK_OP_UDP_CONNECT, token, fd, 0, 0, addr, 0);
   }
 
   /** Queue a datagram receive into `buf`; `from` (a `dk_addr` record) gets the sender. */
   recvFrom(token: number, fd: number, buf: Uint8Array, from?: Uint8Array | null): void {
-    this.pushOp(
-      DK_OP_RECVFROM,
-      token,
-      fd,
-      bufLen(buf),
-      pointerOf(buf),
-      from ? addrPtr(from) : 0,
-      0,
-    );
+    this.#pushAddrOut(DK_OP_RECVFROM, token, fd, bufLen(buf), pointerOf(buf), from);
   }
 
   /** Queue a datagram send of `buf` to `to` (a `dk_addr` record; null on a connected socket). */
   sendTo(token: number, fd: number, buf: Uint8Array, to?: Uint8Array | null): void {
-    this.pushOp(DK_OP_SENDTO, token, fd, bufLen(buf), pointerOf(buf), to ? addrPtr(to) : 0, 0);
+    if (to) this.#pushAddrIn(DK_OP_SENDTO, token, fd, bufLen(buf), pointerOf(buf), to, 0);
+    else this.pushOp(DK_OP_SENDTO, token, fd, bufLen(buf), pointerOf(buf), 0, 0);
   }
 
   /**
@@ -761,6 +846,7 @@ export class Reactor implements IoReactor {
     this.#destroyed = true;
     finalizer.unregister(this.#token);
     this.#destroy(this.handle);
+    this.#addrWaiters.clear();
   }
 
   #refuse(): never {
@@ -805,11 +891,12 @@ function checkOffset(offset: number): number {
   return offset;
 }
 
-function addrPtr(rec: Uint8Array): number {
+/** The 32 bytes of a `dk_addr` record (any alignment: it is copied, never handed to C). */
+function addrBytes(rec: Uint8Array): Uint8Array {
   if (!(rec instanceof Uint8Array) || rec.byteLength < ADDR_SIZE) {
     throw new TypeError("a dk_addr record must be a Uint8Array of at least 32 bytes");
   }
-  return pointerOf(rec);
+  return rec.byteLength === ADDR_SIZE ? rec : rec.subarray(0, ADDR_SIZE);
 }
 
 function badTimeout(t: number): never {

@@ -3,10 +3,10 @@
  *
  * Signatures are chosen so V8 fast calls apply: only i32/u32 parameters and
  * results, no struct by value, handles are i32. Buffers the C side uses only
- * during the call (`dk_local_addr`'s out record, `dk_layout`'s array, the SQ/CQ
- * given once to `dk_create`) are `"buffer"` parameters; addresses the C side
- * keeps (I/O buffers inside submission records) travel as numbers inside the
- * records, never as FFI arguments.
+ * during the call (`dk_local_addr`'s out record, `dk_layout`'s array) and the
+ * SQ, CQ and their address regions given once to `dk_create` are `"buffer"`
+ * parameters; I/O buffers inside submission records travel as numbers, never
+ * as FFI arguments (socket addresses travel in the address regions).
  *
  * `dk_wait` is bound twice: `dk_wait` (synchronous, for timeout 0 and short
  * waits) and `dk_wait_nb` (`nonblocking`, run on a helper thread, for parking
@@ -27,7 +27,7 @@
  */
 export const SYMBOLS = {
   dk_create: {
-    parameters: ["i32", "u32", "buffer", "u32", "buffer", "u32"],
+    parameters: ["i32", "u32", "buffer", "u32", "buffer", "u32", "buffer", "buffer"],
     result: "i32",
   },
   dk_backend: { parameters: ["i32"], result: "i32" },

@@ -316,7 +316,7 @@ static int grow_queue(dk_reactor *r, uint32_t need) {
   uint32_t n = r->q_cap ? r->q_cap : 256;
   while (n < need) n *= 2; /* need <= 2^23: no overflow */
   if (n == r->q_cap) return 0;
-  struct dk_cqe *q = malloc(n * sizeof *q);
+  dk_qent *q = malloc(n * sizeof *q);
   if (!q) return -ENOMEM;
   for (uint32_t k = 0; k < r->q_len; k++) q[k] = r->q[(r->q_head + k) & (r->q_cap - 1)];
   free(r->q);
@@ -333,27 +333,51 @@ static int grow_queue(dk_reactor *r, uint32_t need) {
  * owe (reserve_queue) before accepting a record, so a full queue here would be
  * a broken invariant, not an allocation failure.
  */
-void post(dk_reactor *r, uint32_t token, int32_t result, uint32_t flags, uint32_t op) {
-  struct dk_cqe c = {token, result, flags, op};
+/* post() with an address (a != NULL): it goes to the CQ address record of the
+ * completion's index, or with it into the queue, and the flags say so. */
+static void post_addr(dk_reactor *r, uint32_t token, int32_t result, uint32_t flags, uint32_t op,
+                      const struct dk_addr *a) {
+  struct dk_cqe c = {token, result, flags | (a ? DK_CQE_F_ADDR : 0), op};
   if (r->collecting && r->q_len == 0 && r->out_n < r->cq_cap) {
+    if (a) r->cq_addrs[r->out_n] = *a;
     r->cq[r->out_n++] = c;
     return;
   }
   if (r->q_len == r->q_cap && grow_queue(r, r->q_len + 1) < 0) abort(); /* not reached */
-  r->q[(r->q_head + r->q_len) & (r->q_cap - 1)] = c;
+  dk_qent *q = &r->q[(r->q_head + r->q_len) & (r->q_cap - 1)];
+  q->c = c;
+  if (a) q->a = *a;
   r->q_len++;
 }
 
+void post(dk_reactor *r, uint32_t token, int32_t result, uint32_t flags, uint32_t op) {
+  post_addr(r, token, result, flags, op, NULL);
+}
+
+/* Finish slot i's op.  An ACCEPT or RECVFROM that asked for its source
+ * address (arg = DK_ARG_ADDR) reports the one its syscall returned (salen > 0
+ * of the slot's sockaddr), and none when there is none. */
 void op_complete(dk_reactor *r, int32_t i, int32_t result) {
   dk_slot *s = slot_at(r, i);
-  post(r, s->token, result, result == -ECANCELED ? DK_CQE_F_CANCELED : 0, s->op);
+  uint32_t flags = result == -ECANCELED ? DK_CQE_F_CANCELED : 0;
+  if (result >= 0 && s->arg == DK_ARG_ADDR && s->salen > 0 &&
+      (s->op == DK_OP_ACCEPT || s->op == DK_OP_RECVFROM) &&
+      (s->sa.sa.sa_family == AF_INET || s->sa.sa.sa_family == AF_INET6)) {
+    struct dk_addr a;
+    sockaddr_to_addr(&s->sa, &a);
+    post_addr(r, s->token, result, flags, s->op, &a);
+  } else {
+    post(r, s->token, result, flags, s->op);
+  }
   slot_free(r, i);
 }
 
 uint32_t drain_queue(dk_reactor *r) {
   uint32_t moved = 0;
   while (r->q_len > 0 && r->out_n < r->cq_cap) {
-    r->cq[r->out_n++] = r->q[r->q_head];
+    const dk_qent *q = &r->q[r->q_head];
+    if (q->c.flags & DK_CQE_F_ADDR) r->cq_addrs[r->out_n] = q->a;
+    r->cq[r->out_n++] = q->c;
     r->q_head = (r->q_head + 1) & (r->q_cap - 1);
     r->q_len--;
     moved++;
@@ -406,10 +430,17 @@ void sockaddr_to_addr(const dk_sockaddr *s, struct dk_addr *out) {
   }
 }
 
-static int32_t check_addr(uint64_t p) {
-  if (p == 0) return -EFAULT;
-  const struct dk_addr *a = (const struct dk_addr *)(uintptr_t)p;
-  return (a->family == 4 || a->family == 6) ? 0 : -EINVAL;
+const struct dk_addr *sqe_addr(const dk_reactor *r, const struct dk_sqe *e) {
+  return &r->sq_addrs[e - r->sq];
+}
+
+/* An input address: arg must be DK_ARG_ADDR (0: none, -EFAULT) and the record
+ * of e's index must name a family. */
+static int32_t check_addr(const dk_reactor *r, const struct dk_sqe *e) {
+  if (e->arg == 0) return -EFAULT;
+  if (e->arg != DK_ARG_ADDR) return -EINVAL;
+  uint16_t fam = sqe_addr(r, e)->family;
+  return (fam == 4 || fam == 6) ? 0 : -EINVAL;
 }
 
 /* ------------------------------------------------------------ validation */
@@ -423,7 +454,7 @@ static int32_t check_addr(uint64_t p) {
 #define NEEDS_ADDR ((1u << DK_OP_LISTEN) | (1u << DK_OP_CONNECT) | (1u << DK_OP_UDP_BIND) | \
                     (1u << DK_OP_UDP_CONNECT))
 
-static int32_t validate_sqe(const struct dk_sqe *e) {
+static int32_t validate_sqe(const dk_reactor *r, const struct dk_sqe *e) {
   if (e->op >= DK_OP__COUNT) return -EINVAL;
   uint32_t bit = 1u << e->op;
   if ((bit & NEEDS_FD) && e->fd < 0) return -EBADF;
@@ -432,16 +463,20 @@ static int32_t validate_sqe(const struct dk_sqe *e) {
     if (e->addr == 0 && e->len > 0) return -EFAULT;
   }
   if (bit & NEEDS_ADDR) {
-    int32_t v = check_addr(e->arg);
+    int32_t v = check_addr(r, e);
     if (v < 0) return v;
   }
   switch (e->op) {
+  case DK_OP_ACCEPT:
+  case DK_OP_RECVFROM:
+    if (e->arg > DK_ARG_ADDR) return -EINVAL; /* an address goes to the CQ region, or nowhere */
+    break;
   case DK_OP_LISTEN:
   case DK_OP_UDP_BIND:
     if (e->flags & ~7u) return -EINVAL;
     break;
   case DK_OP_SENDTO:
-    if (e->arg != 0) return check_addr(e->arg);
+    if (e->arg != 0) return check_addr(r, e);
     break;
   case DK_OP_SHUTDOWN:
     if (e->len > 2) return -EINVAL;
@@ -491,10 +526,10 @@ int32_t new_socket(int family, int type) {
 #endif
 }
 
-static int32_t do_listen(const struct dk_sqe *e, int stream) {
+static int32_t do_listen(const dk_reactor *r, const struct dk_sqe *e, int stream) {
   dk_sockaddr sa;
   socklen_t len;
-  int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &sa, &len);
+  int fam = addr_to_sockaddr(sqe_addr(r, e), &sa, &len);
   if (fam < 0) return fam;
   int fd = new_socket(fam, stream ? SOCK_STREAM : SOCK_DGRAM);
   if (fd < 0) return fd;
@@ -598,9 +633,14 @@ int64_t now_ms(void) {
 /* --------------------------------------------------------- entry points */
 
 /* Contract: see dokio.h.  Validates every argument; never blocks for long. */
+/* Every buffer dk_create is given holds 8-byte fields (dk_sqe.addr, .arg) or
+ * is read as dk_addr records: it must be 8-byte aligned. */
+static int aligned8(const void *p) { return p != NULL && ((uintptr_t)p & 7u) == 0; }
+
 int32_t dk_create(int32_t backend, uint32_t entries, void *sq, uint32_t sq_cap, void *cq,
-                  uint32_t cq_cap) {
-  if (!sq || !cq || sq_cap == 0 || cq_cap == 0 || sq_cap > DK_MAX_CAP || cq_cap > DK_MAX_CAP ||
+                  uint32_t cq_cap, void *sq_addrs, void *cq_addrs) {
+  if (!aligned8(sq) || !aligned8(cq) || !aligned8(sq_addrs) || !aligned8(cq_addrs) ||
+      sq_cap == 0 || cq_cap == 0 || sq_cap > DK_MAX_CAP || cq_cap > DK_MAX_CAP ||
       entries > 32768 || backend < DK_BACKEND_AUTO || backend > DK_BACKEND_KQUEUE)
     return -EINVAL;
   if (entries == 0) entries = 256;
@@ -613,6 +653,8 @@ int32_t dk_create(int32_t backend, uint32_t entries, void *sq, uint32_t sq_cap, 
   r->sq_cap = sq_cap;
   r->cq = cq;
   r->cq_cap = cq_cap;
+  r->sq_addrs = sq_addrs;
+  r->cq_addrs = cq_addrs;
   r->free_head = DK_NIL;
   r->hash_mask = 255;
   r->hash = malloc(256 * sizeof *r->hash);
@@ -682,11 +724,11 @@ static void submit_records(dk_reactor *r, uint32_t n, int flush) {
   take_notices(r);
   for (uint32_t i = 0; i < n; i++) {
     const struct dk_sqe *e = &r->sq[i];
-    int32_t v = validate_sqe(e);
+    int32_t v = validate_sqe(r, e);
     if (v == 0) v = check_fd(r, e);
     if (v == 0) {
       if (e->op == DK_OP_LISTEN || e->op == DK_OP_UDP_BIND) {
-        v = do_listen(e, e->op == DK_OP_LISTEN);
+        v = do_listen(r, e, e->op == DK_OP_LISTEN);
         if (v >= 0) {
           fd_new(r, v, 1);
           post(r, e->token, v, 0, e->op);
@@ -771,7 +813,7 @@ int32_t dk_pending(int32_t handle) {
  * already drained every op into the queue). */
 static void close_undelivered(dk_reactor *r) {
   for (uint32_t k = 0; k < r->q_len; k++) {
-    const struct dk_cqe *c = &r->q[(r->q_head + k) & (r->q_cap - 1)];
+    const struct dk_cqe *c = &r->q[(r->q_head + k) & (r->q_cap - 1)].c;
     if (c->result >= 0 && c->op < 32 && ((1u << c->op) & MAKES_FD)) close(c->result);
   }
   r->q_len = 0;

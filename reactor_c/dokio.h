@@ -1,9 +1,10 @@
 /*
  * dokio.h — the C ABI of Dokio's reactor.
  *
- * Model: submission and completion.  TypeScript owns two buffers that it
+ * Model: submission and completion.  TypeScript owns four buffers that it
  * registers once with dk_create(): a submission buffer of `struct dk_sqe`
- * records and a completion buffer of `struct dk_cqe` records.  It writes N
+ * records, a completion buffer of `struct dk_cqe` records, and beside each an
+ * address region of `struct dk_addr` records, one per SQ / CQ record.  It writes N
  * operation records, then makes one call (dk_submit, or dk_enter which also
  * waits) per batch.  Completions come back as (token, result, flags) records.
  *
@@ -39,6 +40,15 @@
  * left as it is and touched only when poll(2) says the op will not block (a
  * WRITE to a blocking pipe then moves at most PIPE_BUF bytes).
  *
+ * Addresses never travel as pointers: an op that takes one (LISTEN, CONNECT,
+ * UDP_BIND, UDP_CONNECT, SENDTO) sets arg = DK_ARG_ADDR and reads record i of
+ * the SQ address region, i being its own index in the SQ; an op that reports
+ * one (ACCEPT, RECVFROM) sets arg = DK_ARG_ADDR and its completion at CQ index
+ * k carries DK_CQE_F_ADDR with the address in record k of the CQ address
+ * region.  So the C side reads and writes addresses only inside regions it was
+ * given with their sizes, whatever a record says.  (I/O buffers, paths in
+ * OPEN, are still pointers: they are zero-copy by design.)
+ *
  * The record layouts below are mirrored in ffi/layout.ts; dk_layout()
  * reports them so a test checks both sides agree.
  */
@@ -51,7 +61,7 @@
 extern "C" {
 #endif
 
-#define DK_ABI_VERSION 1
+#define DK_ABI_VERSION 2
 
 /* The library is built with -fvisibility=hidden: only what DK_API marks is exported. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -73,11 +83,11 @@ extern "C" {
  */
 enum dk_op {
   DK_OP_NOP = 0,      /* result 0. */
-  DK_OP_LISTEN = 1,   /* arg = (struct dk_addr*) to bind; len = backlog (0 = 1024);
+  DK_OP_LISTEN = 1,   /* arg = DK_ARG_ADDR (the address to bind); len = backlog (0 = 1024);
                          flags = DK_LISTEN_*; result = listening fd (nonblocking, CLOEXEC). */
-  DK_OP_ACCEPT = 2,   /* fd = listener; arg = (struct dk_addr*) peer out, or 0;
+  DK_OP_ACCEPT = 2,   /* fd = listener; arg = DK_ARG_ADDR to get the peer's address, or 0;
                          result = accepted fd (nonblocking, CLOEXEC). */
-  DK_OP_CONNECT = 3,  /* arg = (struct dk_addr*) peer; C creates the TCP socket;
+  DK_OP_CONNECT = 3,  /* arg = DK_ARG_ADDR (the peer); C creates the TCP socket;
                          result = connected fd. */
   DK_OP_RECV = 4,     /* fd; addr = buffer; len = capacity; result = bytes, 0 at EOF. */
   DK_OP_SEND = 5,     /* fd; addr = buffer; len = bytes; MSG_NOSIGNAL / SO_NOSIGPIPE;
@@ -98,15 +108,20 @@ enum dk_op {
   DK_OP_WRITE = 12,   /* fd; addr = buffer; len; arg = file offset (int64, -1 = current).
                          For files and pipes (on a socket it acts as SEND).  Never raises
                          SIGPIPE: a broken pipe or reset socket gives -EPIPE. */
-  DK_OP_RECVFROM = 13,/* UDP. fd; addr = buffer; len; arg = (struct dk_addr*) sender out
-                         (all zero, family 0, when the socket reports none). */
-  DK_OP_SENDTO = 14,  /* UDP. fd; addr = buffer; len; arg = (struct dk_addr*) target, or 0
+  DK_OP_RECVFROM = 13,/* UDP. fd; addr = buffer; len; arg = DK_ARG_ADDR to get the sender
+                         (no DK_CQE_F_ADDR when the socket reports none), or 0. */
+  DK_OP_SENDTO = 14,  /* UDP. fd; addr = buffer; len; arg = DK_ARG_ADDR (the target), or 0
                          on a connected socket. */
-  DK_OP_UDP_BIND = 15,/* arg = (struct dk_addr*) local address; flags = DK_LISTEN_*;
+  DK_OP_UDP_BIND = 15,/* arg = DK_ARG_ADDR (the local address); flags = DK_LISTEN_*;
                          result = bound datagram fd. */
-  DK_OP_UDP_CONNECT = 16, /* fd; arg = (struct dk_addr*) default peer; result 0. */
+  DK_OP_UDP_CONNECT = 16, /* fd; arg = DK_ARG_ADDR (the default peer); result 0. */
   DK_OP__COUNT = 17
 };
+
+/* dk_sqe.arg of an op with an address: it is in (or goes to) the address
+ * region record of the same index (see the top).  Any other nonzero arg is
+ * -EINVAL; 0 is "no address" (-EFAULT for ops that need one). */
+#define DK_ARG_ADDR 1u
 
 /* dk_sqe.flags for DK_OP_LISTEN and DK_OP_UDP_BIND. */
 #define DK_LISTEN_REUSEADDR 1u
@@ -147,7 +162,7 @@ struct dk_sqe {          /* 40 bytes */
   int32_t fd;
   uint32_t len;
   uint64_t addr;         /* buffer or path pointer */
-  uint64_t arg;          /* offset, dk_addr pointer, target token, mode */
+  uint64_t arg;          /* offset, DK_ARG_ADDR, target token, mode */
   uint64_t _reserved;
 };
 
@@ -160,6 +175,7 @@ struct dk_cqe {          /* 16 bytes */
 };
 
 #define DK_CQE_F_CANCELED 1u /* the op was cancelled before it could finish */
+#define DK_CQE_F_ADDR 2u     /* the CQ address record of this index holds the op's address */
 
 /* Largest single buffer length accepted (larger → -EINVAL). */
 #define DK_MAX_LEN 0x7ffff000u
@@ -168,12 +184,14 @@ struct dk_cqe {          /* 16 bytes */
  * dk_create: make a reactor.  backend: DK_BACKEND_*; entries: ring size hint
  * (rounded up to a power of two, 1..32768, 0 = 256; io_uring uses at least 4,
  * the most one record needs at once).  sq/cq: TS-owned buffers of
- * sq_cap submission and cq_cap completion records; they must stay valid until
- * dk_destroy returns.  Returns a handle >= 0 or -errno (-EINVAL for bad
- * arguments, -ENOSYS/-EPERM when the asked backend is unavailable).
+ * sq_cap submission and cq_cap completion records; sq_addrs/cq_addrs: their
+ * address regions, sq_cap and cq_cap dk_addr records.  All four 8-byte
+ * aligned, and valid until dk_destroy returns.  Returns a handle >= 0 or
+ * -errno (-EINVAL for bad arguments, -ENOSYS/-EPERM when the asked backend is
+ * unavailable).
  */
 DK_API int32_t dk_create(int32_t backend, uint32_t entries, void *sq, uint32_t sq_cap,
-                  void *cq, uint32_t cq_cap);
+                         void *cq, uint32_t cq_cap, void *sq_addrs, void *cq_addrs);
 
 /* dk_backend: the backend a handle uses (DK_BACKEND_*), or -EBADF. */
 DK_API int32_t dk_backend(int32_t handle);

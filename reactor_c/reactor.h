@@ -88,6 +88,12 @@ typedef struct dk_fd_info {
   uint16_t _pad;
 } dk_fd_info;
 
+/* A queued completion: the record, and its address when flags has DK_CQE_F_ADDR. */
+typedef struct dk_qent {
+  struct dk_cqe c;
+  struct dk_addr a;
+} dk_qent;
+
 struct dk_reactor;
 
 /* A backend: init/fini plus the three operations that differ. */
@@ -114,13 +120,15 @@ typedef struct dk_reactor {
   uint32_t sq_cap;
   struct dk_cqe *cq;
   uint32_t cq_cap;
+  struct dk_addr *sq_addrs; /* one per sq record: the input address of record i */
+  struct dk_addr *cq_addrs; /* one per cq record: the output address of completion k */
 
   /* Output cursor while dk_wait collects (collecting != 0). */
   int collecting;
   uint32_t out_n;
 
-  /* Completions waiting for room in cq (ring). */
-  struct dk_cqe *q;
+  /* Completions waiting for room in cq (ring), with their addresses. */
+  struct dk_qent *q;
   uint32_t q_head, q_len, q_cap;
 
   /* Op table. */
@@ -177,6 +185,8 @@ void post(dk_reactor *r, uint32_t token, int32_t result, uint32_t flags, uint32_
 void op_complete(dk_reactor *r, int32_t i, int32_t result); /* post + free */
 uint32_t drain_queue(dk_reactor *r);
 int32_t addr_to_sockaddr(const struct dk_addr *a, dk_sockaddr *out, socklen_t *len);
+/* The input address of record e (its record in the SQ address region). */
+const struct dk_addr *sqe_addr(const dk_reactor *r, const struct dk_sqe *e);
 void sockaddr_to_addr(const dk_sockaddr *s, struct dk_addr *out);
 int32_t new_socket(int family, int type);                   /* fd or -errno */
 int32_t set_nonblock_cloexec(int fd);

@@ -184,14 +184,6 @@ static int new_fd_flags(int fd) {
 
 static void fail_fd(dk_reactor *r, int fd, int32_t res);
 
-/* Write the source address of slot s's op into its dk_addr record (a zeroed
- * record when the syscall reported none, e.g. RECVFROM on a stream socket). */
-static void report_addr(dk_slot *s) {
-  struct dk_addr *out = (struct dk_addr *)(uintptr_t)s->arg;
-  if (s->salen > 0) sockaddr_to_addr(&s->sa, out);
-  else memset(out, 0, sizeof *out);
-}
-
 /*
  * Try the op of slot i once.  Returns 1 with *res set when it finished,
  * 0 when it would block.
@@ -217,8 +209,7 @@ static int attempt(dk_reactor *r, int32_t i, int32_t *res) {
           *res = v;
           return 1;
         }
-        fd_new(r, (int32_t)n, 1);
-        if (s->arg) report_addr(s);
+        fd_new(r, (int32_t)n, 1); /* op_complete reports s->sa, when asked */
       }
       break;
     }
@@ -257,8 +248,8 @@ static int attempt(dk_reactor *r, int32_t i, int32_t *res) {
       break;
     case DK_OP_RECVFROM:
       s->salen = sizeof s->sa;
+      /* salen comes back 0 from a socket with no source (a stream): no address */
       n = recvfrom(s->fd, buf, s->len, MSG_DONTWAIT, &s->sa.sa, &s->salen);
-      if (n >= 0 && s->arg) report_addr(s);
       break;
     case DK_OP_SENDTO:
       n = sendto(s->fd, buf, s->len, MSG_DONTWAIT | MSG_NOSIGNAL, s->arg ? &s->sa.sa : NULL,
@@ -666,7 +657,7 @@ static int32_t ready_submit_one(dk_reactor *r, const struct dk_sqe *e) {
   int fd = e->fd;
   if (e->op == DK_OP_CONNECT || e->op == DK_OP_UDP_CONNECT ||
       (e->op == DK_OP_SENDTO && e->arg)) {
-    int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &s->sa, &s->salen);
+    int fam = addr_to_sockaddr(sqe_addr(r, e), &s->sa, &s->salen);
     if (fam < 0) {
       slot_free(r, i);
       return fam;

@@ -159,14 +159,6 @@ static uint64_t ud_of(dk_reactor *r, int32_t i) {
   return ((uint64_t)slot_at(r, i)->gen << 32) | (uint32_t)i;
 }
 
-/* Write the source address the kernel reported (len bytes of s->sa) into the
- * op's dk_addr record; a zeroed record when it reported none. */
-static void report_addr(dk_slot *s, socklen_t len) {
-  struct dk_addr *out = (struct dk_addr *)(uintptr_t)s->arg;
-  if (len > 0) sockaddr_to_addr(&s->sa, out);
-  else memset(out, 0, sizeof *out);
-}
-
 /* Arm (again) the POLLOUT wait of a WRITE to a FIFO (see pipe_write_ready). */
 static int arm_pipe_poll(dk_reactor *r, int32_t i);
 
@@ -208,14 +200,11 @@ static void handle_cqe(dk_reactor *r, uint64_t ud, int32_t res) {
   dk_slot *s = slot_at(r, (int32_t)i);
   if (s->state != ST_ACTIVE || s->gen != (uint32_t)(ud >> 32)) return;
   switch (s->op) {
-  case DK_OP_ACCEPT:
-    if (res >= 0) {
-      if (s->arg) report_addr(s, s->salen);
-      fd_new(r, res, 1);
-    }
+  case DK_OP_ACCEPT: /* the kernel set s->salen; op_complete reports s->sa when asked */
+    if (res >= 0) fd_new(r, res, 1);
     break;
-  case DK_OP_RECVFROM:
-    if (res >= 0 && s->arg) report_addr(s, s->msg.msg_namelen);
+  case DK_OP_RECVFROM: /* 0 from a socket with no source (a stream): no address */
+    s->salen = s->arg ? s->msg.msg_namelen : 0;
     break;
   case DK_OP_CONNECT:
     if (s->sock < 0) {
@@ -368,7 +357,7 @@ static int32_t stage_close_cancels(dk_reactor *r, const struct dk_sqe *e, int32_
 static int32_t fill_connect(dk_reactor *r, const struct dk_sqe *e, int32_t i,
                             struct io_uring_sqe *q) {
   dk_slot *s = slot_at(r, i);
-  int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &s->sa, &s->salen);
+  int fam = addr_to_sockaddr(sqe_addr(r, e), &s->sa, &s->salen);
   if (fam < 0) return fam;
   if (e->op == DK_OP_CONNECT) {
     int32_t v = new_socket(fam, SOCK_STREAM);
@@ -405,7 +394,7 @@ static int32_t fill_msg(dk_reactor *r, const struct dk_sqe *e, int32_t i,
     q->opcode = IORING_OP_SENDMSG;
     q->msg_flags = MSG_NOSIGNAL;
     if (e->arg) {
-      int fam = addr_to_sockaddr((const struct dk_addr *)(uintptr_t)e->arg, &s->sa, &s->salen);
+      int fam = addr_to_sockaddr(sqe_addr(r, e), &s->sa, &s->salen);
       if (fam < 0) return fam;
       s->msg.msg_name = &s->sa;
       s->msg.msg_namelen = s->salen;

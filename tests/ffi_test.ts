@@ -12,6 +12,7 @@ import { ClosedError } from "../runtime/errors.ts";
 import {
   closeNow,
   cString,
+  DK_CQE_F_ADDR,
   DK_CQE_F_CANCELED,
   DK_LISTEN_REUSEADDR,
   DK_MAX_LEN,
@@ -19,8 +20,10 @@ import {
   DK_O_RDWR,
   DK_O_TRUNC,
   DK_OP_ACCEPT,
+  DK_OP_CONNECT,
   DK_OP_NOP,
   DK_OP_RECV,
+  DK_OP_RECVFROM,
   errnoName,
   IoError,
   ioError,
@@ -486,6 +489,46 @@ for (const backend of BACKENDS) {
     assert.throws(() => r.park(10), ClosedError);
     await r.close();
     for (const fd of [p.cfd, p.sfd, p.lfd]) closeNow(r.library, fd);
+  });
+
+  test("addresses travel in the address regions: forged args, odd records, no stale peer", async () => {
+    const r = await Reactor.open({ backend, cqCapacity: 2 });
+    try {
+      // An address op whose arg is a would-be pointer is refused, never dereferenced.
+      for (const [t, op] of [[1, DK_OP_CONNECT], [2, DK_OP_ACCEPT], [3, DK_OP_RECVFROM]]) {
+        r.pushOp(op, t, 0, 0, 0, 0x1000, 0);
+      }
+      const forged = collect(r, 3);
+      for (const t of [1, 2, 3]) assert.equal(forged.get(t)?.result, -EINVAL);
+      // Records at odd offsets of a larger buffer work (they are copied, not pointed to).
+      const backing = new Uint8Array(200);
+      const to = backing.subarray(3, 3 + 32);
+      const peer = backing.subarray(101, 101 + 40);
+      peer.fill(0x5a);
+      r.listen(10, writeAddr(newAddr(), "127.0.0.1", 0));
+      const lfd = ok(one(r, 10), "listen");
+      writeAddr(to, "127.0.0.1", localAddr(r.library, lfd).port);
+      r.accept(11, lfd, peer);
+      r.connect(12, to);
+      const got = collect(r, 2);
+      const sfd = ok(got.get(11), "accept");
+      const cfd = ok(got.get(12), "connect");
+      assert.equal(readAddr(peer).hostname, "127.0.0.1");
+      assert.equal(readAddr(peer).port, localAddr(r.library, cfd).port);
+      assert.equal(peer[32], 0x5a, "only the 32 record bytes are written");
+      // recvFrom on a stream socket reports no sender: the record is zeroed.
+      const from = newAddr().fill(0x77);
+      r.send(13, cfd, new Uint8Array([1]));
+      r.recvFrom(14, sfd, new Uint8Array(4), from);
+      const rf = collect(r, 2);
+      assert.equal(rf.get(14)?.result, 1);
+      assert.equal(rf.get(14)!.flags & DK_CQE_F_ADDR, 0);
+      assert.deepEqual([...from], new Array(32).fill(0));
+      for (const fd of [sfd, cfd, lfd]) r.closeFd(20 + fd, fd);
+      collect(r, 3);
+    } finally {
+      await r.close();
+    }
   });
 
   test("bad inputs give typed errors or -errno completions", async () => {

@@ -450,6 +450,68 @@ static int t_recvfrom_stream_addr(int backend) {
   return 1;
 }
 
+/* 13. Addresses are records in the registered regions, never pointers: a
+ *     forged arg (a would-be pointer) is refused; misaligned regions are
+ *     refused at create; addresses reported through the queue (completions
+ *     that did not fit the CQ) arrive with their own completion. */
+static int t_address_regions(int backend) {
+  static struct dk_sqe sq[4];
+  static struct dk_cqe cq[4];
+  static uint64_t raw[4 * 4 + 1]; /* 8-aligned storage for dk_addr records */
+  struct dk_addr *ra = (struct dk_addr *)(void *)raw;
+  CHECK_EQ(dk_create(backend, 0, sq, 4, cq, 4, (char *)ra + 4, ra), -EINVAL);
+  CHECK_EQ(dk_create(backend, 0, sq, 4, cq, 4, ra, (char *)ra + 2), -EINVAL);
+  CHECK_EQ(dk_create(backend, 0, (char *)sq + 4, 2, cq, 4, ra, ra), -EINVAL);
+  ctx *c = ctx_new(backend, 0, 1);
+  CHECK(c);
+  const uint64_t forged = 0x1000;
+  uint8_t ops[] = {DK_OP_LISTEN, DK_OP_CONNECT, DK_OP_UDP_BIND, DK_OP_ACCEPT, DK_OP_RECVFROM,
+                   DK_OP_SENDTO, DK_OP_UDP_CONNECT};
+  char buf[8];
+  for (uint32_t k = 0; k < sizeof ops; k++) {
+    uint32_t t = rec(c, 0, ops[k], 0, buf, sizeof buf, 0);
+    c->sq[0].arg = forged;
+    CHECK_EQ(dk_submit(c->h, 1), 1);
+    struct dk_cqe e;
+    CHECK(await_token(c, t, &e));
+    CHECK_EQ(e.result, -EINVAL);
+    CHECK_EQ(e.flags & DK_CQE_F_ADDR, 0);
+  }
+  /* three datagrams from three senders, received with a one-record CQ */
+  struct dk_addr any = loopback(0), lb, from[3], la[3];
+  int b = one(c, DK_OP_UDP_BIND, -1, NULL, 0, (uint64_t)(uintptr_t)&any);
+  CHECK(b >= 0);
+  CHECK_EQ(dk_local_addr(b, &lb), 0);
+  struct dk_addr tob = loopback(lb.port);
+  int a[3];
+  for (int k = 0; k < 3; k++) {
+    a[k] = one(c, DK_OP_UDP_BIND, -1, NULL, 0, (uint64_t)(uintptr_t)&any);
+    CHECK(a[k] >= 0);
+    CHECK_EQ(dk_local_addr(a[k], &la[k]), 0);
+    CHECK_EQ(one(c, DK_OP_SENDTO, a[k], "d", 1, (uint64_t)(uintptr_t)&tob), 1);
+  }
+  char in[3][4];
+  uint32_t tr[3];
+  for (uint32_t k = 0; k < 3; k++)
+    tr[k] = rec(c, k, DK_OP_RECVFROM, b, in[k], sizeof in[k], (uint64_t)(uintptr_t)&from[k]);
+  CHECK_EQ(dk_submit(c->h, 3), 3);
+  for (int k = 0; k < 3; k++) {
+    struct dk_cqe e;
+    CHECK(await_token(c, tr[k], &e));
+    CHECK_EQ(e.result, 1);
+    CHECK(e.flags & DK_CQE_F_ADDR);
+  }
+  int matched = 0;
+  for (int k = 0; k < 3; k++) {
+    for (int j = 0; j < 3; j++) matched += from[k].port == la[j].port && from[k].family == 4;
+  }
+  CHECK_EQ(matched, 3);
+  for (int k = 0; k < 3; k++) dk_close(a[k]);
+  dk_close(b);
+  CHECK_EQ(ctx_free(c), 0);
+  return 1;
+}
+
 /* 14. dk_errno_name(INT32_MIN) (no overflow), dk_wait with a timeout below -1 is refused. */
 static int t_argument_edges(int backend) {
   CHECK(strcmp(dk_errno_name(INT32_MIN), "E?") == 0);
@@ -496,6 +558,8 @@ void run_defect_cases(int backend) {
   run("10: a one-entry ring still closes", t_tiny_ring_close, backend);
   run("11: huge and unopened fd numbers are refused, nothing grows", t_huge_fd, backend);
   run("12: RECVFROM on a stream socket reports no address", t_recvfrom_stream_addr, backend);
+  run("13: addresses only in the registered regions; forged args refused", t_address_regions,
+      backend);
   run("14: errno name of INT32_MIN; wait timeouts below -1", t_argument_edges, backend);
   run("15: WRITE to a broken pipe: -EPIPE, no SIGPIPE", t_broken_pipe, backend);
 }

@@ -40,12 +40,14 @@ void sleep_ms(int ms) {
 ctx *ctx_new(int backend, uint32_t entries, uint32_t cq_cap) {
   ctx *c = calloc(1, sizeof *c);
   c->cq = calloc(cq_cap, sizeof *c->cq);
+  c->cq_addr = calloc(cq_cap, sizeof *c->cq_addr);
   c->cq_cap = cq_cap;
   c->next_token = 1;
-  c->h = dk_create(backend, entries, c->sq, SQ_CAP, c->cq, cq_cap);
+  c->h = dk_create(backend, entries, c->sq, SQ_CAP, c->cq, cq_cap, c->sq_addr, c->cq_addr);
   if (c->h < 0) {
     fprintf(stderr, "    dk_create(%s) = %d\n", backend_name(backend), c->h);
     free(c->cq);
+    free(c->cq_addr);
     free(c);
     return NULL;
   }
@@ -55,6 +57,7 @@ ctx *ctx_new(int backend, uint32_t entries, uint32_t cq_cap) {
 int ctx_free(ctx *c) {
   int32_t v = dk_destroy(c->h);
   free(c->cq);
+  free(c->cq_addr);
   free(c);
   return v;
 }
@@ -69,12 +72,36 @@ uint32_t rec(ctx *c, uint32_t i, uint8_t op, int32_t fd, const void *buf, uint32
   e->addr = (uint64_t)(uintptr_t)buf;
   e->len = len;
   e->arg = arg;
+  int in = op == DK_OP_LISTEN || op == DK_OP_CONNECT || op == DK_OP_UDP_BIND ||
+           op == DK_OP_UDP_CONNECT || op == DK_OP_SENDTO;
+  int out = op == DK_OP_ACCEPT || op == DK_OP_RECVFROM;
+  if (arg != 0 && in) {
+    c->sq_addr[i] = *(const struct dk_addr *)(uintptr_t)arg;
+    e->arg = DK_ARG_ADDR;
+  } else if (arg != 0 && out && c->n_waits < ADDR_WAIT_CAP) {
+    c->waits[c->n_waits++] = (addr_wait){e->token, (struct dk_addr *)(uintptr_t)arg};
+    e->arg = DK_ARG_ADDR;
+  }
   return e->token;
+}
+
+/* Completion k of the last wait: deliver its address to whoever asked for it. */
+static void deliver_addr(ctx *c, int k) {
+  for (uint32_t w = 0; w < c->n_waits; w++) {
+    if (c->waits[w].token != c->cq[k].token) continue;
+    if (c->cq[k].flags & DK_CQE_F_ADDR) *c->waits[w].out = c->cq_addr[k];
+    else memset(c->waits[w].out, 0, sizeof *c->waits[w].out);
+    c->waits[w] = c->waits[--c->n_waits];
+    return;
+  }
 }
 
 int collect(ctx *c, int timeout_ms) {
   int n = dk_wait(c->h, timeout_ms);
-  for (int k = 0; k < n && c->n_seen < SEEN_CAP; k++) c->seen[c->n_seen++] = c->cq[k];
+  for (int k = 0; k < n; k++) {
+    if (c->n_waits > 0) deliver_addr(c, k);
+    if (c->n_seen < SEEN_CAP) c->seen[c->n_seen++] = c->cq[k];
+  }
   return n;
 }
 

@@ -35,12 +35,23 @@
 
 #define SQ_CAP 1024
 #define SEEN_CAP 4096
+#define ADDR_WAIT_CAP 256
+
+/* An ACCEPT/RECVFROM waiting for its address: where to copy it (as ffi/reactor.ts does). */
+typedef struct addr_wait {
+  uint32_t token;
+  struct dk_addr *out;
+} addr_wait;
 
 typedef struct ctx {
   int32_t h;
   struct dk_sqe sq[SQ_CAP];
+  struct dk_addr sq_addr[SQ_CAP]; /* the SQ address region */
   struct dk_cqe *cq;
+  struct dk_addr *cq_addr;        /* the CQ address region */
   uint32_t cq_cap;
+  addr_wait waits[ADDR_WAIT_CAP];
+  uint32_t n_waits;
   struct dk_cqe seen[SEEN_CAP]; /* completions collected, not yet claimed */
   uint32_t n_seen;
   uint32_t next_token;
@@ -55,7 +66,11 @@ void sleep_ms(int ms);
 
 ctx *ctx_new(int backend, uint32_t entries, uint32_t cq_cap);
 int ctx_free(ctx *c);
-/* Fill sq[i] and return its token. */
+/* Fill sq[i] and return its token.  For an op with an address, arg is a
+ * struct dk_addr pointer of the test (or 0): an input address is copied into
+ * the SQ address region, an output one is copied from the CQ address region
+ * when the completion is collected (zeroed when none came), and the record
+ * gets arg = DK_ARG_ADDR, as ffi/reactor.ts does. */
 uint32_t rec(ctx *c, uint32_t i, uint8_t op, int32_t fd, const void *buf, uint32_t len,
              uint64_t arg);
 /* Collect completions for up to timeout_ms; returns how many arrived. */

@@ -38,12 +38,15 @@ void run_defect_cases(int backend);
 static int t_handles(int backend) {
   static struct dk_sqe sq[4];
   static struct dk_cqe cq[4];
-  CHECK_EQ(dk_create(backend, 0, NULL, 4, cq, 4), -EINVAL);
-  CHECK_EQ(dk_create(backend, 0, sq, 4, NULL, 4), -EINVAL);
-  CHECK_EQ(dk_create(backend, 0, sq, 0, cq, 4), -EINVAL);
-  CHECK_EQ(dk_create(backend, 0, sq, 4, cq, 0), -EINVAL);
-  CHECK_EQ(dk_create(99, 0, sq, 4, cq, 4), -EINVAL);
-  CHECK_EQ(dk_create(backend, 1u << 20, sq, 4, cq, 4), -EINVAL);
+  static struct dk_addr sa[4], ca[4];
+  CHECK_EQ(dk_create(backend, 0, NULL, 4, cq, 4, sa, ca), -EINVAL);
+  CHECK_EQ(dk_create(backend, 0, sq, 4, NULL, 4, sa, ca), -EINVAL);
+  CHECK_EQ(dk_create(backend, 0, sq, 4, cq, 4, NULL, ca), -EINVAL);
+  CHECK_EQ(dk_create(backend, 0, sq, 4, cq, 4, sa, NULL), -EINVAL);
+  CHECK_EQ(dk_create(backend, 0, sq, 0, cq, 4, sa, ca), -EINVAL);
+  CHECK_EQ(dk_create(backend, 0, sq, 4, cq, 0, sa, ca), -EINVAL);
+  CHECK_EQ(dk_create(99, 0, sq, 4, cq, 4, sa, ca), -EINVAL);
+  CHECK_EQ(dk_create(backend, 1u << 20, sq, 4, cq, 4, sa, ca), -EINVAL);
   CHECK_EQ(dk_submit(-1, 1), -EBADF);
   CHECK_EQ(dk_submit(0x12345, 1), -EBADF);
   CHECK_EQ(dk_wait(-7, 0), -EBADF);
@@ -52,7 +55,7 @@ static int t_handles(int backend) {
   CHECK_EQ(dk_pending(-7), -EBADF);
   CHECK_EQ(dk_backend(-7), -EBADF);
   CHECK_EQ(dk_destroy(-7), -EBADF);
-  int32_t h = dk_create(backend, 0, sq, 4, cq, 4);
+  int32_t h = dk_create(backend, 0, sq, 4, cq, 4, sa, ca);
   CHECK(h >= 0);
   CHECK_EQ(dk_backend(h), backend);
   CHECK_EQ(dk_submit(h, 5), -EINVAL); /* n > sq_cap */
@@ -68,7 +71,7 @@ static int t_handles(int backend) {
   CHECK_EQ(dk_pending(h), -EBADF);
   CHECK_EQ(dk_destroy(h), -EBADF);
   /* the slot is reused with a new generation: the old handle stays dead */
-  int32_t h2 = dk_create(backend, 0, sq, 4, cq, 4);
+  int32_t h2 = dk_create(backend, 0, sq, 4, cq, 4, sa, ca);
   CHECK(h2 >= 0 && h2 != h);
   CHECK_EQ(dk_submit(h, 1), -EBADF);
   CHECK_EQ(dk_destroy(h2), 0);
@@ -781,11 +784,12 @@ int main(void) {
 #endif
   static struct dk_sqe sq[1];
   static struct dk_cqe cq[1];
-  int32_t h = dk_create(DK_BACKEND_AUTO, 0, sq, 1, cq, 1);
+  static struct dk_addr sa[1], ca[1];
+  int32_t h = dk_create(DK_BACKEND_AUTO, 0, sq, 1, cq, 1, sa, ca);
   printf("auto backend: %s\n", h >= 0 ? backend_name(dk_backend(h)) : "none");
   if (h >= 0) dk_destroy(h);
   for (int b = 0; b < nb; b++) {
-    int32_t probe = dk_create(backends[b], 0, sq, 1, cq, 1);
+    int32_t probe = dk_create(backends[b], 0, sq, 1, cq, 1, sa, ca);
     if (probe < 0) {
       printf("FAIL [%s] backend unavailable (%d)\n", backend_name(backends[b]), probe);
       failed++;
