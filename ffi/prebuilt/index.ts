@@ -4,12 +4,12 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "dd121b448d3bceae",
+  sourceHash: "d3800c31f7010152",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "8cacb427025ed6dd4117873bfa7359d76f91e873af6d910bc491f82cf676b946", size: 48096, packedSize: 24360 },
-    "aarch64-linux": { sha256: "48d9761f4ee9d535e600241450caaafa36a493cd73d2f759abeaa0bbf2ab385a", size: 47920, packedSize: 23834 },
-    "x86_64-macos": { sha256: "bed3e753ec5ebf0de8add272b270caffff46aed4a60e7c4eeb4e7eed16e86967", size: 41916, packedSize: 16119 },
-    "aarch64-macos": { sha256: "6796f027a5125d93248b8fb2c579b19aad9a8641c944a89223f122c0756f9dce", size: 72528, packedSize: 16954 },
+    "x86_64-linux": { sha256: "a7f2190fb01539500070a80f03489dcf2bbfa38a387ec926e09c762f0228d2a7", size: 49632, packedSize: 25125 },
+    "aarch64-linux": { sha256: "4fccaf6f623e02a4e4b1deab6cf9b246736b1a1796c46d68adb0e53731a14bc1", size: 48928, packedSize: 24513 },
+    "x86_64-macos": { sha256: "7d25da396534cb1a07dff61bc583a728f42f6653717ddc31f82eaac56ce519dd", size: 41935, packedSize: 17109 },
+    "aarch64-macos": { sha256: "840cb188bdf9d4b73a711345e0bc473f5bbb9afd53528bc0cec4ad93ee99b015", size: 72544, packedSize: 17545 },
   },
 };
