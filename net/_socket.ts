@@ -25,13 +25,13 @@ import type { IoReactor } from "../ffi/reactor.ts";
 import { errnoName, ioError } from "../ffi/errors.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import { currentCore } from "../runtime/scheduler/context.ts";
-import { type Operation, PENDING, type Poll, toPromise } from "../runtime/operation.ts";
+import { PENDING, type Poll } from "../runtime/operation.ts";
 import {
   IO_DONE,
   IO_NEW,
   IO_SUBMITTED,
   IoOp,
-  ReactorDriver,
+  type ReactorDriver,
 } from "../runtime/io/reactor_driver.ts";
 import type { Core } from "../runtime/scheduler/context.ts";
 import type { Waker } from "../runtime/task/waker.ts";
@@ -347,13 +347,12 @@ export abstract class NetOp<T> extends IoOp<T> {
       }
       const pre = this.prepare(waker);
       if (pre !== GO) return pre as Poll<T>;
-      const core = currentCore();
-      const io = core.io;
-      if (!(io instanceof ReactorDriver)) return this.#open(core, waker);
+      const io = this.openDriver(waker);
+      if (io === null) return PENDING;
       this.driverRef = io;
       if (s !== null) {
         s.driver = io;
-        s.sched = core;
+        s.sched = currentCore();
       }
       this.waker = waker;
       this.submitVia(io);
@@ -370,33 +369,15 @@ export abstract class NetOp<T> extends IoOp<T> {
    * (an orphan) all refuse.
    */
   protected recycle(): boolean {
-    if (this.ioState === IO_SUBMITTED || this.orphaned || this.#opening || !this.rearmLeaf()) {
+    if (this.ioState === IO_SUBMITTED || this.orphaned || this.opening || !this.rearmLeaf()) {
       return false;
     }
     this.ioState = IO_NEW;
     this.result = 0;
     this.cqFlags = 0;
     this.waker = null;
-    this.#openError = null;
     return true;
   }
-
-  #open(core: Core, waker: Waker): Poll<T> {
-    if (!this.#opening) {
-      this.#opening = true;
-      core.openIo().then(() => {
-        this.#opening = false;
-        waker.wake();
-      }, (e) => {
-        this.#opening = false;
-        this.#openError = e;
-        waker.wake();
-      });
-    }
-    if (this.#openError !== null) throw this.#openError;
-    return PENDING;
-  }
-  #openError: unknown = null;
 
   protected submitTo(r: IoReactor, token: number): void {
     this.write(r, token);
@@ -407,10 +388,7 @@ export abstract class NetOp<T> extends IoOp<T> {
     const s = this.sock;
     if (s !== null) s.inflight--;
     if (this.orphaned) {
-      this.result = result;
-      this.cqFlags = flags;
-      this.ioState = IO_DONE;
-      this.waker = null;
+      this.settle(result, flags);
       this.salvage(result);
       if (s !== null && this.lane >= 0 && s.orphans[this.lane] === this) s.orphanDone(this.lane);
       return;
@@ -423,14 +401,6 @@ export abstract class NetOp<T> extends IoOp<T> {
       this.orphaned = true;
       const s = this.sock;
       if (s !== null && this.lane >= 0) s.orphans[this.lane] = this;
-      const d = this.driverRef;
-      if (d !== null && d.reactor.parked) {
-        // Cancelled outside a task poll (runtime shutdown): the reactor cannot
-        // take a record now; the socket's close or the reactor's destruction
-        // ends the op.
-        this.waker = null;
-        return;
-      }
       super.cancel();
     } else if (this.ioState === IO_DONE) {
       // Completed, but the task was cancelled before it looked.
@@ -462,32 +432,5 @@ class CloseOp extends NetOp<void> {
       setTimeout(() => closeViaReactor(this.#owner!, this.#fd), 5);
     }
     super.cancel();
-  }
-}
-
-/**
- * An operation made of a generator function, also awaitable outside tasks.
- *
- * @example
- * ```ts ignore
- * const op = new GenOp(function* () { return 1; });
- * ```
- */
-export class GenOp<T> implements Operation<T>, PromiseLike<T> {
-  readonly #make: () => Iterator<unknown, T, unknown>;
-  /** Wrap `make` (called once per run). */
-  constructor(make: () => Iterator<unknown, T, unknown>) {
-    this.#make = make;
-  }
-  /** Start it. */
-  [Symbol.iterator](): Iterator<unknown, T, unknown> {
-    return this.#make();
-  }
-  /** Run it on the current (or default) runtime. */
-  then<R1 = T, R2 = never>(
-    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
-    return toPromise(this).then(onfulfilled, onrejected);
   }
 }

@@ -15,7 +15,7 @@ import { checkBuffer, type NetAddr } from "./addr.ts";
 import type { SocketCore } from "./_socket.ts";
 import { localNetAddr, peerNetAddr } from "./_sock_addr.ts";
 import { ReadExactOp, RecvOp, SendOp, ShutdownOp, WriteAllOp } from "./_stream_ops.ts";
-import { readableOf, writableOf } from "./web_streams.ts";
+import { readableOf, writableOf } from "../runtime/io/web_streams.ts";
 
 /** The read half's bit in {@linkcode SplitOwner}. */
 const READ_HALF = 1;

@@ -28,7 +28,8 @@ import type { Operation, Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { sleep } from "../time/sleep.ts";
 import { addrRecord, type NetAddr, netAddr } from "./addr.ts";
-import { dropFd, GenOp, GO, NetOp, NO_LANE, READ, SocketCore } from "./_socket.ts";
+import { dropFd, GO, NetOp, NO_LANE, READ, SocketCore } from "./_socket.ts";
+import { GenOp } from "../runtime/operation.ts";
 import { localNetAddr } from "./_sock_addr.ts";
 import { TcpStream } from "./tcp_stream.ts";
 

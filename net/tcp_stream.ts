@@ -37,7 +37,7 @@ import { dropFd, NetOp, NO_LANE, SocketCore } from "./_socket.ts";
 import { ReadExactOp, RecvOp, SendOp, ShutdownOp, WriteAllOp } from "./_stream_ops.ts";
 import { localNetAddr, peerNetAddr } from "./_sock_addr.ts";
 import { OwnedReadHalf, OwnedWriteHalf, SplitOwner } from "./split.ts";
-import { readableOf, writableOf } from "./web_streams.ts";
+import { readableOf, writableOf } from "../runtime/io/web_streams.ts";
 
 /**
  * Where {@linkcode TcpStream.connect} connects.

@@ -299,3 +299,38 @@ export abstract class Leaf<T>
     return toPromise(this).then(onfulfilled, onrejected);
   }
 }
+
+/**
+ * An operation made of a generator function (called once per run), also
+ * awaitable outside tasks.
+ *
+ * @example
+ * ```ts
+ * import { GenOp } from "./operation.ts";
+ * import { run } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const op = new GenOp(function* () {
+ *   return 1;
+ * });
+ * assert.equal(await run(op), 1);
+ * ```
+ */
+export class GenOp<T> implements Operation<T>, PromiseLike<T> {
+  readonly #make: () => Iterator<unknown, T, unknown>;
+  /** Wrap `make` (called once per run). */
+  constructor(make: () => Iterator<unknown, T, unknown>) {
+    this.#make = make;
+  }
+  /** Start it. */
+  [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    return this.#make();
+  }
+  /** Run it on the current (or default) runtime. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return toPromise(this).then(onfulfilled, onrejected);
+  }
+}

@@ -9,21 +9,10 @@ import assert from "node:assert/strict";
 import { run, spawn } from "../runtime/mod.ts";
 import { ClosedError, IoError, TcpListener, TcpStream } from "../net/mod.ts";
 import { sleep } from "../time/mod.ts";
+import { rng } from "./rng.ts";
 
 const BACKENDS = NET_BACKENDS;
 type B = typeof BACKENDS[number];
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fdCount(): number {
   let n = 0;

@@ -99,24 +99,60 @@ export abstract class IoOp<T> extends Leaf<T> {
   waker: Waker | null = null;
   #driver: ReactorDriver | null = null;
   #token = 0;
+  #opening = false;
+  #openError: unknown = null;
 
   /** Write this op's submission record with `token`. */
   protected abstract submitTo(r: IoReactor, token: number): void;
   /** Map the raw result (>= 0 or -errno) to the value, or throw. */
   protected abstract finish(result: number): T;
 
-  /** Leaf poll: submit once, then wait for the completion. */
+  /** Leaf poll: submit once (opening the driver first if need be), then wait for the completion. */
   protected poll(waker: Waker): Poll<T> {
     if (this.ioState === IO_DONE) return this.finish(this.result);
-    this.waker = waker;
     if (this.ioState === IO_NEW) {
-      const io = currentCore().io;
-      if (!(io instanceof ReactorDriver)) {
-        throw new Error("the I/O driver is not open on this runtime");
-      }
+      const io = this.openDriver(waker);
+      if (io === null) return PENDING;
+      this.waker = waker;
       this.submitVia(io);
+      return PENDING;
     }
+    this.waker = waker;
     return PENDING;
+  }
+
+  /**
+   * The I/O driver of the worker polling now. The first op on a worker opens
+   * it (`Core.openIo`, asynchronous): then this returns null and `waker` is
+   * woken once the driver is open (or failed to open: the next call throws
+   * that error).
+   */
+  protected openDriver(waker: Waker): ReactorDriver | null {
+    const core = currentCore();
+    const io = core.io;
+    if (io instanceof ReactorDriver) return io;
+    const failed = this.#openError;
+    if (failed !== null) {
+      this.#openError = null;
+      throw failed;
+    }
+    if (!this.#opening) {
+      this.#opening = true;
+      core.openIo().then(() => {
+        this.#opening = false;
+        waker.wake();
+      }, (e) => {
+        this.#opening = false;
+        this.#openError = e;
+        waker.wake();
+      });
+    }
+    return null;
+  }
+
+  /** True while `openDriver` waits for the driver to open. */
+  protected get opening(): boolean {
+    return this.#opening;
   }
 
   /** Queue this op's record on `io` now (state new → submitted). */
@@ -138,7 +174,11 @@ export abstract class IoOp<T> extends Leaf<T> {
    * still arrives and ends the op.
    */
   protected requestCancel(): void {
-    if (this.ioState === IO_SUBMITTED && this.#driver !== null) this.#driver.cancel(this.#token);
+    const d = this.#driver;
+    // A parked reactor (a cancel outside any task poll, at runtime shutdown)
+    // cannot take a record: the op's completion, or the reactor's
+    // destruction, ends it.
+    if (this.ioState === IO_SUBMITTED && d !== null && !d.reactor.parked) d.cancel(this.#token);
   }
 
   /** The driver writes the record through this. */
@@ -148,12 +188,17 @@ export abstract class IoOp<T> extends Leaf<T> {
 
   /** The completion arrived: record it and wake the waiting task, if any. */
   complete(result: number, flags: number): void {
+    const w = this.waker;
+    this.settle(result, flags);
+    if (w !== null) w.wake();
+  }
+
+  /** Record a completion (state → done) without waking anyone: for an op whose task is gone. */
+  protected settle(result: number, flags: number): void {
     this.result = result;
     this.cqFlags = flags;
     this.ioState = IO_DONE;
-    const w = this.waker;
     this.waker = null;
-    if (w !== null) w.wake();
   }
 }
 

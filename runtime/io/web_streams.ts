@@ -1,9 +1,10 @@
 /**
- * Web stream adapters of a socket: a byte `ReadableStream` (BYOB-capable)
- * and a `WritableStream`, each running the socket's operations with `await`
- * (so they work outside tasks, on the ambient runtime).
+ * Web stream adapters of a byte source and sink (a socket, a file): a byte
+ * `ReadableStream` (BYOB-capable) and a `WritableStream`, each running the
+ * source's operations with `await` (so they work outside tasks, on the
+ * ambient runtime).
  *
- * Invariant: at most one socket op per stream is in flight (the streams'
+ * Invariant: at most one op per stream is in flight (the streams'
  * own queueing guarantees `pull`/`write` are not re-entered), so the bytes
  * come out, and go in, in order.
  *
@@ -59,7 +60,7 @@ export function writableOf(
   return new WritableStream<Uint8Array>({
     async write(chunk: Uint8Array): Promise<void> {
       if (!(chunk instanceof Uint8Array)) {
-        throw new TypeError("socket writable: chunks must be Uint8Array");
+        throw new TypeError("writable: chunks must be Uint8Array");
       }
       await writeAll(chunk);
     },
