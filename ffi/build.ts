@@ -94,6 +94,7 @@ export const REACTOR_SOURCES: readonly string[] = [
   "ready.c",
   "epoll.c",
   "kqueue.c",
+  "fs.c",
 ];
 
 /** Hidden visibility: the library exports only the `dk_*` ABI that `dokio.h` marks `DK_API`. */

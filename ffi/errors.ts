@@ -29,6 +29,7 @@ let source: ((errno: number) => string) | null = null;
 export function setErrnoSource(fn: (errno: number) => string): void {
   source = fn;
   names.clear();
+  byName = null;
 }
 
 /**
@@ -135,4 +136,31 @@ export class ClosedError<T = unknown> extends Error {
     this.name = "ClosedError";
     this.value = value;
   }
+}
+
+const MAX_ERRNO_SCAN = 256;
+let byName: Map<string, number> | null = null;
+
+/**
+ * The host's errno number of a symbolic name ("ENOENT" → 2 on Linux), found
+ * by asking the loaded C library for the names of 1..255 once; 0 when the
+ * name is unknown or no library is loaded yet.
+ *
+ * @example
+ * ```ts
+ * import { errnoOf, setErrnoSource } from "./errors.ts";
+ * setErrnoSource((n) => (n === 2 ? "ENOENT" : "E?"));
+ * console.assert(errnoOf("ENOENT") === 2 && errnoOf("EBOGUS") === 0);
+ * ```
+ */
+export function errnoOf(code: string): number {
+  if (source === null) return 0;
+  if (byName === null || byName.size === 0) {
+    byName = new Map();
+    for (let n = 1; n < MAX_ERRNO_SCAN; n++) {
+      const name = errnoName(n);
+      if (name !== "E?" && !byName.has(name)) byName.set(name, n);
+    }
+  }
+  return byName.get(code) ?? 0;
 }

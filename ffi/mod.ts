@@ -22,5 +22,6 @@ export * from "./errors.ts";
 export * from "./pointer.ts";
 export * from "./library.ts";
 export * from "./socket.ts";
+export * from "./file.ts";
 export * from "./reactor.ts";
 export * from "./native_clock.ts";

@@ -13,6 +13,10 @@
  * the isolate). Invariant: while a `dk_wait_nb` call is in flight on a handle,
  * the only other call made on that handle is `dk_wake`.
  *
+ * The file helpers that may block on the disk (`dk_ftruncate`, `dk_fsync`)
+ * are bound only as `nonblocking` symbols (`*_nb`): they run on Deno's
+ * blocking pool and return promises, so a slow disk never stalls the isolate.
+ *
  * @module
  */
 
@@ -45,6 +49,15 @@ export const SYMBOLS = {
   dk_errno_name: { parameters: ["i32"], result: "pointer" },
   dk_layout: { parameters: ["buffer", "u32"], result: "i32" },
   dk_clock_ms: { parameters: [], result: "f64" },
+  dk_fstat: { parameters: ["i32", "buffer"], result: "i32" },
+  dk_lseek: { parameters: ["i32", "f64", "i32"], result: "f64" },
+  dk_ftruncate_nb: {
+    name: "dk_ftruncate",
+    parameters: ["i32", "f64"],
+    result: "i32",
+    nonblocking: true,
+  },
+  dk_fsync_nb: { name: "dk_fsync", parameters: ["i32", "i32"], result: "i32", nonblocking: true },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

@@ -273,6 +273,40 @@ DK_API double dk_clock_ms(void);
  */
 DK_API int32_t dk_layout(uint32_t *out, uint32_t n);
 
+/*
+ * File helpers (fs.c), synchronous, acting on an fd outside any reactor.
+ * Numbers are doubles (below 2^53); results are >= 0 or -errno.
+ *
+ * dk_fstat fills out[0..DK_STAT__COUNT) with the DK_STAT_* fields (times in
+ * milliseconds since the epoch, with a fraction; BIRTHTIME is NaN where the
+ * file system does not record it).  dk_lseek moves the file position
+ * (whence DK_SEEK_*) and returns the new one.  dk_ftruncate sets the length.
+ * dk_fsync flushes the file to disk (data_only != 0: fdatasync where the host
+ * has it); it and dk_ftruncate may block on the disk.
+ */
+#define DK_STAT_SIZE 0
+#define DK_STAT_MODE 1
+#define DK_STAT_NLINK 2
+#define DK_STAT_UID 3
+#define DK_STAT_GID 4
+#define DK_STAT_INO 5
+#define DK_STAT_DEV 6
+#define DK_STAT_RDEV 7
+#define DK_STAT_BLKSIZE 8
+#define DK_STAT_BLOCKS 9
+#define DK_STAT_ATIME 10
+#define DK_STAT_MTIME 11
+#define DK_STAT_CTIME 12
+#define DK_STAT_BIRTHTIME 13
+#define DK_STAT__COUNT 14
+#define DK_SEEK_SET 0
+#define DK_SEEK_CUR 1
+#define DK_SEEK_END 2
+int32_t dk_fstat(int32_t fd, double *out);
+double dk_lseek(int32_t fd, double offset, int32_t whence);
+int32_t dk_ftruncate(int32_t fd, double len);
+int32_t dk_fsync(int32_t fd, int32_t data_only);
+
 #ifdef __cplusplus
 }
 #endif

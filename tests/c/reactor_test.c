@@ -773,6 +773,43 @@ static int t_destroy_pending(int backend) {
   return 1;
 }
 
+/* ------------------------------------------------- file helpers (fs.c) */
+
+static int t_fs_helpers(int backend) {
+  (void)backend; /* synchronous helpers: no reactor involved */
+  char path[] = "/tmp/dokio_fs_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  unlink(path);
+  double st[DK_STAT__COUNT];
+  CHECK_EQ(dk_fstat(fd, st), 0);
+  CHECK_EQ(st[DK_STAT_SIZE], 0);
+  CHECK_EQ(((uint32_t)st[DK_STAT_MODE]) & 0170000, 0100000); /* a regular file */
+  CHECK(st[DK_STAT_MTIME] > 1e12);                          /* ms since the epoch */
+  double three_gib = 3.0 * 1024 * 1024 * 1024;
+  CHECK_EQ(dk_ftruncate(fd, three_gib), 0);
+  CHECK_EQ(dk_fstat(fd, st), 0);
+  CHECK(st[DK_STAT_SIZE] == three_gib);
+  CHECK(dk_lseek(fd, 0, DK_SEEK_END) == three_gib);
+  CHECK(dk_lseek(fd, -10, DK_SEEK_CUR) == three_gib - 10);
+  CHECK(dk_lseek(fd, 5, DK_SEEK_SET) == 5);
+  CHECK_EQ(dk_lseek(fd, -1, DK_SEEK_SET), -EINVAL);
+  CHECK_EQ(dk_lseek(fd, 0, 7), -EINVAL);
+  CHECK_EQ(dk_lseek(fd, 0.5, DK_SEEK_SET), -EINVAL);
+  CHECK_EQ(dk_ftruncate(fd, -1), -EINVAL);
+  CHECK_EQ(dk_ftruncate(fd, 1.5), -EINVAL);
+  CHECK_EQ(dk_fsync(fd, 0), 0);
+  CHECK_EQ(dk_fsync(fd, 1), 0);
+  CHECK_EQ(dk_fstat(fd, NULL), -EFAULT);
+  close(fd);
+  CHECK_EQ(dk_fstat(fd, st), -EBADF);
+  CHECK_EQ(dk_fstat(-1, st), -EBADF);
+  CHECK_EQ(dk_fsync(-1, 0), -EBADF);
+  CHECK_EQ(dk_ftruncate(-1, 0), -EBADF);
+  CHECK(dk_lseek(-1, 0, DK_SEEK_SET) == -EBADF);
+  return 1;
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_DFL); /* MSG_NOSIGNAL must be what keeps us alive */
   int backends[3], nb = 0;
@@ -818,6 +855,8 @@ int main(void) {
         backends[b]);
     run("dk_clock_ms: monotonic milliseconds", t_clock, backends[b]);
     run_defect_cases(backends[b]);
+    run("file helpers: fstat, lseek, ftruncate > 2 GiB, fsync, bad args", t_fs_helpers,
+        backends[b]);
   }
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
