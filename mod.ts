@@ -34,3 +34,4 @@ export * from "./sync/mod.ts";
 export * from "./runtime/pool/mod.ts";
 export * from "./net/mod.ts";
 export * from "./io/mod.ts";
+export * from "./fs/mod.ts";
