@@ -29,6 +29,7 @@ const SUITES: Suite[] = [
   { name: "reactor", module: "./reactor_bench.ts", fn: "runReactorBench" },
   { name: "echo", module: "./echo_bench.ts", fn: "runEchoBench" },
   { name: "workers", module: "./workers_bench.ts", fn: "runWorkersBench" },
+  { name: "fs", module: "./fs_bench.ts", fn: "runFsBench" },
 ];
 
 function fmt(n: number | null): string {
