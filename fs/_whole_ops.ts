@@ -30,6 +30,9 @@ import { fsError } from "./_errors.ts";
 import { checkAccess } from "./_path.ts";
 import { cPath, giveScratch, SCRATCH_SIZE, takeScratch } from "./_scratch.ts";
 
+/** fstat's output: the calls are synchronous, so one array serves every op. */
+const statOut = new Float64Array(STAT_FIELDS);
+
 const PH_OPEN = 0;
 const PH_IO = 1;
 const S_IFMT = 0o170000;
@@ -225,7 +228,7 @@ export class ReadFileOp<R> extends WholeOp<R> {
     return "read";
   }
   protected opened(): boolean {
-    const st = new Float64Array(STAT_FIELDS);
+    const st = statOut;
     try {
       fstat(this.lib!, this.fd, st);
     } catch (e) {

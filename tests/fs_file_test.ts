@@ -10,6 +10,7 @@ import { run, spawn } from "../runtime/mod.ts";
 import { ClosedError, IoError, open, SeekMode } from "../mod.ts";
 import { call, yieldNow } from "../runtime/mod.ts";
 import { randomBytes, rng, t } from "./fs_helpers.ts";
+import { BufReader, BufWriter, type Reader, type Writer } from "../io/mod.ts";
 
 const GIB = 2 ** 30;
 
@@ -335,3 +336,23 @@ t("bad arguments throw at the call", async (backend, dir) => {
     w.close();
   }, { backend });
 });
+
+t(
+  "a File is a Reader and a Writer for the io/ toolkit (BufReader, BufWriter)",
+  async (backend, dir) => {
+    await run(function* () {
+      {
+        using f = yield* open(`${dir}/lines`, { write: true, create: true });
+        const w: Writer = f;
+        const bw = new BufWriter(w);
+        for (let i = 0; i < 1000; i++) yield* bw.writeAll(new TextEncoder().encode(`line ${i}\n`));
+        yield* bw.flush();
+      }
+      using f = yield* open(`${dir}/lines`);
+      const r: Reader = f;
+      const br = new BufReader(r);
+      for (let i = 0; i < 1000; i++) assert.equal(yield* br.readLine(), `line ${i}`);
+      assert.equal(yield* br.readLine(), null);
+    }, { backend });
+  },
+);
