@@ -181,6 +181,7 @@ export class SeekOp extends FileOp<number> {
       throw fsError(-(e as { errno: number }).errno, "seek", f.path);
     }
   }
+  /** Never called: `prepare` always answers, so a seek is never submitted. */
   protected write(_r: Reactor, _token: number): void {}
   protected finish(res: number): number {
     return res;

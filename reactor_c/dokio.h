@@ -302,10 +302,10 @@ DK_API int32_t dk_layout(uint32_t *out, uint32_t n);
 #define DK_SEEK_SET 0
 #define DK_SEEK_CUR 1
 #define DK_SEEK_END 2
-int32_t dk_fstat(int32_t fd, double *out);
-double dk_lseek(int32_t fd, double offset, int32_t whence);
-int32_t dk_ftruncate(int32_t fd, double len);
-int32_t dk_fsync(int32_t fd, int32_t data_only);
+DK_API int32_t dk_fstat(int32_t fd, double *out);
+DK_API double dk_lseek(int32_t fd, double offset, int32_t whence);
+DK_API int32_t dk_ftruncate(int32_t fd, double len);
+DK_API int32_t dk_fsync(int32_t fd, int32_t data_only);
 
 #ifdef __cplusplus
 }
