@@ -26,25 +26,7 @@ export interface Pair {
   b: Reader & Writer & { close(): void };
 }
 
-/**
- * Deterministic PRNG (mulberry32) returning floats in [0, 1).
- *
- * @example
- * ```ts ignore
- * const r = rng(1);
- * r(); // 0.6270739405881613
- * ```
- */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from "./rng.ts";
 
 /**
  * A connected TCP pair on the current runtime: [client, accepted server].
