@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { Reactor } from "../ffi/reactor.ts";
+import { type IoReactor, Reactor } from "../ffi/reactor.ts";
 import type { Library } from "../ffi/library.ts";
 import { closeNow } from "../ffi/socket.ts";
 import { ClosedError } from "../runtime/errors.ts";
@@ -46,6 +46,25 @@ import { giveScratch, SCRATCH_SIZE, takeScratch } from "./_scratch.ts";
  * ```
  */
 export const GO: unique symbol = Symbol("dokio.fs.go");
+
+/**
+ * The C library behind a driver: fs/ runs on the native reactor (io_uring,
+ * epoll, kqueue) only.
+ *
+ * @throws {Error} on the portable "deno" backend, which has no file ops yet.
+ * @example
+ * ```ts ignore
+ * const lib = nativeLibrary(driver.reactor);
+ * ```
+ */
+export function nativeLibrary(r: IoReactor): Library {
+  if (!(r instanceof Reactor)) {
+    throw new Error(
+      `fs/ needs the native reactor (io_uring, epoll or kqueue); the "${r.backend}" backend has no file ops`,
+    );
+  }
+  return r.library;
+}
 
 /**
  * The state of one open file, shared by its `File` and its ops.
@@ -194,7 +213,7 @@ export abstract class FileOp<T> extends IoOp<T> {
   }
 
   /** Write the record. */
-  protected abstract write(r: Reactor, token: number): void;
+  protected abstract write(r: IoReactor, token: number): void;
 
   /** Keep or undo what the kernel did for an op whose task is gone (`result` may be < 0). */
   protected salvage(_result: number): void {}
@@ -218,6 +237,7 @@ export abstract class FileOp<T> extends IoOp<T> {
         }
         const io = this.openDriver(waker);
         if (io === null) return PENDING;
+        nativeLibrary(io.reactor); // refuse the portable backend before any record
         this.driverRef = io;
         this.waker = waker;
         this.submitVia(io);
@@ -236,7 +256,7 @@ export abstract class FileOp<T> extends IoOp<T> {
     if (this.cursor && this.file !== null) this.file.releaseCursor(this);
   }
 
-  protected submitTo(r: Reactor, token: number): void {
+  protected submitTo(r: IoReactor, token: number): void {
     this.write(r, token);
     if (this.file !== null) this.file.inflight++;
   }

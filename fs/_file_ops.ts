@@ -14,7 +14,7 @@
  * @module
  */
 
-import { capLen, type Reactor } from "../ffi/reactor.ts";
+import { capLen, type IoReactor } from "../ffi/reactor.ts";
 import { DK_OP_OPEN, DK_OP_READ, DK_OP_WRITE } from "../ffi/layout.ts";
 import { lseek, SEEK_CUR } from "../ffi/file.ts";
 import { closeNow } from "../ffi/socket.ts";
@@ -22,7 +22,7 @@ import { pointerOf } from "../ffi/pointer.ts";
 import { IO_DONE, IO_NEW } from "../runtime/io/reactor_driver.ts";
 import type { Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/task/waker.ts";
-import { FileCore, FileOp, GO } from "./_file_core.ts";
+import { FileCore, FileOp, GO, nativeLibrary } from "./_file_core.ts";
 import { fsError } from "./_errors.ts";
 import { checkAccess } from "./_path.ts";
 import { cPath, giveScratch, takeScratch } from "./_scratch.ts";
@@ -53,7 +53,7 @@ export class ReadOp extends FileOp<number | null> {
   protected override prepare(): Poll<number | null> | typeof GO {
     return this.#buf.byteLength === 0 ? 0 : GO;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     const f = this.file!;
     this.#len = capLen(this.#buf.byteLength);
     const b = this.#bounce ?? (this.#bounce = f.takeBounce(this.#len));
@@ -103,7 +103,7 @@ export class WriteOp extends FileOp<number> {
   protected override prepare(): Poll<number> | typeof GO {
     return this.#buf.byteLength === 0 ? 0 : GO;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     const b = this.#buf;
     r.pushOp(
       DK_OP_WRITE,
@@ -146,7 +146,7 @@ export class WriteAllOp extends FileOp<void> {
   protected override prepare(): Poll<void> | typeof GO {
     return this.#off >= this.#buf.byteLength ? undefined : GO;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     const b = this.#buf;
     const n = capLen(b.byteLength - this.#off);
     r.pushOp(DK_OP_WRITE, token, this.file!.fd, n, pointerOf(b) + this.#off, AT_CURSOR, 0);
@@ -182,7 +182,7 @@ export class SeekOp extends FileOp<number> {
     }
   }
   /** Never called: `prepare` always answers, so a seek is never submitted. */
-  protected write(_r: Reactor, _token: number): void {}
+  protected write(_r: IoReactor, _token: number): void {}
   protected finish(res: number): number {
     return res;
   }
@@ -229,7 +229,7 @@ export class OpenOp<R> extends FileOp<R> {
     checkAccess(this.#path, this.#read, this.#writes);
     return GO;
   }
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     const s = this.#scratch = takeScratch();
     const c = cPath(this.#path, s);
     r.pushOp(DK_OP_OPEN, token, -1, this.#flags, pointerOf(c), this.#mode, 0);
@@ -244,10 +244,10 @@ export class OpenOp<R> extends FileOp<R> {
   protected finish(res: number): R {
     this.#done();
     if (res < 0) throw fsError(res, "open", this.#path);
-    return this.#wrap(new FileCore(res, this.#path, this.driverRef!.reactor.library));
+    return this.#wrap(new FileCore(res, this.#path, nativeLibrary(this.driverRef!.reactor)));
   }
   protected override salvage(res: number): void {
     this.#done();
-    if (res >= 0) closeNow(this.driverRef!.reactor.library, res);
+    if (res >= 0) closeNow(nativeLibrary(this.driverRef!.reactor), res);
   }
 }

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { capLen, type Reactor } from "../ffi/reactor.ts";
+import { capLen, type IoReactor } from "../ffi/reactor.ts";
 import { DK_O_RDONLY, DK_OP_OPEN, DK_OP_READ, DK_OP_WRITE } from "../ffi/layout.ts";
 import { fstat, STAT_FIELDS, STAT_MODE, STAT_SIZE } from "../ffi/file.ts";
 import { closeNow } from "../ffi/socket.ts";
@@ -25,7 +25,7 @@ import type { IoError } from "../ffi/errors.ts";
 import { IO_DONE, IO_NEW, IO_SUBMITTED } from "../runtime/io/reactor_driver.ts";
 import type { Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/task/waker.ts";
-import { FileOp, GO } from "./_file_core.ts";
+import { FileOp, GO, nativeLibrary } from "./_file_core.ts";
 import { fsError } from "./_errors.ts";
 import { checkAccess } from "./_path.ts";
 import { cPath, giveScratch, SCRATCH_SIZE, takeScratch } from "./_scratch.ts";
@@ -65,7 +65,7 @@ abstract class WholeOp<R> extends FileOp<R> {
   /** DK_O_* flags and mode of the open. */
   protected abstract openArgs(): [number, number];
   /** Write the record of the I/O phase. */
-  protected abstract writeIo(r: Reactor, token: number): void;
+  protected abstract writeIo(r: IoReactor, token: number): void;
   /** The open succeeded (fd, lib set): set up the I/O phase; false when done without I/O. */
   protected abstract opened(): boolean;
   /** An I/O completion (≥ 0): true to submit another. */
@@ -82,7 +82,7 @@ abstract class WholeOp<R> extends FileOp<R> {
     return GO;
   }
 
-  protected write(r: Reactor, token: number): void {
+  protected write(r: IoReactor, token: number): void {
     if (this.phase === PH_OPEN) {
       const s = this.scratch ?? (this.scratch = takeScratch());
       const c = cPath(this.path, s);
@@ -127,7 +127,7 @@ abstract class WholeOp<R> extends FileOp<R> {
         throw fsError(res, "open", this.path);
       }
       this.fd = res;
-      this.lib = this.driverRef!.reactor.library;
+      this.lib = nativeLibrary(this.driverRef!.reactor);
       this.phase = PH_IO;
       try {
         if (this.opened()) return true;
@@ -188,7 +188,7 @@ abstract class WholeOp<R> extends FileOp<R> {
   protected override salvage(res: number): void {
     if (this.phase === PH_OPEN && res >= 0) {
       this.fd = res;
-      this.lib = this.driverRef!.reactor.library;
+      this.lib = nativeLibrary(this.driverRef!.reactor);
     }
     this.#closeFd();
     this.#release();
@@ -241,7 +241,7 @@ export class ReadFileOp<R> extends WholeOp<R> {
     this.#buf = want <= SCRATCH_SIZE ? this.scratch! : new Uint8Array(want);
     return true;
   }
-  protected writeIo(r: Reactor, token: number): void {
+  protected writeIo(r: IoReactor, token: number): void {
     const b = this.#buf!;
     const off = this.#off;
     r.pushOp(DK_OP_READ, token, this.fd, capLen(b.byteLength - off), pointerOf(b) + off, off, 0);
@@ -308,7 +308,7 @@ export class WriteFileOp extends WholeOp<void> {
   protected opened(): boolean {
     return this.#data.byteLength > 0;
   }
-  protected writeIo(r: Reactor, token: number): void {
+  protected writeIo(r: IoReactor, token: number): void {
     const d = this.#data;
     const off = this.#off;
     const at = this.#append ? AT_END : off;
