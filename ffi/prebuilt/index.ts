@@ -4,12 +4,12 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "d3800c31f7010152",
+  sourceHash: "6383b932ec69ddd4",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "a7f2190fb01539500070a80f03489dcf2bbfa38a387ec926e09c762f0228d2a7", size: 49632, packedSize: 25125 },
-    "aarch64-linux": { sha256: "4fccaf6f623e02a4e4b1deab6cf9b246736b1a1796c46d68adb0e53731a14bc1", size: 48928, packedSize: 24513 },
-    "x86_64-macos": { sha256: "7d25da396534cb1a07dff61bc583a728f42f6653717ddc31f82eaac56ce519dd", size: 41935, packedSize: 17109 },
-    "aarch64-macos": { sha256: "840cb188bdf9d4b73a711345e0bc473f5bbb9afd53528bc0cec4ad93ee99b015", size: 72544, packedSize: 17545 },
+    "x86_64-linux": { sha256: "b4e4437bc16d46d72042976261d0700092b416041c805e8e16e3f7c0f4e3d5f5", size: 51984, packedSize: 26262 },
+    "aarch64-linux": { sha256: "18bbaee34d7b7310b07dcc916f6c3b3bcea1b32ab1930bcc5b6aa484e3a54162", size: 51016, packedSize: 25443 },
+    "x86_64-macos": { sha256: "7c2e0f4fbfda40b96d476fb645739a47303897a9348ffd9702e355d8aad69844", size: 46348, packedSize: 17850 },
+    "aarch64-macos": { sha256: "37cb41d1744ef5e8e0474bf15c9e8b460b4e95ac7e0ad1d9c093264a1bbd9672", size: 72960, packedSize: 18254 },
   },
 };
