@@ -23,8 +23,9 @@ export const CONNS = 50;
  * @example
  * ```ts
  * import type { ClientResult } from "./_echo_harness.ts";
+ * import assert from "node:assert/strict";
  * const r: ClientResult = { rt: 1000, secs: 1, p50_us: 300, p99_us: 600, server_cpu_s: 0.007 };
- * console.assert(r.rt === 1000);
+ * assert.equal(r.rt, 1000);
  * ```
  */
 export interface ClientResult {
@@ -47,12 +48,13 @@ export interface ClientResult {
  * @example
  * ```ts
  * import type { ServerSpec } from "./_echo_harness.ts";
+ * import assert from "node:assert/strict";
  * const s: ServerSpec = {
  *   name: "dokio epoll",
  *   args: ["examples/echo.ts", "--port", "0"],
  *   env: { DOKIO_BACKEND: "epoll" },
  * };
- * console.assert(s.env.DOKIO_BACKEND === "epoll");
+ * assert.equal(s.env.DOKIO_BACKEND, "epoll");
  * ```
  */
 export interface ServerSpec {
@@ -212,8 +214,9 @@ export async function stopServers(children: Deno.ChildProcess[]): Promise<void> 
  * @example
  * ```ts
  * import { cpuPerRt } from "./_echo_harness.ts";
+ * import assert from "node:assert/strict";
  * const r = { rt: 1000, secs: 1, p50_us: 0, p99_us: 0, server_cpu_s: 0.007 };
- * console.assert(Math.abs(cpuPerRt(r) - 7) < 1e-9);
+ * assert.ok(Math.abs(cpuPerRt(r) - 7) < 1e-9);
  * ```
  */
 export function cpuPerRt(r: ClientResult): number {
@@ -226,7 +229,8 @@ export function cpuPerRt(r: ClientResult): number {
  * @example
  * ```ts
  * import { rtPerSec } from "./_echo_harness.ts";
- * console.assert(rtPerSec({ rt: 3000, secs: 2, p50_us: 0, p99_us: 0, server_cpu_s: 0 }) === 1500);
+ * import assert from "node:assert/strict";
+ * assert.equal(rtPerSec({ rt: 3000, secs: 2, p50_us: 0, p99_us: 0, server_cpu_s: 0 }), 1500);
  * ```
  */
 export function rtPerSec(r: ClientResult): number {

@@ -25,8 +25,9 @@ export type Flavor = "ct" | "mt";
  * @example
  * ```ts
  * import type { TokioResult } from "./_tokio.ts";
+ * import assert from "node:assert/strict";
  * const r: TokioResult = { ms: 440, heapMB: null, check: 1 };
- * console.assert(r.ms === 440);
+ * assert.equal(r.ms, 440);
  * ```
  */
 export interface TokioResult {

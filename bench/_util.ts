@@ -18,8 +18,9 @@ import type { BenchRow } from "./row.ts";
  * @example
  * ```ts
  * import { timed } from "./_util.ts";
+ * import assert from "node:assert/strict";
  * const ms = await timed(() => Promise.resolve());
- * console.assert(ms >= 0);
+ * assert.ok(ms >= 0);
  * ```
  */
 export async function timed(f: () => unknown): Promise<number> {
@@ -34,8 +35,10 @@ export async function timed(f: () => unknown): Promise<number> {
  * @example
  * ```ts
  * import { duel } from "./_util.ts";
+ * import assert from "node:assert/strict";
  * const [d, p] = await duel(2, () => {}, () => Promise.resolve());
- * console.assert(d >= 0 && p >= 0);
+ * assert.ok(d >= 0);
+ * assert.ok(p >= 0);
  * ```
  */
 export async function duel(
@@ -64,8 +67,9 @@ export type Timer = () => Promise<number>;
  * @example
  * ```ts
  * import { wall } from "./_util.ts";
+ * import assert from "node:assert/strict";
  * const ms = await wall(() => Promise.resolve())();
- * console.assert(ms >= 0);
+ * assert.ok(ms >= 0);
  * ```
  */
 export function wall(f: () => unknown): Timer {
@@ -78,7 +82,9 @@ export function wall(f: () => unknown): Timer {
  * @example
  * ```ts
  * import { median } from "./_util.ts";
- * console.assert(median([3, 1, 2]) === 2 && median([4, 1, 2, 3]) === 2.5);
+ * import assert from "node:assert/strict";
+ * assert.equal(median([3, 1, 2]), 2);
+ * assert.equal(median([4, 1, 2, 3]), 2.5);
  * ```
  */
 export function median(xs: number[]): number {
@@ -96,8 +102,10 @@ export function median(xs: number[]): number {
  * @example
  * ```ts
  * import { interleaved, wall } from "./_util.ts";
+ * import assert from "node:assert/strict";
  * const [a, b] = await interleaved(3, [wall(() => {}), null]);
- * console.assert(a! >= 0 && b === null);
+ * assert.ok(a! >= 0);
+ * assert.equal(b, null);
  * ```
  */
 export async function interleaved(
@@ -122,7 +130,8 @@ export async function interleaved(
  * @example
  * ```ts
  * import { rounds } from "./_util.ts";
- * console.assert(rounds(5, 3) >= 3);
+ * import assert from "node:assert/strict";
+ * assert.ok(rounds(5, 3) >= 3);
  * ```
  */
 export function rounds(full: number, quick: number): number {
@@ -148,8 +157,10 @@ export interface TokioFigures {
  * @example
  * ```ts
  * import { tokioFigures } from "./_util.ts";
+ * import assert from "node:assert/strict";
  * const t = tokioFigures(500, null, (ms) => 1e6 / ms / 1e3);
- * console.assert(t.ct === 2 && t.mt === null);
+ * assert.equal(t.ct, 2);
+ * assert.equal(t.mt, null);
  * ```
  */
 export function tokioFigures(
@@ -181,8 +192,9 @@ export type RowArgs = [
  * @example
  * ```ts
  * import { benchRow } from "./_util.ts";
+ * import assert from "node:assert/strict";
  * const r = benchRow("sync", "x", 2, 1, "peer", "M ops/s", true);
- * console.assert(r.ratio === 2);
+ * assert.equal(r.ratio, 2);
  * ```
  */
 export function benchRow(suite: string, ...args: RowArgs): BenchRow {
@@ -206,8 +218,9 @@ export function benchRow(suite: string, ...args: RowArgs): BenchRow {
  * @example
  * ```ts
  * import { suiteRow } from "./_util.ts";
+ * import assert from "node:assert/strict";
  * const row = suiteRow("runtime");
- * console.assert(row("x", 1, 2, "peer", "ms", false).ratio === 2);
+ * assert.equal(row("x", 1, 2, "peer", "ms", false).ratio, 2);
  * ```
  */
 export function suiteRow(suite: string): (...args: RowArgs) => BenchRow {
@@ -221,8 +234,9 @@ export function suiteRow(suite: string): (...args: RowArgs) => BenchRow {
  * @example
  * ```ts
  * import { benchRow, rowLine } from "./_util.ts";
+ * import assert from "node:assert/strict";
  * const r = benchRow("sync", "x", 2, 1, "peer", "M ops/s", true, undefined, { ct: 4, mt: null });
- * console.assert(rowLine(r).includes("tokio 4.00 (0.50×)"));
+ * assert.ok(rowLine(r).includes("tokio 4.00 (0.50×)"));
  * ```
  */
 export function rowLine(r: BenchRow): string {

@@ -35,8 +35,9 @@ import { median } from "./_util.ts";
  * @example
  * ```ts
  * import type { AbOptions } from "./echo_ab.ts";
+ * import assert from "node:assert/strict";
  * const o: AbOptions = { rounds: 12, windowMs: 1200, servers: [] };
- * console.assert(o.rounds === 12);
+ * assert.equal(o.rounds, 12);
  * ```
  */
 export interface AbOptions {
@@ -56,9 +57,11 @@ export interface AbOptions {
  * @example
  * ```ts
  * import { parseAbArgs } from "./echo_ab.ts";
+ * import assert from "node:assert/strict";
  * const o = parseAbArgs(["--rounds", "4", "a=/src/x:io_uring:K=1", "b=/src/x:deno"]);
- * console.assert(o.rounds === 4 && o.servers[0].env.K === "1");
- * console.assert(o.servers[1].args[0] === "/src/x/bench/echo_server_deno.ts");
+ * assert.equal(o.rounds, 4);
+ * assert.equal(o.servers[0].env.K, "1");
+ * assert.equal(o.servers[1].args[0], "/src/x/bench/echo_server_deno.ts");
  * ```
  */
 export function parseAbArgs(argv: string[]): AbOptions {

@@ -21,8 +21,10 @@
  * @example
  * ```ts
  * import { buildLibrary, hostTarget } from "./build.ts";
+ * import { libraryFileName } from "./target.ts";
+ * import assert from "node:assert/strict";
  * const lib = await buildLibrary({ target: hostTarget() });
- * console.log("built", lib);
+ * assert.ok(lib.endsWith(libraryFileName(hostTarget())));
  * ```
  *
  * @module
@@ -59,10 +61,12 @@ export interface Compiler {
  * @example
  * ```ts
  * import { type BuildOptions, buildLibrary, hostTarget } from "./build.ts";
+ * import assert from "node:assert/strict";
  *
  * const outDir = await Deno.makeTempDir();
  * const opts: BuildOptions = { target: hostTarget(), outDir, compiler: "auto" };
- * console.log(await buildLibrary(opts)); // e.g. "/tmp/…/libdokio.so"
+ * const path = await buildLibrary(opts); // e.g. "/tmp/…/libdokio.so"
+ * assert.ok(path.startsWith(outDir));
  * await Deno.remove(outDir, { recursive: true });
  * ```
  */
@@ -82,7 +86,8 @@ export interface BuildOptions {
  * @example
  * ```ts
  * import { REACTOR_SOURCES } from "./build.ts";
- * console.log(REACTOR_SOURCES.includes("dokio.h")); // true
+ * import assert from "node:assert/strict";
+ * assert.ok(REACTOR_SOURCES.includes("dokio.h"));
  * ```
  */
 export const REACTOR_SOURCES: readonly string[] = [
@@ -122,8 +127,9 @@ const SOURCE_URL = new URL("../reactor_c/", import.meta.url);
  * @example
  * ```ts
  * import { findCompiler } from "./build.ts";
+ * import assert from "node:assert/strict";
  * const c = await findCompiler();
- * console.log(c === null ? "no compiler" : c.cmd.join(" "));
+ * assert.ok(c === null || c.cmd.length > 0); // null: no compiler on this machine
  * ```
  */
 export async function findCompiler(): Promise<Compiler | null> {
@@ -152,7 +158,10 @@ async function findZig(): Promise<Compiler | null> {
  * @example
  * ```ts
  * import { sourceHash } from "./build.ts";
- * console.log(await sourceHash()); // e.g. "3f9a0c1d2e4b5a69"
+ * import assert from "node:assert/strict";
+ * const h = await sourceHash(); // e.g. "3f9a0c1d2e4b5a69"
+ * assert.match(h, /^[0-9a-f]+$/);
+ * assert.equal(await sourceHash(), h); // the same sources give the same hash
  * ```
  */
 export async function sourceHash(): Promise<string> {
@@ -178,21 +187,22 @@ export async function sourceHash(): Promise<string> {
  * @example
  * ```ts
  * import { buildLibrary } from "./build.ts";
+ * import assert from "node:assert/strict";
  * const path = await buildLibrary({ target: "aarch64-macos", outDir: "/tmp/dokio" });
- * console.log(path); // "/tmp/dokio/libdokio.dylib"
+ * assert.equal(path, "/tmp/dokio/libdokio.dylib");
  * ```
  */
 export async function buildLibrary(opts: BuildOptions = {}): Promise<string> {
   const target = opts.target ?? hostTarget();
   const { arch, os } = parseTarget(target);
   if (os !== "linux" && os !== "macos") {
-    throw new RangeError(`dokio: no reactor backend for target "${target}" (linux, macos only)`);
+    throw new RangeError(`no reactor backend for target "${target}" (linux, macos only)`);
   }
   const compiler = await pickCompiler(opts.compiler ?? "auto");
   const cross = target !== hostTarget();
   if (cross && compiler.kind !== "zig") {
     throw new Error(
-      `dokio: building for ${target} needs zig (found only ${compiler.cmd.join(" ")}); ` +
+      `building for ${target} needs zig (found only ${compiler.cmd.join(" ")}); ` +
         "install it with `pip install ziglang`",
     );
   }
@@ -230,7 +240,7 @@ export async function buildLibrary(opts: BuildOptions = {}): Promise<string> {
     if (!res.success) {
       const text = new TextDecoder().decode(res.stderr) + new TextDecoder().decode(res.stdout);
       throw new Error(
-        `dokio: building the reactor for ${target} failed (${compiler.cmd.join(" ")}):\n${text}`,
+        `building the reactor for ${target} failed (${compiler.cmd.join(" ")}):\n${text}`,
       );
     }
     await Deno.rename(tmp, out); // a new inode: a loaded library stays intact
@@ -249,12 +259,13 @@ export async function buildLibrary(opts: BuildOptions = {}): Promise<string> {
  * @example
  * ```ts
  * import { buildAll } from "./build.ts";
- * for (const p of await buildAll()) console.log(p);
+ * import assert from "node:assert/strict";
+ * for (const p of await buildAll()) assert.ok((await Deno.stat(p)).isFile);
  * ```
  */
 export async function buildAll(): Promise<string[]> {
   const zig = await pickCompiler("zig");
-  if (zig.kind !== "zig") throw new Error("dokio: buildAll needs zig");
+  if (zig.kind !== "zig") throw new Error("buildAll needs zig");
   const out: string[] = [];
   for (const target of TARGETS) out.push(await buildLibrary({ target, compiler: "zig" }));
   return out;
@@ -289,8 +300,8 @@ async function pickCompiler(want: "auto" | "zig" | "cc"): Promise<Compiler> {
   if (c === null) {
     throw new Error(
       want === "zig"
-        ? "dokio: zig not found (install it with `pip install ziglang`)"
-        : "dokio: no C compiler found (zig or cc); install zig with `pip install ziglang`",
+        ? "zig not found (install it with `pip install ziglang`)"
+        : "no C compiler found (zig or cc); install zig with `pip install ziglang`",
     );
   }
   return c;
@@ -327,7 +338,9 @@ function localPath(url: URL): string {
  * @example
  * ```ts
  * import { hostTarget, localLibraryDir } from "./build.ts";
- * console.log(localLibraryDir(hostTarget())); // e.g. "/src/dokio/.dokio/lib/x86_64-linux"
+ * import assert from "node:assert/strict";
+ * const dir = localLibraryDir(hostTarget()); // e.g. "/src/dokio/.dokio/lib/x86_64-linux"
+ * assert.ok(dir === null || dir.endsWith(`/.dokio/lib/${hostTarget()}`)); // null outside a checkout
  * ```
  */
 export function localLibraryDir(target: string): string | null {
@@ -351,7 +364,7 @@ async function readSources(): Promise<[string, Uint8Array][]> {
   } else {
     for (const name of REACTOR_SOURCES) {
       const res = await fetch(new URL(name, SOURCE_URL));
-      if (!res.ok) throw new Error(`dokio: cannot fetch reactor source ${name}: ${res.status}`);
+      if (!res.ok) throw new Error(`cannot fetch reactor source ${name}: ${res.status}`);
       out.push([name, new Uint8Array(await res.arrayBuffer())]);
     }
   }

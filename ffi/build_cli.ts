@@ -27,8 +27,9 @@ const FLAGS = ["--all", "--check-prebuilt", "--cc"];
  * @example
  * ```ts
  * import { main } from "./build_cli.ts";
+ * import assert from "node:assert/strict";
  * const paths = await main(["--cc"]);
- * console.log(paths);
+ * assert.equal(paths.length, 1); // the host library
  * ```
  */
 export async function main(args: string[]): Promise<string[]> {

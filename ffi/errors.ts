@@ -22,8 +22,9 @@ let source: ((errno: number) => string) | null = null;
  * @example
  * ```ts
  * import { errnoName, setErrnoSource } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * setErrnoSource((n) => (n === 2 ? "ENOENT" : "E?"));
- * console.assert(errnoName(2) === "ENOENT");
+ * assert.equal(errnoName(2), "ENOENT");
  * ```
  */
 export function setErrnoSource(fn: (errno: number) => string): void {
@@ -52,7 +53,8 @@ export function hasErrnoSource(): boolean {
  * @example
  * ```ts
  * import { errnoName } from "./errors.ts";
- * console.assert(typeof errnoName(104) === "string");
+ * import assert from "node:assert/strict";
+ * assert.equal(typeof errnoName(104), "string");
  * ```
  */
 export function errnoName(errno: number): string {
@@ -77,8 +79,10 @@ export function errnoName(errno: number): string {
  * @example
  * ```ts
  * import { IoError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const e = new IoError(111, "ECONNREFUSED", "connect");
- * console.assert(e.code === "ECONNREFUSED" && e.errno === 111);
+ * assert.equal(e.code, "ECONNREFUSED");
+ * assert.equal(e.errno, 111);
  * ```
  */
 export class IoError extends Error {
@@ -88,7 +92,14 @@ export class IoError extends Error {
   readonly code: string;
   /** The operation that failed. */
   readonly syscall: string;
-  /** Make one; the message is built from the three fields unless given. */
+  /**
+   * Make one; the message is built from the three fields unless given.
+   *
+   * @param errno the errno value.
+   * @param code its name, e.g. "ECONNREFUSED".
+   * @param syscall the call that failed.
+   * @param message the message (default: built from the three fields).
+   */
   constructor(errno: number, code: string, syscall: string, message?: string) {
     super(message ?? `${syscall} failed: ${code} (errno ${errno})`);
     this.name = "IoError";
@@ -105,8 +116,10 @@ export class IoError extends Error {
  * @example
  * ```ts
  * import { ioError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const e = ioError(-104, "recv");
- * console.assert(e.errno === 104 && e.syscall === "recv");
+ * assert.equal(e.errno, 104);
+ * assert.equal(e.syscall, "recv");
  * ```
  */
 export function ioError(result: number, op: string): IoError {
@@ -123,14 +136,20 @@ export function ioError(result: number, op: string): IoError {
  * @example
  * ```ts
  * import { ClosedError } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * const e = new ClosedError("channel closed", "hello");
- * console.assert(e.value === "hello");
+ * assert.equal(e.value, "hello");
  * ```
  */
 export class ClosedError<T = unknown> extends Error {
   /** What could not be delivered, when there was such a value. */
   readonly value: T | undefined;
-  /** Make one with a message and, optionally, the undelivered value. */
+  /**
+   * Make one with a message and, optionally, the undelivered value.
+   *
+   * @param message says what was closed.
+   * @param value the value that was not delivered, if any.
+   */
   constructor(message = "closed", value?: T) {
     super(message);
     this.name = "ClosedError";

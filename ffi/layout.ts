@@ -155,7 +155,8 @@ export const DK_OP_COUNT = 17;
  * @example
  * ```ts
  * import { DK_OP_RECV, OP_NAMES } from "./layout.ts";
- * console.assert(OP_NAMES[DK_OP_RECV] === "recv");
+ * import assert from "node:assert/strict";
+ * assert.equal(OP_NAMES[DK_OP_RECV], "recv");
  * ```
  */
 export const OP_NAMES: readonly string[] = [
@@ -290,7 +291,8 @@ export const ADDR_BYTES = 16;
  * @example
  * ```ts
  * import { LAYOUT_FACTS } from "./layout.ts";
- * console.assert(LAYOUT_FACTS.length === 15);
+ * import assert from "node:assert/strict";
+ * assert.equal(LAYOUT_FACTS.length, 15);
  * ```
  */
 export const LAYOUT_FACTS: readonly number[] = [
@@ -327,7 +329,8 @@ export interface SocketAddr {
  * @example
  * ```ts
  * import { ADDR_SIZE, newAddr } from "./layout.ts";
- * console.assert(newAddr().byteLength === ADDR_SIZE);
+ * import assert from "node:assert/strict";
+ * assert.equal(newAddr().byteLength, ADDR_SIZE);
  * ```
  */
 export function newAddr(): Uint8Array {
@@ -346,8 +349,9 @@ export function newAddr(): Uint8Array {
  * @example
  * ```ts
  * import { newAddr, readAddr, writeAddr } from "./layout.ts";
+ * import assert from "node:assert/strict";
  * const a = writeAddr(newAddr(), "127.0.0.1", 8080);
- * console.assert(readAddr(a).port === 8080);
+ * assert.equal(readAddr(a).port, 8080);
  * ```
  */
 export function writeAddr(out: Uint8Array, hostname: string, port: number): Uint8Array {
@@ -401,8 +405,10 @@ export function writeAddr(out: Uint8Array, hostname: string, port: number): Uint
  * @example
  * ```ts
  * import { newAddr, readAddr, writeAddr } from "./layout.ts";
+ * import assert from "node:assert/strict";
  * const a = readAddr(writeAddr(newAddr(), "::1", 53), "udp");
- * console.assert(a.hostname === "::1" && a.transport === "udp");
+ * assert.equal(a.hostname, "::1");
+ * assert.equal(a.transport, "udp");
  * ```
  */
 export function readAddr(rec: Uint8Array, transport: "tcp" | "udp" = "tcp"): SocketAddr {

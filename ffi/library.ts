@@ -42,10 +42,12 @@ import { prebuiltBytes, prebuiltEntry, prebuiltSourceHash, sha256Hex } from "./p
  * A loaded reactor library.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type Library, openLibrary } from "./library.ts";
+ * import assert from "node:assert/strict";
  * const lib: Library = await openLibrary();
- * console.log(lib.path, lib.symbols.dk_clock_ms()); // the file loaded, a C call
+ * assert.ok(lib.path.length > 0); // the file loaded
+ * assert.ok(Number(lib.symbols.dk_clock_ms()) >= 0); // a C call
  * ```
  */
 export interface Library {
@@ -62,6 +64,7 @@ export interface Library {
  *
  * @example
  * ```ts ignore
+ * // Not run: needs a prebuilt library at /opt/dokio.
  * import { openLibrary, type OpenLibraryOptions } from "./library.ts";
  * // Load a prebuilt library; never start a build.
  * const options: OpenLibraryOptions = { path: "/opt/dokio/libdokio.so", build: false };
@@ -97,10 +100,11 @@ let discovered: Promise<Library> | null = null;
  * @throws {Error} when no library can be found or built, or the library's
  *   ABI/layout differs from this code's.
  * @example
- * ```ts ignore
+ * ```ts
  * import { openLibrary } from "./library.ts";
+ * import assert from "node:assert/strict";
  * const lib = await openLibrary();
- * console.log(lib.path);
+ * assert.equal(await openLibrary(), lib); // opened once per process
  * ```
  */
 export function openLibrary(options: OpenLibraryOptions = {}): Promise<Library> {
@@ -122,7 +126,8 @@ export function openLibrary(options: OpenLibraryOptions = {}): Promise<Library> 
  * @example
  * ```ts
  * import { readEnv } from "./library.ts";
- * console.assert(readEnv("SURELY_NOT_SET_DOKIO_X") === undefined);
+ * import assert from "node:assert/strict";
+ * assert.equal(readEnv("SURELY_NOT_SET_DOKIO_X"), undefined);
  * ```
  */
 export function readEnv(name: string): string | undefined {
@@ -385,7 +390,9 @@ async function copyIntoCache(from: string, to: string): Promise<void> {
  * @example
  * ```ts
  * import { cacheDir } from "./library.ts";
- * console.log(cacheDir());
+ * import assert from "node:assert/strict";
+ * const dir = cacheDir();
+ * assert.ok(dir === null || dir.length > 0); // null when no cache directory can be found
  * ```
  */
 export function cacheDir(): string | null {

@@ -5,11 +5,13 @@
  * Internal: the public surface is the package's `mod.ts`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Reactor } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * const r = await Reactor.open();
  * r.nop(1);
- * console.assert(r.poll(100) === 1 && r.cqToken(0) === 1);
+ * assert.equal(r.poll(100), 1);
+ * assert.equal(r.cqToken(0), 1);
  * await r.close();
  * ```
  *

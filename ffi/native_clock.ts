@@ -40,9 +40,10 @@ let held: Deno.DynamicLibrary<typeof CLOCK_SYMBOLS> | null = null;
  * @example
  * ```ts
  * import { nativeClockSource } from "./native_clock.ts";
+ * import assert from "node:assert/strict";
  * const now = nativeClockSource() ?? (() => performance.now());
  * const t0 = now();
- * console.assert(now() >= t0);
+ * assert.ok(now() >= t0);
  * ```
  */
 export function nativeClockSource(): (() => number) | null {
@@ -134,8 +135,9 @@ export function nativeTurn(): (() => Promise<number>) | null {
  * @example
  * ```ts
  * import { nativeClockLoaded, nativeClockSource } from "./native_clock.ts";
+ * import assert from "node:assert/strict";
  * nativeClockSource();
- * console.log(nativeClockLoaded());
+ * assert.equal(typeof nativeClockLoaded(), "boolean"); // true once the library answered
  * ```
  */
 export function nativeClockLoaded(): boolean {

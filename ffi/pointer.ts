@@ -23,8 +23,9 @@ const bases = new WeakMap<ArrayBufferLike, number>();
  * @example
  * ```ts
  * import { pointerOf } from "./pointer.ts";
+ * import assert from "node:assert/strict";
  * const u = new Uint8Array(64);
- * console.assert(pointerOf(u.subarray(8)) === pointerOf(u) + 8);
+ * assert.equal(pointerOf(u.subarray(8)), pointerOf(u) + 8);
  * ```
  */
 export function pointerOf(view: ArrayBufferView): number {
@@ -53,8 +54,9 @@ function baseOf(view: ArrayBufferView, buf: ArrayBufferLike): number {
  * @example
  * ```ts
  * import { cString } from "./pointer.ts";
+ * import assert from "node:assert/strict";
  * const p = cString("/tmp/x");
- * console.assert(p[p.length - 1] === 0);
+ * assert.equal(p[p.length - 1], 0);
  * ```
  */
 export function cString(s: string): Uint8Array {

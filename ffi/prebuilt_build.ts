@@ -45,6 +45,7 @@ export function prebuiltModuleName(target: string): string {
  *
  * @example
  * ```ts ignore
+ * // Not run: runs zig, which the doc tests do not require.
  * import { zigVersion } from "./prebuilt_build.ts";
  * console.log(await zigVersion()); // e.g. "0.17.1"
  * ```
@@ -67,6 +68,7 @@ export async function zigVersion(): Promise<string> {
  *
  * @example
  * ```ts ignore
+ * // Not run: rewrites the shipped libraries of every target (deno task build:all does it).
  * import { buildAll } from "./build.ts";
  * import { writePrebuilt } from "./prebuilt_build.ts";
  * await writePrebuilt(await buildAll());
@@ -119,6 +121,7 @@ export interface PrebuiltCheck {
  *
  * @example
  * ```ts ignore
+ * // Not run: rebuilds every target with zig to compare with the shipped files (minutes).
  * import { checkPrebuilt } from "./prebuilt_build.ts";
  * for (const c of await checkPrebuilt()) console.log(c.ok ? "ok" : "FAILED", c.target, c.detail);
  * ```

@@ -189,11 +189,12 @@ export interface IoReactor {
  * Options of {@linkcode Reactor.open}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Reactor, type ReactorOptions } from "./reactor.ts";
+ * import assert from "node:assert/strict";
  * const options: ReactorOptions = { backend: "epoll", sqCapacity: 1024, cqCapacity: 1024 };
  * const r = await Reactor.open(options);
- * console.log(r.backend); // "epoll"
+ * assert.equal(r.backend, "epoll");
  * await r.close();
  * ```
  */
@@ -229,12 +230,14 @@ const finalizer = new FinalizationRegistry<
  * One C reactor handle with its submission and completion buffers.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Reactor } from "./reactor.ts";
+ * import assert from "node:assert/strict";
  * const r = await Reactor.open({ backend: "epoll" });
  * r.nop(7);
  * const n = r.poll(100); // submit the batch and wait up to 100 ms
- * for (let i = 0; i < n; i++) console.log(r.cqToken(i), r.cqResult(i));
+ * assert.equal(n, 1);
+ * assert.deepEqual([r.cqToken(0), r.cqResult(0)], [7, 0]);
  * await r.close();
  * ```
  */
@@ -321,10 +324,11 @@ export class Reactor implements IoReactor {
    * @throws {RangeError} for capacities or entries out of range.
    * @throws {IoError} when the backend is unavailable here (message says so) or creation fails.
    * @example
-   * ```ts ignore
+   * ```ts
    * import { Reactor } from "./reactor.ts";
-   * const r = await Reactor.open({ backend: "io_uring", cqCapacity: 1024 });
-   * console.log(r.backend);
+   * import assert from "node:assert/strict";
+   * const r = await Reactor.open({ backend: "auto", cqCapacity: 1024 }); // io_uring where the kernel allows it
+   * assert.ok(r.backend === "io_uring" || r.backend === "epoll" || r.backend === "kqueue");
    * await r.close();
    * ```
    */
@@ -401,9 +405,16 @@ export class Reactor implements IoReactor {
    * Operations submitted to C and not yet completed (`dk_pending`).
    *
    * @example
-   * ```ts ignore
-   * r.nop(1); r.flush();
-   * console.log(r.pending); // 1 until a poll collects it
+   * ```ts
+   * import { Reactor } from "./reactor.ts";
+   * import assert from "node:assert/strict";
+   * const r = await Reactor.open({ backend: "epoll" });
+   * r.nop(1);
+   * r.flush();
+   * assert.equal(r.pending, 1); // until a poll collects it
+   * r.poll(100);
+   * assert.equal(r.pending, 0);
+   * await r.close();
    * ```
    */
   get pending(): number {
@@ -424,9 +435,15 @@ export class Reactor implements IoReactor {
    *
    * @throws {TypeError} when a field is not an integer of its C type's range.
    * @example
-   * ```ts ignore
+   * ```ts
    * import { DK_OP_NOP } from "./layout.ts";
+   * import { Reactor } from "./reactor.ts";
+   * import assert from "node:assert/strict";
+   * const r = await Reactor.open({ backend: "epoll" });
    * r.pushOp(DK_OP_NOP, 42, -1, 0, 0, 0, 0);
+   * assert.equal(r.poll(100), 1);
+   * assert.equal(r.cqToken(0), 42);
+   * await r.close();
    * ```
    */
   pushOp(
@@ -520,9 +537,13 @@ export class Reactor implements IoReactor {
    *
    * @throws {IoError} when `dk_submit` fails as a whole (bad handle).
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { Reactor } from "./reactor.ts";
+   * import assert from "node:assert/strict";
+   * const r = await Reactor.open({ backend: "epoll" });
    * r.nop(1);
-   * console.assert(r.flush() === 1);
+   * assert.equal(r.flush(), 1);
+   * await r.close();
    * ```
    */
   flush(): number {
@@ -544,9 +565,16 @@ export class Reactor implements IoReactor {
    * @throws {RangeError} when `timeoutMs` is not an integer ≥ -1.
    * @throws {IoError} when `dk_enter` fails.
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { Reactor } from "./reactor.ts";
+   * import assert from "node:assert/strict";
+   * const r = await Reactor.open({ backend: "epoll" });
+   * r.nop(3);
    * const n = r.poll(0);
-   * for (let i = 0; i < n; i++) handle(r.cqToken(i), r.cqResult(i));
+   * const seen: number[] = [];
+   * for (let i = 0; i < n; i++) seen.push(r.cqToken(i));
+   * assert.deepEqual(seen, [3]);
+   * await r.close();
    * ```
    */
   poll(timeoutMs = 0): number {
@@ -572,8 +600,14 @@ export class Reactor implements IoReactor {
    *
    * @throws {Error} when a park is already in flight; {@linkcode RangeError} for a bad timeout.
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { Reactor } from "./reactor.ts";
+   * import assert from "node:assert/strict";
+   * const r = await Reactor.open({ backend: "epoll" });
+   * r.nop(5);
    * const n = await r.park(1000); // woken early by r.wake() from anywhere
+   * assert.equal(n, 1);
+   * await r.close();
    * ```
    */
   park(timeoutMs: number): Promise<number> {
@@ -602,10 +636,16 @@ export class Reactor implements IoReactor {
    * can do the same by calling the library's `dk_wake(handle)`.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { Reactor } from "./reactor.ts";
+   * import assert from "node:assert/strict";
+   * const r = await Reactor.open({ backend: "epoll" });
+   * const t0 = performance.now();
    * const p = r.park(10_000);
    * r.wake();
    * await p; // returns at once
+   * assert.ok(performance.now() - t0 < 5_000);
+   * await r.close();
    * ```
    */
   wake(): void {
@@ -790,9 +830,13 @@ export class Reactor implements IoReactor {
    * over is released when this resolves). Idempotent.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { Reactor } from "./reactor.ts";
+   * import assert from "node:assert/strict";
+   * const r = await Reactor.open({ backend: "epoll" });
    * await r.close();
    * await r.close(); // fine
+   * assert.throws(() => r.nop(1)); // closed
    * ```
    */
   close(): Promise<void> {
@@ -817,8 +861,12 @@ export class Reactor implements IoReactor {
    *
    * @throws {Error} while a park is in flight (use `close()` then).
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { Reactor } from "./reactor.ts";
+   * import assert from "node:assert/strict";
+   * const r = await Reactor.open({ backend: "epoll" });
    * r.closeSync();
+   * assert.throws(() => r.poll(0)); // closed
    * ```
    */
   closeSync(): void {
@@ -872,7 +920,9 @@ function checkInt(name: string, v: number, min: number, max: number): number {
  * ```ts
  * import { capLen } from "./reactor.ts";
  * import { DK_MAX_LEN } from "./layout.ts";
- * console.assert(capLen(64) === 64 && capLen(DK_MAX_LEN + 1) === DK_MAX_LEN);
+ * import assert from "node:assert/strict";
+ * assert.equal(capLen(64), 64);
+ * assert.equal(capLen(DK_MAX_LEN + 1), DK_MAX_LEN);
  * ```
  */
 export function capLen(n: number): number {

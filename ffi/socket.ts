@@ -20,11 +20,15 @@ const scratch = new Uint8Array(ADDR_SIZE);
  *
  * @throws {IoError} when the fd is not a bound socket.
  * @example
- * ```ts ignore
+ * ```ts
  * import { openLibrary } from "./library.ts";
  * import { localAddr } from "./socket.ts";
+ * import { TcpListener } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const lib = await openLibrary();
- * console.log(localAddr(lib, listenerFd).port);
+ * const listener = await TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+ * assert.equal(localAddr(lib, listener.fd).port, listener.localAddr.port);
+ * listener.close();
  * ```
  */
 export function localAddr(lib: Library, fd: number, transport: "tcp" | "udp" = "tcp"): SocketAddr {
@@ -39,9 +43,17 @@ export function localAddr(lib: Library, fd: number, transport: "tcp" | "udp" = "
  *
  * @throws {IoError} when the fd is not a connected socket (ENOTCONN, EBADF…).
  * @example
- * ```ts ignore
+ * ```ts
+ * import { openLibrary } from "./library.ts";
  * import { peerAddr } from "./socket.ts";
- * console.log(peerAddr(lib, connFd).hostname);
+ * import { TcpListener, TcpStream } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const lib = await openLibrary();
+ * const listener = await TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+ * assert.equal(peerAddr(lib, conn.fd).port, listener.localAddr.port);
+ * conn.close();
+ * listener.close();
  * ```
  */
 export function peerAddr(lib: Library, fd: number, transport: "tcp" | "udp" = "tcp"): SocketAddr {
@@ -56,10 +68,17 @@ export function peerAddr(lib: Library, fd: number, transport: "tcp" | "udp" = "t
  *
  * @throws {IoError} on failure; `TypeError` for non-integer arguments.
  * @example
- * ```ts ignore
+ * ```ts
  * import { DK_SOCKOPT_NODELAY } from "./layout.ts";
+ * import { openLibrary } from "./library.ts";
  * import { setSockOpt } from "./socket.ts";
- * setSockOpt(lib, fd, DK_SOCKOPT_NODELAY, 1);
+ * import { TcpListener, TcpStream } from "../mod.ts";
+ * const lib = await openLibrary();
+ * const listener = await TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+ * setSockOpt(lib, conn.fd, DK_SOCKOPT_NODELAY, 1); // throws an IoError if the kernel refuses
+ * conn.close();
+ * listener.close();
  * ```
  */
 export function setSockOpt(lib: Library, fd: number, option: number, value: number): void {
@@ -77,6 +96,7 @@ export function setSockOpt(lib: Library, fd: number, option: number, value: numb
  * @throws {IoError} when close(2) fails (EBADF…).
  * @example
  * ```ts ignore
+ * // Not run: closes an fd nobody else owns; every Dokio socket's fd belongs to its handle, which closes it.
  * import { closeNow } from "./socket.ts";
  * closeNow(lib, fd);
  * ```

@@ -26,7 +26,8 @@
  * @example
  * ```ts
  * import { SYMBOLS } from "./symbols.ts";
- * console.assert(SYMBOLS.dk_wait_nb.nonblocking === true);
+ * import assert from "node:assert/strict";
+ * assert.equal(SYMBOLS.dk_wait_nb.nonblocking, true);
  * ```
  */
 export const SYMBOLS = {
@@ -78,11 +79,13 @@ export type Symbols = typeof SYMBOLS;
  * The bound functions of a loaded reactor library.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import type { DokioSymbols } from "./symbols.ts";
  * import { openLibrary } from "./library.ts";
+ * import assert from "node:assert/strict";
  * const sym: DokioSymbols = (await openLibrary()).symbols;
  * const t: number = sym.dk_clock_ms(); // typed from SYMBOLS: () => number
+ * assert.ok(t >= 0);
  * ```
  */
 export type DokioSymbols = Deno.DynamicLibrary<Symbols>["symbols"];

@@ -36,7 +36,8 @@ export const TARGETS: readonly string[] = [
  * @example
  * ```ts
  * import { hostTarget } from "./target.ts";
- * console.log(hostTarget()); // e.g. "x86_64-linux"
+ * import assert from "node:assert/strict";
+ * assert.match(hostTarget(), /^(x86_64|aarch64)-(linux|macos)$/); // e.g. "x86_64-linux"
  * ```
  */
 export function hostTarget(): string {
@@ -50,7 +51,9 @@ export function hostTarget(): string {
  * @example
  * ```ts
  * import { libraryFileName } from "./target.ts";
- * console.log(libraryFileName("aarch64-macos")); // "libdokio.dylib"
+ * import assert from "node:assert/strict";
+ * assert.equal(libraryFileName("aarch64-macos"), "libdokio.dylib");
+ * assert.equal(libraryFileName("x86_64-linux"), "libdokio.so");
  * ```
  */
 export function libraryFileName(target: string): string {
@@ -76,7 +79,7 @@ export function parseTarget(target: string): { arch: string; os: string } {
   const m = /^(x86_64|aarch64)-(linux|macos|windows)$/.exec(target);
   if (m === null) {
     throw new RangeError(
-      `dokio: unknown target "${target}" (expected e.g. "x86_64-linux", "aarch64-macos")`,
+      `unknown target "${target}" (expected e.g. "x86_64-linux", "aarch64-macos")`,
     );
   }
   return { arch: m[1], os: m[2] };

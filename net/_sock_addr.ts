@@ -18,6 +18,7 @@ import type { SocketCore } from "./_socket.ts";
  * @throws {ClosedError} when the socket is closed; `IoError` when the kernel refuses.
  * @example
  * ```ts ignore
+ * // Not run: a SocketCore exists only inside a TcpStream, TcpListener or UdpSocket (private); the public examples there run this code.
  * const addr = localNetAddr(core, "tcp");
  * ```
  */
@@ -33,6 +34,7 @@ export function localNetAddr(core: SocketCore, transport: "tcp" | "udp"): NetAdd
  * @throws {ClosedError} when the socket is closed; `IoError` (ENOTCONN…) when the kernel refuses.
  * @example
  * ```ts ignore
+ * // Not run: a SocketCore exists only inside a TcpStream, TcpListener or UdpSocket (private); the public examples there run this code.
  * const addr = peerNetAddr(core, "tcp");
  * ```
  */

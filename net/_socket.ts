@@ -97,6 +97,7 @@ export const GO: unique symbol = Symbol("dokio.net.go");
  *
  * @example
  * ```ts ignore
+ * // Not run: needs an fd the reactor opened and the runtime's I/O driver, which only the socket classes hold.
  * const core = new SocketCore(fd, "TcpStream", driver, sched);
  * ```
  */
@@ -200,6 +201,7 @@ export class SocketCore {
  *
  * @example
  * ```ts ignore
+ * // Not run: a SocketCore exists only inside a TcpStream, TcpListener or UdpSocket (private); the public examples there run this code.
  * keepBytes(core, buf.subarray(0, n));
  * ```
  */
@@ -221,6 +223,7 @@ export function keepBytes(core: SocketCore, bytes: Uint8Array): void {
  *
  * @example
  * ```ts ignore
+ * // Not run: a SocketCore exists only inside a TcpStream, TcpListener or UdpSocket (private); the public examples there run this code.
  * const n = takeBytes(core, buf);
  * ```
  */
@@ -238,6 +241,7 @@ export function takeBytes(core: SocketCore, buf: Uint8Array): number {
  *
  * @example
  * ```ts ignore
+ * // Not run: needs the runtime's I/O driver and an fd nobody owns; the accept and connect ops call it when their task is gone.
  * dropFd(driver, fd);
  * ```
  */
@@ -290,6 +294,7 @@ function closeViaReactor(core: SocketCore, fd: number): void {
  *
  * @example
  * ```ts ignore
+ * // Not run: an abstract base: every socket operation (TcpStream.read, UdpSocket.recvFrom, …) is one, and their examples run.
  * class Nop extends NetOp<number> { ... }
  * ```
  */

@@ -82,6 +82,7 @@ abstract class BufOp<T> extends NetOp<T> {
  *
  * @example
  * ```ts ignore
+ * // Not run: a SocketCore exists only inside a TcpStream, TcpListener or UdpSocket (private); the public examples there run this code.
  * import { RecvOp } from "./_stream_ops.ts";
  * // Inside a task, on an open socket's core (as TcpStream.read does):
  * const buf = new Uint8Array(4096);
@@ -115,6 +116,7 @@ export class RecvOp extends BufOp<number | null> {
  *
  * @example
  * ```ts ignore
+ * // Not run: a SocketCore exists only inside a TcpStream, TcpListener or UdpSocket (private); the public examples there run this code.
  * import { ReadExactOp } from "./_stream_ops.ts";
  * // Inside a task (as TcpStream.readExact does):
  * const header = new Uint8Array(4);
@@ -167,6 +169,7 @@ export class ReadExactOp extends BufOp<void> {
  *
  * @example
  * ```ts ignore
+ * // Not run: a SocketCore exists only inside a TcpStream, TcpListener or UdpSocket (private); the public examples there run this code.
  * import { SendOp } from "./_stream_ops.ts";
  * // Inside a task (as TcpStream.write does):
  * const sent = yield* new SendOp(core, bytes); // may be less than bytes.byteLength
@@ -192,6 +195,7 @@ export class SendOp extends BufOp<number> {
  *
  * @example
  * ```ts ignore
+ * // Not run: a SocketCore exists only inside a TcpStream, TcpListener or UdpSocket (private); the public examples there run this code.
  * import { WriteAllOp } from "./_stream_ops.ts";
  * // Inside a task (as TcpStream.writeAll does):
  * yield* new WriteAllOp(core, new TextEncoder().encode("hello\n"));
@@ -229,6 +233,7 @@ export class WriteAllOp extends BufOp<void> {
  *
  * @example
  * ```ts ignore
+ * // Not run: a SocketCore exists only inside a TcpStream, TcpListener or UdpSocket (private); the public examples there run this code.
  * import { ShutdownOp } from "./_stream_ops.ts";
  * // Inside a task (as TcpStream.closeWrite does): the peer then reads end of stream.
  * yield* new ShutdownOp(core, 1);

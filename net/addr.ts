@@ -20,12 +20,14 @@ import { newAddr, readAddr, writeAddr } from "../ffi/layout.ts";
  * A socket address, as `Deno.NetAddr`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type NetAddr, run, TcpListener } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * await run(function* () {
- *   using listener = yield* TcpListener.bind({ port: 0 });
+ *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
  *   const addr: NetAddr = listener.localAddr;
- *   console.log(`${addr.transport} ${addr.hostname}:${addr.port}`); // tcp 127.0.0.1:<port>
+ *   assert.equal(`${addr.transport} ${addr.hostname}`, "tcp 127.0.0.1");
+ *   assert.ok(addr.port > 0);
  * });
  * ```
  */
@@ -42,14 +44,15 @@ export interface NetAddr {
  * Where to connect or send: a hostname (IP literal or "localhost") and a port.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type AddrOptions, run, UdpSocket } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * await run(function* () {
- *   using a = yield* UdpSocket.bind({ port: 0 });
- *   using b = yield* UdpSocket.bind({ port: 0 });
+ *   using a = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+ *   using b = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
  *   const to: AddrOptions = { hostname: "127.0.0.1", port: b.localAddr.port };
  *   yield* a.sendTo(new Uint8Array([1, 2, 3]), to);
- *   console.log(yield* b.recv(new Uint8Array(16))); // 3
+ *   assert.equal(yield* b.recv(new Uint8Array(16)), 3);
  * });
  * ```
  */
@@ -68,8 +71,9 @@ export interface AddrOptions {
  * @example
  * ```ts
  * import { addrRecord } from "./addr.ts";
+ * import assert from "node:assert/strict";
  * const rec = addrRecord({ hostname: "::1", port: 80 }, "connect", false);
- * console.assert(rec.byteLength === 32);
+ * assert.equal(rec.byteLength, 32);
  * ```
  */
 export function addrRecord(opts: AddrOptions, what: string, allowZero: boolean): Uint8Array {
@@ -102,8 +106,10 @@ export function addrRecord(opts: AddrOptions, what: string, allowZero: boolean):
  * @example
  * ```ts
  * import { addrRecord, netAddr } from "./addr.ts";
+ * import assert from "node:assert/strict";
  * const a = netAddr(addrRecord({ port: 7 }, "x", true), "tcp");
- * console.assert(a.hostname === "127.0.0.1" && a.port === 7);
+ * assert.equal(a.hostname, "127.0.0.1");
+ * assert.equal(a.port, 7);
  * ```
  */
 export function netAddr(rec: Uint8Array, transport: "tcp" | "udp"): NetAddr {

@@ -11,9 +11,10 @@
  * call.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { run, spawn } from "../runtime/mod.ts";
  * import { TcpListener, TcpStream } from "./mod.ts";
+ * import assert from "node:assert/strict";
  *
  * function* echo(conn: TcpStream) {
  *   using c = conn;
@@ -21,11 +22,21 @@
  *   for (let n; (n = yield* c.read(buf)) !== null;) yield* c.writeAll(buf.subarray(0, n));
  * }
  *
- * await run(function* () {
- *   using listener = yield* TcpListener.bind({ port: 7000 });
- *   const incoming = listener.incoming();
- *   for (let conn; (conn = yield* incoming.accept()) !== null;) spawn(echo(conn));
+ * const reply = await run(function* () {
+ *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+ *   const server = spawn(function* () {
+ *     const incoming = listener.incoming();
+ *     for (let conn; (conn = yield* incoming.accept()) !== null;) spawn(echo(conn));
+ *   });
+ *   using c = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+ *   yield* c.writeAll(new TextEncoder().encode("hi"));
+ *   const buf = new Uint8Array(2);
+ *   yield* c.readExact(buf);
+ *   listener.close(); // ends the accept loop
+ *   yield* server;
+ *   return new TextDecoder().decode(buf);
  * });
+ * assert.equal(reply, "hi");
  * ```
  *
  * @module

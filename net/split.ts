@@ -27,6 +27,7 @@ const WRITE_HALF = 2;
  *
  * @example
  * ```ts ignore
+ * // Not run: a SocketCore exists only inside a TcpStream, TcpListener or UdpSocket (private); the public examples there run this code.
  * const owner = new SplitOwner(core, null);
  * ```
  */
@@ -68,28 +69,56 @@ export class SplitOwner {
  * The reading half of a split {@linkcode TcpStream}.
  *
  * @example
- * ```ts ignore
- * const [rd, wr] = conn.split();
- * const n = yield* rd.read(buf);
- * rd.close();
+ * ```ts
+ * import { run, TcpListener, TcpStream } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * await run(function* () {
+ *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+ *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+ *   using peer = yield* listener.accept();
+ *   const [rd, wr] = conn.split();
+ *   yield* peer.writeAll(new Uint8Array([1, 2]));
+ *   const buf = new Uint8Array(8);
+ *   const n = yield* rd.read(buf);
+ *   assert.equal(n, 2);
+ *   rd.close();
+ *   wr.close();
+ * });
  * ```
  */
 export class OwnedReadHalf implements Disposable {
   readonly #owner: SplitOwner;
   #readable: ReadableStream<Uint8Array> | null = null;
-  /** Internal: made by `TcpStream.split()`. */
+  /**
+   * Internal: made by `TcpStream.split()`.
+   *
+   * @param owner the split stream's shared state.
+   */
   constructor(owner: SplitOwner) {
     this.#owner = owner;
   }
   #core(): SocketCore {
     return this.#owner.usable(READ_HALF);
   }
-  /** Read into `buf`: bytes read, or null at end of stream. */
+  /**
+   * Read into `buf`: bytes read, or null at end of stream.
+   *
+   * @param buf where the bytes go.
+   * @returns an operation (also awaitable) giving the count, or `null` at end of stream.
+   * @throws {ClosedError} (from the operation) when this half is closed; {@linkcode IoError} when
+   *   the read fails.
+   */
   read(buf: Uint8Array): Operation<number | null> & PromiseLike<number | null> {
     checkBuffer(buf, "OwnedReadHalf.read");
     return new RecvOp(this.#core(), buf);
   }
-  /** Fill `buf` completely (end of stream first: `Deno.errors.UnexpectedEof`). */
+  /**
+   * Fill `buf` completely (end of stream first: `Deno.errors.UnexpectedEof`).
+   *
+   * @param buf the buffer to fill.
+   * @returns an operation (also awaitable) that finishes once `buf` is full.
+   * @throws {Deno.errors.UnexpectedEof} (from the operation) when the stream ends first.
+   */
   readExact(buf: Uint8Array): Operation<void> & PromiseLike<void> {
     checkBuffer(buf, "OwnedReadHalf.readExact");
     return new ReadExactOp(this.#core(), buf);
@@ -124,34 +153,69 @@ export class OwnedReadHalf implements Disposable {
  * The writing half of a split {@linkcode TcpStream}.
  *
  * @example
- * ```ts ignore
- * const [rd, wr] = conn.split();
- * yield* wr.writeAll(bytes);
- * yield* wr.shutdown();
- * wr.close();
+ * ```ts
+ * import { run, TcpListener, TcpStream } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * await run(function* () {
+ *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+ *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+ *   using peer = yield* listener.accept();
+ *   const [rd, wr] = conn.split();
+ *   const bytes = new TextEncoder().encode("bye");
+ *   yield* wr.writeAll(bytes);
+ *   yield* wr.shutdown();
+ *   wr.close();
+ *   const buf = new Uint8Array(8);
+ *   assert.equal(yield* peer.read(buf), 3);
+ *   assert.equal(yield* peer.read(buf), null); // the write half shut down
+ *   rd.close();
+ * });
  * ```
  */
 export class OwnedWriteHalf implements Disposable {
   readonly #owner: SplitOwner;
   #writable: WritableStream<Uint8Array> | null = null;
-  /** Internal: made by `TcpStream.split()`. */
+  /**
+   * Internal: made by `TcpStream.split()`.
+   *
+   * @param owner the split stream's shared state.
+   */
   constructor(owner: SplitOwner) {
     this.#owner = owner;
   }
   #core(): SocketCore {
     return this.#owner.usable(WRITE_HALF);
   }
-  /** Write from `buf`: the bytes the kernel took. */
+  /**
+   * Write from `buf`: the bytes the kernel took.
+   *
+   * @param buf the bytes to send.
+   * @returns an operation (also awaitable) giving how many bytes the kernel took.
+   * @throws {ClosedError} (from the operation) when this half is closed; {@linkcode IoError} when
+   *   the write fails.
+   */
   write(buf: Uint8Array): Operation<number> & PromiseLike<number> {
     checkBuffer(buf, "OwnedWriteHalf.write");
     return new SendOp(this.#core(), buf);
   }
-  /** Write all of `buf`. */
+  /**
+   * Write all of `buf`.
+   *
+   * @param buf the bytes to send.
+   * @returns an operation (also awaitable) that finishes once every byte was taken.
+   * @throws {ClosedError} (from the operation) when this half is closed; {@linkcode IoError} when a
+   *   write fails.
+   */
   writeAll(buf: Uint8Array): Operation<void> & PromiseLike<void> {
     checkBuffer(buf, "OwnedWriteHalf.writeAll");
     return new WriteAllOp(this.#core(), buf);
   }
-  /** Send FIN (shut down the write direction). */
+  /**
+   * Send FIN (shut down the write direction).
+   *
+   * @returns an operation (also awaitable) that finishes once the FIN is queued.
+   * @throws {ClosedError} (from the operation) when this half is closed.
+   */
   shutdown(): Operation<void> & PromiseLike<void> {
     return new ShutdownOp(this.#core(), 1);
   }

@@ -37,12 +37,13 @@ import { TcpStream } from "./tcp_stream.ts";
  * Options of {@linkcode TcpListener.bind}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type ListenOptions, run, TcpListener } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * await run(function* () {
  *   const options: ListenOptions = { hostname: "127.0.0.1", port: 0, backlog: 128 };
  *   using listener = yield* TcpListener.bind(options);
- *   console.log(listener.localAddr.port); // the port the kernel picked
+ *   assert.ok(listener.localAddr.port > 0); // the port the kernel picked
  * });
  * ```
  */
@@ -61,13 +62,20 @@ export interface ListenOptions {
  * Options of {@linkcode TcpListener.incoming}.
  *
  * @example
- * ```ts ignore
- * import { type IncomingOptions, TcpListener } from "../mod.ts";
- * const listener = await TcpListener.bind({ port: 8080 });
+ * ```ts
+ * import { type IncomingOptions, TcpListener, TcpStream } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const listener = await TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+ * const client = await TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
  * const options: IncomingOptions = { onError: (e) => console.warn("accept:", e.code) };
+ * let accepted = 0;
  * for await (const conn of listener.incoming(options)) {
+ *   accepted++;
  *   conn.close();
+ *   listener.close(); // ends the loop
  * }
+ * assert.equal(accepted, 1);
+ * client.close();
  * ```
  */
 export interface IncomingOptions {
@@ -179,28 +187,60 @@ function* acceptLoop(
  * The resilient accept loop of a listener (see {@linkcode TcpListener.incoming}).
  *
  * @example
- * ```ts ignore
- * const incoming = listener.incoming();
- * for (;;) {
- *   const conn = yield* incoming.accept();
- *   if (conn === null) break; // listener closed
- *   spawn(handle(conn));
+ * ```ts
+ * import { run, spawn, TcpListener, TcpStream } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * function* handle(conn: TcpStream) {
+ *   using c = conn;
+ *   yield* c.writeAll(new Uint8Array([42]));
  * }
+ * const got = await run(function* () {
+ *   const listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+ *   const client = spawn(function* () {
+ *     using c = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+ *     const b = new Uint8Array(1);
+ *     yield* c.readExact(b);
+ *     listener.close(); // the accept loop then ends
+ *     return b[0];
+ *   });
+ *   const incoming = listener.incoming();
+ *   for (;;) {
+ *     const conn = yield* incoming.accept();
+ *     if (conn === null) break; // listener closed
+ *     spawn(handle(conn));
+ *   }
+ *   return yield* client;
+ * });
+ * assert.equal(got, 42);
  * ```
  */
 export class Incoming implements AsyncIterable<TcpStream> {
   readonly #l: TcpListener;
   readonly #onError: ((e: IoError) => void) | undefined;
-  /** Internal: made by `listener.incoming()`. */
+  /**
+   * Internal: made by `listener.incoming()`.
+   *
+   * @param l the listener to accept from.
+   * @param options `onError`: told of each accept error the loop survives.
+   */
   constructor(l: TcpListener, options: IncomingOptions) {
     this.#l = l;
     this.#onError = options.onError;
   }
-  /** The next connection, or null once the listener is closed. */
+  /**
+   * The next connection, or null once the listener is closed.
+   *
+   * @returns an operation (also awaitable) giving the connection, or null once the listener is
+   *   closed.
+   */
   accept(): Operation<TcpStream | null> & PromiseLike<TcpStream | null> {
     return new GenOp(() => acceptLoop(this.#l, this.#onError));
   }
-  /** `for await (const conn of incoming)` until the listener is closed. */
+  /**
+   * `for await (const conn of incoming)` until the listener is closed.
+   *
+   * @returns an async iterator of the connections.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<TcpStream, void, undefined> {
     for (;;) {
       const c = await this.accept();
@@ -214,9 +254,10 @@ export class Incoming implements AsyncIterable<TcpStream> {
  * A listening TCP socket.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { run, spawn } from "../runtime/mod.ts";
  * import { TcpListener, TcpStream } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * function* echo(conn: TcpStream) {
  *   using c = conn;
  *   const buf = new Uint8Array(16384);
@@ -226,22 +267,36 @@ export class Incoming implements AsyncIterable<TcpStream> {
  *     yield* c.writeAll(buf.subarray(0, n));
  *   }
  * }
- * await run(function* () {
- *   using listener = yield* TcpListener.bind({ port: 7000 });
- *   const incoming = listener.incoming();
- *   for (;;) {
- *     const conn = yield* incoming.accept();
- *     if (conn === null) break;
- *     spawn(echo(conn));
- *   }
+ * const reply = await run(function* () {
+ *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+ *   const server = spawn(function* () {
+ *     const incoming = listener.incoming();
+ *     for (;;) {
+ *       const conn = yield* incoming.accept();
+ *       if (conn === null) break;
+ *       spawn(echo(conn));
+ *     }
+ *   });
+ *   using c = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+ *   yield* c.writeAll(new TextEncoder().encode("ping"));
+ *   const buf = new Uint8Array(4);
+ *   yield* c.readExact(buf);
+ *   listener.close();
+ *   yield* server;
+ *   return new TextDecoder().decode(buf);
  * });
+ * assert.equal(reply, "ping");
  * ```
  */
 export class TcpListener implements Disposable, AsyncIterable<TcpStream> {
   readonly #core: SocketCore;
   #local: NetAddr | null = null;
 
-  /** Internal: made by {@linkcode TcpListener.bind}. */
+  /**
+   * Internal: made by {@linkcode TcpListener.bind}.
+   *
+   * @param core the listening socket's state.
+   */
   constructor(core: SocketCore) {
     if (!(core instanceof SocketCore)) throw new TypeError("use TcpListener.bind()");
     this.#core = core;
@@ -251,11 +306,19 @@ export class TcpListener implements Disposable, AsyncIterable<TcpStream> {
    * Bind and listen on `hostname:port` (SO_REUSEADDR is set; `reusePort`
    * adds SO_REUSEPORT). Busy port → `IoError` "EADDRINUSE".
    *
+   * @param opts the `hostname` (default "127.0.0.1"), `port` (0: the kernel picks), `backlog`,
+   *   `reusePort`.
+   * @returns an operation (also awaitable) giving the listener.
    * @throws {TypeError} for a bad hostname; {@linkcode RangeError} for a bad port or backlog.
+   * @throws {IoError} (from the operation) when the bind fails, e.g. "EADDRINUSE".
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { TcpListener } from "../mod.ts";
+   * import assert from "node:assert/strict";
    * const listener = await TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
-   * console.log(listener.localAddr.port);
+   * assert.equal(listener.localAddr.hostname, "127.0.0.1");
+   * assert.ok(listener.localAddr.port > 0);
+   * listener.close();
    * ```
    */
   static bind(opts: ListenOptions): Operation<TcpListener> & PromiseLike<TcpListener> {
@@ -288,9 +351,20 @@ export class TcpListener implements Disposable, AsyncIterable<TcpStream> {
    * Accept one connection. Failures are `IoError`s (EMFILE…); see
    * `incoming()` for a loop that survives them.
    *
+   * @returns an operation (also awaitable) giving the connection.
+   * @throws {IoError} (from the operation) when the accept fails; {@linkcode ClosedError} when the
+   *   listener is closed.
    * @example
-   * ```ts ignore
-   * const conn = yield* listener.accept();
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+   *   using peer = yield* listener.accept();
+   *   assert.equal(peer.localAddr.port, listener.localAddr.port); // `peer` came from listener.accept()
+   *   assert.equal(peer.peerAddr.port, conn.localAddr.port);
+   * });
    * ```
    */
   accept(): Operation<TcpStream> & PromiseLike<TcpStream> {
@@ -301,16 +375,34 @@ export class TcpListener implements Disposable, AsyncIterable<TcpStream> {
    * The resilient accept loop: backs off on EMFILE/ENFILE, retries past
    * aborted connections, ends with null when the listener closes.
    *
+   * @param options `onError`: told of each accept error the loop survives.
+   * @returns the accept loop.
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const listener = await TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   * const client = await TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+   * const seen: number[] = [];
+   * const handle = (conn: TcpStream) => {
+   *   seen.push(conn.peerAddr.port);
+   *   conn.close();
+   *   listener.close();
+   * };
    * for await (const conn of listener.incoming()) handle(conn);
+   * assert.deepEqual(seen, [client.localAddr.port]);
+   * client.close();
    * ```
    */
   incoming(options: IncomingOptions = {}): Incoming {
     return new Incoming(this, options ?? {});
   }
 
-  /** `for await (const conn of listener)`: the connections of `incoming()`. */
+  /**
+   * `for await (const conn of listener)`: the connections of `incoming()`.
+   *
+   * @returns an async iterator of the connections.
+   */
   [Symbol.asyncIterator](): AsyncIterator<TcpStream> {
     return this.incoming()[Symbol.asyncIterator]();
   }
@@ -320,8 +412,12 @@ export class TcpListener implements Disposable, AsyncIterable<TcpStream> {
    * loop with null), then the fd is closed. Idempotent.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { TcpListener } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const listener = await TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
    * listener.close();
+   * assert.equal(listener.closed, true);
    * ```
    */
   close(): void {

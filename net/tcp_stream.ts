@@ -43,14 +43,16 @@ import { readableOf, writableOf } from "../runtime/io/web_streams.ts";
  * Where {@linkcode TcpStream.connect} connects.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type ConnectOptions, run, TcpListener, TcpStream } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * await run(function* () {
- *   using listener = yield* TcpListener.bind({ port: 0 });
+ *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
  *   const to: ConnectOptions = { hostname: "127.0.0.1", port: listener.localAddr.port };
  *   using conn = yield* TcpStream.connect(to);
  *   using peer = yield* listener.accept();
- *   console.log(conn.peerAddr.port === to.port, peer.peerAddr.port === conn.localAddr.port);
+ *   assert.equal(conn.peerAddr.port, to.port);
+ *   assert.equal(peer.peerAddr.port, conn.localAddr.port);
  * });
  * ```
  */
@@ -65,13 +67,16 @@ export interface ConnectOptions {
  * Options of {@linkcode TcpStream.connect}.
  *
  * @example
- * ```ts ignore
- * import { type ConnectCallOptions, run, TcpStream } from "../mod.ts";
+ * ```ts
+ * import { type ConnectCallOptions, run, TcpListener, TcpStream } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * await run(function* () {
+ *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
  *   const options: ConnectCallOptions = { signal: AbortSignal.timeout(1000) };
  *   // Throws the signal's reason (a TimeoutError) if not connected within 1 s.
- *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: 7000 }, options);
- *   console.log(conn.peerAddr);
+ *   const to = { hostname: "127.0.0.1", port: listener.localAddr.port };
+ *   using conn = yield* TcpStream.connect(to, options);
+ *   assert.equal(conn.peerAddr.port, to.port);
  * });
  * ```
  */
@@ -142,16 +147,22 @@ class ConnectOp extends NetOp<TcpStream> {
  * A connected TCP stream.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { run } from "../runtime/mod.ts";
- * import { TcpStream } from "./mod.ts";
- * await run(function* () {
- *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: 7000 });
+ * import { TcpListener, TcpStream } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const reply = await run(function* () {
+ *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+ *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+ *   using peer = yield* listener.accept();
  *   yield* conn.writeAll(new TextEncoder().encode("hello\n"));
  *   const buf = new Uint8Array(64);
+ *   const got = yield* peer.read(buf); // the server side echoes what it got
+ *   yield* peer.writeAll(buf.subarray(0, got ?? 0));
  *   const n = yield* conn.read(buf);
- *   console.log(n === null ? "EOF" : new TextDecoder().decode(buf.subarray(0, n)));
+ *   return n === null ? "EOF" : new TextDecoder().decode(buf.subarray(0, n));
  * });
+ * assert.equal(reply, "hello\n");
  * ```
  */
 export class TcpStream implements Disposable {
@@ -186,10 +197,24 @@ export class TcpStream implements Disposable {
    * Connect to `hostname:port`. Refused → `IoError` with code
    * "ECONNREFUSED"; an aborted `signal` cancels the connect and throws its reason.
    *
+   * @param opts the `hostname` (default "127.0.0.1") and `port` to connect to.
+   * @param options `signal`: aborting it cancels the connect.
+   * @returns an operation (also awaitable) giving the connected stream.
    * @throws {TypeError} for a bad hostname; {@linkcode RangeError} for a bad port.
+   * @throws {IoError} (from the operation) when the connect fails, e.g. "ECONNREFUSED"; the
+   *   signal's reason when aborted.
    * @example
-   * ```ts ignore
-   * const conn = await TcpStream.connect({ port: 7000 }, { signal: AbortSignal.timeout(1000) });
+   * ```ts
+   * import { TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const listener = await TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   * const port = listener.localAddr.port;
+   * const conn = await TcpStream.connect({ hostname: "127.0.0.1", port }, {
+   *   signal: AbortSignal.timeout(1000),
+   * });
+   * assert.equal(conn.peerAddr.port, port);
+   * conn.close();
+   * listener.close();
    * ```
    */
   static connect(
@@ -223,10 +248,26 @@ export class TcpStream implements Disposable {
    * Read into `buf`: the number of bytes read (≥ 1), or `null` at end of
    * stream (0 for an empty `buf`).
    *
+   * @param buf where the bytes go.
+   * @returns an operation (also awaitable) giving the count, or `null` at end of stream.
    * @throws {TypeError} when `buf` is not a Uint8Array.
+   * @throws {ClosedError} (from the operation) when the stream is closed; {@linkcode IoError} when
+   *   the read fails.
    * @example
-   * ```ts ignore
-   * const n = yield* conn.read(buf);
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+   *   using peer = yield* listener.accept();
+   *   yield* peer.writeAll(new Uint8Array([1, 2, 3]));
+   *   const buf = new Uint8Array(16);
+   *   const n = yield* conn.read(buf);
+   *   assert.deepEqual(buf.subarray(0, n ?? 0), new Uint8Array([1, 2, 3]));
+   *   peer.close();
+   *   assert.equal(yield* conn.read(buf), null); // end of stream
+   * });
    * ```
    */
   read(buf: Uint8Array): Operation<number | null> & PromiseLike<number | null> {
@@ -241,10 +282,24 @@ export class TcpStream implements Disposable {
    * Fill `buf` completely; end of stream first throws `Deno.errors.UnexpectedEof`.
    * Cancel-safe: bytes read before a cancellation are returned by the next read.
    *
+   * @param buf the buffer to fill.
+   * @returns an operation (also awaitable) that finishes once `buf` is full.
+   * @throws {Deno.errors.UnexpectedEof} (from the operation) when the stream ends first; {@linkcode
+   *   ClosedError} or {@linkcode IoError} as for `read`.
+   * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
-   * ```ts ignore
-   * const header = new Uint8Array(4);
-   * yield* conn.readExact(header);
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+   *   using peer = yield* listener.accept();
+   *   yield* peer.writeAll(new Uint8Array([0, 0, 0, 5]));
+   *   const header = new Uint8Array(4);
+   *   yield* conn.readExact(header);
+   *   assert.equal(new DataView(header.buffer).getUint32(0), 5);
+   * });
    * ```
    */
   readExact(buf: Uint8Array): Operation<void> & PromiseLike<void> {
@@ -259,9 +314,23 @@ export class TcpStream implements Disposable {
    * Write from `buf`: resolves with the bytes the kernel took (≥ 1 unless
    * `buf` is empty; may be fewer than `buf.length`).
    *
+   * @param buf the bytes to send.
+   * @returns an operation (also awaitable) giving how many bytes the kernel took.
+   * @throws {ClosedError} (from the operation) when the stream is closed; {@linkcode IoError} (e.g.
+   *   "EPIPE") when the write fails.
+   * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
-   * ```ts ignore
-   * const n = yield* conn.write(data);
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+   *   using peer = yield* listener.accept();
+   *   const data = new TextEncoder().encode("ping");
+   *   const n = yield* conn.write(data);
+   *   assert.ok(n > 0 && n <= data.byteLength); // may be a partial write
+   * });
    * ```
    */
   write(buf: Uint8Array): Operation<number> & PromiseLike<number> {
@@ -275,9 +344,24 @@ export class TcpStream implements Disposable {
   /**
    * Write all of `buf`.
    *
+   * @param buf the bytes to send.
+   * @returns an operation (also awaitable) that finishes once every byte was taken.
+   * @throws {ClosedError} (from the operation) when the stream is closed; {@linkcode IoError} when
+   *   a write fails.
+   * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
-   * ```ts ignore
-   * yield* conn.writeAll(new TextEncoder().encode("hello"));
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+   *   using peer = yield* listener.accept();
+   *   yield* conn.writeAll(new TextEncoder().encode("hello"));
+   *   const buf = new Uint8Array(5);
+   *   yield* peer.readExact(buf);
+   *   assert.equal(new TextDecoder().decode(buf), "hello");
+   * });
    * ```
    */
   writeAll(buf: Uint8Array): Operation<void> & PromiseLike<void> {
@@ -291,9 +375,19 @@ export class TcpStream implements Disposable {
   /**
    * Shut down the write half (send FIN); reading goes on.
    *
+   * @returns an operation (also awaitable) that finishes once the FIN is queued.
+   * @throws {ClosedError} (from the operation) when the stream is closed.
    * @example
-   * ```ts ignore
-   * yield* conn.shutdown();
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+   *   using peer = yield* listener.accept();
+   *   yield* conn.shutdown();
+   *   assert.equal(yield* peer.read(new Uint8Array(8)), null); // the peer sees end of stream
+   * });
    * ```
    */
   shutdown(): Operation<void> & PromiseLike<void> {
@@ -303,9 +397,19 @@ export class TcpStream implements Disposable {
   /**
    * Turn Nagle's algorithm off (`true`) or on.
    *
+   * @param on true to send small writes at once.
+   * @throws {IoError} when the socket option cannot be set; {@linkcode ClosedError} when closed.
    * @example
-   * ```ts ignore
-   * conn.setNoDelay(true);
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+   *   using peer = yield* listener.accept();
+   *   conn.setNoDelay(true);
+   *   assert.equal(conn.closed, false);
+   * });
    * ```
    */
   setNoDelay(on = true): void {
@@ -317,9 +421,19 @@ export class TcpStream implements Disposable {
   /**
    * Turn TCP keep-alive on or off.
    *
+   * @param on true to probe an idle connection.
+   * @throws {IoError} when the socket option cannot be set; {@linkcode ClosedError} when closed.
    * @example
-   * ```ts ignore
-   * conn.setKeepAlive(true);
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+   *   using peer = yield* listener.accept();
+   *   conn.setKeepAlive(true);
+   *   assert.equal(conn.closed, false);
+   * });
    * ```
    */
   setKeepAlive(on = true): void {
@@ -345,9 +459,26 @@ export class TcpStream implements Disposable {
    * The fd closes when both halves are closed; the stream itself is then no
    * longer usable (its `close()` does nothing).
    *
+   * @returns the read half and the write half.
+   * @throws {TypeError} when the stream was already split.
    * @example
-   * ```ts ignore
-   * const [rd, wr] = conn.split();
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+   *   using peer = yield* listener.accept();
+   *   const [rd, wr] = conn.split();
+   *   yield* wr.writeAll(new Uint8Array([7]));
+   *   const got = new Uint8Array(1);
+   *   yield* peer.readExact(got);
+   *   yield* peer.writeAll(got);
+   *   assert.equal(yield* rd.read(got), 1);
+   *   assert.equal(got[0], 7);
+   *   rd.close();
+   *   wr.close();
+   * });
    * ```
    */
   split(): [OwnedReadHalf, OwnedWriteHalf] {
@@ -388,8 +519,17 @@ export class TcpStream implements Disposable {
    * fd is closed. Idempotent.
    *
    * @example
-   * ```ts ignore
-   * conn.close();
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+   *   using peer = yield* listener.accept();
+   *   conn.close();
+   *   assert.equal(conn.closed, true);
+   *   assert.equal(yield* peer.read(new Uint8Array(8)), null);
+   * });
    * ```
    */
   close(): void {

@@ -27,12 +27,15 @@ import { dropFd, GO, NetOp, NO_LANE, READ, SocketCore, WRITE } from "./_socket.t
  * Options of {@linkcode UdpSocket.bind}.
  *
  * @example
- * ```ts ignore
- * import { run, UdpSocket, type UdpBindOptions } from "../mod.ts";
+ * ```ts
+ * import { run, type UdpBindOptions, UdpSocket } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * await run(function* () {
  *   const options: UdpBindOptions = { hostname: "127.0.0.1", port: 0, reusePort: true };
  *   using sock = yield* UdpSocket.bind(options);
- *   console.log(sock.localAddr); // { transport: "udp", hostname: "127.0.0.1", port: <picked> }
+ *   assert.equal(sock.localAddr.transport, "udp");
+ *   assert.equal(sock.localAddr.hostname, "127.0.0.1");
+ *   assert.ok(sock.localAddr.port > 0); // the port the kernel picked
  * });
  * ```
  */
@@ -49,15 +52,17 @@ export interface UdpBindOptions {
  * A received datagram: its length in the buffer and its sender.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type Datagram, run, UdpSocket } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * await run(function* () {
- *   using a = yield* UdpSocket.bind({ port: 0 });
- *   using b = yield* UdpSocket.bind({ port: 0 });
+ *   using a = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+ *   using b = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
  *   yield* a.sendTo(new TextEncoder().encode("ping"), b.localAddr);
  *   const buf = new Uint8Array(1500);
  *   const d: Datagram = yield* b.recvFrom(buf);
- *   console.log(new TextDecoder().decode(buf.subarray(0, d.n)), d.addr.port === a.localAddr.port);
+ *   assert.equal(new TextDecoder().decode(buf.subarray(0, d.n)), "ping");
+ *   assert.equal(d.addr.port, a.localAddr.port);
  * });
  * ```
  */
@@ -182,16 +187,18 @@ class RecvOnly implements Operation<number>, PromiseLike<number> {
  * A UDP socket.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { run } from "../runtime/mod.ts";
  * import { UdpSocket } from "./mod.ts";
+ * import assert from "node:assert/strict";
  * await run(function* () {
- *   using a = yield* UdpSocket.bind({ port: 0 });
- *   using b = yield* UdpSocket.bind({ port: 0 });
+ *   using a = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+ *   using b = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
  *   yield* a.sendTo(new Uint8Array([1, 2, 3]), b.localAddr);
  *   const buf = new Uint8Array(1500);
  *   const { n, addr } = yield* b.recvFrom(buf);
- *   console.log(n, addr.port === a.localAddr.port);
+ *   assert.equal(n, 3);
+ *   assert.equal(addr.port, a.localAddr.port);
  * });
  * ```
  */
@@ -199,7 +206,11 @@ export class UdpSocket implements Disposable {
   readonly #core: SocketCore;
   #local: NetAddr | null = null;
 
-  /** Internal: made by {@linkcode UdpSocket.bind}. */
+  /**
+   * Internal: made by {@linkcode UdpSocket.bind}.
+   *
+   * @param core the bound socket's state.
+   */
   constructor(core: SocketCore) {
     if (!(core instanceof SocketCore)) throw new TypeError("use UdpSocket.bind()");
     this.#core = core;
@@ -208,10 +219,17 @@ export class UdpSocket implements Disposable {
   /**
    * Bind a datagram socket to `hostname:port` (port 0: the kernel picks).
    *
+   * @param opts the `hostname` (default "127.0.0.1"), `port` (0: the kernel picks), `reusePort`.
+   * @returns an operation (also awaitable) giving the socket.
    * @throws {TypeError} for a bad hostname; {@linkcode RangeError} for a bad port.
+   * @throws {IoError} (from the operation) when the bind fails, e.g. "EADDRINUSE".
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { UdpSocket } from "../mod.ts";
+   * import assert from "node:assert/strict";
    * const sock = await UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   * assert.ok(sock.localAddr.port > 0);
+   * sock.close();
    * ```
    */
   static bind(opts: UdpBindOptions): Operation<UdpSocket> & PromiseLike<UdpSocket> {
@@ -239,9 +257,23 @@ export class UdpSocket implements Disposable {
   /**
    * Send one datagram to `addr`; resolves with the bytes sent.
    *
+   * @param buf the datagram.
+   * @param addr where to send it.
+   * @returns an operation (also awaitable) giving the bytes sent.
+   * @throws {TypeError} for a bad hostname or `buf`; {@linkcode RangeError} for a bad port.
+   * @throws {IoError} (from the operation) when the send fails; {@linkcode ClosedError} when the
+   *   socket is closed.
    * @example
-   * ```ts ignore
-   * yield* sock.sendTo(bytes, { hostname: "127.0.0.1", port: 9000 });
+   * ```ts
+   * import { run, UdpSocket } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using a = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using b = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   const bytes = new Uint8Array([9, 9]);
+   *   assert.equal(yield* a.sendTo(bytes, { hostname: "127.0.0.1", port: b.localAddr.port }), 2);
+   *   assert.equal(yield* b.recv(new Uint8Array(8)), 2);
+   * });
    * ```
    */
   sendTo(buf: Uint8Array, addr: AddrOptions): Operation<number> & PromiseLike<number> {
@@ -253,9 +285,23 @@ export class UdpSocket implements Disposable {
   /**
    * Receive one datagram into `buf`: `{ n, addr }`.
    *
+   * @param buf where the datagram goes (a longer one is cut to fit).
+   * @returns an operation (also awaitable) giving `{ n, addr }`.
+   * @throws {IoError} (from the operation) when the receive fails; {@linkcode ClosedError} when the
+   *   socket is closed.
    * @example
-   * ```ts ignore
-   * const { n, addr } = yield* sock.recvFrom(buf);
+   * ```ts
+   * import { run, UdpSocket } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using a = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using b = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   yield* a.sendTo(new Uint8Array([1]), b.localAddr);
+   *   const buf = new Uint8Array(1500);
+   *   const { n, addr } = yield* b.recvFrom(buf);
+   *   assert.equal(n, 1);
+   *   assert.equal(addr.port, a.localAddr.port);
+   * });
    * ```
    */
   recvFrom(buf: Uint8Array): Operation<Datagram> & PromiseLike<Datagram> {
@@ -266,9 +312,22 @@ export class UdpSocket implements Disposable {
   /**
    * Set the default peer: `send`/`recv` then talk to it only.
    *
+   * @param addr the default peer.
+   * @returns an operation (also awaitable) that finishes once set.
+   * @throws {TypeError} for a bad hostname; {@linkcode RangeError} for a bad port.
+   * @throws {IoError} (from the operation) when the connect fails.
    * @example
-   * ```ts ignore
-   * yield* sock.connect({ hostname: "127.0.0.1", port: 9000 });
+   * ```ts
+   * import { run, UdpSocket } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using a = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using b = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   yield* a.connect({ hostname: "127.0.0.1", port: b.localAddr.port });
+   *   yield* a.send(new Uint8Array([5])); // no address: the connected peer
+   *   const { addr } = yield* b.recvFrom(new Uint8Array(8));
+   *   assert.equal(addr.port, a.localAddr.port);
+   * });
    * ```
    */
   connect(addr: AddrOptions): Operation<void> & PromiseLike<void> {
@@ -279,9 +338,22 @@ export class UdpSocket implements Disposable {
   /**
    * Send one datagram to the connected peer.
    *
+   * @param buf the datagram.
+   * @returns an operation (also awaitable) giving the bytes sent.
+   * @throws {IoError} (from the operation) when no peer is connected or the send
+   *   fails.
    * @example
-   * ```ts ignore
-   * yield* sock.send(bytes);
+   * ```ts
+   * import { run, UdpSocket } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using a = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using b = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   yield* a.connect(b.localAddr);
+   *   const bytes = new TextEncoder().encode("hi");
+   *   assert.equal(yield* a.send(bytes), 2);
+   *   assert.equal(yield* b.recv(new Uint8Array(8)), 2);
+   * });
    * ```
    */
   send(buf: Uint8Array): Operation<number> & PromiseLike<number> {
@@ -292,9 +364,23 @@ export class UdpSocket implements Disposable {
   /**
    * Receive one datagram (from the connected peer): its length.
    *
+   * @param buf where the datagram goes (a longer one is cut to fit).
+   * @returns an operation (also awaitable) giving its length.
+   * @throws {IoError} (from the operation) when the receive fails; {@linkcode ClosedError} when the
+   *   socket is closed.
    * @example
-   * ```ts ignore
-   * const n = yield* sock.recv(buf);
+   * ```ts
+   * import { run, UdpSocket } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using a = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using b = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   yield* a.sendTo(new Uint8Array([1, 2, 3, 4]), b.localAddr);
+   *   const buf = new Uint8Array(2);
+   *   const n = yield* b.recv(buf); // a datagram longer than buf is cut to fit
+   *   assert.equal(n, 2);
+   *   assert.deepEqual(buf, new Uint8Array([1, 2]));
+   * });
    * ```
    */
   recv(buf: Uint8Array): Operation<number> & PromiseLike<number> {
@@ -306,8 +392,14 @@ export class UdpSocket implements Disposable {
    * Close the socket (pending ops end with ClosedError). Idempotent.
    *
    * @example
-   * ```ts ignore
-   * sock.close();
+   * ```ts
+   * import { run, UdpSocket } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using a = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   a.close();
+   *   assert.throws(() => a.localAddr); // closed
+   * });
    * ```
    */
   close(): void {

@@ -29,14 +29,14 @@ const SERVE_TASKS = new URL("./serve_task.ts", import.meta.url).href;
  * Where and how to listen (as `TcpListener.bind`; SO_REUSEPORT is always set).
  *
  * @example
- * ```ts ignore
- * import { Runtime, type ServeOptions } from "../../mod.ts";
+ * ```ts
+ * import { Runtime, serve, type ServeOptions } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const rt = new Runtime({ poolSize: 2 });
- * // echo_handler.ts calls defineHandler("echo", …) at its top level.
- * const handlers = new URL("./echo_handler.ts", import.meta.url).href;
+ * const handlers = new URL("../../examples/echo_handler.ts", import.meta.url).href; // defineHandler("echo", …)
  * const listen: ServeOptions = { hostname: "127.0.0.1", port: 0, backlog: 512 };
  * const srv = await serve(rt, listen, handlers, "echo");
- * console.log(srv.localAddr.port); // the port worker 0 picked, shared by all
+ * assert.ok(srv.localAddr.port > 0); // the port worker 0 picked, shared by all
  * await rt.shutdown();
  * ```
  */
@@ -53,14 +53,20 @@ export interface ServeOptions {
  * Options of {@linkcode Server.close}.
  *
  * @example
- * ```ts ignore
- * import { Runtime, type ServeCloseOptions } from "../../mod.ts";
+ * ```ts
+ * import { Runtime, serve, type ServeCloseOptions, TcpStream } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const rt = new Runtime({ poolSize: 2 });
- * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
- * // … on shutdown: stop accepting, give open connections half a second, then force-close.
- * const options: ServeCloseOptions = { drainMs: 500 };
+ * const handlers = new URL("../../examples/echo_handler.ts", import.meta.url).href; // defineHandler("echo", …)
+ * const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, handlers, "echo");
+ * const idle = await TcpStream.connect({ hostname: "127.0.0.1", port: srv.localAddr.port });
+ * await idle.writeAll(new Uint8Array([1])); // the echo comes back: the connection is being served
+ * await idle.readExact(new Uint8Array(1));
+ * // … on shutdown: stop accepting, give open connections a moment, then force-close.
+ * const options: ServeCloseOptions = { drainMs: 50 };
  * const final = await srv.close(options);
- * console.log(final.forced, "connections were force-closed");
+ * assert.equal(final.forced, 1); // the idle connection was force-closed
+ * idle.close();
  * await rt.shutdown();
  * ```
  */
@@ -73,15 +79,16 @@ export interface ServeCloseOptions {
  * Counters of one worker's listener.
  *
  * @example
- * ```ts ignore
- * import { Runtime, type ServeWorkerStats } from "../../mod.ts";
+ * ```ts
+ * import { Runtime, serve, type ServeWorkerStats } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const rt = new Runtime({ poolSize: 2 });
- * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
+ * const handlers = new URL("../../examples/echo_handler.ts", import.meta.url).href; // defineHandler("echo", …)
+ * const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, handlers, "echo");
  * // … later, see how the kernel spread connections over the workers:
  * const perWorker: ServeWorkerStats[] = srv.stats().perWorker;
- * for (const [i, w] of perWorker.entries()) {
- *   console.log(`worker ${i}: ${w.accepted} accepted, ${w.open} open`);
- * }
+ * assert.equal(perWorker.length, 2);
+ * assert.ok(perWorker.every((w) => w.accepted >= 0 && w.open >= 0));
  * await rt.shutdown();
  * ```
  */
@@ -96,14 +103,22 @@ export interface ServeWorkerStats {
  * What {@linkcode Server.stats} reports.
  *
  * @example
- * ```ts ignore
- * import { Runtime, type ServeStats } from "../../mod.ts";
+ * ```ts
+ * import { Runtime, serve, type ServeStats, TcpStream } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const rt = new Runtime({ poolSize: 2 });
- * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
+ * const handlers = new URL("../../examples/echo_handler.ts", import.meta.url).href; // defineHandler("echo", …)
+ * const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, handlers, "echo");
+ * const conn = await TcpStream.connect({ hostname: "127.0.0.1", port: srv.localAddr.port });
+ * await conn.writeAll(new Uint8Array([1]));
+ * await conn.readExact(new Uint8Array(1)); // echoed: a worker accepted it
  * const now: ServeStats = srv.stats();
- * console.log(now.accepted, now.open, now.perWorker.length); // perWorker.length === 2
+ * assert.equal(now.accepted, 1);
+ * assert.equal(now.perWorker.length, 2);
+ * conn.close();
  * const final: ServeStats = await srv.close(); // `forced` is known once closed
- * console.log(final.accepted, final.forced);
+ * assert.equal(final.accepted, 1);
+ * assert.equal(final.forced, 0);
  * await rt.shutdown();
  * ```
  */
@@ -122,12 +137,15 @@ export interface ServeStats {
  * The bound address of a server (every worker's listener has it).
  *
  * @example
- * ```ts ignore
- * import { Runtime, type ServeAddr, TcpStream } from "../../mod.ts";
+ * ```ts
+ * import { Runtime, serve, type ServeAddr, TcpStream } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const rt = new Runtime({ poolSize: 2 });
- * const srv = await serve(rt, { port: 0 }, new URL("./handlers.ts", import.meta.url).href, "echo");
+ * const handlers = new URL("../../examples/echo_handler.ts", import.meta.url).href; // defineHandler("echo", …)
+ * const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, handlers, "echo");
  * const addr: ServeAddr = srv.localAddr;
  * const conn = await TcpStream.connect({ hostname: addr.hostname, port: addr.port });
+ * assert.equal(conn.peerAddr.port, addr.port);
  * conn.close();
  * await rt.shutdown();
  * ```
@@ -183,10 +201,16 @@ function unwrap(e: unknown): unknown {
  * A running multi-worker TCP server (made by `rt.serve`).
  *
  * @example
- * ```ts ignore
- * const srv = await serve(rt, { port: 0 }, handlerUrl, "echo");
- * console.log(srv.localAddr.port, srv.stats().perWorker);
+ * ```ts
+ * import { Runtime, serve } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * const rt = new Runtime({ poolSize: 2 });
+ * const handlers = new URL("../../examples/echo_handler.ts", import.meta.url).href; // defineHandler("echo", …)
+ * const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, handlers, "echo");
+ * assert.equal(srv.stats().perWorker.length, 2);
  * await srv.close({ drainMs: 1000 });
+ * assert.equal(srv.closing, true);
+ * await rt.shutdown();
  * ```
  */
 export class Server {
@@ -200,7 +224,15 @@ export class Server {
   #closed: Promise<ServeStats> | null = null;
   #onClosed: (s: Server) => void;
 
-  /** Internal: made by {@linkcode startServe}. */
+  /**
+   * Internal: made by {@linkcode startServe}.
+   *
+   * @param pool the worker pool that serves.
+   * @param id the server's id in the pool.
+   * @param stats the shared per-worker counters.
+   * @param addr the address every worker listens on.
+   * @param onClosed called once the server closed.
+   */
   constructor(
     pool: WorkerPool,
     id: number,
@@ -224,9 +256,16 @@ export class Server {
   /**
    * Counters now: accepted and open connections per worker.
    *
+   * @returns the counters now.
    * @example
-   * ```ts ignore
-   * console.log(srv.stats().perWorker.map((w) => w.accepted));
+   * ```ts
+   * import { Runtime, serve } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * const rt = new Runtime({ poolSize: 2 });
+   * const handlers = new URL("../../examples/echo_handler.ts", import.meta.url).href; // defineHandler("echo", …)
+   * const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, handlers, "echo");
+   * assert.deepEqual(srv.stats().perWorker.map((w) => w.accepted), [0, 0]);
+   * await rt.shutdown();
    * ```
    */
   stats(): ServeStats {
@@ -247,9 +286,19 @@ export class Server {
    * `drainMs` (default 2000), close what is left, and resolve with the final
    * counters once every connection ended. Idempotent.
    *
+   * @param options `drainMs`: how long open connections may take (default 2000).
+   * @returns a promise of the final counters.
+   * @throws {RangeError} when `drainMs` is negative or not finite.
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { Runtime, serve } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * const rt = new Runtime({ poolSize: 2 });
+   * const handlers = new URL("../../examples/echo_handler.ts", import.meta.url).href; // defineHandler("echo", …)
+   * const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, handlers, "echo");
    * const { accepted, forced } = await srv.close({ drainMs: 500 });
+   * assert.deepEqual([accepted, forced], [0, 0]);
+   * await rt.shutdown();
    * ```
    */
   close(options: ServeCloseOptions = {}): Promise<ServeStats> {
@@ -288,8 +337,16 @@ export class Server {
  * bind failures (EADDRINUSE…) reject.
  *
  * @example
- * ```ts ignore
- * const srv = await startServe(pool, { port: 0 }, handlerUrl, "echo", () => {});
+ * ```ts
+ * import { startServe } from "./serve.ts";
+ * import { WorkerPool } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * const pool = await WorkerPool.start({ workers: 1 });
+ * const handlers = new URL("../../examples/echo_handler.ts", import.meta.url).href; // defineHandler("echo", …)
+ * const srv = await startServe(pool, { hostname: "127.0.0.1", port: 0 }, handlers, "echo", () => {});
+ * assert.ok(srv.localAddr.port > 0);
+ * await srv.close();
+ * await pool.shutdown();
  * ```
  */
 export function startServe(
@@ -365,12 +422,18 @@ export function startServe(
  *   (at the call); rejects with the bind error (EADDRINUSE…) or when `rt` shuts down
  *   while binding.
  * @example
- * ```ts ignore
- * import { Runtime, serve } from "../../mod.ts";
+ * ```ts
+ * import { Runtime, serve, TcpStream } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const rt = Runtime.builder().poolSize(2).build();
- * const handlers = new URL("./echo_handler.ts", import.meta.url).href;
+ * const handlers = new URL("../../examples/echo_handler.ts", import.meta.url).href; // defineHandler("echo", …)
  * const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, handlers, "echo");
- * console.log(srv.localAddr.port);
+ * const conn = await TcpStream.connect({ hostname: "127.0.0.1", port: srv.localAddr.port });
+ * await conn.writeAll(new TextEncoder().encode("ping"));
+ * const buf = new Uint8Array(4);
+ * await conn.readExact(buf);
+ * assert.equal(new TextDecoder().decode(buf), "ping");
+ * conn.close();
  * await srv.close({ drainMs: 1000 });
  * await rt.shutdown();
  * ```
@@ -387,7 +450,7 @@ export function serve(
   return p.then((srv) => {
     if (h.isShutdown()) {
       return srv.close({ drainMs: 0 }).then(() => {
-        throw new Error("dokio: the runtime was shut down while serve() was binding");
+        throw new Error("the runtime was shut down while serve() was binding");
       });
     }
     forget = h.track({ close: (ms) => srv.close({ drainMs: ms }).then(() => {}) });

@@ -16,8 +16,17 @@
  * runs `onCancel`.
  *
  * @example
- * ```ts ignore
- * const rs = readableOf((b) => conn.read(b), () => conn.close());
+ * ```ts
+ * import { readableOf } from "./web_streams.ts";
+ * import assert from "node:assert/strict";
+ * // On a socket: readableOf((b) => conn.read(b), () => conn.close()). Here an in-memory source:
+ * const chunks: (Uint8Array | null)[] = [new Uint8Array([1, 2]), new Uint8Array([3]), null];
+ * const rs = readableOf((b) => {
+ *   const c = chunks.shift() ?? null;
+ *   if (c !== null) b.set(c);
+ *   return Promise.resolve(c === null ? null : c.byteLength);
+ * }, () => {});
+ * assert.deepEqual(new Uint8Array(await new Response(rs).arrayBuffer()), new Uint8Array([1, 2, 3]));
  * ```
  */
 export function readableOf(
@@ -48,8 +57,22 @@ export function readableOf(
  * A WritableStream over `writeAll`; `close` runs `shutdown`, `abort` runs `onAbort`.
  *
  * @example
- * ```ts ignore
- * const ws = writableOf((b) => conn.writeAll(b), () => conn.shutdown(), () => conn.close());
+ * ```ts
+ * import { writableOf } from "./web_streams.ts";
+ * import assert from "node:assert/strict";
+ * // On a socket: writableOf((b) => conn.writeAll(b), () => conn.shutdown(), () => conn.close()).
+ * const sent: number[] = [];
+ * let shut = false;
+ * const ws = writableOf(
+ *   (b) => Promise.resolve(void sent.push(...b)),
+ *   () => Promise.resolve(void (shut = true)),
+ *   () => {},
+ * );
+ * const w = ws.getWriter();
+ * await w.write(new Uint8Array([4, 5]));
+ * await w.close();
+ * assert.deepEqual(sent, [4, 5]);
+ * assert.equal(shut, true);
  * ```
  */
 export function writableOf(
