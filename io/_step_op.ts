@@ -99,7 +99,7 @@ export abstract class StepOp<T>
   /** Resume: drive the inner operation, then step, until done or suspended. */
   next(): IteratorResult<unknown, T> {
     if (this.#state === DONE) {
-      throw new TypeError("dokio: an io operation was resumed after it finished");
+      throw new TypeError("an io operation was resumed after it finished");
     }
     this.#state = RUNNING;
     let input: unknown = undefined;

@@ -609,7 +609,11 @@ export class BufReader implements Reader {
 
   // ---- internal: used by this file's operations ----
 
-  /** Internal: start a read of the source into the free end of the buffer (made room first). */
+  /**
+   * Internal: start a read of the source into the free end of the buffer (made room first).
+   *
+   * @returns an operation giving the bytes read, or null at end of stream.
+   */
   fill(): Operation<number | null> {
     if (this.#busy) throw new TypeError("BufReader: another operation is reading the source");
     const buf = this.#buf;
@@ -631,7 +635,12 @@ export class BufReader implements Reader {
     return this.#src.read(this.#buf.subarray(this.#end));
   }
 
-  /** Internal: a fill finished with `n` (null at end of stream); gives `n` back. */
+  /**
+   * Internal: a fill finished with `n` (null at end of stream); gives `n` back.
+   *
+   * @param n the bytes the fill read, or null at end of stream.
+   * @returns `n`.
+   */
   filled(n: number | null): number | null {
     this.#busy = false;
     if (n !== null) this.#end += n;
@@ -643,7 +652,12 @@ export class BufReader implements Reader {
     this.#busy = false;
   }
 
-  /** Internal: start a read of the source straight into `dst`. */
+  /**
+   * Internal: start a read of the source straight into `dst`.
+   *
+   * @param dst where the bytes go.
+   * @returns an operation giving the bytes read, or null at end of stream.
+   */
   direct(dst: Uint8Array): Operation<number | null> {
     if (this.#busy) throw new TypeError("BufReader: another operation is reading the source");
     this.#busy = true;
@@ -655,7 +669,12 @@ export class BufReader implements Reader {
     this.#busy = false;
   }
 
-  /** Internal: move buffered bytes into `dst`; gives how many. */
+  /**
+   * Internal: move buffered bytes into `dst`; gives how many.
+   *
+   * @param dst where the bytes go.
+   * @returns how many bytes were moved.
+   */
   copyOut(dst: Uint8Array): number {
     const n = Math.min(dst.byteLength, this.#end - this.#pos);
     dst.set(this.#buf.subarray(this.#pos, this.#pos + n));
@@ -664,7 +683,11 @@ export class BufReader implements Reader {
     return n;
   }
 
-  /** Internal: put `bytes` back in front of the buffered ones. */
+  /**
+   * Internal: put `bytes` back in front of the buffered ones.
+   *
+   * @param bytes the bytes to put back.
+   */
   unread(bytes: Uint8Array): void {
     const k = bytes.byteLength;
     if (k === 0) return;
@@ -687,6 +710,12 @@ export class BufReader implements Reader {
    * Internal: find the next record ending in `delim` among the buffered
    * bytes and take it; null when more bytes are needed. Throws
    * MaxLengthError once the record passes `max`.
+   *
+   * @param delim the byte that ends a record.
+   * @param max the longest record allowed, in bytes.
+   * @param mode `AS_LINE`: text without the line end; otherwise the bytes through `delim`.
+   * @returns the record, or null when more bytes are needed.
+   * @throws {MaxLengthError} when the record passes `max`.
    */
   scan(delim: number, max: number, mode: number): string | Uint8Array | null {
     const buf = this.#buf;
@@ -723,7 +752,12 @@ export class BufReader implements Reader {
     return null;
   }
 
-  /** Internal: at end of stream, the unterminated rest as a record, or null. */
+  /**
+   * Internal: at end of stream, the unterminated rest as a record, or null.
+   *
+   * @param mode whether the record is given as text or bytes.
+   * @returns the rest as a record, or null when nothing is left.
+   */
   takeRest(mode: number): string | Uint8Array | null {
     const pos = this.#pos, end = this.#end;
     this.#scanned = 0;
@@ -790,7 +824,11 @@ export class Lines implements AsyncIterable<string> {
     return this.#r.readLine(this.#options);
   }
 
-  /** `for await (const line of lines)` until the end of the stream. */
+  /**
+   * `for await (const line of lines)` until the end of the stream.
+   *
+   * @returns an async iterator of the lines.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<string, void, undefined> {
     for (;;) {
       const line = await this.#r.readLine(this.#options);

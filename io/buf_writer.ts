@@ -302,6 +302,11 @@ export class BufWriter implements Writer {
   /**
    * Internal: copy `src[off..]` into the buffer — as much as fits when
    * `partial`, else all of it or nothing; gives how many bytes.
+   *
+   * @param src the bytes to copy from.
+   * @param off where in `src` to start.
+   * @param partial true to copy as much as fits.
+   * @returns how many bytes were copied.
    */
   copyIn(src: Uint8Array, off: number, partial: boolean): number {
     const left = src.byteLength - off;
@@ -316,13 +321,21 @@ export class BufWriter implements Writer {
     return n;
   }
 
-  /** Internal: start one write of the buffered bytes. */
+  /**
+   * Internal: start one write of the buffered bytes.
+   *
+   * @returns an operation giving how many bytes the sink took.
+   */
   flushSome(): Operation<number> {
     this.#claim();
     return this.#sink.write(this.#buf.subarray(0, this.#len));
   }
 
-  /** Internal: the sink took `n` of the buffered bytes. */
+  /**
+   * Internal: the sink took `n` of the buffered bytes.
+   *
+   * @param n how many of the buffered bytes the sink took.
+   */
   flushed(n: number): void {
     this.#busy = false;
     const len = this.#len;
@@ -333,13 +346,22 @@ export class BufWriter implements Writer {
     }
   }
 
-  /** Internal: start one write of `bytes` straight to the sink. */
+  /**
+   * Internal: start one write of `bytes` straight to the sink.
+   *
+   * @param bytes the bytes to write.
+   * @returns an operation giving how many bytes the sink took.
+   */
   through(bytes: Uint8Array): Operation<number> {
     this.#claim();
     return this.#sink.write(bytes);
   }
 
-  /** Internal: start the sink's shutdown. */
+  /**
+   * Internal: start the sink's shutdown.
+   *
+   * @returns an operation that finishes once the sink is shut down.
+   */
   shutdownSink(): Operation<void> {
     this.#claim();
     return this.#sink.shutdown();

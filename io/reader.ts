@@ -35,6 +35,11 @@ import type { Operation } from "../runtime/operation.ts";
  * ```
  */
 export interface Reader {
-  /** Read into `buf`: bytes read (≥ 1 for a non-empty `buf`), or null at end of stream. */
+  /**
+   * Read into `buf`: bytes read (≥ 1 for a non-empty `buf`), or null at end of stream.
+   *
+   * @param buf where the bytes go.
+   * @returns an operation giving the count, or null at end of stream.
+   */
   read(buf: Uint8Array): Operation<number | null>;
 }

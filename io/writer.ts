@@ -34,10 +34,24 @@ import type { Operation } from "../runtime/operation.ts";
  * ```
  */
 export interface Writer {
-  /** Write a prefix of `buf`: bytes taken (≥ 1 unless `buf` is empty). */
+  /**
+   * Write a prefix of `buf`: bytes taken (≥ 1 unless `buf` is empty).
+   *
+   * @param buf the bytes to write.
+   * @returns an operation giving how many bytes were taken.
+   */
   write(buf: Uint8Array): Operation<number>;
-  /** Write all of `buf`. */
+  /**
+   * Write all of `buf`.
+   *
+   * @param buf the bytes to write.
+   * @returns an operation that finishes once every byte was taken.
+   */
   writeAll(buf: Uint8Array): Operation<void>;
-  /** End the stream: the reader of the other side sees end of stream. */
+  /**
+   * End the stream: the reader of the other side sees end of stream.
+   *
+   * @returns an operation that finishes once the end is sent.
+   */
   shutdown(): Operation<void>;
 }

@@ -34,7 +34,11 @@
 export interface DecodeBuffer {
   /** The unconsumed bytes (a view: copy what you keep). */
   readonly buffer: Uint8Array;
-  /** Drop the first `n` unconsumed bytes. */
+  /**
+   * Drop the first `n` unconsumed bytes.
+   *
+   * @param n how many bytes to drop.
+   */
   consume(n: number): void;
 }
 
@@ -60,7 +64,12 @@ export interface DecodeBuffer {
  * ```
  */
 export interface EncodeBuffer {
-  /** Append `n` bytes; gives the view to fill them through. */
+  /**
+   * Append `n` bytes; gives the view to fill them through.
+   *
+   * @param n how many bytes to append.
+   * @returns the view to write them through.
+   */
   reserve(n: number): Uint8Array;
 }
 
@@ -101,9 +110,19 @@ export interface EncodeBuffer {
  * ```
  */
 export interface Decoder<T> {
-  /** Decode one item from the front of `src`, or return null to wait for more bytes. */
+  /**
+   * Decode one item from the front of `src`, or return null to wait for more bytes.
+   *
+   * @param src the bytes received so far.
+   * @returns the item, or null to wait for more bytes.
+   */
   decode(src: DecodeBuffer): T | null;
-  /** At end of stream: decode what is left (called until it returns null). */
+  /**
+   * At end of stream: decode what is left (called until it returns null).
+   *
+   * @param src the bytes left at end of stream.
+   * @returns the item, or null when nothing is left.
+   */
   decodeEof?(src: DecodeBuffer): T | null;
 }
 
@@ -132,7 +151,12 @@ export interface Decoder<T> {
  * ```
  */
 export interface Encoder<T> {
-  /** Append the bytes of `item` to `dst`; throw (writing nothing) for an item it cannot encode. */
+  /**
+   * Append the bytes of `item` to `dst`; throw (writing nothing) for an item it cannot encode.
+   *
+   * @param item the item to encode.
+   * @param dst the buffer to append to.
+   */
   encode(item: T, dst: EncodeBuffer): void;
 }
 
@@ -142,8 +166,9 @@ export interface Encoder<T> {
  * @example
  * ```ts
  * import { type Codec, LinesCodec } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const codec: Codec<string> = new LinesCodec();
- * console.assert(typeof codec.decode === "function");
+ * assert.equal(typeof codec.decode, "function");
  * ```
  */
 export interface Codec<In, Out = In> extends Decoder<In>, Encoder<Out> {}

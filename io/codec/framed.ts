@@ -34,9 +34,10 @@ import { GrowBuffer } from "./_grow_buffer.ts";
  * @example
  * ```ts
  * import { duplex, Framed, type FramedOptions, LinesCodec } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const options: FramedOptions = { readCapacity: 16 * 1024, writeCapacity: 16 * 1024 };
  * const f = new Framed(duplex(64)[0], new LinesCodec(), options);
- * console.assert(f instanceof Framed);
+ * assert.ok(f instanceof Framed);
  * ```
  */
 export interface FramedOptions {
@@ -365,7 +366,11 @@ export class Framed<In, Out = In> implements AsyncIterable<In> {
     return w;
   }
 
-  /** `for await (const item of framed)` until the end of the stream. */
+  /**
+   * `for await (const item of framed)` until the end of the stream.
+   *
+   * @returns an async iterator of the decoded items.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<In, void, undefined> {
     for (;;) {
       const item = await this.read();

@@ -480,7 +480,14 @@ export class WorkerPool implements HandleOwner {
     task: SharedTaskDef<F>,
     ...args: SharedArgs<F>
   ): SharedJoinHandle<SharedResult<F>>;
-  /** Run the shared task `name` of the module at `moduleUrl` (see the definition form). */
+  /**
+   * Run the shared task `name` of the module at `moduleUrl` (see the definition form).
+   *
+   * @param moduleUrl the URL of the module that defines the task.
+   * @param name the name given to `defineTask`.
+   * @param args plain-data arguments (copied to the worker).
+   * @returns the task's handle.
+   */
   spawnShared<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T>;
   spawnShared(
     task: SharedTaskDef<SharedFn> | string,
@@ -537,7 +544,14 @@ export class WorkerPool implements HandleOwner {
     task: SharedTaskDef<F>,
     ...args: SharedArgs<F>
   ): SharedJoinHandle<SharedResult<F>>;
-  /** Run the CPU job `name` of the module at `moduleUrl` (see the definition form). */
+  /**
+   * Run the CPU job `name` of the module at `moduleUrl` (see the definition form).
+   *
+   * @param moduleUrl the URL of the module that defines the job.
+   * @param name the name given to `defineTask`.
+   * @param args plain-data arguments (copied to the worker).
+   * @returns the job's handle.
+   */
   spawnBlocking<T>(moduleUrl: string, name: string, ...args: SharedArg[]): SharedJoinHandle<T>;
   spawnBlocking(
     task: SharedTaskDef<SharedFn> | string,
