@@ -24,8 +24,9 @@ import { PREBUILT_INDEX } from "./prebuilt/index.ts";
  * @example
  * ```ts
  * import type { PrebuiltEntry } from "./prebuilt.ts";
+ * import assert from "node:assert/strict";
  * const e: PrebuiltEntry = { sha256: "e3b0…", size: 44112, packedSize: 22042 };
- * console.assert(e.packedSize < e.size);
+ * assert.ok(e.packedSize < e.size);
  * ```
  */
 export interface PrebuiltEntry {
@@ -43,8 +44,9 @@ export interface PrebuiltEntry {
  * @example
  * ```ts
  * import type { PrebuiltIndex } from "./prebuilt.ts";
+ * import assert from "node:assert/strict";
  * const none: PrebuiltIndex = { sourceHash: "0123456789abcdef", zig: "0.17.1", targets: {} };
- * console.assert(Object.keys(none.targets).length === 0);
+ * assert.equal(Object.keys(none.targets).length, 0);
  * ```
  */
 export interface PrebuiltIndex {
