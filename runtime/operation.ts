@@ -111,10 +111,13 @@ export function setPromiser(fn: Promiser): void {
  * @param op the operation to run.
  * @returns a promise of the operation's value; it rejects with the operation's error.
  * @example
- * ```ts ignore
+ * ```ts
  * import { toPromise } from "./operation.ts";
- * import { sleep } from "../time/sleep.ts";
- * await toPromise(sleep(1));
+ * import { sleep } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const p: Promise<void> = toPromise(sleep(1));
+ * assert.ok(p instanceof Promise);
+ * await p;
  * ```
  */
 export function toPromise<T>(op: Operation<T>): Promise<T> {

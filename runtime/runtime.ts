@@ -350,6 +350,7 @@ export class Runtime {
    *   cannot be sent.
    * @example
    * ```ts ignore
+   * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
    * // tasks.ts: export const sum = defineTask("sum", (xs: number[]) => xs.reduce((a, b) => a + b, 0));
    * import { sum } from "./tasks.ts";
    * const rt = Runtime.builder().poolSize(2).build();
@@ -393,6 +394,7 @@ export class Runtime {
    *   cannot be sent.
    * @example
    * ```ts ignore
+   * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
    * const parts = await Promise.all(chunks.map((c) => rt.spawnBlocking(sum, c)));
    * ```
    */

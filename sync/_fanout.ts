@@ -79,6 +79,7 @@ export class FanOut {
  *
  * @example
  * ```ts ignore
+ * // Not run: a base for the channel waits; the watch and broadcast examples run its subclasses.
  * class ChangedOp<T> extends FanOutWait<void, WCore<T>> {
  *   protected poll(waker: Waker): Poll<void> {
  *     if (ready) return this.settle();

@@ -77,6 +77,7 @@ let rotation = 0;
  *
  * @example
  * ```ts ignore
+ * // Not run: called by the combinators while they run; their examples run it.
  * const it = startBranch(sleep(1));
  * ```
  */
@@ -92,6 +93,7 @@ export function startBranch(b: unknown): It {
  *
  * @example
  * ```ts ignore
+ * // Not run: called by select, race, join and all, whose examples run it.
  * checkBranches("race()", [op1, op2]);
  * ```
  */
@@ -106,6 +108,7 @@ export function checkBranches(what: string, list: readonly unknown[]): void {
  *
  * @example
  * ```ts ignore
+ * // Not run: made by select, race, join and all, whose examples run it.
  * const it = new MultiIter(ALL, [a, b], null, false);
  * ```
  */
@@ -274,6 +277,7 @@ function safeReturn(it: It): void {
  *
  * @example
  * ```ts ignore
+ * // Not run: a type-level sketch; the select and join examples use ValueOf.
  * type N = ValueOf<Operation<number>>; // number
  * ```
  */

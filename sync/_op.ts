@@ -50,6 +50,7 @@ export function isOperation(x: unknown): x is Operation<unknown> {
  *
  * @example
  * ```ts ignore
+ * // Not run: module-internal; OnceCell.getOrInit, whose examples run, makes these.
  * import { BodyOp } from "./_op.ts";
  * const op = new BodyOp(function* () { return 1; });
  * ```

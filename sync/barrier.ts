@@ -18,8 +18,17 @@ import { type Waiter, WaitList } from "./_waitlist.ts";
  * What `Barrier.wait()` gives: exactly one task per generation is the leader.
  *
  * @example
- * ```ts ignore
- * const { isLeader } = yield* barrier.wait();
+ * ```ts
+ * import { Barrier, run, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * await run(function* () {
+ *   const barrier = new Barrier(2);
+ *   const other = spawn(function* () {
+ *     return (yield* barrier.wait()).isLeader;
+ *   });
+ *   const { isLeader } = yield* barrier.wait();
+ *   assert.notEqual(isLeader, yield* other); // exactly one leads
+ * });
  * ```
  */
 export interface BarrierWaitResult {
@@ -128,8 +137,14 @@ export class Barrier {
    * @returns an operation (also awaitable) giving `{ isLeader }`: true for exactly one task per
    *   generation.
    * @example
-   * ```ts ignore
-   * const r = yield* barrier.wait();
+   * ```ts
+   * import { Barrier, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const barrier = new Barrier(1);
+   *   const r = yield* barrier.wait();
+   *   assert.equal(r.isLeader, true); // alone: the last to arrive leads
+   * });
    * ```
    */
   wait(): Leaf<BarrierWaitResult> {

@@ -260,8 +260,15 @@ export class BroadcastReceiver<T> implements Disposable {
    * @throws {LaggedError} (from the operation) when this receiver fell behind.
    * @throws {ClosedError} when this receiver is closed.
    * @example
-   * ```ts ignore
-   * const v = yield* rx.recv();
+   * ```ts
+   * import { broadcast, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const [tx, rx] = broadcast<string>(4);
+   *   tx.send("a");
+   *   const v = yield* rx.recv();
+   *   assert.equal(v, "a");
+   * });
    * ```
    */
   recv(): Leaf<T | undefined> {

@@ -136,8 +136,18 @@ export class CancellationToken implements Disposable {
    *
    * @returns an operation (also awaitable) that finishes on cancellation.
    * @example
-   * ```ts ignore
-   * yield* token.cancelled();
+   * ```ts
+   * import { CancellationToken, run, sleep, spawn } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const token = new CancellationToken();
+   *   spawn(function* () {
+   *     yield* sleep(1);
+   *     token.cancel();
+   *   });
+   *   yield* token.cancelled();
+   *   assert.equal(token.isCancelled, true);
+   * });
    * ```
    */
   cancelled(): Leaf<void> {
@@ -192,8 +202,18 @@ export class CancellationToken implements Disposable {
    * @returns an operation (also awaitable) giving `op`'s value, or undefined when cancelled first.
    * @throws (from the operation) what `op` throws.
    * @example
-   * ```ts ignore
-   * const msg = yield* token.runUntilCancelled(rx.recv());
+   * ```ts
+   * import { CancellationToken, mpsc, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const token = new CancellationToken();
+   *   const [tx, rx] = mpsc.channel<string>(1);
+   *   tx.trySend("m");
+   *   const msg = yield* token.runUntilCancelled(rx.recv());
+   *   assert.equal(msg, "m");
+   *   token.cancel();
+   *   assert.equal(yield* token.runUntilCancelled(rx.recv()), undefined); // cancelled first
+   * });
    * ```
    */
   runUntilCancelled<T>(

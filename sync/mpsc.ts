@@ -271,9 +271,19 @@ class ReserveOp<T> extends SlotOp<T, Permit<T>> {
  * `release()` (or the end of a `using` block) returns it unsent.
  *
  * @example
- * ```ts ignore
- * using permit = yield* tx.reserve();
- * permit.send(compute());
+ * ```ts
+ * import { mpsc, run } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * await run(function* () {
+ *   const [tx, rx] = mpsc.channel<number>(1);
+ *   const compute = () => 42;
+ *   {
+ *     using permit = yield* tx.reserve(); // the slot is held: trySend now fails
+ *     assert.equal(tx.trySend(0), false);
+ *     permit.send(compute());
+ *   }
+ *   assert.equal(rx.tryRecv(), 42);
+ * });
  * ```
  */
 export class Permit<T> implements Disposable {
@@ -414,9 +424,14 @@ class RecvOp<T, R> extends FastLeaf<R> {
  * closed.
  *
  * @example
- * ```ts ignore
- * const [tx, rx] = mpsc.channel<string>(16);
- * yield* tx.send("hello");
+ * ```ts
+ * import { mpsc, run } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * await run(function* () {
+ *   const [tx, rx] = mpsc.channel<string>(16);
+ *   yield* tx.send("hello");
+ *   assert.equal(yield* rx.recv(), "hello");
+ * });
  * ```
  */
 export class Sender<T> implements Disposable {
@@ -442,8 +457,23 @@ export class Sender<T> implements Disposable {
    * @throws {ClosedError} (carrying the value) when the Receiver is closed.
    * @throws {TypeError} when `value` is undefined.
    * @example
-   * ```ts ignore
-   * yield* tx.send(42);
+   * ```ts
+   * import { ClosedError, mpsc, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const [tx, rx] = mpsc.channel<number>(1);
+   *   yield* tx.send(42);
+   *   assert.equal(rx.tryRecv(), 42);
+   *   rx.close();
+   *   let refused: unknown;
+   *   try {
+   *     yield* tx.send(1);
+   *   } catch (e) {
+   *     refused = e;
+   *   }
+   *   assert.ok(refused instanceof ClosedError); // carrying the value
+   *   assert.equal(refused.value, 1);
+   * });
    * ```
    */
   send(value: T): Leaf<void> {
@@ -486,9 +516,15 @@ export class Sender<T> implements Disposable {
    * @returns an operation (also awaitable) giving the Permit.
    * @throws {ClosedError} when the Receiver is closed.
    * @example
-   * ```ts ignore
-   * const permit = yield* tx.reserve();
-   * permit.send(1);
+   * ```ts
+   * import { mpsc, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const [tx, rx] = mpsc.channel<number>(4);
+   *   const permit = yield* tx.reserve();
+   *   permit.send(1);
+   *   assert.equal(rx.tryRecv(), 1);
+   * });
    * ```
    */
   reserve(): Leaf<Permit<T>> {
@@ -646,10 +682,20 @@ export class UnboundedSender<T> implements Disposable {
  * Outside: `for await (const v of rx) use(v);`
  *
  * @example
- * ```ts ignore
- * const [tx, rx] = mpsc.channel<number>(8);
- * let v: number | undefined;
- * while ((v = yield* rx.recv()) !== undefined) total += v;
+ * ```ts
+ * import { mpsc, run, spawn } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * await run(function* () {
+ *   const [tx, rx] = mpsc.channel<number>(8);
+ *   spawn(function* () {
+ *     for (const n of [1, 2, 3]) yield* tx.send(n);
+ *     tx.close();
+ *   });
+ *   let total = 0;
+ *   let v: number | undefined;
+ *   while ((v = yield* rx.recv()) !== undefined) total += v;
+ *   assert.equal(total, 6);
+ * });
  * ```
  */
 export class Receiver<T> implements Disposable, AsyncIterable<T> {
@@ -669,8 +715,17 @@ export class Receiver<T> implements Disposable, AsyncIterable<T> {
    *
    * @returns an operation (also awaitable) giving the message, or `undefined` at the end.
    * @example
-   * ```ts ignore
-   * const v = yield* rx.recv();
+   * ```ts
+   * import { mpsc, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const [tx, rx] = mpsc.channel<string>(1);
+   *   tx.trySend("x");
+   *   const v = yield* rx.recv();
+   *   assert.equal(v, "x");
+   *   tx.close();
+   *   assert.equal(yield* rx.recv(), undefined); // closed and drained
+   * });
    * ```
    */
   recv(): Leaf<T | undefined> {
@@ -688,9 +743,17 @@ export class Receiver<T> implements Disposable, AsyncIterable<T> {
    * @throws {TypeError} when `buf` is not an array.
    * @throws {RangeError} when `limit` is not a non-negative integer.
    * @example
-   * ```ts ignore
-   * const batch: number[] = [];
-   * const n = yield* rx.recvMany(batch, 64);
+   * ```ts
+   * import { mpsc, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const [tx, rx] = mpsc.channel<number>(8);
+   *   for (const n of [1, 2, 3]) tx.trySend(n);
+   *   const batch: number[] = [];
+   *   const n = yield* rx.recvMany(batch, 64);
+   *   assert.equal(n, 3);
+   *   assert.deepEqual(batch, [1, 2, 3]);
+   * });
    * ```
    */
   recvMany(buf: T[], limit: number): Leaf<number> {

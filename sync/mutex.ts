@@ -44,9 +44,17 @@ let makeGuard: <T>(core: MutexCore<T>) => MutexGuard<T>;
  * end of a `using` block).
  *
  * @example
- * ```ts ignore
- * using g = yield* mutex.lock();
- * g.value += 1;
+ * ```ts
+ * import { Mutex, run } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * await run(function* () {
+ *   const mutex = new Mutex(0);
+ *   {
+ *     using g = yield* mutex.lock();
+ *     g.value += 1;
+ *   }
+ *   assert.equal(mutex.tryLock()?.value, 1);
+ * });
  * ```
  */
 export class MutexGuard<T> implements Disposable {
@@ -185,9 +193,19 @@ export class Mutex<T> {
    * @returns an operation (also awaitable) giving the guard; release it (or end its `using` block)
    *   to unlock.
    * @example
-   * ```ts ignore
-   * const g = yield* m.lock();
-   * try { g.value.push(1); } finally { g.release(); }
+   * ```ts
+   * import { Mutex, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const m = new Mutex<number[]>([]);
+   *   const g = yield* m.lock();
+   *   try {
+   *     g.value.push(1);
+   *   } finally {
+   *     g.release();
+   *   }
+   *   assert.deepEqual(m.tryLock()?.value, [1]);
+   * });
    * ```
    */
   lock(): Leaf<MutexGuard<T>> {

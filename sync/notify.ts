@@ -118,8 +118,17 @@ export class Notify {
    *
    * @returns an operation (also awaitable) that finishes when notified.
    * @example
-   * ```ts ignore
-   * yield* notify.notified();
+   * ```ts
+   * import { Notify, run, sleep, spawn } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const notify = new Notify();
+   *   spawn(function* () {
+   *     yield* sleep(1);
+   *     notify.notifyOne();
+   *   });
+   *   yield* notify.notified();
+   * });
    * ```
    */
   notified(): Leaf<void> {

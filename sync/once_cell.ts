@@ -190,8 +190,18 @@ export class OnceCell<T> {
    * @returns an operation (also awaitable) giving the value.
    * @throws {TypeError} when `init` is not a function; (from the operation) what `init` throws.
    * @example
-   * ```ts ignore
-   * const v = yield* cell.getOrInit(function* () { yield* sleep(10); return 42; });
+   * ```ts
+   * import { OnceCell, run, sleep } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const cell = new OnceCell<number>();
+   *   const v = yield* cell.getOrInit(function* () {
+   *     yield* sleep(10);
+   *     return 42;
+   *   });
+   *   assert.equal(v, 42);
+   *   assert.equal(cell.get(), 42);
+   * });
    * ```
    */
   getOrInit(init: () => Operation<T> | PromiseLike<T> | T): Operation<T> & PromiseLike<T> {

@@ -163,8 +163,18 @@ export class OneshotSender<T> implements Disposable {
    *
    * @returns an operation (also awaitable) that finishes when the receiver closes.
    * @example
-   * ```ts ignore
-   * yield* tx.closed();
+   * ```ts
+   * import { oneshot, run, sleep, spawn } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const [tx, rx] = oneshot<number>();
+   *   spawn(function* () {
+   *     yield* sleep(1);
+   *     rx.close(); // the receiver no longer wants the value
+   *   });
+   *   yield* tx.closed();
+   *   assert.throws(() => tx.send(1)); // ClosedError: nobody would receive it
+   * });
    * ```
    */
   closed(): Leaf<void> {

@@ -111,9 +111,17 @@ export class RwLockReadGuard<T> implements Disposable {
  * Exclusive write access to an {@linkcode RwLock}'s value until released.
  *
  * @example
- * ```ts ignore
- * using g = yield* lock.write();
- * g.value = g.value + 1;
+ * ```ts
+ * import { run, RwLock } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * await run(function* () {
+ *   const lock = new RwLock(1);
+ *   {
+ *     using g = yield* lock.write();
+ *     g.value = g.value + 1;
+ *   }
+ *   assert.equal(lock.tryRead()?.value, 2);
+ * });
  * ```
  */
 export class RwLockWriteGuard<T> implements Disposable {
@@ -259,8 +267,15 @@ export class RwLock<T> {
    *
    * @returns an operation (also awaitable) giving a read guard.
    * @example
-   * ```ts ignore
-   * using g = yield* lock.read();
+   * ```ts
+   * import { run, RwLock } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const lock = new RwLock("v");
+   *   using g = yield* lock.read();
+   *   assert.equal(g.value, "v");
+   *   assert.equal(lock.tryWrite(), null); // a reader holds it
+   * });
    * ```
    */
   read(): Leaf<RwLockReadGuard<T>> {
@@ -272,9 +287,18 @@ export class RwLock<T> {
    *
    * @returns an operation (also awaitable) giving the write guard.
    * @example
-   * ```ts ignore
-   * using g = yield* lock.write();
-   * g.value = next;
+   * ```ts
+   * import { run, RwLock } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const lock = new RwLock(0);
+   *   const next = 7;
+   *   {
+   *     using g = yield* lock.write();
+   *     g.value = next;
+   *   }
+   *   assert.equal(lock.tryRead()?.value, 7);
+   * });
    * ```
    */
   write(): Leaf<RwLockWriteGuard<T>> {

@@ -243,9 +243,20 @@ export class Semaphore {
    * @throws {RangeError} when `n` is bad.
    * @throws {ClosedError} (from the operation) once the semaphore is closed.
    * @example
-   * ```ts ignore
-   * const p = yield* sem.acquire(3);
-   * try { work(); } finally { p.release(); }
+   * ```ts
+   * import { run, Semaphore } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const sem = new Semaphore(3);
+   *   const work = () => assert.equal(sem.available, 0);
+   *   const p = yield* sem.acquire(3);
+   *   try {
+   *     work();
+   *   } finally {
+   *     p.release();
+   *   }
+   *   assert.equal(sem.available, 3);
+   * });
    * ```
    */
   acquire(n: number = 1): Leaf<SemaphorePermit> {

@@ -218,9 +218,20 @@ export class TaskTracker {
    *
    * @returns an operation (also awaitable) that finishes when the tracker is closed and empty.
    * @example
-   * ```ts ignore
-   * tracker.close();
-   * yield* tracker.wait();
+   * ```ts
+   * import { run, sleep, TaskTracker } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const tracker = new TaskTracker();
+   *   let done = false;
+   *   tracker.spawn(function* () {
+   *     yield* sleep(2);
+   *     done = true;
+   *   });
+   *   tracker.close();
+   *   yield* tracker.wait();
+   *   assert.equal(done, true);
+   * });
    * ```
    */
   wait(): Leaf<void> {

@@ -295,8 +295,18 @@ export class WatchReceiver<T> implements Disposable {
    * @throws {ClosedError} (from the operation) when every sender closed and no change is pending,
    *   or this receiver is closed.
    * @example
-   * ```ts ignore
-   * yield* rx.changed();
+   * ```ts
+   * import { run, sleep, spawn, watch } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   const [tx, rx] = watch(0);
+   *   spawn(function* () {
+   *     yield* sleep(1);
+   *     tx.send(1);
+   *   });
+   *   yield* rx.changed();
+   *   assert.equal(rx.borrow(), 1);
+   * });
    * ```
    */
   changed(): Leaf<void> {

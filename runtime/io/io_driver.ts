@@ -14,6 +14,7 @@
  *
  * @example
  * ```ts ignore
+ * // Not run: the scheduler owns the driver; the net examples run this path.
  * const n = io.pollNow(); // harvest and dispatch without waiting
  * ```
  */

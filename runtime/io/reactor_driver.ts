@@ -82,6 +82,7 @@ export const IO_DONE = 2;
  *
  * @example
  * ```ts ignore
+ * // Not run: an abstract base; every socket operation is one, and the net examples run them.
  * class Nop extends IoOp<number> {
  *   protected submitTo(r: Reactor, token: number) { r.nop(token); }
  *   protected finish(res: number) { return res; }
@@ -207,6 +208,7 @@ export abstract class IoOp<T> extends Leaf<T> {
  *
  * @example
  * ```ts ignore
+ * // Not run: the scheduler opens the driver (on the first I/O of a runtime); the net examples run it.
  * const io = await ReactorDriver.open("auto");
  * ```
  */
@@ -355,6 +357,7 @@ export class ReactorDriver implements IoDriver {
  *
  * @example
  * ```ts ignore
+ * // Not run: `check` is module-private; every socket op calls it on its result.
  * const n = check(result, "recv");
  * ```
  */

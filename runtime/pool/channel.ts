@@ -103,11 +103,12 @@ function waitOn(
  * A single-producer single-consumer byte channel in a SharedArrayBuffer.
  *
  * @example
- * ```ts ignore
- * import { sharedChannel } from "./channel.ts";
+ * ```ts
+ * import { run, sharedChannel } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const ch = sharedChannel(1024);
  * await ch.send(new Uint8Array([1, 2, 3]));
- * console.log(await ch.recv()); // Uint8Array [1, 2, 3]
+ * assert.deepEqual(await ch.recv(), new Uint8Array([1, 2, 3]));
  * ```
  */
 export class SharedChannel {
@@ -156,8 +157,14 @@ export class SharedChannel {
    * @throws {TypeError} when `buffer` is not a SharedArrayBuffer.
    * @throws {RangeError} when `buffer` is not a channel buffer.
    * @example
-   * ```ts ignore
-   * self.onmessage = (e) => { const ch = SharedChannel.from(e.data); };
+   * ```ts
+   * import { SharedChannel, sharedChannel } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * const ch = sharedChannel(1024);
+   * // In a worker: self.onmessage = (e) => { const ch = SharedChannel.from(e.data); };
+   * const view = SharedChannel.from(ch.buffer);
+   * view.trySend(new Uint8Array([9]));
+   * assert.deepEqual(ch.tryRecv(), new Uint8Array([9]));
    * ```
    */
   static from(buffer: SharedArrayBuffer, options?: SharedChannelOptions): SharedChannel {
@@ -184,8 +191,13 @@ export class SharedChannel {
    * @throws {RangeError} when `bytes` can never fit.
    * @throws {ClosedError} when the channel is closed.
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { run, sharedChannel } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * const ch = sharedChannel(64);
+   * const msg = new Uint8Array(8);
    * if (!ch.trySend(msg)) await ch.send(msg);
+   * assert.ok(ch.queuedBytes > 0);
    * ```
    */
   trySend(bytes: Uint8Array): boolean {
@@ -230,8 +242,15 @@ export class SharedChannel {
    *
    * @returns the message, `undefined` when the channel is empty, `null` when closed and drained.
    * @example
-   * ```ts ignore
-   * const m = ch.tryRecv();
+   * ```ts
+   * import { run, sharedChannel } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * const ch = sharedChannel(64);
+   * assert.equal(ch.tryRecv(), undefined); // empty
+   * ch.trySend(new Uint8Array([1]));
+   * assert.deepEqual(ch.tryRecv(), new Uint8Array([1]));
+   * ch.close();
+   * assert.equal(ch.tryRecv(), null); // closed and drained
    * ```
    */
   tryRecv(): Uint8Array | null | undefined {
@@ -271,8 +290,14 @@ export class SharedChannel {
    * @returns an operation (also awaitable) that finishes once sent.
    * @throws {ClosedError} (from the operation) when the channel is closed.
    * @example
-   * ```ts ignore
-   * yield* ch.send(new TextEncoder().encode("hi"));
+   * ```ts
+   * import { run, sharedChannel } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * const ch = sharedChannel(64);
+   * await run(function* () {
+   *   yield* ch.send(new TextEncoder().encode("hi"));
+   * });
+   * assert.equal(new TextDecoder().decode(ch.tryRecv() as Uint8Array), "hi");
    * ```
    */
   send(bytes: Uint8Array): SendShared {
@@ -284,8 +309,19 @@ export class SharedChannel {
    *
    * @returns an operation (also awaitable) giving the message, or `null` once closed and drained.
    * @example
-   * ```ts ignore
-   * for (let m = yield* ch.recv(); m !== null; m = yield* ch.recv()) use(m);
+   * ```ts
+   * import { run, sharedChannel } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * const ch = sharedChannel(64);
+   * ch.trySend(new Uint8Array([1]));
+   * ch.trySend(new Uint8Array([2]));
+   * ch.close();
+   * const got = await run(function* () {
+   *   const out: number[] = [];
+   *   for (let m = yield* ch.recv(); m !== null; m = yield* ch.recv()) out.push(m[0]);
+   *   return out;
+   * });
+   * assert.deepEqual(got, [1, 2]);
    * ```
    */
   recv(): RecvShared {
@@ -297,8 +333,13 @@ export class SharedChannel {
    * drains what is queued and then gets `null`.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { run, sharedChannel } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * const ch = sharedChannel(64);
    * ch.close();
+   * assert.equal(ch.closed, true);
+   * assert.equal(await ch.recv(), null);
    * ```
    */
   close(): void {
@@ -323,8 +364,12 @@ function spinOption(spin: unknown): number {
  * The send leaf of {@link SharedChannel} (`yield*` or `await` it).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { run, sharedChannel } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * const ch = sharedChannel(64);
  * await ch.send(new Uint8Array(8));
+ * assert.equal((await ch.recv())?.byteLength, 8);
  * ```
  */
 export class SendShared extends Leaf<void> {
@@ -372,8 +417,13 @@ export class SendShared extends Leaf<void> {
  * The receive leaf of {@link SharedChannel} (`yield*` or `await` it).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { run, sharedChannel } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * const ch = sharedChannel(64);
+ * ch.trySend(new Uint8Array([5]));
  * const msg = await ch.recv();
+ * assert.deepEqual(msg, new Uint8Array([5]));
  * ```
  */
 export class RecvShared extends Leaf<Uint8Array | null> {
@@ -427,10 +477,13 @@ export class RecvShared extends Leaf<Uint8Array | null> {
  * @returns a new channel; post its `buffer` to another worker.
  * @throws {RangeError} when `capacity` is not a positive integer or above 2^30.
  * @example
- * ```ts ignore
+ * ```ts
  * import { sharedChannel } from "./channel.ts";
+ * import assert from "node:assert/strict";
  * const ch = sharedChannel(4096);
- * worker.postMessage(ch.buffer);
+ * // worker.postMessage(ch.buffer): the worker rebuilds it with SharedChannel.from
+ * assert.ok(ch.buffer instanceof SharedArrayBuffer);
+ * assert.throws(() => sharedChannel(0), RangeError);
  * ```
  */
 export function sharedChannel(capacity: number, options?: SharedChannelOptions): SharedChannel {
@@ -453,11 +506,14 @@ const BELL = 32;
  * every waiter present now. Post `notify.buffer`, rebuild with `new SharedNotify(buffer)`.
  *
  * @example
- * ```ts ignore
- * import { SharedNotify } from "./channel.ts";
+ * ```ts
+ * import { SharedNotify } from "../../mod.ts";
+ * import assert from "node:assert/strict";
  * const n = new SharedNotify();
  * n.notifyOne();
+ * const t0 = performance.now();
  * await n.notified(); // returns at once: the permit was stored
+ * assert.ok(performance.now() - t0 < 5_000);
  * ```
  */
 export class SharedNotify {
@@ -510,8 +566,16 @@ export class SharedNotify {
  * The wait leaf of {@link SharedNotify}.
  *
  * @example
- * ```ts ignore
- * yield* notify.notified();
+ * ```ts
+ * import { run, SharedNotify } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * const notify = new SharedNotify();
+ * notify.notifyOne();
+ * const v = await run(function* () {
+ *   yield* notify.notified();
+ *   return "notified";
+ * });
+ * assert.equal(v, "notified");
  * ```
  */
 export class NotifiedShared extends Leaf<void> {

@@ -6,6 +6,7 @@
  *
  * @example
  * ```ts ignore
+ * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
  * import { defineTask, WorkerPool } from "./mod.ts";
  * import assert from "node:assert/strict";
  * // tasks.ts: export const sum = defineTask("sum", (xs: number[]) => xs.reduce((a, b) => a + b, 0));

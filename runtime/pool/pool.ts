@@ -101,6 +101,7 @@ export { SharedJoinHandle } from "./handle.ts";
  *
  * @example
  * ```ts ignore
+ * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
  * import { WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
  * // tasks.ts: defineTask("sum", (xs: number[]) => xs.reduce((a, b) => a + b, 0));
  * import assert from "node:assert/strict";
@@ -124,7 +125,7 @@ export interface WorkerPoolOptions {
  * Counters of one pool worker.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type PoolWorkerMetrics, WorkerPool } from "../../mod.ts";
  * import assert from "node:assert/strict";
  * const pool = await WorkerPool.start({ workers: 2 });
@@ -155,9 +156,9 @@ export interface PoolWorkerMetrics {
  * Options of {@link WorkerPool.shutdown}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type PoolShutdownOptions, WorkerPool } from "../../mod.ts";
- * const pool = await WorkerPool.start({ workers: 2 });
+ * const pool = await WorkerPool.start({ workers: 1 });
  * // … spawn shared tasks …
  * const options: PoolShutdownOptions = { timeoutMs: 1000 }; // then cancel what still runs
  * await pool.shutdown(options);
@@ -200,6 +201,7 @@ let insidePoolWorker = false;
  *
  * @example
  * ```ts ignore
+ * // Not run: it marks the current isolate as a pool worker, which only runtime/pool/worker_main.ts is.
  * import { enterPoolWorker } from "./pool.ts";
  * enterPoolWorker(); // in runtime/pool/worker_main.ts only
  * ```
@@ -226,6 +228,7 @@ function resultError(id: number, info: unknown): JoinError {
  *
  * @example
  * ```ts ignore
+ * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
  * import { WorkerPool } from "./pool.ts";
  * import assert from "node:assert/strict";
  * const tasks = new URL("./my_tasks.ts", import.meta.url).href; // calls defineTask("sum", …)
@@ -295,9 +298,11 @@ export class WorkerPool implements HandleOwner {
    * @throws {RangeError} when `workers` or `slots` is out of range.
    * @throws {Error} (as a rejection) when a worker fails to start.
    * @example
-   * ```ts ignore
+   * ```ts
    * import { WorkerPool } from "./pool.ts";
+   * import assert from "node:assert/strict";
    * const pool = await WorkerPool.start({ workers: 2 });
+   * assert.equal(pool.workers, 2);
    * await pool.shutdown();
    * ```
    */
@@ -320,6 +325,7 @@ export class WorkerPool implements HandleOwner {
    * @throws {RangeError} when `workers` or `slots` is out of range.
    * @example
    * ```ts ignore
+   * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
    * import { WorkerPool } from "./pool.ts";
    * const pool = WorkerPool.create({ workers: 2, modules: [tasksUrl] });
    * const h = pool.spawnShared<number>(tasksUrl, "sum", [1, 2]); // queued while booting
@@ -471,6 +477,7 @@ export class WorkerPool implements HandleOwner {
    * @throws {Error} after `shutdown()` or when the pool failed to start.
    * @example
    * ```ts ignore
+   * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
    * const h = pool.spawnShared(greet, "ada"); // greet = defineTask("greet", (who: string) => …)
    * assert.equal(await h, "hello, ada");
    * const g = pool.spawnShared<string>(tasksUrl, "greet", "bob"); // by URL and name
@@ -510,6 +517,7 @@ export class WorkerPool implements HandleOwner {
    *   start.
    * @example
    * ```ts ignore
+   * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
    * const hs = [0, 1].map((i) => pool.spawnOn<number>(i, tasksUrl, "whoami"));
    * ```
    */
@@ -537,6 +545,7 @@ export class WorkerPool implements HandleOwner {
    * @throws {Error} after `shutdown()` or when the pool failed to start.
    * @example
    * ```ts ignore
+   * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
    * const sums = await Promise.all(chunks.map((c) => pool.spawnBlocking(sum, c)));
    * ```
    */
@@ -775,9 +784,14 @@ export class WorkerPool implements HandleOwner {
    * @param index the worker to terminate, from 0.
    * @throws {RangeError} when there is no worker `index`.
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { WorkerPool } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * const pool = await WorkerPool.start({ workers: 2 });
    * pool.terminateWorker(0);
    * assert.equal(pool.metrics()[0].alive, false);
+   * assert.equal(pool.metrics()[1].alive, true);
+   * await pool.shutdown();
    * ```
    */
   terminateWorker(index: number): void {
@@ -882,8 +896,13 @@ export class WorkerPool implements HandleOwner {
    * Per-worker counters (a snapshot).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { WorkerPool } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * const pool = await WorkerPool.start({ workers: 1 });
    * const depth = pool.metrics().reduce((n, m) => n + m.queueDepth, 0);
+   * assert.equal(depth, 0); // nothing queued
+   * await pool.shutdown();
    * ```
    */
   metrics(): PoolWorkerMetrics[] {
@@ -912,8 +931,12 @@ export class WorkerPool implements HandleOwner {
    * @returns a promise that resolves once every worker is terminated.
    * @throws {RangeError} when `timeoutMs` is negative or not a number.
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { WorkerPool } from "../../mod.ts";
+   * import assert from "node:assert/strict";
+   * const pool = await WorkerPool.start({ workers: 1 });
    * await pool.shutdown({ timeoutMs: 1000 });
+   * assert.throws(() => pool.spawnShared("file:///x.ts", "x"), Error); // no work after shutdown
    * ```
    */
   shutdown(options: PoolShutdownOptions = {}): Promise<void> {

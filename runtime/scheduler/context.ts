@@ -63,9 +63,15 @@ let current: Core | null = null;
  * The waker of the task being polled now.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { currentWaker } from "./context.ts";
- * const waker = currentWaker(); // inside a task poll only
+ * import { run } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * await run(function* () {
+ *   const waker = currentWaker(); // inside a task poll only
+ *   assert.equal(typeof waker.wake, "function");
+ * });
+ * assert.throws(() => currentWaker()); // outside one
  * ```
  */
 export function currentWaker(): Waker {
@@ -81,9 +87,16 @@ export function currentWaker(): Waker {
  * The core (drivers) of the worker polling now.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { currentCore } from "./context.ts";
- * const now = currentCore().time.now();
+ * import { run, sleep } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * const waited = await run(function* () {
+ *   const t0 = currentCore().time.now();
+ *   yield* sleep(5);
+ *   return currentCore().time.now() - t0;
+ * });
+ * assert.ok(waited >= 5);
  * ```
  */
 export function currentCore(): Core {
@@ -113,6 +126,7 @@ export function tryCurrentCore(): Core | null {
  *
  * @example
  * ```ts ignore
+ * // Not run: enter/leave bracket a task poll inside the scheduler only.
  * const prev = enter(task, core);
  * try { task.resume(); } finally { leave(prev, prevCore); }
  * ```

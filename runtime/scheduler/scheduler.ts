@@ -250,6 +250,7 @@ const SINCE_PARK = -1;
  *
  * @example
  * ```ts ignore
+ * // Not run: a Scheduler is made by a Runtime, which owns and drives it; the Runtime examples run one.
  * const s = new Scheduler(config);
  * const t = s.spawn(body());
  * ```

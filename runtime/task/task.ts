@@ -187,6 +187,7 @@ const CANCELLING = 1 << 4;
  *
  * @example
  * ```ts ignore
+ * // Not run: the body and the task exist only inside the scheduler's poll loop.
  * const res = (task.bits & GENERATOR_BODY) !== 0 ? resumeGenerator.call(body) : body.next();
  * ```
  */
