@@ -13,6 +13,7 @@ import {
   lstat,
   mkdir,
   readDir,
+  readFile,
   readLink,
   realPath,
   remove,
@@ -101,4 +102,19 @@ t("errors are IoErrors with Deno's code and the path", async (backend, dir) => {
   assert.throws(() => stat(7 as unknown as string), TypeError);
   assert.throws(() => chmod(`${dir}/full`, 0o17777), RangeError);
   assert.throws(() => truncate(`${dir}/full/f`, -1), RangeError);
+});
+
+Deno.test("fs/ on the portable deno backend says it needs the native reactor", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    Deno.writeTextFileSync(`${dir}/f`, "x");
+    await assert.rejects(
+      () => run(() => readFile(`${dir}/f`), { backend: "deno" }),
+      (e: Error) => e.message.includes("native reactor"),
+    );
+    // Metadata ops use Deno's own APIs and work there.
+    assert.ok((await run(() => stat(`${dir}/f`), { backend: "deno" })).isFile);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
