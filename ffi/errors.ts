@@ -168,8 +168,10 @@ let byName: Map<string, number> | null = null;
  * @example
  * ```ts
  * import { errnoOf, setErrnoSource } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * setErrnoSource((n) => (n === 2 ? "ENOENT" : "E?"));
- * console.assert(errnoOf("ENOENT") === 2 && errnoOf("EBOGUS") === 0);
+ * assert.equal(errnoOf("ENOENT"), 2);
+ * assert.equal(errnoOf("EBOGUS"), 0);
  * ```
  */
 export function errnoOf(code: string): number {

@@ -45,7 +45,8 @@ export const STAT_BIRTHTIME = 13;
  * @example
  * ```ts
  * import { STAT_FIELDS, STAT_SIZE } from "./file.ts";
- * console.assert(STAT_SIZE < STAT_FIELDS);
+ * import assert from "node:assert/strict";
+ * assert.ok(STAT_SIZE < STAT_FIELDS);
  * ```
  */
 export const STAT_FIELDS = 14;

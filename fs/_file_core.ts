@@ -41,8 +41,10 @@ import { giveScratch, SCRATCH_SIZE, takeScratch } from "./_scratch.ts";
  * @example
  * ```ts
  * import { GO } from "./_file_core.ts";
+ * import assert from "node:assert/strict";
  * const prepare = (n: number) => n === 0 ? 0 : GO; // an empty read is done without I/O
- * console.assert(prepare(0) === 0 && prepare(1) === GO);
+ * assert.equal(prepare(0), 0);
+ * assert.equal(prepare(1), GO);
  * ```
  */
 export const GO: unique symbol = Symbol("dokio.fs.go");

@@ -21,7 +21,9 @@
  * @example
  * ```ts
  * import { RECHECK_MS } from "./_path.ts";
- * console.assert(RECHECK_MS > 0 && RECHECK_MS <= 1);
+ * import assert from "node:assert/strict";
+ * assert.ok(RECHECK_MS > 0);
+ * assert.ok(RECHECK_MS <= 1);
  * ```
  */
 export const RECHECK_MS = 1;

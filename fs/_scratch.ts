@@ -18,7 +18,8 @@
  * @example
  * ```ts
  * import { SCRATCH_SIZE } from "./_scratch.ts";
- * console.assert(SCRATCH_SIZE > 4096);
+ * import assert from "node:assert/strict";
+ * assert.ok(SCRATCH_SIZE > 4096);
  * ```
  */
 export const SCRATCH_SIZE = 65536;
@@ -34,8 +35,9 @@ const encoder = new TextEncoder();
  * @example
  * ```ts
  * import { giveScratch, SCRATCH_SIZE, takeScratch } from "./_scratch.ts";
+ * import assert from "node:assert/strict";
  * const b = takeScratch();
- * console.assert(b.byteLength === SCRATCH_SIZE);
+ * assert.equal(b.byteLength, SCRATCH_SIZE);
  * giveScratch(b);
  * ```
  */
@@ -63,8 +65,10 @@ export function giveScratch(b: Uint8Array): void {
  * @example
  * ```ts
  * import { cPath } from "./_scratch.ts";
+ * import assert from "node:assert/strict";
  * const c = cPath("/tmp", new Uint8Array(16));
- * console.assert(c.length === 5 && c[4] === 0);
+ * assert.equal(c.length, 5);
+ * assert.equal(c[4], 0);
  * ```
  */
 export function cPath(path: string, into: Uint8Array): Uint8Array {

@@ -110,7 +110,9 @@ function openFlags(o: OpenOptions, fn: string): { flags: number; read: boolean; 
  * @example
  * ```ts
  * import { checkMode } from "./file.ts";
- * console.assert(checkMode(undefined, "open") === 0o666 && checkMode(0o600, "open") === 0o600);
+ * import assert from "node:assert/strict";
+ * assert.equal(checkMode(undefined, "open"), 0o666);
+ * assert.equal(checkMode(0o600, "open"), 0o600);
  * ```
  */
 export function checkMode(mode: number | undefined, fn: string): number {
@@ -170,7 +172,8 @@ export function open(path: PathLike, options: OpenOptions = READ_ONLY): FsOp<Fil
  * @example
  * ```ts
  * import { SeekMode } from "./file.ts";
- * console.assert(SeekMode.End === Deno.SeekMode.End);
+ * import assert from "node:assert/strict";
+ * assert.equal(SeekMode.End, Deno.SeekMode.End);
  * ```
  */
 export const SeekMode = { Start: 0, Current: 1, End: 2 } as const;
@@ -278,6 +281,8 @@ export class File implements Disposable {
    * Read at the file position into `buf`: bytes read (≥ 1), or `null` at end
    * of file (0 for an empty `buf`). Moves the position by what it read.
    *
+   * @param buf where the bytes go.
+   * @returns an operation (also awaitable) giving the count, or `null` at end of file.
    * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
    * ```ts ignore
@@ -294,6 +299,9 @@ export class File implements Disposable {
    * Read into `buf` at byte `offset` (pread): bytes read, or `null` at or past
    * the end. The file position does not move.
    *
+   * @param buf where the bytes go.
+   * @param offset the byte offset to read from.
+   * @returns an operation (also awaitable) giving the count, or `null` at or past the end.
    * @throws {TypeError} for a bad buffer; {@linkcode RangeError} for a negative or unsafe offset.
    * @example
    * ```ts ignore
@@ -311,6 +319,9 @@ export class File implements Disposable {
    * Write `buf` at the file position (at the end in append mode): the bytes
    * written (≥ 1 unless `buf` is empty).
    *
+   * @param buf the bytes to write.
+   * @returns an operation (also awaitable) giving the bytes written.
+   * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
    * ```ts ignore
    * const n = yield* f.write(bytes);
@@ -325,6 +336,9 @@ export class File implements Disposable {
   /**
    * Write `buf` at byte `offset` (pwrite); the file position does not move.
    *
+   * @param buf the bytes to write.
+   * @param offset the byte offset to write at.
+   * @returns an operation (also awaitable) giving the bytes written.
    * @throws {RangeError} for a negative or unsafe offset.
    * @example
    * ```ts ignore
@@ -341,6 +355,9 @@ export class File implements Disposable {
   /**
    * Write all of `buf` at the file position.
    *
+   * @param buf the bytes to write.
+   * @returns an operation (also awaitable) that finishes once every byte is written.
+   * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
    * ```ts ignore
    * yield* f.writeAll(new TextEncoder().encode("line\n"));
@@ -357,6 +374,7 @@ export class File implements Disposable {
    *
    * @param offset bytes from `whence` (may be negative for Current/End).
    * @param whence {@linkcode SeekMode}: Start (default), Current or End.
+   * @returns an operation (also awaitable) giving the new position.
    * @throws {RangeError} for a non-integer offset or unknown whence.
    * @example
    * ```ts ignore
@@ -377,6 +395,7 @@ export class File implements Disposable {
   /**
    * Flush data and metadata to disk (fsync, on Deno's blocking pool).
    *
+   * @returns an operation (also awaitable) that finishes once the file is on disk.
    * @example
    * ```ts ignore
    * yield* f.sync();
@@ -391,6 +410,7 @@ export class File implements Disposable {
   /**
    * Flush data to disk (fdatasync where the host has it).
    *
+   * @returns an operation (also awaitable) that finishes once the data is on disk.
    * @example
    * ```ts ignore
    * yield* f.syncData();
@@ -405,6 +425,8 @@ export class File implements Disposable {
   /**
    * Set the file's length to `len` bytes (default 0), cutting or zero-extending.
    *
+   * @param len the new length in bytes.
+   * @returns an operation (also awaitable) that finishes once the length is set.
    * @throws {RangeError} for a negative or unsafe length.
    * @example
    * ```ts ignore
@@ -423,6 +445,7 @@ export class File implements Disposable {
   /**
    * The file's metadata (fstat), as a `Deno.FileInfo`.
    *
+   * @returns an operation (also awaitable) giving the metadata.
    * @example
    * ```ts ignore
    * const { size } = yield* f.stat();
@@ -447,6 +470,7 @@ export class File implements Disposable {
    * The writer's end-of-writes: a file buffers nothing, so this only checks
    * the file is open (written data is in the page cache; `sync()` makes it durable).
    *
+   * @returns an operation (also awaitable) that finishes at once on an open file.
    * @example
    * ```ts ignore
    * yield* f.shutdown();

@@ -95,7 +95,11 @@ export class DirListing
   constructor(path: string) {
     this.#path = path;
   }
-  /** Iterate the entries (order as the file system gives them). */
+  /**
+   * Iterate the entries (order as the file system gives them).
+   *
+   * @returns an async iterator of the entries.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Deno.DirEntry> {
     try {
       for await (const e of Deno.readDir(this.#path)) yield e;
@@ -103,12 +107,22 @@ export class DirListing
       throw fromDeno(e, "readdir", this.#path);
     }
   }
-  /** All entries, as an operation. */
+  /**
+   * All entries, as an operation.
+   *
+   * @returns an iterator that finishes with every entry.
+   */
   [Symbol.iterator](): Iterator<unknown, Deno.DirEntry[], unknown> {
     const all = (): Promise<Deno.DirEntry[]> => Array.fromAsync<Deno.DirEntry>(this);
     return viaDeno("readdir", this.#path, all)[Symbol.iterator]();
   }
-  /** All entries, as a promise. */
+  /**
+   * All entries, as a promise.
+   *
+   * @param onfulfilled called with every entry.
+   * @param onrejected called with the error (an IoError such as ENOENT).
+   * @returns a promise of what the called handler returns.
+   */
   then<R1 = Deno.DirEntry[], R2 = never>(
     onfulfilled?: ((value: Deno.DirEntry[]) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,

@@ -169,7 +169,11 @@ export class SignalStream implements Disposable, AsyncIterable<Deno.Signal> {
     this.close();
   }
 
-  /** `for await (const sig of stream)` until it is closed. */
+  /**
+   * `for await (const sig of stream)` until it is closed.
+   *
+   * @returns an async iterator of the signals that arrive.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<Deno.Signal, void, undefined> {
     for (;;) {
       const got = await this.recv();

@@ -139,7 +139,7 @@ function virtualAddress(view: ArrayBufferView): number {
   if (id === undefined) {
     id = freeIds.pop() ?? nextId++;
     if (id >= 1 << 21) {
-      throw new RangeError("dokio: too many buffers in flight on the deno backend");
+      throw new RangeError("too many buffers in flight on the deno backend");
     }
     bufferIds.set(ab, id);
     buffersById.set(id, new WeakRef(ab));
@@ -152,7 +152,7 @@ function virtualAddress(view: ArrayBufferView): number {
 function bytesAt(addr: number, len: number): Uint8Array {
   const id = Math.floor(addr / TWO32);
   const ab = buffersById.get(id)?.deref();
-  if (ab === undefined) throw new RangeError(`dokio: ${addr} is not a buffer's virtual address`);
+  if (ab === undefined) throw new RangeError(`${addr} is not a buffer's virtual address`);
   return new Uint8Array(ab, addr - id * TWO32, len);
 }
 
@@ -249,8 +249,9 @@ export class DenoReactor implements IoReactor {
    * @example
    * ```ts
    * import { DenoReactor } from "./deno_reactor.ts";
+   * import assert from "node:assert/strict";
    * const r = await DenoReactor.open(1024);
-   * console.assert(r.backend === "deno");
+   * assert.equal(r.backend, "deno");
    * await r.close();
    * ```
    */
