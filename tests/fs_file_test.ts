@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { run, spawn } from "../runtime/mod.ts";
-import { ClosedError, IoError, open, SeekMode } from "../mod.ts";
+import { ClosedError, type File, IoError, open, SeekMode } from "../mod.ts";
 import { call, yieldNow } from "../runtime/mod.ts";
 import { randomBytes, rng, t } from "./fs_helpers.ts";
 import { BufReader, BufWriter, type Reader, type Writer } from "../io/mod.ts";
@@ -353,6 +353,33 @@ t(
       const br = new BufReader(r);
       for (let i = 0; i < 1000; i++) assert.equal(yield* br.readLine(), `line ${i}`);
       assert.equal(yield* br.readLine(), null);
+    }, { backend });
+  },
+);
+
+t(
+  "shutdown checks the file is open; using closes it; cancelling readable closes it",
+  async (backend, dir) => {
+    Deno.writeTextFileSync(`${dir}/s`, "abc");
+    await run(function* () {
+      let kept: File | null = null;
+      {
+        using f = yield* open(`${dir}/s`, { write: true });
+        yield* f.shutdown();
+        kept = f;
+      }
+      assert.ok(kept.closed);
+      assert.throws(() => kept!.write(new Uint8Array(1)), ClosedError);
+      try {
+        yield* kept.shutdown();
+        assert.fail("shutdown after close");
+      } catch (e) {
+        assert.ok(e instanceof ClosedError);
+      }
+      const g = yield* open(`${dir}/s`);
+      const reader = g.readable.getReader();
+      yield* call(() => reader.cancel());
+      assert.ok(g.closed);
     }, { backend });
   },
 );
