@@ -100,6 +100,7 @@ export const REACTOR_SOURCES: readonly string[] = [
   "epoll.c",
   "kqueue.c",
   "fs.c",
+  "net.c",
 ];
 
 /** Hidden visibility: the library exports only the `dk_*` ABI that `dokio.h` marks `DK_API`. */

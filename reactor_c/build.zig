@@ -10,7 +10,7 @@
 //! the dk_* ABI (hidden visibility; dokio.h marks the ABI DK_API).
 const std = @import("std");
 
-const sources = [_][]const u8{ "common.c", "clock.c", "uring.c", "ready.c", "epoll.c", "kqueue.c", "fs.c" };
+const sources = [_][]const u8{ "common.c", "clock.c", "uring.c", "ready.c", "epoll.c", "kqueue.c", "fs.c", "net.c" };
 
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});

@@ -886,7 +886,7 @@ int32_t dk_setsockopt(int32_t fd, int32_t option, int32_t value) {
   case DK_SOCKOPT_RCVBUF: name = SO_RCVBUF; break;
   case DK_SOCKOPT_SNDBUF: name = SO_SNDBUF; break;
   case DK_SOCKOPT_BROADCAST: name = SO_BROADCAST; break;
-  default: return -EINVAL;
+  default: return set_sockopt_ext(fd, option, value);
   }
   int v = value;
   return setsockopt(fd, level, name, &v, sizeof v) < 0 ? -errno : 0;

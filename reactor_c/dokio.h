@@ -248,12 +248,87 @@ DK_API int32_t dk_peer_addr(int32_t fd, struct dk_addr *out);
 #define DK_SOCKOPT_RCVBUF 3
 #define DK_SOCKOPT_SNDBUF 4
 #define DK_SOCKOPT_BROADCAST 5
+#define DK_SOCKOPT_REUSEADDR 6
+#define DK_SOCKOPT_REUSEPORT 7 /* -EOPNOTSUPP where the host has no SO_REUSEPORT */
+#define DK_SOCKOPT_LINGER 8    /* seconds, or -1 for off (the default) */
+#define DK_SOCKOPT_ERROR 9     /* dk_getsockopt only: the pending error (SO_ERROR) */
 DK_API int32_t dk_setsockopt(int32_t fd, int32_t option, int32_t value);
 /* dk_close: close(2) now, outside any reactor's op path.  The reactor's own fds
  * are refused (-EBADF).  Every live reactor is told before the close: its ops
  * on fd fail with -ECANCELED at its next call (io_uring: cancelled, so the
  * file is released and a peer sees the close). */
 DK_API int32_t dk_close(int32_t fd);
+
+/*
+ * Socket helpers beyond the records (net.c), synchronous, acting on an fd
+ * outside any reactor; results are >= 0 or -errno, and a bad fd, NULL buffer
+ * or out-of-range length is refused, never dereferenced.  Sockets made here
+ * are nonblocking and close-on-exec; close them with dk_close.  The reactor's
+ * records (ACCEPT, RECV, SEND, SHUTDOWN, POLL, CLOSE) work on them as on any
+ * socket.
+ *
+ * A Unix address is path[0..len): a file system path (no NUL inside, shorter
+ * than dk_unix_path_max(); -ENAMETOOLONG otherwise), or on Linux an abstract
+ * name, whose first byte is NUL (at most dk_unix_path_max() bytes;
+ * -EOPNOTSUPP elsewhere).
+ *
+ * The try-ops never block: "not ready" is -EAGAIN, and the caller then waits
+ * for readiness with a DK_OP_POLL record.  dk_resolve blocks in getaddrinfo:
+ * call it only off the scheduler thread (TS binds it as a nonblocking FFI
+ * symbol, run on a Deno blocking-call thread); it is thread-safe.
+ */
+#define DK_FAMILY_UNIX 1
+#define DK_FAMILY_INET 4
+#define DK_FAMILY_INET6 6
+#define DK_SOCK_STREAM 1
+#define DK_SOCK_DGRAM 2
+#define DK_MSG_PEEK 1
+/* dk_resolve's failures beyond errno (as -DK_EAI_*); far above every errno. */
+#define DK_EAI_NONAME 0x10001 /* no such host (EAI_NONAME / EAI_NODATA) */
+#define DK_EAI_AGAIN 0x10002  /* temporary failure of the resolver */
+#define DK_EAI_FAIL 0x10003   /* permanent failure of the resolver */
+
+/* dk_socket: a new socket (DK_FAMILY_*, DK_SOCK_*); fd or -errno. */
+DK_API int32_t dk_socket(int32_t family, int32_t type);
+/* dk_bind / dk_connect: bind or start connecting fd to the IP address *a.  dk_connect: 0 when
+ * connected, -EINPROGRESS (wait for DK_POLL_OUT, then read DK_SOCKOPT_ERROR), or -errno. */
+DK_API int32_t dk_bind(int32_t fd, const struct dk_addr *a);
+DK_API int32_t dk_connect(int32_t fd, const struct dk_addr *a);
+/* dk_listen: listen(2); backlog <= 0 means 1024. */
+DK_API int32_t dk_listen(int32_t fd, int32_t backlog);
+/* dk_getsockopt: out[0] = the value of a DK_SOCKOPT_* (booleans 0/1, LINGER seconds or -1). */
+DK_API int32_t dk_getsockopt(int32_t fd, int32_t option, int32_t *out);
+/* dk_unix_path_max: sizeof sun_path (108 Linux, 104 macOS). */
+DK_API int32_t dk_unix_path_max(void);
+/* dk_unix_bind / dk_unix_connect: bind or connect an AF_UNIX socket to a Unix address.
+ * dk_unix_connect: 0 connected, -EAGAIN (the listener's backlog is full: retry), or -errno. */
+DK_API int32_t dk_unix_bind(int32_t fd, const uint8_t *path, uint32_t len);
+DK_API int32_t dk_unix_connect(int32_t fd, const uint8_t *path, uint32_t len);
+/* dk_unix_name: fd's own (peer = 0) or peer's Unix address into out[0..cap); its length
+ * (0: unnamed), or -errno (-ENOSPC when it does not fit). */
+DK_API int32_t dk_unix_name(int32_t fd, int32_t peer, uint8_t *out, uint32_t cap);
+/* dk_peer_cred: out[0..3) = pid (-1 if the host does not say), uid, gid of the peer of a
+ * connected Unix socket (SO_PEERCRED; getpeereid + LOCAL_PEERPID on macOS). */
+DK_API int32_t dk_peer_cred(int32_t fd, int32_t *out);
+/* dk_try_recv: one recv into buf[0..len), flags DK_MSG_PEEK or 0; bytes (0 = end), -EAGAIN. */
+DK_API int32_t dk_try_recv(int32_t fd, uint8_t *buf, uint32_t len, int32_t flags);
+/* dk_try_send: one send of buf[0..len), never SIGPIPE; bytes taken, -EAGAIN. */
+DK_API int32_t dk_try_send(int32_t fd, const uint8_t *buf, uint32_t len);
+/* dk_try_sendv: one gathering send; iov = n (address, length) uint64 pairs, n <= 1024, total
+ * <= DK_MAX_LEN; bytes taken, -EAGAIN. */
+DK_API int32_t dk_try_sendv(int32_t fd, const uint64_t *iov, uint32_t n);
+/* dk_try_unix_sendto: one datagram to a Unix address (plen 0: the connected peer). */
+DK_API int32_t dk_try_unix_sendto(int32_t fd, const uint8_t *buf, uint32_t len,
+                                  const uint8_t *path, uint32_t plen);
+/* dk_try_unix_recvfrom: one datagram into buf (truncated to len); the sender's Unix address
+ * into from[0..cap), its length into *from_len. */
+DK_API int32_t dk_try_unix_recvfrom(int32_t fd, uint8_t *buf, uint32_t len, uint8_t *from,
+                                    uint32_t cap, uint32_t *from_len);
+/* dk_resolve: host[0..host_len) (<= 253 bytes, no NUL) through getaddrinfo (/etc/hosts and
+ * the system resolver) into out[0..cap) with the given port, duplicates dropped; the count
+ * (>= 1), -DK_EAI_*, or -errno.  Blocks. */
+DK_API int32_t dk_resolve(const uint8_t *host, uint32_t host_len, uint32_t port,
+                          struct dk_addr *out, uint32_t cap);
 
 /* dk_errno_name: "ECONNRESET" etc. for a positive errno; "E?" if unknown. */
 DK_API const char *dk_errno_name(int32_t err);

@@ -32,6 +32,7 @@
 
 /* defects_test.c: regression cases of the review and fuzzing findings. */
 void run_defect_cases(int backend);
+void run_net_cases(int backend);
 
 /* -------------------------------------------------------------- cases */
 
@@ -857,6 +858,7 @@ int main(void) {
     run_defect_cases(backends[b]);
     run("file helpers: fstat, lseek, ftruncate > 2 GiB, fsync, bad args", t_fs_helpers,
         backends[b]);
+    run_net_cases(backends[b]);
   }
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
