@@ -234,6 +234,33 @@ export const DK_SOCKOPT_RCVBUF = 3;
 export const DK_SOCKOPT_SNDBUF = 4;
 /** Socket option id: SO_BROADCAST. */
 export const DK_SOCKOPT_BROADCAST = 5;
+/** Socket option id: SO_REUSEADDR. */
+export const DK_SOCKOPT_REUSEADDR = 6;
+/** Socket option id: SO_REUSEPORT (EOPNOTSUPP where the host has none). */
+export const DK_SOCKOPT_REUSEPORT = 7;
+/** Socket option id: SO_LINGER, as seconds or -1 for off. */
+export const DK_SOCKOPT_LINGER = 8;
+/** Socket option id (read only): SO_ERROR, the pending error as a positive errno. */
+export const DK_SOCKOPT_ERROR = 9;
+
+/** `dk_socket` family: Unix domain. */
+export const DK_FAMILY_UNIX = 1;
+/** `dk_socket` family: IPv4. */
+export const DK_FAMILY_INET = 4;
+/** `dk_socket` family: IPv6. */
+export const DK_FAMILY_INET6 = 6;
+/** `dk_socket` type: stream. */
+export const DK_SOCK_STREAM = 1;
+/** `dk_socket` type: datagram. */
+export const DK_SOCK_DGRAM = 2;
+/** `dk_try_recv` flag: leave the bytes queued (MSG_PEEK). */
+export const DK_MSG_PEEK = 1;
+/** `dk_resolve` failure (as its negation): no such host. */
+export const DK_EAI_NONAME = 0x10001;
+/** `dk_resolve` failure (as its negation): temporary failure of the resolver. */
+export const DK_EAI_AGAIN = 0x10002;
+/** `dk_resolve` failure (as its negation): permanent failure of the resolver. */
+export const DK_EAI_FAIL = 0x10003;
 
 /** Largest single buffer length the C side accepts (larger → -EINVAL). */
 export const DK_MAX_LEN = 0x7ffff000;

@@ -83,7 +83,19 @@ import {
 } from "./layout.ts";
 import { type Library, openLibrary, readEnv } from "./library.ts";
 import { pointerOf } from "./pointer.ts";
-import { closeNow, localAddr, peerAddr, setSockOpt } from "./socket.ts";
+import {
+  bindFd,
+  closeNow,
+  connectFd,
+  getSockOpt,
+  listenFd,
+  localAddr,
+  peerAddr,
+  setSockOpt,
+  tcpSocket,
+} from "./socket.ts";
+import { type PeerCred, peerCred, unixBind, unixConnect, unixName, unixSocket } from "./unix.ts";
+import { tryRecv, tryRecvFromUnix, trySend, trySendToUnix, trySendv } from "./try_io.ts";
 import type { SocketAddr } from "./layout.ts";
 
 /**
@@ -183,6 +195,41 @@ export interface IoReactor {
   setSockOpt(fd: number, option: number, value: number): void;
   /** Close socket `fd` now, outside any op. */
   closeNow(fd: number): void;
+
+  // Socket helpers beyond the records (ffi/unix.ts, ffi/try_io.ts, ffi/socket.ts). A backend
+  // without one throws an IoError with code "EOPNOTSUPP" whose message says so.
+  /** Listen on a Unix address (raw bytes: a path, or an abstract name led by a 0 byte). */
+  unixListen(path: Uint8Array, backlog: number): number;
+  /** Connect to a Unix address: the fd, null when the backlog is full (retry), or a promise. */
+  unixConnect(path: Uint8Array): number | null | Promise<number>;
+  /** A Unix datagram socket bound to `path` (null: unbound). */
+  unixDatagram(path: Uint8Array | null): number;
+  /** Set a Unix datagram socket's default peer. */
+  unixDatagramConnect(fd: number, path: Uint8Array): void;
+  /** The Unix address of `fd` (its own, or its peer's) as raw bytes; empty when unnamed. */
+  unixName(fd: number, peer: boolean): Uint8Array;
+  /** The credentials of the peer of a connected Unix socket. */
+  peerCred(fd: number): PeerCred;
+  /** One nonblocking recv (peek: leave the bytes queued); null when none are ready. */
+  tryRecv(fd: number, buf: Uint8Array, peek: boolean): number | null;
+  /** One nonblocking send; null when the send buffer is full. */
+  trySend(fd: number, buf: Uint8Array): number | null;
+  /** One nonblocking gathering send; null when the send buffer is full. */
+  trySendv(fd: number, bufs: readonly Uint8Array[]): number | null;
+  /** One nonblocking datagram to a Unix address (null: the connected peer). */
+  trySendToUnix(fd: number, buf: Uint8Array, to: Uint8Array | null): number | null;
+  /** One nonblocking datagram and its sender's Unix address; null when none. */
+  tryRecvFromUnix(fd: number, buf: Uint8Array): [number, Uint8Array] | null;
+  /** A new nonblocking TCP socket (IPv6 when `v6`). */
+  tcpSocket(v6: boolean): number;
+  /** Bind `fd` to a `dk_addr` record. */
+  bindFd(fd: number, addr: Uint8Array): void;
+  /** listen(2) on `fd`. */
+  listenFd(fd: number, backlog: number): void;
+  /** Start a connect of `fd`: true when connected, false when in progress. */
+  connectFd(fd: number, addr: Uint8Array): boolean;
+  /** Read a socket option (`DK_SOCKOPT_*`). */
+  getSockOpt(fd: number, option: number): number;
 }
 
 /**
@@ -700,6 +747,111 @@ export class Reactor implements IoReactor {
   /** close(2) `fd` now (for fds no op is using). */
   closeNow(fd: number): void {
     closeNow(this.library, fd);
+  }
+
+  /** A Unix stream socket bound to `path` and listening (see `IoReactor.unixListen`). */
+  unixListen(path: Uint8Array, backlog: number): number {
+    const fd = unixSocket(this.library, true);
+    return this.#setUp(fd, () => {
+      unixBind(this.library, fd, path);
+      listenFd(this.library, fd, backlog);
+    });
+  }
+
+  /** A Unix stream socket connected to `path`; null when the listener's backlog is full. */
+  unixConnect(path: Uint8Array): number | null {
+    const fd = unixSocket(this.library, true);
+    let ok = false;
+    this.#setUp(fd, () => {
+      ok = unixConnect(this.library, fd, path, true);
+    });
+    if (ok) return fd;
+    closeNow(this.library, fd);
+    return null;
+  }
+
+  /** A Unix datagram socket, bound to `path` unless null. */
+  unixDatagram(path: Uint8Array | null): number {
+    const fd = unixSocket(this.library, false);
+    return this.#setUp(fd, () => {
+      if (path !== null) unixBind(this.library, fd, path);
+    });
+  }
+
+  /** Set the default peer of Unix datagram socket `fd`. */
+  unixDatagramConnect(fd: number, path: Uint8Array): void {
+    unixConnect(this.library, fd, path, false);
+  }
+
+  /** The Unix address of `fd` (or of its peer). */
+  unixName(fd: number, peer: boolean): Uint8Array {
+    return unixName(this.library, fd, peer);
+  }
+
+  /** The peer's credentials (SO_PEERCRED; getpeereid on macOS). */
+  peerCred(fd: number): PeerCred {
+    return peerCred(this.library, fd);
+  }
+
+  /** One nonblocking recv; null when none are ready. */
+  tryRecv(fd: number, buf: Uint8Array, peek: boolean): number | null {
+    return tryRecv(this.library, fd, buf, peek);
+  }
+
+  /** One nonblocking send; null when the send buffer is full. */
+  trySend(fd: number, buf: Uint8Array): number | null {
+    return trySend(this.library, fd, buf);
+  }
+
+  /** One nonblocking gathering send; null when the send buffer is full. */
+  trySendv(fd: number, bufs: readonly Uint8Array[]): number | null {
+    return trySendv(this.library, fd, bufs);
+  }
+
+  /** One nonblocking datagram to a Unix address. */
+  trySendToUnix(fd: number, buf: Uint8Array, to: Uint8Array | null): number | null {
+    return trySendToUnix(this.library, fd, buf, to);
+  }
+
+  /** One nonblocking datagram from a Unix datagram socket. */
+  tryRecvFromUnix(fd: number, buf: Uint8Array): [number, Uint8Array] | null {
+    return tryRecvFromUnix(this.library, fd, buf);
+  }
+
+  /** A new nonblocking TCP socket. */
+  tcpSocket(v6: boolean): number {
+    return tcpSocket(this.library, v6);
+  }
+
+  /** Bind `fd` to a `dk_addr` record. */
+  bindFd(fd: number, addr: Uint8Array): void {
+    bindFd(this.library, fd, addr);
+  }
+
+  /** listen(2) on `fd`. */
+  listenFd(fd: number, backlog: number): void {
+    listenFd(this.library, fd, backlog);
+  }
+
+  /** Start connecting `fd`: true when connected, false when in progress. */
+  connectFd(fd: number, addr: Uint8Array): boolean {
+    return connectFd(this.library, fd, addr);
+  }
+
+  /** Read a socket option. */
+  getSockOpt(fd: number, option: number): number {
+    return getSockOpt(this.library, fd, option);
+  }
+
+  /** Run `steps` on the new socket `fd`; close it if they throw. */
+  #setUp(fd: number, steps: () => void): number {
+    try {
+      steps();
+    } catch (e) {
+      closeNow(this.library, fd);
+      throw e;
+    }
+    return fd;
   }
 
   /** Queue a no-op; it completes with result 0. */

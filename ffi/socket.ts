@@ -1,6 +1,7 @@
 /**
  * Synchronous socket helpers of the C library: local/peer address, socket
- * options and an immediate close. They act on a file descriptor directly,
+ * options (set and read back), an immediate close, and the steps of the
+ * socket builder (socket, bind, listen, connect). They act on a file descriptor directly,
  * outside any reactor, so they may be called at any time (also while a
  * reactor is parked). Invariant: a negative C result becomes an
  * `IoError`; nothing here returns `-errno`.
@@ -8,8 +9,15 @@
  * @module
  */
 
-import { ioError } from "./errors.ts";
-import { ADDR_SIZE, readAddr, type SocketAddr } from "./layout.ts";
+import { errnoName, ioError } from "./errors.ts";
+import {
+  ADDR_SIZE,
+  DK_FAMILY_INET,
+  DK_FAMILY_INET6,
+  DK_SOCK_STREAM,
+  readAddr,
+  type SocketAddr,
+} from "./layout.ts";
 import type { Library } from "./library.ts";
 
 // Reused scratch record: the calls are synchronous, so one suffices per isolate.
@@ -109,4 +117,103 @@ export function closeNow(lib: Library, fd: number): void {
 
 function checkFd(fd: number): void {
   if ((fd | 0) !== fd) throw new TypeError(`fd must be a 32-bit integer, got ${fd}`);
+}
+
+const optOut = new Int32Array(1);
+
+/**
+ * A new nonblocking TCP socket (the socket builder's first step).
+ *
+ * @param lib the loaded library
+ * @param v6 true for IPv6, false for IPv4
+ * @returns the fd
+ * @throws {IoError} when the host refuses (EMFILE, EAFNOSUPPORT…).
+ * @example
+ * ```ts ignore
+ * const fd = tcpSocket(lib, false);
+ * ```
+ */
+export function tcpSocket(lib: Library, v6: boolean): number {
+  const fd = lib.symbols.dk_socket(v6 ? DK_FAMILY_INET6 : DK_FAMILY_INET, DK_SOCK_STREAM);
+  if (fd < 0) throw ioError(fd, "socket");
+  return fd;
+}
+
+/**
+ * Bind `fd` to the `dk_addr` record `addr`.
+ *
+ * @param lib the loaded library
+ * @param fd the socket
+ * @param addr a 32-byte `dk_addr` record
+ * @throws {IoError} EADDRINUSE, EADDRNOTAVAIL…
+ * @example
+ * ```ts ignore
+ * bindFd(lib, fd, writeAddr(newAddr(), "127.0.0.1", 0));
+ * ```
+ */
+export function bindFd(lib: Library, fd: number, addr: Uint8Array): void {
+  checkFd(fd);
+  const r = lib.symbols.dk_bind(fd, addr);
+  if (r < 0) throw ioError(r, "bind");
+}
+
+/**
+ * listen(2) on a bound socket.
+ *
+ * @param lib the loaded library
+ * @param fd the socket
+ * @param backlog the queue length (≤ 0: 1024)
+ * @throws {IoError} on failure.
+ * @example
+ * ```ts ignore
+ * listenFd(lib, fd, 128);
+ * ```
+ */
+export function listenFd(lib: Library, fd: number, backlog: number): void {
+  checkFd(fd);
+  const r = lib.symbols.dk_listen(fd, backlog);
+  if (r < 0) throw ioError(r, "listen");
+}
+
+/**
+ * Start connecting `fd` to the `dk_addr` record `addr`.
+ *
+ * @param lib the loaded library
+ * @param fd the socket
+ * @param addr a 32-byte `dk_addr` record
+ * @returns true when connected at once, false when in progress (wait for writability, then
+ *   read `DK_SOCKOPT_ERROR`)
+ * @throws {IoError} ECONNREFUSED, ENETUNREACH…
+ * @example
+ * ```ts ignore
+ * if (!connectFd(lib, fd, rec)) await writable(fd);
+ * ```
+ */
+export function connectFd(lib: Library, fd: number, addr: Uint8Array): boolean {
+  checkFd(fd);
+  const r = lib.symbols.dk_connect(fd, addr);
+  if (r === 0) return true;
+  if (errnoName(r) === "EINPROGRESS") return false;
+  throw ioError(r, "connect");
+}
+
+/**
+ * Read a socket option (`DK_SOCKOPT_*`): booleans as 0/1, buffer sizes in bytes, linger in
+ * seconds or -1 when off, `DK_SOCKOPT_ERROR` as a positive errno (0: none).
+ *
+ * @param lib the loaded library
+ * @param fd the socket
+ * @param option a `DK_SOCKOPT_*` id
+ * @returns the value
+ * @throws {IoError} on failure (EINVAL for an unknown option).
+ * @example
+ * ```ts ignore
+ * const linger = getSockOpt(lib, fd, DK_SOCKOPT_LINGER);
+ * ```
+ */
+export function getSockOpt(lib: Library, fd: number, option: number): number {
+  checkFd(fd);
+  const r = lib.symbols.dk_getsockopt(fd, option, optOut);
+  if (r < 0) throw ioError(r, "getsockopt");
+  return optOut[0];
 }

@@ -1,7 +1,9 @@
 /**
  * Dokio networking: {@linkcode TcpListener}, {@linkcode TcpStream} (with
- * owned split halves and web-stream adapters) and {@linkcode UdpSocket},
- * driven by the C reactor (io_uring or epoll). Importing this module
+ * owned split halves and web-stream adapters), {@linkcode UdpSocket},
+ * {@linkcode UnixListener}/{@linkcode UnixStream}/{@linkcode UnixDatagram},
+ * the {@linkcode TcpSocket} builder and {@linkcode lookupHost}, driven by the
+ * reactor (io_uring, epoll, kqueue, or the portable deno backend). Importing this module
  * installs the runtime's I/O driver factory.
  *
  * Every I/O method returns an operation: `yield*` it inside a task, `await`
@@ -48,6 +50,12 @@ export { type ConnectCallOptions, type ConnectOptions, TcpStream } from "./tcp_s
 export { Incoming, type IncomingOptions, type ListenOptions, TcpListener } from "./tcp_listener.ts";
 export { OwnedReadHalf, OwnedWriteHalf } from "./split.ts";
 export { type Datagram, type UdpBindOptions, UdpSocket } from "./udp_socket.ts";
+export { SocketStream } from "./socket_stream.ts";
+export { UnixStream } from "./unix_stream.ts";
+export { UnixListener, type UnixListenOptions } from "./unix_listener.ts";
+export { UNIX_PATH_MAX, type UnixAddr, type UnixAddrOptions } from "./unix_addr.ts";
+export type { PeerCred } from "../ffi/unix.ts";
+export { lookupHost } from "./lookup.ts";
 export { IoError } from "../ffi/errors.ts";
 export { ClosedError } from "../runtime/errors.ts";
 export {

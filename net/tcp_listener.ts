@@ -20,15 +20,15 @@
  */
 
 import type { IoReactor } from "../ffi/reactor.ts";
-import { DK_LISTEN_REUSEADDR, DK_LISTEN_REUSEPORT, newAddr } from "../ffi/layout.ts";
+import { DK_LISTEN_REUSEADDR, DK_LISTEN_REUSEPORT } from "../ffi/layout.ts";
 import { IoError, ioError } from "../ffi/errors.ts";
 import { currentCore } from "../runtime/scheduler/context.ts";
 import { ClosedError } from "../runtime/errors.ts";
-import type { Operation, Poll } from "../runtime/operation.ts";
-import type { Waker } from "../runtime/task/waker.ts";
+import type { Operation } from "../runtime/operation.ts";
 import { sleep } from "../time/sleep.ts";
 import { addrRecord, type NetAddr, netAddr } from "./addr.ts";
-import { dropFd, GO, NetOp, NO_LANE, READ, SocketCore } from "./_socket.ts";
+import { dropFd, NetOp, NO_LANE, SocketCore } from "./_socket.ts";
+import { AcceptOp } from "./_accept_op.ts";
 import { GenOp } from "../runtime/operation.ts";
 import { localNetAddr } from "./_sock_addr.ts";
 import { TcpStream } from "./tcp_stream.ts";
@@ -119,43 +119,16 @@ class ListenOp extends NetOp<TcpListener> {
   }
 }
 
-class AcceptOp extends NetOp<TcpStream> {
-  readonly #peer: Uint8Array = newAddr();
-  constructor(sock: SocketCore) {
-    super(sock, READ);
-  }
-  protected override prepare(_w: Waker): Poll<TcpStream> | typeof GO {
-    const kept = this.sock!.salvaged;
-    if (kept !== null && kept.length > 0) {
-      const fd = kept.shift() as number;
-      const s = this.sock!;
-      return new TcpStream(new SocketCore(fd, "TcpStream", s.driver, s.sched));
-    }
-    return GO;
-  }
-  protected write(r: IoReactor, token: number): void {
-    r.accept(token, this.sock!.fd, this.#peer);
-  }
-  protected finish(res: number): TcpStream {
-    if (res < 0) return this.fail(res, "accept");
-    const core = new SocketCore(res, "TcpStream", this.driverRef, currentCore());
-    let peer: NetAddr | null = null;
+function tcpStreamOf(core: SocketCore, peer: Uint8Array | null): TcpStream {
+  let addr: NetAddr | null = null;
+  if (peer !== null) {
     try {
-      peer = netAddr(this.#peer, "tcp");
+      addr = netAddr(peer, "tcp");
     } catch {
-      peer = null;
+      addr = null;
     }
-    return new TcpStream(core, peer);
   }
-  protected override salvage(res: number): void {
-    if (res < 0) return;
-    const s = this.sock!;
-    if (s.closed) {
-      dropFd(this.driverRef, res);
-      return;
-    }
-    (s.salvaged ??= []).push(res);
-  }
+  return new TcpStream(core, addr);
 }
 
 function* acceptLoop(
@@ -368,7 +341,7 @@ export class TcpListener implements Disposable, AsyncIterable<TcpStream> {
    * ```
    */
   accept(): Operation<TcpStream> & PromiseLike<TcpStream> {
-    return new AcceptOp(this.#core);
+    return new AcceptOp(this.#core, "TcpStream", true, tcpStreamOf);
   }
 
   /**

@@ -27,17 +27,18 @@
 
 import type { IoReactor } from "../ffi/reactor.ts";
 import { DK_SOCKOPT_KEEPALIVE, DK_SOCKOPT_NODELAY } from "../ffi/layout.ts";
-import { ioError } from "../ffi/errors.ts";
+import { IoError, ioError } from "../ffi/errors.ts";
 import type { Operation, Poll } from "../runtime/operation.ts";
 import { IO_DONE, IO_NEW, IO_SUBMITTED } from "../runtime/io/reactor_driver.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { currentCore } from "../runtime/scheduler/context.ts";
-import { addrRecord, checkBuffer, type NetAddr } from "./addr.ts";
+import { addrRecord, type NetAddr } from "./addr.ts";
 import { dropFd, NetOp, NO_LANE, SocketCore } from "./_socket.ts";
-import { ReadExactOp, RecvOp, SendOp, ShutdownOp, WriteAllOp } from "./_stream_ops.ts";
+import { GenOp } from "../runtime/operation.ts";
 import { localNetAddr, peerNetAddr } from "./_sock_addr.ts";
 import { OwnedReadHalf, OwnedWriteHalf, SplitOwner } from "./split.ts";
-import { readableOf, writableOf } from "../runtime/io/web_streams.ts";
+import { SocketStream } from "./socket_stream.ts";
+import { checkHost, connectError, ipLiteral, lookupHost } from "./lookup.ts";
 
 /**
  * Where {@linkcode TcpStream.connect} connects.
@@ -57,7 +58,7 @@ import { readableOf, writableOf } from "../runtime/io/web_streams.ts";
  * ```
  */
 export interface ConnectOptions {
-  /** IP literal or "localhost"; default "127.0.0.1". */
+  /** An IP literal or a host name (resolved with {@linkcode lookupHost}); default "127.0.0.1". */
   hostname?: string;
   /** Port 1..65535. */
   port: number;
@@ -165,19 +166,10 @@ class ConnectOp extends NetOp<TcpStream> {
  * assert.equal(reply, "hello\n");
  * ```
  */
-export class TcpStream implements Disposable {
+export class TcpStream extends SocketStream {
   readonly #core: SocketCore;
   #local: NetAddr | null = null;
   #peer: NetAddr | null;
-  #split = false;
-  #readable: ReadableStream<Uint8Array> | null = null;
-  #writable: WritableStream<Uint8Array> | null = null;
-  // The last op of each kind handed out: reused once it has finished (a
-  // read/write loop then allocates no op; see BufOp.reuse).
-  #recv: RecvOp | null = null;
-  #readExact: ReadExactOp | null = null;
-  #send: SendOp | null = null;
-  #writeAll: WriteAllOp | null = null;
 
   /**
    * Internal: wrap an open socket (made by `connect` and `accept`).
@@ -189,27 +181,31 @@ export class TcpStream implements Disposable {
     if (!(core instanceof SocketCore)) {
       throw new TypeError("TcpStream is made by TcpStream.connect() or TcpListener.accept()");
     }
+    super(core, "TcpStream");
     this.#core = core;
     this.#peer = peer;
   }
 
   /**
-   * Connect to `hostname:port`. Refused → `IoError` with code
-   * "ECONNREFUSED"; an aborted `signal` cancels the connect and throws its reason.
+   * Connect to `hostname:port`. A host name is resolved first ({@linkcode lookupHost}: off the
+   * scheduler thread, honouring /etc/hosts) and each address is tried in turn until one
+   * accepts. Refused → `IoError` with code "ECONNREFUSED" (for a name, the message names the
+   * host and the addresses tried); an unknown name → code "ENOTFOUND"; an aborted `signal`
+   * cancels the connect and throws its reason.
    *
-   * @param opts the `hostname` (default "127.0.0.1") and `port` to connect to.
+   * @param opts the `hostname` (an IP literal or a name; default "127.0.0.1") and `port`.
    * @param options `signal`: aborting it cancels the connect.
    * @returns an operation (also awaitable) giving the connected stream.
    * @throws {TypeError} for a bad hostname; {@linkcode RangeError} for a bad port.
-   * @throws {IoError} (from the operation) when the connect fails, e.g. "ECONNREFUSED"; the
-   *   signal's reason when aborted.
+   * @throws {IoError} (from the operation) when the connect fails, e.g. "ECONNREFUSED", or the
+   *   name does not resolve ("ENOTFOUND"); the signal's reason when aborted.
    * @example
    * ```ts
    * import { TcpListener, TcpStream } from "../mod.ts";
    * import assert from "node:assert/strict";
    * const listener = await TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
    * const port = listener.localAddr.port;
-   * const conn = await TcpStream.connect({ hostname: "127.0.0.1", port }, {
+   * const conn = await TcpStream.connect({ hostname: "localhost", port }, {
    *   signal: AbortSignal.timeout(1000),
    * });
    * assert.equal(conn.peerAddr.port, port);
@@ -221,177 +217,33 @@ export class TcpStream implements Disposable {
     opts: ConnectOptions,
     options: ConnectCallOptions = {},
   ): Operation<TcpStream> & PromiseLike<TcpStream> {
-    const rec = addrRecord(opts, "TcpStream.connect", false);
     const signal = options?.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError("TcpStream.connect: signal must be an AbortSignal");
     }
-    return new ConnectOp(rec, signal);
-  }
-
-  /** The fd (for diagnostics; -1 once closed). */
-  get fd(): number {
-    return this.#core.fd;
-  }
-
-  /** True once closed. */
-  get closed(): boolean {
-    return this.#core.closed;
-  }
-
-  #usable(): SocketCore {
-    if (this.#split) throw new TypeError("TcpStream was split: use its halves");
-    return this.#core;
-  }
-
-  /**
-   * Read into `buf`: the number of bytes read (≥ 1), or `null` at end of
-   * stream (0 for an empty `buf`).
-   *
-   * @param buf where the bytes go.
-   * @returns an operation (also awaitable) giving the count, or `null` at end of stream.
-   * @throws {TypeError} when `buf` is not a Uint8Array.
-   * @throws {ClosedError} (from the operation) when the stream is closed; {@linkcode IoError} when
-   *   the read fails.
-   * @example
-   * ```ts
-   * import { run, TcpListener, TcpStream } from "../mod.ts";
-   * import assert from "node:assert/strict";
-   * await run(function* () {
-   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
-   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
-   *   using peer = yield* listener.accept();
-   *   yield* peer.writeAll(new Uint8Array([1, 2, 3]));
-   *   const buf = new Uint8Array(16);
-   *   const n = yield* conn.read(buf);
-   *   assert.deepEqual(buf.subarray(0, n ?? 0), new Uint8Array([1, 2, 3]));
-   *   peer.close();
-   *   assert.equal(yield* conn.read(buf), null); // end of stream
-   * });
-   * ```
-   */
-  read(buf: Uint8Array): Operation<number | null> & PromiseLike<number | null> {
-    checkBuffer(buf, "TcpStream.read");
-    const core = this.#usable();
-    const op = this.#recv;
-    if (op !== null && op.reuse(buf)) return op;
-    return this.#recv = new RecvOp(core, buf);
-  }
-
-  /**
-   * Fill `buf` completely; end of stream first throws `Deno.errors.UnexpectedEof`.
-   * Cancel-safe: bytes read before a cancellation are returned by the next read.
-   *
-   * @param buf the buffer to fill.
-   * @returns an operation (also awaitable) that finishes once `buf` is full.
-   * @throws {Deno.errors.UnexpectedEof} (from the operation) when the stream ends first; {@linkcode
-   *   ClosedError} or {@linkcode IoError} as for `read`.
-   * @throws {TypeError} when `buf` is not a Uint8Array.
-   * @example
-   * ```ts
-   * import { run, TcpListener, TcpStream } from "../mod.ts";
-   * import assert from "node:assert/strict";
-   * await run(function* () {
-   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
-   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
-   *   using peer = yield* listener.accept();
-   *   yield* peer.writeAll(new Uint8Array([0, 0, 0, 5]));
-   *   const header = new Uint8Array(4);
-   *   yield* conn.readExact(header);
-   *   assert.equal(new DataView(header.buffer).getUint32(0), 5);
-   * });
-   * ```
-   */
-  readExact(buf: Uint8Array): Operation<void> & PromiseLike<void> {
-    checkBuffer(buf, "TcpStream.readExact");
-    const core = this.#usable();
-    const op = this.#readExact;
-    if (op !== null && op.reuse(buf)) return op;
-    return this.#readExact = new ReadExactOp(core, buf);
-  }
-
-  /**
-   * Write from `buf`: resolves with the bytes the kernel took (≥ 1 unless
-   * `buf` is empty; may be fewer than `buf.length`).
-   *
-   * @param buf the bytes to send.
-   * @returns an operation (also awaitable) giving how many bytes the kernel took.
-   * @throws {ClosedError} (from the operation) when the stream is closed; {@linkcode IoError} (e.g.
-   *   "EPIPE") when the write fails.
-   * @throws {TypeError} when `buf` is not a Uint8Array.
-   * @example
-   * ```ts
-   * import { run, TcpListener, TcpStream } from "../mod.ts";
-   * import assert from "node:assert/strict";
-   * await run(function* () {
-   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
-   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
-   *   using peer = yield* listener.accept();
-   *   const data = new TextEncoder().encode("ping");
-   *   const n = yield* conn.write(data);
-   *   assert.ok(n > 0 && n <= data.byteLength); // may be a partial write
-   * });
-   * ```
-   */
-  write(buf: Uint8Array): Operation<number> & PromiseLike<number> {
-    checkBuffer(buf, "TcpStream.write");
-    const core = this.#usable();
-    const op = this.#send;
-    if (op !== null && op.reuse(buf)) return op;
-    return this.#send = new SendOp(core, buf);
-  }
-
-  /**
-   * Write all of `buf`.
-   *
-   * @param buf the bytes to send.
-   * @returns an operation (also awaitable) that finishes once every byte was taken.
-   * @throws {ClosedError} (from the operation) when the stream is closed; {@linkcode IoError} when
-   *   a write fails.
-   * @throws {TypeError} when `buf` is not a Uint8Array.
-   * @example
-   * ```ts
-   * import { run, TcpListener, TcpStream } from "../mod.ts";
-   * import assert from "node:assert/strict";
-   * await run(function* () {
-   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
-   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
-   *   using peer = yield* listener.accept();
-   *   yield* conn.writeAll(new TextEncoder().encode("hello"));
-   *   const buf = new Uint8Array(5);
-   *   yield* peer.readExact(buf);
-   *   assert.equal(new TextDecoder().decode(buf), "hello");
-   * });
-   * ```
-   */
-  writeAll(buf: Uint8Array): Operation<void> & PromiseLike<void> {
-    checkBuffer(buf, "TcpStream.writeAll");
-    const core = this.#usable();
-    const op = this.#writeAll;
-    if (op !== null && op.reuse(buf)) return op;
-    return this.#writeAll = new WriteAllOp(core, buf);
-  }
-
-  /**
-   * Shut down the write half (send FIN); reading goes on.
-   *
-   * @returns an operation (also awaitable) that finishes once the FIN is queued.
-   * @throws {ClosedError} (from the operation) when the stream is closed.
-   * @example
-   * ```ts
-   * import { run, TcpListener, TcpStream } from "../mod.ts";
-   * import assert from "node:assert/strict";
-   * await run(function* () {
-   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
-   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
-   *   using peer = yield* listener.accept();
-   *   yield* conn.shutdown();
-   *   assert.equal(yield* peer.read(new Uint8Array(8)), null); // the peer sees end of stream
-   * });
-   * ```
-   */
-  shutdown(): Operation<void> & PromiseLike<void> {
-    return new ShutdownOp(this.#usable(), 1);
+    const host = opts?.hostname;
+    if (host === undefined || typeof host !== "string" || ipLiteral(host) !== null) {
+      return new ConnectOp(addrRecord(opts, "TcpStream.connect", false), signal);
+    }
+    checkHost(host, "TcpStream.connect");
+    const port = opts.port;
+    addrRecord({ port }, "TcpStream.connect", false); // the port's checks, at the call
+    return new GenOp(function* () {
+      const addrs = yield* lookupHost(host, port);
+      let last: IoError | null = null;
+      const tried: string[] = [];
+      for (const a of addrs) {
+        if (signal?.aborted) throw signal.reason;
+        tried.push(a.hostname);
+        try {
+          return yield* new ConnectOp(addrRecord(a, "TcpStream.connect", false), signal);
+        } catch (e) {
+          if (!(e instanceof IoError)) throw e;
+          last = e;
+        }
+      }
+      throw connectError(host, port, tried, last!);
+    });
   }
 
   /**
@@ -482,63 +334,15 @@ export class TcpStream implements Disposable {
    * ```
    */
   split(): [OwnedReadHalf, OwnedWriteHalf] {
-    const c = this.#usable();
+    const c = this.#whole();
     c.checkOpen();
-    this.#split = true;
+    this.detached = true;
     const owner = new SplitOwner(c, this.#peer);
     return [new OwnedReadHalf(owner), new OwnedWriteHalf(owner)];
   }
 
-  /**
-   * A ReadableStream of the bytes read (a byte stream: BYOB readers work).
-   * Cancelling it closes the TcpStream.
-   */
-  get readable(): ReadableStream<Uint8Array> {
-    if (this.#readable === null) {
-      const c = this.#usable();
-      this.#readable = readableOf((b) => new RecvOp(c, b), () => this.close());
-    }
-    return this.#readable;
-  }
-
-  /** A WritableStream writing to the socket; closing it shuts down the write half. */
-  get writable(): WritableStream<Uint8Array> {
-    if (this.#writable === null) {
-      const c = this.#usable();
-      this.#writable = writableOf(
-        (b) => new WriteAllOp(c, b),
-        () => new ShutdownOp(c, 1),
-        () => this.close(),
-      );
-    }
-    return this.#writable;
-  }
-
-  /**
-   * Close the stream: ops still pending on it end with ClosedError, then the
-   * fd is closed. Idempotent.
-   *
-   * @example
-   * ```ts
-   * import { run, TcpListener, TcpStream } from "../mod.ts";
-   * import assert from "node:assert/strict";
-   * await run(function* () {
-   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
-   *   using conn = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
-   *   using peer = yield* listener.accept();
-   *   conn.close();
-   *   assert.equal(conn.closed, true);
-   *   assert.equal(yield* peer.read(new Uint8Array(8)), null);
-   * });
-   * ```
-   */
-  close(): void {
-    if (this.#split) return;
-    this.#core.close();
-  }
-
-  /** `using conn = …` closes it at scope end. */
-  [Symbol.dispose](): void {
-    this.close();
+  #whole(): SocketCore {
+    if (this.detached) throw new TypeError("TcpStream was split: use its halves");
+    return this.#core;
   }
 }

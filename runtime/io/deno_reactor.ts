@@ -53,6 +53,7 @@ import {
   writeAddr,
 } from "../../ffi/layout.ts";
 import { capLen, type IoReactor, type OpRecord } from "../../ffi/reactor.ts";
+import type { PeerCred } from "../../ffi/unix.ts";
 import { IoError } from "../../ffi/errors.ts";
 
 const TWO32 = 4294967296;
@@ -168,7 +169,7 @@ interface Waiter {
 
 interface StreamSock {
   kind: "stream";
-  conn: Deno.TcpConn;
+  conn: Deno.Conn;
   readBuf: Uint8Array | null;
   chunk: Uint8Array | null;
   reading: boolean;
@@ -181,8 +182,8 @@ interface StreamSock {
 
 interface ListenSock {
   kind: "listener";
-  listener: Deno.TcpListener;
-  backlog: Deno.TcpConn[];
+  listener: Deno.Listener;
+  backlog: Deno.Conn[];
   accepting: boolean;
   acceptErr: number;
   readers: Waiter[];
@@ -453,7 +454,7 @@ export class DenoReactor implements IoReactor {
   peerAddr(fd: number, transport: "tcp" | "udp" = "tcp"): SocketAddr {
     const s = this.#sock(fd, "getpeername");
     if (s.kind === "stream") {
-      const a = s.conn.remoteAddr;
+      const a = s.conn.remoteAddr as Deno.NetAddr;
       return { hostname: a.hostname, port: a.port, transport };
     }
     if (s.kind === "dgram" && s.peer !== null) return { ...s.peer, transport };
@@ -467,10 +468,11 @@ export class DenoReactor implements IoReactor {
    */
   setSockOpt(fd: number, option: number, value: number): void {
     const s = this.#sock(fd, "setsockopt");
-    if (s.kind === "stream" && option === DK_SOCKOPT_NODELAY) return s.conn.setNoDelay(value !== 0);
-    if (s.kind === "stream" && option === DK_SOCKOPT_KEEPALIVE) {
-      return s.conn.setKeepAlive(value !== 0);
-    }
+    const tcp = s.kind === "stream" && s.conn.remoteAddr.transport === "tcp"
+      ? s.conn as Deno.TcpConn
+      : null;
+    if (tcp !== null && option === DK_SOCKOPT_NODELAY) return tcp.setNoDelay(value !== 0);
+    if (tcp !== null && option === DK_SOCKOPT_KEEPALIVE) return tcp.setKeepAlive(value !== 0);
     throw ioErr(E_NOTSUP, "setsockopt");
   }
 
@@ -482,6 +484,133 @@ export class DenoReactor implements IoReactor {
   closeNow(fd: number): void {
     const r = this.#closeFd(fd);
     if (r < 0) throw ioErr(r, "close");
+  }
+
+  /**
+   * Listen on a Unix path (`Deno.listen` with transport "unix"; needs --allow-read and
+   * --allow-write for it).
+   *
+   * @throws {IoError} EOPNOTSUPP for an abstract name (Deno has none); EADDRINUSE…
+   */
+  unixListen(path: Uint8Array, _backlog: number): number {
+    const p = unixPath(path, "bind");
+    let listener: Deno.Listener;
+    try {
+      listener = Deno.listen({ transport: "unix", path: p });
+    } catch (e) {
+      if (isFlagError(e)) throw e;
+      throw ioErr(errnoOf(e), "bind");
+    }
+    return this.#add({
+      kind: "listener",
+      listener,
+      backlog: [],
+      accepting: false,
+      acceptErr: 0,
+      readers: [],
+    });
+  }
+
+  /**
+   * Connect to a Unix path (`Deno.connect` with transport "unix").
+   *
+   * @throws {IoError} EOPNOTSUPP for an abstract name; the promise rejects with ENOENT…
+   */
+  unixConnect(path: Uint8Array): Promise<number> {
+    const p = unixPath(path, "connect");
+    return Deno.connect({ transport: "unix", path: p }).then((conn) => {
+      if (this.#closed) {
+        conn.close();
+        throw new ClosedError("reactor is closed");
+      }
+      return this.#stream(conn);
+    }, (e) => {
+      if (isFlagError(e)) throw e;
+      throw ioErr(errnoOf(e), "connect");
+    });
+  }
+
+  /**
+   * The Unix path of `fd` (or of its peer) as bytes; empty when unnamed.
+   *
+   * @throws {IoError} EBADF for an unknown fd, EAFNOSUPPORT for a TCP or UDP socket.
+   */
+  unixName(fd: number, peer: boolean): Uint8Array {
+    const s = this.#sock(fd, peer ? "getpeername" : "getsockname");
+    const a = s.kind === "stream"
+      ? (peer ? s.conn.remoteAddr : s.conn.localAddr)
+      : s.kind === "listener" && !peer
+      ? s.listener.addr
+      : null;
+    if (a === null || a.transport !== "unix") {
+      throw ioErr(neg("EAFNOSUPPORT"), peer ? "getpeername" : "getsockname");
+    }
+    return new TextEncoder().encode((a as Deno.UnixAddr).path ?? "");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP: Unix datagrams are not in Deno's stable API. */
+  unixDatagram(_path: Uint8Array | null): number {
+    throw unsupported("Unix datagram sockets", "socket");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP (see `unixDatagram`). */
+  unixDatagramConnect(_fd: number, _path: Uint8Array): void {
+    throw unsupported("Unix datagram sockets", "connect");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP: Deno does not report a peer's credentials. */
+  peerCred(_fd: number): PeerCred {
+    throw unsupported("peer credentials", "getsockopt(SO_PEERCRED)");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP: a Deno read cannot be tried without waiting. */
+  tryRecv(_fd: number, _buf: Uint8Array, peek: boolean): number | null {
+    throw unsupported(peek ? "peek" : "tryRead", "recv");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP: a Deno write cannot be tried without waiting. */
+  trySend(_fd: number, _buf: Uint8Array): number | null {
+    throw unsupported("tryWrite", "send");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP (net/ gathers the buffers and writes them instead). */
+  trySendv(_fd: number, _bufs: readonly Uint8Array[]): number | null {
+    throw unsupported("vectored sends", "sendmsg");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP (see `unixDatagram`). */
+  trySendToUnix(_fd: number, _buf: Uint8Array, _to: Uint8Array | null): number | null {
+    throw unsupported("Unix datagram sockets", "sendto");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP (see `unixDatagram`). */
+  tryRecvFromUnix(_fd: number, _buf: Uint8Array): [number, Uint8Array] | null {
+    throw unsupported("Unix datagram sockets", "recvfrom");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP: Deno makes sockets only by listen/connect. */
+  tcpSocket(_v6: boolean): number {
+    throw unsupported("the TcpSocket builder", "socket");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP (see `tcpSocket`). */
+  bindFd(_fd: number, _addr: Uint8Array): void {
+    throw unsupported("the TcpSocket builder", "bind");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP (see `tcpSocket`). */
+  listenFd(_fd: number, _backlog: number): void {
+    throw unsupported("the TcpSocket builder", "listen");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP (see `tcpSocket`). */
+  connectFd(_fd: number, _addr: Uint8Array): boolean {
+    throw unsupported("the TcpSocket builder", "connect");
+  }
+
+  /** @throws {IoError} EOPNOTSUPP: Deno's sockets do not expose their options. */
+  getSockOpt(_fd: number, _option: number): number {
+    throw unsupported("reading socket options", "getsockopt");
   }
 
   /** Close every socket, drop what did not complete, end a park. Idempotent. */
@@ -555,7 +684,7 @@ export class DenoReactor implements IoReactor {
     return fd;
   }
 
-  #stream(conn: Deno.TcpConn): number {
+  #stream(conn: Deno.Conn): number {
     return this.#add({
       kind: "stream",
       conn,
@@ -663,8 +792,8 @@ export class DenoReactor implements IoReactor {
         continue;
       }
       const conn = s.backlog.shift()!;
-      if (w.addr !== null) {
-        const ra = conn.remoteAddr;
+      if (w.addr !== null && conn.remoteAddr.transport !== "unix") {
+        const ra = conn.remoteAddr as Deno.NetAddr;
         writeAddr(w.addr, ra.hostname, ra.port);
       }
       this.#finish(w, this.#stream(conn));
@@ -867,6 +996,23 @@ export class DenoReactor implements IoReactor {
 
 function samePeer(a: SocketAddr, b: Deno.NetAddr): boolean {
   return a.port === b.port && a.hostname === b.hostname;
+}
+
+/** What a feature the deno backend lacks throws: EOPNOTSUPP, naming the feature and the fix. */
+function unsupported(what: string, op: string): IoError {
+  const n = -neg("EOPNOTSUPP");
+  return new IoError(
+    n,
+    "EOPNOTSUPP",
+    op,
+    `${what}: not supported on the deno backend (use the io_uring, epoll or kqueue backend)`,
+  );
+}
+
+/** The path of a Unix address for Deno's API; abstract names are refused. */
+function unixPath(path: Uint8Array, op: string): string {
+  if (path.byteLength > 0 && path[0] === 0) throw unsupported("abstract Unix socket names", op);
+  return new TextDecoder().decode(path);
 }
 
 function ioErr(result: number, op: string): IoError {
