@@ -4,12 +4,12 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "6383b932ec69ddd4",
+  sourceHash: "814bb1f433005685",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "b4e4437bc16d46d72042976261d0700092b416041c805e8e16e3f7c0f4e3d5f5", size: 51984, packedSize: 26262 },
-    "aarch64-linux": { sha256: "18bbaee34d7b7310b07dcc916f6c3b3bcea1b32ab1930bcc5b6aa484e3a54162", size: 51016, packedSize: 25443 },
-    "x86_64-macos": { sha256: "7c2e0f4fbfda40b96d476fb645739a47303897a9348ffd9702e355d8aad69844", size: 46348, packedSize: 17850 },
-    "aarch64-macos": { sha256: "37cb41d1744ef5e8e0474bf15c9e8b460b4e95ac7e0ad1d9c093264a1bbd9672", size: 72960, packedSize: 18254 },
+    "x86_64-linux": { sha256: "a613cb96bebbd77d60980788a36b40fbc9fc8cdb75685832ab666c7321d54b58", size: 59016, packedSize: 29513 },
+    "aarch64-linux": { sha256: "e5aa7fd436082845ff28656c93fadce3e017362fbe206805e5f532e654a925db", size: 58096, packedSize: 28718 },
+    "x86_64-macos": { sha256: "ce2206789b491646dad0e9e128a68cc9d3a8f5053a380b9cdbf90f4e12fe060f", size: 51597, packedSize: 20439 },
+    "aarch64-macos": { sha256: "38975119c8017122424bfcd809905bbdb025dfa7711f752e2c25e8d68efbb170", size: 90704, packedSize: 21296 },
   },
 };
