@@ -83,6 +83,7 @@ export function resolveError(result: number, host: string): IoError {
  * @throws {IoError} code "ENOTFOUND" when no such host (the message names it), "EAI_AGAIN"…
  * @example
  * ```ts ignore
+ * // Not run here: lookupHost's example runs this code.
  * const addrs = await resolve(lib, "localhost", 80);
  * ```
  */

@@ -130,6 +130,7 @@ const optOut = new Int32Array(1);
  * @throws {IoError} when the host refuses (EMFILE, EAFNOSUPPORT…).
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library; the TcpSocket builder's example runs this code.
  * const fd = tcpSocket(lib, false);
  * ```
  */
@@ -148,6 +149,7 @@ export function tcpSocket(lib: Library, v6: boolean): number {
  * @throws {IoError} EADDRINUSE, EADDRNOTAVAIL…
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library; the TcpSocket builder's example runs this code.
  * bindFd(lib, fd, writeAddr(newAddr(), "127.0.0.1", 0));
  * ```
  */
@@ -166,6 +168,7 @@ export function bindFd(lib: Library, fd: number, addr: Uint8Array): void {
  * @throws {IoError} on failure.
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library; the TcpSocket builder's example runs this code.
  * listenFd(lib, fd, 128);
  * ```
  */
@@ -186,6 +189,7 @@ export function listenFd(lib: Library, fd: number, backlog: number): void {
  * @throws {IoError} ECONNREFUSED, ENETUNREACH…
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library; the TcpSocket builder's example runs this code.
  * if (!connectFd(lib, fd, rec)) await writable(fd);
  * ```
  */
@@ -208,6 +212,7 @@ export function connectFd(lib: Library, fd: number, addr: Uint8Array): boolean {
  * @throws {IoError} on failure (EINVAL for an unknown option).
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library; the TcpSocket builder's example runs this code.
  * const linger = getSockOpt(lib, fd, DK_SOCKOPT_LINGER);
  * ```
  */

@@ -40,6 +40,7 @@ function done(r: number, what: string): number | null {
  * @throws {IoError} ECONNRESET…
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library and a socket fd; SocketStream's peek/tryRead/writev examples run this code.
  * const n = tryRecv(lib, fd, buf, false);
  * ```
  */
@@ -58,6 +59,7 @@ export function tryRecv(lib: Library, fd: number, buf: Uint8Array, peek: boolean
  * @throws {IoError} EPIPE, ECONNRESET…
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library and a socket fd; SocketStream's peek/tryRead/writev examples run this code.
  * const n = trySend(lib, fd, bytes);
  * ```
  */
@@ -77,6 +79,7 @@ export function trySend(lib: Library, fd: number, buf: Uint8Array): number | nul
  * @throws {IoError} EPIPE…; {@linkcode RangeError} for more than MAX_IOV buffers.
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library and a socket fd; SocketStream's peek/tryRead/writev examples run this code.
  * const n = trySendv(lib, fd, [header, body]);
  * ```
  */
@@ -113,6 +116,7 @@ export function trySendv(lib: Library, fd: number, bufs: readonly Uint8Array[]):
  * @throws {IoError} ENOENT, ECONNREFUSED, EMSGSIZE…
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library and a socket fd; SocketStream's peek/tryRead/writev examples run this code.
  * trySendToUnix(lib, fd, bytes, path);
  * ```
  */
@@ -139,6 +143,7 @@ export function trySendToUnix(
  * @throws {IoError} on failure.
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library and a socket fd; SocketStream's peek/tryRead/writev examples run this code.
  * const got = tryRecvFromUnix(lib, fd, buf);
  * ```
  */

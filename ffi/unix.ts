@@ -49,6 +49,7 @@ const nameOut = new Uint8Array(256);
  * @throws {IoError} when the host refuses (EMFILE…).
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library and an fd; UnixListener/UnixStream's examples run this code.
  * const fd = unixSocket(lib, true);
  * ```
  */
@@ -67,6 +68,7 @@ export function unixSocket(lib: Library, stream: boolean): number {
  * @throws {IoError} EADDRINUSE, ENAMETOOLONG, EOPNOTSUPP (abstract off Linux)…
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library and an fd; UnixListener/UnixStream's examples run this code.
  * unixBind(lib, fd, new TextEncoder().encode("/tmp/app.sock"));
  * ```
  */
@@ -86,6 +88,7 @@ export function unixBind(lib: Library, fd: number, path: Uint8Array): void {
  * @throws {IoError} ENOENT, ECONNREFUSED…
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library and an fd; UnixListener/UnixStream's examples run this code.
  * while (!unixConnect(lib, fd, path, true)) await delay(1);
  * ```
  */
@@ -112,6 +115,7 @@ export function unixConnect(
  * @throws {IoError} ENOTCONN, EBADF…
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library and an fd; UnixListener/UnixStream's examples run this code.
  * const bytes = unixName(lib, fd, false);
  * ```
  */
@@ -130,6 +134,7 @@ export function unixName(lib: Library, fd: number, peer: boolean): Uint8Array {
  * @throws {IoError} ENOTCONN, EOPNOTSUPP (a host with no way to ask)…
  * @example
  * ```ts ignore
+ * // Not run: needs the loaded library and an fd; UnixListener/UnixStream's examples run this code.
  * const { uid } = peerCred(lib, fd);
  * ```
  */

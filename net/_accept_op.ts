@@ -20,6 +20,7 @@ import { dropFd, GO, NetOp, READ, SocketCore } from "./_socket.ts";
  *
  * @example
  * ```ts ignore
+ * // Not run: needs a listener's SocketCore (private); TcpListener/UnixListener.accept run it.
  * const conn = yield* new AcceptOp(core, "TcpStream", true, (c, peer) => new TcpStream(c));
  * ```
  */

@@ -21,6 +21,7 @@ import { GO, NetOp, type SocketCore } from "./_socket.ts";
  *
  * @example
  * ```ts ignore
+ * // Not run: needs a socket's SocketCore (private); SocketStream.peek and writev run it.
  * const n = yield* new ReadyOp(core, READ, DK_POLL_IN, (r, fd) => r.tryRecv(fd, buf, true));
  * ```
  */

@@ -44,8 +44,8 @@ const LOOPBACKS = ["::1", "127.0.0.1"];
  * const addrs = await lookupHost("localhost", 8080);
  * assert.ok(addrs.some((a) => a.hostname === "127.0.0.1" && a.port === 8080));
  * await assert.rejects(
- *   lookupHost("no-such-host.invalid", 80),
- *   (e) => e instanceof IoError && e.code === "ENOTFOUND" && /no-such-host/.test(e.message),
+ *   async () => await lookupHost("no-such-host.invalid", 80),
+ *   (e: unknown) => e instanceof IoError && e.code === "ENOTFOUND" && /no-such/.test(e.message),
  * );
  * ```
  */

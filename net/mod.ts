@@ -53,9 +53,11 @@ export { type Datagram, type UdpBindOptions, UdpSocket } from "./udp_socket.ts";
 export { SocketStream } from "./socket_stream.ts";
 export { UnixStream } from "./unix_stream.ts";
 export { UnixListener, type UnixListenOptions } from "./unix_listener.ts";
+export { UnixDatagram, type UnixDatagramFrom } from "./unix_datagram.ts";
 export { UNIX_PATH_MAX, type UnixAddr, type UnixAddrOptions } from "./unix_addr.ts";
 export type { PeerCred } from "../ffi/unix.ts";
 export { lookupHost } from "./lookup.ts";
+export { TcpSocket } from "./tcp_socket.ts";
 export { IoError } from "../ffi/errors.ts";
 export { ClosedError } from "../runtime/errors.ts";
 export {

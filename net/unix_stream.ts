@@ -33,6 +33,7 @@ const BACKLOG_RETRIES = 1000;
  *
  * @example
  * ```ts ignore
+ * // Not run: needs the runtime's I/O driver; UnixStream.connect runs it.
  * const fd = yield* fdOf(driver, driver.reactor.unixConnect(path));
  * ```
  */
@@ -59,7 +60,7 @@ export function* fdOf(
  * import { BufReader, run, spawn, UnixListener, UnixStream } from "../mod.ts";
  * import assert from "node:assert/strict";
  *
- * const path = await Deno.makeTempFile() + ".sock";
+ * const path = await Deno.makeTempDir() + "/echo.sock";
  * await run(function* () {
  *   using listener = yield* UnixListener.bind({ path });
  *   const server = spawn(function* () {
@@ -72,7 +73,7 @@ export function* fdOf(
  *   assert.equal(yield* new BufReader(client).readLine(), "echo hi");
  *   yield* server;
  * });
- * await Deno.remove(path);
+ * assert.throws(() => Deno.statSync(path), Deno.errors.NotFound); // close removed the file
  * ```
  */
 export class UnixStream extends SocketStream {
@@ -109,7 +110,10 @@ export class UnixStream extends SocketStream {
    * import assert from "node:assert/strict";
    *
    * const path = await Deno.makeTempDir() + "/none.sock";
-   * await assert.rejects(UnixStream.connect({ path }), (e) => e instanceof IoError && e.code === "ENOENT");
+   * await assert.rejects(
+   *   async () => await UnixStream.connect({ path }),
+   *   (e: unknown) => e instanceof IoError && e.code === "ENOENT",
+   * );
    * ```
    */
   static connect(opts: UnixAddrOptions): Operation<UnixStream> & PromiseLike<UnixStream> {

@@ -16,6 +16,7 @@ import {
   run,
   spawn,
   UNIX_PATH_MAX,
+  UnixDatagram,
   UnixListener,
   UnixStream,
 } from "../mod.ts";
@@ -325,5 +326,81 @@ Deno.test("Unix sockets need read and write permission for the path (child proce
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+t("Unix datagram echo by path, connected send/recv, abstract names", async (backend) => {
+  const [path, cleanup] = await tempSock();
+  try {
+    await run(function* () {
+      if (backend === "deno") {
+        let err: unknown = null;
+        try {
+          yield* UnixDatagram.bind({ path });
+        } catch (e) {
+          err = e;
+        }
+        assert.ok(err instanceof IoError && err.code === "EOPNOTSUPP", String(err));
+        return;
+      }
+      using server = yield* UnixDatagram.bind({ path });
+      using client = yield* UnixDatagram.bind({ path: path + ".c" });
+      const echo = spawn(function* () {
+        const buf = new Uint8Array(2048);
+        for (let i = 0; i < 50; i++) {
+          const { n, addr } = yield* server.recvFrom(buf);
+          yield* server.sendTo(buf.subarray(0, n), { path: addr.path });
+        }
+      });
+      const buf = new Uint8Array(2048);
+      for (let i = 0; i < 50; i++) {
+        const msg = enc.encode(`datagram ${i} `.repeat(i + 1));
+        assert.equal(yield* client.sendTo(msg, { path }), msg.length);
+        const { n, addr } = yield* client.recvFrom(buf);
+        assert.equal(addr.path, path);
+        assert.equal(dec.decode(buf.subarray(0, n)), dec.decode(msg));
+      }
+      yield* echo;
+      // Connected: send/recv, boundaries kept, a long datagram truncated.
+      client.connect({ path });
+      assert.equal(client.peerAddr.path, path);
+      yield* client.send(enc.encode("one"));
+      yield* client.send(enc.encode("two!"));
+      assert.equal(yield* server.recv(buf), 3);
+      assert.equal(yield* server.recv(buf), 4);
+      yield* client.send(new Uint8Array(100).fill(1));
+      assert.equal(yield* server.recv(new Uint8Array(10)), 10);
+      // A cancelled receive consumes nothing: the next one gets the datagram.
+      const waiting = spawn(server.recv(buf));
+      yield* sleep(5);
+      waiting.abort();
+      try {
+        yield* waiting;
+      } catch { /* cancelled */ }
+      yield* client.send(enc.encode("kept"));
+      assert.equal(yield* server.recv(buf), 4);
+      assert.equal(dec.decode(buf.subarray(0, 4)), "kept");
+      // Unbound senders, and abstract names (Linux).
+      using anon = yield* UnixDatagram.unbound();
+      yield* anon.sendTo(enc.encode("anon"), { path });
+      const from = yield* server.recvFrom(buf);
+      assert.equal(from.addr.path, "");
+      if (Deno.build.os === "linux") {
+        using abs = yield* UnixDatagram.bind({ abstract: `dokio-dgram-${Deno.pid}` });
+        yield* anon.sendTo(enc.encode("abs"), { abstract: `dokio-dgram-${Deno.pid}` });
+        assert.equal(yield* abs.recv(buf), 3);
+      }
+      let err: unknown = null;
+      try {
+        yield* anon.sendTo(enc.encode("x"), { path: path + ".none" });
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err instanceof IoError && err.code === "ENOENT", String(err));
+      server.close();
+      assert.throws(() => Deno.statSync(path), Deno.errors.NotFound);
+    }, { backend });
+  } finally {
+    await cleanup();
   }
 });
