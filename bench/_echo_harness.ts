@@ -11,6 +11,7 @@
  */
 
 import { findCompiler } from "../ffi/build.ts";
+import { median } from "./_util.ts";
 
 const HERE = new URL(".", import.meta.url);
 
@@ -68,6 +69,8 @@ export interface ServerSpec {
   env: Record<string, string>;
   /** Working directory (default: this process's). */
   cwd?: string;
+  /** Where the client connects: "127.0.0.1" (default) or "unix:PATH" for a Unix socket. */
+  host?: string;
 }
 
 /**
@@ -152,7 +155,7 @@ export async function startServer(
 
 /**
  * One load window: CONNS connections of closed-loop ping-pong of `size`
- * bytes against 127.0.0.1:`port` for `durationMs` after `warmupMs`, with
+ * bytes against `host`:`port` (host "unix:PATH": a Unix socket) for `durationMs` after `warmupMs`, with
  * the CPU time of process `pid` taken over the window.
  *
  * @throws {Error} when the client fails.
@@ -169,10 +172,11 @@ export async function load(
   size: number,
   warmupMs: number,
   durationMs: number,
+  host = "127.0.0.1",
 ): Promise<ClientResult> {
   const r = await new Deno.Command(client, {
     args: [
-      "127.0.0.1",
+      host,
       String(port),
       String(CONNS),
       String(size),
@@ -235,4 +239,81 @@ export function cpuPerRt(r: ClientResult): number {
  */
 export function rtPerSec(r: ClientResult): number {
   return r.rt / r.secs;
+}
+
+interface Server {
+  spec: ServerSpec;
+  child: Deno.ChildProcess;
+  port: number;
+  ping: ClientResult[];
+  stream: ClientResult | null;
+}
+
+/**
+ * One server's medians over its windows.
+ *
+ * @example
+ * ```ts ignore
+ * // Not run: made by measureAll from real load windows.
+ * const m: Measured = (await measureAll(client, 3, 1500, specs)).get("Deno.listen")!;
+ * ```
+ */
+export interface Measured {
+  name: string;
+  /** Medians over the server's 64 B windows (each metric on its own). */
+  ping: { cpuPerRt: number; rtPerSec: number; p50: number; p99: number };
+  stream: ClientResult;
+}
+
+/**
+ * Run the servers of `specs` against the load client: start every server at once (an idle one is parked and costs nothing),
+ * then run roundCount rounds in which the client gives each server one 64 B
+ * window, in alternating order, and take per-server medians. Load windows
+ * on this 2-core machine drift by up to 20% over a minute; interleaving
+ * puts every server under the same drift, and the median drops outliers.
+ * A 16 KiB window per server follows.
+ */
+export async function measureAll(
+  client: string,
+  roundCount: number,
+  windowMs: number,
+  specs: ServerSpec[],
+): Promise<Map<string, Measured>> {
+  const servers: Server[] = [];
+  try {
+    for (const spec of specs) {
+      try {
+        const { child, port } = await startServer(spec);
+        servers.push({ spec, child, port, ping: [], stream: null });
+      } catch (e) {
+        console.error(`echo bench: ${spec.name} skipped: ${(e as Error).message}`);
+      }
+    }
+    for (const s of servers) await load(client, s.port, s.child.pid, 64, 500, 1000, s.spec.host); // warm-up
+    for (let round = 0; round < roundCount; round++) {
+      const order = round % 2 === 0 ? servers : [...servers].reverse();
+      for (const s of order) {
+        s.ping.push(await load(client, s.port, s.child.pid, 64, 200, windowMs, s.spec.host));
+      }
+    }
+    for (const s of servers) {
+      s.stream = await load(client, s.port, s.child.pid, 16384, 300, 2000, s.spec.host);
+    }
+  } finally {
+    await stopServers(servers.map((s) => s.child));
+  }
+  const out = new Map<string, Measured>();
+  for (const s of servers) {
+    out.set(s.spec.name, {
+      name: s.spec.name,
+      ping: {
+        cpuPerRt: median(s.ping.map(cpuPerRt)),
+        rtPerSec: median(s.ping.map(rtPerSec)),
+        p50: median(s.ping.map((r) => r.p50_us)),
+        p99: median(s.ping.map((r) => r.p99_us)),
+      },
+      stream: s.stream!,
+    });
+  }
+  return out;
 }

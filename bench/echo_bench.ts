@@ -24,18 +24,16 @@
  */
 
 import type { BenchRow } from "./row.ts";
-import { median, rounds, rowLine, suiteRow, type TokioFigures } from "./_util.ts";
+import { rounds, rowLine, suiteRow, type TokioFigures } from "./_util.ts";
 import { type Flavor, tokioBin } from "./_tokio.ts";
 import {
   buildClient,
   type ClientResult,
   CONNS,
   cpuPerRt,
-  load,
-  rtPerSec,
+  measureAll,
+  type Measured,
   type ServerSpec,
-  startServer,
-  stopServers,
 } from "./_echo_harness.ts";
 
 const HERE = new URL(".", import.meta.url);
@@ -44,67 +42,6 @@ const row = suiteRow("echo");
 /** Rounds of 64 B windows; each server gets one window per round. */
 const ROUNDS = rounds(7, 3);
 const WINDOW_MS = 1500;
-
-interface Server {
-  spec: ServerSpec;
-  child: Deno.ChildProcess;
-  port: number;
-  ping: ClientResult[];
-  stream: ClientResult | null;
-}
-
-interface Measured {
-  name: string;
-  /** Medians over the server's 64 B windows (each metric on its own). */
-  ping: { cpuPerRt: number; rtPerSec: number; p50: number; p99: number };
-  stream: ClientResult;
-}
-
-/**
- * Start every server at once (an idle one is parked and costs nothing),
- * then run ROUNDS rounds in which the client gives each server one 64 B
- * window, in alternating order, and take per-server medians. Load windows
- * on this 2-core machine drift by up to 20% over a minute; interleaving
- * puts every server under the same drift, and the median drops outliers.
- * A 16 KiB window per server follows.
- */
-async function measureAll(client: string, specs: ServerSpec[]): Promise<Map<string, Measured>> {
-  const servers: Server[] = [];
-  try {
-    for (const spec of specs) {
-      try {
-        const { child, port } = await startServer(spec);
-        servers.push({ spec, child, port, ping: [], stream: null });
-      } catch (e) {
-        console.error(`echo bench: ${spec.name} skipped: ${(e as Error).message}`);
-      }
-    }
-    for (const s of servers) await load(client, s.port, s.child.pid, 64, 500, 1000); // warm-up
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? servers : [...servers].reverse();
-      for (const s of order) {
-        s.ping.push(await load(client, s.port, s.child.pid, 64, 200, WINDOW_MS));
-      }
-    }
-    for (const s of servers) s.stream = await load(client, s.port, s.child.pid, 16384, 300, 2000);
-  } finally {
-    await stopServers(servers.map((s) => s.child));
-  }
-  const out = new Map<string, Measured>();
-  for (const s of servers) {
-    out.set(s.spec.name, {
-      name: s.spec.name,
-      ping: {
-        cpuPerRt: median(s.ping.map(cpuPerRt)),
-        rtPerSec: median(s.ping.map(rtPerSec)),
-        p50: median(s.ping.map((r) => r.p50_us)),
-        p99: median(s.ping.map((r) => r.p99_us)),
-      },
-      stream: s.stream!,
-    });
-  }
-  return out;
-}
 
 const mbPerSec = (r: ClientResult): number => (r.rt * 16384 * 2) / r.secs / 1e6;
 
@@ -131,7 +68,7 @@ export async function runEchoBench(): Promise<BenchRow[]> {
     bin === null
       ? []
       : [{ name: `tokio ${flavor}`, cmd: bin, args: [flavor, "echo", "0"], env: {} }];
-  const all = await measureAll(client, [
+  const all = await measureAll(client, ROUNDS, WINDOW_MS, [
     { name: "Deno.listen", args: [new URL("echo_server_deno.ts", HERE).pathname], env: {} },
     dokio("io_uring"),
     dokio("epoll"),

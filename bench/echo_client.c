@@ -8,6 +8,8 @@
  * histogram up to 1 s), and — when `server_pid` > 0 — the server's CPU time
  * (utime + stime from /proc/<pid>/stat) over exactly that window.
  *
+ * host "unix:PATH" connects to the Unix stream socket at PATH instead (port is ignored).
+ *
  * usage: echo_client host port conns size warmup_ms duration_ms server_pid
  * prints one JSON line: {"rt":…,"secs":…,"p50_us":…,"p99_us":…,"server_cpu_s":…}
  */
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,7 +93,7 @@ int main(int argc, char **argv) {
   size_t size = (size_t)atol(argv[4]);
   uint64_t warmup = (uint64_t)atol(argv[5]) * 1000u, duration = (uint64_t)atol(argv[6]) * 1000u;
   int server_pid = atoi(argv[7]);
-  if (nconns < 1 || size < 1 || port < 1) return 2;
+  if (nconns < 1 || size < 1 || (port < 1 && strncmp(host, "unix:", 5) != 0)) return 2;
 
   char *out = malloc(size), *in = malloc(size);
   for (size_t i = 0; i < size; i++) out[i] = (char)(i * 7);
@@ -99,19 +102,31 @@ int main(int argc, char **argv) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
 
   struct sockaddr_in sa;
+  struct sockaddr_un su;
+  int unix_path = strncmp(host, "unix:", 5) == 0;
   memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons((uint16_t)port);
-  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return 2;
+  memset(&su, 0, sizeof su);
+  if (unix_path) {
+    su.sun_family = AF_UNIX;
+    if (strlen(host + 5) >= sizeof su.sun_path) return 2;
+    strcpy(su.sun_path, host + 5);
+  } else {
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return 2;
+  }
 
   for (int i = 0; i < nconns; i++) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int fd = socket(unix_path ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc = fd < 0 ? -1
+             : unix_path ? connect(fd, (struct sockaddr *)&su, sizeof su)
+                         : connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    if (rc < 0) {
       perror("connect");
       return 1;
     }
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!unix_path) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     cs[i].fd = fd;
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};

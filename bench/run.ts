@@ -28,6 +28,7 @@ const SUITES: Suite[] = [
   { name: "sync", module: "./sync_bench.ts", fn: "runSyncBench" },
   { name: "reactor", module: "./reactor_bench.ts", fn: "runReactorBench" },
   { name: "echo", module: "./echo_bench.ts", fn: "runEchoBench" },
+  { name: "unix_echo", module: "./unix_echo_bench.ts", fn: "runUnixEchoBench" },
   { name: "workers", module: "./workers_bench.ts", fn: "runWorkersBench" },
   { name: "fs", module: "./fs_bench.ts", fn: "runFsBench" },
 ];
