@@ -1,6 +1,7 @@
 /**
- * A TCP proxy on Dokio: every connection to `--port` is joined to a new
- * connection to `--to host:port`, and bytes flow both ways with
+ * A TCP (or Unix → TCP) proxy on Dokio: every connection to `--port` (or to
+ * the Unix socket `--unix PATH`) is joined to a new connection to
+ * `--to host:port`, and bytes flow both ways with
  * `copyBidirectional` until both sides are done (each side's FIN is passed
  * on as a half-close, so request/response protocols that half-close work).
  *
@@ -9,7 +10,8 @@
  *
  * One task per client; an upstream that refuses or resets only ends that
  * client's connection. SIGINT/SIGTERM stops accepting and exits. Prints
- * `listening on 127.0.0.1:PORT` once ready.
+ * `listening on 127.0.0.1:PORT` (or `listening on unix:PATH`) once ready.
+ * `--to` takes a host name too (resolved with lookupHost on each connect).
  *
  * @example
  * ```sh
@@ -20,12 +22,20 @@
  */
 
 import { ClosedError, run, spawn } from "../runtime/mod.ts";
-import { IoError, TcpListener, TcpStream } from "../net/mod.ts";
+import {
+  IoError,
+  type SocketStream,
+  TcpListener,
+  TcpStream,
+  UnixListener,
+  type UnixStream,
+} from "../net/mod.ts";
 import { copyBidirectional } from "../io/mod.ts";
 import { shutdownSignal } from "../sync/mod.ts";
 
 /** Parsed command line. */
 interface Flags {
+  unix: string | null;
   host: string;
   port: number;
   toHost: string;
@@ -41,6 +51,7 @@ function parseFlags(args: string[]): Flags {
   const colon = to.lastIndexOf(":");
   if (colon < 0) throw new TypeError(`--to takes host:port, got ${to}`);
   return {
+    unix: args.includes("--unix") ? flag("--unix", "") : null,
     host: flag("--host", "127.0.0.1"),
     port: Number(flag("--port", "8000")),
     toHost: to.slice(0, colon).replace(/^\[|\]$/g, ""),
@@ -49,11 +60,11 @@ function parseFlags(args: string[]): Flags {
 }
 
 /** Join one client to a fresh upstream connection until both directions end. */
-function* relay(client: TcpStream, to: Flags): Generator<unknown, void, unknown> {
+function* relay(client: SocketStream, to: Flags): Generator<unknown, void, unknown> {
   using c = client;
   try {
     using up = yield* TcpStream.connect({ hostname: to.toHost, port: to.toPort });
-    c.setNoDelay(true);
+    if (c instanceof TcpStream) c.setNoDelay(true);
     up.setNoDelay(true);
     yield* copyBidirectional(c, up);
   } catch (e) {
@@ -63,12 +74,30 @@ function* relay(client: TcpStream, to: Flags): Generator<unknown, void, unknown>
 }
 
 /** Stop accepting on SIGINT/SIGTERM: closing the listener ends the accept loop. */
-function* closeOnSignal(listener: TcpListener): Generator<unknown, void, unknown> {
+function* closeOnSignal(listener: { close(): void }): Generator<unknown, void, unknown> {
   yield* shutdownSignal();
   listener.close();
 }
 
+/** Unix → TCP: accept on the Unix socket at `f.unix` until the listener is closed. */
+function* mainUnix(f: Flags, path: string): Generator<unknown, void, unknown> {
+  using listener = yield* UnixListener.bind({ path });
+  console.log(`dokio proxy → ${f.toHost}:${f.toPort}, listening on unix:${path}`);
+  spawn(closeOnSignal(listener));
+  for (;;) {
+    let c: UnixStream;
+    try {
+      c = yield* listener.accept();
+    } catch (e) {
+      if (e instanceof ClosedError) return;
+      throw e;
+    }
+    spawn(relay(c, f));
+  }
+}
+
 function* main(f: Flags): Generator<unknown, void, unknown> {
+  if (f.unix !== null) return yield* mainUnix(f, f.unix);
   using listener = yield* TcpListener.bind({ hostname: f.host, port: f.port });
   const port = listener.localAddr.port;
   console.log(`dokio proxy → ${f.toHost}:${f.toPort}, listening on ${f.host}:${port}`);

@@ -12,7 +12,7 @@
  */
 
 import type { PeerCred } from "../ffi/unix.ts";
-import { IoError } from "../ffi/errors.ts";
+import { errnoOf, IoError } from "../ffi/errors.ts";
 import { PromiseWait } from "../runtime/call.ts";
 import type { Operation } from "../runtime/operation.ts";
 import type { ReactorDriver } from "../runtime/io/reactor_driver.ts";
@@ -128,7 +128,7 @@ export class UnixStream extends SocketStream {
         }
         if (i >= BACKLOG_RETRIES) {
           throw new IoError(
-            0,
+            errnoOf("EAGAIN"),
             "EAGAIN",
             "connect",
             "UnixStream.connect: the listener's backlog stayed full for a second",

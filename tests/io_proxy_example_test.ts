@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { echoOnce, startDaemon } from "./net_helpers.ts";
+import { run, UnixStream } from "../mod.ts";
 
 const ECHO = new URL("../examples/echo.ts", import.meta.url).pathname;
 const PROXY = new URL("../examples/proxy.ts", import.meta.url).pathname;
@@ -47,6 +48,42 @@ for (const backend of ["io_uring", "epoll"]) {
       assert.equal((await proxy.done).code, 0, proxy.out.join("\n"));
       await echo.done;
       await Promise.all([proxy.lines, echo.lines]);
+    }
+  });
+}
+
+for (const backend of ["io_uring", "epoll"]) {
+  Deno.test(`proxy example: Unix → TCP with --unix [${backend}]`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dk_proxy_" });
+    const path = `${dir}/proxy.sock`;
+    const echo = await startDaemon(ECHO, backend, ["--drain-ms", "0"]);
+    const proxy = await startDaemon(
+      PROXY,
+      backend,
+      ["--unix", path, "--to", `localhost:${echo.port}`],
+      { listening: /listening on unix:(.*)$/ },
+    ).catch((e) => {
+      echo.child.kill("SIGTERM");
+      throw e;
+    });
+    try {
+      const reply = await run(function* () {
+        using c = yield* UnixStream.connect({ path });
+        yield* c.writeAll(new TextEncoder().encode("via unix\n"));
+        yield* c.shutdown();
+        const buf = new Uint8Array(64);
+        let off = 0;
+        for (let n; (n = yield* c.read(buf.subarray(off))) !== null;) off += n;
+        return new TextDecoder().decode(buf.subarray(0, off));
+      }, { backend: backend as "epoll" | "io_uring" });
+      assert.equal(reply, "via unix\n");
+    } finally {
+      proxy.child.kill("SIGTERM");
+      echo.child.kill("SIGTERM");
+      assert.equal((await proxy.done).code, 0, proxy.out.join("\n"));
+      await echo.done;
+      await Promise.all([proxy.lines, echo.lines]);
+      await Deno.remove(dir, { recursive: true });
     }
   });
 }

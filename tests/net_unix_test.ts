@@ -188,16 +188,21 @@ t("peer credentials name another process", async (backend) => {
   try {
     await run(function* () {
       using listener = yield* UnixListener.bind({ path });
-      const child = new Deno.Command("socat", {
-        args: ["-u", "OPEN:/dev/null", `UNIX-CONNECT:${path}`],
+      // Another process connects, waits for the server to close, and exits.
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `const c = await Deno.connect({ transport: "unix", path: ${JSON.stringify(path)} });` +
+          `await c.read(new Uint8Array(1)); c.close();`,
+        ],
         stdout: "null",
         stderr: "null",
       }).spawn();
       using server = yield* listener.accept();
       const cred = server.peerCred();
       assert.equal(cred.pid, child.pid);
-      const buf = new Uint8Array(8);
-      while ((yield* server.read(buf)) !== null);
+      assert.notEqual(cred.pid, Deno.pid);
+      server.close();
       yield* call(child.status);
     }, { backend });
   } finally {
