@@ -189,7 +189,7 @@ function dokioOneshot(rounds: number): Promise<number> {
     spawn(ponger(reqRx));
     let sum = 0;
     for (let r = 0; r < rounds; r++) {
-      const [tx, rx] = oneshot<number>();
+      const [tx, rx] = oneshot.channel<number>();
       yield* reqTx.send(tx);
       sum += yield* rx;
     }

@@ -102,7 +102,7 @@ function* client(conn: TcpStream, tx: BroadcastSender<string>): Generator<unknow
 
 function* main(port: number): Generator<unknown, void, unknown> {
   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port });
-  const [tx, rx0] = broadcast<string>(256);
+  const [tx, rx0] = broadcast.channel<string>(256);
   rx0.close();
   console.log(
     `dokio chat on 127.0.0.1:${listener.localAddr.port} — try: nc 127.0.0.1 ${listener.localAddr.port}`,

@@ -140,7 +140,7 @@ function* mainWorkers(rt: Runtime, flags: Flags): Generator<unknown, void, unkno
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
   if (flags.workers > 1) {
-    const rt = new Runtime({ poolSize: flags.workers });
+    await using rt = new Runtime({ poolSize: flags.workers });
     await rt.run(mainWorkers(rt, flags));
   } else {
     await run(main(flags));

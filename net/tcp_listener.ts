@@ -310,6 +310,25 @@ export class TcpListener implements Disposable, AsyncIterable<TcpStream> {
     return this.#local;
   }
 
+  /**
+   * Same as {@linkcode TcpListener.localAddr}, under `Deno.Listener`'s name.
+   *
+   * @example
+   * ```ts
+   * import { run, TcpListener } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   assert.equal(listener.addr, listener.localAddr);
+   *   assert.ok(listener.addr.port > 0);
+   * });
+   * ```
+   */
+  get addr(): NetAddr {
+    return this.localAddr;
+  }
+
   /** The fd (for diagnostics; -1 once closed). */
   get fd(): number {
     return this.#core.fd;

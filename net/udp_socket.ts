@@ -249,6 +249,24 @@ export class UdpSocket implements Disposable {
     return this.#local;
   }
 
+  /**
+   * Same as {@linkcode UdpSocket.localAddr}, under `Deno.DatagramConn`'s name.
+   *
+   * @example
+   * ```ts
+   * import { run, UdpSocket } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await run(function* () {
+   *   using socket = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+   *   assert.equal(socket.addr, socket.localAddr);
+   * });
+   * ```
+   */
+  get addr(): NetAddr {
+    return this.localAddr;
+  }
+
   /** The fd (for diagnostics; -1 once closed). */
   get fd(): number {
     return this.#core.fd;

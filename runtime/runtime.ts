@@ -31,10 +31,22 @@
  * - An idle pool does not keep the process alive: a program that never calls
  *   `shutdown()` exits once its shared tasks are done (see pool.ts).
  *
- * Invariant: when `rt.run(main)` settles, every task it spawned has finished
- * (those still alive when `main` returned were cancelled), its timers and
- * I/O are released, its servers are closed, its pool's workers are
- * terminated, and no call or message port of the runtime is pending.
+ * Who shuts a runtime down: whoever made it. The free `run(main)` makes an
+ * ephemeral runtime and shuts it down when `main` settles. A runtime the
+ * user made (`new Runtime()`, `Runtime.builder().build()`) lives until
+ * `rt.shutdown()` (or the end of an `await using` block): `rt.run(main)`
+ * can be called again and again, as Tokio's `block_on`, and tasks `main`
+ * left running keep running on it. Why: the user who built a runtime (its
+ * pool, its reactor, its servers) is the one who knows when it is no longer
+ * needed — a test helper, a REPL or a server's setup and main phases run
+ * several `main`s on one runtime — while `run()`'s runtime has no other
+ * owner, so nobody else could shut it down.
+ *
+ * Invariant: when `rt.shutdown()` settles (and so when the free `run(main)`
+ * settles), every task of the runtime has finished (those still alive were
+ * cancelled), its timers and I/O are released, its servers are closed, its
+ * pool's workers are terminated, and no call or message port of the runtime
+ * is pending.
  *
  * @module
  */
@@ -238,8 +250,9 @@ function backendOption(v: Backend | undefined): Backend {
  */
 export class Runtime {
   #sched: Scheduler;
-  #running = 0;
   #shutdown = false;
+  /** Settles when a shutdown that has begun is over. */
+  #stopped: Promise<void> = Promise.resolve();
   #poolSize: number;
   #pool: WorkerPool | null = null;
   #services = new Set<Service>();
@@ -291,26 +304,42 @@ export class Runtime {
   }
 
   /**
-   * Run `main` to completion, then shut the runtime down (tasks still alive
-   * are cancelled) and resolve to main's value. If main throws, the promise
-   * rejects with that error.
+   * Run `main` to completion on this runtime and resolve to its value (as
+   * Tokio's `block_on`). The runtime stays up: call `run` again, spawn on
+   * it, and shut it down with {@linkcode Runtime.shutdown} (or
+   * `await using rt = new Runtime()`) when done. Tasks `main` spawned and
+   * did not join keep running until then. (The free {@linkcode run} is the
+   * one that shuts its runtime down: nobody else owns it.)
    *
    * @param main a generator function, a called generator, or an async function.
    * @returns a promise of main's value; it rejects with main's error.
    * @throws {Error} (as a rejection) when this runtime was already shut down.
    * @throws {TypeError} (as a rejection) when `main` is not a task body.
+   *
+   * @example
+   * ```ts
+   * import { Runtime, sleep } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using rt = new Runtime(); // shut down at the end of the block
+   * assert.equal(await rt.run(function* () {
+   *   yield* sleep(1);
+   *   return 1;
+   * }), 1);
+   * assert.equal(await rt.run(function* () {
+   *   return 2;
+   * }), 2); // again, on the same runtime
+   * ```
    */
   async run<T>(main: TaskBody<T>): Promise<T> {
     if (this.#shutdown) throw new Error("run() on a runtime that was shut down");
     const task = this.#sched.spawn(toIterator(main));
-    this.#running++;
     active.push(this);
     try {
       return await unwrapJoin(task);
     } finally {
       const i = active.lastIndexOf(this);
       if (i >= 0) active.splice(i, 1);
-      if (--this.#running === 0) await this.shutdown();
     }
   }
 
@@ -429,7 +458,26 @@ export class Runtime {
    */
   async shutdown(timeoutMs?: number): Promise<void> {
     timeoutMs ??= 1000;
-    if (this.#shutdown) return;
+    if (this.#shutdown) return await this.#stopped;
+    let stopped!: () => void;
+    this.#stopped = new Promise((r) => stopped = r);
+    try {
+      await this.#stop(timeoutMs);
+    } finally {
+      stopped();
+    }
+  }
+
+  /**
+   * Same as `shutdown()`, for `await using`.
+   *
+   * @returns a promise that resolves once the runtime has stopped.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  async #stop(timeoutMs: number): Promise<void> {
     this.#shutdown = true;
     if (this.#services.size > 0) {
       await Promise.allSettled([...this.#services].map((svc) => svc.close(timeoutMs)));
@@ -665,7 +713,16 @@ function ambientScheduler(): Scheduler {
  * ```
  */
 export function run<T>(main: TaskBody<T>, options?: RuntimeOptions): Promise<T> {
-  return new Runtime(options).run(main);
+  return runThenShutdown(new Runtime(options), main);
+}
+
+/** The free run's body: its runtime has no other owner, so it shuts it down. */
+async function runThenShutdown<T>(rt: Runtime, main: TaskBody<T>): Promise<T> {
+  try {
+    return await rt.run(main);
+  } finally {
+    await rt.shutdown();
+  }
 }
 
 /**

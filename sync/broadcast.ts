@@ -113,9 +113,9 @@ class RecvOp<T> extends FanOutWait<T | undefined, BCore<T>> {
  *
  * @example
  * ```ts
- * import { broadcast } from "./broadcast.ts";
+ * import { broadcast } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const [tx, rx] = broadcast<string>(8);
+ * const [tx, rx] = broadcast.channel<string>(8);
  * tx.send("hi");
  * assert.equal(rx.tryRecv(), "hi");
  * ```
@@ -160,9 +160,9 @@ export class BroadcastSender<T> implements Disposable {
    * @returns the new receiver.
    * @example
    * ```ts
-   * import { broadcast } from "./broadcast.ts";
+   * import { broadcast } from "../mod.ts";
    * import assert from "node:assert/strict";
-   * const [tx, rx] = broadcast<number>(4);
+   * const [tx, rx] = broadcast.channel<number>(4);
    * const rx2 = tx.subscribe();
    * tx.send(1);
    * assert.equal(rx.tryRecv(), 1);
@@ -180,8 +180,8 @@ export class BroadcastSender<T> implements Disposable {
    * @throws {ClosedError} when this sender is closed.
    * @example
    * ```ts
-   * import { broadcast } from "./broadcast.ts";
-   * const [tx] = broadcast<number>(4);
+   * import { broadcast } from "../mod.ts";
+   * const [tx] = broadcast.channel<number>(4);
    * tx.clone().close();
    * ```
    */
@@ -216,7 +216,7 @@ export class BroadcastSender<T> implements Disposable {
  * ```ts
  * import { broadcast, LaggedError, run } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const [tx, rx] = broadcast<number>(2);
+ * const [tx, rx] = broadcast.channel<number>(2);
  * for (let i = 1; i <= 3; i++) tx.send(i); // capacity 2: the receiver lags by one
  * tx.close();
  * const got = await run(function* () {
@@ -284,9 +284,9 @@ export class BroadcastReceiver<T> implements Disposable {
    * @throws {ClosedError} when this receiver is closed.
    * @example
    * ```ts
-   * import { broadcast } from "./broadcast.ts";
+   * import { broadcast } from "../mod.ts";
    * import assert from "node:assert/strict";
-   * const [, rx] = broadcast<number>(4);
+   * const [, rx] = broadcast.channel<number>(4);
    * assert.equal(rx.tryRecv(), undefined);
    * ```
    */
@@ -305,8 +305,8 @@ export class BroadcastReceiver<T> implements Disposable {
    * @returns the new receiver.
    * @example
    * ```ts
-   * import { broadcast } from "./broadcast.ts";
-   * const [, rx] = broadcast<number>(4);
+   * import { broadcast } from "../mod.ts";
+   * const [, rx] = broadcast.channel<number>(4);
    * rx.resubscribe().close();
    * ```
    */
@@ -331,23 +331,25 @@ export class BroadcastReceiver<T> implements Disposable {
 }
 
 /**
- * A broadcast channel retaining the last `capacity` messages (integer ≥ 1).
+ * A broadcast channel retaining the last `capacity` messages:
+ * `broadcast.channel(n)`, as Tokio's `broadcast::channel(n)`.
  *
- * @param capacity how many messages the channel retains, an integer in 1…2^30.
- * @returns the sender and the first receiver.
- * @throws {RangeError} when `capacity` is not such an integer.
+ * @param capacity how many messages it keeps for slow receivers (an integer, 1…2^30).
+ * @returns the sender and a first receiver (more come from `tx.subscribe()`).
+ * @throws {RangeError} for a bad `capacity`.
+ *
  * @example
  * ```ts
- * import { broadcast } from "./broadcast.ts";
+ * import { broadcast } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const [tx, rx1] = broadcast<string>(16);
+ * const [tx, rx1] = broadcast.channel<string>(16);
  * const rx2 = tx.subscribe();
  * tx.send("x");
  * assert.equal(rx1.tryRecv(), "x");
  * assert.equal(rx2.tryRecv(), "x");
  * ```
  */
-export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
+export function channel<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
   if (
     typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 1 ||
     capacity > 0x4000_0000

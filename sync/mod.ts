@@ -4,9 +4,9 @@
  * `select`/`join` combinators — every waiting method is a cancel-safe
  * operation (`yield*` it in a task, `await` it outside).
  *
- * Channels are namespaces: `mpsc.channel(n)`, `mpsc.unbounded()`; and
- * functions `oneshot()`, `broadcast(n)`, `watch(v)`. End of stream is
- * `undefined` for every multi-message channel.
+ * Channels are namespaces, as in Tokio: `mpsc.channel(n)`, `mpsc.unbounded()`,
+ * `oneshot.channel()`, `broadcast.channel(n)`, `watch.channel(v)`. End of
+ * stream is `undefined` for every multi-message channel.
  *
  * @example
  * ```ts
@@ -40,9 +40,12 @@ export { Notify } from "./notify.ts";
 export { Barrier, type BarrierWaitResult } from "./barrier.ts";
 export { OnceCell } from "./once_cell.ts";
 export * as mpsc from "./mpsc.ts";
-export { oneshot, OneshotReceiver, OneshotSender } from "./oneshot.ts";
-export { broadcast, BroadcastReceiver, BroadcastSender, LaggedError } from "./broadcast.ts";
-export { watch, WatchReceiver, WatchSender } from "./watch.ts";
+export * as oneshot from "./oneshot.ts";
+export { OneshotReceiver, OneshotSender } from "./oneshot.ts";
+export * as broadcast from "./broadcast.ts";
+export { BroadcastReceiver, BroadcastSender, LaggedError } from "./broadcast.ts";
+export * as watch from "./watch.ts";
+export { WatchReceiver, WatchSender } from "./watch.ts";
 export { CancellationToken } from "./cancellation_token.ts";
 export { TaskTracker } from "./task_tracker.ts";
 export {

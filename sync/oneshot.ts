@@ -103,8 +103,8 @@ let makePair: <T>() => [OneshotSender<T>, OneshotReceiver<T>];
  *
  * @example
  * ```ts
- * import { oneshot } from "./oneshot.ts";
- * const [tx] = oneshot<number>();
+ * import { oneshot } from "../mod.ts";
+ * const [tx] = oneshot.channel<number>();
  * tx.send(1);
  * ```
  */
@@ -192,7 +192,7 @@ let newReceiver: <T>(c: OneCore<T>) => OneshotReceiver<T>;
  * ```ts
  * import { oneshot } from "../mod.ts"; // loads the runtime that runs `await rx`
  * import assert from "node:assert/strict";
- * const [tx, rx] = oneshot<string>();
+ * const [tx, rx] = oneshot.channel<string>();
  * tx.send("done");
  * assert.equal(await rx, "done");
  * ```
@@ -241,9 +241,9 @@ export class OneshotReceiver<T> implements Operation<T>, PromiseLike<T>, Disposa
    * @throws {TypeError} when the value was already received.
    * @example
    * ```ts
-   * import { oneshot } from "./oneshot.ts";
+   * import { oneshot } from "../mod.ts";
    * import assert from "node:assert/strict";
-   * const [tx, rx] = oneshot<number>();
+   * const [tx, rx] = oneshot.channel<number>();
    * tx.send(3);
    * assert.equal(rx.tryRecv(), 3);
    * ```
@@ -277,18 +277,19 @@ export class OneshotReceiver<T> implements Operation<T>, PromiseLike<T>, Disposa
 }
 
 /**
- * A channel for one value.
+ * A channel for one value: `oneshot.channel()`, as Tokio's `oneshot::channel()`.
  *
  * @returns the sender and the receiver.
+ *
  * @example
  * ```ts
- * import { oneshot } from "./oneshot.ts";
+ * import { oneshot } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const [tx, rx] = oneshot<number>();
+ * const [tx, rx] = oneshot.channel<number>();
  * tx.send(42);
  * assert.equal(rx.tryRecv(), 42);
  * ```
  */
-export function oneshot<T>(): [OneshotSender<T>, OneshotReceiver<T>] {
+export function channel<T>(): [OneshotSender<T>, OneshotReceiver<T>] {
   return makePair<T>();
 }

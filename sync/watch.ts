@@ -66,9 +66,9 @@ class ChangedOp<T> extends FanOutWait<void, WCore<T>> {
  *
  * @example
  * ```ts
- * import { watch } from "./watch.ts";
+ * import { watch } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const [tx, rx] = watch("idle");
+ * const [tx, rx] = watch.channel("idle");
  * tx.send("busy");
  * assert.equal(rx.borrow(), "busy");
  * ```
@@ -110,9 +110,9 @@ export class WatchSender<T> implements Disposable {
    * @throws {ClosedError} when this sender is closed.
    * @example
    * ```ts
-   * import { watch } from "./watch.ts";
+   * import { watch } from "../mod.ts";
    * import assert from "node:assert/strict";
-   * const [tx] = watch(1);
+   * const [tx] = watch.channel(1);
    * assert.equal(tx.sendReplace(2), 1);
    * assert.equal(tx.borrow(), 2);
    * ```
@@ -134,9 +134,9 @@ export class WatchSender<T> implements Disposable {
    * @throws {ClosedError} when this sender is closed.
    * @example
    * ```ts
-   * import { watch } from "./watch.ts";
+   * import { watch } from "../mod.ts";
    * import assert from "node:assert/strict";
-   * const [tx] = watch({ n: 0 });
+   * const [tx] = watch.channel({ n: 0 });
    * tx.sendModify((s) => { s.n++; });
    * assert.equal(tx.borrow().n, 1);
    * ```
@@ -164,9 +164,9 @@ export class WatchSender<T> implements Disposable {
    * @returns the new receiver.
    * @example
    * ```ts
-   * import { watch } from "./watch.ts";
+   * import { watch } from "../mod.ts";
    * import assert from "node:assert/strict";
-   * const [tx] = watch(0);
+   * const [tx] = watch.channel(0);
    * const rx = tx.subscribe();
    * assert.equal(rx.hasChanged, false);
    * ```
@@ -181,8 +181,8 @@ export class WatchSender<T> implements Disposable {
    * @returns the new sender.
    * @example
    * ```ts
-   * import { watch } from "./watch.ts";
-   * const [tx] = watch(0);
+   * import { watch } from "../mod.ts";
+   * const [tx] = watch.channel(0);
    * tx.clone().close();
    * ```
    */
@@ -216,7 +216,7 @@ export class WatchSender<T> implements Disposable {
  * ```ts
  * import { run, sleep, spawn, watch } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const [tx, rx] = watch("v1");
+ * const [tx, rx] = watch.channel("v1");
  * const applied = await run(function* () {
  *   const seen: string[] = [];
  *   const h = spawn(function* () {
@@ -268,9 +268,9 @@ export class WatchReceiver<T> implements Disposable {
    * @returns the current value.
    * @example
    * ```ts
-   * import { watch } from "./watch.ts";
+   * import { watch } from "../mod.ts";
    * import assert from "node:assert/strict";
-   * const [tx, rx] = watch(1);
+   * const [tx, rx] = watch.channel(1);
    * tx.send(2);
    * assert.equal(rx.borrowAndUpdate(), 2);
    * assert.equal(rx.hasChanged, false);
@@ -329,8 +329,8 @@ export class WatchReceiver<T> implements Disposable {
    * @returns the new receiver.
    * @example
    * ```ts
-   * import { watch } from "./watch.ts";
-   * const [, rx] = watch(0);
+   * import { watch } from "../mod.ts";
+   * const [, rx] = watch.channel(0);
    * rx.clone().close();
    * ```
    */
@@ -350,21 +350,23 @@ export class WatchReceiver<T> implements Disposable {
 }
 
 /**
- * A watch channel holding `initial`; the first receiver has seen it.
+ * A watch channel holding `initial`; the first receiver has seen it:
+ * `watch.channel(v)`, as Tokio's `watch::channel(v)`.
  *
- * @param initial the first value.
- * @returns the sender and the first receiver.
+ * @param initial the value the channel starts with.
+ * @returns the sender and a first receiver (more come from `tx.subscribe()`).
+ *
  * @example
  * ```ts
- * import { watch } from "./watch.ts";
+ * import { watch } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const [tx, rx] = watch(0);
+ * const [tx, rx] = watch.channel(0);
  * tx.send(1);
  * assert.ok(rx.hasChanged);
  * assert.equal(rx.borrow(), 1);
  * ```
  */
-export function watch<T>(initial: T): [WatchSender<T>, WatchReceiver<T>] {
+export function channel<T>(initial: T): [WatchSender<T>, WatchReceiver<T>] {
   const c = new WCore(initial);
   return [makeSender(c), makeReceiver(c, 0)];
 }

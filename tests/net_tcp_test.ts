@@ -477,3 +477,25 @@ t("10,000 connections opened and closed: fds and RSS come back", async (backend)
     assert.ok(rss1 < rss0 + margin, `rss ${rss0} -> ${rss1}`);
   }, { backend });
 });
+
+t(
+  "Deno's names beside Tokio's: listener.addr, conn.remoteAddr, conn.closeWrite()",
+  async (backend) => {
+    await run(function* () {
+      using l = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+      assert.deepEqual(l.addr, l.localAddr);
+      assert.equal(l.addr.transport, "tcp");
+      using c = yield* TcpStream.connect({ port: l.addr.port });
+      using s = yield* l.accept();
+      assert.deepEqual(c.remoteAddr, c.peerAddr);
+      assert.equal(c.remoteAddr.port, l.addr.port);
+      assert.equal(s.remoteAddr.port, c.localAddr.port);
+      yield* c.closeWrite();
+      assert.equal(yield* s.read(new Uint8Array(4)), null, "closeWrite sends FIN as shutdown does");
+      yield* s.writeAll(new Uint8Array([7]));
+      const buf = new Uint8Array(1);
+      assert.equal(yield* c.read(buf), 1, "the read direction stays open");
+      assert.equal(buf[0], 7);
+    }, { backend });
+  },
+);

@@ -18,6 +18,7 @@ t("UDP round trip with sendTo/recvFrom", async (backend) => {
     using a = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
     using b = yield* UdpSocket.bind({ port: 0 });
     assert.equal(a.localAddr.transport, "udp");
+    assert.deepEqual(a.addr, a.localAddr, "Deno.DatagramConn's name for the local address");
     const buf = new Uint8Array(1500);
     for (let i = 0; i < 20; i++) {
       const msg = new TextEncoder().encode(`ping ${i}`);

@@ -122,7 +122,7 @@ Deno.test("workers(1): spawnBlocking runs on a pool of one; failures are JoinErr
   assert.ok(rt.metrics().pool.every((w) => !w.alive));
 });
 
-Deno.test("workers: run() returns, the child process exits by itself", async () => {
+Deno.test("workers: rt.run() returns and await using shuts down: the child process exits by itself", async () => {
   const t0 = Date.now();
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", EXIT_CHILD],

@@ -379,44 +379,104 @@ Deno.test("cancel leaf: a custom leaf's cancel() runs exactly once", async () =>
 // ---------------------------------------------------------------------------
 // Shutdown and disposal
 
-Deno.test("cancel: run() ending with live tasks cancels them all", async () => {
-  const log: string[] = [];
-  const handles: JoinHandle<unknown>[] = [];
+/** Spawn three tasks that never finish on their own (a timer, a gate, a promise). */
+function* spawnStuck(log: string[], handles: JoinHandle<unknown>[], gate: Gate) {
   const never = new Promise<void>(() => {});
-  const gate = new Gate();
-  const t0 = performance.now();
-  const rt = new Runtime();
-  await rt.run(function* () {
-    const bodies = [
-      function* () {
-        yield* sleep(1e9);
-      },
-      function* () {
-        yield* gate.wait();
-      },
-      function* () {
-        yield* call(never);
-      },
-    ];
-    bodies.forEach((body, i) => {
-      handles.push(spawn(function* () {
-        try {
-          yield* body();
-        } finally {
-          log.push(`finally ${i}`);
-        }
-      }));
-    });
-    yield* sleep(2);
+  const bodies = [
+    function* () {
+      yield* sleep(1e9);
+    },
+    function* () {
+      yield* gate.wait();
+    },
+    function* () {
+      yield* call(never);
+    },
+  ];
+  bodies.forEach((body, i) => {
+    handles.push(spawn(function* () {
+      try {
+        yield* body();
+      } finally {
+        log.push(`finally ${i}`);
+      }
+    }));
   });
+  yield* sleep(2);
+}
+
+async function assertAllCancelled(log: string[], handles: JoinHandle<unknown>[]): Promise<void> {
   assert.deepEqual(log.sort(), ["finally 0", "finally 1", "finally 2"]);
   for (const h of handles) {
     assert.equal(h.isFinished(), true);
     await assert.rejects(Promise.resolve(h), (e) => e instanceof JoinError && e.cancelled);
   }
+}
+
+Deno.test("cancel: the free run() ending with live tasks cancels them all", async () => {
+  const log: string[] = [];
+  const handles: JoinHandle<unknown>[] = [];
+  const t0 = performance.now();
+  await run(() => spawnStuck(log, handles, new Gate()));
+  await assertAllCancelled(log, handles);
+  assert.ok(performance.now() - t0 < 900, "no waiting for the shutdown grace period");
+});
+
+Deno.test("cancel: rt.run() can run again; its tasks live until rt.shutdown() cancels them", async () => {
+  const log: string[] = [];
+  const handles: JoinHandle<unknown>[] = [];
+  const rt = new Runtime();
+  await rt.run(() => spawnStuck(log, handles, new Gate()));
+  // A runtime the user built stays up: main's leftover tasks still run on it.
+  assert.deepEqual(log, []);
+  assert.equal(rt.metrics().activeTasks, 3);
+  assert.ok(handles.every((h) => !h.isFinished()));
+  const seen = await rt.run(function* () {
+    yield* sleep(1);
+    return rt.metrics().activeTasks;
+  });
+  assert.equal(seen, 4, "a second run() on the same runtime: its main and the three");
+  const t0 = performance.now();
+  await rt.shutdown();
+  await assertAllCancelled(log, handles);
   assert.equal(rt.metrics().activeTasks, 0);
   assert.equal(rt.metrics().timers, 0);
   assert.ok(performance.now() - t0 < 900, "no waiting for the shutdown grace period");
+  await assert.rejects(rt.run(function* () {}), /shut down/);
+});
+
+Deno.test("cancel: await using a runtime shuts it down at the end of the block", async () => {
+  const log: string[] = [];
+  const handles: JoinHandle<unknown>[] = [];
+  let outer: Runtime;
+  {
+    await using rt = new Runtime();
+    outer = rt;
+    await rt.run(() => spawnStuck(log, handles, new Gate()));
+    assert.deepEqual(log, []);
+  }
+  await assertAllCancelled(log, handles);
+  assert.throws(() => outer.spawn(function* () {}), /shut down/);
+});
+
+Deno.test("cancel: a second shutdown() waits for the first to finish", async () => {
+  const rt = new Runtime();
+  let cleaned = false;
+  rt.spawn(function* () {
+    try {
+      yield* sleep(1e9);
+    } finally {
+      yield* sleep(20); // async cleanup
+      cleaned = true;
+    }
+  });
+  await rt.run(function* () {
+    yield* sleep(1);
+  });
+  const first = rt.shutdown();
+  await rt.shutdown();
+  assert.equal(cleaned, true, "the second call resolved before the cleanup ran");
+  await first;
 });
 
 Deno.test("cancel: run() ending while another task is busy (a hop in flight) resolves", async () => {

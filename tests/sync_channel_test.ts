@@ -221,23 +221,23 @@ Deno.test("mpsc: senders blocked on a full channel are served FIFO", async () =>
 });
 
 Deno.test("oneshot: value, closed sender, closed receiver, retry after select", async () => {
-  const [tx, rx] = oneshot<number>();
+  const [tx, rx] = oneshot.channel<number>();
   tx.send(5);
   assert.throws(() => tx.send(6), TypeError);
   assert.equal(await rx, 5);
 
-  const [tx2, rx2] = oneshot<number>();
+  const [tx2, rx2] = oneshot.channel<number>();
   tx2.close();
   await assert.rejects(async () => await rx2, ClosedError);
 
-  const [tx3, rx3] = oneshot<string>();
+  const [tx3, rx3] = oneshot.channel<string>();
   rx3.close();
   assert.equal(tx3.isClosed, true);
   assert.throws(() => tx3.send("lost"), (e: ClosedError<string>) => e.value === "lost");
 
-  const [tx4, rx4] = oneshot<string>();
+  const [tx4, rx4] = oneshot.channel<string>();
   await run(function* () {
-    const [ctx, crx] = oneshot<void>();
+    const [ctx, crx] = oneshot.channel<void>();
     ctx.send();
     const r = yield* select({ v: rx4, other: crx }, { biased: true });
     assert.equal(r.key, "other");
@@ -247,7 +247,7 @@ Deno.test("oneshot: value, closed sender, closed receiver, retry after select", 
     });
     assert.equal(yield* rx4, "later", "a cancelled receive can be retried");
   });
-  const [tx5, rx5] = oneshot<number>();
+  const [tx5, rx5] = oneshot.channel<number>();
   const closedWait = spawn(function* () {
     yield* tx5.closed();
     return "closed";
@@ -257,8 +257,8 @@ Deno.test("oneshot: value, closed sender, closed receiver, retry after select", 
 });
 
 Deno.test("broadcast: every receiver sees every message; lag is counted exactly", async () => {
-  assert.throws(() => broadcast(0), RangeError);
-  const [tx, rx1] = broadcast<number>(4);
+  assert.throws(() => broadcast.channel(0), RangeError);
+  const [tx, rx1] = broadcast.channel<number>(4);
   const rx2 = tx.subscribe();
   // undefined marks end of stream: refused at the call, and nothing is sent.
   assert.throws(() => tx.send(undefined as unknown as number), TypeError);
@@ -295,13 +295,13 @@ Deno.test("broadcast: every receiver sees every message; lag is counted exactly"
   });
   rx1.close();
   rx2.close();
-  const [tx3, rx3] = broadcast<number>(2);
+  const [tx3, rx3] = broadcast.channel<number>(2);
   rx3.close();
   assert.throws(() => tx3.send(1), ClosedError, "no receivers");
 });
 
 Deno.test("watch: changes coalesce into one wake; closed sender ends after the last change", async () => {
-  const [tx, rx] = watch(0);
+  const [tx, rx] = watch.channel(0);
   await run(function* () {
     let wakes = 0;
     const seen: number[] = [];
@@ -330,7 +330,7 @@ Deno.test("watch: changes coalesce into one wake; closed sender ends after the l
     yield* h;
     assert.deepEqual(seen, [3, 4], "the change before close is still reported");
   });
-  const [tx2, rx2] = watch({ n: 1 });
+  const [tx2, rx2] = watch.channel({ n: 1 });
   tx2.sendModify((s) => {
     s.n = 5;
   });
@@ -343,7 +343,7 @@ Deno.test("watch: changes coalesce into one wake; closed sender ends after the l
 });
 
 Deno.test("watch: an aborted changed() waiter deregisters and marks nothing seen", async () => {
-  const [tx, rx] = watch("a");
+  const [tx, rx] = watch.channel("a");
   await run(function* () {
     const w = spawn(function* () {
       yield* rx.changed();
