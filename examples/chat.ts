@@ -33,6 +33,7 @@ import {
   LaggedError,
   shutdownSignal,
 } from "../sync/mod.ts";
+import { daemon, parseFlags, UsageError } from "./_daemon.ts";
 
 const enc = new TextEncoder();
 const MAX_LINE = 4096;
@@ -122,7 +123,13 @@ function* main(port: number): Generator<unknown, void, unknown> {
 }
 
 if (import.meta.main) {
-  const i = Deno.args.indexOf("--port");
-  const port = i >= 0 ? Number(Deno.args[i + 1]) : 7001;
-  await run(main(port));
+  // A bad flag, a taken port, a missing permission: one line and exit 1 (see _daemon.ts).
+  await daemon("chat", () => {
+    const given = parseFlags(Deno.args, { port: "number" }, "usage: chat.ts [--port 7001]");
+    const port = (given.port as number | undefined) ?? 7001;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new UsageError(`--port takes an integer in 0..65535, got ${port}`);
+    }
+    return { host: "127.0.0.1", port };
+  }, (flags) => run(main(flags.port)));
 }

@@ -9,7 +9,7 @@
  *
  * `--workers N` (default 1): 1 runs everything on the main thread, one
  * listener and one accept loop; N > 1 serves on N pool workers with
- * `rt.serve` — each worker has its own SO_REUSEPORT listener and accept
+ * `serve(rt, …)` (net/serve) — each worker has its own SO_REUSEPORT listener and accept
  * loop, the kernel spreads connections over them, and the main thread only
  * waits for the signal and drains.
  *
@@ -31,6 +31,7 @@ import { serve, TcpListener } from "../net/mod.ts";
 import { select, shutdownSignal, TaskTracker } from "../sync/mod.ts";
 import { sleep } from "../time/mod.ts";
 import { echo, open } from "./echo_handler.ts";
+import { daemon, parseFlags, UsageError } from "./_daemon.ts";
 
 const HANDLERS = new URL("./echo_handler.ts", import.meta.url).href;
 
@@ -43,34 +44,30 @@ interface Flags {
   debugFds: boolean;
 }
 
-function parseFlags(args: string[]): Flags {
-  const f: Flags = { host: "127.0.0.1", port: 7000, workers: 1, drainMs: 2000, debugFds: false };
-  for (let i = 0; i < args.length; i++) {
-    const [k, inline] = args[i].split("=", 2);
-    const val = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new TypeError(`${k} needs a value`);
-      return v;
-    };
-    if (k === "--host") f.host = val();
-    else if (k === "--port") f.port = Number(val());
-    else if (k === "--drain-ms") f.drainMs = Number(val());
-    else if (k === "--workers") f.workers = Number(val());
-    else if (k === "--debug-fds") f.debugFds = true;
-    else if (k === "--help" || k === "-h") {
-      console.log(
-        "usage: echo.ts [--host 127.0.0.1] [--port 7000] [--workers 1] [--drain-ms 2000]" +
-          " [--debug-fds]",
-      );
-      Deno.exit(0);
-    } else throw new TypeError(`unknown flag ${k}`);
-  }
+const USAGE = "usage: echo.ts [--host 127.0.0.1] [--port 7000] [--workers 1] [--drain-ms 2000]" +
+  " [--debug-fds]";
+
+function parseEchoFlags(args: string[]): Flags {
+  const given = parseFlags(args, {
+    host: "string",
+    port: "number",
+    workers: "number",
+    "drain-ms": "number",
+    "debug-fds": "switch",
+  }, USAGE);
+  const f: Flags = {
+    host: (given.host as string | undefined) ?? "127.0.0.1",
+    port: (given.port as number | undefined) ?? 7000,
+    workers: (given.workers as number | undefined) ?? 1,
+    drainMs: (given["drain-ms"] as number | undefined) ?? 2000,
+    debugFds: given["debug-fds"] === true,
+  };
   if (!Number.isInteger(f.port) || f.port < 0 || f.port > 65535) {
-    throw new RangeError(`--port must be 0..65535`);
+    throw new UsageError(`--port takes an integer in 0..65535, got ${f.port}`);
   }
-  if (!(f.drainMs >= 0)) throw new RangeError(`--drain-ms must be >= 0`);
+  if (!(f.drainMs >= 0)) throw new UsageError(`--drain-ms takes a number >= 0, got ${f.drainMs}`);
   if (!Number.isInteger(f.workers) || f.workers < 1 || f.workers > 256) {
-    throw new RangeError(`--workers must be an integer in 1..256`);
+    throw new UsageError(`--workers takes an integer in 1..256, got ${f.workers}`);
   }
   return f;
 }
@@ -123,7 +120,7 @@ function* main(flags: Flags): Generator<unknown, void, unknown> {
   console.log("stopped");
 }
 
-/** The multi-worker path: `rt.serve` over `flags.workers` pool workers. */
+/** The multi-worker path: `serve(rt, …)` over `flags.workers` pool workers. */
 function* mainWorkers(rt: Runtime, flags: Flags): Generator<unknown, void, unknown> {
   const srv = yield* call(serve(rt, { hostname: flags.host, port: flags.port }, HANDLERS, "echo"));
   announce(srv.localAddr.hostname, srv.localAddr.port, flags.workers);
@@ -138,12 +135,14 @@ function* mainWorkers(rt: Runtime, flags: Flags): Generator<unknown, void, unkno
 }
 
 if (import.meta.main) {
-  const flags = parseFlags(Deno.args);
-  if (flags.workers > 1) {
-    await using rt = new Runtime({ poolSize: flags.workers });
-    await rt.run(mainWorkers(rt, flags));
-  } else {
-    await run(main(flags));
-  }
-  if (flags.debugFds) console.error(`fds at exit: ${openFds()}`);
+  // A bad flag, a taken port, a missing permission: one line and exit 1 (see _daemon.ts).
+  await daemon("echo", () => parseEchoFlags(Deno.args), async (flags) => {
+    if (flags.workers > 1) {
+      await using rt = new Runtime({ poolSize: flags.workers });
+      await rt.run(mainWorkers(rt, flags));
+    } else {
+      await run(main(flags));
+    }
+    if (flags.debugFds) console.error(`fds at exit: ${openFds()}`);
+  });
 }

@@ -2,7 +2,9 @@
  * The echo daemon (examples/echo.ts) as a child process: it prints its port,
  * echoes, keeps its fd count flat, survives EMFILE under a low fd limit, and
  * exits 0 on SIGTERM after draining — on both backends; and with
- * `--workers 2` (rt.serve over two pool workers) the same.
+ * `--workers 2` (serve over two pool workers) the same. A bad flag, a port
+ * in use, an address that is not local or a missing permission makes echo
+ * and chat print one line saying what and how to fix it, and exit 1.
  */
 
 import { NET_BACKENDS } from "./net_helpers.ts";
@@ -134,3 +136,87 @@ for (const backend of BACKENDS) {
     assert.ok(d.out.some((l) => l.includes("drain time over: closed 1")), d.out.join("\n"));
   });
 }
+
+// ---------------------------------------------------------------------------
+// Failing politely: one line saying what and how to fix it, exit status 1, no stack.
+
+const CHAT = new URL("../examples/chat.ts", import.meta.url).pathname;
+
+/** Run `script` to its end with `perms` (deno run flags) and return its status and stderr lines. */
+async function runToEnd(
+  script: string,
+  args: string[],
+  options: { perms?: string[]; backend?: string } = {},
+): Promise<{ code: number; err: string[]; out: string }> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...(options.perms ?? ["-A"]), script, ...args],
+    env: options.backend === undefined ? {} : { DOKIO_BACKEND: options.backend },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  const err = new TextDecoder().decode(o.stderr).split("\n").filter((l) => l.length > 0);
+  return { code: o.code, err, out: new TextDecoder().decode(o.stdout) };
+}
+
+/** Exit 1 with exactly one stderr line, `name: ...` matching `what`, and no stack trace. */
+function assertOneLine(
+  r: { code: number; err: string[]; out: string },
+  name: string,
+  what: RegExp,
+): void {
+  const all = r.err.join("\n");
+  assert.equal(r.code, 1, all);
+  assert.equal(r.err.length, 1, `one line, got:\n${all}`);
+  assert.ok(r.err[0].startsWith(`${name}: `), r.err[0]);
+  assert.match(r.err[0], what);
+  assert.doesNotMatch(all, /^\s+at /m, "no stack trace");
+}
+
+for (const [name, script] of [["echo", ECHO], ["chat", CHAT]] as const) {
+  Deno.test(`${name} daemon: a bad flag or value says which, and exits 1`, async () => {
+    assertOneLine(await runToEnd(script, ["--prot", "7000"]), name, /unknown flag --prot.*--help/);
+    assertOneLine(await runToEnd(script, ["--port", "abc"]), name, /--port takes a number/);
+    assertOneLine(await runToEnd(script, ["--port", "70000"]), name, /--port takes an integer/);
+    assertOneLine(await runToEnd(script, ["--port"]), name, /--port needs a value/);
+  });
+
+  for (const backend of BACKENDS) {
+    Deno.test(`${name} daemon: a port in use says so and how to pick another, exit 1 [${backend}]`, async () => {
+      using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = String(taken.addr.port);
+      assertOneLine(
+        await runToEnd(script, ["--port", port], { backend }),
+        name,
+        new RegExp(`127\\.0\\.0\\.1:${port} is already in use.*--port 0`),
+      );
+    });
+  }
+
+  Deno.test(`${name} daemon: without net permission it names the flag, exit 1`, async () => {
+    assertOneLine(
+      await runToEnd(script, ["--port", "0"], { perms: [] }),
+      name,
+      /missing permission: .*net access.*--allow-net/,
+    );
+  });
+}
+
+Deno.test("echo daemon --workers 2: a port in use fails the same way (the error crosses from a pool worker)", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = String(taken.addr.port);
+  assertOneLine(
+    await runToEnd(ECHO, ["--port", port, "--workers", "2"]),
+    "echo",
+    /is already in use/,
+  );
+});
+
+Deno.test("echo daemon: an address that is not local says to use a local one, exit 1", async () => {
+  // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+  assertOneLine(
+    await runToEnd(ECHO, ["--host", "192.0.2.1", "--port", "0"]),
+    "echo",
+    /192\.0\.2\.1 is not an address of this machine/,
+  );
+});

@@ -71,6 +71,7 @@ import {
   toNotifiedAndCancel,
 } from "../task/task_state.ts";
 import { JoinError } from "../errors.ts";
+import { IoError } from "../../ffi/errors.ts";
 import { ArgWriter, type SharedArg } from "./codec.ts";
 import { type HandleOwner, SharedJoinHandle } from "./handle.ts";
 import {
@@ -216,8 +217,17 @@ const NESTED_POOL = "a pool worker imported a module that starts a pool of its o
   "`if (import.meta.main) { … }` (or define the tasks in a module of their own)";
 
 function resultError(id: number, info: unknown): JoinError {
-  const i = (info ?? {}) as { name?: string; message?: string; stack?: string };
-  const e = new Error(i.message ?? "shared task failed");
+  const i = (info ?? {}) as {
+    name?: string;
+    message?: string;
+    stack?: string;
+    errno?: number;
+    code?: string;
+    syscall?: string;
+  };
+  const e = i.name === "IoError" && typeof i.errno === "number"
+    ? new IoError(i.errno, i.code ?? "E?", i.syscall ?? "?", i.message)
+    : new Error(i.message ?? "shared task failed");
   e.name = i.name ?? "Error";
   if (i.stack) e.stack = i.stack;
   return new JoinError(id, e);

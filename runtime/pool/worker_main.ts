@@ -42,6 +42,7 @@ import { Runtime } from "../runtime.ts";
 import type { JoinHandle } from "../task/join_handle.ts";
 import type { Operation } from "../operation.ts";
 import { JoinError } from "../errors.ts";
+import { IoError } from "../../ffi/errors.ts";
 import { decodeArgs } from "./codec.ts";
 import { lookupTask, type SharedFn } from "./registry.ts";
 import {
@@ -139,6 +140,11 @@ function finish(id: number, code: number, value: unknown): void {
 
 function errorInfo(e: unknown): unknown {
   const cause = e instanceof JoinError && e.cause !== undefined ? e.cause : e;
+  if (cause instanceof IoError) {
+    // Kept whole, so the main thread rebuilds an IoError a caller can test (e.code === "EADDRINUSE").
+    const { name, message, errno, code, syscall } = cause;
+    return { name, message, stack: cause.stack ?? "", errno, code, syscall };
+  }
   if (cause instanceof Error) {
     return { name: cause.name, message: cause.message, stack: cause.stack ?? "" };
   }
