@@ -264,7 +264,7 @@ export class BroadcastReceiver<T> implements Disposable {
    * import { broadcast, run } from "../mod.ts";
    * import assert from "node:assert/strict";
    * await run(function* () {
-   *   const [tx, rx] = broadcast<string>(4);
+   *   const [tx, rx] = broadcast.channel<string>(4);
    *   tx.send("a");
    *   const v = yield* rx.recv();
    *   assert.equal(v, "a");

@@ -167,7 +167,7 @@ export class OneshotSender<T> implements Disposable {
    * import { oneshot, run, sleep, spawn } from "../mod.ts";
    * import assert from "node:assert/strict";
    * await run(function* () {
-   *   const [tx, rx] = oneshot<number>();
+   *   const [tx, rx] = oneshot.channel<number>();
    *   spawn(function* () {
    *     yield* sleep(1);
    *     rx.close(); // the receiver no longer wants the value

@@ -299,7 +299,7 @@ export class WatchReceiver<T> implements Disposable {
    * import { run, sleep, spawn, watch } from "../mod.ts";
    * import assert from "node:assert/strict";
    * await run(function* () {
-   *   const [tx, rx] = watch(0);
+   *   const [tx, rx] = watch.channel(0);
    *   spawn(function* () {
    *     yield* sleep(1);
    *     tx.send(1);
