@@ -11,9 +11,9 @@
  * short window in turn (medians over the rounds; see measureAll). It reports
  * round trips/s, p50/p99 latency, and the server's CPU time over exactly each
  * window (utime+stime from /proc/<pid>/stat, summed over all the process's
- * threads) per round trip. The bar (DESIGN.md): Dokio's server CPU per round trip ≤ 0.72×
+ * threads) per round trip. The bar: Dokio's server CPU per round trip ≤ 0.72×
  * Deno.listen's. A last pair of rows runs the daemon with `--workers 2`
- * (rt.serve: one SO_REUSEPORT listener per pool worker) against the same
+ * (serve(rt, …): one SO_REUSEPORT listener per pool worker) against the same
  * daemon with one worker, same client, same backend. Tokio's echo server
  * (bench/tokio/, current_thread and multi_thread(2)) runs in the same
  * rounds as two more servers; every row carries its figures.

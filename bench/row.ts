@@ -22,7 +22,7 @@ export interface BenchRow {
   unit: string;
   /** How many times better Dokio is (>1 is better, whichever way the unit points). */
   ratio: number;
-  /** The bar from DESIGN.md, e.g. "≥ 3×". */
+  /** The bar this row must meet, e.g. "≥ 3×" (README lists each with its row). */
   bar?: string;
   /** Tokio's figure on the same workload, current_thread runtime, same run. */
   tokio?: number;

@@ -77,7 +77,7 @@ async function inProcess(): Promise<BenchRow[]> {
   });
   // A spawned task runs on a later scheduler turn, not inside spawn(): the
   // async fn that does the same awaits once before returning. (This shape
-  // measures ~1.1 M/s here, the figure DESIGN.md quotes for its peer.)
+  // measures ~1.1 M/s here.)
   const deferredAll = wall(() => {
     const ps = new Array(N);
     for (let i = 0; i < N; i++) {
@@ -88,7 +88,7 @@ async function inProcess(): Promise<BenchRow[]> {
     }
     return Promise.all(ps);
   });
-  // The slow form DESIGN.md warns about: a fresh generator closure per spawn
+  // The slow form `spawn`'s doc warns about: a fresh generator closure per spawn
   // (V8 builds a prototype and map for each), beside the same peer.
   const closureSpawnJoin = wall(() =>
     run(function* () {

@@ -7,7 +7,7 @@
  * to the default runtime (made on first use, never shut down, and holding
  * nothing that keeps the process alive once it has no tasks).
  *
- * The pool (`poolSize(n)`, DESIGN.md decision 3) is not Tokio's
+ * The pool (`poolSize(n)`) is not Tokio's
  * `worker_threads`: a started generator cannot leave its isolate, so local
  * tasks (`spawn`, `rt.spawn`, `run`'s main) always run on the thread that
  * made the runtime, on its own scheduler, whatever the pool size. What uses

@@ -2,7 +2,7 @@
  * The runtime's worker pool wiring: `workers(n)`, `rt.spawnShared`,
  * `rt.spawnBlocking`, pool counters in `rt.metrics()`, shutdown leaving no
  * worker behind (also as a child process that must exit by itself), and
- * multi-core TCP with `rt.serve` (one SO_REUSEPORT listener per worker).
+ * multi-core TCP with `serve(rt, …)` (one SO_REUSEPORT listener per worker).
  *
  * @module
  */

@@ -480,7 +480,7 @@ Deno.test("cancel: a second shutdown() waits for the first to finish", async () 
 });
 
 Deno.test("cancel: run() ending while another task is busy (a hop in flight) resolves", async () => {
-  // BUG (runtime/scheduler.ts #closeChannel, reached from close()): with a hop message
+  // BUG (runtime/scheduler/scheduler.ts #closeChannel, reached from close()): with a hop message
   // in flight, Deno's MessagePort.close() on port1 synchronously dispatches it, so
   // #drive → #parkOrStop → #closeChannel runs re-entrantly and sets #channel = null;
   // the outer call then reads `this.#channel.port2` → TypeError, and run() rejects.
@@ -547,7 +547,7 @@ Deno.test("cancel: a JoinSet disposed with `using` aborts its tasks", async () =
 // Shutdown bugs
 
 Deno.test("cancel: async cleanup at shutdown runs promptly while the runtime is parked", async () => {
-  // BUG (runtime/scheduler.ts abortAll/#cancelTask, used by Runtime.shutdown): the
+  // BUG (runtime/scheduler/scheduler.ts abortAll/#cancelTask, used by Runtime.shutdown): the
   // scheduler is parked (PARKED_JS on a setTimeout for the old 60 s deadline, or IDLE)
   // when shutdown() cancels the tasks; the cleanup's new timer (and any task re-queued
   // by #cancelTask) never kicks the loop, so shutdown waits its whole 1000 ms grace
@@ -571,7 +571,7 @@ Deno.test("cancel: async cleanup at shutdown runs promptly while the runtime is 
 });
 
 Deno.test("cancel: a queued task cancelled by shutdown is not polled spuriously", async () => {
-  // BUG (runtime/task_state.ts toShutdown + toRunning, runtime/scheduler.ts #cancelTask):
+  // BUG (runtime/task/task_state.ts toShutdown + toRunning, runtime/scheduler/scheduler.ts #cancelTask):
   // shutdown claims a task that is queued (NOTIFIED, entry in the ring) without
   // clearing NOTIFIED; when its cleanup suspends, #cancelTask's toIdle sees NOTIFIED →
   // OkNotified and pushes a SECOND entry. Both entries then poll it (toRunning does not
@@ -592,7 +592,7 @@ Deno.test("cancel: a queued task cancelled by shutdown is not polled spuriously"
 });
 
 Deno.test("cancel: rt.shutdown() called inside a task keeps that task's context", async () => {
-  // BUG (runtime/scheduler.ts abortAll → #cancelTask → #leave): cancelling another task
+  // BUG (runtime/scheduler/scheduler.ts abortAll → #cancelTask → #leave): cancelling another task
   // synchronously from inside a poll resets the current task/core to null, so the caller's
   // next operation throws "an operation was resumed outside a task" — the task fails
   // instead of being cancelled at its next suspension. Fix: save and restore the previous

@@ -29,7 +29,7 @@ function pongServer(): { url: string; close: () => Promise<void> } {
 }
 
 Deno.test("interop: fetch and setTimeout complete while a runtime runs busy tasks", async () => {
-  // BUG (runtime/scheduler.ts #drive/#hop, decision 5): while tasks stay busy the loop
+  // BUG (runtime/scheduler/scheduler.ts #drive/#hop, decision 5): while tasks stay busy the loop
   // hops only through a MessageChannel. Deno's timers still fire, but the MessagePort
   // receive op is always ready, so Deno's event loop never lets its Rust-side I/O run:
   // a fetch to a local Deno.serve completes only when the runtime goes idle. Measured:

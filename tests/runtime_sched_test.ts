@@ -450,7 +450,7 @@ Deno.test("sched: an unobserved failure goes to onUnhandledError; a joined one d
 });
 
 Deno.test("sched: an unjoined failure on the default runtime is reported", async () => {
-  // BUG (runtime/scheduler.ts #finish/reportAllUnobserved): a failed task nobody joins
+  // BUG (runtime/scheduler/scheduler.ts #finish/reportAllUnobserved): a failed task nobody joins
   // is only reported at close(); the default runtime is never closed, so a failure
   // spawned outside any run() is silently dropped (and the Task stays in #unobserved
   // forever). Fix: also report unobserved failures when the scheduler goes idle

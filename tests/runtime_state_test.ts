@@ -1,5 +1,5 @@
 /**
- * The task header state word (runtime/task_state.ts) and the header table.
+ * The task header state word (runtime/task/task_state.ts) and the header table.
  *
  * Part 1: every transition from every start state that matters, through both
  * word-operation sets (ATOMIC on a SharedArrayBuffer, LOCAL on a plain array).
@@ -268,7 +268,7 @@ for (const [name, ops, make] of OPS) {
 }
 
 Deno.test("state word: a refDec underflow does not leave a negative count behind", () => {
-  // BUG (runtime/task_state.ts refDec): it subtracts first and checks after, so the
+  // BUG (runtime/task/task_state.ts refDec): it subtracts first and checks after, so the
   // throw leaves the word with a negative reference count (and flags borrowed).
   for (const [, ops, make] of OPS) {
     const w = word(make, COMPLETE, 1);
@@ -282,7 +282,7 @@ Deno.test("state word: a refDec underflow does not leave a negative count behind
 Deno.test("state word: toRunning refuses a stale entry (idle, not NOTIFIED)", () => {
   // A queue entry exists only while NOTIFIED is set (module invariant). An entry
   // that finds the task idle and not notified is stale: polling it would be a
-  // spurious poll. BUG (runtime/task_state.ts toRunning): it claims the task anyway.
+  // spurious poll. BUG (runtime/task/task_state.ts toRunning): it claims the task anyway.
   const w = new Int32Array([2 * REF_ONE | JOIN_INTEREST]);
   const r = toRunning(w, 0, LOCAL);
   assert.equal(r, ToRunning.Failed, "a stale entry must be dropped, not polled");

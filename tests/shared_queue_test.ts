@@ -1,5 +1,5 @@
 /**
- * Tests of the shared-memory queues of `runtime/shared/`: the work-stealing
+ * Tests of the shared-memory queues of `runtime/pool/queues/`: the work-stealing
  * ring (unit tests, an exhaustive interleaving check of its protocol at
  * capacity 4, and a stress run on real Workers), the LIFO slot, the inject
  * queue, the idle/park state and the layout.

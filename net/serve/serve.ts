@@ -198,7 +198,7 @@ function unwrap(e: unknown): unknown {
 }
 
 /**
- * A running multi-worker TCP server (made by `rt.serve`).
+ * A running multi-worker TCP server (made by `serve(rt, …)`).
  *
  * @example
  * ```ts

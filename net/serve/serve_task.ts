@@ -1,5 +1,5 @@
 /**
- * The worker side of `rt.serve`: two shared tasks every pool worker runs
+ * The worker side of `serve(rt, …)`: two shared tasks every pool worker runs
  * pinned (`spawnOn`), one listener per worker.
  *
  * - `dokio.serve.bind(id, hostname, port, backlog, handlerUrl, handlerName,
@@ -95,7 +95,7 @@ function* acceptLoop(s: Serving): Generator<unknown, void, unknown> {
  * import { serveBind } from "./serve_task.ts";
  * import assert from "node:assert/strict";
  *
- * // rt.serve runs it pinned on each pool worker i:
+ * // serve(rt, …) runs it pinned on each pool worker i:
  * // pool.spawnOn(i, serveTaskUrl, serveBind.name, id, host, port, backlog, handlerUrl,
  * //   handlerName, stats, i)
  * assert.equal(serveBind.name, "dokio.serve.bind");

@@ -1,6 +1,6 @@
 /**
  * What the scheduler needs from a worker's I/O driver (implemented over the
- * C reactor in runtime/reactor_driver.ts).
+ * C reactor in runtime/io/reactor_driver.ts).
  *
  * Invariant: completions are dispatched (their tasks woken) only from
  * `pollNow()` and `dispatch()`, never from inside `park()`'s promise, so the

@@ -1,7 +1,7 @@
 /**
  * The multi-worker pool: shared tasks run on N Deno Workers that share work
  * through SharedArrayBuffer queues, plus a cross-worker byte channel and
- * notify, and multi-core TCP serving (`serve.ts`, behind `rt.serve`). See
+ * notify, and what multi-core TCP serving (net/serve, `serve(rt, …)`) runs on. See
  * `pool.ts` for the design and its invariants.
  *
  * @example

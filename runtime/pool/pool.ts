@@ -1,8 +1,8 @@
 /**
  * `WorkerPool`: N workers (threads with their own isolates), each running its own one-worker Dokio runtime,
- * sharing work through the SharedArrayBuffer queues of `runtime/shared/`.
+ * sharing work through the SharedArrayBuffer queues of `runtime/pool/queues/`.
  *
- * Design choices (DESIGN.md decision 3):
+ * Design choices:
  * - What crosses workers is a *shared task*: a function registered with
  *   `defineTask(name, fn)` in a module every worker imports, plus plain-data
  *   arguments. `spawnShared(moduleUrl, name, ...args)` takes a header slot
@@ -17,7 +17,7 @@
  *   shared tasks yet); a worker pins the local tasks its shared task spawns.
  * - `spawnOn(index, …)` pins a shared task to one worker: the slot is
  *   written as usual but its id goes to that worker by one message instead of
- *   the inject queue (a control path: `rt.serve` binds one listener per
+ *   the inject queue (a control path: `serve(rt, …)` binds one listener per
  *   worker this way). If that worker dies first, the task fails.
  * - `WorkerPool.create()` returns at once and boots the workers in the
  *   background (`ready`); tasks spawned meanwhile wait in the shared queues

@@ -1,6 +1,6 @@
 /**
  * The pool's shared memory besides the queues (which live in the buffer of
- * `runtime/shared/layout.ts`): a table of shared task headers, their argument
+ * `runtime/pool/queues/layout.ts`): a table of shared task headers, their argument
  * slots, and per-worker control words.
  *
  * | buffer | layout |

@@ -5,7 +5,7 @@
  * name up here, so the function itself never crosses threads — only its
  * module URL, its name and its (plain-data) arguments do.
  *
- * `defineHandler(name, fn)` does the same for `rt.serve` connection handlers,
+ * `defineHandler(name, fn)` does the same for `serve(rt, …)` connection handlers,
  * in a namespace of their own.
  *
  * Invariant: a name maps to one function per isolate; defining the same name
@@ -201,7 +201,7 @@ export function lookupTask(name: string): SharedFn | undefined {
 }
 
 /**
- * A connection handler for `rt.serve`: called with each accepted connection
+ * A connection handler for `serve(rt, …)`: called with each accepted connection
  * (a `TcpStream`) on the pool worker that accepted it. A generator function
  * runs as a Dokio task on that worker; an async function gets the connection
  * and an `AbortSignal`. The server closes the connection when it returns.
@@ -227,7 +227,7 @@ export type ConnHandler<
 ) => Operation<unknown> | PromiseLike<unknown> | unknown;
 
 /**
- * What {@link defineHandler} returns: the name to pass to `rt.serve`, and the function.
+ * What {@link defineHandler} returns: the name to pass to `serve(rt, …)`, and the function.
  *
  * @example
  * ```ts

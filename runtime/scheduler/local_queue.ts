@@ -6,7 +6,7 @@
  * push into a full ring first moves the older half, in order, to the
  * overflow queue (the global inject queue), so pushes never fail and order
  * is kept within each queue. (The SharedArrayBuffer ring in
- * `runtime/shared/` has the same shape, with a packed steal/real head.)
+ * `runtime/pool/queues/` has the same shape, with a packed steal/real head.)
  *
  * @module
  */
