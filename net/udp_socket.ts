@@ -15,7 +15,13 @@
  */
 
 import type { IoReactor } from "../ffi/reactor.ts";
-import { DK_LISTEN_REUSEADDR, DK_LISTEN_REUSEPORT, newAddr } from "../ffi/layout.ts";
+import {
+  DK_LISTEN_REUSEADDR,
+  DK_LISTEN_REUSEPORT,
+  DK_SOCKOPT_RCVBUF,
+  DK_SOCKOPT_SNDBUF,
+  newAddr,
+} from "../ffi/layout.ts";
 import { ioError } from "../ffi/errors.ts";
 import { currentCore } from "../runtime/scheduler/context.ts";
 import type { Operation, Poll } from "../runtime/operation.ts";
@@ -46,6 +52,17 @@ export interface UdpBindOptions {
   port: number;
   /** Set SO_REUSEPORT. */
   reusePort?: boolean;
+  /**
+   * Receive buffer size in bytes (SO_RCVBUF), 1..2^31-1: how much the kernel
+   * queues for the socket before it drops datagrams (a burst larger than
+   * the default buffer loses the rest). The kernel may round or cap it:
+   * Linux doubles it for its bookkeeping and caps it at `net.core.rmem_max`.
+   * The portable `deno` backend cannot set it (Deno's datagram API has no
+   * buffer sizes): bind fails there with an `IoError` "EOPNOTSUPP".
+   */
+  recvBufferSize?: number;
+  /** Send buffer size in bytes (SO_SNDBUF), 1..2^31-1; capped as above (`net.core.wmem_max`). */
+  sendBufferSize?: number;
 }
 
 /**
@@ -78,22 +95,42 @@ interface Kept {
   addr: NetAddr;
 }
 
+/** A buffer size option: undefined (the kernel's default) or an integer in 1..2^31-1. */
+function bufferSize(v: number | undefined, name: string): number {
+  if (v === undefined) return 0;
+  if (!Number.isInteger(v) || v < 1 || v > 0x7fff_ffff) {
+    throw new RangeError(`UdpSocket.bind: ${name} must be an integer in 1..2^31-1, got ${v}`);
+  }
+  return v;
+}
+
 class UdpBindOp extends NetOp<UdpSocket> {
   readonly #rec: Uint8Array;
   readonly #flags: number;
-  constructor(rec: Uint8Array, flags: number) {
+  readonly #rcvbuf: number;
+  readonly #sndbuf: number;
+  constructor(rec: Uint8Array, flags: number, rcvbuf: number, sndbuf: number) {
     super(null, NO_LANE);
     this.#rec = rec;
     this.#flags = flags;
+    this.#rcvbuf = rcvbuf;
+    this.#sndbuf = sndbuf;
   }
   protected write(r: IoReactor, token: number): void {
     r.udpBind(token, this.#rec, this.#flags);
   }
   protected finish(res: number): UdpSocket {
     if (res < 0) throw ioError(res, "udp_bind");
-    return new UdpSocket(
-      new SocketCore(res, "UdpSocket", this.driverRef, currentCore()),
-    );
+    const core = new SocketCore(res, "UdpSocket", this.driverRef, currentCore());
+    const sock = new UdpSocket(core);
+    try {
+      if (this.#rcvbuf > 0) core.reactor.setSockOpt(core.fd, DK_SOCKOPT_RCVBUF, this.#rcvbuf);
+      if (this.#sndbuf > 0) core.reactor.setSockOpt(core.fd, DK_SOCKOPT_SNDBUF, this.#sndbuf);
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
+    return sock;
   }
   protected override salvage(res: number): void {
     if (res >= 0) dropFd(this.driverRef, res);
@@ -219,10 +256,12 @@ export class UdpSocket implements Disposable {
   /**
    * Bind a datagram socket to `hostname:port` (port 0: the kernel picks).
    *
-   * @param opts the `hostname` (default "127.0.0.1"), `port` (0: the kernel picks), `reusePort`.
+   * @param opts the `hostname` (default "127.0.0.1"), `port` (0: the kernel picks), `reusePort`,
+   *   `recvBufferSize`, `sendBufferSize`.
    * @returns an operation (also awaitable) giving the socket.
-   * @throws {TypeError} for a bad hostname; {@linkcode RangeError} for a bad port.
-   * @throws {IoError} (from the operation) when the bind fails, e.g. "EADDRINUSE".
+   * @throws {TypeError} for a bad hostname; {@linkcode RangeError} for a bad port or buffer size.
+   * @throws {IoError} (from the operation) when the bind fails, e.g. "EADDRINUSE", or a buffer
+   *   size cannot be set ("EOPNOTSUPP" on the deno backend).
    * @example
    * ```ts
    * import { UdpSocket } from "../mod.ts";
@@ -235,7 +274,9 @@ export class UdpSocket implements Disposable {
   static bind(opts: UdpBindOptions): Operation<UdpSocket> & PromiseLike<UdpSocket> {
     const rec = addrRecord(opts, "UdpSocket.bind", true);
     const flags = DK_LISTEN_REUSEADDR | (opts.reusePort ? DK_LISTEN_REUSEPORT : 0);
-    return new UdpBindOp(rec, flags);
+    const rcvbuf = bufferSize(opts.recvBufferSize, "recvBufferSize");
+    const sndbuf = bufferSize(opts.sendBufferSize, "sendBufferSize");
+    return new UdpBindOp(rec, flags, rcvbuf, sndbuf);
   }
 
   /** The local address. */

@@ -4,7 +4,7 @@ import { NET_BACKENDS } from "./net_helpers.ts";
 import assert from "node:assert/strict";
 import { run, spawn } from "../runtime/mod.ts";
 import { ClosedError, UdpSocket } from "../net/mod.ts";
-import { sleep } from "../time/mod.ts";
+import { sleep, timeout } from "../time/mod.ts";
 
 const BACKENDS = NET_BACKENDS;
 type B = typeof BACKENDS[number];
@@ -102,3 +102,44 @@ t("UDP bad arguments and use after close", async (backend) => {
     assert.ok(e instanceof ClosedError);
   }, { backend });
 });
+
+t(
+  "recvBufferSize sets how much a burst the socket keeps; bad sizes are RangeErrors",
+  async (backend) => {
+    /** Send `count` datagrams of 1000 B at a socket bound with `options`, unread; count what it kept. */
+    function* kept(options: { recvBufferSize?: number }, count: number) {
+      using rx = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0, ...options });
+      using tx = yield* UdpSocket.bind({ hostname: "127.0.0.1", port: 0 });
+      const msg = new Uint8Array(1000);
+      for (let i = 0; i < count; i++) yield* tx.sendTo(msg, rx.localAddr);
+      yield* sleep(20);
+      let n = 0;
+      const buf = new Uint8Array(1500);
+      for (;;) {
+        try {
+          yield* timeout(50, rx.recvFrom(buf));
+        } catch {
+          return n; // nothing more queued
+        }
+        n++;
+      }
+    }
+    if (backend === "deno") {
+      // Deno's datagram API has no buffer sizes: refused, not ignored.
+      await assert.rejects(
+        () => run(() => UdpSocket.bind({ port: 0, recvBufferSize: 4096 }), { backend }),
+        (e: Error) => (e as { code?: string }).code === "EOPNOTSUPP",
+      );
+      return;
+    }
+    await run(function* () {
+      const small = yield* kept({ recvBufferSize: 4096 }, 300);
+      const large = yield* kept({ recvBufferSize: 1 << 20 }, 300);
+      assert.ok(small < 300, `a 4 KiB buffer kept all ${small} of 300 datagrams`);
+      assert.ok(large > small, `a 1 MiB buffer kept ${large}, a 4 KiB one ${small}`);
+    }, { backend });
+    assert.throws(() => UdpSocket.bind({ port: 0, recvBufferSize: 0 }), RangeError);
+    assert.throws(() => UdpSocket.bind({ port: 0, sendBufferSize: 1.5 }), RangeError);
+    assert.throws(() => UdpSocket.bind({ port: 0, recvBufferSize: 2 ** 31 }), RangeError);
+  },
+);
