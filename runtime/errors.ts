@@ -7,16 +7,45 @@
  */
 
 /**
- * Thrown into a task (through its `finally` blocks) and out of its
- * JoinHandle when the task was cancelled by `abort()`, a JoinSet, a
- * `select` it lost, or runtime shutdown.
+ * The reason a task was cancelled (by `abort()`, a JoinSet, a `select` it
+ * lost, a `timeout`, or runtime shutdown). It is never thrown into the task:
+ * cancellation returns the task from the `yield*` it waits in, so its
+ * `finally` blocks run and a `catch` sees nothing (cleanup goes in `finally`
+ * or `using`, not in `catch`). It is found
+ * - as the `cause` of the {@linkcode JoinError} (with `cancelled` true) that
+ *   joining a cancelled task throws: `yield* handle` / `await handle`;
+ * - as what `run()` and `rt.run()` reject with when their main task is cancelled;
+ * - as the `reason` of the AbortSignal an async task body or a
+ *   `call((signal) => …)` factory was given.
  *
  * @example
  * ```ts
- * import { CancelledError } from "./errors.ts";
+ * import { CancelledError, JoinError, run, sleep, spawn } from "../mod.ts";
  * import assert from "node:assert/strict";
- * const e = new CancelledError();
- * assert.equal(e.name, "CancelledError");
+ *
+ * let caught = false;
+ * let cleaned = false;
+ * await run(function* () {
+ *   const h = spawn(function* () {
+ *     try {
+ *       yield* sleep(60_000);
+ *     } catch {
+ *       caught = true; // not reached: cancellation is not an exception in the task
+ *     } finally {
+ *       cleaned = true;
+ *     }
+ *   });
+ *   yield* sleep(1);
+ *   h.abort();
+ *   try {
+ *     yield* h;
+ *   } catch (e) {
+ *     assert.ok(e instanceof JoinError && e.cancelled);
+ *     assert.ok(e.cause instanceof CancelledError);
+ *   }
+ * });
+ * assert.equal(caught, false);
+ * assert.equal(cleaned, true);
  * ```
  */
 export class CancelledError extends Error {
@@ -25,7 +54,8 @@ export class CancelledError extends Error {
    *
    * @param message says what was cancelled.
    */
-  constructor(message = "the task was cancelled") {
+  constructor(message?: string) {
+    message ??= "the task was cancelled";
     super(message);
     this.name = "CancelledError";
   }
@@ -56,7 +86,8 @@ export class JoinError extends Error {
    * @param cause the error the task threw (undefined when cancelled).
    * @param cancelled true when the task was cancelled rather than failed.
    */
-  constructor(taskId: number, cause: unknown, cancelled = false) {
+  constructor(taskId: number, cause: unknown, cancelled?: boolean) {
+    cancelled ??= false;
     super(
       cancelled ? `task ${taskId} was cancelled` : `task ${taskId} failed: ${describe(cause)}`,
       { cause },

@@ -8,8 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { all, call, race, run, select, sleep, spawn, timeout } from "../mod.ts";
-import { JoinError } from "../runtime/errors.ts";
+import { all, call, race, run, Runtime, select, sleep, spawn, timeout } from "../mod.ts";
+import { CancelledError, JoinError } from "../runtime/errors.ts";
 
 /** Run `body` as a task and return what its join threw (or fail). */
 async function joinError(body: () => Generator<unknown, unknown, unknown>): Promise<Error> {
@@ -168,4 +168,45 @@ Deno.test("trap: call((signal) => fetch(url, { signal })) aborts the request whe
     ac.abort();
     await server.finished;
   }
+});
+
+Deno.test("CancelledError is what its doc says: never caught in the task; the join's cause; the signal's reason", async () => {
+  let caught = 0;
+  let reason: unknown = null;
+  await run(function* () {
+    const gen = spawn(function* () {
+      try {
+        yield* sleep(60_000);
+      } catch {
+        caught++;
+      }
+    });
+    const asyncBody = spawn(async (signal: AbortSignal) => {
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
+      reason = signal.reason;
+    });
+    yield* sleep(1);
+    gen.abort();
+    asyncBody.abort();
+    for (const h of [gen, asyncBody]) {
+      try {
+        yield* h;
+        assert.fail("a cancelled join throws");
+      } catch (e) {
+        assert.ok(e instanceof JoinError && e.cancelled);
+        assert.ok(e.cause instanceof CancelledError, String(e.cause));
+      }
+    }
+    yield* sleep(1);
+  });
+  assert.equal(caught, 0, "a catch in the task never sees the cancellation");
+  assert.ok(reason instanceof CancelledError);
+  // run() of a main task cancelled by shutdown rejects with CancelledError.
+  const rt = new Runtime();
+  const main = rt.run(function* () {
+    yield* sleep(60_000);
+  });
+  await new Promise((r) => setTimeout(r, 5));
+  await rt.shutdown();
+  await assert.rejects(main, CancelledError);
 });
