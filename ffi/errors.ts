@@ -147,11 +147,11 @@ export class ClosedError<T = unknown> extends Error {
   /**
    * Make one with a message and, optionally, the undelivered value.
    *
-   * @param message says what was closed.
+   * @param message says what was closed (default "closed").
    * @param value the value that was not delivered, if any.
    */
-  constructor(message = "closed", value?: T) {
-    super(message);
+  constructor(message?: string, value?: T) {
+    super(message ?? "closed");
     this.name = "ClosedError";
     this.value = value;
   }

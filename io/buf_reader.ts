@@ -324,7 +324,8 @@ export class BufReader implements Reader {
    * @throws {TypeError} when `reader` has no `read` method.
    * @throws {RangeError} for a capacity that is not a positive integer.
    */
-  constructor(reader: Reader, options: BufReaderOptions = {}) {
+  constructor(reader: Reader, options?: BufReaderOptions) {
+    options ??= {};
     if (reader === null || typeof reader !== "object" || typeof reader.read !== "function") {
       throw new TypeError("BufReader takes a reader (an object with read(buf))");
     }

@@ -169,7 +169,8 @@ export class BufWriter implements Writer {
    * @throws {TypeError} when `writer` has no `write` method.
    * @throws {RangeError} for a capacity that is not a positive integer.
    */
-  constructor(writer: Writer, options: BufWriterOptions = {}) {
+  constructor(writer: Writer, options?: BufWriterOptions) {
+    options ??= {};
     if (writer === null || typeof writer !== "object" || typeof writer.write !== "function") {
       throw new TypeError("BufWriter takes a writer (an object with write(buf))");
     }

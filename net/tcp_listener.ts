@@ -386,7 +386,8 @@ export class TcpListener implements Disposable, AsyncIterable<TcpStream> {
    * client.close();
    * ```
    */
-  incoming(options: IncomingOptions = {}): Incoming {
+  incoming(options?: IncomingOptions): Incoming {
+    options ??= {};
     return new Incoming(this, options ?? {});
   }
 

@@ -177,13 +177,13 @@ export class TcpStream extends SocketStream {
    * @param core the socket state
    * @param peer the peer's address when known
    */
-  constructor(core: SocketCore, peer: NetAddr | null = null) {
+  constructor(core: SocketCore, peer?: NetAddr | null) {
     if (!(core instanceof SocketCore)) {
       throw new TypeError("TcpStream is made by TcpStream.connect() or TcpListener.accept()");
     }
     super(core, "TcpStream");
     this.#core = core;
-    this.#peer = peer;
+    this.#peer = peer ?? null;
   }
 
   /**
@@ -215,7 +215,7 @@ export class TcpStream extends SocketStream {
    */
   static connect(
     opts: ConnectOptions,
-    options: ConnectCallOptions = {},
+    options?: ConnectCallOptions,
   ): Operation<TcpStream> & PromiseLike<TcpStream> {
     const signal = options?.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -289,7 +289,8 @@ export class TcpStream extends SocketStream {
    * });
    * ```
    */
-  setNoDelay(on = true): void {
+  setNoDelay(on?: boolean): void {
+    on ??= true;
     const c = this.#core;
     c.checkOpen();
     c.reactor.setSockOpt(c.fd, DK_SOCKOPT_NODELAY, on ? 1 : 0);
@@ -313,7 +314,8 @@ export class TcpStream extends SocketStream {
    * });
    * ```
    */
-  setKeepAlive(on = true): void {
+  setKeepAlive(on?: boolean): void {
+    on ??= true;
     const c = this.#core;
     c.checkOpen();
     c.reactor.setSockOpt(c.fd, DK_SOCKOPT_KEEPALIVE, on ? 1 : 0);

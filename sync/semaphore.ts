@@ -259,7 +259,8 @@ export class Semaphore {
    * });
    * ```
    */
-  acquire(n: number = 1): Leaf<SemaphorePermit> {
+  acquire(n?: number): Leaf<SemaphorePermit> {
+    n ??= 1;
     checkCount(n, MAX_PERMITS, "permits");
     return new AcquireOp(this.#c, n);
   }
@@ -282,7 +283,8 @@ export class Semaphore {
    * assert.equal(s.tryAcquire(), null);
    * ```
    */
-  tryAcquire(n: number = 1): SemaphorePermit | null {
+  tryAcquire(n?: number): SemaphorePermit | null {
+    n ??= 1;
     checkCount(n, MAX_PERMITS, "permits");
     const c = this.#c;
     if (c.closed) throw new ClosedError("the semaphore is closed");

@@ -205,8 +205,9 @@ export class Framed<In, Out = In> implements AsyncIterable<In> {
   constructor(
     stream: Reader | Writer | (Reader & Writer),
     codec: Decoder<In> | Encoder<Out> | (Decoder<In> & Encoder<Out>),
-    options: FramedOptions = {},
+    options?: FramedOptions,
   ) {
+    options ??= {};
     if (stream === null || typeof stream !== "object") {
       throw new TypeError("Framed takes a reader and/or writer stream");
     }

@@ -95,7 +95,8 @@ export class LengthDelimitedCodec implements Codec<Uint8Array> {
    * @param options field size, byte order, largest frame
    * @throws {RangeError} for a field size other than 1, 2, 4, 8, or a bad `maxFrameLength`.
    */
-  constructor(options: LengthDelimitedOptions = {}) {
+  constructor(options?: LengthDelimitedOptions) {
+    options ??= {};
     const field = options.lengthFieldBytes ?? 4;
     if (field !== 1 && field !== 2 && field !== 4 && field !== 8) {
       throw new RangeError(

@@ -84,7 +84,8 @@ export class LinesCodec implements Codec<string> {
    * @param options `maxLength` (default 65536)
    * @throws {RangeError} for a `maxLength` that is not a non-negative integer.
    */
-  constructor(options: LinesCodecOptions = {}) {
+  constructor(options?: LinesCodecOptions) {
+    options ??= {};
     const max = options.maxLength ?? DEFAULT_MAX_LENGTH;
     if (
       typeof max !== "number" || !(max >= 0) || (!Number.isSafeInteger(max) && max !== Infinity)

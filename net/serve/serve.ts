@@ -301,7 +301,8 @@ export class Server {
    * await rt.shutdown();
    * ```
    */
-  close(options: ServeCloseOptions = {}): Promise<ServeStats> {
+  close(options?: ServeCloseOptions): Promise<ServeStats> {
+    options ??= {};
     const drainMs = options?.drainMs ?? 2000;
     if (typeof drainMs !== "number" || !(drainMs >= 0) || !Number.isFinite(drainMs)) {
       throw new RangeError("close: drainMs must be a finite number >= 0");

@@ -132,7 +132,8 @@ export class SharedChannel {
    * @throws {RangeError} when `buffer` is not a channel buffer, or `spin` is not a non-negative
    *   integer.
    */
-  constructor(buffer: SharedArrayBuffer, options: SharedChannelOptions = {}) {
+  constructor(buffer: SharedArrayBuffer, options?: SharedChannelOptions) {
+    options ??= {};
     if (!(buffer instanceof SharedArrayBuffer)) {
       throw new TypeError("SharedChannel: expected a SharedArrayBuffer");
     }

@@ -949,7 +949,8 @@ export class WorkerPool implements HandleOwner {
    * assert.throws(() => pool.spawnShared("file:///x.ts", "x"), Error); // no work after shutdown
    * ```
    */
-  shutdown(options: PoolShutdownOptions = {}): Promise<void> {
+  shutdown(options?: PoolShutdownOptions): Promise<void> {
+    options ??= {};
     if (this.#closed === null) this.#closed = this.#shutdown(options.timeoutMs ?? 5000);
     return this.#closed;
   }
