@@ -18,21 +18,22 @@
  * @module
  */
 
-import { run, spawn } from "../runtime/mod.ts";
-import {
-  type OwnedReadHalf,
-  type OwnedWriteHalf,
-  TcpListener,
-  type TcpStream,
-} from "../net/mod.ts";
-import { Framed, LinesCodec, MaxLengthError } from "../io/mod.ts";
 import {
   broadcast,
   type BroadcastReceiver,
   type BroadcastSender,
+  Framed,
   LaggedError,
+  LinesCodec,
+  MaxLengthError,
+  type OwnedReadHalf,
+  type OwnedWriteHalf,
+  run,
   shutdownSignal,
-} from "../sync/mod.ts";
+  spawn,
+  TcpListener,
+  type TcpStream,
+} from "../mod.ts";
 import { daemon, parseFlags, UsageError } from "./_daemon.ts";
 
 const enc = new TextEncoder();
@@ -95,15 +96,19 @@ function* client(conn: TcpStream, tx: BroadcastSender<string>): Generator<unknow
   const name = `${hostname}:${port}`;
   const [rd, wr] = conn.split();
   const w = spawn(writer(wr, tx.subscribe()));
-  tx.send(`* ${name} joined\n`);
-  yield* reader(rd, name, tx);
-  tx.send(`* ${name} left\n`);
-  w.abort(); // its finally closes the write half
+  try {
+    tx.send(`* ${name} joined\n`);
+    yield* reader(rd, name, tx); // its finally closes the read half, also on abort
+    tx.send(`* ${name} left\n`);
+  } finally {
+    w.abort(); // its finally closes the write half, also when this task is cancelled
+  }
 }
 
 function* main(port: number): Generator<unknown, void, unknown> {
   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port });
   const [tx, rx0] = broadcast.channel<string>(256);
+  using _tx = tx; // closed on every path out of main
   rx0.close();
   console.log(
     `dokio chat on 127.0.0.1:${listener.localAddr.port} — try: nc 127.0.0.1 ${listener.localAddr.port}`,
@@ -118,7 +123,6 @@ function* main(port: number): Generator<unknown, void, unknown> {
     if (conn === null) break;
     spawn(client(conn, tx));
   }
-  tx.close();
   console.log("chat stopped");
 }
 

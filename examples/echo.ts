@@ -26,10 +26,18 @@
  * @module
  */
 
-import { call, run, Runtime, spawn } from "../runtime/mod.ts";
-import { serve, TcpListener } from "../net/mod.ts";
-import { select, shutdownSignal, TaskTracker } from "../sync/mod.ts";
-import { sleep } from "../time/mod.ts";
+import {
+  call,
+  run,
+  Runtime,
+  select,
+  serve,
+  shutdownSignal,
+  sleep,
+  spawn,
+  TaskTracker,
+  TcpListener,
+} from "../mod.ts";
 import { echo, open } from "./echo_handler.ts";
 import { daemon, parseFlags, UsageError } from "./_daemon.ts";
 
@@ -106,6 +114,7 @@ function* main(flags: Flags): Generator<unknown, void, unknown> {
   for (;;) {
     const conn = yield* incoming.accept();
     if (conn === null) break;
+    open.add(conn); // the set owns it until echo does: closed below even if echo never starts
     tracker.spawn(echo(conn));
   }
   yield* stopper;
@@ -117,6 +126,7 @@ function* main(flags: Flags): Generator<unknown, void, unknown> {
     for (const c of open) c.close();
     yield* tracker.wait();
   }
+  for (const c of open) c.close(); // a connection whose task never ran
   console.log("stopped");
 }
 

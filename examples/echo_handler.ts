@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts ignore
- * import { Runtime } from "../runtime/mod.ts";
+ * import { Runtime, serve } from "../mod.ts";
  * const rt = new Runtime({ poolSize: 2 });
  * const srv = await serve(rt, { port: 7000 }, new URL("./echo_handler.ts", import.meta.url).href, "echo");
  * ```
@@ -17,8 +17,7 @@
  * @module
  */
 
-import { defineHandler } from "../runtime/pool/registry.ts";
-import type { TcpStream } from "../net/mod.ts";
+import { defineHandler, type TcpStream } from "../mod.ts";
 
 /**
  * Connections open in this isolate (the single-thread path force-closes them at the drain
