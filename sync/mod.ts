@@ -46,6 +46,14 @@ export * as broadcast from "./broadcast.ts";
 export { BroadcastReceiver, BroadcastSender, LaggedError } from "./broadcast.ts";
 export * as watch from "./watch.ts";
 export { WatchReceiver, WatchSender } from "./watch.ts";
+// The mpsc classes under their own names too, so `deno doc` lists their members
+// without `--filter mpsc` (a namespace's members are folded away).
+export type {
+  Permit as MpscPermit,
+  Receiver as MpscReceiver,
+  Sender as MpscSender,
+  UnboundedSender as MpscUnboundedSender,
+} from "./mpsc.ts";
 export { CancellationToken } from "./cancellation_token.ts";
 export { TaskTracker } from "./task_tracker.ts";
 export {

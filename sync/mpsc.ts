@@ -12,6 +12,17 @@
  * the next; an unsent Permit returns its slot; a cancelled receiver takes no
  * message and passes its wake-up on.
  *
+ * One Receiver, any number of tasks: several tasks may wait in `recv()` on
+ * the same Receiver at once (a pool of consumers); each message goes to
+ * exactly one of them. Only the Receiver object is single.
+ *
+ * Closing is by hand. JavaScript has no `Drop`, so a Sender nobody closes
+ * keeps the channel open and its Receiver waits forever: close every Sender
+ * (and Permit) when done — declare it with `using`, which closes it on every
+ * path out of its scope, cancellation included — or call `close()` in a
+ * `finally`. Every Sender, UnboundedSender, Permit and Receiver is
+ * `Disposable`.
+ *
  * End of stream is `undefined`: `recv()` gives `undefined` once the channel
  * is closed (every Sender and Permit closed, or the Receiver closed) and
  * drained. Therefore `undefined` cannot be sent (TypeError). `send` into a

@@ -111,7 +111,7 @@ function waitOn(
  * assert.deepEqual(await ch.recv(), new Uint8Array([1, 2, 3]));
  * ```
  */
-export class SharedChannel {
+export class SharedChannel implements Disposable {
   /** The shared memory: post it to a worker and call `SharedChannel.from` there. */
   readonly buffer: SharedArrayBuffer;
   /** Ring capacity in bytes (a power of two). */
@@ -350,6 +350,11 @@ export class SharedChannel {
     Atomics.add(i32, SPACE_SEQ, 1);
     Atomics.notify(i32, DATA_SEQ);
     Atomics.notify(i32, SPACE_SEQ);
+  }
+
+  /** `using ch = sharedChannel(n)`: close it on every path out of the scope. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 
