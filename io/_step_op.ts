@@ -44,7 +44,7 @@ const DONE = 2;
  * ```ts
  * import { AWAIT, StepOp } from "./_step_op.ts";
  * import { run } from "../runtime/mod.ts";
- * import type { Operation } from "../runtime/operation.ts";
+ * import type { Operation } from "../mod.ts";
  * import assert from "node:assert/strict";
  *
  * function* seven(): Generator<never, number, unknown> {

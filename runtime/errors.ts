@@ -67,7 +67,7 @@ export class CancelledError extends Error {
  *
  * @example
  * ```ts
- * import { JoinError } from "./errors.ts";
+ * import { JoinError } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const e = new JoinError(7, new Error("boom"));
  * assert.equal(e.taskId, 7);
@@ -109,7 +109,7 @@ export { ClosedError } from "../ffi/errors.ts";
  * @returns a `DOMException` named "TimeoutError".
  * @example
  * ```ts
- * import { timeoutError } from "./errors.ts";
+ * import { timeoutError } from "../mod.ts";
  * import assert from "node:assert/strict";
  * assert.equal(timeoutError(5).name, "TimeoutError");
  * ```

@@ -97,7 +97,7 @@ class WaitOp extends Leaf<BarrierWaitResult> implements Waiter {
  *
  * @example
  * ```ts
- * import { Barrier } from "./barrier.ts";
+ * import { Barrier } from "../mod.ts";
  * import { run, spawn } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const b = new Barrier(3);

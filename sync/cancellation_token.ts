@@ -63,7 +63,7 @@ function* untilCancelled<T>(
  *
  * @example
  * ```ts
- * import { CancellationToken } from "./cancellation_token.ts";
+ * import { CancellationToken } from "../mod.ts";
  * import { mpsc, run, sleep, spawn } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const shutdown = new CancellationToken();
@@ -102,7 +102,7 @@ export class CancellationToken implements Disposable {
    *
    * @example
    * ```ts
-   * import { CancellationToken } from "./cancellation_token.ts";
+   * import { CancellationToken } from "../mod.ts";
    * import assert from "node:assert/strict";
    * const t = new CancellationToken();
    * const c = t.child();
@@ -162,7 +162,7 @@ export class CancellationToken implements Disposable {
    * @returns the child token (already cancelled when this one is).
    * @example
    * ```ts
-   * import { CancellationToken } from "./cancellation_token.ts";
+   * import { CancellationToken } from "../mod.ts";
    * import assert from "node:assert/strict";
    * const root = new CancellationToken();
    * root.child().cancel();

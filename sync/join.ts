@@ -42,7 +42,7 @@ export type Values<T extends readonly unknown[]> = { -readonly [K in keyof T]: V
  * @throws {TypeError} when a branch is neither; (from the operation) the first error.
  * @example
  * ```ts
- * import { join } from "./join.ts";
+ * import { join } from "../mod.ts";
  * import { run, sleep } from "../mod.ts";
  * import assert from "node:assert/strict";
  * function* loadUser(id: number) {
@@ -72,7 +72,7 @@ export function join<T extends readonly (Operation<unknown> | PromiseLike<unknow
  * @throws {TypeError} when `ops` is not an array; (from the operation) the first error.
  * @example
  * ```ts
- * import { all } from "./join.ts";
+ * import { all } from "../mod.ts";
  * import { run, sleep } from "../mod.ts";
  * import assert from "node:assert/strict";
  * function* statSize(name: string) {

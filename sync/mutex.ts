@@ -159,7 +159,7 @@ class LockOp<T> extends FastLeaf<MutexGuard<T>> implements Waiter {
  *
  * @example
  * ```ts
- * import { Mutex } from "./mutex.ts";
+ * import { Mutex } from "../mod.ts";
  * import { run, spawn } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const m = new Mutex(0);
@@ -218,7 +218,7 @@ export class Mutex<T> {
    * @returns the guard, or null when the lock is held.
    * @example
    * ```ts
-   * import { Mutex } from "./mutex.ts";
+   * import { Mutex } from "../mod.ts";
    * import assert from "node:assert/strict";
    * const m = new Mutex("a");
    * const g = m.tryLock();

@@ -96,7 +96,7 @@ class NotifiedOp extends Leaf<void> implements Waiter {
  *
  * @example
  * ```ts
- * import { Notify } from "./notify.ts";
+ * import { Notify } from "../mod.ts";
  * import { run } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const ready = new Notify();
@@ -141,7 +141,7 @@ export class Notify {
    *
    * @example
    * ```ts
-   * import { Notify } from "./notify.ts";
+   * import { Notify } from "../mod.ts";
    * new Notify().notifyOne();
    * ```
    */
@@ -155,7 +155,7 @@ export class Notify {
    *
    * @example
    * ```ts
-   * import { Notify } from "./notify.ts";
+   * import { Notify } from "../mod.ts";
    * new Notify().notifyWaiters();
    * ```
    */

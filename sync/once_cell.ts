@@ -116,7 +116,7 @@ function* getOrInitBody<T>(
  *
  * @example
  * ```ts
- * import { OnceCell } from "./once_cell.ts";
+ * import { OnceCell } from "../mod.ts";
  * import { run } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const config = new OnceCell<string>();
@@ -141,7 +141,7 @@ export class OnceCell<T> {
    * @returns the value, or undefined.
    * @example
    * ```ts
-   * import { OnceCell } from "./once_cell.ts";
+   * import { OnceCell } from "../mod.ts";
    * import assert from "node:assert/strict";
    * assert.equal(new OnceCell<number>().get(), undefined);
    * ```
@@ -158,7 +158,7 @@ export class OnceCell<T> {
    * @returns true when this call set the value.
    * @example
    * ```ts
-   * import { OnceCell } from "./once_cell.ts";
+   * import { OnceCell } from "../mod.ts";
    * import assert from "node:assert/strict";
    * const c = new OnceCell<number>();
    * assert.ok(c.set(1));

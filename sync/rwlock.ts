@@ -239,7 +239,7 @@ class WriteOp<T> extends RwOp<T, RwLockWriteGuard<T>> {
  *
  * @example
  * ```ts
- * import { RwLock } from "./rwlock.ts";
+ * import { RwLock } from "../mod.ts";
  * import { run } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const cfg = new RwLock({ port: 80 });
@@ -311,7 +311,7 @@ export class RwLock<T> {
    * @returns a read guard, or null.
    * @example
    * ```ts
-   * import { RwLock } from "./rwlock.ts";
+   * import { RwLock } from "../mod.ts";
    * import assert from "node:assert/strict";
    * const l = new RwLock(1);
    * const a = l.tryRead(), b = l.tryRead();
@@ -334,7 +334,7 @@ export class RwLock<T> {
    * @returns the write guard, or null.
    * @example
    * ```ts
-   * import { RwLock } from "./rwlock.ts";
+   * import { RwLock } from "../mod.ts";
    * const l = new RwLock(1);
    * const w = l.tryWrite();
    * if (w) { w.value = 2; w.release(); }

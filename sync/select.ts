@@ -131,7 +131,7 @@ class SelectOp<T> implements Combinator<T> {
  *   first branch to fail throws.
  * @example
  * ```ts
- * import { select } from "./select.ts";
+ * import { select } from "../mod.ts";
  * import { mpsc, run, sleep } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const [tx, rx] = mpsc.channel<string>(1);
@@ -170,7 +170,7 @@ export function select<B extends Record<string, Operation<unknown> | PromiseLike
  *   branch to fail throws.
  * @example
  * ```ts
- * import { race } from "./select.ts";
+ * import { race } from "../mod.ts";
  * import { run, sleep } from "../mod.ts";
  * import assert from "node:assert/strict";
  * function* fetchFrom(name: string, ms: number) {

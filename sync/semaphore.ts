@@ -197,7 +197,7 @@ class AcquireOp extends FastLeaf<SemaphorePermit> implements Waiter {
  *
  * @example
  * ```ts
- * import { Semaphore } from "./semaphore.ts";
+ * import { Semaphore } from "../mod.ts";
  * import { run, sleep, spawn } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const limit = new Semaphore(10);
@@ -275,7 +275,7 @@ export class Semaphore {
    * @throws {ClosedError} when the semaphore is closed.
    * @example
    * ```ts
-   * import { Semaphore } from "./semaphore.ts";
+   * import { Semaphore } from "../mod.ts";
    * import assert from "node:assert/strict";
    * const s = new Semaphore(1);
    * const p = s.tryAcquire();
@@ -301,7 +301,7 @@ export class Semaphore {
    * @throws {RangeError} when `n` is bad or the total would exceed MAX_PERMITS.
    * @example
    * ```ts
-   * import { Semaphore } from "./semaphore.ts";
+   * import { Semaphore } from "../mod.ts";
    * import assert from "node:assert/strict";
    * const s = new Semaphore(0);
    * s.addPermits(2);
@@ -319,7 +319,7 @@ export class Semaphore {
    *
    * @example
    * ```ts
-   * import { Semaphore } from "./semaphore.ts";
+   * import { Semaphore } from "../mod.ts";
    * import assert from "node:assert/strict";
    * const s = new Semaphore(1);
    * s.close();

@@ -126,7 +126,7 @@ class SignalOp extends Leaf<Deno.Signal> {
  * @throws {TypeError} when `signals` is empty or not an array.
  * @example
  * ```ts
- * import { shutdownSignal } from "./shutdown.ts";
+ * import { shutdownSignal } from "../mod.ts";
  * import { run, sleep } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const got = await run(function* () {

@@ -134,7 +134,7 @@ class WaitOp extends Leaf<void> implements Waiter {
  *
  * @example
  * ```ts
- * import { TaskTracker } from "./task_tracker.ts";
+ * import { TaskTracker } from "../mod.ts";
  * import { run, sleep } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const done: number[] = [];

@@ -32,7 +32,7 @@ import { IDLE } from "../runtime/time/wheel.ts";
  *
  * @example
  * ```ts
- * import type { MissedTickBehavior } from "./interval.ts";
+ * import type { MissedTickBehavior } from "../mod.ts";
  * const b: MissedTickBehavior = "skip";
  * ```
  */
@@ -43,7 +43,7 @@ export type MissedTickBehavior = "burst" | "delay" | "skip";
  *
  * @example
  * ```ts
- * import type { IntervalOptions } from "./interval.ts";
+ * import type { IntervalOptions } from "../mod.ts";
  * const opts: IntervalOptions = { missedTick: "delay" };
  * ```
  */

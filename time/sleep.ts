@@ -336,7 +336,7 @@ export function sleepUntil(instant: number): Operation<void> & PromiseLike<void>
  * @returns the current time in milliseconds.
  * @example
  * ```ts
- * import { now } from "./sleep.ts";
+ * import { now } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const t0 = now();
  * assert.ok(now() >= t0);

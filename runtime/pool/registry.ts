@@ -262,7 +262,7 @@ const handlers = new Map<string, ConnHandler>();
  *   function.
  * @example
  * ```ts
- * import { defineHandler } from "./registry.ts";
+ * import { defineHandler } from "../../mod.ts";
  * import assert from "node:assert/strict";
  * export const hello = defineHandler("example.hello", function* (conn: { close(): void }) {
  *   conn.close();

@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import type { Waker } from "./waker.ts";
+ * import type { Waker } from "../../mod.ts";
  * const log: string[] = [];
  * const waker: Waker = { wake: () => log.push("woken") };
  * waker.wake();

@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import type { ClockOptions } from "./clock.ts";
+ * import type { ClockOptions } from "../../mod.ts";
  * const opts: ClockOptions = { paused: true };
  * ```
  */
@@ -37,7 +37,7 @@ const defaultSource = (): number => performance.now();
  *
  * @example
  * ```ts
- * import { Clock } from "./clock.ts";
+ * import { Clock } from "../../mod.ts";
  * import assert from "node:assert/strict";
  * const clock = new Clock({ paused: true });
  * clock.advance(250);

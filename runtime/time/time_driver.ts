@@ -23,8 +23,8 @@ const MAX_WAIT = 2147483647;
  *
  * @example
  * ```ts
- * import { TimeDriver } from "./time_driver.ts";
- * import { Clock } from "./clock.ts";
+ * import { TimeDriver } from "../../mod.ts";
+ * import { Clock } from "../../mod.ts";
  * import { IDLE, type TimerEntry } from "./wheel.ts";
  * import assert from "node:assert/strict";
  * const driver = new TimeDriver(new Clock({ paused: true }));
