@@ -21,17 +21,19 @@
  * @module
  */
 
-import { ClosedError, run, spawn } from "../runtime/mod.ts";
 import {
+  ClosedError,
+  copyBidirectional,
   IoError,
+  run,
+  shutdownSignal,
   type SocketStream,
+  spawn,
   TcpListener,
   TcpStream,
   UnixListener,
   type UnixStream,
-} from "../net/mod.ts";
-import { copyBidirectional } from "../io/mod.ts";
-import { shutdownSignal } from "../sync/mod.ts";
+} from "../mod.ts";
 
 /** Parsed command line. */
 interface Flags {
