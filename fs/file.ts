@@ -159,7 +159,8 @@ function checkOffset(offset: number, fn: string): void {
  * assert.equal(new TextDecoder().decode(buf.subarray(0, 4)), "ello");
  * ```
  */
-export function open(path: PathLike, options: OpenOptions = READ_ONLY): FsOp<File> {
+export function open(path: PathLike, options?: OpenOptions): FsOp<File> {
+  options ??= READ_ONLY;
   const p = toPath(path, "open");
   const { flags, read, write } = openFlags(options, "open");
   const mode = checkMode(options.mode, "open");
@@ -171,7 +172,7 @@ export function open(path: PathLike, options: OpenOptions = READ_ONLY): FsOp<Fil
  *
  * @example
  * ```ts
- * import { SeekMode } from "./file.ts";
+ * import { SeekMode } from "../mod.ts";
  * import assert from "node:assert/strict";
  * assert.equal(SeekMode.End, Deno.SeekMode.End);
  * ```
@@ -381,7 +382,8 @@ export class File implements Disposable {
    * const size = yield* f.seek(0, SeekMode.End);
    * ```
    */
-  seek(offset: number, whence: SeekMode = SeekMode.Start): FsOp<number> {
+  seek(offset: number, whence?: SeekMode): FsOp<number> {
+    whence ??= SeekMode.Start;
     if (!Number.isSafeInteger(offset)) {
       throw new RangeError(`File.seek: offset must be a safe integer, got ${offset}`);
     }
@@ -433,7 +435,8 @@ export class File implements Disposable {
    * yield* f.truncate(3 * 2 ** 30); // a sparse 3 GiB file
    * ```
    */
-  truncate(len = 0): FsOp<void> {
+  truncate(len?: number): FsOp<void> {
+    len ??= 0;
     if (!Number.isSafeInteger(len) || len < 0) {
       throw new RangeError(`File.truncate: length must be an integer ≥ 0, got ${len}`);
     }

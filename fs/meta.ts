@@ -183,7 +183,8 @@ export interface MkdirOptions {
  * assert.ok((await stat(`${dir}/a/b`)).isDirectory);
  * ```
  */
-export function mkdir(path: PathLike, options: MkdirOptions = {}): FsOp<void> {
+export function mkdir(path: PathLike, options?: MkdirOptions): FsOp<void> {
+  options ??= {};
   const p = toPath(path, "mkdir");
   const mode = options.mode === undefined ? undefined : checkMode(options.mode, "mkdir");
   const recursive = options.recursive === true;
@@ -221,7 +222,8 @@ export interface RemoveOptions {
  * await remove(dir, { recursive: true });
  * ```
  */
-export function remove(path: PathLike, options: RemoveOptions = {}): FsOp<void> {
+export function remove(path: PathLike, options?: RemoveOptions): FsOp<void> {
+  options ??= {};
   const p = toPath(path, "remove");
   const recursive = options.recursive === true;
   return viaDeno("remove", p, () => Deno.remove(p, { recursive }));
@@ -350,7 +352,8 @@ export function chmod(path: PathLike, mode: number): FsOp<void> {
  * assert.equal((await stat(path)).size, 10);
  * ```
  */
-export function truncate(path: PathLike, len = 0): FsOp<void> {
+export function truncate(path: PathLike, len?: number): FsOp<void> {
+  len ??= 0;
   const p = toPath(path, "truncate");
   if (!Number.isSafeInteger(len) || len < 0) {
     throw new RangeError(`truncate: length must be an integer ≥ 0, got ${len}`);

@@ -83,7 +83,8 @@ const encoder = new TextEncoder();
  * assert.deepEqual(await readFile(path), new Uint8Array([1, 2, 3]));
  * ```
  */
-export function readFile(path: PathLike, options: ReadFileOptions = {}): FsOp<Uint8Array> {
+export function readFile(path: PathLike, options?: ReadFileOptions): FsOp<Uint8Array> {
+  options ??= {};
   const p = toPath(path, "readFile");
   return new ReadFileOp(p, checkSignal(options?.signal, "readFile"), copyOut);
 }
@@ -106,7 +107,8 @@ export function readFile(path: PathLike, options: ReadFileOptions = {}): FsOp<Ui
  * assert.equal(await readTextFile(path), "héllo");
  * ```
  */
-export function readTextFile(path: PathLike, options: ReadFileOptions = {}): FsOp<string> {
+export function readTextFile(path: PathLike, options?: ReadFileOptions): FsOp<string> {
+  options ??= {};
   const p = toPath(path, "readTextFile");
   return new ReadFileOp(p, checkSignal(options?.signal, "readTextFile"), decodeText);
 }
@@ -153,8 +155,9 @@ function writeOp(
 export function writeFile(
   path: PathLike,
   data: Uint8Array,
-  options: WriteFileOptions = {},
+  options?: WriteFileOptions,
 ): FsOp<void> {
+  options ??= {};
   if (!(data instanceof Uint8Array)) throw new TypeError("writeFile: data must be a Uint8Array");
   return writeOp("writeFile", path, data, options);
 }
@@ -180,8 +183,9 @@ export function writeFile(
 export function writeTextFile(
   path: PathLike,
   text: string,
-  options: WriteFileOptions = {},
+  options?: WriteFileOptions,
 ): FsOp<void> {
+  options ??= {};
   if (typeof text !== "string") throw new TypeError("writeTextFile: text must be a string");
   return writeOp("writeTextFile", path, encoder.encode(text), options);
 }
