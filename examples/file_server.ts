@@ -23,10 +23,17 @@
  * @module
  */
 
-import { run, spawn } from "../runtime/mod.ts";
-import { TcpListener, type TcpStream } from "../net/mod.ts";
-import { type File, IoError, open, readDir } from "../fs/mod.ts";
-import { shutdownSignal } from "../sync/mod.ts";
+import {
+  type File,
+  IoError,
+  open,
+  readDir,
+  run,
+  shutdownSignal,
+  spawn,
+  TcpListener,
+  type TcpStream,
+} from "../mod.ts";
 
 const MAX_HEAD = 8192;
 const CHUNK = 65536;

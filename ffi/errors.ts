@@ -78,7 +78,7 @@ export function errnoName(errno: number): string {
  *
  * @example
  * ```ts
- * import { IoError } from "./errors.ts";
+ * import { IoError } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const e = new IoError(111, "ECONNREFUSED", "connect");
  * assert.equal(e.code, "ECONNREFUSED");
@@ -135,7 +135,7 @@ export function ioError(result: number, op: string): IoError {
  *
  * @example
  * ```ts
- * import { ClosedError } from "./errors.ts";
+ * import { ClosedError } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const e = new ClosedError("channel closed", "hello");
  * assert.equal(e.value, "hello");

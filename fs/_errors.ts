@@ -33,7 +33,7 @@ export function fsError(result: number, syscall: string, path: string): IoError 
  * @example
  * ```ts
  * import { fromDeno } from "./_errors.ts";
- * import { IoError } from "../ffi/errors.ts";
+ * import { IoError } from "../mod.ts";
  * import assert from "node:assert/strict";
  *
  * try {

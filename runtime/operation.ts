@@ -30,7 +30,7 @@ import { consumeBudget } from "./scheduler/coop.ts";
  *
  * @example
  * ```ts
- * import type { Operation } from "./operation.ts";
+ * import type { Operation } from "../mod.ts";
  * function* double(x: number): Operation<number> {
  *   return x * 2;
  * }
@@ -112,7 +112,7 @@ export function setPromiser(fn: Promiser): void {
  * @returns a promise of the operation's value; it rejects with the operation's error.
  * @example
  * ```ts
- * import { toPromise } from "./operation.ts";
+ * import { toPromise } from "../mod.ts";
  * import { sleep } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const p: Promise<void> = toPromise(sleep(1));
@@ -137,7 +137,7 @@ const DONE_VOID: IteratorReturnResult<undefined> = Object.freeze({ done: true, v
  * @example
  * ```ts
  * import { Leaf, LEAF_DONE, LEAF_FRESH, PENDING, type Poll } from "./operation.ts";
- * import type { Waker } from "./task/waker.ts";
+ * import type { Waker } from "../mod.ts";
  * import assert from "node:assert/strict";
  *
  * class Probe extends Leaf<number> {
@@ -181,8 +181,8 @@ export const LEAF_DONE = 2;
  *
  * @example
  * ```ts
- * import { Leaf, PENDING, type Poll } from "./operation.ts";
- * import type { Waker } from "./task/waker.ts";
+ * import { Leaf, PENDING, type Poll } from "../mod.ts";
+ * import type { Waker } from "../mod.ts";
  * class Ready extends Leaf<number> {
  *   protected poll(_waker: Waker): Poll<number> {
  *     return 42;

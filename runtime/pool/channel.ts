@@ -484,7 +484,7 @@ export class RecvShared extends Leaf<Uint8Array | null> {
  * @throws {RangeError} when `capacity` is not a positive integer or above 2^30.
  * @example
  * ```ts
- * import { sharedChannel } from "./channel.ts";
+ * import { sharedChannel } from "../../mod.ts";
  * import assert from "node:assert/strict";
  * const ch = sharedChannel(4096);
  * // worker.postMessage(ch.buffer): the worker rebuilds it with SharedChannel.from

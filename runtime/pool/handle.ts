@@ -55,7 +55,7 @@ export interface HandleOwner {
  * @example
  * ```ts ignore
  * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
- * import { WorkerPool } from "./pool.ts";
+ * import { WorkerPool } from "../../mod.ts";
  * import assert from "node:assert/strict";
  * const pool = await WorkerPool.start({ workers: 2 });
  * const h = pool.spawnShared<number>(new URL("./tasks.ts", import.meta.url).href, "add", 1, 2);

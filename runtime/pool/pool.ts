@@ -239,7 +239,7 @@ function resultError(id: number, info: unknown): JoinError {
  * @example
  * ```ts ignore
  * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
- * import { WorkerPool } from "./pool.ts";
+ * import { WorkerPool } from "../../mod.ts";
  * import assert from "node:assert/strict";
  * const tasks = new URL("./my_tasks.ts", import.meta.url).href; // calls defineTask("sum", …)
  * const pool = await WorkerPool.start({ workers: 2, modules: [tasks] });
@@ -309,7 +309,7 @@ export class WorkerPool implements HandleOwner {
    * @throws {Error} (as a rejection) when a worker fails to start.
    * @example
    * ```ts
-   * import { WorkerPool } from "./pool.ts";
+   * import { WorkerPool } from "../../mod.ts";
    * import assert from "node:assert/strict";
    * const pool = await WorkerPool.start({ workers: 2 });
    * assert.equal(pool.workers, 2);
@@ -336,7 +336,7 @@ export class WorkerPool implements HandleOwner {
    * @example
    * ```ts ignore
    * // Not run: a pool worker imports the tasks by the URL of a module of their own (tests/pool_test.ts runs these calls).
-   * import { WorkerPool } from "./pool.ts";
+   * import { WorkerPool } from "../../mod.ts";
    * const pool = WorkerPool.create({ workers: 2, modules: [tasksUrl] });
    * const h = pool.spawnShared<number>(tasksUrl, "sum", [1, 2]); // queued while booting
    * assert.equal(await h, 3);
