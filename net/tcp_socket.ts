@@ -267,7 +267,8 @@ export class TcpSocket implements Disposable {
    * @returns the listener
    * @throws {RangeError} for a bad backlog; `IoError` on failure; ClosedError when spent.
    */
-  listen(backlog = 1024): TcpListener {
+  listen(backlog?: number): TcpListener {
+    backlog ??= 1024;
     if (!Number.isInteger(backlog) || backlog < 1 || backlog > 65535) {
       throw new RangeError("TcpSocket.listen: backlog must be an integer in 1..65535");
     }

@@ -23,7 +23,7 @@ import { UnixStream } from "./unix_stream.ts";
  *
  * @example
  * ```ts
- * import type { UnixListenOptions } from "./unix_listener.ts";
+ * import type { UnixListenOptions } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const o: UnixListenOptions = { path: "/tmp/app.sock", backlog: 128 };
  * assert.equal(o.backlog, 128);
@@ -67,10 +67,10 @@ export class UnixListener implements Disposable, AsyncIterable<UnixStream> {
    * @param path the socket file it made (removed by close), or null for an abstract name
    * @throws {TypeError} when called with anything else.
    */
-  constructor(core: SocketCore, path: string | null = null) {
+  constructor(core: SocketCore, path?: string | null) {
     if (!(core instanceof SocketCore)) throw new TypeError("use UnixListener.bind()");
     this.#core = core;
-    this.#path = path;
+    this.#path = path ?? null;
   }
 
   /**
