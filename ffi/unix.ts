@@ -20,7 +20,7 @@ import type { Library } from "./library.ts";
  *
  * @example
  * ```ts
- * import type { PeerCred } from "./unix.ts";
+ * import type { PeerCred } from "../mod.ts";
  * import assert from "node:assert/strict";
  *
  * const me: PeerCred = { pid: Deno.pid, uid: Deno.uid() ?? -1, gid: Deno.gid() ?? -1 };

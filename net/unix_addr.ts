@@ -18,7 +18,7 @@
  *
  * @example
  * ```ts
- * import { UNIX_PATH_MAX } from "./unix_addr.ts";
+ * import { UNIX_PATH_MAX } from "../mod.ts";
  * import assert from "node:assert/strict";
  * assert.ok(UNIX_PATH_MAX === 108 || UNIX_PATH_MAX === 104);
  * ```
@@ -30,7 +30,7 @@ export const UNIX_PATH_MAX: number = Deno.build.os === "linux" ? 108 : 104;
  *
  * @example
  * ```ts
- * import type { UnixAddrOptions } from "./unix_addr.ts";
+ * import type { UnixAddrOptions } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const file: UnixAddrOptions = { path: "/tmp/app.sock" };
  * const linuxOnly: UnixAddrOptions = { abstract: "app" };
@@ -49,7 +49,7 @@ export interface UnixAddrOptions {
  *
  * @example
  * ```ts
- * import type { UnixAddr } from "./unix_addr.ts";
+ * import type { UnixAddr } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const a: UnixAddr = { transport: "unix", path: "/tmp/app.sock", abstract: false };
  * assert.equal(a.transport, "unix");

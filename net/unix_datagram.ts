@@ -24,7 +24,7 @@ import { type UnixAddr, unixAddrBytes, unixAddrOf, type UnixAddrOptions } from "
  *
  * @example
  * ```ts
- * import type { UnixDatagramFrom } from "./unix_datagram.ts";
+ * import type { UnixDatagramFrom } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const d: UnixDatagramFrom = { n: 3, addr: { transport: "unix", path: "/tmp/a", abstract: false } };
  * assert.equal(d.n, 3);

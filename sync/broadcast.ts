@@ -25,7 +25,7 @@ import { checkSendable } from "./_sendable.ts";
  *
  * @example
  * ```ts
- * import { LaggedError } from "./broadcast.ts";
+ * import { LaggedError } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const e = new LaggedError(3);
  * assert.equal(e.missed, 3);
