@@ -239,6 +239,31 @@ export abstract class SocketStream implements Disposable {
   }
 
   /**
+   * Same as {@linkcode SocketStream.shutdown}, under the name `Deno.Conn`
+   * (and `Deno.UnixConn`) give it: send FIN; reading still works.
+   *
+   * @returns an operation (and PromiseLike) that completes once the FIN is sent.
+   * @throws {TypeError} when the stream was split (shut down its write half instead).
+   *
+   * @example
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await run(function* () {
+   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using conn = yield* TcpStream.connect({ port: listener.addr.port });
+   *   using peer = yield* listener.accept();
+   *   yield* conn.closeWrite();
+   *   assert.equal(yield* peer.read(new Uint8Array(8)), null); // the peer reads end of stream
+   * });
+   * ```
+   */
+  closeWrite(): Operation<void> & PromiseLike<void> {
+    return this.shutdown();
+  }
+
+  /**
    * Wait until bytes can be read, then copy them into `buf` without consuming them: the next
    * `read` returns them again. 0 at end of stream (or for an empty `buf`).
    *

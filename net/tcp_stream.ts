@@ -247,31 +247,6 @@ export class TcpStream extends SocketStream {
   }
 
   /**
-   * Same as {@linkcode TcpStream.shutdown}, under `Deno.Conn`'s name: send
-   * FIN; reading still works.
-   *
-   * @returns an operation (and PromiseLike) that completes once the FIN is sent.
-   * @throws {TypeError} when the stream was split (shut down its write half instead).
-   *
-   * @example
-   * ```ts
-   * import { run, TcpListener, TcpStream } from "../mod.ts";
-   * import assert from "node:assert/strict";
-   *
-   * await run(function* () {
-   *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
-   *   using conn = yield* TcpStream.connect({ port: listener.addr.port });
-   *   using peer = yield* listener.accept();
-   *   yield* conn.closeWrite();
-   *   assert.equal(yield* peer.read(new Uint8Array(8)), null); // the peer reads end of stream
-   * });
-   * ```
-   */
-  closeWrite(): Operation<void> & PromiseLike<void> {
-    return this.shutdown();
-  }
-
-  /**
    * Turn Nagle's algorithm off (`true`) or on.
    *
    * @param on true to send small writes at once.

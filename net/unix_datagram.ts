@@ -193,6 +193,26 @@ export class UnixDatagram implements Disposable {
     return unixAddrOf(c.reactor.unixName(c.fd, false));
   }
 
+  /**
+   * Same as {@linkcode UnixDatagram.localAddr}, under `Deno.DatagramConn`'s name.
+   *
+   * @example
+   * ```ts
+   * import { run, UnixDatagram } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const path = Deno.makeTempDirSync() + "/dgram.sock";
+   * await run(function* () {
+   *   using socket = yield* UnixDatagram.bind({ path });
+   *   assert.deepEqual(socket.addr, socket.localAddr);
+   *   assert.equal(socket.addr.path, path);
+   * });
+   * ```
+   */
+  get addr(): UnixAddr {
+    return this.localAddr;
+  }
+
   /** The connected peer's address. */
   get peerAddr(): UnixAddr {
     const c = this.#core;

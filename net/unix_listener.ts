@@ -113,6 +113,26 @@ export class UnixListener implements Disposable, AsyncIterable<UnixStream> {
     return this.#local;
   }
 
+  /**
+   * Same as {@linkcode UnixListener.localAddr}, under `Deno.Listener`'s name.
+   *
+   * @example
+   * ```ts
+   * import { run, UnixListener } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const path = Deno.makeTempDirSync() + "/addr.sock";
+   * await run(function* () {
+   *   using listener = yield* UnixListener.bind({ path });
+   *   assert.equal(listener.addr, listener.localAddr);
+   *   assert.equal(listener.addr.path, path);
+   * });
+   * ```
+   */
+  get addr(): UnixAddr {
+    return this.localAddr;
+  }
+
   /** The fd (for diagnostics; -1 once closed). */
   get fd(): number {
     return this.#core.fd;

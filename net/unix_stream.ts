@@ -152,6 +152,27 @@ export class UnixStream extends SocketStream {
   }
 
   /**
+   * Same as {@linkcode UnixStream.peerAddr}, under `Deno.UnixConn`'s name.
+   *
+   * @example
+   * ```ts
+   * import { run, UnixListener, UnixStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const path = Deno.makeTempDirSync() + "/peer.sock";
+   * await run(function* () {
+   *   using listener = yield* UnixListener.bind({ path });
+   *   using conn = yield* UnixStream.connect({ path });
+   *   assert.equal(conn.remoteAddr, conn.peerAddr);
+   *   assert.equal(conn.remoteAddr.path, path);
+   * });
+   * ```
+   */
+  get remoteAddr(): UnixAddr {
+    return this.peerAddr;
+  }
+
+  /**
    * The credentials of the process at the other end (SO_PEERCRED on Linux; getpeereid and
    * LOCAL_PEERPID on macOS, where pid may be -1), as the kernel recorded them at connect.
    *

@@ -409,3 +409,35 @@ t("Unix datagram echo by path, connected send/recv, abstract names", async (back
     await cleanup();
   }
 });
+
+t(
+  "Deno's names beside Tokio's: listener.addr, conn.remoteAddr, conn.closeWrite(), datagram.addr",
+  async (backend) => {
+    const [path, cleanup] = await tempSock();
+    try {
+      await run(function* () {
+        using listener = yield* UnixListener.bind({ path });
+        assert.deepEqual(listener.addr, listener.localAddr);
+        using client = yield* UnixStream.connect({ path });
+        using server = yield* listener.accept();
+        assert.deepEqual(client.remoteAddr, client.peerAddr);
+        assert.equal(client.remoteAddr.path, path);
+        yield* client.closeWrite();
+        assert.equal(
+          yield* server.read(new Uint8Array(4)),
+          null,
+          "closeWrite sends FIN as shutdown does",
+        );
+        yield* server.writeAll(enc.encode("k"));
+        const buf = new Uint8Array(1);
+        assert.equal(yield* client.read(buf), 1, "the read direction stays open");
+        if (backend === "deno") return; // no Unix datagrams there
+        using dgram = yield* UnixDatagram.bind({ path: `${path}.dgram` });
+        assert.deepEqual(dgram.addr, dgram.localAddr);
+        assert.equal(dgram.addr.path, `${path}.dgram`);
+      }, { backend });
+    } finally {
+      await cleanup();
+    }
+  },
+);
