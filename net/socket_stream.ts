@@ -271,6 +271,22 @@ export abstract class SocketStream implements Disposable {
    * @returns an operation giving how many were copied
    * @throws {TypeError} when `buf` is not a Uint8Array; `IoError` code "EOPNOTSUPP" on the deno
    *   backend.
+   * @example
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using l = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using c = yield* TcpStream.connect({ hostname: "127.0.0.1", port: l.localAddr.port });
+   *   using s = yield* l.accept();
+   *   yield* c.writeAll(new TextEncoder().encode("GET /"));
+   *   const head = new Uint8Array(3);
+   *   assert.equal(yield* s.peek(head), 3); // look without taking
+   *   const all = new Uint8Array(5);
+   *   yield* s.readExact(all); // the peeked bytes are still there
+   *   assert.equal(new TextDecoder().decode(all), "GET /");
+   * });
+   * ```
    */
   peek(buf: Uint8Array): Operation<number> & PromiseLike<number> {
     checkBuffer(buf, `${this.what}.peek`);
@@ -295,6 +311,21 @@ export abstract class SocketStream implements Disposable {
    * @returns the count, 0 at end of stream, or null
    * @throws {TypeError} for a bad `buf`; {@linkcode ClosedError} when closed; `IoError`
    *   (ECONNRESET…; "EOPNOTSUPP" on the deno backend).
+   * @example
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using l = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using c = yield* TcpStream.connect({ hostname: "127.0.0.1", port: l.localAddr.port });
+   *   using s = yield* l.accept();
+   *   const buf = new Uint8Array(16);
+   *   assert.equal(s.tryRead(buf), null); // nothing has arrived
+   *   yield* c.writeAll(new Uint8Array([1, 2]));
+   *   yield* s.peek(buf); // wait until it has
+   *   assert.equal(s.tryRead(buf), 2);
+   * });
+   * ```
    */
   tryRead(buf: Uint8Array): number | null {
     checkBuffer(buf, `${this.what}.tryRead`);
@@ -314,6 +345,20 @@ export abstract class SocketStream implements Disposable {
    * @returns the count, or null
    * @throws {TypeError} for a bad `buf`; {@linkcode ClosedError} when closed; `IoError` (EPIPE…;
    *   "EOPNOTSUPP" on the deno backend).
+   * @example
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using l = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using c = yield* TcpStream.connect({ hostname: "127.0.0.1", port: l.localAddr.port });
+   *   using s = yield* l.accept();
+   *   assert.equal(c.tryWrite(new Uint8Array([7, 8, 9])), 3); // room in the send buffer
+   *   const got = new Uint8Array(3);
+   *   yield* s.readExact(got);
+   *   assert.deepEqual([...got], [7, 8, 9]);
+   * });
+   * ```
    */
   tryWrite(buf: Uint8Array): number | null {
     checkBuffer(buf, `${this.what}.tryWrite`);
@@ -332,6 +377,21 @@ export abstract class SocketStream implements Disposable {
    * @returns an operation giving the total byte count written
    * @throws {TypeError} when `bufs` is not an array of Uint8Arrays; {@linkcode RangeError} for
    *   more than 1024.
+   * @example
+   * ```ts
+   * import { run, TcpListener, TcpStream } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await run(function* () {
+   *   using l = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+   *   using c = yield* TcpStream.connect({ hostname: "127.0.0.1", port: l.localAddr.port });
+   *   using s = yield* l.accept();
+   *   const enc = new TextEncoder();
+   *   const n = yield* c.writev([enc.encode("HTTP/1.1 200 OK\r\n\r\n"), enc.encode("body")]);
+   *   const got = new Uint8Array(n);
+   *   yield* s.readExact(got);
+   *   assert.equal(new TextDecoder().decode(got), "HTTP/1.1 200 OK\r\n\r\nbody");
+   * });
+   * ```
    */
   writev(bufs: readonly Uint8Array[]): Operation<number> & PromiseLike<number> {
     if (!Array.isArray(bufs)) throw new TypeError(`${this.what}.writev: expected an array`);

@@ -124,6 +124,19 @@ export class UnixDatagram implements Disposable {
    * @param opts the peer's `{ path }` or `{ abstract }`
    * @throws {TypeError}/{@linkcode RangeError} for a bad address; ClosedError when closed;
    *   `IoError` (ENOENT, ECONNREFUSED).
+   * @example
+   * ```ts
+   * import { run, UnixDatagram } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const name = `dokio-dgram-connect-${Deno.pid}`;
+   * await run(function* () {
+   *   using server = yield* UnixDatagram.bind({ abstract: name });
+   *   using client = yield* UnixDatagram.unbound();
+   *   client.connect({ abstract: name });
+   *   assert.equal(yield* client.send(new Uint8Array([1, 2, 3])), 3);
+   *   assert.equal(yield* server.recv(new Uint8Array(8)), 3);
+   * });
+   * ```
    */
   connect(opts: UnixAddrOptions): void {
     const addr = unixAddrBytes(opts, "UnixDatagram.connect");

@@ -136,3 +136,27 @@ t(
     }, { backend });
   },
 );
+
+Deno.test("lookupHost without the library (no --allow-ffi): Deno's resolver, same answers", async () => {
+  const script = `
+    import { IoError, lookupHost } from ${
+    JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+  };
+    const a = await lookupHost("localhost", 5);
+    let code = "";
+    try { await lookupHost("no-such-host.invalid", 5); } catch (e) { code = e instanceof IoError ? e.code : String(e); }
+    console.log(JSON.stringify({ hosts: a.map((x) => x.hostname).sort(), code }));
+  `;
+  const denied = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-read", "--allow-env", "--deny-ffi", "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = denied.stdin.getWriter();
+  await w.write(new TextEncoder().encode(script));
+  await w.close();
+  const r = await denied.output();
+  const text = new TextDecoder().decode(r.stdout).trim();
+  assert.deepEqual(JSON.parse(text), { hosts: ["127.0.0.1", "::1"], code: "ENOTFOUND" });
+});
