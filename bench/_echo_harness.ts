@@ -156,7 +156,9 @@ export async function startServer(
 /**
  * One load window: CONNS connections of closed-loop ping-pong of `size`
  * bytes against `host`:`port` (host "unix:PATH": a Unix socket) for `durationMs` after `warmupMs`, with
- * the CPU time of process `pid` taken over the window.
+ * the CPU time of process `pid` taken over the window. `mode` shapes the
+ * message: "raw" bytes, a "line" ending in `\n`, or a "frame4" (4-byte
+ * big-endian length prefix); see bench/echo_client.c.
  *
  * @throws {Error} when the client fails.
  * @example
@@ -173,6 +175,7 @@ export async function load(
   warmupMs: number,
   durationMs: number,
   host = "127.0.0.1",
+  mode: "raw" | "line" | "frame4" = "raw",
 ): Promise<ClientResult> {
   const r = await new Deno.Command(client, {
     args: [
@@ -183,6 +186,7 @@ export async function load(
       String(warmupMs),
       String(durationMs),
       String(pid),
+      mode,
     ],
     stdout: "piped",
     stderr: "piped",

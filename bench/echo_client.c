@@ -10,7 +10,11 @@
  *
  * host "unix:PATH" connects to the Unix stream socket at PATH instead (port is ignored).
  *
- * usage: echo_client host port conns size warmup_ms duration_ms server_pid
+ * The optional 8th argument shapes the message for servers that parse it:
+ * `raw` (default: bytes i*7), `line` (`size - 1` letters and a '\n'), or
+ * `frame4` (a 4-byte big-endian length of `size - 4`, then that payload).
+ *
+ * usage: echo_client host port conns size warmup_ms duration_ms server_pid [raw|line|frame4]
  * prints one JSON line: {"rt":…,"secs":…,"p50_us":…,"p99_us":…,"server_cpu_s":…}
  */
 #define _GNU_SOURCE
@@ -95,8 +99,23 @@ int main(int argc, char **argv) {
   int server_pid = atoi(argv[7]);
   if (nconns < 1 || size < 1 || (port < 1 && strncmp(host, "unix:", 5) != 0)) return 2;
 
+  const char *mode = argc > 8 ? argv[8] : "raw";
   char *out = malloc(size), *in = malloc(size);
   for (size_t i = 0; i < size; i++) out[i] = (char)(i * 7);
+  if (strcmp(mode, "line") == 0) {
+    for (size_t i = 0; i < size; i++) out[i] = (char)('a' + i % 26);
+    out[size - 1] = '\n';
+  } else if (strcmp(mode, "frame4") == 0) {
+    if (size < 4) return 2;
+    uint32_t len = (uint32_t)(size - 4);
+    out[0] = (char)(len >> 24);
+    out[1] = (char)(len >> 16);
+    out[2] = (char)(len >> 8);
+    out[3] = (char)len;
+  } else if (strcmp(mode, "raw") != 0) {
+    fprintf(stderr, "unknown mode %s (raw, line, frame4)\n", mode);
+    return 2;
+  }
   uint32_t *hist = calloc(HIST_MAX + 1, sizeof *hist);
   struct conn *cs = calloc((size_t)nconns, sizeof *cs);
   int ep = epoll_create1(EPOLL_CLOEXEC);

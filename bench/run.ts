@@ -29,6 +29,7 @@ const SUITES: Suite[] = [
   { name: "reactor", module: "./reactor_bench.ts", fn: "runReactorBench" },
   { name: "echo", module: "./echo_bench.ts", fn: "runEchoBench" },
   { name: "unix_echo", module: "./unix_echo_bench.ts", fn: "runUnixEchoBench" },
+  { name: "io", module: "./io_bench.ts", fn: "runIoBench" },
   { name: "workers", module: "./workers_bench.ts", fn: "runWorkersBench" },
   { name: "fs", module: "./fs_bench.ts", fn: "runFsBench" },
 ];

@@ -101,7 +101,7 @@ function checkBuf(buf: Uint8Array, what: string): void {
 }
 
 /** Below this many bytes a JS loop finds a byte sooner than a subarray's indexOf. */
-const SHORT_SCAN = 32;
+const SHORT_SCAN = 128;
 
 /**
  * The index of the first `byte` in `buf[from..to)`, or -1. (Never searches
@@ -355,7 +355,7 @@ export class BufReader implements Reader {
 
   /** The buffered bytes (a view into the buffer: valid until the next operation). */
   get buffer(): Uint8Array {
-    return this.#buf.subarray(this.#pos, this.#end);
+    return this.#pos === this.#end ? EMPTY : this.#buf.subarray(this.#pos, this.#end);
   }
 
   /**
@@ -633,7 +633,7 @@ export class BufReader implements Reader {
       this.#buf = bigger;
     }
     this.#busy = true;
-    return this.#src.read(this.#buf.subarray(this.#end));
+    return this.#src.read(this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end));
   }
 
   /**

@@ -22,6 +22,8 @@ import type { Writer } from "./writer.ts";
 
 /** Default buffer size, bytes. */
 const DEFAULT_CAPACITY = 8192;
+/** The (unused) source of flush and shutdown ops. */
+const EMPTY = new Uint8Array(0);
 
 /**
  * Options of {@linkcode BufWriter}.
@@ -58,6 +60,10 @@ const WRITE = 0;
 const WRITE_ALL = 1;
 const FLUSH = 2;
 const SHUTDOWN = 3;
+
+/** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
+const UTF8_PER_UNIT = 3;
+const utf8 = new TextEncoder();
 
 /**
  * Internal: one `write`, `writeAll`, `flush` or `shutdown`; what it has
@@ -130,6 +136,29 @@ class WriteOp extends StepOp<number | void> {
   }
 }
 
+/** Internal: `writeString`: encode into the buffer, or encode then writeAll. */
+class WriteStringOp extends StepOp<void> {
+  readonly #w: BufWriter;
+  #text: string;
+  #writing = false;
+  constructor(w: BufWriter, text: string) {
+    super();
+    this.#w = w;
+    this.#text = text;
+  }
+  reuse(text: string): boolean {
+    if (!this.rearm()) return false;
+    this.#text = text;
+    this.#writing = false;
+    return true;
+  }
+  protected step(_input: unknown): void | typeof AWAIT {
+    if (this.#writing || this.#w.encodeIn(this.#text)) return;
+    this.#writing = true;
+    return this.run(this.#w.writeAll(utf8.encode(this.#text)));
+  }
+}
+
 /**
  * A buffered writer over any {@linkcode Writer}. Call `flush()` (or
  * `shutdown()`) when a message is complete: bytes sit in the buffer until
@@ -160,6 +189,9 @@ export class BufWriter implements Writer {
   #write: WriteOp | null = null;
   #writeAll: WriteOp | null = null;
   #flush: WriteOp | null = null;
+  #writeStr: WriteStringOp | null = null;
+  /** The last flushed prefix of the buffer (see flushSome). */
+  #flushView: Uint8Array = EMPTY;
 
   /**
    * Wrap `writer`.
@@ -253,6 +285,31 @@ export class BufWriter implements Writer {
   }
 
   /**
+   * Write `text` as UTF-8. When the buffer has room for any encoding of it,
+   * the text is encoded straight into the buffer (no intermediate array);
+   * otherwise it is encoded first and written as {@linkcode BufWriter.writeAll}.
+   *
+   * @param text the string
+   * @returns nothing, once every byte is buffered or written
+   * @throws {TypeError} when `text` is not a string.
+   * @example
+   * ```ts
+   * import { BufWriter, duplex } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const w = new BufWriter(duplex(64)[0]);
+   * await w.writeString("héllo\n");
+   * assert.equal(w.buffered, 7); // é is two bytes
+   * ```
+   */
+  writeString(text: string): Operation<void> & PromiseLike<void> {
+    if (typeof text !== "string") throw new TypeError("BufWriter.writeString takes a string");
+    const op = this.#writeStr;
+    if (op !== null && op.reuse(text)) return op;
+    return this.#writeStr = new WriteStringOp(this, text);
+  }
+
+  /**
    * Write everything buffered to the sink. Cancel-safe: what the sink had
    * not taken stays buffered.
    *
@@ -323,13 +380,32 @@ export class BufWriter implements Writer {
   }
 
   /**
+   * Internal: encode `text` into the free room when it surely fits and no
+   * write of the sink is in flight.
+   *
+   * @param text the string to encode
+   * @returns true when it was encoded; false (nothing written) otherwise.
+   */
+  encodeIn(text: string): boolean {
+    const len = this.#len;
+    if (this.#busy || text.length * UTF8_PER_UNIT > this.#buf.byteLength - len) return false;
+    const room = len === 0 ? this.#buf : this.#buf.subarray(len);
+    this.#len = len + utf8.encodeInto(text, room).written;
+    return true;
+  }
+
+  /**
    * Internal: start one write of the buffered bytes.
    *
    * @returns an operation giving how many bytes the sink took.
    */
   flushSome(): Operation<number> {
     this.#claim();
-    return this.#sink.write(this.#buf.subarray(0, this.#len));
+    // Messages of one size flush the same prefix again and again: keep its view.
+    if (this.#flushView.byteLength !== this.#len) {
+      this.#flushView = this.#buf.subarray(0, this.#len);
+    }
+    return this.#sink.write(this.#flushView);
   }
 
   /**
@@ -378,5 +454,3 @@ export class BufWriter implements Writer {
     this.#busy = true;
   }
 }
-
-const EMPTY = new Uint8Array(0);

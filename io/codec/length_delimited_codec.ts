@@ -134,35 +134,39 @@ export class LengthDelimitedCodec implements Codec<Uint8Array> {
    * ```
    */
   decode(src: DecodeBuffer): Uint8Array | null {
+    let buf = src.buffer;
     for (;;) {
-      const buf = src.buffer;
       if (this.#state === SKIP) {
         const n = Math.min(this.#need, buf.byteLength);
         src.consume(n);
         this.#need -= n;
         if (this.#need > 0) return null;
         this.#state = HEAD;
-        continue;
+        buf = src.buffer;
       }
+      let at = 0;
       if (this.#state === HEAD) {
         const field = this.lengthFieldBytes;
         if (buf.byteLength < field) return null;
         const len = this.#readLength(buf);
-        src.consume(field);
         if (len > this.maxFrameLength) {
+          src.consume(field);
           this.#state = SKIP;
           this.#need = len;
           throw new MaxLengthError("frame", this.maxFrameLength, len);
         }
         this.#state = DATA;
         this.#need = len;
-        continue;
+        at = field;
       }
       const len = this.#need;
-      const now = src.buffer;
-      if (now.byteLength < len) return null;
-      const frame = now.slice(0, len);
-      src.consume(len);
+      if (buf.byteLength - at < len) {
+        // Keep waiting for the payload; the header is taken now (it is parsed).
+        if (at > 0) src.consume(at);
+        return null;
+      }
+      const frame = buf.slice(at, at + len);
+      src.consume(at + len);
       this.#state = HEAD;
       return frame;
     }
