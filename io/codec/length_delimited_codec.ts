@@ -13,6 +13,7 @@
 
 import { MaxLengthError } from "../max_length_error.ts";
 import type { Codec, DecodeBuffer, EncodeBuffer } from "./codec.ts";
+import { copyOut } from "./_slab.ts";
 
 /** Default largest payload, bytes (8 MiB). */
 const DEFAULT_MAX_FRAME = 8 * 1024 * 1024;
@@ -53,7 +54,9 @@ export interface LengthDelimitedOptions {
 
 /**
  * Length-prefixed frames for {@linkcode Framed}: decodes to the payload (a
- * fresh Uint8Array), encodes a Uint8Array with its length in front.
+ * copy: frames up to 4 KiB are views into shared 64 KiB slabs, so a kept
+ * small frame keeps its slab alive — copy it with `slice()` to keep it
+ * long), encodes a Uint8Array with its length in front.
  *
  * @example
  * ```ts
@@ -165,7 +168,7 @@ export class LengthDelimitedCodec implements Codec<Uint8Array> {
         if (at > 0) src.consume(at);
         return null;
       }
-      const frame = buf.slice(at, at + len);
+      const frame = copyOut(buf, at, at + len);
       src.consume(at + len);
       this.#state = HEAD;
       return frame;
@@ -217,15 +220,12 @@ export class LengthDelimitedCodec implements Codec<Uint8Array> {
     if (len > limit) throw new MaxLengthError("frame", limit, len);
     const field = this.lengthFieldBytes;
     const out = dst.reserve(field + len);
-    const dv = new DataView(out.buffer, out.byteOffset, field);
-    const le = !this.bigEndian;
-    if (field === 1) out[0] = len;
-    else if (field === 2) dv.setUint16(0, len, le);
-    else if (field === 4) dv.setUint32(0, len, le);
-    else {
-      const hi = Math.floor(len / TWO_POW_32), lo = len >>> 0;
-      dv.setUint32(le ? 4 : 0, hi, le);
-      dv.setUint32(le ? 0 : 4, lo, le);
+    const be = this.bigEndian;
+    // The length's bytes, least significant first, placed by byte order.
+    let rest = len;
+    for (let k = 0; k < field; k++) {
+      out[be ? field - 1 - k : k] = rest % 256;
+      rest = Math.floor(rest / 256);
     }
     out.set(frame, field);
   }
