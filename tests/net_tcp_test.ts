@@ -1,11 +1,13 @@
 /**
  * TCP tests of net/: echo correctness, many connections, half-close, peer
- * reset, refused connects, cancel safety, close semantics, split halves and
- * web streams, fd/RSS stability — each on epoll and io_uring.
+ * reset (and a bare one from a node:net peer), refused connects, cancel
+ * safety, close semantics, split halves and web streams, fd/RSS stability —
+ * each on every backend.
  */
 
 import { NET_BACKENDS } from "./net_helpers.ts";
 import assert from "node:assert/strict";
+import net from "node:net";
 import { run, spawn } from "../runtime/mod.ts";
 import { ClosedError, IoError, TcpListener, TcpStream } from "../net/mod.ts";
 import { sleep } from "../time/mod.ts";
@@ -179,6 +181,29 @@ t("peer reset mid-write gives ECONNRESET/EPIPE and the process survives", async 
     assert.ok(after === null || after instanceof IoError, String(after));
   }, { backend });
 });
+
+t(
+  "a bare reset (SO_LINGER 0): recv fails with ECONNRESET, then send with EPIPE",
+  async (backend) => {
+    // node:net's resetAndDestroy resets without a FIN first, which a deno-backend close cannot do
+    // (runtime/io/deno_reactor.ts): every backend, the deno one included, must report it.
+    const srv = net.createServer((s) => void s.once("data", () => s.resetAndDestroy()));
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    try {
+      const port = (srv.address() as net.AddressInfo).port;
+      await run(function* () {
+        using c = yield* TcpStream.connect({ hostname: "127.0.0.1", port });
+        yield* c.writeAll(new Uint8Array(1)); // connected both ways before the reset
+        const r = yield* expectThrow(c.read(new Uint8Array(16)));
+        assert.ok(r instanceof IoError && r.code === "ECONNRESET", String(r));
+        const w = yield* expectThrow(c.write(new Uint8Array(16)));
+        assert.ok(w instanceof IoError && w.code === "EPIPE", String(w));
+      }, { backend });
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+  },
+);
 
 t("connect refused is IoError ECONNREFUSED", async (backend) => {
   await run(function* () {

@@ -17,6 +17,14 @@
  *   nothing is lost. Reads go through a private buffer per connection for that reason;
  * - a cancelled send waits for its real result (a Deno write cannot be taken back);
  * - CLOSE completes the socket's pending ops with `-ECANCELED` first, then closes it;
+ * - a reset is observed as natively: a peer's reset makes the pending or next recv fail with
+ *   ECONNRESET, and sends after it EPIPE. But this backend cannot *send* a bare reset: Deno's
+ *   `close()` shuts the write side down first (Deno splits each connection into a read and a
+ *   write half, and dropping the write half sends a FIN), and offers no SO_LINGER. So where a
+ *   native close with unread bytes resets the connection (the peer's recv: ECONNRESET), a close
+ *   here sends FIN, then the kernel's reset: the peer reads end of stream, and its next send
+ *   fails with EPIPE. The same kernel rule holds on every backend (a FIN read before the reset
+ *   hides it from recv); tests/io_copy_test.ts and tests/net_tcp_test.ts check both cases;
  * - shutdown(write) is `closeWrite()` (the peer reads end of stream), shutdown(read) makes later
  *   reads return end of stream;
  * - errors are the host's errno numbers (`node:os` constants), named like the native ones.
