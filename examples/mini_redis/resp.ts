@@ -1,0 +1,490 @@
+/**
+ * RESP2 for mini-redis: the request parser (multibulk frames and inline
+ * commands) that reads straight from a buffer without copying, and the
+ * reply encoder that writes frames straight into one output buffer.
+ *
+ * Invariants:
+ * - `parseCommand` either takes one whole command (gives its length in
+ *   bytes and fills a {@linkcode Command} with offsets into the buffer),
+ *   or takes nothing (gives 0: more bytes are needed), or throws
+ *   {@linkcode ProtocolError}. It never allocates what a length in the
+ *   frame asks for: a bulk length over the limit, a multibulk count over
+ *   the limit and an over-long inline line are refused before any buffer
+ *   is sized for them; the offsets table grows only with arguments that
+ *   are actually present.
+ * - Keys are binary-safe: a key's bytes become a string with one char per
+ *   byte (latin1), and go back to the same bytes.
+ *
+ * @module
+ */
+
+/** Redis's default `proto-max-bulk-len`: 512 MiB. */
+export const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
+/** Most arguments in one multibulk frame (Redis: 1024 * 1024). */
+export const MAX_MULTIBULK = 1024 * 1024;
+/** Longest inline command line (Redis: 64 KiB). */
+export const MAX_INLINE = 64 * 1024;
+/** Longest `*N` / `$N` header line we wait for before calling it garbage. */
+const MAX_HEADER = 32;
+
+const CR = 0x0d;
+const LF = 0x0a;
+const STAR = 0x2a;
+const DOLLAR = 0x24;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+const SPACE = 0x20;
+const TAB = 0x09;
+const DQUOTE = 0x22;
+const SQUOTE = 0x27;
+const BACKSLASH = 0x5c;
+
+/** A malformed request: the server answers `-ERR Protocol error: …` and closes. */
+export class ProtocolError extends Error {
+  /** @param detail what was wrong, as Redis words it */
+  constructor(detail: string) {
+    super(`Protocol error: ${detail}`);
+    this.name = "ProtocolError";
+  }
+}
+
+/** Not a number where one was expected (`parseCommand`'s header lines, `Command.int`). */
+const NOT_INT = Number.NaN;
+
+/**
+ * One parsed command: argument `i` is `buf[offs[2i] .. offs[2i+1])`. The
+ * views are valid until the buffer is consumed; the command executes
+ * before that.
+ */
+export class Command {
+  /** The bytes the offsets point into (the read buffer, or the inline scratch). */
+  buf: Uint8Array = new Uint8Array(0);
+  /** Argument count. */
+  argc = 0;
+  /** Start and end of each argument. */
+  offs: Int32Array = new Int32Array(16);
+  /** Unescaped inline arguments. */
+  scratch: Uint8Array = new Uint8Array(256);
+
+  /** Length of argument `i`, bytes. */
+  len(i: number): number {
+    return this.offs[2 * i + 1] - this.offs[2 * i];
+  }
+
+  /** Argument `i` as a latin1 string (binary-safe key). */
+  str(i: number): string {
+    return latin1(this.buf, this.offs[2 * i], this.offs[2 * i + 1]);
+  }
+
+  /** Argument `i` upper-cased (command names and options: ASCII). */
+  upper(i: number): string {
+    const s = this.str(i);
+    return isUpper(s) ? s : s.toUpperCase();
+  }
+
+  /** A copy of argument `i`'s bytes (a value to keep). */
+  bytes(i: number): Uint8Array {
+    return this.buf.slice(this.offs[2 * i], this.offs[2 * i + 1]);
+  }
+
+  /** A view of argument `i`'s bytes (valid while the command runs). */
+  view(i: number): Uint8Array {
+    return this.buf.subarray(this.offs[2 * i], this.offs[2 * i + 1]);
+  }
+
+  /** Argument `i` as a safe integer, or NaN when it is not one. */
+  int(i: number): number {
+    return parseIntAt(this.buf, this.offs[2 * i], this.offs[2 * i + 1]);
+  }
+
+  /** Internal: add an argument. */
+  push(start: number, end: number): void {
+    const k = 2 * this.argc;
+    if (k + 2 > this.offs.length) {
+      const bigger = new Int32Array(this.offs.length * 2);
+      bigger.set(this.offs);
+      this.offs = bigger;
+    }
+    this.offs[k] = start;
+    this.offs[k + 1] = end;
+    this.argc++;
+  }
+}
+
+function isUpper(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) return false;
+  }
+  return true;
+}
+
+/**
+ * `buf[start..end)` as a string of one char per byte.
+ *
+ * @param buf the bytes
+ * @param start first byte
+ * @param end one past the last
+ * @returns the latin1 string
+ */
+export function latin1(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n <= 0) return "";
+  if (n <= 64) {
+    let s = "";
+    for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
+    return s;
+  }
+  let s = "";
+  const CHUNK = 8192;
+  for (let i = start; i < end; i += CHUNK) {
+    s += String.fromCharCode.apply(
+      null,
+      buf.subarray(i, Math.min(end, i + CHUNK)) as unknown as number[],
+    );
+  }
+  return s;
+}
+
+/**
+ * The bytes of a latin1 string (the inverse of {@linkcode latin1}).
+ *
+ * @param s the string (char codes 0..255)
+ * @returns its bytes
+ */
+export function latin1Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** A signed decimal integer in `buf[start..end)`, or NaN (also past 2^53). */
+export function parseIntAt(buf: Uint8Array, start: number, end: number): number {
+  if (start >= end || end - start > 20) return NOT_INT;
+  let i = start;
+  let neg = false;
+  if (buf[i] === MINUS) {
+    neg = true;
+    if (++i === end) return NOT_INT;
+  }
+  if (buf[i] === ZERO && end - i > 1) return NOT_INT;
+  let v = 0;
+  for (; i < end; i++) {
+    const c = buf[i];
+    if (c < ZERO || c > NINE) return NOT_INT;
+    v = v * 10 + (c - ZERO);
+  }
+  if (v > Number.MAX_SAFE_INTEGER) return NOT_INT;
+  return neg ? -v : v;
+}
+
+/** Where a `\r\n`-ended header starting at `from` ends (the index of `\r`), or -1. */
+function headerEnd(buf: Uint8Array, from: number, end: number): number {
+  const limit = Math.min(end, from + MAX_HEADER);
+  for (let i = from; i < limit; i++) {
+    if (buf[i] === CR) {
+      if (i + 1 >= end) return -1;
+      return i;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Parse one command from `buf[pos..end)` into `cmd`.
+ *
+ * @param buf the read buffer
+ * @param pos where the command starts
+ * @param end where the buffered bytes end
+ * @param cmd filled with the arguments (argc 0: an empty line or `*0`, nothing to run)
+ * @param maxBulk the longest bulk string accepted
+ * @returns bytes the command took (0: incomplete, nothing taken)
+ * @throws {ProtocolError} for a malformed frame.
+ */
+export function parseCommand(
+  buf: Uint8Array,
+  pos: number,
+  end: number,
+  cmd: Command,
+  maxBulk: number,
+): number {
+  if (pos >= end) return 0;
+  if (buf[pos] !== STAR) return parseInline(buf, pos, end, cmd);
+  const h = headerEnd(buf, pos + 1, end);
+  if (h < 0) {
+    if (end - pos > MAX_HEADER) throw new ProtocolError("invalid multibulk length");
+    return 0;
+  }
+  if (buf[h + 1] !== LF) throw new ProtocolError("invalid multibulk length");
+  const count = parseIntAt(buf, pos + 1, h);
+  if (Number.isNaN(count) || count > MAX_MULTIBULK) {
+    throw new ProtocolError("invalid multibulk length");
+  }
+  cmd.buf = buf;
+  cmd.argc = 0;
+  let p = h + 2;
+  for (let k = 0; k < count; k++) {
+    if (p >= end) return 0;
+    if (buf[p] !== DOLLAR) {
+      throw new ProtocolError(`expected '$', got '${String.fromCharCode(buf[p])}'`);
+    }
+    const e = headerEnd(buf, p + 1, end);
+    if (e < 0) {
+      if (end - p > MAX_HEADER) throw new ProtocolError("invalid bulk length");
+      return 0;
+    }
+    if (buf[e + 1] !== LF) throw new ProtocolError("invalid bulk length");
+    const len = parseIntAt(buf, p + 1, e);
+    if (Number.isNaN(len) || len < 0 || len > maxBulk) {
+      throw new ProtocolError("invalid bulk length");
+    }
+    const start = e + 2;
+    if (end - start < len + 2) return 0;
+    if (buf[start + len] !== CR || buf[start + len + 1] !== LF) {
+      throw new ProtocolError("invalid bulk length");
+    }
+    cmd.push(start, start + len);
+    p = start + len + 2;
+  }
+  return p - pos;
+}
+
+/** An inline command: space-separated words, with "double" and 'single' quotes. */
+function parseInline(buf: Uint8Array, pos: number, end: number, cmd: Command): number {
+  let nl = buf.indexOf(LF, pos);
+  if (nl >= end) nl = -1;
+  if (nl < 0) {
+    if (end - pos > MAX_INLINE) throw new ProtocolError("too big inline request");
+    return 0;
+  }
+  if (nl - pos > MAX_INLINE) throw new ProtocolError("too big inline request");
+  let stop = nl;
+  if (stop > pos && buf[stop - 1] === CR) stop--;
+  splitInline(buf, pos, stop, cmd);
+  return nl + 1 - pos;
+}
+
+function hexVal(c: number): number {
+  if (c >= ZERO && c <= NINE) return c - ZERO;
+  const l = c | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}
+
+/** Split `buf[pos..stop)` into arguments in `cmd.scratch` (quotes unescaped). */
+function splitInline(buf: Uint8Array, pos: number, stop: number, cmd: Command): void {
+  if (cmd.scratch.length < stop - pos) cmd.scratch = new Uint8Array(stop - pos);
+  const out = cmd.scratch;
+  cmd.buf = out;
+  cmd.argc = 0;
+  let o = 0;
+  let i = pos;
+  for (;;) {
+    while (i < stop && (buf[i] === SPACE || buf[i] === TAB)) i++;
+    if (i >= stop) return;
+    const start = o;
+    const q = buf[i];
+    if (q === DQUOTE || q === SQUOTE) {
+      i++;
+      let closed = false;
+      while (i < stop) {
+        const c = buf[i];
+        if (c === BACKSLASH && i + 1 < stop) {
+          const n = buf[i + 1];
+          if (q === SQUOTE) {
+            if (n === SQUOTE) {
+              out[o++] = SQUOTE;
+              i += 2;
+              continue;
+            }
+            out[o++] = c;
+            i++;
+            continue;
+          }
+          if (n === 0x78 && i + 3 < stop && hexVal(buf[i + 2]) >= 0 && hexVal(buf[i + 3]) >= 0) {
+            out[o++] = hexVal(buf[i + 2]) * 16 + hexVal(buf[i + 3]);
+            i += 4;
+            continue;
+          }
+          out[o++] = n === 0x6e
+            ? LF
+            : n === 0x72
+            ? CR
+            : n === 0x74
+            ? TAB
+            : n === 0x62
+            ? 0x08
+            : n === 0x61
+            ? 0x07
+            : n;
+          i += 2;
+          continue;
+        }
+        if (c === q) {
+          closed = true;
+          i++;
+          break;
+        }
+        out[o++] = c;
+        i++;
+      }
+      // A closing quote must be followed by a space or the end (as Redis's sdssplitargs).
+      if (!closed || (i < stop && buf[i] !== SPACE && buf[i] !== TAB)) {
+        throw new ProtocolError("unbalanced quotes in request");
+      }
+    } else {
+      while (i < stop && buf[i] !== SPACE && buf[i] !== TAB) out[o++] = buf[i++];
+    }
+    cmd.push(start, o);
+  }
+}
+
+const enc = new TextEncoder();
+const OK = enc.encode("+OK\r\n");
+const PONG = enc.encode("+PONG\r\n");
+const NIL = enc.encode("$-1\r\n");
+const NIL_ARRAY = enc.encode("*-1\r\n");
+const CRLF_LEN = 2;
+/** Longest decimal of a safe integer, with its sign. */
+const MAX_DIGITS = 21;
+
+/**
+ * The reply encoder: RESP2 frames appended to one growable buffer, sent
+ * with one write per batch of commands.
+ */
+export class Reply {
+  /** The encoded bytes are `buf[0..len)`. */
+  buf: Uint8Array;
+  /** Bytes encoded. */
+  len = 0;
+
+  /** @param capacity initial size, bytes */
+  constructor(capacity = 16384) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  /** The encoded bytes (a view, valid until the next append). */
+  get bytes(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+
+  /** Forget what was encoded (after it was written). */
+  clear(): void {
+    this.len = 0;
+  }
+
+  #room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const bigger = new Uint8Array(cap);
+    bigger.set(this.buf.subarray(0, this.len));
+    this.buf = bigger;
+  }
+
+  /** Append raw bytes (a pre-encoded frame). */
+  raw(b: Uint8Array): void {
+    this.#room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  /** `+OK`. */
+  ok(): void {
+    this.raw(OK);
+  }
+
+  /** `+PONG`. */
+  pong(): void {
+    this.raw(PONG);
+  }
+
+  /** The null bulk string, `$-1`. */
+  nil(): void {
+    this.raw(NIL);
+  }
+
+  /** The null array, `*-1`. */
+  nilArray(): void {
+    this.raw(NIL_ARRAY);
+  }
+
+  #ascii(prefix: number, s: string): void {
+    this.#room(s.length + 1 + CRLF_LEN);
+    const b = this.buf;
+    let o = this.len;
+    b[o++] = prefix;
+    for (let i = 0; i < s.length; i++) b[o++] = s.charCodeAt(i);
+    b[o++] = CR;
+    b[o++] = LF;
+    this.len = o;
+  }
+
+  /** A simple string, `+s` (s must hold no CR or LF). */
+  simple(s: string): void {
+    this.#ascii(0x2b, s);
+  }
+
+  /** An error, `-s` (s must hold no CR or LF). */
+  error(s: string): void {
+    this.#ascii(MINUS, s);
+  }
+
+  #header(prefix: number, n: number): void {
+    this.#room(MAX_DIGITS + 1 + CRLF_LEN);
+    const b = this.buf;
+    let o = this.len;
+    b[o++] = prefix;
+    if (n < 0) {
+      b[o++] = MINUS;
+      n = -n;
+    }
+    if (n < 10) b[o++] = ZERO + n;
+    else {
+      const s = String(n);
+      for (let i = 0; i < s.length; i++) b[o++] = s.charCodeAt(i);
+    }
+    b[o++] = CR;
+    b[o++] = LF;
+    this.len = o;
+  }
+
+  /** An integer, `:n`. */
+  int(n: number): void {
+    this.#header(0x3a, n);
+  }
+
+  /** An array header, `*n` (its n items follow). */
+  array(n: number): void {
+    this.#header(STAR, n);
+  }
+
+  /** A bulk string of `v`'s bytes. */
+  bulk(v: Uint8Array): void {
+    this.#header(DOLLAR, v.length);
+    this.#room(v.length + CRLF_LEN);
+    const b = this.buf;
+    let o = this.len;
+    if (v.length < 16) { for (let i = 0; i < v.length; i++) b[o++] = v[i]; }
+    else {
+      b.set(v, o);
+      o += v.length;
+    }
+    b[o++] = CR;
+    b[o++] = LF;
+    this.len = o;
+  }
+
+  /** A bulk string of a latin1 string's bytes (a key or channel name). */
+  bulkStr(s: string): void {
+    this.#header(DOLLAR, s.length);
+    this.#room(s.length + CRLF_LEN);
+    const b = this.buf;
+    let o = this.len;
+    for (let i = 0; i < s.length; i++) b[o++] = s.charCodeAt(i);
+    b[o++] = CR;
+    b[o++] = LF;
+    this.len = o;
+  }
+}

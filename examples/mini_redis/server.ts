@@ -1,0 +1,415 @@
+/**
+ * mini-redis on Dokio: a Redis server (RESP2 and inline commands, strings
+ * with exact expiry, lists, pub/sub) in one isolate, as Redis itself is
+ * single-threaded. `deno task redis [--port 6379]`.
+ *
+ * One task per connection reads what the socket has into a
+ * {@linkcode BufReader}, runs every complete command in the buffer, encodes
+ * every reply into one output buffer and writes it with one write — so a
+ * pipeline of N commands costs one read and one write, not N. A background
+ * task deletes keys when their deadline comes (a heap of deadlines,
+ * `sleepUntil` the earliest, woken by a `Notify` when an earlier one is
+ * set); reads also check deadlines, so an expired value is never returned.
+ *
+ * Flags: `--host` (127.0.0.1), `--port` (6379; 0 picks one),
+ * `--max-clients` (10000), `--max-bulk` (536870912 bytes), `--drain-ms`
+ * (2000). SIGINT/SIGTERM: stop accepting, close idle connections, let busy
+ * ones finish their commands and write their replies, close what is left
+ * at the drain deadline, exit 0.
+ *
+ * @example
+ * ```sh
+ * deno task redis --port 6380 &
+ * redis-cli -p 6380 set greeting hello
+ * ```
+ *
+ * @module
+ */
+
+import { run, spawn } from "../../runtime/mod.ts";
+import type { JoinHandle } from "../../runtime/mod.ts";
+import { IoError, TcpListener, type TcpStream } from "../../net/mod.ts";
+import { BufReader } from "../../io/mod.ts";
+import {
+  type BroadcastReceiver,
+  LaggedError,
+  Notify,
+  select,
+  Semaphore,
+  shutdownSignal,
+  TaskTracker,
+} from "../../sync/mod.ts";
+import { now, sleep, sleepUntil } from "../../time/mod.ts";
+import { Db } from "./db.ts";
+import { type Ctx, execute, type Session } from "./commands.ts";
+import { Command, DEFAULT_MAX_BULK, parseCommand, ProtocolError, Reply } from "./resp.ts";
+import { Hub } from "./pubsub.ts";
+
+/** Server settings (the command-line flags). */
+export interface ServerOptions {
+  /** Address to listen on. */
+  host: string;
+  /** Port (0: any free one). */
+  port: number;
+  /** Most connections served at once; more are told so and closed. */
+  maxClients: number;
+  /** Longest bulk string accepted, bytes. */
+  maxBulk: number;
+  /** How long open connections may take to finish at shutdown, ms. */
+  drainMs: number;
+}
+
+/** Read buffer of a connection, bytes (grows for a larger frame). */
+const READ_CAPACITY = 16 * 1024;
+/** Pending pub/sub output past which a subscriber's forwarders wait for the socket. */
+const OUT_HIGH_WATER = 1024 * 1024;
+/** An output buffer that grew past this is dropped after its write. */
+const OUT_KEEP = 256 * 1024;
+
+const enc = new TextEncoder();
+const MAX_CLIENTS_REPLY = enc.encode("-ERR max number of clients reached\r\n");
+
+/**
+ * Parse the command line.
+ *
+ * @param args the flags
+ * @returns the options
+ * @throws {TypeError} for an unknown flag or a missing value
+ * @throws {RangeError} for a value out of range
+ */
+export function parseFlags(args: string[]): ServerOptions {
+  const o: ServerOptions = {
+    host: "127.0.0.1",
+    port: 6379,
+    maxClients: 10_000,
+    maxBulk: DEFAULT_MAX_BULK,
+    drainMs: 2000,
+  };
+  const int = (k: string, v: string, lo: number, hi: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < lo || n > hi) {
+      throw new RangeError(`${k} must be an integer in ${lo}..${hi}, got "${v}"`);
+    }
+    return n;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const [k, inline] = args[i].split("=", 2);
+    const val = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new TypeError(`${k} needs a value`);
+      return v;
+    };
+    if (k === "--host") o.host = val();
+    else if (k === "--port") o.port = int(k, val(), 0, 65535);
+    else if (k === "--max-clients") o.maxClients = int(k, val(), 1, 1_000_000);
+    else if (k === "--max-bulk") o.maxBulk = int(k, val(), 1, DEFAULT_MAX_BULK);
+    else if (k === "--drain-ms") o.drainMs = int(k, val(), 0, 3_600_000);
+    else if (k === "--help" || k === "-h") {
+      throw new TypeError(
+        "usage: deno task redis [--host 127.0.0.1] [--port 6379] [--max-clients 10000]" +
+          " [--max-bulk 536870912] [--drain-ms 2000]",
+      );
+    } else throw new TypeError(`unknown flag ${k}`);
+  }
+  return o;
+}
+
+/** One subscription of a connection: its receiver and the task forwarding it. */
+interface Sub {
+  rx: BroadcastReceiver<Uint8Array>;
+  task: JoinHandle<void>;
+}
+
+/** A connection's state: its output buffers and its subscriptions. */
+class Conn implements Session {
+  readonly stream: TcpStream;
+  readonly #server: MiniRedis;
+  /** Replies not yet written. */
+  out: Reply = new Reply();
+  /** The other buffer (written while `out` fills). */
+  spare: Reply = new Reply();
+  readonly channels = new Map<string, Sub>();
+  readonly patterns = new Map<string, Sub>();
+  /** Pub/sub output arrived (or the subscriber lagged). */
+  readonly kick = new Notify();
+  /** The socket took the pending output. */
+  readonly drained = new Notify();
+  /** QUIT, a lag, or the server stopping: close after writing. */
+  closing = false;
+  /** Messages a subscriber missed (> 0: it is told and dropped). */
+  lagged = 0;
+  /** Waiting for a request with nothing half-read (shutdown may close it at once). */
+  idle = false;
+
+  constructor(stream: TcpStream, server: MiniRedis) {
+    this.stream = stream;
+    this.#server = server;
+  }
+
+  get subscriptions(): number {
+    return this.channels.size + this.patterns.size;
+  }
+
+  subscribe(names: string[], pattern: boolean, out: Reply): void {
+    const map = pattern ? this.patterns : this.channels;
+    for (const name of names) {
+      if (!map.has(name)) {
+        const rx = this.#server.hub.subscribe(name, pattern);
+        map.set(name, { rx, task: spawn(forward(this, rx)) });
+      }
+      out.array(3);
+      out.bulkStr(pattern ? "psubscribe" : "subscribe");
+      out.bulkStr(name);
+      out.int(this.subscriptions);
+    }
+  }
+
+  unsubscribe(names: string[], pattern: boolean, out: Reply): void {
+    const map = pattern ? this.patterns : this.channels;
+    const kind = pattern ? "punsubscribe" : "unsubscribe";
+    const list = names.length > 0 ? names : [...map.keys()];
+    if (list.length === 0) {
+      out.array(3);
+      out.bulkStr(kind);
+      out.nil();
+      out.int(this.subscriptions);
+    }
+    for (const name of list) {
+      this.#drop(map, name, pattern);
+      out.array(3);
+      out.bulkStr(kind);
+      out.bulkStr(name);
+      out.int(this.subscriptions);
+    }
+  }
+
+  #drop(map: Map<string, Sub>, name: string, pattern: boolean): void {
+    const sub = map.get(name);
+    if (sub === undefined) return;
+    map.delete(name);
+    sub.task.abort();
+    this.#server.hub.release(name, pattern, sub.rx);
+  }
+
+  /** Drop every subscription (the connection is going away). */
+  dropAll(): void {
+    for (const name of [...this.channels.keys()]) this.#drop(this.channels, name, false);
+    for (const name of [...this.patterns.keys()]) this.#drop(this.patterns, name, true);
+  }
+
+  publish(channel: string, msg: Uint8Array): number {
+    return this.#server.hub.publish(channel, msg);
+  }
+
+  quit(): void {
+    this.closing = true;
+  }
+}
+
+/** Forward one subscription's frames to its connection, waiting while the socket is behind. */
+function* forward(c: Conn, rx: BroadcastReceiver<Uint8Array>): Generator<unknown, void, unknown> {
+  try {
+    for (;;) {
+      const frame = yield* rx.recv();
+      if (frame === undefined) return;
+      c.out.raw(frame);
+      c.kick.notifyOne();
+      while (c.out.len > OUT_HIGH_WATER && !c.closing) yield* c.drained.notified();
+    }
+  } catch (e) {
+    if (!(e instanceof LaggedError)) throw e;
+    c.lagged += e.missed;
+    c.kick.notifyOne();
+  }
+}
+
+/** Write everything pending (what forwarders add meanwhile goes to the other buffer). */
+function* flush(c: Conn): Generator<unknown, void, unknown> {
+  while (c.out.len > 0) {
+    const o = c.out;
+    c.out = c.spare;
+    c.spare = o;
+    yield* c.stream.writeAll(o.bytes);
+    o.clear();
+    if (o.buf.length > OUT_KEEP) c.spare = new Reply();
+    c.drained.notifyWaiters();
+  }
+}
+
+/** The server: its key space, hub, connections and settings. */
+export class MiniRedis {
+  readonly db: Db = new Db(now);
+  readonly hub: Hub = new Hub();
+  readonly options: ServerOptions;
+  readonly conns: Set<Conn> = new Set();
+  readonly #purgeWake = new Notify();
+  #stopping = false;
+
+  /** @param options the settings */
+  constructor(options: ServerOptions) {
+    this.options = options;
+    this.db.onEarlier = () => this.#purgeWake.notifyOne();
+  }
+
+  /** Delete keys as their deadlines come; runs until aborted. */
+  *purge(): Generator<unknown, void, unknown> {
+    for (;;) {
+      const next = this.db.purge(now());
+      if (next === null) yield* this.#purgeWake.notified();
+      else yield* select({ due: sleepUntil(next), earlier: this.#purgeWake.notified() });
+    }
+  }
+
+  /** Stop: idle connections close now, busy ones after their replies are written. */
+  stop(): void {
+    this.#stopping = true;
+    for (const c of this.conns) {
+      c.closing = true;
+      if (c.idle) c.stream.close();
+      c.kick.notifyOne();
+    }
+  }
+
+  /** Serve one connection until it closes. */
+  *serve(stream: TcpStream): Generator<unknown, void, unknown> {
+    const c = new Conn(stream, this);
+    this.conns.add(c);
+    const r = new BufReader(stream, { capacity: READ_CAPACITY });
+    const cmd = new Command();
+    const x: Ctx = { db: this.db, session: c };
+    const maxBulk = this.options.maxBulk;
+    let partial = false;
+    try {
+      stream.setNoDelay(true);
+      while (!c.closing && !this.#stopping) {
+        c.idle = !partial;
+        let eof: boolean;
+        if (c.subscriptions === 0) {
+          eof = partial ? (yield* r.fillMore()) === null : (yield* r.fillBuf()).length === 0;
+        } else {
+          const s = yield* select({
+            more: partial ? r.fillMore() : r.fillBuf(),
+            kick: c.kick.notified(),
+          });
+          if (s.key === "kick") {
+            c.idle = false;
+            if (c.lagged > 0) {
+              c.out.error(`ERR subscriber lagged: missed ${c.lagged} message(s), disconnecting`);
+              c.closing = true;
+            }
+            yield* flush(c);
+            continue;
+          }
+          const v = s.value;
+          eof = v === null || (v instanceof Uint8Array && v.length === 0);
+        }
+        c.idle = false;
+        if (eof) break;
+        const buf = r.buffer;
+        const end = buf.length;
+        let off = 0;
+        try {
+          while (off < end && !c.closing) {
+            const n = parseCommand(buf, off, end, cmd, maxBulk);
+            if (n === 0) break;
+            off += n;
+            if (cmd.argc > 0) execute(cmd, x, c.out);
+          }
+        } catch (e) {
+          if (!(e instanceof ProtocolError)) throw e;
+          c.out.error(`ERR ${e.message}`);
+          c.closing = true;
+        }
+        r.consume(off);
+        partial = r.buffered > 0;
+        yield* flush(c);
+      }
+      yield* flush(c);
+    } catch (e) {
+      // A reset peer or a socket closed at shutdown ends the connection; anything else is a bug.
+      if (!(e instanceof IoError) && !(e instanceof Error && e.name === "ClosedError")) {
+        console.error("mini-redis: connection error:", e);
+      }
+    } finally {
+      c.dropAll();
+      this.conns.delete(c);
+      stream.close();
+    }
+  }
+}
+
+/**
+ * Run the server until SIGINT/SIGTERM.
+ *
+ * @param o the settings
+ * @param ready called with the bound port
+ */
+export function* main(o: ServerOptions, ready?: (port: number) => void): Generator<
+  unknown,
+  void,
+  unknown
+> {
+  using listener = yield* TcpListener.bind({ hostname: o.host, port: o.port });
+  const port = listener.localAddr.port;
+  console.log(`mini-redis listening on ${o.host}:${port}`);
+  ready?.(port);
+  const server = new MiniRedis(o);
+  const purge = spawn(server.purge());
+  const limit = new Semaphore(o.maxClients);
+  const stopper = spawn(function* () {
+    const sig = yield* shutdownSignal();
+    console.log(`${sig}: no longer accepting; draining ${server.conns.size} connection(s)`);
+    listener.close();
+    server.stop();
+  });
+  const tracker = new TaskTracker();
+  const incoming = listener.incoming({
+    onError: (e) => console.error(`accept: ${e.code}, backing off`),
+  });
+  for (;;) {
+    const stream = yield* incoming.accept();
+    if (stream === null) break;
+    const permit = limit.tryAcquire();
+    if (permit === null) {
+      tracker.spawn(function* () {
+        using s = stream;
+        yield* s.writeAll(MAX_CLIENTS_REPLY);
+      });
+      continue;
+    }
+    tracker.spawn(function* () {
+      using _p = permit;
+      yield* server.serve(stream);
+    });
+  }
+  yield* stopper;
+  tracker.close();
+  const r = yield* select({ drained: tracker.wait(), timeout: sleep(o.drainMs) });
+  if (r.key === "timeout") {
+    console.log(`drain time over: closing ${server.conns.size} connection(s)`);
+    for (const c of server.conns) c.stream.close();
+    yield* tracker.wait();
+  }
+  purge.abort();
+  server.hub.close();
+  console.log("mini-redis stopped");
+}
+
+if (import.meta.main) {
+  let o: ServerOptions;
+  try {
+    o = parseFlags(Deno.args);
+  } catch (e) {
+    console.error(`mini-redis: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+  try {
+    await run(main(o));
+  } catch (e) {
+    if (e instanceof IoError && e.code === "EADDRINUSE") {
+      console.error(`mini-redis: ${o.host}:${o.port} is already in use (EADDRINUSE)`);
+    } else console.error(`mini-redis: ${(e as Error).message ?? e}`);
+    Deno.exit(1);
+  }
+  Deno.exit(0);
+}
