@@ -66,3 +66,4 @@ export {
 } from "./select.ts";
 export { all, join, type Values } from "./join.ts";
 export { shutdownSignal, type ShutdownSignalOptions } from "./shutdown.ts";
+export { Pool, PoolGuard, type PoolOptions } from "./pool.ts";
