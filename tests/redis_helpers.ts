@@ -125,14 +125,15 @@ export async function readToEnd(conn: Deno.Conn, limit = 1 << 20): Promise<strin
 export async function roundTrip(
   conn: Deno.Conn,
   req: string | Uint8Array,
-  expect: string,
+  expect: string | Uint8Array,
 ): Promise<void> {
   const b = typeof req === "string" ? new TextEncoder().encode(req) : req;
   let off = 0;
   while (off < b.length) off += await conn.write(b.subarray(off));
-  const want = new TextEncoder().encode(expect);
+  const want = typeof expect === "string" ? new TextEncoder().encode(expect) : expect;
   const got = await readN(conn, want.length);
-  assert.equal(dec.decode(got), expect);
+  if (typeof expect === "string") assert.equal(dec.decode(got), expect);
+  else assert.deepEqual(got, want);
 }
 
 /**
