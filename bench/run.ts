@@ -31,6 +31,7 @@ const SUITES: Suite[] = [
   { name: "unix_echo", module: "./unix_echo_bench.ts", fn: "runUnixEchoBench" },
   { name: "io", module: "./io_bench.ts", fn: "runIoBench" },
   { name: "workers", module: "./workers_bench.ts", fn: "runWorkersBench" },
+  { name: "redis", module: "./redis_bench.ts", fn: "runRedisBench" },
   { name: "fs", module: "./fs_bench.ts", fn: "runFsBench" },
 ];
 

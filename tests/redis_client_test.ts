@@ -203,3 +203,33 @@ for (const backend of BACKENDS) {
     }
   });
 }
+
+Deno.test("deno task redis-cli: one command, commands from stdin, replies as redis-cli prints them", async () => {
+  const d = await startRedis("auto");
+  const CLI = new URL("../examples/mini_redis/cli.ts", import.meta.url).pathname;
+  const cliRun = async (args: string[], input = "") => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "-p", String(d.port), ...args],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(input));
+    await w.close();
+    const o = await child.output();
+    return { code: o.code, out: new TextDecoder().decode(o.stdout) };
+  };
+  try {
+    assert.deepEqual(await cliRun(["set", "greeting", "hello"]), { code: 0, out: "OK\n" });
+    assert.deepEqual(await cliRun(["get", "greeting"]), { code: 0, out: '"hello"\n' });
+    const many = await cliRun([], `rpush l a b "c d"\nlrange l 0 -1\nincr greeting\nget nope\n`);
+    assert.equal(
+      many.out,
+      '(integer) 3\n1) "a"\n2) "b"\n3) "c d"\n' +
+        "(error) ERR value is not an integer or out of range\n(nil)\n",
+    );
+  } finally {
+    await stopRedis(d);
+  }
+});
