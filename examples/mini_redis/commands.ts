@@ -11,7 +11,7 @@
  */
 
 import { type Command, latin1Bytes, Reply } from "./resp.ts";
-import { type Db, Deque, NO_EXPIRY } from "./db.ts";
+import { type Db, Deque, NO_EXPIRY, type Str } from "./db.ts";
 
 /** What pub/sub commands need from the connection that runs them. */
 export interface Session {
@@ -57,28 +57,21 @@ const enc = new TextEncoder();
 const EMPTY_ARRAY = enc.encode("*0\r\n");
 const PONG_SUBSCRIBED = enc.encode("*2\r\n$4\r\npong\r\n$0\r\n\r\n");
 
-/** The bytes of an integer's decimal form. */
-function intBytes(n: number): Uint8Array {
-  const s = String(n);
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
-  return b;
-}
-
 /** The integer a string value holds, or NaN. */
-function valueInt(v: Uint8Array): number {
-  if (v.length === 0 || v.length > 20) return Number.NaN;
+function valueInt(v: Str): number {
+  // Integers are short: a long value (kept as bytes) is never one.
+  if (typeof v !== "string" || v.length === 0 || v.length > 20) return Number.NaN;
   let i = 0;
   let neg = false;
-  if (v[0] === 0x2d) {
+  if (v.charCodeAt(0) === 0x2d) {
     neg = true;
     i = 1;
     if (v.length === 1) return Number.NaN;
   }
-  if (v[i] === 0x30 && v.length - i > 1) return Number.NaN;
+  if (v.charCodeAt(i) === 0x30 && v.length - i > 1) return Number.NaN;
   let n = 0;
   for (; i < v.length; i++) {
-    const d = v[i] - 0x30;
+    const d = v.charCodeAt(i) - 0x30;
     if (d < 0 || d > 9) return Number.NaN;
     n = n * 10 + d;
   }
@@ -88,17 +81,17 @@ function valueInt(v: Uint8Array): number {
 
 function incrBy(c: Command, x: Ctx, out: Reply, by: number): void {
   const key = c.str(1);
-  const e = x.db.get(key);
+  const v = x.db.get(key);
   let n = 0;
-  if (e !== undefined) {
-    if (!(e.value instanceof Uint8Array)) return out.error(WRONGTYPE);
-    n = valueInt(e.value);
+  if (v !== undefined) {
+    if (v instanceof Deque) return out.error(WRONGTYPE);
+    n = valueInt(v);
     if (Number.isNaN(n)) return out.error(NOT_INT);
   }
   const r = n + by;
   if (!Number.isSafeInteger(r)) return out.error(OVERFLOW);
-  if (e !== undefined) e.value = intBytes(r);
-  else x.db.set(key, intBytes(r), NO_EXPIRY);
+  if (v !== undefined) x.db.replace(key, String(r));
+  else x.db.set(key, String(r), NO_EXPIRY);
   out.int(r);
 }
 
@@ -121,47 +114,47 @@ function set(c: Command, x: Ctx, out: Reply): void {
     const exists = x.db.get(key) !== undefined;
     if (exists === nx) return out.nil();
   }
-  x.db.set(key, c.bytes(2), at);
+  x.db.set(key, c.value(2), at);
   out.ok();
 }
 
 function get(c: Command, x: Ctx, out: Reply): void {
-  const e = x.db.get(c.str(1));
-  if (e === undefined) return out.nil();
-  if (!(e.value instanceof Uint8Array)) return out.error(WRONGTYPE);
-  out.bulk(e.value);
+  const v = x.db.get(c.str(1));
+  if (v === undefined) return out.nil();
+  if (v instanceof Deque) return out.error(WRONGTYPE);
+  out.bulkValue(v);
 }
 
 function expire(c: Command, x: Ctx, out: Reply, unit: number): void {
   const n = c.int(2);
   if (Number.isNaN(n)) return out.error(NOT_INT);
   const key = c.str(1);
-  const e = x.db.get(key);
-  if (e === undefined) return out.int(0);
+  if (x.db.get(key) === undefined) return out.int(0);
   if (n <= 0) x.db.del(key);
-  else x.db.expire(e, key, x.db.now() + n * unit);
+  else x.db.expire(key, x.db.now() + n * unit);
   out.int(1);
 }
 
 function ttl(c: Command, x: Ctx, out: Reply, unit: number): void {
-  const e = x.db.get(c.str(1));
-  if (e === undefined) return out.int(-2);
-  if (e.expiresAt === NO_EXPIRY) return out.int(-1);
-  out.int(Math.max(0, Math.round((e.expiresAt - x.db.now()) / unit)));
+  const key = c.str(1);
+  if (x.db.get(key) === undefined) return out.int(-2);
+  const at = x.db.deadline(key);
+  if (at === NO_EXPIRY) return out.int(-1);
+  out.int(Math.max(0, Math.round((at - x.db.now()) / unit)));
 }
 
 function push(c: Command, x: Ctx, out: Reply, front: boolean): void {
   const key = c.str(1);
-  const e = x.db.get(key);
+  const v = x.db.get(key);
   let list: Deque;
-  if (e === undefined) {
+  if (v === undefined) {
     list = new Deque();
     x.db.set(key, list, NO_EXPIRY);
-  } else if (e.value instanceof Deque) list = e.value;
+  } else if (v instanceof Deque) list = v;
   else return out.error(WRONGTYPE);
   for (let i = 2; i < c.argc; i++) {
-    if (front) list.pushFront(c.bytes(i));
-    else list.pushBack(c.bytes(i));
+    if (front) list.pushFront(c.value(i));
+    else list.pushBack(c.value(i));
   }
   out.int(list.length);
 }
@@ -169,35 +162,35 @@ function push(c: Command, x: Ctx, out: Reply, front: boolean): void {
 function pop(c: Command, x: Ctx, out: Reply, front: boolean): void {
   if (c.argc > 3) return out.error(SYNTAX);
   const key = c.str(1);
-  const e = x.db.get(key);
+  const v = x.db.get(key);
   const counted = c.argc === 3;
   const count = counted ? c.int(2) : 1;
   if (Number.isNaN(count) || count < 0) {
     return out.error("ERR value is out of range, must be positive");
   }
-  if (e === undefined) return counted ? out.nilArray() : out.nil();
-  if (!(e.value instanceof Deque)) return out.error(WRONGTYPE);
-  const list = e.value;
+  if (v === undefined) return counted ? out.nilArray() : out.nil();
+  if (!(v instanceof Deque)) return out.error(WRONGTYPE);
+  const list = v;
   const n = Math.min(count, list.length);
   if (counted) out.array(n);
-  for (let i = 0; i < n; i++) out.bulk((front ? list.popFront() : list.popBack()) as Uint8Array);
+  for (let i = 0; i < n; i++) out.bulkValue((front ? list.popFront() : list.popBack()) as Str);
   if (list.length === 0) x.db.del(key);
 }
 
 function lrange(c: Command, x: Ctx, out: Reply): void {
   let start = c.int(2), stop = c.int(3);
   if (Number.isNaN(start) || Number.isNaN(stop)) return out.error(NOT_INT);
-  const e = x.db.get(c.str(1));
-  if (e === undefined) return out.raw(EMPTY_ARRAY);
-  if (!(e.value instanceof Deque)) return out.error(WRONGTYPE);
-  const list = e.value;
+  const v = x.db.get(c.str(1));
+  if (v === undefined) return out.raw(EMPTY_ARRAY);
+  if (!(v instanceof Deque)) return out.error(WRONGTYPE);
+  const list = v;
   const n = list.length;
   if (start < 0) start = Math.max(0, n + start);
   if (stop < 0) stop = n + stop;
   if (stop >= n) stop = n - 1;
   if (start > stop || start >= n) return out.raw(EMPTY_ARRAY);
   out.array(stop - start + 1);
-  for (let i = start; i <= stop; i++) out.bulk(list.at(i));
+  for (let i = start; i <= stop; i++) out.bulkValue(list.at(i));
 }
 
 function names(c: Command, from: number): string[] {
@@ -317,8 +310,8 @@ const SPECS: Spec[] = [
     fn: (c, x, out) => {
       out.array(c.argc - 1);
       for (let i = 1; i < c.argc; i++) {
-        const e = x.db.get(c.str(i));
-        if (e !== undefined && e.value instanceof Uint8Array) out.bulk(e.value);
+        const v = x.db.get(c.str(i));
+        if (v !== undefined && !(v instanceof Deque)) out.bulkValue(v);
         else out.nil();
       }
     },
@@ -328,7 +321,7 @@ const SPECS: Spec[] = [
     arity: -3,
     fn: (c, x, out) => {
       if (c.argc % 2 === 0) return out.error("ERR wrong number of arguments for 'mset' command");
-      for (let i = 1; i < c.argc; i += 2) x.db.set(c.str(i), c.bytes(i + 1), NO_EXPIRY);
+      for (let i = 1; i < c.argc; i += 2) x.db.set(c.str(i), c.value(i + 1), NO_EXPIRY);
       out.ok();
     },
   },
@@ -340,10 +333,9 @@ const SPECS: Spec[] = [
     name: "persist",
     arity: 2,
     fn: (c, x, out) => {
-      const e = x.db.get(c.str(1));
-      if (e === undefined || e.expiresAt === NO_EXPIRY) return out.int(0);
-      x.db.persist(e);
-      out.int(1);
+      const key = c.str(1);
+      if (x.db.get(key) === undefined) return out.int(0);
+      out.int(x.db.persist(key) ? 1 : 0);
     },
   },
   { name: "lpush", arity: -3, fn: (c, x, out) => push(c, x, out, true) },
@@ -394,7 +386,7 @@ const SPECS: Spec[] = [
     name: "flushall",
     arity: -1,
     fn: (_c, x, out) => {
-      for (const k of [...x.db.map.keys()]) x.db.del(k);
+      x.db.clear();
       out.ok();
     },
   },

@@ -6,9 +6,10 @@
  * - A key whose deadline has come is never returned: every read checks the
  *   deadline against the clock (lazy expiry), and the purge (`purge(now)`,
  *   run by the server's background task) deletes what is due.
- * - The expiry heap holds at most one live entry per key with a deadline;
- *   stale heap entries (a key deleted, overwritten or given a new deadline)
- *   are skipped when they surface, and the heap is rebuilt when stale ones
+ * - Deadlines live in a map of their own (only keys that have one pay for
+ *   it). The expiry heap holds at most one live item per such key; stale
+ *   items (a key deleted, overwritten or given a new deadline) are skipped
+ *   when they surface, and the heap is rebuilt when stale ones
  *   outnumber the live ones, so it never grows past twice the keys with a
  *   deadline (plus a small constant).
  *
@@ -17,21 +18,21 @@
 
 /** A list value: a ring buffer, O(1) at both ends. */
 export class Deque {
-  #items: (Uint8Array | undefined)[] = new Array(8);
+  #items: (Str | undefined)[] = new Array(8);
   #head = 0;
   /** Elements. */
   length = 0;
 
   #grow(): void {
     const old = this.#items;
-    const next: (Uint8Array | undefined)[] = new Array(old.length * 2);
+    const next: (Str | undefined)[] = new Array(old.length * 2);
     for (let i = 0; i < this.length; i++) next[i] = old[(this.#head + i) & (old.length - 1)];
     this.#items = next;
     this.#head = 0;
   }
 
   /** Add at the front. */
-  pushFront(v: Uint8Array): void {
+  pushFront(v: Str): void {
     if (this.length === this.#items.length) this.#grow();
     this.#head = (this.#head - 1) & (this.#items.length - 1);
     this.#items[this.#head] = v;
@@ -39,14 +40,14 @@ export class Deque {
   }
 
   /** Add at the back. */
-  pushBack(v: Uint8Array): void {
+  pushBack(v: Str): void {
     if (this.length === this.#items.length) this.#grow();
     this.#items[(this.#head + this.length) & (this.#items.length - 1)] = v;
     this.length++;
   }
 
   /** Take from the front. */
-  popFront(): Uint8Array | undefined {
+  popFront(): Str | undefined {
     if (this.length === 0) return undefined;
     const v = this.#items[this.#head];
     this.#items[this.#head] = undefined;
@@ -56,7 +57,7 @@ export class Deque {
   }
 
   /** Take from the back. */
-  popBack(): Uint8Array | undefined {
+  popBack(): Str | undefined {
     if (this.length === 0) return undefined;
     const i = (this.#head + this.length - 1) & (this.#items.length - 1);
     const v = this.#items[i];
@@ -66,46 +67,36 @@ export class Deque {
   }
 
   /** Element `i` (0 = front). */
-  at(i: number): Uint8Array {
-    return this.#items[(this.#head + i) & (this.#items.length - 1)] as Uint8Array;
+  at(i: number): Str {
+    return this.#items[(this.#head + i) & (this.#items.length - 1)] as Str;
   }
 }
+
+/** A string value: small ones as latin1 strings (cheap to keep), large ones as bytes. */
+export type Str = string | Uint8Array;
 
 /** What a key holds. */
-export type Value = Uint8Array | Deque;
+export type Value = Str | Deque;
 
-/** One key's entry. */
-export class Entry {
-  /** The value. */
-  value: Value;
-  /** Deadline on the db's clock, ms; {@linkcode NO_EXPIRY} for none. */
-  expiresAt: number;
-  constructor(value: Value, expiresAt: number) {
-    this.value = value;
-    this.expiresAt = expiresAt;
-  }
-}
-
-/** `Entry.expiresAt` of a key that does not expire. */
+/** No deadline (what {@linkcode Db.deadline} gives for a key without one). */
 export const NO_EXPIRY = 0;
 /** Rebuild the heap when it holds this many entries more than twice the live deadlines. */
 const HEAP_SLACK = 1024;
 
-/** A heap item: a deadline for the entry that was under `key` when it was set. */
+/** A heap item: a deadline set for `key`; stale once the key's deadline is another. */
 interface Due {
   at: number;
   key: string;
-  entry: Entry;
 }
 
 /** The key space. */
 export class Db {
-  /** Key → entry. */
-  readonly map: Map<string, Entry> = new Map();
+  /** Key → value. */
+  readonly map: Map<string, Value> = new Map();
+  /** Key → deadline, for the keys that have one. */
+  readonly #exp: Map<string, number> = new Map();
   readonly #clock: () => number;
   readonly #heap: Due[] = [];
-  /** Entries with a deadline (live heap items). */
-  #timed = 0;
   /** Called when a deadline earlier than every other was set (wake the purge task). */
   onEarlier: () => void = () => {};
 
@@ -119,55 +110,64 @@ export class Db {
     return this.#clock();
   }
 
-  /** The live entry under `key` (an expired one is deleted first). */
-  get(key: string): Entry | undefined {
-    const e = this.map.get(key);
-    if (e === undefined || e.expiresAt === NO_EXPIRY) return e;
-    if (e.expiresAt <= this.#clock()) {
-      this.#delete(key, e);
+  /** The live value under `key` (an expired one is deleted first). */
+  get(key: string): Value | undefined {
+    const v = this.map.get(key);
+    if (v === undefined || this.#exp.size === 0) return v;
+    const at = this.#exp.get(key);
+    if (at !== undefined && at <= this.#clock()) {
+      this.map.delete(key);
+      this.#exp.delete(key);
       return undefined;
     }
-    return e;
+    return v;
+  }
+
+  /** `key`'s deadline, or NO_EXPIRY. */
+  deadline(key: string): number {
+    return this.#exp.size === 0 ? NO_EXPIRY : this.#exp.get(key) ?? NO_EXPIRY;
   }
 
   /** Store `value` under `key` with deadline `at` (NO_EXPIRY: none), replacing what was there. */
   set(key: string, value: Value, at: number): void {
-    const old = this.map.get(key);
-    if (old !== undefined && old.expiresAt !== NO_EXPIRY) this.#timed--;
-    const e = new Entry(value, NO_EXPIRY);
-    this.map.set(key, e);
-    if (at !== NO_EXPIRY) this.expire(e, key, at);
+    this.map.set(key, value);
+    if (at !== NO_EXPIRY) this.expire(key, at);
+    else if (this.#exp.size !== 0) this.#exp.delete(key);
   }
 
-  /** Give `e` (under `key`) the deadline `at`. */
-  expire(e: Entry, key: string, at: number): void {
-    if (e.expiresAt === NO_EXPIRY) this.#timed++;
-    e.expiresAt = at;
+  /** Replace `key`'s value, keeping its deadline (INCR). */
+  replace(key: string, value: Value): void {
+    this.map.set(key, value);
+  }
+
+  /** Give `key` (which holds a value) the deadline `at`. */
+  expire(key: string, at: number): void {
+    this.#exp.set(key, at);
     const heap = this.#heap;
     const earliest = heap.length === 0 || at < heap[0].at;
-    this.#push({ at, key, entry: e });
-    if (heap.length > 2 * this.#timed + HEAP_SLACK) this.#rebuild();
+    this.#push({ at, key });
+    if (heap.length > 2 * this.#exp.size + HEAP_SLACK) this.#rebuild();
     if (earliest) this.onEarlier();
   }
 
-  /** Remove `e`'s deadline. */
-  persist(e: Entry): void {
-    if (e.expiresAt !== NO_EXPIRY) this.#timed--;
-    e.expiresAt = NO_EXPIRY;
+  /** Remove `key`'s deadline; true when it had one. */
+  persist(key: string): boolean {
+    return this.#exp.delete(key);
   }
 
   /** Delete `key`; true when it held a live value. */
   del(key: string): boolean {
-    const e = this.get(key);
-    if (e === undefined) return false;
-    this.#delete(key, e);
+    if (this.get(key) === undefined) return false;
+    this.map.delete(key);
+    if (this.#exp.size !== 0) this.#exp.delete(key);
     return true;
   }
 
-  #delete(key: string, e: Entry): void {
-    if (e.expiresAt !== NO_EXPIRY) this.#timed--;
-    e.expiresAt = NO_EXPIRY;
-    this.map.delete(key);
+  /** Delete every key. */
+  clear(): void {
+    this.map.clear();
+    this.#exp.clear();
+    this.#heap.length = 0;
   }
 
   /**
@@ -179,23 +179,24 @@ export class Db {
     const heap = this.#heap;
     while (heap.length > 0) {
       const top = heap[0];
-      const live = this.map.get(top.key) === top.entry && top.entry.expiresAt === top.at;
+      const live = this.#exp.get(top.key) === top.at;
       if (live && top.at > now) return top.at;
       this.#pop();
-      if (live) this.#delete(top.key, top.entry);
+      if (live) {
+        this.map.delete(top.key);
+        this.#exp.delete(top.key);
+      }
     }
     return null;
   }
 
   /** Keys with a live deadline. */
   get timedKeys(): number {
-    return this.#timed;
+    return this.#exp.size;
   }
 
   #rebuild(): void {
-    const live = this.#heap.filter((d) =>
-      this.map.get(d.key) === d.entry && d.entry.expiresAt === d.at
-    );
+    const live = this.#heap.filter((d) => this.#exp.get(d.key) === d.at);
     this.#heap.length = 0;
     for (const d of live) this.#push(d);
   }

@@ -32,7 +32,7 @@ export class Hub {
     const map = pattern ? this.#patterns : this.#channels;
     const tx = map.get(name);
     if (tx !== undefined) return tx.subscribe();
-    const [fresh, rx] = broadcast<Uint8Array>(this.#capacity);
+    const [fresh, rx] = broadcast.channel<Uint8Array>(this.#capacity);
     map.set(name, fresh);
     return rx;
   }

@@ -24,6 +24,12 @@ export const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
 export const MAX_MULTIBULK = 1024 * 1024;
 /** Longest inline command line (Redis: 64 KiB). */
 export const MAX_INLINE = 64 * 1024;
+/** Values up to this many bytes are kept as latin1 strings; longer ones as bytes. */
+export const SMALL = 64;
+/** Bytes per `String.fromCharCode.apply` call for long strings. */
+const CHUNK = 8192;
+/** Scratch of {@linkcode latin1}. */
+const charCodes: number[] = [];
 /** Longest `*N` / `$N` header line we wait for before calling it garbage. */
 const MAX_HEADER = 32;
 
@@ -83,6 +89,12 @@ export class Command {
     return isUpper(s) ? s : s.toUpperCase();
   }
 
+  /** Argument `i` as a value to keep: a latin1 string when small, else a copy of its bytes. */
+  value(i: number): string | Uint8Array {
+    const s = this.offs[2 * i], e = this.offs[2 * i + 1];
+    return e - s <= SMALL ? latin1(this.buf, s, e) : this.buf.slice(s, e);
+  }
+
   /** A copy of argument `i`'s bytes (a value to keep). */
   bytes(i: number): Uint8Array {
     return this.buf.slice(this.offs[2 * i], this.offs[2 * i + 1]);
@@ -131,13 +143,14 @@ function isUpper(s: string): boolean {
 export function latin1(buf: Uint8Array, start: number, end: number): string {
   const n = end - start;
   if (n <= 0) return "";
-  if (n <= 64) {
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
-    return s;
+  if (n <= SMALL) {
+    // A reused plain array: fromCharCode.apply makes one flat string, no view allocated.
+    const a = charCodes;
+    a.length = n;
+    for (let i = 0; i < n; i++) a[i] = buf[start + i];
+    return String.fromCharCode.apply(null, a);
   }
   let s = "";
-  const CHUNK = 8192;
   for (let i = start; i < end; i += CHUNK) {
     s += String.fromCharCode.apply(
       null,
@@ -474,6 +487,12 @@ export class Reply {
     b[o++] = CR;
     b[o++] = LF;
     this.len = o;
+  }
+
+  /** A bulk string of a stored value (a latin1 string or bytes). */
+  bulkValue(v: string | Uint8Array): void {
+    if (typeof v === "string") this.bulkStr(v);
+    else this.bulk(v);
   }
 
   /** A bulk string of a latin1 string's bytes (a key or channel name). */
