@@ -35,7 +35,10 @@ import config from "../deno.json" with { type: "json" };
 import { DK_ABI_VERSION, LAYOUT_FACTS } from "./layout.ts";
 import { type DokioSymbols, SYMBOLS } from "./symbols.ts";
 import { setErrnoSource } from "./errors.ts";
-import { hostTarget, libraryFileName, TARGETS } from "./target.ts";
+import { hostTarget, libraryFileName, parseTarget, TARGETS } from "./target.ts";
+
+/** Operating systems the C reactor builds for. */
+const NATIVE_OSES: readonly string[] = ["linux", "macos"];
 import { prebuiltBytes, prebuiltEntry, prebuiltSourceHash, sha256Hex } from "./prebuilt.ts";
 
 /**
@@ -249,8 +252,10 @@ async function discover(allowBuild: boolean): Promise<Library> {
   } else {
     return loadPath(await unpackPrebuilt(target, entry.sha256, cacheBase, fileName));
   }
-  // 5. a build from source
-  if (allowBuild && build !== null) {
+  // 5. a build from source (the C reactor has backends for Linux and macOS only)
+  const buildable = isBuildable(target);
+  if (!buildable) tried.push(`no native reactor for ${target} (Linux and macOS only)`);
+  if (allowBuild && build !== null && buildable) {
     let compiler: unknown = null;
     try {
       compiler = await build.findCompiler();
@@ -349,6 +354,15 @@ export async function unpackPrebuilt(
       );
     }
     throw e;
+  }
+}
+
+/** True when the C reactor can be built for `target` (a known arch on Linux or macOS). */
+function isBuildable(target: string): boolean {
+  try {
+    return NATIVE_OSES.includes(parseTarget(target).os);
+  } catch {
+    return false; // an arch or OS the build does not know
   }
 }
 
