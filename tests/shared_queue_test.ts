@@ -37,7 +37,14 @@ import {
   computeLayout,
   createSharedQueuesBuffer,
 } from "../runtime/pool/queues/layout.ts";
-import { ABORT, COUNTERS, EXECUTED, type Job, type Stats } from "./workers/shared_queue_worker.ts";
+import {
+  ABORT,
+  COUNTERS,
+  EXECUTED,
+  type Job,
+  READY,
+  type Stats,
+} from "./workers/shared_queue_worker.ts";
 
 // ---------------------------------------------------------------------------
 // The step model of the ring protocol
@@ -897,16 +904,61 @@ Deno.test("layout: one buffer, regions aligned and disjoint; attach validates", 
 
 const WORKER_URL = new URL("./workers/shared_queue_worker.ts", import.meta.url).href;
 
-/** Run one job per worker; abort them (and fail) if they take longer than `limitMs`. */
+/**
+ * How long the workers may start, ms. A Worker's module is type-checked when it starts (deno
+ * test checks each Worker's root): on a cold cache and a loaded machine that alone took 16 s,
+ * which is why the work's own deadline starts only once every worker is ready.
+ */
+const STARTUP_LIMIT_MS = 180_000;
+/** The work fails when the executed count stands still this long (a lost task), ms. */
+const STALL_LIMIT_MS = 15_000;
+/** How often the executed count is sampled, ms. */
+const PROGRESS_SAMPLE_MS = 500;
+
+/** Start a worker and wait for its "ready" (its module loaded and checked). */
+function startWorker(i: number, limitMs: number): Promise<Worker> {
+  const w = new Worker(WORKER_URL, { type: "module" });
+  return new Promise<Worker>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      w.terminate();
+      reject(new Error(`worker ${i} not ready after ${limitMs} ms`));
+    }, limitMs);
+    w.onmessage = (e: MessageEvent<unknown>) => {
+      clearTimeout(timer);
+      if (e.data === READY) return resolve(w);
+      w.terminate();
+      reject(new Error(`worker ${i} said ${JSON.stringify(e.data)} before ready`));
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      clearTimeout(timer);
+      w.terminate();
+      reject(new Error(`worker ${i} failed to start: ${e.message}`));
+    };
+  });
+}
+
+/**
+ * Run one job per worker. The first worker starts alone (its type check fills the cache the
+ * others then hit), the rest together; every job is posted once all are ready. The work fails
+ * (the workers are aborted) when the executed count stands still for `STALL_LIMIT_MS`: a lost
+ * or stuck task stops it for good, while a loaded machine only slows it down.
+ */
 async function runWorkers(
   jobs: Job[],
   counters: Int32Array,
-  limitMs: number,
   whileRunning?: () => void,
 ): Promise<Stats[]> {
-  const workers = jobs.map(() => new Worker(WORKER_URL, { type: "module" }));
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const workers: Worker[] = [];
+  let timer: ReturnType<typeof setInterval> | undefined;
   try {
+    const first = await startWorker(0, STARTUP_LIMIT_MS);
+    workers.push(first);
+    const rest = jobs.slice(1).map((_, i) => startWorker(i + 1, STARTUP_LIMIT_MS));
+    const settled = await Promise.allSettled(rest);
+    for (const r of settled) if (r.status === "fulfilled") workers.push(r.value);
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
     const done = workers.map((w, i) =>
       new Promise<Stats>((resolve, reject) => {
         w.onmessage = (e: MessageEvent<Stats>) => resolve(e.data);
@@ -917,20 +969,30 @@ async function runWorkers(
         w.postMessage(jobs[i]);
       })
     );
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        Atomics.store(counters, ABORT, 1);
-        reject(new Error(`workers still running after ${limitMs} ms (a lost task?)`));
-      }, limitMs);
+    const stalled = new Promise<never>((_, reject) => {
+      let seen = -1;
+      let since = Date.now();
+      timer = setInterval(() => {
+        const now = Atomics.load(counters, EXECUTED);
+        if (now !== seen) {
+          seen = now;
+          since = Date.now();
+        } else if (Date.now() - since > STALL_LIMIT_MS) {
+          Atomics.store(counters, ABORT, 1);
+          reject(
+            new Error(`no task ran for ${STALL_LIMIT_MS} ms at ${now} executed (a lost task?)`),
+          );
+        }
+      }, PROGRESS_SAMPLE_MS);
     });
     if (whileRunning) {
       // Give the event loop a turn so workers start, then run the driver.
       await new Promise((r) => setTimeout(r, 0));
       whileRunning();
     }
-    return await Promise.race([Promise.all(done), deadline]);
+    return await Promise.race([Promise.all(done), stalled]);
   } finally {
-    clearTimeout(timer);
+    clearInterval(timer);
     Atomics.store(counters, ABORT, 1);
     for (const w of workers) w.terminate();
   }
@@ -968,7 +1030,7 @@ Deno.test("stress: 4 workers push, pop, steal and overflow 1,000,000 ids; each r
     first += n;
     return job;
   });
-  const stats = await runWorkers(jobs, counters, 25_000);
+  const stats = await runWorkers(jobs, counters);
   assert.ok(stats.every((s) => !s.aborted));
   checkExactlyOnce(counters, total);
   const q = attachSharedQueues(sab);
@@ -1006,7 +1068,7 @@ Deno.test("stress: inject queue under 4 producer/consumer workers", async () => 
     end: (index + 1) * per,
     seed: 0x2545f491 * (index + 3),
   }));
-  const stats = await runWorkers(jobs, counters, 25_000);
+  const stats = await runWorkers(jobs, counters);
   assert.ok(stats.every((s) => !s.aborted && s.spilledAtEnd === 0));
   checkExactlyOnce(counters, total);
   assert.equal(attachSharedQueues(sab).inject.length, 0);
@@ -1035,10 +1097,14 @@ Deno.test("stress: parked workers are woken one at a time by notify", async () =
     seed: 1,
     rounds,
   }));
-  const stats = await runWorkers(jobs, counters, 25_000, () => {
-    // The driver: a producer that notifies whenever the state allows.
-    const stop = Date.now() + 20_000;
-    while (Atomics.load(counters, EXECUTED) < total && Date.now() < stop) {
+  const stats = await runWorkers(jobs, counters, () => {
+    // The driver: a producer that notifies whenever the state allows, until every round ran
+    // or no round completed for STALL_LIMIT_MS (a lost wake: the asserts below then fail).
+    let seen = 0;
+    let since = Date.now();
+    for (let now = 0; now < total; now = Atomics.load(counters, EXECUTED)) {
+      if (now !== seen) [seen, since] = [now, Date.now()];
+      else if (Date.now() - since > STALL_LIMIT_MS) break;
       if (idle.notifyOne() >= 0) notified++;
       maxSearching = Math.max(maxSearching, idle.numSearching);
     }
