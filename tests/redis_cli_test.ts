@@ -36,9 +36,7 @@ const SCRIPT: [string[], string][] = [
   [["MSET", "a", "1", "b", "2"], "OK\n"],
   [["MGET", "a", "nope", "b"], "1\n\n2\n"],
   [["SET", "e", "v", "EX", "100"], "OK\n"],
-  [["TTL", "e"], "100\n"],
   [["EXPIRE", "a", "50"], "1\n"],
-  [["TTL", "a"], "50\n"],
   [["TTL", "b"], "-1\n"],
   [["TTL", "nope"], "-2\n"],
   [["PEXPIRE", "b", "100000"], "1\n"],
@@ -70,6 +68,11 @@ for (const backend of BACKENDS) {
       for (const [args, want] of SCRIPT) {
         assert.equal(await cli(d.port, args), want, `redis-cli ${args.join(" ")}`);
       }
+      // TTLs in whole seconds (redis-cli starts take time on a loaded machine: a range).
+      const ttlE = Number(await cli(d.port, ["TTL", "e"]));
+      assert.ok(ttlE > 90 && ttlE <= 100, `TTL e ${ttlE}`);
+      const ttlA = Number(await cli(d.port, ["TTL", "a"]));
+      assert.ok(ttlA > 40 && ttlA <= 50, `TTL a ${ttlA}`);
       // HELLO 2 and COMMAND COUNT answer with what the real clients read.
       const hello = await cli(d.port, ["HELLO", "2"]);
       assert.match(hello, /^server\nredis\nversion\n7\.0\.0\nproto\n2\n/);
@@ -156,9 +159,10 @@ for (const backend of BACKENDS) {
       assert.equal(await cli(d.port, ["SET", "t", "v", "PX", "60000"]), "OK\n");
       const left = Number(await cli(d.port, ["PTTL", "t"]));
       assert.ok(left > 50_000 && left <= 60_000, `PTTL ${left}`);
-      assert.equal(await cli(d.port, ["PEXPIRE", "t", "150"]), "1\n");
+      assert.equal(await cli(d.port, ["PEXPIRE", "t", "1500"]), "1\n");
       const soon = Number(await cli(d.port, ["PTTL", "t"]));
-      assert.ok(soon >= 0 && soon <= 150, `PTTL ${soon}`);
+      // -2 when starting redis-cli took longer than the deadline (a loaded machine).
+      assert.ok(soon === -2 || (soon >= 0 && soon <= 1500), `PTTL ${soon}`);
       // Wait past the deadline (a child process: its clock is real).
       const deadline = Date.now() + 10_000;
       let v = "";

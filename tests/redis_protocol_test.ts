@@ -238,6 +238,37 @@ for (const backend of BACKENDS) {
     }
   });
 
+  Deno.test(`pub/sub: a subscriber that does not read lags and is dropped; memory stays bounded [${backend}]`, async () => {
+    const d = await startRedis(backend);
+    try {
+      const sub = await connect(d.port);
+      await roundTrip(
+        sub,
+        frame(["SUBSCRIBE", "firehose"]),
+        "*3\r\n$9\r\nsubscribe\r\n$8\r\nfirehose\r\n:1\r\n",
+      );
+      const pub = await connect(d.port);
+      const msg = new Uint8Array(16 * 1024).fill(0x78);
+      const one = frame(["PUBLISH", "firehose", msg]);
+      const COUNT = 3000;
+      // The subscriber reads nothing while 3000 × 16 KiB are published.
+      const replies = readN(pub, COUNT * 4);
+      for (let i = 0; i < COUNT; i++) await writeAll(pub, one);
+      const got = dec.decode(await replies);
+      assert.equal(got.length, COUNT * 4);
+      assert.ok(got.includes(":0\r\n"), "later messages found no subscriber: it was dropped");
+      assert.ok(rss(d.child.pid) < 512 << 20, `server RSS ${rss(d.child.pid)}`);
+      // What the subscriber gets now ends with the connection closed, well short of everything.
+      const total = (await readToEnd(sub, COUNT * msg.length)).length;
+      assert.ok(total < COUNT * msg.length, `read ${total}`);
+      await roundTrip(pub, "PING\r\n", "+PONG\r\n");
+      sub.close();
+      pub.close();
+    } finally {
+      await stopRedis(d);
+    }
+  });
+
   Deno.test(`shutdown: an idle client does not hold the server; exit 0 at once [${backend}]`, async () => {
     const d = await startRedis(backend, ["--drain-ms", "10000"]);
     const idle = await connect(d.port);

@@ -61,8 +61,12 @@ export interface ServerOptions {
 
 /** Read buffer of a connection, bytes (grows for a larger frame). */
 const READ_CAPACITY = 16 * 1024;
-/** Pending pub/sub output past which a subscriber's forwarders wait for the socket. */
-const OUT_HIGH_WATER = 1024 * 1024;
+/**
+ * Pending pub/sub output past which a subscriber is dropped (as Redis's
+ * `client-output-buffer-limit pubsub`): a peer that does not read cannot
+ * make the server hold more than this plus the channel rings.
+ */
+const OUT_LIMIT = 8 * 1024 * 1024;
 /** An output buffer that grew past this is dropped after its write. */
 const OUT_KEEP = 256 * 1024;
 
@@ -132,12 +136,12 @@ class Conn implements Session {
   readonly patterns = new Map<string, Sub>();
   /** Pub/sub output arrived (or the subscriber lagged). */
   readonly kick = new Notify();
-  /** The socket took the pending output. */
-  readonly drained = new Notify();
   /** QUIT, a lag, or the server stopping: close after writing. */
   closing = false;
   /** Messages a subscriber missed (> 0: it is told and dropped). */
   lagged = 0;
+  /** A write of the output is in progress. */
+  writing = false;
   /** Waiting for a request with nothing half-read (shutdown may close it at once). */
   idle = false;
 
@@ -204,6 +208,15 @@ class Conn implements Session {
   quit(): void {
     this.closing = true;
   }
+
+  /** Drop a subscriber that fell behind: tell it when its socket takes writes, else close now. */
+  lag(missed: number): void {
+    this.lagged += missed;
+    this.closing = true;
+    // A write stuck on a peer that does not read: it cannot be told, so drop it now.
+    if (this.writing) this.stream.close();
+    else this.kick.notifyOne();
+  }
 }
 
 /** Forward one subscription's frames to its connection, waiting while the socket is behind. */
@@ -212,14 +225,14 @@ function* forward(c: Conn, rx: BroadcastReceiver<Uint8Array>): Generator<unknown
     for (;;) {
       const frame = yield* rx.recv();
       if (frame === undefined) return;
+      if (c.closing) return;
       c.out.raw(frame);
+      if (c.out.len > OUT_LIMIT) return c.lag(1);
       c.kick.notifyOne();
-      while (c.out.len > OUT_HIGH_WATER && !c.closing) yield* c.drained.notified();
     }
   } catch (e) {
     if (!(e instanceof LaggedError)) throw e;
-    c.lagged += e.missed;
-    c.kick.notifyOne();
+    c.lag(e.missed);
   }
 }
 
@@ -229,10 +242,14 @@ function* flush(c: Conn): Generator<unknown, void, unknown> {
     const o = c.out;
     c.out = c.spare;
     c.spare = o;
-    yield* c.stream.writeAll(o.bytes);
+    c.writing = true;
+    try {
+      yield* c.stream.writeAll(o.bytes);
+    } finally {
+      c.writing = false;
+    }
     o.clear();
     if (o.buf.length > OUT_KEEP) c.spare = new Reply();
-    c.drained.notifyWaiters();
   }
 }
 
