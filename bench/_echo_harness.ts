@@ -80,6 +80,7 @@ export interface ServerSpec {
  * @throws {Error} when no C compiler is found or the compile fails.
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * import { buildClient } from "./_echo_harness.ts";
  * const client = await buildClient();
  * ```
@@ -117,6 +118,7 @@ export async function buildClient(): Promise<string> {
  * @throws {Error} when the server exits before listening.
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * import { startServer } from "./_echo_harness.ts";
  * const { child, port } = await startServer({
  *   name: "Deno.listen",
@@ -163,6 +165,7 @@ export async function startServer(
  * @throws {Error} when the client fails.
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * import { load } from "./_echo_harness.ts";
  * const r = await load(client, port, child.pid, 64, 200, 1500);
  * ```
@@ -203,6 +206,7 @@ export async function load(
  *
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * import { stopServers } from "./_echo_harness.ts";
  * await stopServers([child]);
  * ```

@@ -92,6 +92,7 @@ let built: Promise<string | null> | undefined;
  *
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * import { tokioBin } from "./_tokio.ts";
  * const bin = await tokioBin(); // null without cargo
  * ```
@@ -106,6 +107,7 @@ export function tokioBin(): Promise<string | null> {
  * @throws {Error} when the binary fails.
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * import { tokioRun } from "./_tokio.ts";
  * const r = await tokioRun(bin, "ct", "spawn_join", 1_000_000);
  * ```
@@ -131,6 +133,7 @@ export async function tokioRun(
  *
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * import { tokioTimers } from "./_tokio.ts";
  * const [ct, mt] = await tokioTimers("yields", 1000, 1000);
  * ```

@@ -51,6 +51,7 @@ const mbPerSec = (r: ClientResult): number => (r.rt * 16384 * 2) / r.secs / 1e6;
  *
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * import { runEchoBench } from "./echo_bench.ts";
  * for (const row of await runEchoBench()) console.log(row);
  * ```

@@ -249,6 +249,7 @@ async function suite(
  *
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * const rows = await runFsBench();
  * ```
  */

@@ -292,6 +292,7 @@ async function sqeWriteRow(): Promise<BenchRow> {
  *
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * import { runReactorBench } from "./reactor_bench.ts";
  * for (const r of await runReactorBench()) console.log(r.name, r.dokio, r.peer, r.ratio);
  * ```

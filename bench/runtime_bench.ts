@@ -443,6 +443,7 @@ async function idleCpu(): Promise<BenchRow[]> {
  *
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * const rows = await runRuntimeBench();
  * ```
  */

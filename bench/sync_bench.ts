@@ -368,6 +368,7 @@ async function npmLimit(npm: Npm, tasks: number, per: number, permits: number, h
  *
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * import { runSyncBench } from "./sync_bench.ts";
  * const rows = await runSyncBench();
  * ```

@@ -134,6 +134,7 @@ async function spawnPostMessage(ws: Worker[], n: number): Promise<number> {
  *
  * @example
  * ```ts ignore
+ * // Not run: bench tooling: it starts servers or runs loads (deno task bench runs it).
  * import { runWorkersBench } from "./workers_bench.ts";
  * console.table(await runWorkersBench());
  * ```

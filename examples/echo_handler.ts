@@ -8,10 +8,19 @@
  * EOF, and closes the connection whatever happens.
  *
  * @example
- * ```ts ignore
- * import { Runtime, serve } from "../mod.ts";
+ * ```ts
+ * import { Runtime, serve, TcpStream } from "../mod.ts";
+ * import assert from "node:assert/strict";
  * const rt = new Runtime({ poolSize: 2 });
- * const srv = await serve(rt, { port: 7000 }, new URL("./echo_handler.ts", import.meta.url).href, "echo");
+ * const url = new URL("./echo_handler.ts", import.meta.url).href;
+ * const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, url, "echo");
+ * const conn = await TcpStream.connect({ hostname: "127.0.0.1", port: srv.localAddr.port });
+ * await conn.writeAll(new Uint8Array([1, 2]));
+ * const back = new Uint8Array(2);
+ * await conn.readExact(back);
+ * assert.deepEqual(back, new Uint8Array([1, 2]));
+ * conn.close();
+ * await rt.shutdown();
  * ```
  *
  * @module
@@ -38,8 +47,21 @@ export const open: Set<TcpStream> = new Set();
  * Echo one connection until EOF; reuses one buffer.
  *
  * @example
- * ```ts ignore
- * spawn(echo(conn));
+ * ```ts
+ * import { echo } from "./echo_handler.ts";
+ * import { run, spawn, TcpListener, TcpStream } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const reply = await run(function* () {
+ *   using listener = yield* TcpListener.bind({ hostname: "127.0.0.1", port: 0 });
+ *   using client = yield* TcpStream.connect({ hostname: "127.0.0.1", port: listener.localAddr.port });
+ *   const conn = yield* listener.accept();
+ *   spawn(echo(conn));
+ *   yield* client.writeAll(new TextEncoder().encode("hi"));
+ *   const buf = new Uint8Array(2);
+ *   yield* client.readExact(buf);
+ *   return new TextDecoder().decode(buf);
+ * });
+ * assert.equal(reply, "hi");
  * ```
  */
 export function* echo(conn: TcpStream): Generator<unknown, void, unknown> {

@@ -64,6 +64,7 @@ export const SEEK_END = 2;
  * @throws {IoError} when fstat fails (EBADF…).
  * @example
  * ```ts ignore
+ * // Not run: needs an fd the reactor opened for a file; fs/ File's examples make these calls.
  * import { fstat, STAT_FIELDS, STAT_SIZE } from "./file.ts";
  * const st = new Float64Array(STAT_FIELDS);
  * fstat(lib, fd, st);
@@ -83,6 +84,7 @@ export function fstat(lib: Library, fd: number, out: Float64Array): void {
  * @throws {IoError} when lseek fails (EINVAL for a negative result position, ESPIPE…).
  * @example
  * ```ts ignore
+ * // Not run: needs an fd the reactor opened for a file; fs/ File's examples make these calls.
  * import { lseek, SEEK_END } from "./file.ts";
  * const size = lseek(lib, fd, 0, SEEK_END);
  * ```
@@ -99,6 +101,7 @@ export function lseek(lib: Library, fd: number, offset: number, whence: number):
  * @throws {IoError} (rejects) when ftruncate fails.
  * @example
  * ```ts ignore
+ * // Not run: needs an fd the reactor opened for a file; fs/ File's examples make these calls.
  * import { ftruncate } from "./file.ts";
  * await ftruncate(lib, fd, 0);
  * ```
@@ -114,6 +117,7 @@ export async function ftruncate(lib: Library, fd: number, len: number): Promise<
  * @throws {IoError} (rejects) when fsync fails.
  * @example
  * ```ts ignore
+ * // Not run: needs an fd the reactor opened for a file; fs/ File's examples make these calls.
  * import { fsync } from "./file.ts";
  * await fsync(lib, fd, false);
  * ```

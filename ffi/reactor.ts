@@ -128,6 +128,7 @@ export type OpRecord = [
  *
  * @example
  * ```ts ignore
+ * // Not run: an interface sketch; Reactor (here) and DenoReactor implement it, and their examples run.
  * import type { IoReactor } from "./reactor.ts";
  * function echoOnce(r: IoReactor, fd: number, buf: Uint8Array) {
  *   r.recv(1, fd, buf);

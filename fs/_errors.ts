@@ -16,9 +16,14 @@ import { errnoName, errnoOf, IoError } from "../ffi/errors.ts";
  * The IoError of a negative reactor result (`-errno`) for `syscall` on `path`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { fsError } from "./_errors.ts";
+ * import { openLibrary } from "../ffi/library.ts";
+ * import assert from "node:assert/strict";
+ * await openLibrary(); // errno names come from the loaded library ("E?" before)
  * const e = fsError(-2, "open", "/nope"); // IoError ENOENT: "open '/nope': ENOENT (errno 2)"
+ * assert.equal(e.code, "ENOENT");
+ * assert.ok(e.message.includes("/nope"));
  * ```
  */
 export function fsError(result: number, syscall: string, path: string): IoError {

@@ -56,6 +56,7 @@ export const GO: unique symbol = Symbol("dokio.fs.go");
  * @throws {Error} on the portable "deno" backend, which has no file ops yet.
  * @example
  * ```ts ignore
+ * // Not run: needs the runtime's I/O driver, which only the scheduler holds; every fs example goes through it.
  * const lib = nativeLibrary(driver.reactor);
  * ```
  */
@@ -73,6 +74,7 @@ export function nativeLibrary(r: IoReactor): Library {
  *
  * @example
  * ```ts ignore
+ * // Not run: open() makes the core from the fd the reactor opened; File's examples run it.
  * const core = new FileCore(fd, "/etc/hosts", library);
  * ```
  */
@@ -188,6 +190,7 @@ export class FileCore {
  *
  * @example
  * ```ts ignore
+ * // Not run: an abstract base; every File operation is one, and File's examples run them.
  * class ReadAt extends FileOp<number> { ... }
  * ```
  */

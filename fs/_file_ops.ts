@@ -37,6 +37,7 @@ const AT_CURSOR = -1;
  *
  * @example
  * ```ts ignore
+ * // Not run: a FileCore exists only inside a File (private); File's examples run this op.
  * const n = yield* new ReadOp(core, buf, 4096); // pread at 4096
  * ```
  */
@@ -89,6 +90,7 @@ export class ReadOp extends FileOp<number | null> {
  *
  * @example
  * ```ts ignore
+ * // Not run: a FileCore exists only inside a File (private); File's examples run this op.
  * const n = yield* new WriteOp(core, bytes, 0); // pwrite at 0
  * ```
  */
@@ -126,6 +128,7 @@ export class WriteOp extends FileOp<number> {
  *
  * @example
  * ```ts ignore
+ * // Not run: a FileCore exists only inside a File (private); File's examples run this op.
  * yield* new WriteAllOp(core, bytes);
  * ```
  */
@@ -162,6 +165,7 @@ export class WriteAllOp extends FileOp<void> {
  *
  * @example
  * ```ts ignore
+ * // Not run: a FileCore exists only inside a File (private); File's examples run this op.
  * const pos = yield* new SeekOp(core, 0, SEEK_END);
  * ```
  */
@@ -196,6 +200,7 @@ export class SeekOp extends FileOp<number> {
  *
  * @example
  * ```ts ignore
+ * // Not run: open() makes this op; its examples run it.
  * const core = yield* new OpenOp("/etc/hosts", DK_O_RDONLY, 0, true, false, (c) => c);
  * ```
  */

@@ -201,6 +201,7 @@ abstract class WholeOp<R> extends FileOp<R> {
  *
  * @example
  * ```ts ignore
+ * // Not run: readFile() makes this op; its examples run it.
  * const bytes = yield* new ReadFileOp("/etc/hosts", undefined, (v, s) => s ? v.slice() : v);
  * ```
  */
@@ -273,6 +274,7 @@ export class ReadFileOp<R> extends WholeOp<R> {
  *
  * @example
  * ```ts ignore
+ * // Not run: writeFile() makes this op; its examples run it.
  * yield* new WriteFileOp("/tmp/x", bytes, flags, 0o644, undefined);
  * ```
  */

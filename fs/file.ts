@@ -39,10 +39,14 @@ import { type PathLike, toPath } from "./_path.ts";
  * An fs/ operation: run it with `yield*` in a task or `await` it.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type FsOp, readTextFile } from "../mod.ts";
- * const op: FsOp<string> = readTextFile("/etc/hostname");
- * console.log(await op);
+ * import assert from "node:assert/strict";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "dokio");
+ * const op: FsOp<string> = readTextFile(path);
+ * assert.equal(await op, "dokio");
+ * await Deno.remove(path);
  * ```
  */
 export type FsOp<T> = Operation<T> & PromiseLike<T>;
@@ -51,10 +55,17 @@ export type FsOp<T> = Operation<T> & PromiseLike<T>;
  * Options of {@linkcode open} (the names and rules of `Deno.OpenOptions`).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { open, type OpenOptions } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const path = await Deno.makeTempFile();
  * const options: OpenOptions = { write: true, create: true, truncate: true, mode: 0o600 };
- * using f = await open("/tmp/dokio-options.txt", options);
+ * {
+ *   using f = await open(path, options);
+ *   await f.writeAll(new TextEncoder().encode("x"));
+ * }
+ * assert.equal(await Deno.readTextFile(path), "x");
+ * await Deno.remove(path);
  * ```
  */
 export interface OpenOptions {
@@ -286,8 +297,19 @@ export class File implements Disposable {
    * @returns an operation (also awaitable) giving the count, or `null` at end of file.
    * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
-   * ```ts ignore
-   * const n = yield* f.read(buf);
+   * ```ts
+   * import { open, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "hello");
+   * await run(function* () {
+   *   using f = yield* open(path);
+   *   const buf = new Uint8Array(16);
+   *   const n = yield* f.read(buf);
+   *   assert.equal(new TextDecoder().decode(buf.subarray(0, n ?? 0)), "hello");
+   *   assert.equal(yield* f.read(buf), null); // end of file
+   * });
+   * await Deno.remove(path);
    * ```
    */
   read(buf: Uint8Array): FsOp<number | null> {
@@ -305,8 +327,19 @@ export class File implements Disposable {
    * @returns an operation (also awaitable) giving the count, or `null` at or past the end.
    * @throws {TypeError} for a bad buffer; {@linkcode RangeError} for a negative or unsafe offset.
    * @example
-   * ```ts ignore
-   * const n = yield* f.readAt(buf, 3 * 2 ** 31);
+   * ```ts
+   * import { open, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "hello");
+   * await run(function* () {
+   *   using f = yield* open(path);
+   *   const buf = new Uint8Array(3);
+   *   const n = yield* f.readAt(buf, 2); // e.g. f.readAt(buf, 3 * 2 ** 31) past 4 GiB
+   *   assert.equal(new TextDecoder().decode(buf.subarray(0, n ?? 0)), "llo");
+   *   assert.equal(yield* f.readAt(buf, 100), null); // past the end
+   * });
+   * await Deno.remove(path);
    * ```
    */
   readAt(buf: Uint8Array, offset: number): FsOp<number | null> {
@@ -324,8 +357,17 @@ export class File implements Disposable {
    * @returns an operation (also awaitable) giving the bytes written.
    * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
-   * ```ts ignore
-   * const n = yield* f.write(bytes);
+   * ```ts
+   * import { open, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await run(function* () {
+   *   using f = yield* open(path, { write: true, truncate: true });
+   *   const bytes = new TextEncoder().encode("abc");
+   *   const n = yield* f.write(bytes);
+   *   assert.equal(n, 3);
+   * });
+   * await Deno.remove(path);
    * ```
    */
   write(buf: Uint8Array): FsOp<number> {
@@ -342,8 +384,20 @@ export class File implements Disposable {
    * @returns an operation (also awaitable) giving the bytes written.
    * @throws {RangeError} for a negative or unsafe offset.
    * @example
-   * ```ts ignore
-   * yield* f.writeAt(bytes, 4096);
+   * ```ts
+   * import { open, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "hello");
+   * await run(function* () {
+   *   using f = yield* open(path, { read: true, write: true });
+   *   const bytes = new TextEncoder().encode("J");
+   *   yield* f.writeAt(bytes, 0);
+   *   const buf = new Uint8Array(5);
+   *   yield* f.readAt(buf, 0);
+   *   assert.equal(new TextDecoder().decode(buf), "Jello"); // e.g. f.writeAt(bytes, 4096) extends the file
+   * });
+   * await Deno.remove(path);
    * ```
    */
   writeAt(buf: Uint8Array, offset: number): FsOp<number> {
@@ -360,8 +414,19 @@ export class File implements Disposable {
    * @returns an operation (also awaitable) that finishes once every byte is written.
    * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
-   * ```ts ignore
-   * yield* f.writeAll(new TextEncoder().encode("line\n"));
+   * ```ts
+   * import { open, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "hello");
+   * await run(function* () {
+   *   {
+   *     using f = yield* open(path, { write: true, append: true });
+   *     yield* f.writeAll(new TextEncoder().encode("line\n"));
+   *   }
+   *   assert.equal(Deno.readTextFileSync(path), "hello" + "line\n");
+   * });
+   * await Deno.remove(path);
    * ```
    */
   writeAll(buf: Uint8Array): FsOp<void> {
@@ -378,8 +443,18 @@ export class File implements Disposable {
    * @returns an operation (also awaitable) giving the new position.
    * @throws {RangeError} for a non-integer offset or unknown whence.
    * @example
-   * ```ts ignore
-   * const size = yield* f.seek(0, SeekMode.End);
+   * ```ts
+   * import { open, run, SeekMode } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "hello");
+   * await run(function* () {
+   *   using f = yield* open(path);
+   *   const size = yield* f.seek(0, SeekMode.End);
+   *   assert.equal(size, 5);
+   *   assert.equal(yield* f.seek(1), 1); // from the start
+   * });
+   * await Deno.remove(path);
    * ```
    */
   seek(offset: number, whence?: SeekMode): FsOp<number> {
@@ -399,8 +474,17 @@ export class File implements Disposable {
    *
    * @returns an operation (also awaitable) that finishes once the file is on disk.
    * @example
-   * ```ts ignore
-   * yield* f.sync();
+   * ```ts
+   * import { open, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "hello");
+   * await run(function* () {
+   *   using f = yield* open(path, { write: true });
+   *   yield* f.writeAll(new Uint8Array([1]));
+   *   yield* f.sync();
+   * });
+   * await Deno.remove(path);
    * ```
    */
   sync(): FsOp<void> {
@@ -414,8 +498,17 @@ export class File implements Disposable {
    *
    * @returns an operation (also awaitable) that finishes once the data is on disk.
    * @example
-   * ```ts ignore
-   * yield* f.syncData();
+   * ```ts
+   * import { open, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "hello");
+   * await run(function* () {
+   *   using f = yield* open(path, { write: true });
+   *   yield* f.writeAll(new Uint8Array([1]));
+   *   yield* f.syncData();
+   * });
+   * await Deno.remove(path);
    * ```
    */
   syncData(): FsOp<void> {
@@ -431,8 +524,18 @@ export class File implements Disposable {
    * @returns an operation (also awaitable) that finishes once the length is set.
    * @throws {RangeError} for a negative or unsafe length.
    * @example
-   * ```ts ignore
-   * yield* f.truncate(3 * 2 ** 30); // a sparse 3 GiB file
+   * ```ts
+   * import { open, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "hello");
+   * await run(function* () {
+   *   using f = yield* open(path, { write: true });
+   *   yield* f.truncate(3 * 2 ** 30); // a sparse 3 GiB file
+   *   assert.equal((yield* f.stat()).size, 3 * 2 ** 30);
+   *   yield* f.truncate(); // back to 0
+   * });
+   * await Deno.remove(path);
    * ```
    */
   truncate(len?: number): FsOp<void> {
@@ -450,8 +553,18 @@ export class File implements Disposable {
    *
    * @returns an operation (also awaitable) giving the metadata.
    * @example
-   * ```ts ignore
-   * const { size } = yield* f.stat();
+   * ```ts
+   * import { open, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "hello");
+   * await run(function* () {
+   *   using f = yield* open(path);
+   *   const { size, isFile } = yield* f.stat();
+   *   assert.equal(size, 5);
+   *   assert.equal(isFile, true);
+   * });
+   * await Deno.remove(path);
    * ```
    */
   stat(): FsOp<Deno.FileInfo> {
@@ -475,8 +588,16 @@ export class File implements Disposable {
    *
    * @returns an operation (also awaitable) that finishes at once on an open file.
    * @example
-   * ```ts ignore
-   * yield* f.shutdown();
+   * ```ts
+   * import { open, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "hello");
+   * await run(function* () {
+   *   using f = yield* open(path, { write: true });
+   *   yield* f.shutdown(); // checks the file is open; sync() makes writes durable
+   * });
+   * await Deno.remove(path);
    * ```
    */
   shutdown(): FsOp<void> {
@@ -513,8 +634,23 @@ export class File implements Disposable {
    * closed once no op of the file is in flight.
    *
    * @example
-   * ```ts ignore
-   * f.close();
+   * ```ts
+   * import { open, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "hello");
+   * await run(function* () {
+   *   const f = yield* open(path);
+   *   f.close();
+   *   let refused = false;
+   *   try {
+   *     yield* f.read(new Uint8Array(1));
+   *   } catch {
+   *     refused = true; // a closed file refuses
+   *   }
+   *   assert.equal(refused, true);
+   * });
+   * await Deno.remove(path);
    * ```
    */
   close(): void {

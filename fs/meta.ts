@@ -153,10 +153,14 @@ export function readDir(path: PathLike): DirListing {
  * Options of {@linkcode mkdir}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { mkdir, type MkdirOptions } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
  * const options: MkdirOptions = { recursive: true, mode: 0o755 };
- * await mkdir("/tmp/dokio/a/b", options);
+ * await mkdir(`${dir}/a/b`, options);
+ * assert.ok((await Deno.stat(`${dir}/a/b`)).isDirectory);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export interface MkdirOptions {
@@ -195,10 +199,14 @@ export function mkdir(path: PathLike, options?: MkdirOptions): FsOp<void> {
  * Options of {@linkcode remove}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { remove, type RemoveOptions } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/f`, "x");
  * const options: RemoveOptions = { recursive: true };
- * await remove("/tmp/dokio", options);
+ * await remove(dir, options);
+ * await assert.rejects(Deno.stat(dir), Deno.errors.NotFound);
  * ```
  */
 export interface RemoveOptions {
@@ -283,8 +291,14 @@ export function symlink(target: PathLike, path: PathLike): FsOp<void> {
  * @returns an operation giving the target as stored.
  * @throws {TypeError} for a bad path; {@linkcode IoError} (when run) EINVAL (not a link), ENOENT…
  * @example
- * ```ts ignore
- * const target = await readLink("/tmp/link");
+ * ```ts
+ * import { readLink, symlink } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * await symlink("/etc/hosts", `${dir}/link`);
+ * const target = await readLink(`${dir}/link`);
+ * assert.equal(target, "/etc/hosts");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function readLink(path: PathLike): FsOp<string> {

@@ -18,10 +18,15 @@ import { checkMode, type FsOp } from "./file.ts";
  * Options of {@linkcode readFile} and {@linkcode readTextFile}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { readFile, type ReadFileOptions } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeFile(path, new Uint8Array([1, 2, 3]));
  * const options: ReadFileOptions = { signal: AbortSignal.timeout(1000) };
- * const bytes = await readFile("/etc/hosts", options);
+ * const bytes = await readFile(path, options);
+ * assert.deepEqual(bytes, new Uint8Array([1, 2, 3]));
+ * await Deno.remove(path);
  * ```
  */
 export interface ReadFileOptions {
@@ -33,10 +38,15 @@ export interface ReadFileOptions {
  * Options of {@linkcode writeFile} and {@linkcode writeTextFile} (those of `Deno.WriteFileOptions`).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { writeTextFile, type WriteFileOptions } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const path = await Deno.makeTempFile();
  * const options: WriteFileOptions = { append: true, mode: 0o600 };
- * await writeTextFile("/tmp/dokio.log", "line\n", options);
+ * await writeTextFile(path, "line\n", options);
+ * await writeTextFile(path, "line\n", options);
+ * assert.equal(await Deno.readTextFile(path), "line\nline\n");
+ * await Deno.remove(path);
  * ```
  */
 export interface WriteFileOptions {

@@ -88,6 +88,7 @@ class StdinRead extends StepOp<number | null> {
  *
  * @example
  * ```ts ignore
+ * // Not run: it waits for the test runner's stdin.
  * import { BufReader, run, stdin } from "../mod.ts";
  * await run(function* () {
  *   const lines = new BufReader(stdin()).lines();
@@ -116,6 +117,7 @@ export class Stdin implements Reader {
    * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
    * ```ts ignore
+   * // Not run: it waits for the test runner's stdin.
    * const n = yield* stdin().read(buf);
    * ```
    */
@@ -219,6 +221,7 @@ export class StdWriter implements Writer {
    * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
    * ```ts ignore
+   * // Not run: it writes to the test runner's stderr.
    * const n = yield* stderr().write(bytes);
    * ```
    */
@@ -235,6 +238,7 @@ export class StdWriter implements Writer {
    * @throws {TypeError} when `buf` is not a Uint8Array.
    * @example
    * ```ts ignore
+   * // Not run: it writes to the test runner's stdout.
    * yield* stdout().writeAll(new TextEncoder().encode("ready\n"));
    * ```
    */
@@ -249,6 +253,7 @@ export class StdWriter implements Writer {
    * @returns nothing, once earlier writes finished
    * @example
    * ```ts ignore
+   * // Not run: it would end the test runner's stdout.
    * yield* stdout().shutdown();
    * ```
    */

@@ -33,6 +33,7 @@ export { rng } from "./rng.ts";
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * const { a, b } = yield* tcpPair();
  * ```
  */
@@ -58,6 +59,7 @@ export interface Transport {
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * for (const t of transports(7)) Deno.test(`x [${t.name}]`, () => inRuntime(t, body));
  * ```
  */
@@ -79,6 +81,7 @@ export function transports(duplexCapacity = 4096): Transport[] {
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * await withPair(t, function* ({ a, b }) { ... });
  * ```
  */
@@ -103,6 +106,7 @@ export function withPair<T>(
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * yield* dribble(a, bytes, [3, 7], true);
  * ```
  */

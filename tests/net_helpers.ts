@@ -14,6 +14,7 @@ import type { Backend } from "../mod.ts";
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * const d: Daemon = await startDaemon(ECHO, "epoll", []);
  * d.child.kill("SIGTERM");
  * assert.equal((await d.done).code, 0);
@@ -37,6 +38,7 @@ export interface Daemon {
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * const d = await startDaemon(ECHO, "epoll", [], { prefix: ["prlimit", "--nofile=64:64"] });
  * ```
  */
@@ -54,6 +56,7 @@ export interface DaemonOptions {
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * const d = await startDaemon(ECHO, "io_uring", ["--drain-ms", "500"]);
  * const conn = await Deno.connect({ hostname: "127.0.0.1", port: d.port });
  * ```
@@ -113,6 +116,7 @@ export async function startDaemon(
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * await echoOnce(conn, "hello\n");
  * ```
  */
@@ -136,6 +140,7 @@ export async function echoOnce(conn: Deno.Conn, text: string): Promise<void> {
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * for (const b of NET_BACKENDS) Deno.test(`echo [${b}]`, () => echoOn(b));
  * ```
  */

@@ -12,6 +12,7 @@ import type { Operation } from "../runtime/operation.ts";
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * yield* settle();
  * ```
  */
@@ -24,6 +25,7 @@ export function* settle(n = 20): Generator<unknown, void, unknown> {
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * yield* until(() => sem.waiting === 2);
  * ```
  */
@@ -40,6 +42,7 @@ export function* until(cond: () => boolean, max = 10_000): Generator<unknown, vo
  *
  * @example
  * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
  * spawn(logged(log, "a", m.lock()));
  * ```
  */
