@@ -166,7 +166,11 @@ export class UnixListener implements Disposable, AsyncIterable<UnixStream> {
     return new AcceptOp(this.#core, "UnixStream", false, unixStreamOf);
   }
 
-  /** `for await (const conn of listener)`: connections until the listener is closed. */
+  /**
+   * `for await (const conn of listener)`: connections until the listener is closed.
+   *
+   * @returns an async iterator of the connections.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<UnixStream, void, undefined> {
     for (;;) {
       try {
