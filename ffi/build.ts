@@ -4,10 +4,11 @@
  * The compiler is found in this order: the command in `DOKIO_CC` (if set), `zig` on the PATH,
  * `python3 -m ziglang` (the `ziglang` pip package), then `cc`. Zig can cross-compile every
  * target in {@linkcode TARGETS}; `cc` builds the host target only. Every build uses the same
- * flags (`-std=c11 -O2 -g0 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror`, plus
+ * flags (`-std=c11 -O2 -g0 -s -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror`, plus
  * `-D_GNU_SOURCE` on Linux); the library exports only the `dk_*` ABI that `dokio.h` marks `DK_API`.
- * `-g0` keeps source paths out of the library, so zig's output is byte-identical wherever the
- * sources live (the shipped libraries in `ffi/prebuilt/` are checked that way).
+ * `-g0` and `-s` keep paths out of the library (ours and those in the toolchain's own objects),
+ * so zig's output is byte-identical wherever the sources, zig and its cache live (the shipped
+ * libraries in `ffi/prebuilt/` are checked that way).
  *
  * Invariant: a library is never overwritten in place. The compiler writes a temporary file in
  * the output directory which is then renamed over the old name, so a process that has the old
@@ -103,11 +104,17 @@ export const REACTOR_SOURCES: readonly string[] = [
   "net.c",
 ];
 
-/** Hidden visibility: the library exports only the `dk_*` ABI that `dokio.h` marks `DK_API`. */
+/**
+ * Hidden visibility: the library exports only the `dk_*` ABI that `dokio.h` marks `DK_API`.
+ * `-s` strips what debug info the toolchain's own objects bring (zig's glibc stubs carry the
+ * working directory of the build that filled zig's cache and the path zig is installed at),
+ * so the same sources give the same bytes on any machine, from any checkout.
+ */
 const BASE_FLAGS = [
   "-std=c11",
   "-O2",
   "-g0",
+  "-s",
   "-fPIC",
   "-shared",
   "-fvisibility=hidden",

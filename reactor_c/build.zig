@@ -25,6 +25,8 @@ pub fn build(b: *std.Build) void {
         .optimize = optimize,
         .link_libc = true,
         .pic = true,
+        // As ffi/build.ts's -s: no debug info, so no machine's paths in the library.
+        .strip = true,
     });
     const flags: []const []const u8 = if (target.result.os.tag == .linux)
         &.{ "-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE" }

@@ -4,11 +4,11 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "814bb1f433005685",
+  sourceHash: "45a7822e346fd9d9",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "a613cb96bebbd77d60980788a36b40fbc9fc8cdb75685832ab666c7321d54b58", size: 59016, packedSize: 29513 },
-    "aarch64-linux": { sha256: "e5aa7fd436082845ff28656c93fadce3e017362fbe206805e5f532e654a925db", size: 58096, packedSize: 28718 },
+    "x86_64-linux": { sha256: "eea341aca53aac302d3cdd7a8169995b0e3f4f382e017fefa99aa3e81a0dbece", size: 50208, packedSize: 26181 },
+    "aarch64-linux": { sha256: "6e035a2f03fad2d5c6895d5a39dbb7acc47ca64b3db95115335a50c71b320182", size: 48064, packedSize: 25128 },
     "x86_64-macos": { sha256: "ce2206789b491646dad0e9e128a68cc9d3a8f5053a380b9cdbf90f4e12fe060f", size: 51597, packedSize: 20439 },
     "aarch64-macos": { sha256: "38975119c8017122424bfcd809905bbdb025dfa7711f752e2c25e8d68efbb170", size: 90704, packedSize: 21296 },
   },
