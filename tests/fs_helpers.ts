@@ -1,6 +1,6 @@
 /**
  * Shared helpers of the fs/ tests: both backends, a seeded PRNG, random
- * bytes, the process's open fd count and a temp directory per test.
+ * bytes, the fds open under a directory and a temp directory per test.
  */
 
 export { rng } from "./rng.ts";
@@ -31,9 +31,19 @@ export function randomBytes(rand: () => number, n: number): Uint8Array {
   return b;
 }
 
-/** How many fds this process has open. */
-export function fdCount(): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-  return n;
+/**
+ * The fds of this process open on a file under `dir`, as "fd:path". The fs tests count these,
+ * not all of the process's fds: deno test runs every test file in one process, and other fds come
+ * and go meanwhile (a failing full run listed an extra pipe at fd 251, and an fd that closed
+ * while it was listed).
+ */
+export function fdsUnder(dir: string): string[] {
+  const open: string[] = [];
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      const target = Deno.readLinkSync(`/proc/self/fd/${e.name}`);
+      if (target.startsWith(`${dir}/`)) open.push(`${e.name}:${target}`);
+    } catch { /* closed while listed */ }
+  }
+  return open;
 }
