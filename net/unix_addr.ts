@@ -157,3 +157,13 @@ export function unixAddrOf(bytes: Uint8Array): UnixAddr {
     abstract,
   };
 }
+
+/** Remove the socket file a bound unix socket left at `path`, if any; already gone is fine. */
+export function removeSocketFile(path: string | null): void {
+  if (path === null) return;
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // already gone (the deno backend's listener removes it itself)
+  }
+}

@@ -17,7 +17,13 @@ import { checkBuffer } from "./addr.ts";
 import { READ, SocketCore, WRITE } from "./_socket.ts";
 import { currentDriver } from "./_driver.ts";
 import { ReadyOp } from "./_ready_op.ts";
-import { type UnixAddr, unixAddrBytes, unixAddrOf, type UnixAddrOptions } from "./unix_addr.ts";
+import {
+  removeSocketFile,
+  type UnixAddr,
+  unixAddrBytes,
+  unixAddrOf,
+  type UnixAddrOptions,
+} from "./unix_addr.ts";
 
 /**
  * A datagram and where it came from.
@@ -242,13 +248,7 @@ export class UnixDatagram implements Disposable {
   close(): void {
     if (this.#core.closed) return;
     this.#core.close();
-    if (this.#path !== null) {
-      try {
-        Deno.removeSync(this.#path);
-      } catch {
-        // already gone
-      }
-    }
+    removeSocketFile(this.#path);
   }
 
   /** `using d = …` closes it at scope end. */

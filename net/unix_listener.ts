@@ -15,7 +15,13 @@ import { SocketCore } from "./_socket.ts";
 import { GenOp } from "../runtime/operation.ts";
 import { AcceptOp } from "./_accept_op.ts";
 import { currentDriver } from "./_driver.ts";
-import { type UnixAddr, unixAddrBytes, unixAddrOf, type UnixAddrOptions } from "./unix_addr.ts";
+import {
+  removeSocketFile,
+  type UnixAddr,
+  unixAddrBytes,
+  unixAddrOf,
+  type UnixAddrOptions,
+} from "./unix_addr.ts";
 import { UnixStream } from "./unix_stream.ts";
 
 /**
@@ -189,13 +195,7 @@ export class UnixListener implements Disposable, AsyncIterable<UnixStream> {
   close(): void {
     if (this.#core.closed) return;
     this.#core.close();
-    if (this.#path !== null) {
-      try {
-        Deno.removeSync(this.#path);
-      } catch {
-        // already gone (the deno backend's listener removes it itself)
-      }
-    }
+    removeSocketFile(this.#path);
   }
 
   /** `using listener = …` closes it at scope end. */
