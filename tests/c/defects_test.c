@@ -422,12 +422,9 @@ static int t_huge_fd(int backend) {
 static int t_recvfrom_stream_addr(int backend) {
   ctx *c = ctx_new(backend, 0, 16);
   CHECK(c);
-  struct dk_addr any = loopback(0), la, lb, from;
-  int a = one(c, DK_OP_UDP_BIND, -1, NULL, 0, (uint64_t)(uintptr_t)&any);
-  int b = one(c, DK_OP_UDP_BIND, -1, NULL, 0, (uint64_t)(uintptr_t)&any);
-  CHECK(a >= 0 && b >= 0);
-  CHECK_EQ(dk_local_addr(a, &la), 0);
-  CHECK_EQ(dk_local_addr(b, &lb), 0);
+  struct dk_addr la, lb, from;
+  int a, b;
+  CHECK(udp_pair(c, &a, &b, &la, &lb));
   struct dk_addr tob = loopback(lb.port);
   char buf[16];
   CHECK_EQ(one(c, DK_OP_SENDTO, a, "u", 1, (uint64_t)(uintptr_t)&tob), 1);

@@ -143,6 +143,16 @@ struct dk_addr loopback(uint16_t port) {
   return a;
 }
 
+int udp_pair(ctx *c, int *a, int *b, struct dk_addr *la, struct dk_addr *lb) {
+  struct dk_addr any = loopback(0);
+  *a = one(c, DK_OP_UDP_BIND, -1, NULL, 0, (uint64_t)(uintptr_t)&any);
+  *b = one(c, DK_OP_UDP_BIND, -1, NULL, 0, (uint64_t)(uintptr_t)&any);
+  CHECK(*a >= 0 && *b >= 0);
+  CHECK_EQ(dk_local_addr(*a, la), 0);
+  CHECK_EQ(dk_local_addr(*b, lb), 0);
+  return 1;
+}
+
 int make_pair(ctx *c, int *lfd, int *srv, int *cli) {
   struct dk_addr any = loopback(0), peer, local;
   *lfd = one(c, DK_OP_LISTEN, -1, NULL, 16, (uint64_t)(uintptr_t)&any);

@@ -84,6 +84,8 @@ int32_t one(ctx *c, uint8_t op, int32_t fd, const void *buf, uint32_t len, uint6
 struct dk_addr loopback(uint16_t port);
 /* A listener on 127.0.0.1:0 and a connected pair (srv accepted, cli connected). */
 int make_pair(ctx *c, int *lfd, int *srv, int *cli);
+/* Two UDP sockets bound on 127.0.0.1:0 (a, b) and their local addresses (la, lb). */
+int udp_pair(ctx *c, int *a, int *b, struct dk_addr *la, struct dk_addr *lb);
 
 /* Is fd open in this process? */
 int fd_open(int fd);

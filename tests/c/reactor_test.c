@@ -644,12 +644,9 @@ static int t_file(int backend) {
 static int t_udp(int backend) {
   ctx *c = ctx_new(backend, 0, 16);
   CHECK(c);
-  struct dk_addr any = loopback(0), la, lb, from;
-  int a = one(c, DK_OP_UDP_BIND, -1, NULL, 0, (uint64_t)(uintptr_t)&any);
-  int b = one(c, DK_OP_UDP_BIND, -1, NULL, 0, (uint64_t)(uintptr_t)&any);
-  CHECK(a >= 0 && b >= 0);
-  CHECK_EQ(dk_local_addr(a, &la), 0);
-  CHECK_EQ(dk_local_addr(b, &lb), 0);
+  struct dk_addr la, lb, from;
+  int a, b;
+  CHECK(udp_pair(c, &a, &b, &la, &lb));
   struct dk_addr tob = loopback(lb.port);
   char buf[32] = {0};
   uint32_t tr = rec(c, 0, DK_OP_RECVFROM, b, buf, sizeof buf, (uint64_t)(uintptr_t)&from);
