@@ -12,6 +12,10 @@
  *    run with the smallest permissions the README documents.
  * 3. A fresh clone of this checkout: `deno task echo --port 0` on the same `PATH`, then a line
  *    sent over TCP must come back, and SIGTERM must end it with status 0.
+ * 4. In that clone, the first step of `deno task test` (`ffi/build_cli.ts`) on the same `PATH`
+ *    must exit 0 saying it uses the shipped library, then a few suites that need other programs
+ *    (a C compiler, `nm`, `redis-cli`) must pass with those tests skipped, each skip named on
+ *    one line; with `DOKIO_CI=1` the same run must fail, naming what is missing.
  *
  * Prints what it measured (package size, time from `deno add` to the first echo) and exits 1
  * on the first failure.
@@ -66,6 +70,7 @@ async function run(
   args: string[],
   cwd: string,
   env: Record<string, string>,
+  expect: "success" | "failure" = "success",
 ): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
     args,
@@ -76,7 +81,11 @@ async function run(
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`deno ${args.join(" ")} failed in ${cwd}:\n${text}`);
+  if (out.success !== (expect === "success")) {
+    throw new Error(
+      `deno ${args.join(" ")} ${out.success ? "passed" : "failed"} in ${cwd}:\n${text}`,
+    );
+  }
   return text;
 }
 
@@ -157,10 +166,7 @@ async function installFromRegistry(base: string, path: string): Promise<void> {
 
 async function cloneEcho(base: string, path: string): Promise<void> {
   const clone = `${base}/clone`;
-  const git = await new Deno.Command("git", { args: ["clone", "-q", ROOT, clone] }).output();
-  if (!git.success) throw new Error(`git clone failed: ${new TextDecoder().decode(git.stderr)}`);
   const home = `${base}/clone_home`;
-  await Deno.mkdir(home);
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["task", "echo", "--port", "0", "--drain-ms", "100"],
@@ -219,12 +225,61 @@ async function cloneEcho(base: string, path: string): Promise<void> {
   }
 }
 
+/** Suites that need programs a machine with only Deno lacks (the clock needs the library). */
+const TOOL_SUITES = [
+  "tests/c_reactor_test.ts",
+  "tests/redis_cli_test.ts",
+  "tests/native_clock_test.ts",
+];
+/** The lines that name what those suites skip. */
+const SKIP_LINES = [
+  /skipped the C reactor tests: a C compiler .* not found on PATH/,
+  /skipped the redis-cli tests: redis-cli not found on PATH/,
+];
+
+async function cloneTests(base: string, path: string): Promise<void> {
+  const clone = `${base}/clone`;
+  const env = {
+    PATH: path,
+    HOME: `${base}/clone_home`,
+    DENO_DIR: `${base}/clone_deno_dir`,
+    NO_COLOR: "1",
+  };
+  const t0 = performance.now();
+  const built = await run(["run", "-A", "ffi/build_cli.ts"], clone, env);
+  if (!/no C compiler .* nothing was built: using the shipped prebuilt library/.test(built)) {
+    throw new Error(`the build step with only deno said:\n${built}`);
+  }
+  if (built.trim().split("\n").length !== 1) throw new Error(`more than one line:\n${built}`);
+  const suites = TOOL_SUITES;
+  const out = await run(["test", "-A", ...suites], clone, env);
+  for (const line of SKIP_LINES) {
+    if (!line.test(out)) throw new Error(`no line matching ${line}:\n${out}`);
+  }
+  if (!/ignored/.test(out)) throw new Error(`nothing was skipped:\n${out}`);
+  const ci = await run(["test", "-A", ...suites], clone, { ...env, DOKIO_CI: "1" }, "failure");
+  if (!/redis-cli not found on PATH; CI \(DOKIO_CI=1\) runs every suite/.test(ci)) {
+    throw new Error(`with DOKIO_CI=1 the missing redis-cli was not named:\n${ci}`);
+  }
+  console.log(
+    `install test: a fresh clone with only deno: build step exit 0 (shipped library), ` +
+      `${suites.length} suites pass with the tests that need other programs skipped, and fail ` +
+      `under DOKIO_CI=1 (${(performance.now() - t0).toFixed(0)} ms)`,
+  );
+}
+
 if (import.meta.main) {
   const base = await Deno.makeTempDir({ prefix: "dokio-install-" });
   try {
     const path = await denoOnlyPath(base);
     await installFromRegistry(base, path);
+    const git = await new Deno.Command("git", {
+      args: ["clone", "-q", ROOT, `${base}/clone`],
+    }).output();
+    if (!git.success) throw new Error(`git clone failed: ${new TextDecoder().decode(git.stderr)}`);
+    await Deno.mkdir(`${base}/clone_home`);
     await cloneEcho(base, path);
+    await cloneTests(base, path);
     console.log("install test: ok");
   } catch (e) {
     console.log(`install test: FAILED: ${e instanceof Error ? e.message : String(e)}`);

@@ -10,9 +10,13 @@
 import { NET_BACKENDS } from "./net_helpers.ts";
 import assert from "node:assert/strict";
 import { echoOnce, startDaemon } from "./net_helpers.ts";
+import { ignoreWithout, missingPrograms } from "./tool_helpers.ts";
 
 const ECHO = new URL("../examples/echo.ts", import.meta.url).pathname;
 const BACKENDS = NET_BACKENDS;
+const noPrlimit = {
+  ignore: ignoreWithout("the EMFILE test (ulimit -n 64)", missingPrograms(["prlimit"])),
+};
 
 function fds(pid: number): number {
   let n = 0;
@@ -80,7 +84,7 @@ for (const backend of BACKENDS) {
     conn.close();
   });
 
-  Deno.test(`echo daemon survives EMFILE under ulimit -n 64 [${backend}]`, async () => {
+  Deno.test(`echo daemon survives EMFILE under ulimit -n 64 [${backend}]`, noPrlimit, async () => {
     const d = await startDaemon(ECHO, backend, ["--drain-ms", "100"], {
       prefix: ["prlimit", "--nofile=64:64"],
     });

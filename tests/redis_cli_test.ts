@@ -7,6 +7,9 @@
 
 import assert from "node:assert/strict";
 import { BACKENDS, cli, startRedis, stopRedis } from "./redis_helpers.ts";
+import { ignoreWithout, missingPrograms } from "./tool_helpers.ts";
+
+const noCli = { ignore: ignoreWithout("the redis-cli tests", missingPrograms(["redis-cli"])) };
 
 /**
  * [arguments, expected raw stdout] in order, against one fresh server. Checked against a real
@@ -62,7 +65,7 @@ const SCRIPT: [string[], string][] = [
 ];
 
 for (const backend of BACKENDS) {
-  Deno.test(`redis-cli: every command [${backend}]`, async () => {
+  Deno.test(`redis-cli: every command [${backend}]`, noCli, async () => {
     const d = await startRedis(backend);
     try {
       for (const [args, want] of SCRIPT) {
@@ -89,26 +92,30 @@ for (const backend of BACKENDS) {
     }
   });
 
-  Deno.test(`redis-cli --pipe: 100,000 keys, then redis-benchmark-free checks [${backend}]`, async () => {
-    const d = await startRedis(backend);
-    try {
-      const N = 100_000;
-      let text = "";
-      for (let i = 0; i < N; i++) {
-        const k = `key:${i}`, v = `value:${i}`;
-        text += `*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`;
+  Deno.test(
+    `redis-cli --pipe: 100,000 keys, then redis-benchmark-free checks [${backend}]`,
+    noCli,
+    async () => {
+      const d = await startRedis(backend);
+      try {
+        const N = 100_000;
+        let text = "";
+        for (let i = 0; i < N; i++) {
+          const k = `key:${i}`, v = `value:${i}`;
+          text += `*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`;
+        }
+        const out = await cli(d.port, ["--pipe"], new TextEncoder().encode(text));
+        assert.match(out, new RegExp(`errors: 0, replies: ${N}`), out);
+        assert.equal(await cli(d.port, ["DBSIZE"]), `${N}\n`);
+        assert.equal(await cli(d.port, ["GET", "key:99999"]), "value:99999\n");
+        assert.equal(await cli(d.port, ["MGET", "key:0", "key:50000"]), "value:0\nvalue:50000\n");
+      } finally {
+        await stopRedis(d);
       }
-      const out = await cli(d.port, ["--pipe"], new TextEncoder().encode(text));
-      assert.match(out, new RegExp(`errors: 0, replies: ${N}`), out);
-      assert.equal(await cli(d.port, ["DBSIZE"]), `${N}\n`);
-      assert.equal(await cli(d.port, ["GET", "key:99999"]), "value:99999\n");
-      assert.equal(await cli(d.port, ["MGET", "key:0", "key:50000"]), "value:0\nvalue:50000\n");
-    } finally {
-      await stopRedis(d);
-    }
-  });
+    },
+  );
 
-  Deno.test(`redis-cli: SUBSCRIBE in one, PUBLISH from another [${backend}]`, async () => {
+  Deno.test(`redis-cli: SUBSCRIBE in one, PUBLISH from another [${backend}]`, noCli, async () => {
     const d = await startRedis(backend);
     const sub = new Deno.Command("redis-cli", {
       args: ["-p", String(d.port), "SUBSCRIBE", "news", "sport"],
@@ -153,7 +160,7 @@ for (const backend of BACKENDS) {
     }
   });
 
-  Deno.test(`redis-cli: expiry observed with PTTL [${backend}]`, async () => {
+  Deno.test(`redis-cli: expiry observed with PTTL [${backend}]`, noCli, async () => {
     const d = await startRedis(backend);
     try {
       assert.equal(await cli(d.port, ["SET", "t", "v", "PX", "60000"]), "OK\n");

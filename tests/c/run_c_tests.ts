@@ -10,7 +10,8 @@
  * run (ASan and UBSan abort at the first report, TSan exits with status 66).
  *
  * @example
- * ```ts
+ * ```ts ignore
+ * // Not run here: needs a C compiler; tests/c_reactor_test.ts runs the C tests.
  * import { compileCTests } from "./run_c_tests.ts";
  * const exe = await compileCTests();
  * const { code } = await new Deno.Command(exe).output();
@@ -48,7 +49,8 @@ const SANITIZER_FLAGS: Record<"address" | "thread", string[]> = {
  * remove). Throws with the compiler's output on a compile error or warning.
  *
  * @example
- * ```ts
+ * ```ts ignore
+ * // Not run here: needs a C compiler; tests/c_reactor_test.ts runs the C tests.
  * import { compileCTests } from "./run_c_tests.ts";
  * console.log(await compileCTests({ cc: true }));
  * ```
