@@ -7,7 +7,9 @@
  * than `maxLength` throws {@linkcode MaxLengthError} as soon as the limit is
  * passed, without waiting for (or buffering) the rest; the codec then drops
  * bytes up to and including the next `\n` as they arrive, and the line
- * after is decoded normally: the stream stays usable.
+ * after is decoded normally: the stream stays usable. What `encode`
+ * accepts decodes back as itself: a line holding `\n` or ending in `\r` is
+ * refused.
  *
  * @module
  */
@@ -179,6 +181,11 @@ export class LinesCodec implements Codec<string> {
     }
     if (buf.byteLength === 0) return null;
     const stop = buf[buf.byteLength - 1] === CR ? buf.byteLength - 1 : buf.byteLength;
+    if (stop > this.maxLength) {
+      // decode keeps up to maxLength + 1 bytes of a line (room for its "\r\n"): one too many here.
+      src.consume(buf.byteLength);
+      throw new MaxLengthError("line", this.maxLength, stop);
+    }
     const rest = utf8In.decode(buf.subarray(0, stop));
     src.consume(buf.byteLength);
     return rest;
@@ -190,6 +197,8 @@ export class LinesCodec implements Codec<string> {
    * @param line the text (a string)
    * @param dst where the bytes go
    * @throws {TypeError} when `line` is not a string.
+   * @throws {RangeError} when `line` holds a `\n` or ends with `\r` (it would not decode
+   *   back as itself).
    * @throws {MaxLengthError} when the line's UTF-8 is over `maxLength`.
    * @example
    * ```ts
@@ -203,6 +212,9 @@ export class LinesCodec implements Codec<string> {
    */
   encode(line: string, dst: EncodeBuffer): void {
     if (typeof line !== "string") throw new TypeError("LinesCodec.encode takes a string");
+    if (line.includes("\n") || line.endsWith("\r")) {
+      throw new RangeError("LinesCodec.encode: a line holds no \\n and does not end with \\r");
+    }
     const bytes = utf8Out.encode(line);
     if (bytes.byteLength > this.maxLength) {
       throw new MaxLengthError("line", this.maxLength, bytes.byteLength);
