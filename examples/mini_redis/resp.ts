@@ -31,7 +31,7 @@ const CHUNK = 8192;
 /** Scratch of {@linkcode latin1}. */
 const charCodes: number[] = [];
 /** Longest `*N` / `$N` header line we wait for before calling it garbage. */
-const MAX_HEADER = 32;
+export const MAX_HEADER = 32;
 
 const CR = 0x0d;
 const LF = 0x0a;
