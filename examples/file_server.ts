@@ -4,7 +4,8 @@
  *
  * `deno run -A examples/file_server.ts --dir ./public --port 8000`
  *
- * One task per connection reads the request head (at most 8 KiB), maps the
+ * One task per connection reads the request head (at most 8 KiB, parsed by
+ * examples/http_request.ts: 400 when malformed, 431 when too large), maps the
  * path under `--dir` (a `..` segment is refused with 403), and answers:
  * a file with its bytes (streamed in 64 KiB reads from a `File`), a
  * directory with its `index.html` or a plain list of its entries, nothing
@@ -34,8 +35,8 @@ import {
   TcpListener,
   type TcpStream,
 } from "../mod.ts";
+import { HttpError, MAX_HEAD, parseRequestHead, type RequestHead } from "./http_request.ts";
 
-const MAX_HEAD = 8192;
 const CHUNK = 65536;
 const enc = new TextEncoder();
 
@@ -57,19 +58,18 @@ function contentType(path: string): string {
   return TYPES[ext] ?? "application/octet-stream";
 }
 
-/** Read the request head (up to the blank line); null if the peer sent none. */
-function* readHead(conn: TcpStream): Generator<unknown, string | null, unknown> {
+/** Read the request head (up to its blank line); null if the peer closed before sending one. */
+function* readHead(conn: TcpStream): Generator<unknown, RequestHead | null, unknown> {
   const buf = new Uint8Array(MAX_HEAD);
   let len = 0;
-  while (len < MAX_HEAD) {
+  for (;;) {
     const n = yield* conn.read(buf.subarray(len));
     if (n === null) return null;
     len += n;
-    const text = new TextDecoder().decode(buf.subarray(0, len));
-    const end = text.indexOf("\r\n\r\n");
-    if (end >= 0 || text.indexOf("\n\n") >= 0) return text;
+    // Throws HttpError 431 once the buffer is full without the blank line.
+    const head = parseRequestHead(buf, len, MAX_HEAD);
+    if (head !== null) return head;
   }
-  return null;
 }
 
 function* respond(
@@ -137,11 +137,20 @@ function* serveDir(
 function* handle(conn: TcpStream, root: string): Generator<unknown, void, unknown> {
   using c = conn;
   try {
-    const text = yield* readHead(c);
-    if (text === null) return yield* error(c, "400 Bad Request");
-    const [method, target] = text.split("\r\n", 1)[0].split(" ");
+    let req: RequestHead | null;
+    try {
+      req = yield* readHead(c);
+    } catch (e) {
+      if (!(e instanceof HttpError)) throw e;
+      return yield* error(
+        c,
+        e.status === 431 ? "431 Request Header Fields Too Large" : "400 Bad Request",
+      );
+    }
+    if (req === null) return yield* error(c, "400 Bad Request");
+    const { method, target } = req;
     if (method !== "GET" && method !== "HEAD") return yield* error(c, "405 Method Not Allowed");
-    if (target === undefined || !target.startsWith("/")) return yield* error(c, "400 Bad Request");
+    if (!target.startsWith("/")) return yield* error(c, "400 Bad Request");
     const path = mapPath(root, target);
     if (path === null) return yield* error(c, "403 Forbidden");
     let f: File;
