@@ -5,6 +5,8 @@
  * @module
  */
 
+import { parseFlags, parseOrExit, required } from "../examples/_flags.ts";
+
 async function echo(conn: Deno.Conn): Promise<void> {
   const buf = new Uint8Array(16384);
   try {
@@ -24,8 +26,11 @@ async function echo(conn: Deno.Conn): Promise<void> {
 }
 
 if (import.meta.main) {
-  const i = Deno.args.indexOf("--path");
-  const path = Deno.args[i + 1];
+  const usage = "usage: unix_echo_server_deno.ts --path PATH";
+  const path = parseOrExit(
+    "unix_echo_server_deno",
+    () => required(parseFlags(Deno.args, { path: "string" }, usage).path, "--path"),
+  );
   const listener = Deno.listen({ transport: "unix", path });
   console.log(`listening on unix:${path}:0`);
   Deno.addSignalListener("SIGTERM", () => {

@@ -8,6 +8,7 @@
  */
 
 import { run, spawn, UnixListener, type UnixStream } from "../mod.ts";
+import { parseFlags, parseOrExit, required } from "../examples/_flags.ts";
 
 function* echo(conn: UnixStream): Generator<unknown, void, unknown> {
   const buf = new Uint8Array(16384);
@@ -25,8 +26,11 @@ function* echo(conn: UnixStream): Generator<unknown, void, unknown> {
 }
 
 if (import.meta.main) {
-  const i = Deno.args.indexOf("--path");
-  const path = Deno.args[i + 1];
+  const usage = "usage: unix_echo_server_dokio.ts --path PATH";
+  const path = parseOrExit(
+    "unix_echo_server_dokio",
+    () => required(parseFlags(Deno.args, { path: "string" }, usage).path, "--path"),
+  );
   Deno.addSignalListener("SIGTERM", () => {
     try {
       Deno.removeSync(path);

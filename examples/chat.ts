@@ -34,7 +34,7 @@ import {
   TcpListener,
   type TcpStream,
 } from "../mod.ts";
-import { daemon, parseFlags, UsageError } from "./_daemon.ts";
+import { daemon, parseFlags } from "./_daemon.ts";
 
 const enc = new TextEncoder();
 const MAX_LINE = 4096;
@@ -127,13 +127,9 @@ function* main(port: number): Generator<unknown, void, unknown> {
 }
 
 if (import.meta.main) {
-  // A bad flag, a taken port, a missing permission: one line and exit 1 (see _daemon.ts).
+  // A bad flag: one line and exit 2; a taken port, a missing permission: one line and exit 1.
   await daemon("chat", () => {
-    const given = parseFlags(Deno.args, { port: "number" }, "usage: chat.ts [--port 7001]");
-    const port = (given.port as number | undefined) ?? 7001;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new UsageError(`--port takes an integer in 0..65535, got ${port}`);
-    }
-    return { host: "127.0.0.1", port };
+    const given = parseFlags(Deno.args, { port: "port" }, "usage: chat.ts [--port 7001]");
+    return { host: "127.0.0.1", port: given.port ?? 7001 };
   }, (flags) => run(main(flags.port)));
 }

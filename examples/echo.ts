@@ -39,7 +39,7 @@ import {
   TcpListener,
 } from "../mod.ts";
 import { echo, open } from "./echo_handler.ts";
-import { daemon, parseFlags, UsageError } from "./_daemon.ts";
+import { checkInt, daemon, parseFlags, UsageError } from "./_daemon.ts";
 
 const HANDLERS = new URL("./echo_handler.ts", import.meta.url).href;
 
@@ -58,25 +58,19 @@ const USAGE = "usage: echo.ts [--host 127.0.0.1] [--port 7000] [--workers 1] [--
 function parseEchoFlags(args: string[]): Flags {
   const given = parseFlags(args, {
     host: "string",
-    port: "number",
+    port: "port",
     workers: "number",
     "drain-ms": "number",
     "debug-fds": "switch",
   }, USAGE);
   const f: Flags = {
-    host: (given.host as string | undefined) ?? "127.0.0.1",
-    port: (given.port as number | undefined) ?? 7000,
-    workers: (given.workers as number | undefined) ?? 1,
-    drainMs: (given["drain-ms"] as number | undefined) ?? 2000,
+    host: given.host ?? "127.0.0.1",
+    port: given.port ?? 7000,
+    workers: checkInt("--workers", given.workers ?? 1, 1, 256),
+    drainMs: given["drain-ms"] ?? 2000,
     debugFds: given["debug-fds"] === true,
   };
-  if (!Number.isInteger(f.port) || f.port < 0 || f.port > 65535) {
-    throw new UsageError(`--port takes an integer in 0..65535, got ${f.port}`);
-  }
   if (!(f.drainMs >= 0)) throw new UsageError(`--drain-ms takes a number >= 0, got ${f.drainMs}`);
-  if (!Number.isInteger(f.workers) || f.workers < 1 || f.workers > 256) {
-    throw new UsageError(`--workers takes an integer in 1..256, got ${f.workers}`);
-  }
   return f;
 }
 
@@ -145,7 +139,7 @@ function* mainWorkers(rt: Runtime, flags: Flags): Generator<unknown, void, unkno
 }
 
 if (import.meta.main) {
-  // A bad flag, a taken port, a missing permission: one line and exit 1 (see _daemon.ts).
+  // A bad flag: one line and exit 2; a taken port, a missing permission: one line and exit 1.
   await daemon("echo", () => parseEchoFlags(Deno.args), async (flags) => {
     if (flags.workers > 1) {
       await using rt = new Runtime({ poolSize: flags.workers });

@@ -13,7 +13,9 @@
  * (HTTP/1.0). SIGINT/SIGTERM stop it with exit code 0.
  *
  * Flags: `--dir` (default: the current directory), `--host` (default
- * 127.0.0.1), `--port` (default 8000; 0 picks one).
+ * 127.0.0.1), `--port` (default 8000; 0 picks one). A bad flag or a `--dir` that is not a
+ * directory prints one line and exits 2; a taken port or a missing permission, one line and
+ * exit 1 (examples/_daemon.ts).
  *
  * @example
  * ```sh
@@ -36,6 +38,7 @@ import {
   type TcpStream,
 } from "../mod.ts";
 import { HttpError, MAX_HEAD, parseRequestHead, type RequestHead } from "./http_request.ts";
+import { daemon, parseFlags, UsageError } from "./_daemon.ts";
 
 const CHUNK = 65536;
 const enc = new TextEncoder();
@@ -184,12 +187,23 @@ function* main(root: string, host: string, port: number): Generator<unknown, voi
   console.log("file server stopped");
 }
 
+const USAGE = "usage: file_server.ts [--dir .] [--host 127.0.0.1] [--port 8000]";
+
+/** `--dir` as a real path; a missing permission is rethrown (its own line in `daemon`). */
+function resolveDir(dir: string): string {
+  try {
+    const root = Deno.realPathSync(dir);
+    if (Deno.statSync(root).isDirectory) return root;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) throw e;
+  }
+  throw new UsageError(`--dir takes a directory, got ${JSON.stringify(dir)}`);
+}
+
 if (import.meta.main) {
-  const flag = (name: string, dflt: string) => {
-    const i = Deno.args.indexOf(name);
-    return i >= 0 && Deno.args[i + 1] !== undefined ? Deno.args[i + 1] : dflt;
-  };
-  const root = Deno.realPathSync(flag("--dir", "."));
-  await run(main(root, flag("--host", "127.0.0.1"), Number(flag("--port", "8000"))));
+  await daemon("file_server", () => {
+    const given = parseFlags(Deno.args, { dir: "string", host: "string", port: "port" }, USAGE);
+    return { dir: given.dir ?? ".", host: given.host ?? "127.0.0.1", port: given.port ?? 8000 };
+  }, (f) => run(main(resolveDir(f.dir), f.host, f.port)));
   Deno.exit(0);
 }

@@ -13,6 +13,10 @@
  * `listening on 127.0.0.1:PORT` (or `listening on unix:PATH`) once ready.
  * `--to` takes a host name too (resolved with lookupHost on each connect).
  *
+ * Flags: `--host` (default 127.0.0.1), `--port` (default 8000; 0 picks one), `--unix PATH`,
+ * `--to host:port` (default 127.0.0.1:7000). A bad flag prints one line and exits 2; a taken
+ * port or a missing permission, one line and exit 1 (examples/_daemon.ts).
+ *
  * @example
  * ```sh
  * deno run -A examples/proxy.ts --port 8000 --to 127.0.0.1:7000
@@ -34,6 +38,7 @@ import {
   UnixListener,
   type UnixStream,
 } from "../mod.ts";
+import { checkInt, daemon, parseFlags, UsageError } from "./_daemon.ts";
 
 /** Parsed command line. */
 interface Flags {
@@ -44,20 +49,29 @@ interface Flags {
   toPort: number;
 }
 
-function parseFlags(args: string[]): Flags {
-  const flag = (name: string, fallback: string): string => {
-    const i = args.indexOf(name);
-    return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-  };
-  const to = flag("--to", "127.0.0.1:7000");
+const USAGE = "usage: proxy.ts [--host 127.0.0.1] [--port 8000 | --unix PATH] " +
+  "[--to 127.0.0.1:7000]";
+
+function parseProxyFlags(args: string[]): Flags {
+  const given = parseFlags(
+    args,
+    { host: "string", port: "port", unix: "string", to: "string" },
+    USAGE,
+  );
+  const to = given.to ?? "127.0.0.1:7000";
   const colon = to.lastIndexOf(":");
-  if (colon < 0) throw new TypeError(`--to takes host:port, got ${to}`);
+  const toHost = to.slice(0, Math.max(colon, 0)).replace(/^\[|\]$/g, "");
+  const toPort = to.slice(colon + 1);
+  if (colon < 0 || toHost === "" || !/^\d+$/.test(toPort)) {
+    throw new UsageError(`--to takes host:port, got ${JSON.stringify(to)}`);
+  }
+  if (given.unix === "") throw new UsageError('--unix takes a socket path, got ""');
   return {
-    unix: args.includes("--unix") ? flag("--unix", "") : null,
-    host: flag("--host", "127.0.0.1"),
-    port: Number(flag("--port", "8000")),
-    toHost: to.slice(0, colon).replace(/^\[|\]$/g, ""),
-    toPort: Number(to.slice(colon + 1)),
+    unix: given.unix ?? null,
+    host: given.host ?? "127.0.0.1",
+    port: given.port ?? 8000,
+    toHost,
+    toPort: checkInt("--to's port", Number(toPort), 1, 65535),
   };
 }
 
@@ -111,6 +125,6 @@ function* main(f: Flags): Generator<unknown, void, unknown> {
 }
 
 if (import.meta.main) {
-  await run(main(parseFlags(Deno.args)));
+  await daemon("proxy", () => parseProxyFlags(Deno.args), (f) => run(main(f)));
   Deno.exit(0);
 }

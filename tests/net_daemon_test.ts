@@ -11,6 +11,7 @@ import { NET_BACKENDS } from "./net_helpers.ts";
 import assert from "node:assert/strict";
 import { echoOnce, startDaemon } from "./net_helpers.ts";
 import { ignoreWithout, missingPrograms } from "./tool_helpers.ts";
+import { EXIT_USAGE } from "../examples/_flags.ts";
 
 const ECHO = new URL("../examples/echo.ts", import.meta.url).pathname;
 const BACKENDS = NET_BACKENDS;
@@ -142,9 +143,11 @@ for (const backend of BACKENDS) {
 }
 
 // ---------------------------------------------------------------------------
-// Failing politely: one line saying what and how to fix it, exit status 1, no stack.
+// Failing politely: one line saying what and how to fix it, no stack; exit status 2 for a bad
+// command line, 1 for a failure while running.
 
 const CHAT = new URL("../examples/chat.ts", import.meta.url).pathname;
+const SERVER_PATH = "../examples/mini_redis/server.ts";
 
 /** Run `script` to its end with `perms` (deno run flags) and return its status and stderr lines. */
 async function runToEnd(
@@ -163,14 +166,15 @@ async function runToEnd(
   return { code: o.code, err, out: new TextDecoder().decode(o.stdout) };
 }
 
-/** Exit 1 with exactly one stderr line, `name: ...` matching `what`, and no stack trace. */
+/** Exit `code` (default 1) with exactly one stderr line, `name: ...` matching `what`, no stack. */
 function assertOneLine(
   r: { code: number; err: string[]; out: string },
   name: string,
   what: RegExp,
+  code = 1,
 ): void {
   const all = r.err.join("\n");
-  assert.equal(r.code, 1, all);
+  assert.equal(r.code, code, all);
   assert.equal(r.err.length, 1, `one line, got:\n${all}`);
   assert.ok(r.err[0].startsWith(`${name}: `), r.err[0]);
   assert.match(r.err[0], what);
@@ -178,11 +182,13 @@ function assertOneLine(
 }
 
 for (const [name, script] of [["echo", ECHO], ["chat", CHAT]] as const) {
-  Deno.test(`${name} daemon: a bad flag or value says which, and exits 1`, async () => {
-    assertOneLine(await runToEnd(script, ["--prot", "7000"]), name, /unknown flag --prot.*--help/);
-    assertOneLine(await runToEnd(script, ["--port", "abc"]), name, /--port takes a number/);
-    assertOneLine(await runToEnd(script, ["--port", "70000"]), name, /--port takes an integer/);
-    assertOneLine(await runToEnd(script, ["--port"]), name, /--port needs a value/);
+  Deno.test(`${name} daemon: a bad flag or value says which, and exits 2`, async () => {
+    const usage = async (args: string[], what: RegExp) =>
+      assertOneLine(await runToEnd(script, args), name, what, EXIT_USAGE);
+    await usage(["--prot", "7000"], /unknown flag --prot.*--help/);
+    await usage(["--port", "abc"], /--port takes a number/);
+    await usage(["--port", "70000"], /--port takes an integer in 0\.\.65535/);
+    await usage(["--port"], /--port needs a value/);
   });
 
   for (const backend of BACKENDS) {
@@ -223,4 +229,40 @@ Deno.test("echo daemon: an address that is not local says to use a local one, ex
     "echo",
     /192\.0\.2\.1 is not an address of this machine/,
   );
+});
+
+// Every other daemon and bench server parses its flags with examples/_flags.ts: a bad one is one
+// line naming it, and exit 2.
+const script = (path: string) => new URL(path, import.meta.url).pathname;
+const USAGE_CASES: [name: string, path: string, args: string[], what: RegExp][] = [
+  ["proxy", "../examples/proxy.ts", ["--bogus"], /unknown flag --bogus \(--help/],
+  ["proxy", "../examples/proxy.ts", ["--port", "x"], /--port takes a number, got "x"/],
+  ["proxy", "../examples/proxy.ts", ["--port=-1"], /--port takes an integer in 0\.\.65535/],
+  ["proxy", "../examples/proxy.ts", ["--to", "7000"], /--to takes host:port, got "7000"/],
+  ["file_server", "../examples/file_server.ts", ["--prot", "80"], /unknown flag --prot/],
+  ["file_server", "../examples/file_server.ts", ["--port", "65536"], /--port takes an integer/],
+  ["file_server", "../examples/file_server.ts", ["--dir", "/nonexistent/dokio"], /--dir takes a/],
+  ["mini-redis", "../examples/mini_redis/server.ts", ["--bogus"], /unknown flag --bogus/],
+  ["mini-redis", "../examples/mini_redis/server.ts", ["--port", "1.5"], /--port takes an int/],
+  ["mini-redis", "../examples/mini_redis/server.ts", ["--max-clients=0"], /--max-clients takes/],
+  ["unix_echo_server_dokio", "../bench/unix_echo_server_dokio.ts", [], /--path is required/],
+  ["unix_echo_server_dokio", "../bench/unix_echo_server_dokio.ts", ["--pth", "/x"], /unknown/],
+  ["unix_echo_server_deno", "../bench/unix_echo_server_deno.ts", [], /--path is required/],
+  ["unix_echo_server_deno", "../bench/unix_echo_server_deno.ts", ["--path"], /needs a value/],
+];
+
+Deno.test("proxy, file_server, mini-redis, bench unix echo servers: a bad flag is one line, exit 2", async () => {
+  const results = await Promise.all(
+    USAGE_CASES.map(([, path, args]) => runToEnd(script(path), args)),
+  );
+  USAGE_CASES.forEach(([name, , , what], i) => assertOneLine(results[i], name, what, EXIT_USAGE));
+});
+
+Deno.test("proxy, file_server, mini-redis: a port in use is one line, exit 1", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = String(taken.addr.port);
+  const names = ["proxy", "file_server", "mini-redis"];
+  const paths = ["../examples/proxy.ts", "../examples/file_server.ts", SERVER_PATH];
+  const results = await Promise.all(paths.map((p) => runToEnd(script(p), ["--port", port])));
+  results.forEach((r, i) => assertOneLine(r, names[i], /is already in use.*--port 0/));
 });

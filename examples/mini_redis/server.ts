@@ -44,6 +44,7 @@ import { Db } from "./db.ts";
 import { type Ctx, execute, type Session } from "./commands.ts";
 import { Command, DEFAULT_MAX_BULK, parseCommand, ProtocolError, Reply } from "./resp.ts";
 import { Hub } from "./pubsub.ts";
+import { checkInt, daemon, parseFlags as parseArgs } from "../_daemon.ts";
 
 /** Server settings (the command-line flags). */
 export interface ServerOptions {
@@ -73,49 +74,31 @@ const OUT_KEEP = 256 * 1024;
 const enc = new TextEncoder();
 const MAX_CLIENTS_REPLY = enc.encode("-ERR max number of clients reached\r\n");
 
+const USAGE = "usage: deno task redis [--host 127.0.0.1] [--port 6379] [--max-clients 10000]" +
+  " [--max-bulk 536870912] [--drain-ms 2000]";
+
 /**
- * Parse the command line.
+ * Parse the command line (with the examples' shared parser, examples/_flags.ts).
  *
  * @param args the flags
  * @returns the options
- * @throws {TypeError} for an unknown flag or a missing value
- * @throws {RangeError} for a value out of range
+ * @throws {UsageError} for an unknown flag, a missing value or a value out of range
  */
 export function parseFlags(args: string[]): ServerOptions {
-  const o: ServerOptions = {
-    host: "127.0.0.1",
-    port: 6379,
-    maxClients: 10_000,
-    maxBulk: DEFAULT_MAX_BULK,
-    drainMs: 2000,
+  const given = parseArgs(args, {
+    host: "string",
+    port: "port",
+    "max-clients": "number",
+    "max-bulk": "number",
+    "drain-ms": "number",
+  }, USAGE);
+  return {
+    host: given.host ?? "127.0.0.1",
+    port: given.port ?? 6379,
+    maxClients: checkInt("--max-clients", given["max-clients"] ?? 10_000, 1, 1_000_000),
+    maxBulk: checkInt("--max-bulk", given["max-bulk"] ?? DEFAULT_MAX_BULK, 1, DEFAULT_MAX_BULK),
+    drainMs: checkInt("--drain-ms", given["drain-ms"] ?? 2000, 0, 3_600_000),
   };
-  const int = (k: string, v: string, lo: number, hi: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < lo || n > hi) {
-      throw new RangeError(`${k} must be an integer in ${lo}..${hi}, got "${v}"`);
-    }
-    return n;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const [k, inline] = args[i].split("=", 2);
-    const val = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new TypeError(`${k} needs a value`);
-      return v;
-    };
-    if (k === "--host") o.host = val();
-    else if (k === "--port") o.port = int(k, val(), 0, 65535);
-    else if (k === "--max-clients") o.maxClients = int(k, val(), 1, 1_000_000);
-    else if (k === "--max-bulk") o.maxBulk = int(k, val(), 1, DEFAULT_MAX_BULK);
-    else if (k === "--drain-ms") o.drainMs = int(k, val(), 0, 3_600_000);
-    else if (k === "--help" || k === "-h") {
-      throw new TypeError(
-        "usage: deno task redis [--host 127.0.0.1] [--port 6379] [--max-clients 10000]" +
-          " [--max-bulk 536870912] [--drain-ms 2000]",
-      );
-    } else throw new TypeError(`unknown flag ${k}`);
-  }
-  return o;
 }
 
 /** One subscription of a connection: its receiver and the task forwarding it. */
@@ -413,20 +396,7 @@ export function* main(o: ServerOptions, ready?: (port: number) => void): Generat
 }
 
 if (import.meta.main) {
-  let o: ServerOptions;
-  try {
-    o = parseFlags(Deno.args);
-  } catch (e) {
-    console.error(`mini-redis: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-  try {
-    await run(main(o));
-  } catch (e) {
-    if (e instanceof IoError && e.code === "EADDRINUSE") {
-      console.error(`mini-redis: ${o.host}:${o.port} is already in use (EADDRINUSE)`);
-    } else console.error(`mini-redis: ${(e as Error).message ?? e}`);
-    Deno.exit(1);
-  }
+  // A bad flag: one line and exit 2; a taken port, a missing permission: one line and exit 1.
+  await daemon("mini-redis", () => parseFlags(Deno.args), (o) => run(main(o)));
   Deno.exit(0);
 }
