@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url);
-const USER_API = ["net", "fs", "io", "sync", "time", "examples", "bench", "tests"];
+const USER_API = ["net", "fs", "io", "sync", "time", "examples", "bench", "tests", "console"];
 
 function* modules(dir: URL): Generator<URL> {
   for (const e of Deno.readDirSync(dir)) {
@@ -50,6 +50,30 @@ Deno.test("layout: runtime/ imports nothing from the user-API folders", () => {
 
 Deno.test("layout: ffi/ imports nothing from runtime/ or the user-API folders", () => {
   assert.deepEqual(violations("ffi", ["runtime", ...USER_API]), []);
+});
+
+// The console is a tool above everything: it reads the daemon's stream, so of the library it may
+// know only the wire contract's types (runtime/instrument/snapshot.ts), and imports them as types.
+const CONTRACT = "runtime/instrument/snapshot.ts";
+
+Deno.test("layout: console/ imports only its own files and, as types, the snapshot contract", () => {
+  const bad: string[] = [];
+  for (const file of modules(new URL("console/", ROOT))) {
+    const src = Deno.readTextFileSync(file);
+    const name = file.href.slice(ROOT.href.length);
+    for (const spec of specifiers(src)) {
+      const target = new URL(spec, file).href.slice(ROOT.href.length);
+      if (topFolder(new URL(spec, file)) === "console") continue;
+      if (target !== CONTRACT) bad.push(`${name} imports ${spec}`);
+    }
+    const code = src.replace(/\/\*[\s\S]*?\*\//g, "");
+    for (
+      const m of code.matchAll(/import\s+(type\s+)?[^;]*?from\s*["']([^"']+snapshot\.ts)["']/g)
+    ) {
+      if (!m[1]) bad.push(`${name} imports values from ${m[2]} (types only)`);
+    }
+  }
+  assert.deepEqual(bad, []);
 });
 
 Deno.test("layout: the checker sees a planted upward import", () => {
