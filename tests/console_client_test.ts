@@ -1,0 +1,153 @@
+/**
+ * The console's shell pieces that need no terminal: the `host:port`
+ * argument, the reconnection delays, when colour and cursor addressing are
+ * used, and following a (fake) daemon's stream through a bad line, a
+ * daemon that goes away and one that comes back, and one that falls silent.
+ */
+
+import assert from "node:assert/strict";
+import {
+  DEFAULT_METRICS_PORT,
+  follow,
+  nextDelay,
+  parseTarget,
+  RETRY_FIRST_MS,
+  RETRY_MAX_MS,
+  type StreamEvent,
+} from "../console/client.ts";
+import { colorEnabled, screenMode } from "../console/terminal.ts";
+import { startFakeDaemon } from "./console_fake_daemon.ts";
+
+Deno.test("console client: host:port forms, defaults, and bad ones", () => {
+  assert.equal(DEFAULT_METRICS_PORT, 6669);
+  assert.deepEqual(parseTarget(undefined), {
+    addr: "127.0.0.1:6669",
+    url: "http://127.0.0.1:6669/console",
+  });
+  assert.equal(parseTarget("7000").addr, "127.0.0.1:7000");
+  assert.equal(parseTarget(":7000").addr, "127.0.0.1:7000");
+  assert.equal(parseTarget("example.net").addr, "example.net:6669");
+  assert.equal(parseTarget("10.1.2.3:9").url, "http://10.1.2.3:9/console");
+  assert.equal(parseTarget("[::1]:7000").url, "http://[::1]:7000/console");
+  assert.equal(parseTarget("[::1]").addr, "[::1]:6669");
+  for (const bad of ["host:0", "host:65536", "host:x", "a b:1", "::1:80", "host:"]) {
+    assert.throws(() => parseTarget(bad), RangeError, bad);
+  }
+});
+
+Deno.test("console client: reconnection delays double up to the cap", () => {
+  const seen: number[] = [];
+  let d = 0;
+  for (let i = 0; i < 8; i++) seen.push(d = nextDelay(d));
+  assert.equal(seen[0], RETRY_FIRST_MS);
+  assert.equal(seen[1], RETRY_FIRST_MS * 2);
+  assert.equal(seen[seen.length - 1], RETRY_MAX_MS);
+  assert.ok(seen.every((x, i) => i === 0 || x >= seen[i - 1]));
+});
+
+Deno.test("console terminal: colour and cursor addressing only where they work", () => {
+  const tty = { isTty: true, term: "xterm-256color" };
+  assert.equal(colorEnabled(tty), true);
+  assert.equal(colorEnabled({ ...tty, noColor: "1" }), false);
+  assert.equal(
+    colorEnabled({ ...tty, noColor: "" }),
+    true,
+    "NO_COLOR set but empty does not count",
+  );
+  assert.equal(colorEnabled({ ...tty, term: "dumb" }), false);
+  assert.equal(colorEnabled({ ...tty, isTty: false }), false);
+  assert.equal(screenMode(tty), "ansi");
+  assert.equal(screenMode({ ...tty, noColor: "1" }), "ansi", "no colour still moves the cursor");
+  assert.equal(screenMode({ ...tty, term: "dumb" }), "plain");
+  assert.equal(screenMode({ ...tty, isTty: false }), "plain");
+});
+
+/** Reads events (with `next()`: a `break` would close the generator) until `until` says stop. */
+async function collect(
+  events: AsyncGenerator<StreamEvent>,
+  until: (ev: StreamEvent) => boolean,
+): Promise<StreamEvent[]> {
+  const all: StreamEvent[] = [];
+  while (true) {
+    const r = await events.next();
+    if (r.done) throw new Error(`the stream ended after ${JSON.stringify(all.map((e) => e.kind))}`);
+    all.push(r.value);
+    if (until(r.value)) return all;
+  }
+}
+
+Deno.test("console client: follows a stream through a bad line, a daemon gone, and the daemon back", async () => {
+  let daemon = startFakeDaemon(100);
+  const port = daemon.port;
+  const controller = new AbortController();
+  const events = follow(`http://127.0.0.1:${port}/console`, {
+    signal: controller.signal,
+    maxLineBytes: 1 << 20,
+  });
+  try {
+    const first = await collect(events, (ev) => ev.kind === "snapshot");
+    assert.deepEqual(first.map((e) => e.kind), ["connected", "snapshot"]);
+    daemon.sendRaw("{oops\n");
+    const bad = await collect(events, (ev) => ev.kind === "bad-line");
+    assert.match((bad.at(-1) as { message: string }).message, /bad JSON line/);
+    await daemon.close();
+    const gone = await collect(events, (ev) => ev.kind === "disconnected");
+    assert.equal(gone.at(-1)!.kind, "disconnected");
+    daemon = startFakeDaemon(100, port);
+    const back = await collect(events, (ev) => ev.kind === "snapshot");
+    assert.ok(back.some((e) => e.kind === "connected"), "connected again");
+    const delays = back.flatMap((e) => e.kind === "disconnected" ? [e.retryInMs] : []);
+    assert.ok(delays.every((d) => d <= RETRY_MAX_MS));
+  } finally {
+    controller.abort();
+    await events.return(undefined);
+    await daemon.close();
+  }
+});
+
+Deno.test("console client: a silent stream is dropped after the stall timeout and re-dialled", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    // Headers, then nothing: a daemon stopped with SIGSTOP looks like this.
+    const body = new ReadableStream<Uint8Array>({ start() {} });
+    return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
+  });
+  const controller = new AbortController();
+  const events = follow(`http://127.0.0.1:${server.addr.port}/console`, {
+    signal: controller.signal,
+    stallMs: 300,
+  });
+  try {
+    const got = await collect(events, (ev) => ev.kind === "disconnected");
+    assert.deepEqual(got.map((e) => e.kind), ["connected", "disconnected"]);
+    assert.match((got[1] as { message: string }).message, /no update for 0\.3s/);
+  } finally {
+    controller.abort();
+    await events.return(undefined);
+    await server.shutdown();
+  }
+});
+
+Deno.test("console client: a server that is not a console stream is reported, not read", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) =>
+      new URL(req.url).pathname === "/console"
+        ? new Response("<html>", { headers: { "content-type": "text/html" } })
+        : new Response("", { status: 404 }),
+  );
+  const controller = new AbortController();
+  const events = follow(`http://127.0.0.1:${server.addr.port}/console`, {
+    signal: controller.signal,
+  });
+  try {
+    const got = await collect(events, (ev) => ev.kind === "disconnected");
+    assert.match(
+      (got.at(-1) as { message: string }).message,
+      /not a console stream \(content-type "text\/html"\)/,
+    );
+  } finally {
+    controller.abort();
+    await events.return(undefined);
+    await server.shutdown();
+  }
+});
