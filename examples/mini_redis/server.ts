@@ -13,9 +13,15 @@
  *
  * Flags: `--host` (127.0.0.1), `--port` (6379; 0 picks one),
  * `--max-clients` (10000), `--max-bulk` (536870912 bytes), `--drain-ms`
- * (2000). SIGINT/SIGTERM: stop accepting, close idle connections, let busy
- * ones finish their commands and write their replies, close what is left
- * at the drain deadline, exit 0.
+ * (2000), `--write-timeout-ms` (60000; 0: none). SIGINT/SIGTERM: stop
+ * accepting, close idle connections, let busy ones finish their commands
+ * and write their replies, close what is left at the drain deadline, exit 0.
+ *
+ * A client that sends requests but does not read its replies makes the
+ * server hold at most `OUT_HIGH` (1 MiB) of its replies plus one reply: a
+ * batch stops executing commands while that much output is unwritten, and
+ * the rest of the batch waits for the write. A connection whose replies
+ * the peer has not taken within `--write-timeout-ms` is closed.
  *
  * @example
  * ```sh
@@ -58,6 +64,8 @@ export interface ServerOptions {
   maxBulk: number;
   /** How long open connections may take to finish at shutdown, ms. */
   drainMs: number;
+  /** A connection whose pending replies are not all written within this is closed, ms (0: never). */
+  writeTimeoutMs: number;
 }
 
 /** Read buffer of a connection, bytes (grows for a larger frame). */
@@ -70,12 +78,22 @@ const READ_CAPACITY = 16 * 1024;
 const OUT_LIMIT = 8 * 1024 * 1024;
 /** An output buffer that grew past this is dropped after its write. */
 const OUT_KEEP = 256 * 1024;
+/**
+ * Unwritten replies past which a batch executes no more commands until they
+ * are written: a pipeline of large replies to a peer that does not read
+ * keeps at most this plus one reply.
+ */
+const OUT_HIGH = 1024 * 1024;
+/** Checks per write timeout: a stalled write is closed within 1 + 1/WRITE_CHECKS timeouts. */
+const WRITE_CHECKS = 4;
+/** Default `--write-timeout-ms`. */
+const WRITE_TIMEOUT_MS = 60_000;
 
 const enc = new TextEncoder();
 const MAX_CLIENTS_REPLY = enc.encode("-ERR max number of clients reached\r\n");
 
 const USAGE = "usage: deno task redis [--host 127.0.0.1] [--port 6379] [--max-clients 10000]" +
-  " [--max-bulk 536870912] [--drain-ms 2000]";
+  " [--max-bulk 536870912] [--drain-ms 2000] [--write-timeout-ms 60000]";
 
 /**
  * Parse the command line (with the examples' shared parser, examples/_flags.ts).
@@ -91,6 +109,7 @@ export function parseFlags(args: string[]): ServerOptions {
     "max-clients": "number",
     "max-bulk": "number",
     "drain-ms": "number",
+    "write-timeout-ms": "number",
   }, USAGE);
   return {
     host: given.host ?? "127.0.0.1",
@@ -98,6 +117,12 @@ export function parseFlags(args: string[]): ServerOptions {
     maxClients: checkInt("--max-clients", given["max-clients"] ?? 10_000, 1, 1_000_000),
     maxBulk: checkInt("--max-bulk", given["max-bulk"] ?? DEFAULT_MAX_BULK, 1, DEFAULT_MAX_BULK),
     drainMs: checkInt("--drain-ms", given["drain-ms"] ?? 2000, 0, 3_600_000),
+    writeTimeoutMs: checkInt(
+      "--write-timeout-ms",
+      given["write-timeout-ms"] ?? WRITE_TIMEOUT_MS,
+      0,
+      3_600_000,
+    ),
   };
 }
 
@@ -125,6 +150,11 @@ class Conn implements Session {
   lagged = 0;
   /** A write of the output is in progress. */
   writing = false;
+  /** Writes started (the write-timeout check tells one long write from several). */
+  writeStarts = 0;
+  /** `writeStarts` at the last check, and the checks since it changed during a write. */
+  #checkedStarts = -1;
+  #stalledChecks = 0;
   /** Waiting for a request with nothing half-read (shutdown may close it at once). */
   idle = false;
 
@@ -192,6 +222,21 @@ class Conn implements Session {
     this.closing = true;
   }
 
+  /**
+   * One write-timeout check: a write in progress through WRITE_CHECKS checks in a row is stuck
+   * on a peer that does not read; the connection is closed (its write fails, serve ends).
+   */
+  checkWrite(): void {
+    if (!this.writing || this.writeStarts !== this.#checkedStarts) {
+      this.#checkedStarts = this.writeStarts;
+      this.#stalledChecks = 0;
+      return;
+    }
+    if (++this.#stalledChecks < WRITE_CHECKS) return;
+    this.closing = true;
+    this.stream.close();
+  }
+
   /** Drop a subscriber that fell behind: tell it when its socket takes writes, else close now. */
   lag(missed: number): void {
     this.lagged += missed;
@@ -226,6 +271,7 @@ function* flush(c: Conn): Generator<unknown, void, unknown> {
     c.out = c.spare;
     c.spare = o;
     c.writing = true;
+    c.writeStarts++;
     try {
       yield* c.stream.writeAll(o.bytes);
     } finally {
@@ -260,6 +306,16 @@ export class MiniRedis {
     }
   }
 
+  /** Close connections whose writes stall past `writeTimeoutMs`; runs until aborted. */
+  *checkWrites(): Generator<unknown, void, unknown> {
+    const every = this.options.writeTimeoutMs / WRITE_CHECKS;
+    if (!(every > 0)) return;
+    for (;;) {
+      yield* sleep(every);
+      for (const c of this.conns) c.checkWrite();
+    }
+  }
+
   /** Stop: idle connections close now, busy ones after their replies are written. */
   stop(): void {
     this.#stopping = true;
@@ -279,12 +335,15 @@ export class MiniRedis {
     const x: Ctx = { db: this.db, session: c };
     const maxBulk = this.options.maxBulk;
     let partial = false;
+    // Complete commands are still buffered: the last batch stopped at OUT_HIGH.
+    let more = false;
     try {
       stream.setNoDelay(true);
       while (!c.closing && !this.#stopping) {
         c.idle = !partial;
         let eof: boolean;
-        if (c.subscriptions === 0) {
+        if (more) eof = false;
+        else if (c.subscriptions === 0) {
           eof = partial ? (yield* r.fillMore()) === null : (yield* r.fillBuf()).length === 0;
         } else {
           const s = yield* select({
@@ -308,8 +367,13 @@ export class MiniRedis {
         const buf = r.buffer;
         const end = buf.length;
         let off = 0;
+        more = false;
         try {
           while (off < end && !c.closing) {
+            if (c.out.len >= OUT_HIGH) {
+              more = true;
+              break;
+            }
             const n = parseCommand(buf, off, end, cmd, maxBulk);
             if (n === 0) break;
             off += n;
@@ -355,6 +419,7 @@ export function* main(o: ServerOptions, ready?: (port: number) => void): Generat
   ready?.(port);
   const server = new MiniRedis(o);
   const purge = spawn(server.purge());
+  const writeChecks = spawn(server.checkWrites());
   const limit = new Semaphore(o.maxClients);
   const stopper = spawn(function* () {
     const sig = yield* shutdownSignal();
@@ -391,6 +456,7 @@ export function* main(o: ServerOptions, ready?: (port: number) => void): Generat
     yield* tracker.wait();
   }
   purge.abort();
+  writeChecks.abort();
   server.hub.close();
   console.log("mini-redis stopped");
 }
