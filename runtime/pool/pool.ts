@@ -170,6 +170,18 @@ export interface PoolShutdownOptions {
   timeoutMs?: number;
 }
 
+/** What the pool keeps for one of its workers. */
+interface Member {
+  /** Its thread. */
+  readonly worker: Worker;
+  /** False once it died, was terminated, or the pool stopped it. */
+  alive: boolean;
+  /** Why it died ("" while alive, or when the pool stopped it). */
+  deathReason: string;
+  /** Called when it says "bye" at shutdown (or dies meanwhile). */
+  onBye: () => void;
+}
+
 interface Pending {
   handle: SharedJoinHandle<unknown>;
   bytes: Uint8Array;
@@ -249,10 +261,8 @@ function resultError(id: number, info: unknown): JoinError {
  */
 export class WorkerPool implements HandleOwner {
   #n: number;
-  #workers: Worker[] = [];
-  #alive: boolean[] = [];
-  #deathReason: string[] = [];
-  #byeWaiters: (() => void)[] = [];
+  /** One record per worker, by index (empty until the workers are created). */
+  #members: Member[] = [];
   #queuesSab: SharedArrayBuffer;
   #q: SharedQueues;
   #hdr: Int32Array;
@@ -378,7 +388,7 @@ export class WorkerPool implements HandleOwner {
   #bootFailed(e: Error): void {
     this.#bootError = e;
     this.#closing = true;
-    for (let i = 0; i < this.#n; i++) this.#alive[i] = false;
+    for (const m of this.#members) m.alive = false;
     for (let s = 0; s < this.#slots; s++) {
       if (this.#live[s] !== null) this.#settle(s, 1, { name: "Error", message: e.message });
     }
@@ -394,10 +404,7 @@ export class WorkerPool implements HandleOwner {
     for (let i = 0; i < this.#n; i++) {
       const w = new Worker(WORKER_ENTRY);
       if (!this.#held) w.unref();
-      this.#workers.push(w);
-      this.#alive.push(true);
-      this.#deathReason.push("");
-      this.#byeWaiters.push(() => {});
+      this.#members.push({ worker: w, alive: true, deathReason: "", onBye: () => {} });
       ready.push(
         new Promise<void>((resolve, reject) => {
           let booted = false;
@@ -440,7 +447,7 @@ export class WorkerPool implements HandleOwner {
         }),
       ]);
     } catch (e) {
-      for (const w of this.#workers) w.terminate();
+      for (const m of this.#members) m.worker.terminate();
       throw e;
     } finally {
       clearTimeout(timer);
@@ -455,10 +462,10 @@ export class WorkerPool implements HandleOwner {
   #hold(on: boolean): void {
     if (this.#held === on) return;
     this.#held = on;
-    for (let i = 0; i < this.#workers.length; i++) {
-      if (!this.#alive[i]) continue;
-      if (on) this.#workers[i].ref();
-      else this.#workers[i].unref();
+    for (const m of this.#members) {
+      if (!m.alive) continue;
+      if (on) m.worker.ref();
+      else m.worker.unref();
     }
   }
 
@@ -623,7 +630,7 @@ export class WorkerPool implements HandleOwner {
       throw new Error(`WorkerPool: the pool failed to start (${this.#bootError.message})`);
     }
     if (this.#closing) throw new Error("WorkerPool: spawn after shutdown()");
-    if (target >= 0 && !this.#alive[target]) {
+    if (target >= 0 && !this.#isAlive(target)) {
       throw new Error(`WorkerPool: worker ${target} is not alive`);
     }
     const w = this.#writer;
@@ -675,11 +682,11 @@ export class WorkerPool implements HandleOwner {
     this.#target[slot] = target;
     Atomics.store(hdr, base + H_STATE, INITIAL_STATE);
     if (target >= 0) {
-      if (!this.#alive[target]) {
+      if (!this.#isAlive(target)) {
         this.#settle(slot, 1, { name: "Error", message: `pool worker ${target} is not alive` });
         return;
       }
-      this.#workers[target].postMessage({ t: "run", id: slot });
+      this.#members[target].worker.postMessage({ t: "run", id: slot });
       return;
     }
     if (!this.#q.inject.push(slot)) {
@@ -721,7 +728,8 @@ export class WorkerPool implements HandleOwner {
   }
 
   #onMessage(i: number, m: { t: string; r?: unknown[]; id?: number; error?: unknown }): void {
-    if (!this.#alive[i]) return;
+    const member = this.#members[i];
+    if (!member.alive) return;
     if (m.t === "res") {
       const r = m.r!;
       for (let k = 0; k < r.length; k += 3) {
@@ -731,9 +739,9 @@ export class WorkerPool implements HandleOwner {
       this.#checkDrained();
     } else if (m.t === "need") {
       const big = this.#big.get(m.id!);
-      this.#workers[i].postMessage({ t: "args", id: m.id, bytes: big?.bytes, shared: big?.shared });
+      member.worker.postMessage({ t: "args", id: m.id, bytes: big?.bytes, shared: big?.shared });
     } else if (m.t === "bye") {
-      this.#byeWaiters[i]();
+      member.onBye();
     } else if (m.t === "fatal") {
       this.#death(i, `fatal: ${(m.error as { message?: string })?.message}`);
     }
@@ -811,18 +819,24 @@ export class WorkerPool implements HandleOwner {
     this.#death(index, "terminated");
   }
 
+  /** Whether worker `i` exists and is alive. */
+  #isAlive(i: number): boolean {
+    return this.#members[i]?.alive === true;
+  }
+
   #death(i: number, reason: string): void {
-    if (!this.#alive[i]) return;
-    this.#alive[i] = false;
-    this.#deathReason[i] = reason;
-    this.#workers[i].terminate();
-    this.#byeWaiters[i]();
+    const m = this.#members[i];
+    if (m === undefined || !m.alive) return;
+    m.alive = false;
+    m.deathReason = reason;
+    m.worker.terminate();
+    m.onBye();
     this.#q.idle.unparkWorker(i);
     // terminate() is asynchronous: the thread may run on for a moment, so the
     // recovery below is repeated by the sweeper until every task settled.
     const requeued = this.#recover(i, reason);
     const q = this.#q;
-    const anyAlive = this.#alive.some((a) => a);
+    const anyAlive = this.#members.some((m) => m.alive);
     if (!anyAlive) {
       for (let s = 0; s < this.#slots; s++) {
         if (this.#live[s] !== null) {
@@ -837,7 +851,7 @@ export class WorkerPool implements HandleOwner {
       this.#refill();
       for (let k = 0; k < requeued && q.idle.notifyOne() >= 0; k++);
       // A worker counted as searching may be the dead one: wake someone regardless.
-      for (let k = 0; k < this.#n; k++) if (this.#alive[k]) q.idle.unpark(k);
+      for (let k = 0; k < this.#n; k++) if (this.#isAlive(k)) q.idle.unpark(k);
     }
     this.#checkDrained();
     if (this.#sweeper === null && this.#liveCount > 0) {
@@ -883,15 +897,16 @@ export class WorkerPool implements HandleOwner {
       return;
     }
     const q = this.#q;
-    for (let k = 0; k < this.#n; k++) {
-      if (!this.#alive[k] && this.#deathReason[k] !== "") this.#recover(k, this.#deathReason[k]);
+    for (let k = 0; k < this.#members.length; k++) {
+      const m = this.#members[k];
+      if (!m.alive && m.deathReason !== "") this.#recover(k, m.deathReason);
     }
     this.#refill();
     this.#checkDrained();
     if (this.#liveCount === 0) return;
     if (q.inject.length > 0) return;
     for (let k = 0; k < this.#n; k++) {
-      if (this.#alive[k] && (q.rings[k].length > 0 || !q.lifo[k].isEmpty())) return;
+      if (this.#isAlive(k) && (q.rings[k].length > 0 || !q.lifo[k].isEmpty())) return;
     }
     let pushed = 0;
     for (let s = 0; s < this.#slots; s++) {
@@ -899,7 +914,7 @@ export class WorkerPool implements HandleOwner {
       const st = Atomics.load(this.#hdr, s * HEADER_WORDS + H_STATE);
       if ((st & (RUNNING | COMPLETE)) === 0 && q.inject.push(s)) pushed++;
     }
-    if (pushed > 0) { for (let k = 0; k < this.#n; k++) if (this.#alive[k]) q.idle.unpark(k); }
+    if (pushed > 0) { for (let k = 0; k < this.#n; k++) if (this.#isAlive(k)) q.idle.unpark(k); }
   }
 
   /**
@@ -927,7 +942,7 @@ export class WorkerPool implements HandleOwner {
         parks: Atomics.load(c, b + W_PARKS),
         unparks: Atomics.load(c, b + W_UNPARKS),
         queueDepth: this.#q.rings[i].length + (this.#q.lifo[i].isEmpty() ? 0 : 1),
-        alive: this.#alive[i],
+        alive: this.#isAlive(i),
       });
     }
     return out;
@@ -992,9 +1007,10 @@ export class WorkerPool implements HandleOwner {
     Atomics.store(this.#ctl, C_STOP, 1);
     const byes: Promise<void>[] = [];
     for (let i = 0; i < this.#n; i++) {
-      if (!this.#alive[i]) continue;
+      const m = this.#members[i];
+      if (!m.alive) continue;
       Atomics.add(this.#ctl, C_WORKER + 16 * i + W_CANCEL_EPOCH, 1);
-      byes.push(new Promise<void>((r) => (this.#byeWaiters[i] = r)));
+      byes.push(new Promise<void>((r) => (m.onBye = r)));
       this.#q.idle.unpark(i);
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -1003,9 +1019,9 @@ export class WorkerPool implements HandleOwner {
       new Promise<void>((r) => (timer = setTimeout(r, BYE_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);
-    for (let i = 0; i < this.#n; i++) {
-      this.#alive[i] = false;
-      this.#workers[i].terminate();
+    for (const m of this.#members) {
+      m.alive = false;
+      m.worker.terminate();
     }
   }
 }
