@@ -9,6 +9,7 @@ import { spawn } from "../runtime/mod.ts";
 import { sleep } from "../time/mod.ts";
 import { BufReader, BufWriter, MaxLengthError } from "../io/mod.ts";
 import { dribble, rng, type Transport, transports, withPair } from "./io_helpers.ts";
+import { abortReadersAtRandom } from "./io_helpers.ts";
 
 const enc = new TextEncoder();
 
@@ -169,16 +170,7 @@ t("a cancelled readLine loses no bytes", async (tr) => {
       }
     }
     // Readers that get aborted at random moments, then one that runs to the end.
-    for (let round = 0; round < 80; round++) {
-      const h = spawn(reader());
-      yield* sleep(0);
-      if (rand() < 0.5) yield* sleep(0);
-      h.abort();
-      try {
-        yield* h;
-      } catch { /* cancelled */ }
-    }
-    yield* reader();
+    yield* abortReadersAtRandom(reader, 80, rand);
     yield* w;
     return seen;
   });

@@ -9,7 +9,6 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "../runtime/mod.ts";
-import { sleep } from "../time/mod.ts";
 import {
   BytesCodec,
   type DecodeBuffer,
@@ -20,6 +19,7 @@ import {
   MaxLengthError,
 } from "../io/mod.ts";
 import { dribble, rng, type Transport, transports, withPair } from "./io_helpers.ts";
+import { abortReadersAtRandom } from "./io_helpers.ts";
 
 function t(name: string, fn: (tr: Transport) => Promise<void>, duplexCapacity?: number): void {
   for (const tr of transports(duplexCapacity)) Deno.test(`${name} [${tr.name}]`, () => fn(tr));
@@ -314,16 +314,7 @@ t("a cancelled Framed.read loses no frame", async (tr) => {
     function* reader(): Generator<unknown, void, unknown> {
       for (let x = yield* f.read(); x !== null; x = yield* f.read()) seen.push(x);
     }
-    for (let round = 0; round < 100; round++) {
-      const h = spawn(reader());
-      yield* sleep(0);
-      if (rand() < 0.5) yield* sleep(0);
-      h.abort();
-      try {
-        yield* h;
-      } catch { /* cancelled */ }
-    }
-    yield* reader();
+    yield* abortReadersAtRandom(reader, 100, rand);
     yield* w;
     return seen;
   });

@@ -7,7 +7,7 @@
  */
 
 import { NET_BACKENDS } from "./net_helpers.ts";
-import { run } from "../runtime/mod.ts";
+import { run, spawn } from "../runtime/mod.ts";
 import { TcpListener, TcpStream } from "../net/mod.ts";
 import { duplex } from "../io/mod.ts";
 import type { Reader, Writer } from "../io/mod.ts";
@@ -123,4 +123,32 @@ export function* dribble(
     yield* sleep(0);
   }
   if (end) yield* w.shutdown();
+}
+
+/**
+ * Cancellation under fire: start `reader()` `rounds` times, abort each at a random moment (after
+ * one or two scheduler turns, chosen by `rand`), then run it once to the end. A test then checks
+ * that what the aborted readers consumed was not lost.
+ *
+ * @example
+ * ```ts ignore
+ * // Not run: test tooling: the tests that import it run it.
+ * yield* abortReadersAtRandom(reader, 80, rng(1));
+ * ```
+ */
+export function* abortReadersAtRandom(
+  reader: () => Generator<unknown, void, unknown>,
+  rounds: number,
+  rand: () => number,
+): Generator<unknown, void, unknown> {
+  for (let round = 0; round < rounds; round++) {
+    const h = spawn(reader());
+    yield* sleep(0);
+    if (rand() < 0.5) yield* sleep(0);
+    h.abort();
+    try {
+      yield* h;
+    } catch { /* cancelled */ }
+  }
+  yield* reader();
 }
