@@ -5,7 +5,7 @@
  */
 
 export type { Operation, Poll } from "./operation.ts";
-export { Leaf, PENDING, toPromise } from "./operation.ts";
+export { GenOp, Leaf, PENDING, toPromise } from "./operation.ts";
 export type { Waker } from "./task/waker.ts";
 export { CancelledError, ClosedError, JoinError, timeoutError } from "./errors.ts";
 export type { JoinHandle } from "./task/join_handle.ts";

@@ -305,31 +305,49 @@ export abstract class Leaf<T>
 
 /**
  * An operation made of a generator function (called once per run), also
- * awaitable outside tasks.
+ * awaitable outside tasks: how a method whose body is a `function*` returns
+ * something that is both `yield*`-able in a task and `await`-able anywhere.
  *
  * @example
  * ```ts
- * import { GenOp } from "./operation.ts";
- * import { run } from "../mod.ts";
+ * import { GenOp, run } from "../mod.ts";
  * import assert from "node:assert/strict";
  *
+ * let runs = 0;
  * const op = new GenOp(function* () {
+ *   runs++;
  *   return 1;
  * });
- * assert.equal(await run(op), 1);
+ * assert.equal(await run(op), 1); // in a task (yield* op inside one)
+ * assert.equal(await op, 1); // awaited: a fresh run
+ * assert.equal(runs, 2);
  * ```
  */
 export class GenOp<T> implements Operation<T>, PromiseLike<T> {
   readonly #make: () => Iterator<unknown, T, unknown>;
-  /** Wrap `make` (called once per run). */
+  /**
+   * Wrap `make`.
+   *
+   * @param make makes one run's iterator (usually a generator function); called once per run.
+   */
   constructor(make: () => Iterator<unknown, T, unknown>) {
     this.#make = make;
   }
-  /** Start it. */
+  /**
+   * Start a run.
+   *
+   * @returns the run's iterator, from `make`.
+   */
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
     return this.#make();
   }
-  /** Run it on the current (or default) runtime. */
+  /**
+   * Run it as a task on the current (or default) runtime.
+   *
+   * @param onfulfilled called with the operation's result.
+   * @param onrejected called with the operation's error.
+   * @returns a promise of what the called handler returns.
+   */
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Operation, toPromise } from "../runtime/operation.ts";
+import type { Operation } from "../runtime/operation.ts";
 
 /**
  * True for objects with a callable `then`.
@@ -42,37 +42,4 @@ export function isOperation(x: unknown): x is Operation<unknown> {
   if (typeof x !== "object" || x === null) return false;
   if (typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function") return false;
   return !(Array.isArray(x) || x instanceof Map || x instanceof Set || ArrayBuffer.isView(x));
-}
-
-/**
- * An operation (and PromiseLike) whose iterator is made by `start` on each
- * run — used to give generator-bodied operations `await` support.
- *
- * @example
- * ```ts ignore
- * // Not run: module-internal; OnceCell.getOrInit, whose examples run, makes these.
- * import { BodyOp } from "./_op.ts";
- * const op = new BodyOp(function* () { return 1; });
- * ```
- */
-export class BodyOp<T> implements Operation<T>, PromiseLike<T> {
-  readonly #start: () => Iterator<unknown, T, unknown>;
-
-  /** Wrap `start`, called once per run of the operation. */
-  constructor(start: () => Iterator<unknown, T, unknown>) {
-    this.#start = start;
-  }
-
-  /** A fresh run. */
-  [Symbol.iterator](): Iterator<unknown, T, unknown> {
-    return this.#start();
-  }
-
-  /** Run as a task and get a promise. */
-  then<R1 = T, R2 = never>(
-    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
-    return toPromise<T>(this).then(onfulfilled, onrejected);
-  }
 }

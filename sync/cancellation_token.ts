@@ -11,11 +11,10 @@
  * @module
  */
 
-import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
+import { GenOp, Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { CancelledError } from "../runtime/errors.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
-import { BodyOp } from "./_op.ts";
 import { select } from "./select.ts";
 
 class CancelledOp extends Leaf<void> implements Waiter {
@@ -219,7 +218,7 @@ export class CancellationToken implements Disposable {
   runUntilCancelled<T>(
     op: Operation<T> | PromiseLike<T>,
   ): Operation<T | undefined> & PromiseLike<T | undefined> {
-    return new BodyOp(() => untilCancelled(this, op));
+    return new GenOp(() => untilCancelled(this, op));
   }
 
   /** Detach from the parent without cancelling (what dropping a child does in Tokio). */

@@ -12,11 +12,11 @@
  * @module
  */
 
-import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
+import { GenOp, Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { call } from "../runtime/mod.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
-import { BodyOp, isOperation, isPromiseLike } from "./_op.ts";
+import { isOperation, isPromiseLike } from "./_op.ts";
 
 const EMPTY = 0;
 const INIT = 1;
@@ -207,6 +207,6 @@ export class OnceCell<T> {
   getOrInit(init: () => Operation<T> | PromiseLike<T> | T): Operation<T> & PromiseLike<T> {
     if (typeof init !== "function") throw new TypeError("getOrInit needs a function");
     const c = this.#c;
-    return new BodyOp(() => getOrInitBody(c, init));
+    return new GenOp(() => getOrInitBody(c, init));
   }
 }

@@ -21,10 +21,10 @@
  */
 
 import { call } from "../runtime/call.ts";
-import type { Operation } from "../runtime/operation.ts";
+import { GenOp, type Operation } from "../runtime/operation.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import { now } from "../time/sleep.ts";
-import { BodyOp, isOperation, isPromiseLike } from "./_op.ts";
+import { isOperation, isPromiseLike } from "./_op.ts";
 import { Semaphore, type SemaphorePermit } from "./semaphore.ts";
 
 /**
@@ -223,7 +223,7 @@ export class Pool<T> {
    * ```
    */
   acquire(): Operation<PoolGuard<T>> & PromiseLike<PoolGuard<T>> {
-    return new BodyOp(() => this.#acquire());
+    return new GenOp(() => this.#acquire());
   }
 
   *#acquire(): Generator<unknown, PoolGuard<T>, unknown> {

@@ -24,7 +24,7 @@
  * @module
  */
 
-import { ClosedError, type Operation, toPromise } from "../../runtime/mod.ts";
+import { ClosedError, GenOp, type Operation } from "../../runtime/mod.ts";
 import { TcpStream } from "../../net/mod.ts";
 import { BufReader } from "../../io/mod.ts";
 import { Pool } from "../../sync/mod.ts";
@@ -72,23 +72,6 @@ export interface ClientAddr {
   hostname?: string;
   /** Port (default 6379). */
   port?: number;
-}
-
-/** An operation that is also awaitable, run by `start` each time. */
-class Op<T> implements Operation<T>, PromiseLike<T> {
-  readonly #start: () => Iterator<unknown, T, unknown>;
-  constructor(start: () => Iterator<unknown, T, unknown>) {
-    this.#start = start;
-  }
-  [Symbol.iterator](): Iterator<unknown, T, unknown> {
-    return this.#start();
-  }
-  then<R1 = T, R2 = never>(
-    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
-    return toPromise<T>(this).then(onfulfilled, onrejected);
-  }
 }
 
 const enc = new TextEncoder();
@@ -320,7 +303,7 @@ export class Pipeline {
    */
   exec(): Operation<RespValue[]> & PromiseLike<RespValue[]> {
     const cmds = this.#cmds.splice(0);
-    return new Op(() => this.#wire.roundTrip(cmds));
+    return new GenOp(() => this.#wire.roundTrip(cmds));
   }
 }
 
@@ -349,7 +332,7 @@ export class Client implements Disposable {
    * @throws {IoError} (when run) when the connection is refused.
    */
   static connect(addr: ClientAddr = {}): Operation<Client> & PromiseLike<Client> {
-    return new Op(function* () {
+    return new GenOp(function* () {
       const stream = yield* TcpStream.connect({
         hostname: addr.hostname ?? "127.0.0.1",
         port: addr.port ?? 6379,
@@ -372,7 +355,7 @@ export class Client implements Disposable {
    */
   command(...args: Arg[]): Operation<RespValue> & PromiseLike<RespValue> {
     if (args.length === 0) throw new TypeError("a command needs a name");
-    return new Op(() => this.#one(args));
+    return new GenOp(() => this.#one(args));
   }
 
   *#one(args: Arg[]): Generator<unknown, RespValue, unknown> {
@@ -382,7 +365,7 @@ export class Client implements Disposable {
 
   /** PING: "PONG". */
   ping(): Operation<string | null> & PromiseLike<string | null> {
-    return new Op(() => this.#text(["PING"]));
+    return new GenOp(() => this.#text(["PING"]));
   }
 
   *#text(args: Arg[]): Generator<unknown, string | null, unknown> {
@@ -395,12 +378,12 @@ export class Client implements Disposable {
 
   /** GET as text (UTF-8); null when the key is absent. */
   get(key: Arg): Operation<string | null> & PromiseLike<string | null> {
-    return new Op(() => this.#text(["GET", key]));
+    return new GenOp(() => this.#text(["GET", key]));
   }
 
   /** GET as bytes; null when the key is absent. */
   getBytes(key: Arg): Operation<Uint8Array | null> & PromiseLike<Uint8Array | null> {
-    return new Op(() => this.#bytes(["GET", key]));
+    return new GenOp(() => this.#bytes(["GET", key]));
   }
 
   *#bytes(args: Arg[]): Generator<unknown, Uint8Array | null, unknown> {
@@ -414,7 +397,7 @@ export class Client implements Disposable {
    * @returns true when set, false when NX/XX prevented it
    */
   set(key: Arg, value: Arg, options: SetOptions = {}): Operation<boolean> & PromiseLike<boolean> {
-    return new Op(() => this.#set(setArgs(key, value, options)));
+    return new GenOp(() => this.#set(setArgs(key, value, options)));
   }
 
   *#set(args: Arg[]): Generator<unknown, boolean, unknown> {
@@ -423,22 +406,22 @@ export class Client implements Disposable {
 
   /** DEL: how many keys were removed. */
   del(...keys: Arg[]): Operation<number> & PromiseLike<number> {
-    return new Op(() => this.#int(["DEL", ...keys]));
+    return new GenOp(() => this.#int(["DEL", ...keys]));
   }
 
   /** INCR: the new value. */
   incr(key: Arg): Operation<number> & PromiseLike<number> {
-    return new Op(() => this.#int(["INCR", key]));
+    return new GenOp(() => this.#int(["INCR", key]));
   }
 
   /** PTTL: ms left, -1 without expiry, -2 for no key. */
   pttl(key: Arg): Operation<number> & PromiseLike<number> {
-    return new Op(() => this.#int(["PTTL", key]));
+    return new GenOp(() => this.#int(["PTTL", key]));
   }
 
   /** PUBLISH: how many subscribers got it. */
   publish(channel: Arg, message: Arg): Operation<number> & PromiseLike<number> {
-    return new Op(() => this.#int(["PUBLISH", channel, message]));
+    return new GenOp(() => this.#int(["PUBLISH", channel, message]));
   }
 
   /** A pipeline: queue commands, send them with one write. */
@@ -456,7 +439,7 @@ export class Client implements Disposable {
   subscribe(...channels: string[]): Operation<Subscriber> & PromiseLike<Subscriber> {
     if (channels.length === 0) throw new TypeError("subscribe needs a channel");
     const wire = this.#wire;
-    return new Op(function* () {
+    return new GenOp(function* () {
       if (wire.busy || wire.broken) throw new TypeError("the client is busy or broken");
       wire.busy = true; // from now on the subscriber owns the wire
       const sub = new Subscriber(wire);
@@ -511,12 +494,12 @@ export class Subscriber implements Disposable, AsyncIterable<Message> {
 
   /** Subscribe to more channels (waits for the confirmations). */
   subscribe(...channels: string[]): Operation<void> & PromiseLike<void> {
-    return new Op(() => this.#change("SUBSCRIBE", channels));
+    return new GenOp(() => this.#change("SUBSCRIBE", channels));
   }
 
   /** Unsubscribe (none named: from all). */
   unsubscribe(...channels: string[]): Operation<void> & PromiseLike<void> {
-    return new Op(() => this.#change("UNSUBSCRIBE", channels));
+    return new GenOp(() => this.#change("UNSUBSCRIBE", channels));
   }
 
   *#change(kind: string, channels: string[]): Generator<unknown, void, unknown> {
@@ -551,7 +534,7 @@ export class Subscriber implements Disposable, AsyncIterable<Message> {
    * @throws {RedisError} (when run) when the server drops this subscriber (it lagged).
    */
   recv(): Operation<Message | null> & PromiseLike<Message | null> {
-    return new Op(() => this.#recv());
+    return new GenOp(() => this.#recv());
   }
 
   *#recv(): Generator<unknown, Message | null, unknown> {
