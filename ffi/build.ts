@@ -33,7 +33,7 @@
  * @module
  */
 
-import { cacheDir, readEnv } from "./library.ts";
+import { cacheDir, readEnv } from "./env.ts";
 import { hostTarget, libraryFileName, parseTarget, TARGETS } from "./target.ts";
 
 export { hostTarget, libraryFileName, TARGETS };

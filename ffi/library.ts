@@ -35,7 +35,10 @@ import config from "../deno.json" with { type: "json" };
 import { DK_ABI_VERSION, LAYOUT_FACTS } from "./layout.ts";
 import { type DokioSymbols, SYMBOLS } from "./symbols.ts";
 import { setErrnoSource } from "./errors.ts";
+import { cacheDir, readEnv } from "./env.ts";
 import { hostTarget, libraryFileName, parseTarget, TARGETS } from "./target.ts";
+
+export { cacheDir, readEnv } from "./env.ts";
 
 /** Operating systems the C reactor builds for. */
 const NATIVE_OSES: readonly string[] = ["linux", "macos"];
@@ -120,25 +123,6 @@ export function openLibrary(options: OpenLibraryOptions = {}): Promise<Library> 
     });
   }
   return discovered;
-}
-
-/**
- * Read an environment variable; `undefined` when unset or when `--allow-env`
- * does not cover it.
- *
- * @example
- * ```ts
- * import { readEnv } from "./library.ts";
- * import assert from "node:assert/strict";
- * assert.equal(readEnv("SURELY_NOT_SET_DOKIO_X"), undefined);
- * ```
- */
-export function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
 }
 
 function loadPath(path: string): Promise<Library> {
@@ -395,27 +379,6 @@ async function copyIntoCache(from: string, to: string): Promise<void> {
   } catch {
     // A cache that cannot be written is not an error: the local build is used.
   }
-}
-
-/**
- * The library cache directory: `$DOKIO_CACHE`, else `$XDG_CACHE_HOME/dokio`,
- * else `~/.cache/dokio`; null when none can be read (no `--allow-env`).
- *
- * @example
- * ```ts
- * import { cacheDir } from "./library.ts";
- * import assert from "node:assert/strict";
- * const dir = cacheDir();
- * assert.ok(dir === null || dir.length > 0); // null when no cache directory can be found
- * ```
- */
-export function cacheDir(): string | null {
-  const own = readEnv("DOKIO_CACHE");
-  if (own) return own;
-  const xdg = readEnv("XDG_CACHE_HOME");
-  if (xdg) return `${xdg}/dokio`;
-  const home = readEnv("HOME");
-  return home ? `${home}/.cache/dokio` : null;
 }
 
 function granted(name: "env" | "run"): boolean {
