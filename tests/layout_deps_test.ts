@@ -2,7 +2,8 @@
  * The dependency rule of docs/ARCHITECTURE.md, checked on the code: arrows
  * only point down (user API → runtime → ffi → C). Every static import and
  * re-export of every module under `runtime/` and `ffi/` is resolved and must
- * land in its own layer or below; doc examples (in comments) are not imports.
+ * land in its own layer or below; doc examples (in comments) are not imports. No two modules of
+ * the library import each other's values, directly or round a longer cycle.
  */
 
 import assert from "node:assert/strict";
@@ -79,4 +80,67 @@ Deno.test("layout: console/ imports only its own files and, as types, the snapsh
 Deno.test("layout: the checker sees a planted upward import", () => {
   const src = 'import { x } from "../net/mod.ts";\n// import "../sync/mod.ts";\n';
   assert.deepEqual(specifiers(src), ["../net/mod.ts"]);
+});
+
+// No two modules of the library need each other's values: an import cycle makes load order
+// matter (a value read before its module ran is undefined). Type-only imports vanish at run
+// time and are left out; dynamic `import("./x.ts")` counts.
+
+/** The relative specifiers `src` needs at run time: value imports, re-exports, `import()`. */
+function valueSpecifiers(src: string): string[] {
+  const code = src.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  const out: string[] = [];
+  const re =
+    /(?:^|\n)\s*(import|export)\s+(type\s+)?([^"';]*?)\s*from\s*["'](\.{1,2}\/[^"']+)["']/g;
+  for (const m of code.matchAll(re)) {
+    const names = m[3].trim();
+    const list = names.startsWith("{") ? names.slice(1, -1).split(",").map((n) => n.trim()) : [];
+    const typesOnly = m[2] !== undefined ||
+      (list.length > 0 && list.every((n) => n === "" || n.startsWith("type ")));
+    if (!typesOnly) out.push(m[4]);
+  }
+  for (const m of code.matchAll(/import\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g)) out.push(m[1]);
+  return out;
+}
+
+/** Every cycle of value imports between the modules of `graph`, one path each. */
+function cycles(graph: Map<string, string[]>): string[][] {
+  const found: string[][] = [];
+  const state = new Map<string, "open" | "done">();
+  const path: string[] = [];
+  const visit = (m: string) => {
+    state.set(m, "open");
+    path.push(m);
+    for (const t of graph.get(m) ?? []) {
+      if (state.get(t) === "open") found.push([...path.slice(path.indexOf(t)), t]);
+      else if (!state.has(t) && graph.has(t)) visit(t);
+    }
+    path.pop();
+    state.set(m, "done");
+  };
+  for (const m of graph.keys()) if (!state.has(m)) visit(m);
+  return found;
+}
+
+Deno.test("layout: no value import cycles in the library (type-only imports aside)", () => {
+  const graph = new Map<string, string[]>();
+  for (const room of ["runtime", "ffi", "net", "io", "fs", "sync", "time"]) {
+    for (const file of modules(new URL(room + "/", ROOT))) {
+      const name = file.href.slice(ROOT.href.length);
+      const targets = valueSpecifiers(Deno.readTextFileSync(file))
+        .map((s) => new URL(s, file).href.slice(ROOT.href.length));
+      graph.set(name, targets);
+    }
+  }
+  assert.ok(graph.size > 50, `read ${graph.size} modules`);
+  assert.deepEqual(cycles(graph).map((c) => c.join(" → ")), []);
+});
+
+Deno.test("layout: the cycle checker sees a planted cycle and ignores type-only imports", () => {
+  const a = 'import { b } from "./b.ts";\nimport type { C } from "./c.ts";\n';
+  const b = 'const a = await import("./a.ts");\nimport { type C } from "./c.ts";\n';
+  assert.deepEqual(valueSpecifiers(a), ["./b.ts"]);
+  assert.deepEqual(valueSpecifiers(b), ["./a.ts"]);
+  const graph = new Map([["a.ts", ["b.ts"]], ["b.ts", ["a.ts"]], ["c.ts", []]]);
+  assert.deepEqual(cycles(graph), [["a.ts", "b.ts", "a.ts"]]);
 });
