@@ -182,8 +182,22 @@ async function interactive(args: Args, env: TerminalEnv): Promise<number> {
     failure ??= e;
     controller.abort();
   };
+  const guarded = () => {
+    try {
+      draw();
+    } catch (e) {
+      fail(e);
+    }
+  };
+  // Whatever escapes (a bug in a listener, a rejected promise) still ends in restore().
+  const uncaught = (e: Event) => {
+    e.preventDefault();
+    fail(e instanceof ErrorEvent ? e.error : (e as PromiseRejectionEvent).reason);
+  };
+  globalThis.addEventListener("error", uncaught);
+  globalThis.addEventListener("unhandledrejection", uncaught);
   const signals: Array<[Deno.Signal, () => void]> = [
-    ["SIGWINCH", () => draw()],
+    ["SIGWINCH", guarded],
     ["SIGTERM", () => controller.abort()],
     ["SIGHUP", () => controller.abort()],
     ["SIGINT", () => controller.abort()],
@@ -215,6 +229,8 @@ async function interactive(args: Args, env: TerminalEnv): Promise<number> {
       draw();
     }
   };
+  // A note expires without an event to redraw it away.
+  const tick = setInterval(guarded, NOTE_MS);
 
   try {
     draw();
@@ -222,7 +238,10 @@ async function interactive(args: Args, env: TerminalEnv): Promise<number> {
     stream().catch(fail);
     await quit.promise;
   } finally {
+    clearInterval(tick);
     for (const [sig, fn] of signals) Deno.removeSignalListener(sig, fn);
+    globalThis.removeEventListener("error", uncaught);
+    globalThis.removeEventListener("unhandledrejection", uncaught);
     term.restore();
   }
   if (failure) {

@@ -68,12 +68,25 @@ class Tmux {
 }
 
 /**
+ * Prints the tty's canonical-mode flag after the console exits: `icanon` cooked, `-icanon` raw
+ * (Deno also resets the mode when its process ends; `restore()` does it before the shell is back).
+ */
+const TTY_MODE = "stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon";
+
+/** Asserts the window's terminal is as the console found it: main screen, cursor shown, cooked input. */
+async function assertRestored(tmux: Tmux, after: string): Promise<void> {
+  assert.doesNotMatch(after, /dokio console/, "the console's screen is gone");
+  const flags = await tmux.run("display-message", "-p", "#{alternate_on} #{cursor_flag}");
+  assert.equal(flags.trim(), "0 1", "main screen, cursor visible");
+}
+
+/**
  * The console as users start it (`deno task console`, with the task's permissions), colour
  * allowed whatever the test's environment says.
  */
 function consoleCommand(addr: string): string {
   return `env -u NO_COLOR TERM=xterm-256color ${Deno.execPath()} task console ${addr}` +
-    `; echo CONSOLE-EXIT $?; sleep 600`;
+    `; echo CONSOLE-EXIT $?; ${TTY_MODE}; sleep 600`;
 }
 
 Deno.test({
@@ -127,9 +140,9 @@ Deno.test({
       await tmux.waitFor(/dokio console connected/, "reconnected");
 
       await tmux.keys("q");
-      const after = await tmux.waitFor(/CONSOLE-EXIT \d+/, "the console to exit");
-      assert.match(after, /CONSOLE-EXIT 0/);
-      assert.doesNotMatch(after, /dokio console/, "the alternate screen was left");
+      const after = await tmux.waitFor(/CONSOLE-EXIT \d+\n-?icanon/, "the console to exit");
+      assert.match(after, /CONSOLE-EXIT 0\nicanon/, "exit 0, the tty back in cooked mode");
+      await assertRestored(tmux, after);
     } finally {
       await tmux.kill();
       await daemon.close();
@@ -159,6 +172,46 @@ Deno.test({
       await tmux.waitFor(/ticker/, "frames go on");
       await tmux.keys("C-c");
       await tmux.waitFor(/CONSOLE-EXIT 0/, "a clean exit");
+    } finally {
+      await tmux.kill();
+      await daemon.close();
+    }
+  },
+});
+
+/** The pid of the process the window's shell started (the console). */
+async function consolePid(tmux: Tmux): Promise<number> {
+  const shell = Number((await tmux.run("list-panes", "-F", "#{pane_pid}")).trim());
+  const children = Deno.readTextFileSync(`/proc/${shell}/task/${shell}/children`).trim().split(
+    /\s+/,
+  );
+  assert.equal(children.length, 1, `one child of the pane's shell: ${children}`);
+  return Number(children[0]);
+}
+
+Deno.test({
+  name: "console e2e: a resized window is redrawn to its new size; SIGTERM gives the terminal back",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const daemon = startFakeDaemon(200);
+    const tmux = new Tmux();
+    try {
+      await tmux.start(
+        `env -u NO_COLOR TERM=xterm-256color ${Deno.execPath()} run -A console/main.ts 127.0.0.1:${daemon.port}` +
+          `; echo CONSOLE-EXIT $?; ${TTY_MODE}; sleep 600`,
+      );
+      const small = await tmux.waitFor(/ticker/, "the first frame");
+      assert.match(small, /~o\.ts:88:5/, "80 columns: the site is cut");
+      await tmux.run("resize-window", "-x", "120", "-y", "30");
+      const big = await tmux.waitFor(/ examples\/echo\.ts:88:5/, "the wider frame");
+      assert.equal(big.split("\n").filter((l) => l !== "").length <= 30, true);
+      assert.match(big, /conn 127\.0\.0\.1:50001 /, "names no longer cut");
+      Deno.kill(await consolePid(tmux), "SIGTERM");
+      const after = await tmux.waitFor(/CONSOLE-EXIT \d+\n-?icanon/, "the console to exit");
+      assert.match(after, /CONSOLE-EXIT 0\nicanon/, "exit 0, the tty back in cooked mode");
+      await assertRestored(tmux, after);
     } finally {
       await tmux.kill();
       await daemon.close();
