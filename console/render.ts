@@ -243,6 +243,13 @@ function warningColumns(uptimeNs: number): Column<TaskWarning>[] {
   ];
 }
 
+/** What an empty list says. */
+const EMPTY_LIST: Record<ListName, string> = {
+  tasks: "no tasks (is the daemon's instrumentation on?)",
+  resources: "no resources reported",
+  warnings: "no warnings",
+};
+
 function listView(
   snap: ConsoleSnapshot,
   state: ViewState,
@@ -251,6 +258,12 @@ function listView(
   o: RenderOptions,
 ): string[] {
   const at = state.cursors[list].index;
+  const size = list === "tasks"
+    ? snap.tasks.length
+    : list === "resources"
+    ? snap.resources.length
+    : snap.warnings.length;
+  if (size === 0) return [paint([seg(EMPTY_LIST[list], "dim")], o.width, o.color)];
   switch (list) {
     case "tasks": {
       const tasks = sortedTasks(snap, state.sort, state.descending);

@@ -200,11 +200,15 @@ Deno.test("console render: percentiles are bucket bounds, capped by the largest 
   assert.equal(percentile(over, 0.5), 5e9, "the overflow bucket answers the max");
 });
 
-Deno.test("console render: a task gone from the snapshot, and an empty poll histogram, say so", () => {
+Deno.test("console render: a task gone from the snapshot, empty lists and an empty poll histogram say so", () => {
   const snap = sampleSnapshot();
   const s = stateAfter(snap, "enter");
   const gone = { ...snap, tasks: snap.tasks.filter((t) => t.id !== 5) };
   assert.match(render(gone, s, PLAIN).join("\n"), /task 5 is gone/);
+  const empty = { ...snap, tasks: [], resources: [], warnings: [] };
+  assert.match(render(empty, stateAfter(empty), PLAIN)[5], /^no tasks/);
+  assert.match(render(empty, stateAfter(empty, "r"), PLAIN)[5], /^no resources reported/);
+  assert.match(render(empty, stateAfter(empty, "w"), PLAIN)[5], /^no warnings/);
   const fresh = { ...snap, tasks: [task(9, { pollTimes: histogram([], 0), polls: 0 })] };
   const lines = render(fresh, stateAfter(fresh, "enter"), PLAIN);
   assert.match(lines.join("\n"), /poll times: no polls yet/);
