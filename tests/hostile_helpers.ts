@@ -49,11 +49,13 @@ export function nofile(): { soft: number; hard: number } {
 }
 
 /**
- * Whether a test needing `fds` open files here is skipped: prints why, or
- * in CI (`DOKIO_CI=1`) throws.
+ * Whether a test needing `fds` open files is skipped: prints why, or in CI
+ * (`DOKIO_CI=1`) throws. Deno raises its soft limit to the hard one when it
+ * starts (the daemons, Deno processes too, get the same), so the soft
+ * limit seen here is the most there is.
  *
  * @param suite what is skipped
- * @param fds the open files it needs in this process (the daemon gets the hard limit)
+ * @param fds the open files it needs (in this process and in the daemon)
  * @returns the value for `Deno.test`'s `ignore`
  * @throws {Error} in CI when the limit is too low
  */
@@ -65,17 +67,6 @@ export function ignoreWithoutFds(suite: string, fds: number): boolean {
   if (inCi()) throw new Error(`${why}; CI (DOKIO_CI=1) runs every suite`);
   console.log(`skipped ${why}`);
   return true;
-}
-
-/**
- * The prefix that runs a daemon with its open-files soft limit raised to the hard one.
- *
- * @returns the `prlimit` command words
- */
-export function raisedFds(): string[] {
-  const { hard } = nofile();
-  const n = hard === Infinity ? "unlimited" : String(hard);
-  return ["prlimit", `--nofile=${n}:${n}`];
 }
 
 /**
