@@ -46,7 +46,11 @@ type Event = number[][] | "error";
  * Parse `chunks` as the server does; the commands and a final "error" if
  * the stream was refused. Checks the bounds after every call.
  */
-function drive(chunks: Uint8Array[], maxBulk: number): { events: Event[]; highWater: number } {
+function drive(
+  chunks: Uint8Array[],
+  maxBulk: number,
+  shifts: Prng | null = null,
+): { events: Event[]; highWater: number } {
   const fb = new FeedBuffer();
   const cmd = new Command();
   const events: Event[] = [];
@@ -54,25 +58,28 @@ function drive(chunks: Uint8Array[], maxBulk: number): { events: Event[]; highWa
   for (const c of chunks) {
     fb.push(c);
     for (;;) {
-      const buf = fb.buffer;
-      cmd.argc = 0; // so that, when it gives 0, argc counts the args of this frame that are in
+      // With `shifts`, the bytes sit at a new offset of a new array each call (as when a reader
+      // moves its buffered bytes): a remembered frame must move with them.
+      const at = shifts === null ? 0 : shifts.int(8);
+      const buf = at === 0 ? fb.buffer : join([new Uint8Array(at), fb.buffer]);
       let n: number;
       try {
-        n = parseCommand(buf, 0, buf.length, cmd, maxBulk);
+        n = parseCommand(buf, at, buf.length, cmd, maxBulk);
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         events.push("error");
         return { events, highWater: fb.highWater };
       }
       mostArgs = Math.max(mostArgs, cmd.argc);
+      assert.ok(n > 0 || cmd.pendingCount < 0 || cmd.argc <= cmd.pendingCount, "argc past count");
       assert.ok(cmd.offs.length <= Math.max(FRESH.offs.length, 4 * mostArgs), "offsets grew");
       assert.ok(cmd.scratch.length <= Math.max(FRESH.scratch.length, MAX_INLINE), "scratch grew");
       if (n === 0) {
         fb.mark();
-        checkPending(buf, cmd, maxBulk);
+        checkPending(buf.subarray(at), cmd, maxBulk, at);
         break;
       }
-      assert.ok(n > 0 && n <= buf.length, `took ${n} of ${buf.length}`);
+      assert.ok(n > 0 && n <= buf.length - at, `took ${n} of ${buf.length - at}`);
       const args: number[][] = [];
       for (let i = 0; i < cmd.argc; i++) args.push([...cmd.view(i)]);
       if (cmd.argc > 0) events.push(args);
@@ -83,7 +90,7 @@ function drive(chunks: Uint8Array[], maxBulk: number): { events: Event[]; highWa
 }
 
 /** An incomplete frame keeps at most its complete args, a header and one bulk (or one line). */
-function checkPending(buf: Uint8Array, cmd: Command, maxBulk: number): void {
+function checkPending(buf: Uint8Array, cmd: Command, maxBulk: number, at: number): void {
   if (buf.length === 0) return;
   if (buf[0] !== 0x2a) {
     assert.ok(buf.length <= MAX_INLINE, `an inline line of ${buf.length} bytes kept`);
@@ -91,8 +98,10 @@ function checkPending(buf: Uint8Array, cmd: Command, maxBulk: number): void {
   }
   const header = MAX_HEADER + 1 + CRLF;
   const bulk = header + maxBulk + CRLF;
-  const tail = cmd.argc > 0 ? buf.length - (cmd.offs[2 * cmd.argc - 1] + CRLF) : buf.length;
-  const bound = cmd.argc > 0 ? bulk : header + bulk;
+  // A remembered frame's argc counts its args that are in; else its header is not in yet.
+  const argc = cmd.pendingCount >= 0 ? cmd.argc : 0;
+  const tail = argc > 0 ? buf.length - (cmd.offs[2 * argc - 1] - at + CRLF) : buf.length;
+  const bound = argc > 0 ? bulk : header + bulk;
   assert.ok(tail <= bound, `kept ${tail} bytes past the complete args (bound ${bound})`);
 }
 
@@ -183,7 +192,7 @@ Deno.test("fuzz RESP parser: multibulk and inline commands parse back to their a
   fuzz("RESP round trip", 2 * CI_ITERS, (r) => {
     const maxBulk = r.pick([1, 8, 40, 512 * 1024 * 1024]);
     const { bytes, want } = commands(r, maxBulk);
-    const got = drive(split(r, bytes), maxBulk);
+    const got = drive(split(r, bytes), maxBulk, r.chance(0.5) ? r : null);
     assert.deepEqual(got.events, want);
   });
 });
@@ -195,7 +204,7 @@ Deno.test("fuzz RESP parser: mutated and random streams give the same result for
       ? randomBytes(r, r.int(120))
       : mutate(r, commands(r, maxBulk).bytes, TOKENS);
     const whole = drive([input], maxBulk);
-    const parts = drive(split(r, input), maxBulk);
+    const parts = drive(split(r, input), maxBulk, r.chance(0.5) ? r : null);
     assert.deepEqual(parts.events, whole.events);
   });
 });
@@ -220,4 +229,29 @@ Deno.test("RESP parser: an inline line that never ends is refused past MAX_INLIN
   const got = drive(chunks, 512 * 1024 * 1024);
   assert.deepEqual(got.events, ["error"]);
   assert.ok(got.highWater <= MAX_INLINE + read, `held ${got.highWater}`);
+});
+
+Deno.test("RESP parser regression: a large frame in small reads is parsed once, not from its start each read", () => {
+  // 100,000 args in 1 KiB reads: each argument must be taken once (it was taken again on every
+  // read — 34 million times — pinning the single-threaded server for seconds per frame).
+  const args = 100_000;
+  const all = join([bytesOf(`*${args}\r\n`), bytesOf("$1\r\na\r\n".repeat(args))]);
+  const read = 1024;
+  const fb = new FeedBuffer();
+  const cmd = new Command();
+  let pushes = 0;
+  const push = cmd.push.bind(cmd);
+  cmd.push = (start, end) => {
+    pushes++;
+    push(start, end);
+  };
+  let n = 0;
+  for (let at = 0; n === 0 && at < all.length; at += read) {
+    fb.push(all.subarray(at, at + read));
+    n = parseCommand(fb.buffer, 0, fb.buffer.length, cmd, 1);
+  }
+  assert.equal(n, all.length);
+  assert.equal(cmd.argc, args);
+  assert.equal(pushes, args);
+  assert.deepEqual([...cmd.view(args - 1)], [0x61]);
 });

@@ -12,6 +12,10 @@
  *   the limit and an over-long inline line are refused before any buffer
  *   is sized for them; the offsets table grows only with arguments that
  *   are actually present.
+ * - An incomplete multibulk frame is not parsed again from its start: the
+ *   `Command` keeps how far it got, and the next call (which must pass the
+ *   same frame at its `pos`, with more bytes after) goes on from there. A
+ *   large frame arriving in small reads costs time linear in its size.
  * - Keys are binary-safe: a key's bytes become a string with one char per
  *   byte (latin1), and go back to the same bytes.
  *
@@ -57,6 +61,8 @@ export class ProtocolError extends Error {
 
 /** Not a number where one was expected (`parseCommand`'s header lines, `Command.int`). */
 const NOT_INT = Number.NaN;
+/** `Command.pendingCount` when no incomplete frame is remembered. */
+const NOT_PENDING = -1;
 
 /**
  * One parsed command: argument `i` is `buf[offs[2i] .. offs[2i+1])`. The
@@ -72,6 +78,11 @@ export class Command {
   offs: Int32Array = new Int32Array(16);
   /** Unescaped inline arguments. */
   scratch: Uint8Array = new Uint8Array(256);
+  /** An incomplete multibulk frame's argument count (NOT_PENDING: none). */
+  pendingCount: number = NOT_PENDING;
+  /** Where that frame started, and where its next unparsed argument starts. */
+  pendingPos = 0;
+  pendingNext = 0;
 
   /** Length of argument `i`, bytes. */
   len(i: number): number {
@@ -210,7 +221,9 @@ function headerEnd(buf: Uint8Array, from: number, end: number): number {
  * @param buf the read buffer
  * @param pos where the command starts
  * @param end where the buffered bytes end
- * @param cmd filled with the arguments (argc 0: an empty line or `*0`, nothing to run)
+ * @param cmd filled with the arguments (argc 0: an empty line or `*0`, nothing to run);
+ *   after a 0 it remembers how far the frame was parsed, so the next call must pass the same
+ *   frame at its `pos` (the buffer may have moved), with more bytes after
  * @param maxBulk the longest bulk string accepted
  * @returns bytes the command took (0: incomplete, nothing taken)
  * @throws {ProtocolError} for a malformed frame.
@@ -223,29 +236,42 @@ export function parseCommand(
   maxBulk: number,
 ): number {
   if (pos >= end) return 0;
-  if (buf[pos] !== STAR) return parseInline(buf, pos, end, cmd);
-  const h = headerEnd(buf, pos + 1, end);
-  if (h < 0) {
-    if (end - pos > MAX_HEADER) throw new ProtocolError("invalid multibulk length");
-    return 0;
+  if (buf[pos] !== STAR) {
+    cmd.pendingCount = NOT_PENDING;
+    return parseInline(buf, pos, end, cmd);
   }
-  if (buf[h + 1] !== LF) throw new ProtocolError("invalid multibulk length");
-  const count = parseIntAt(buf, pos + 1, h);
-  if (Number.isNaN(count) || count > MAX_MULTIBULK) {
-    throw new ProtocolError("invalid multibulk length");
+  let count = cmd.pendingCount;
+  let p: number;
+  if (count !== NOT_PENDING) {
+    // Go on with the frame left incomplete: its args parsed so far moved with it.
+    const moved = pos - cmd.pendingPos;
+    if (moved !== 0) { for (let i = 0; i < 2 * cmd.argc; i++) cmd.offs[i] += moved; }
+    p = cmd.pendingNext + moved;
+    cmd.pendingCount = NOT_PENDING;
+  } else {
+    const h = headerEnd(buf, pos + 1, end);
+    if (h < 0) {
+      if (end - pos > MAX_HEADER) throw new ProtocolError("invalid multibulk length");
+      return 0;
+    }
+    if (buf[h + 1] !== LF) throw new ProtocolError("invalid multibulk length");
+    count = parseIntAt(buf, pos + 1, h);
+    if (Number.isNaN(count) || count > MAX_MULTIBULK) {
+      throw new ProtocolError("invalid multibulk length");
+    }
+    cmd.argc = 0;
+    p = h + 2;
   }
   cmd.buf = buf;
-  cmd.argc = 0;
-  let p = h + 2;
-  for (let k = 0; k < count; k++) {
-    if (p >= end) return 0;
+  for (let k = cmd.argc; k < count; k++) {
+    if (p >= end) return pending(cmd, count, pos, p);
     if (buf[p] !== DOLLAR) {
       throw new ProtocolError(`expected '$', got '${String.fromCharCode(buf[p])}'`);
     }
     const e = headerEnd(buf, p + 1, end);
     if (e < 0) {
       if (end - p > MAX_HEADER) throw new ProtocolError("invalid bulk length");
-      return 0;
+      return pending(cmd, count, pos, p);
     }
     if (buf[e + 1] !== LF) throw new ProtocolError("invalid bulk length");
     const len = parseIntAt(buf, p + 1, e);
@@ -253,7 +279,7 @@ export function parseCommand(
       throw new ProtocolError("invalid bulk length");
     }
     const start = e + 2;
-    if (end - start < len + 2) return 0;
+    if (end - start < len + 2) return pending(cmd, count, pos, p);
     if (buf[start + len] !== CR || buf[start + len + 1] !== LF) {
       throw new ProtocolError("invalid bulk length");
     }
@@ -261,6 +287,14 @@ export function parseCommand(
     p = start + len + 2;
   }
   return p - pos;
+}
+
+/** Remember an incomplete frame's progress (its next argument starts at `next`); gives 0. */
+function pending(cmd: Command, count: number, pos: number, next: number): number {
+  cmd.pendingCount = count;
+  cmd.pendingPos = pos;
+  cmd.pendingNext = next;
+  return 0;
 }
 
 /** An inline command: space-separated words, with "double" and 'single' quotes. */
