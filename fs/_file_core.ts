@@ -195,6 +195,11 @@ export class FileCore {
  * ```
  */
 export abstract class FileOp<T> extends IoOp<T> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "fs";
+  }
+
   /** The file (null for ops that make one: open, readFile, writeFile). */
   readonly file: FileCore | null;
   /** Whether this op uses the cursor lane. */

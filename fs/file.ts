@@ -194,6 +194,11 @@ export type SeekMode = typeof SeekMode[keyof typeof SeekMode];
 
 /** A call on Deno's blocking pool that keeps the file's fd open until it settles. */
 class PoolCall extends Leaf<void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "fs";
+  }
+
   readonly #core: FileCore;
   readonly #start: () => Promise<void>;
   readonly #what: string;

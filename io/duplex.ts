@@ -102,6 +102,11 @@ class End {
 }
 
 class DuplexRead extends Leaf<number | null> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "duplex.read";
+  }
+
   readonly #end: End;
   readonly #buf: Uint8Array;
   constructor(end: End, buf: Uint8Array) {
@@ -128,6 +133,11 @@ class DuplexRead extends Leaf<number | null> {
 }
 
 class DuplexWrite extends Leaf<number | void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "duplex.write";
+  }
+
   readonly #end: End;
   readonly #buf: Uint8Array;
   readonly #all: boolean;
@@ -163,6 +173,11 @@ class DuplexWrite extends Leaf<number | void> {
 }
 
 class DuplexShutdown extends Leaf<void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "duplex.shutdown";
+  }
+
   readonly #end: End;
   constructor(end: End) {
     super();

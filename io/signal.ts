@@ -57,6 +57,11 @@ class SignalState {
 }
 
 class RecvSignal extends Leaf<Deno.Signal | null> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "signal";
+  }
+
   readonly #s: SignalState;
   constructor(s: SignalState) {
     super();

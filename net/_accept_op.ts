@@ -25,6 +25,11 @@ import { dropFd, GO, NetOp, READ, SocketCore } from "./_socket.ts";
  * ```
  */
 export class AcceptOp<T> extends NetOp<T> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "accept";
+  }
+
   readonly #peer: Uint8Array | null;
   readonly #kind: string;
   readonly #make: (core: SocketCore, peer: Uint8Array | null) => T;

@@ -16,6 +16,11 @@ const OPENING = 1;
 const FAILED = 2;
 
 class DriverOp extends Leaf<ReactorDriver> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "reactor.open";
+  }
+
   #state = IDLE;
   #error: unknown = null;
   #waker: Waker | null = null;

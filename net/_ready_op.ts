@@ -26,6 +26,11 @@ import { GO, NetOp, type SocketCore } from "./_socket.ts";
  * ```
  */
 export class ReadyOp<T> extends NetOp<T> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "ready";
+  }
+
   readonly #mask: number;
   readonly #attempt: (r: IoReactor, fd: number) => T | null;
 

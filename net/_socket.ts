@@ -421,6 +421,11 @@ export abstract class NetOp<T> extends IoOp<T> {
 
 /** A CLOSE record for `fd`; as a task (when `core` is given) it is spawned. */
 class CloseOp extends NetOp<void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "close";
+  }
+
   readonly #fd: number;
   readonly #owner: SocketCore | null;
   constructor(fd: number, owner: SocketCore | null) {

@@ -90,6 +90,11 @@ abstract class BufOp<T> extends NetOp<T> {
  * ```
  */
 export class RecvOp extends BufOp<number | null> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "recv";
+  }
+
   constructor(sock: SocketCore, buf: Uint8Array) {
     super(sock, READ, buf);
   }
@@ -124,6 +129,11 @@ export class RecvOp extends BufOp<number | null> {
  * ```
  */
 export class ReadExactOp extends BufOp<void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "recv";
+  }
+
   #off = 0;
   constructor(sock: SocketCore, buf: Uint8Array) {
     super(sock, READ, buf);
@@ -176,6 +186,11 @@ export class ReadExactOp extends BufOp<void> {
  * ```
  */
 export class SendOp extends BufOp<number> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "send";
+  }
+
   constructor(sock: SocketCore, buf: Uint8Array) {
     super(sock, WRITE, buf);
   }
@@ -202,6 +217,11 @@ export class SendOp extends BufOp<number> {
  * ```
  */
 export class WriteAllOp extends BufOp<void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "send";
+  }
+
   #off = 0;
   constructor(sock: SocketCore, buf: Uint8Array) {
     super(sock, WRITE, buf);
@@ -240,6 +260,11 @@ export class WriteAllOp extends BufOp<void> {
  * ```
  */
 export class ShutdownOp extends NetOp<void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "shutdown";
+  }
+
   readonly #how: number;
   constructor(sock: SocketCore, how: number) {
     super(sock, NO_LANE);

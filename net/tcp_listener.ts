@@ -97,6 +97,11 @@ const RETRY = new Set([
 ]);
 
 class ListenOp extends NetOp<TcpListener> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "listen";
+  }
+
   readonly #rec: Uint8Array;
   readonly #backlog: number;
   readonly #flags: number;

@@ -87,6 +87,11 @@ export interface ConnectCallOptions {
 }
 
 class ConnectOp extends NetOp<TcpStream> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "connect";
+  }
+
   readonly #rec: Uint8Array;
   readonly #signal: AbortSignal | undefined;
   #onAbort: (() => void) | null = null;

@@ -105,6 +105,11 @@ function bufferSize(v: number | undefined, name: string): number {
 }
 
 class UdpBindOp extends NetOp<UdpSocket> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "bind";
+  }
+
   readonly #rec: Uint8Array;
   readonly #flags: number;
   readonly #rcvbuf: number;
@@ -138,6 +143,11 @@ class UdpBindOp extends NetOp<UdpSocket> {
 }
 
 class UdpConnectOp extends NetOp<void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "connect";
+  }
+
   readonly #rec: Uint8Array;
   constructor(sock: SocketCore, rec: Uint8Array) {
     super(sock, NO_LANE);
@@ -152,6 +162,11 @@ class UdpConnectOp extends NetOp<void> {
 }
 
 class SendToOp extends NetOp<number> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "send";
+  }
+
   readonly #buf: Uint8Array;
   readonly #to: Uint8Array | null;
   constructor(sock: SocketCore, buf: Uint8Array, to: Uint8Array | null) {
@@ -168,6 +183,11 @@ class SendToOp extends NetOp<number> {
 }
 
 class RecvFromOp extends NetOp<Datagram> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "recv";
+  }
+
   readonly #buf: Uint8Array;
   readonly #from: Uint8Array = newAddr();
   constructor(sock: SocketCore, buf: Uint8Array) {

@@ -31,6 +31,11 @@ const REJECTED = 2;
  * ```
  */
 export class PromiseWait<T> extends Leaf<T> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "promise";
+  }
+
   #source: PromiseLike<T> | ((signal: AbortSignal) => PromiseLike<T> | T);
   #state = WAITING;
   #value: unknown = undefined;

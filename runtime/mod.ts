@@ -21,5 +21,18 @@ export {
   type RuntimeMetrics,
   type RuntimeOptions,
   spawn,
+  type SpawnOptions,
 } from "./runtime.ts";
+export type { InstrumentOptions } from "./instrument/instrument.ts";
+export type { MetricsServer, MetricsServerOptions } from "./instrument/server.ts";
+export type {
+  ConsoleSnapshot,
+  Histogram,
+  ResourceSnapshot,
+  TaskSnapshot,
+  TaskStateName,
+  TaskWarning,
+  WarningKind,
+  WorkerSnapshot,
+} from "./instrument/snapshot.ts";
 export type { WorkerMetrics } from "./scheduler/scheduler.ts";

@@ -129,6 +129,70 @@ export function toPromise<T>(op: Operation<T>): Promise<T> {
 
 const SUSPEND: IteratorYieldResult<undefined> = Object.freeze({ done: false, value: undefined });
 
+/** Instrumented runtimes alive: while > 0, a suspending leaf records itself. */
+let suspendWatchers = 0;
+/** The last operation that suspended while watched (what the task waits on). */
+let suspended: unknown = null;
+
+/**
+ * Start recording what tasks suspend on (an instrumented runtime calls this).
+ * Off, a suspending leaf pays one compare.
+ *
+ * @returns the function that stops it.
+ * @example
+ * ```ts
+ * import { noteSuspended, takeSuspended, watchSuspends } from "./operation.ts";
+ * import assert from "node:assert/strict";
+ * const stop = watchSuspends();
+ * const op = { kind: "demo" };
+ * noteSuspended(op);
+ * assert.equal(takeSuspended(), op);
+ * assert.equal(takeSuspended(), null);
+ * stop();
+ * ```
+ */
+export function watchSuspends(): () => void {
+  suspendWatchers++;
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    if (--suspendWatchers === 0) suspended = null;
+  };
+}
+
+/**
+ * An operation that is not a {@linkcode Leaf} (a sleep, a yield) reports
+ * that it suspends the task now; it should have a string `kind`.
+ *
+ * @param op the operation suspending.
+ * @example
+ * ```ts
+ * import { noteSuspended } from "./operation.ts";
+ * noteSuspended({ kind: "sleep" }); // no instrumented runtime: nothing kept
+ * ```
+ */
+export function noteSuspended(op: unknown): void {
+  if (suspendWatchers !== 0) suspended = op;
+}
+
+/**
+ * The operation that last suspended (since the previous call), and forget it.
+ *
+ * @returns the operation, or null.
+ * @example
+ * ```ts
+ * import { takeSuspended } from "./operation.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(takeSuspended(), null);
+ * ```
+ */
+export function takeSuspended(): unknown {
+  const op = suspended;
+  suspended = null;
+  return op;
+}
+
 const DONE_VOID: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
@@ -209,6 +273,17 @@ export abstract class Leaf<T>
   protected abstract cancel(): void;
 
   /**
+   * What a task suspended here waits on, as the console shows it (`sleep`,
+   * `recv`, `accept`, `lock`, …). Subclasses override it; by default the
+   * class name.
+   *
+   * @returns the kind name.
+   */
+  get kind(): string {
+    return this.constructor.name;
+  }
+
+  /**
    * The leaf is its own iterator.
    *
    * @returns this leaf.
@@ -255,6 +330,7 @@ export abstract class Leaf<T>
     }
     if (r === PENDING) {
       this._leafState = LEAF_WAITING;
+      if (suspendWatchers !== 0) suspended = this;
       return SUSPEND;
     }
     this._leafState = LEAF_DONE;

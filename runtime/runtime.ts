@@ -65,6 +65,17 @@ import { type PoolWorkerMetrics, WorkerPool } from "./pool/pool.ts";
 import type { SharedJoinHandle } from "./pool/handle.ts";
 import type { SharedArg } from "./pool/codec.ts";
 import type { SharedArgs, SharedFn, SharedResult, SharedTaskDef } from "./pool/registry.ts";
+import type { InstrumentOptions } from "./instrument/instrument.ts";
+import { buildSnapshot } from "./instrument/console.ts";
+import { prometheusText } from "./instrument/prometheus.ts";
+import { trackingResources } from "./instrument/resources.ts";
+import type { ConsoleSnapshot } from "./instrument/snapshot.ts";
+import {
+  DEFAULT_METRICS_HOSTNAME,
+  type MetricsServer,
+  type MetricsServerOptions,
+  serveMetricsOf,
+} from "./instrument/server.ts";
 
 export type { Backend };
 
@@ -157,6 +168,34 @@ export interface RuntimeOptions {
   startPaused?: boolean;
   /** Called for a failed task that nobody joined; default prints it. */
   onUnhandledError?: (error: JoinError) => void;
+  /**
+   * Task instrumentation for `rt.consoleSnapshot()`, `rt.metricsText()` and
+   * `rt.serveMetrics()`: true, or thresholds (see runtime/instrument/).
+   * Default off — or on when the env var `DOKIO_CONSOLE` is set (not "0")
+   * or `DOKIO_METRICS=host:port` is (then the first runtime made serves
+   * metrics there).
+   */
+  instrument?: boolean | InstrumentOptions;
+}
+
+/**
+ * Options of `spawn(body, options)`.
+ *
+ * @example
+ * ```ts
+ * import { run, spawn, type SpawnOptions } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const opts: SpawnOptions = { name: "worker-1" };
+ * assert.equal(await run(function* () {
+ *   return yield* spawn(function* () {
+ *     return 1;
+ *   }, opts);
+ * }), 1);
+ * ```
+ */
+export interface SpawnOptions {
+  /** A name for the console and the metrics (task series are per name). */
+  name?: string;
 }
 
 /**
@@ -218,6 +257,41 @@ function positiveInt(name: string, v: number | undefined, dflt: number): number 
   return v;
 }
 
+function readEnvVar(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `DOKIO_METRICS` was already served by a runtime of this isolate. */
+let envMetricsServed = false;
+
+function instrumentOption(v: boolean | InstrumentOptions | undefined): InstrumentOptions | null {
+  if (v === false) return null;
+  if (v === true) return {};
+  if (v !== undefined) return v;
+  const c = readEnvVar("DOKIO_CONSOLE");
+  if ((c !== undefined && c !== "" && c !== "0") || (readEnvVar("DOKIO_METRICS") ?? "") !== "") {
+    return {};
+  }
+  return null;
+}
+
+/**
+ * Parse `host:port` (`[v6]:port`, or `:port` / `port` for loopback).
+ *
+ * @param v the address.
+ * @returns hostname and port.
+ * @throws {TypeError} when it is not an address with a port.
+ */
+function parseHostPort(v: string): { hostname: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]:|([^:[\]]*):)?(\d+)$/.exec(v.trim());
+  if (m === null) throw new TypeError(`expected host:port, got "${v}"`);
+  return { hostname: m[1] ?? (m[2] || DEFAULT_METRICS_HOSTNAME), port: Number(m[3]) };
+}
+
 function backendOption(v: Backend | undefined): Backend {
   let b: string | undefined = v;
   if (b === undefined) {
@@ -256,6 +330,9 @@ export class Runtime {
   #poolSize: number;
   #pool: WorkerPool | null = null;
   #services = new Set<Service>();
+  /** performance.now() at construction (uptime without instrumentation). */
+  #startedMs = performance.now();
+  #stopResources: (() => void) | null = null;
 
   /**
    * Start building a runtime.
@@ -291,8 +368,10 @@ export class Runtime {
       clock: new Clock({ paused: options.startPaused === true, source: nativeClock ?? undefined }),
       turn: nativeTurn(),
       realClock: nativeClock,
+      instrument: instrumentOption(options.instrument),
     };
     this.#sched = new Scheduler(config);
+    if (config.instrument !== null) this.#stopResources = trackingResources();
     schedulers.set(this, this.#sched);
     hooks.set(this, {
       pool: () => this.#getPool(),
@@ -302,6 +381,15 @@ export class Runtime {
         return () => this.#services.delete(svc);
       },
     });
+    const envMetrics = readEnvVar("DOKIO_METRICS") ?? "";
+    if (envMetrics !== "" && !envMetricsServed) {
+      envMetricsServed = true;
+      this.serveMetrics(parseHostPort(envMetrics)).then(
+        (srv) =>
+          console.error(`dokio: metrics on ${srv.url}/metrics, console stream ${srv.url}/console`),
+        (e) => console.error(`dokio: DOKIO_METRICS=${envMetrics}: ${e?.message ?? e}`),
+      );
+    }
   }
 
   /**
@@ -334,7 +422,7 @@ export class Runtime {
    */
   async run<T>(main: TaskBody<T>): Promise<T> {
     if (this.#shutdown) throw new Error("run() on a runtime that was shut down");
-    const task = this.#sched.spawn(toIterator(main));
+    const task = spawnOn(this.#sched, main, undefined, main) as Task<T>;
     active.push(this);
     try {
       return await unwrapJoin(task);
@@ -348,12 +436,117 @@ export class Runtime {
    * Spawn a task on this runtime.
    *
    * @param body a generator function, a called generator, or an async function.
+   * @param options the task's name (for the console and the metrics; see {@linkcode SpawnOptions}).
    * @returns the task's handle.
    * @throws {TypeError} when `body` is not a task body.
    * @throws {Error} when the runtime was shut down.
    */
-  spawn<T>(body: TaskBody<T>): JoinHandle<T> {
-    return this.#sched.spawn(toIterator(body));
+  spawn<T>(body: TaskBody<T>, options?: SpawnOptions): JoinHandle<T> {
+    return spawnOn(this.#sched, body, options?.name, body);
+  }
+
+  /**
+   * Whether task instrumentation is on (see {@linkcode RuntimeOptions.instrument}).
+   *
+   * @returns true when on.
+   */
+  get instrumented(): boolean {
+    return this.#sched.instrument !== null;
+  }
+
+  /**
+   * What `deno task console` draws, now: per-worker series, every live task
+   * (and those finished in the last seconds), resources with waiters, and
+   * the warnings. Without instrumentation only the worker counters are
+   * filled (no tasks, empty histograms).
+   *
+   * @returns the snapshot (plain data, see runtime/instrument/snapshot.ts).
+   * @example
+   * ```ts
+   * import { Runtime, sleep, spawn } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await using rt = new Runtime({ instrument: true });
+   * const snap = await rt.run(function* () {
+   *   spawn(sleep(50), { name: "sleeper" });
+   *   yield* sleep(5);
+   *   return rt.consoleSnapshot();
+   * });
+   * const t = snap.tasks.find((t) => t.name === "sleeper");
+   * assert.equal(t?.waitingOn, "sleep");
+   * assert.equal(t?.state, "idle");
+   * ```
+   */
+  consoleSnapshot(): ConsoleSnapshot {
+    const s = this.#sched;
+    return buildSnapshot(
+      s.instrument,
+      s.metrics(),
+      s.io?.inFlightByKind() ?? {},
+      (this.#pool?.metrics() ?? []).map((p) => ({
+        polls: p.polls,
+        steals: p.steals,
+        parks: p.parks,
+        queueDepth: p.queueDepth,
+      })),
+      (performance.now() - this.#startedMs) * 1e6,
+    );
+  }
+
+  /**
+   * The Prometheus text exposition of this runtime (what `/metrics` serves).
+   *
+   * @returns the exposition text.
+   * @example
+   * ```ts
+   * import { Runtime } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await using rt = new Runtime({ instrument: true });
+   * await rt.run(function* () {});
+   * assert.match(rt.metricsText(), /^dokio_tasks_spawned_total 1$/m);
+   * ```
+   */
+  metricsText(): string {
+    const m = this.metrics();
+    return prometheusText(
+      this.consoleSnapshot(),
+      { spawnedTasks: m.spawnedTasks, activeTasks: m.activeTasks, backend: m.backend },
+      this.#sched.instrument,
+    );
+  }
+
+  /**
+   * Serve `/metrics` (Prometheus text) and `/console` (the NDJSON snapshot
+   * stream `deno task console` reads) over HTTP, on loopback unless told
+   * otherwise. Closed by `shutdown()`, or by the server's `close()`.
+   *
+   * @param options port (default 6669; 0 picks one), hostname (default 127.0.0.1), stream interval.
+   * @returns the server once it listens.
+   * @throws {RangeError} for a bad port or interval.
+   * @throws {Error} (as a rejection) when the port is taken or the runtime was shut down.
+   * @example
+   * ```ts
+   * import { Runtime } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * await using rt = new Runtime({ instrument: true });
+   * const srv = await rt.serveMetrics({ port: 0 });
+   * const res = await fetch(`${srv.url}/metrics`);
+   * assert.equal(res.status, 200);
+   * await res.body?.cancel();
+   * ```
+   */
+  async serveMetrics(options?: MetricsServerOptions): Promise<MetricsServer> {
+    if (this.#shutdown) throw new Error("serveMetrics() on a runtime that was shut down");
+    const srv = await serveMetricsOf(this, options);
+    const forget = runtimeHooks(this).track({ close: () => srv.close() });
+    return {
+      hostname: srv.hostname,
+      port: srv.port,
+      url: srv.url,
+      close: () => {
+        forget();
+        return srv.close();
+      },
+    };
   }
 
   /** The pool, started on first use (see the module doc). */
@@ -497,6 +690,7 @@ export class Runtime {
       if (s.liveTasks > 0) s.abortAll(); // forced: out of suspended finally blocks
     }
     await s.close();
+    this.#stopResources?.();
     if (this.#pool !== null) await this.#pool.shutdown({ timeoutMs: 0 });
   }
 
@@ -664,6 +858,16 @@ export class RuntimeBuilder {
     return this;
   }
   /**
+   * Task instrumentation (see {@linkcode RuntimeOptions.instrument}).
+   *
+   * @param on true (default) or thresholds; false to turn it off even when `DOKIO_CONSOLE` is set.
+   * @returns this builder.
+   */
+  instrument(on?: boolean | InstrumentOptions): this {
+    this.#o.instrument = on ?? true;
+    return this;
+  }
+  /**
    * Make the runtime.
    *
    * @returns a new runtime with the options set so far.
@@ -736,6 +940,7 @@ async function runThenShutdown<T>(rt: Runtime, main: TaskBody<T>): Promise<T> {
  * than a fresh generator closure: it is several times cheaper.
  *
  * @param body a generator function, a called generator, or an async function.
+ * @param options the task's name (for the console and the metrics; see {@linkcode SpawnOptions}).
  * @returns the task's handle.
  * @throws {TypeError} when `body` is not a task body.
  * @example
@@ -751,8 +956,54 @@ async function runThenShutdown<T>(rt: Runtime, main: TaskBody<T>): Promise<T> {
  * assert.equal(v, 42);
  * ```
  */
-export function spawn<T>(body: TaskBody<T>): JoinHandle<T> {
-  return ambientScheduler().spawn(toIterator(body));
+export function spawn<T>(body: TaskBody<T>, options?: SpawnOptions): JoinHandle<T> {
+  return spawnOn(ambientScheduler(), body, options?.name, body);
+}
+
+/**
+ * Spawn on `sched`; when instrumented, name the task and take its spawn site
+ * (cached under `key`'s site key: the body the user passed).
+ */
+function spawnOn<T>(
+  sched: Scheduler,
+  body: TaskBody<T>,
+  name: string | undefined,
+  key: unknown,
+): JoinHandle<T> {
+  const task = sched.spawn(toIterator(body));
+  const inst = sched.instrument;
+  if (inst !== null) inst.describe(task as Task<unknown>, name ?? null, key);
+  return task;
+}
+
+/**
+ * `spawn` for the spawners built on it (`JoinSet`, `TaskTracker`): `key` is
+ * the body the user passed, whose site is the one shown. Not for users.
+ *
+ * @param body the body to run (possibly a wrapper around the user's).
+ * @param name the task's name, if any.
+ * @param key the user's body (the spawn-site cache key).
+ * @returns the task's handle.
+ * @throws {TypeError} when `body` is not a task body.
+ * @example
+ * ```ts
+ * import { run } from "../mod.ts";
+ * import { spawnNamed } from "./runtime.ts";
+ * import assert from "node:assert/strict";
+ * function* one() {
+ *   return 1;
+ * }
+ * assert.equal(await run(function* () {
+ *   return yield* spawnNamed(one(), "one", one);
+ * }), 1);
+ * ```
+ */
+export function spawnNamed<T>(
+  body: TaskBody<T>,
+  name: string | undefined,
+  key: unknown,
+): JoinHandle<T> {
+  return spawnOn(ambientScheduler(), body, name, key);
 }
 
 // `await op` outside a task: run the operation as a task on the ambient runtime.

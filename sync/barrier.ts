@@ -50,6 +50,11 @@ class BarrierCore {
 const NOT_ARRIVED = -1;
 
 class WaitOp extends Leaf<BarrierWaitResult> implements Waiter {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "barrier";
+  }
+
   waker: Waker | null = null;
   before: Waiter | null = null;
   after: Waiter | null = null;

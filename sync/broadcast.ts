@@ -81,6 +81,11 @@ function catchUp<T>(c: BCore<T>, rx: RxState): number {
 }
 
 class RecvOp<T> extends FanOutWait<T | undefined, BCore<T>> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "broadcast.recv";
+  }
+
   readonly #rx: RxState;
 
   constructor(c: BCore<T>, rx: RxState) {

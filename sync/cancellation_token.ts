@@ -18,6 +18,11 @@ import { type Waiter, WaitList } from "./_waitlist.ts";
 import { select } from "./select.ts";
 
 class CancelledOp extends Leaf<void> implements Waiter {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "cancelled";
+  }
+
   waker: Waker | null = null;
   before: Waiter | null = null;
   after: Waiter | null = null;

@@ -63,6 +63,7 @@ import type { Waker } from "../runtime/task/waker.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
 import { checkSendable } from "./_sendable.ts";
+import { trackResource } from "../runtime/instrument/resources.ts";
 
 let makeSender: <T>(c: Chan<T>) => Sender<T>;
 let makeUnboundedSender: <T>(c: Chan<T>) => UnboundedSender<T>;
@@ -70,6 +71,11 @@ let makeReceiver: <T>(c: Chan<T>) => Receiver<T>;
 let makePermit: <T>(c: Chan<T>) => Permit<T>;
 const MAX_CAPACITY = 0x4000_0000;
 const INITIAL_RING = 32;
+
+function probeChan(c: Chan<unknown>): [number, string] {
+  const queued = c.cap === Infinity ? `${c.len} queued` : `${c.len}/${c.cap} queued`;
+  return [c.sendWaiters.length + c.recvWaiters.length, queued];
+}
 
 class Chan<T> {
   buf: (T | undefined)[];
@@ -90,6 +96,7 @@ class Chan<T> {
     const size = Math.min(this.limit, INITIAL_RING);
     this.buf = new Array(size).fill(undefined);
     this.mask = size - 1;
+    trackResource(this, "mpsc", probeChan);
   }
 
   get recvClosed(): boolean {
@@ -254,6 +261,11 @@ abstract class SlotOp<T, R> extends FastLeaf<R> {
 }
 
 class SendOp<T> extends SlotOp<T, void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "mpsc.send";
+  }
+
   readonly value: T;
   constructor(c: Chan<T>, value: T) {
     super(c);
@@ -269,6 +281,11 @@ class SendOp<T> extends SlotOp<T, void> {
 }
 
 class ReserveOp<T> extends SlotOp<T, Permit<T>> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "mpsc.reserve";
+  }
+
   protected done(): Permit<T> {
     return makePermit(this.c);
   }
@@ -357,6 +374,11 @@ class RecvNode implements Waiter {
 }
 
 class RecvOp<T, R> extends FastLeaf<R> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "mpsc.recv";
+  }
+
   readonly c: Chan<T>;
   readonly out: T[] | null;
   readonly limit: number;

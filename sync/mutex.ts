@@ -16,6 +16,7 @@ import { type Leaf, PENDING, type Poll } from "../runtime/operation.ts";
 import { FastLeaf } from "./_fast_leaf.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
+import { trackResource } from "../runtime/instrument/resources.ts";
 
 class MutexCore<T> {
   value: T;
@@ -24,6 +25,7 @@ class MutexCore<T> {
 
   constructor(value: T) {
     this.value = value;
+    trackResource(this, "mutex", probeMutex);
   }
 
   unlock(): void {
@@ -35,6 +37,10 @@ class MutexCore<T> {
     w.granted = true;
     w.waker?.wake();
   }
+}
+
+function probeMutex(c: MutexCore<unknown>): [number, string] {
+  return [c.waiters.length, c.locked ? "locked" : "unlocked"];
 }
 
 let makeGuard: <T>(core: MutexCore<T>) => MutexGuard<T>;
@@ -101,6 +107,11 @@ export class MutexGuard<T> implements Disposable {
 }
 
 class LockOp<T> extends FastLeaf<MutexGuard<T>> implements Waiter {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "lock";
+  }
+
   waker: Waker | null = null;
   before: Waiter | null = null;
   after: Waiter | null = null;

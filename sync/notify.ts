@@ -15,15 +15,24 @@
 import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
+import { trackResource } from "../runtime/instrument/resources.ts";
 
 const NONE = 0;
 const ONE = 1;
 const ALL = 2;
 
+function probeNotify(c: NotifyCore): [number, string] {
+  return [c.waiters.length, c.permit ? "permit stored" : "no permit"];
+}
+
 class NotifyCore {
   permit = false;
   generation = 0;
   readonly waiters: WaitList<NotifiedOp> = new WaitList();
+
+  constructor() {
+    trackResource(this, "notify", probeNotify);
+  }
 
   notifyOne(): void {
     const w = this.waiters.shift();
@@ -43,6 +52,11 @@ class NotifyCore {
 }
 
 class NotifiedOp extends Leaf<void> implements Waiter {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "notified";
+  }
+
   waker: Waker | null = null;
   before: Waiter | null = null;
   after: Waiter | null = null;

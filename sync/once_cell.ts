@@ -41,6 +41,11 @@ class CellCore<T> {
 
 /** Waits while another caller initialises; returns true when handed the right to initialise. */
 class InitWait<T> extends Leaf<boolean> implements Waiter {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "once-cell";
+  }
+
   waker: Waker | null = null;
   before: Waiter | null = null;
   after: Waiter | null = null;

@@ -45,6 +45,11 @@ class OneCore<T> {
 }
 
 class RecvOp<T> extends Leaf<T> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "oneshot.recv";
+  }
+
   readonly #c: OneCore<T>;
   constructor(c: OneCore<T>) {
     super();
@@ -75,6 +80,11 @@ class RecvOp<T> extends Leaf<T> {
 }
 
 class ClosedOp<T> extends Leaf<void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "oneshot.closed";
+  }
+
   readonly #c: OneCore<T>;
   constructor(c: OneCore<T>) {
     super();

@@ -16,6 +16,11 @@
 import { Leaf, PENDING, type Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
+import { trackResource } from "../runtime/instrument/resources.ts";
+
+function probeRwLock(c: RwCore<unknown>): [number, string] {
+  return [c.waiters.length, c.writer ? "write-locked" : `${c.readers} readers`];
+}
 
 class RwCore<T> {
   value: T;
@@ -25,6 +30,7 @@ class RwCore<T> {
 
   constructor(value: T) {
     this.value = value;
+    trackResource(this, "rwlock", probeRwLock);
   }
 
   dispatch(): void {
@@ -209,6 +215,11 @@ abstract class RwOp<V, G> extends Leaf<G> implements Waiter {
 }
 
 class ReadOp<T> extends RwOp<T, RwLockReadGuard<T>> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "read";
+  }
+
   readonly write = false;
   protected tryTake(): boolean {
     if (this.c.writer) return false;
@@ -221,6 +232,11 @@ class ReadOp<T> extends RwOp<T, RwLockReadGuard<T>> {
 }
 
 class WriteOp<T> extends RwOp<T, RwLockWriteGuard<T>> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "write";
+  }
+
   readonly write = true;
   protected tryTake(): boolean {
     if (this.c.writer || this.c.readers !== 0) return false;

@@ -18,6 +18,7 @@ import { FastLeaf } from "./_fast_leaf.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { ClosedError } from "../runtime/errors.ts";
 import { checkCount, type Waiter, WaitList } from "./_waitlist.ts";
+import { trackResource } from "../runtime/instrument/resources.ts";
 
 /**
  * The most permits a semaphore can hold (and one request can ask for).
@@ -42,6 +43,7 @@ class SemCore {
 
   constructor(permits: number) {
     this.available = permits;
+    trackResource(this, "semaphore", probeSemaphore);
   }
 
   release(n: number): void {
@@ -69,6 +71,10 @@ class SemCore {
     this.closed = true;
     this.waiters.wakeAll();
   }
+}
+
+function probeSemaphore(c: SemCore): [number, string] {
+  return [c.waiters.length, c.closed ? "closed" : `${c.available} permits free`];
 }
 
 let makePermit: (c: SemCore, n: number) => SemaphorePermit;
@@ -133,6 +139,11 @@ export class SemaphorePermit implements Disposable {
 }
 
 class AcquireOp extends FastLeaf<SemaphorePermit> implements Waiter {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "acquire";
+  }
+
   waker: Waker | null = null;
   before: Waiter | null = null;
   after: Waiter | null = null;

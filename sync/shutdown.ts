@@ -47,6 +47,11 @@ const FOREVER = 0x3fff_ffff;
 function noop(): void {}
 
 class SignalOp extends Leaf<Deno.Signal> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "signal";
+  }
+
   readonly #signals: readonly Deno.Signal[];
   #handlers: (() => void)[] | null = null;
   #fired: Deno.Signal | null = null;

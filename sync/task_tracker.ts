@@ -11,7 +11,8 @@
  * @module
  */
 
-import { call, type JoinHandle, spawn, type TaskBody } from "../runtime/mod.ts";
+import { call, type JoinHandle, type TaskBody } from "../runtime/mod.ts";
+import { spawnNamed, type SpawnOptions } from "../runtime/runtime.ts";
 import { Leaf, type Operation, PENDING, type Poll } from "../runtime/operation.ts";
 import type { Waker } from "../runtime/task/waker.ts";
 import { type Waiter, WaitList } from "./_waitlist.ts";
@@ -101,6 +102,11 @@ function* factoryBody<T>(fn: (signal: AbortSignal) => unknown): Generator<unknow
 }
 
 class WaitOp extends Leaf<void> implements Waiter {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "tracker.wait";
+  }
+
   waker: Waker | null = null;
   before: Waiter | null = null;
   after: Waiter | null = null;
@@ -163,10 +169,11 @@ export class TaskTracker {
    *
    * @param body an operation, a generator function, an async function given an AbortSignal, or a
    *   promise.
+   * @param options the task's name (for the console and the metrics).
    * @returns the task's handle.
    * @throws {TypeError} when `body` is none of those.
    */
-  spawn<T>(body: TaskBody<T>): JoinHandle<T> {
+  spawn<T>(body: TaskBody<T>, options?: SpawnOptions): JoinHandle<T> {
     let inner: It<T>;
     if (typeof body === "function") {
       inner = isGeneratorFunction(body)
@@ -183,7 +190,7 @@ export class TaskTracker {
     c.size++;
     const tracked = new TrackedIter(inner, c);
     try {
-      return spawn<T>({ [Symbol.iterator]: () => tracked });
+      return spawnNamed<T>({ [Symbol.iterator]: () => tracked }, options?.name, body);
     } catch (e) {
       c.ended();
       throw e;

@@ -38,6 +38,11 @@ interface RxState extends ReceiverState {
 }
 
 class ChangedOp<T> extends FanOutWait<void, WCore<T>> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "watch.changed";
+  }
+
   readonly #rx: RxState;
 
   constructor(c: WCore<T>, rx: RxState) {

@@ -18,6 +18,11 @@ import { checkMs } from "./sleep.ts";
 
 /** `time.advance(ms)`: move the clock, fire what is due, yield once. */
 class Advance extends Leaf<void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "advance";
+  }
+
   #ms: number;
   #moved: boolean;
 

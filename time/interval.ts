@@ -176,6 +176,11 @@ export class Interval {
 
 /** One `tick()` call: a leaf polling its interval. */
 class Tick extends Leaf<number> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "interval";
+  }
+
   #interval: Interval;
 
   constructor(interval: Interval) {

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { type Operation, toPromise } from "../runtime/operation.ts";
+import { noteSuspended, type Operation, toPromise } from "../runtime/operation.ts";
 import { currentCore, currentWaker, tryCurrentCore } from "../runtime/scheduler/context.ts";
 import { consumeBudget } from "../runtime/scheduler/coop.ts";
 import type { Waker } from "../runtime/task/waker.ts";
@@ -114,7 +114,13 @@ export class Sleep
     const waker = currentWaker();
     if (pos >= 0) this.waker = waker; // re-polled while pending
     else arm(this, waker);
+    noteSuspended(this);
     return SUSPEND;
+  }
+
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  get kind(): string {
+    return "sleep";
   }
 
   /**

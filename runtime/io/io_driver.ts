@@ -21,6 +21,11 @@
 export interface IoDriver {
   /** Operations submitted to the reactor and not yet completed. */
   readonly inFlight: number;
+  /**
+   * Operations in flight by kind (`recv`, `send`, `accept`, …; the ops'
+   * `kind`), counted on call (for the instrumentation, not the hot path).
+   */
+  inFlightByKind(): Record<string, number>;
   /** The reactor backend in use ("io_uring", "epoll", "kqueue"). */
   readonly backend: string;
   /** Submit what is queued, harvest completions without waiting, wake their tasks; returns the count. */

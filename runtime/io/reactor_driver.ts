@@ -254,6 +254,17 @@ export class ReactorDriver implements IoDriver {
     return this.#inFlight;
   }
 
+  /** Operations in flight by kind, counted now. */
+  inFlightByKind(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const op of this.#ops) {
+      if (op === null) continue;
+      const k = op.kind;
+      out[k] = (out[k] ?? 0) + 1;
+    }
+    return out;
+  }
+
   /** The backend in use. */
   get backend(): string {
     return this.reactor.backend;

@@ -379,6 +379,11 @@ function spinOption(spin: unknown): number {
  * ```
  */
 export class SendShared extends Leaf<void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "shared.send";
+  }
+
   #ch: SharedChannel;
   #bytes: Uint8Array;
   #token = { live: true };
@@ -433,6 +438,11 @@ export class SendShared extends Leaf<void> {
  * ```
  */
 export class RecvShared extends Leaf<Uint8Array | null> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "shared.recv";
+  }
+
   #ch: SharedChannel;
   #token = { live: true };
   /**
@@ -585,6 +595,11 @@ export class SharedNotify {
  * ```
  */
 export class NotifiedShared extends Leaf<void> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "shared.notified";
+  }
+
   #n: SharedNotify;
   #gen = 0;
   #first = true;

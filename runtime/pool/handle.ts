@@ -200,6 +200,11 @@ export class SharedJoinHandle<T> implements PromiseLike<T>, Operation<T> {
 }
 
 class JoinShared<T> extends Leaf<T> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "join";
+  }
+
   #h: SharedJoinHandle<T>;
   #w: Waker | null = null;
   constructor(h: SharedJoinHandle<T>) {

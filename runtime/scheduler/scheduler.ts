@@ -61,6 +61,7 @@ import { TimeDriver } from "../time/time_driver.ts";
 import { rejectYielded } from "../task/misuse.ts";
 import type { Clock } from "../time/clock.ts";
 import type { Backend } from "../../ffi/layout.ts";
+import { Instrument, type InstrumentOptions } from "../instrument/instrument.ts";
 
 /**
  * Consecutive LIFO-slot polls before the slot's task goes to the queue.
@@ -180,6 +181,8 @@ export interface SchedulerConfig {
   turn?: (() => Promise<unknown>) | null;
   /** Called with the error of a failed task nobody joined. */
   onUnhandledError?: (error: JoinError) => void;
+  /** Instrument tasks (runtime/instrument/); null or absent: off, no cost. */
+  instrument?: InstrumentOptions | null;
 }
 
 /**
@@ -265,6 +268,8 @@ export class Scheduler implements Core {
   /** Live tasks by header slot (the owner list). */
   readonly tasks: (Task<unknown> | undefined)[] = [undefined];
   readonly config: SchedulerConfig;
+  /** The task instrumentation, or null when off (one null check per poll, wake and spawn). */
+  readonly instrument: Instrument | null;
 
   #lifo: Task<unknown> | null = null;
   #local = new LocalQueue<Task<unknown>>();
@@ -311,6 +316,9 @@ export class Scheduler implements Core {
     this.#realNow = config.realClock ?? (() => performance.now());
     this.#toEvent = config.eventInterval;
     this.#toGlobal = config.globalQueueInterval;
+    this.instrument = config.instrument != null
+      ? new Instrument(this.tasks, this.#realNow, config.instrument)
+      : null;
   }
 
   /** The I/O driver, opening it on first use. */
@@ -352,6 +360,7 @@ export class Scheduler implements Core {
     const task = new Task<T>(this, iter, slot);
     this.tasks[slot] = task as Task<unknown>;
     this.#m.spawned++;
+    if (this.instrument !== null) this.instrument.spawned(task as Task<unknown>);
     this.#enqueue(task as Task<unknown>);
     return task;
   }
@@ -359,6 +368,7 @@ export class Scheduler implements Core {
   /** Wake `task` (its waker calls this). */
   wake(task: Task<unknown>): void {
     if (toNotifiedByRefLocal(this.headers.words, task.slot) === ToNotified.Submit) {
+      if (this.instrument !== null) this.instrument.woken(task);
       this.#enqueue(task);
     }
   }
@@ -366,6 +376,7 @@ export class Scheduler implements Core {
   /** Abort `task`. */
   abort(task: Task<unknown>): void {
     if (toNotifiedAndCancel(this.headers.words, task.slot, LOCAL) === ToNotified.Submit) {
+      if (this.instrument !== null) this.instrument.aborted(task);
       this.#enqueue(task);
     }
   }
@@ -451,6 +462,7 @@ export class Scheduler implements Core {
     let start = entered;
     for (;;) {
       const stopped = this.#runBatch(start);
+      if (this.instrument !== null) this.instrument.breakChain();
       enter(null, null);
       resetBudget(Infinity);
       if (stopped) break;
@@ -554,6 +566,7 @@ export class Scheduler implements Core {
 
   #pollDrivers(): void {
     this.#m.driverPolls++;
+    if (this.instrument !== null) this.instrument.breakChain();
     if (this.io !== null && this.io.inFlight > 0) this.io.pollNow();
     if (this.time.size > 0) this.time.process();
   }
@@ -594,9 +607,11 @@ export class Scheduler implements Core {
     if (toIdleFast(wordsNow, slot)) {
       // Woken during its own poll (yieldNow, budget): the running reference
       // moves to the new queue entry; back of the queue.
+      if (this.instrument !== null) this.instrument.pollEnd(task, true);
       this.#local.push(task, this.#inject);
       return;
     }
+    if (this.instrument !== null) this.instrument.pollEnd(task, false);
     // Not notified, or cancelled meanwhile (toIdle cannot say OkNotified here).
     if (toIdle(wordsNow, slot, LOCAL) === ToIdle.Cancelled) this.#cancelTask(task);
   }
@@ -607,6 +622,7 @@ export class Scheduler implements Core {
     this.#polling = task;
     enter(task, this);
     resetBudget(this.config.budget);
+    if (this.instrument !== null) this.instrument.pollStart(task);
   }
 
   /**
@@ -638,6 +654,7 @@ export class Scheduler implements Core {
     }
     // Its finally block suspended (async cleanup): let it run to the end as a
     // cancelled task. A second abort forces it out of the finally block.
+    if (this.instrument !== null) this.instrument.pollEnd(task, false);
     task.cancelling = true;
     LOCAL.and(this.headers.words, task.slot, ~CANCELLED);
     if (toIdle(this.headers.words, task.slot, LOCAL) === ToIdle.OkNotified) {
@@ -646,6 +663,9 @@ export class Scheduler implements Core {
   }
 
   #finish(task: Task<unknown>, outcome: number, result: unknown): void {
+    if (this.instrument !== null) {
+      this.instrument.finished(task, outcome === CANCELLED_OUTCOME, outcome === FAILED);
+    }
     task.complete(outcome, result);
     const slot = task.slot;
     toComplete(this.headers.words, slot, LOCAL);
@@ -678,6 +698,7 @@ export class Scheduler implements Core {
   /** Report a failure nobody will see otherwise. */
   reportUnobserved(task: Task<unknown>): void {
     this.#unobserved.delete(task);
+    this.instrument?.lostError(task);
     const err = new JoinError(task.id, task.result, false);
     if (this.config.onUnhandledError) this.config.onUnhandledError(err);
     else console.error(`dokio: unhandled failure in task ${task.id}:`, task.result);
@@ -778,6 +799,7 @@ export class Scheduler implements Core {
   async close(): Promise<void> {
     this.#closed = true;
     this.reportAllUnobserved();
+    this.instrument?.close();
     this.#closeChannel();
     if (this.#unparkFn !== null) {
       clearTimeout(this.#timer);

@@ -11,7 +11,7 @@
 import { JoinError } from "../errors.ts";
 import type { JoinHandle } from "./join_handle.ts";
 import { Leaf, PENDING, type Poll } from "../operation.ts";
-import { spawn } from "../runtime.ts";
+import { spawnNamed, type SpawnOptions } from "../runtime.ts";
 import type { TaskBody } from "./body.ts";
 import { JOIN_OBSERVED, type Task } from "./task.ts";
 import type { Waker } from "./waker.ts";
@@ -55,11 +55,12 @@ export class JoinSet<T> implements AsyncIterable<T>, Disposable {
    * Spawn `body` into the set.
    *
    * @param body a generator function, a called generator, or an async function.
+   * @param options the task's name (for the console and the metrics).
    * @returns the task's handle (the set joins it too).
    * @throws {TypeError} when `body` is none of those.
    */
-  spawn(body: TaskBody<T>): JoinHandle<T> {
-    const task = spawn(body) as Task<T>;
+  spawn(body: TaskBody<T>, options?: SpawnOptions): JoinHandle<T> {
+    const task = spawnNamed(body, options?.name, body) as Task<T>;
     this.#tasks.add(task);
     task.joinState = JOIN_OBSERVED; // the set observes its failures
     task.addJoinWaker({
@@ -170,6 +171,11 @@ export class JoinSet<T> implements AsyncIterable<T>, Disposable {
 import type { Operation } from "../operation.ts";
 
 class JoinNext<T> extends Leaf<T | undefined> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "join";
+  }
+
   #set: JoinSet<T>;
   #waker: Waker | null = null;
   constructor(set: JoinSet<T>) {

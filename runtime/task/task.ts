@@ -407,6 +407,11 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
 
 /** The leaf a joiner waits in. */
 class JoinWait<T> extends Leaf<T> {
+  /** What a task suspended here waits on (the console's "waiting on"). */
+  override get kind(): string {
+    return "join";
+  }
+
   #task: Task<T>;
   #waker: Waker | null = null;
   constructor(task: Task<T>) {

@@ -1,0 +1,826 @@
+/**
+ * Task instrumentation of one scheduler: per-task counts and times, the
+ * worker's poll-time and scheduled-time histograms, and the warnings
+ * (lost wake, long poll, self-wake loop, lost error). The scheduler holds a
+ * nullable `Instrument`; off (null) it costs one well-predicted null check
+ * per poll, wake and spawn and nothing else.
+ *
+ * Storage: one row per task in two typed arrays (times in a Float64Array,
+ * counts and flags in a Uint32Array), indexed by the task's header slot,
+ * so an instrumented spawn allocates nothing and touches two cache lines;
+ * the name and spawn site are one descriptor id (site.ts interns them). A
+ * task's own poll-time histogram is allocated at its second poll. Finished
+ * tasks are copied into a small ring, kept for the console for
+ * {@linkcode KEEP_FINISHED_MS}.
+ *
+ * Time, and why it is sampled: a clock read costs 40–90 ns here (the
+ * native clock; `performance.now()` more), about as much as a whole
+ * `yieldNow` round. So the clock is read once per *window* of polls, not
+ * twice per poll: a window opens at a poll start (reusing the last reading
+ * when the previous window ended just before, in the same batch) and closes
+ * after `stride` polls, or when a task finishes, the batch ends or the
+ * drivers are polled. The window's time is split evenly among its polls.
+ * `stride` is 1 (every poll timed exactly) until polls are seen to be
+ * fast: it doubles after each window whose polls averaged under
+ * {@linkcode FAST_POLL_NS}, up to {@linkcode MAX_STRIDE}, and falls back to
+ * 1 after a slower one. Busy time per task is exact at stride 1 and split
+ * evenly among at most MAX_STRIDE fast polls otherwise; a long poll that
+ * happens in a window of several polls cannot be told from its neighbours,
+ * so it is counted on the worker (`unattributedLongPolls`), the stride drops
+ * to 1 and the next one is attributed. A wake (or spawn) made inside a poll
+ * does not read the clock: the task is stamped when that window closes. One
+ * made outside any poll (I/O completions, timers, another thread, Deno's
+ * callbacks) reads it at once, so a long wait after it is seen.
+ *
+ * Warnings (each kind at most once per task; the list keeps the newest
+ * {@linkcode MAX_WARNINGS}):
+ * - `long-poll`: one poll took more than `longPollMs` (default
+ *   {@linkcode LONG_POLL_MS}): it held the thread.
+ * - `lost-wake`: woken but not polled for more than `lostWakeMs` (default
+ *   {@linkcode LOST_WAKE_MS}), seen at its late poll or at a snapshot.
+ * - `self-wake-loop`: `selfWakeLoop` (default {@linkcode SELF_WAKE_LOOP})
+ *   polls in a row ended with the task having woken itself.
+ * - `lost-error`: the task failed and the runtime reported the error as
+ *   unhandled — its handle was detached, or the runtime went idle or shut
+ *   down with nobody having joined it. JS gives no sound "handle dropped"
+ *   event (a finalizer runs at an unknown GC, and a failed task is kept for
+ *   a later joiner), so these are the points where the runtime itself knows
+ *   nobody will see the error.
+ *
+ * @module
+ */
+
+import type { Task } from "../task/task.ts";
+import { SENTINEL_SLOT } from "../task/header_table.ts";
+import { bucketOf, BUCKETS, HistogramBuilder, singleSample, toHistogram } from "./histogram.ts";
+import type { TaskSnapshot, TaskStateName, TaskWarning, WarningKind } from "./snapshot.ts";
+import { takeSuspended, watchSuspends } from "../operation.ts";
+import { descriptor, descriptorName, descriptorSite, NO_DESCRIPTOR } from "./site.ts";
+
+/** Default long-poll threshold, ms. */
+export const LONG_POLL_MS = 10;
+/** Default lost-wake threshold, ms. */
+export const LOST_WAKE_MS = 1000;
+/** Default self-wake loop length, polls in a row. */
+export const SELF_WAKE_LOOP = 1000;
+/** How long finished tasks stay in the snapshots, ms. */
+export const KEEP_FINISHED_MS = 5000;
+/** Most polls timed by one clock reading. */
+export const MAX_STRIDE = 16;
+/** Polls faster than this on average may share a clock reading, ns. */
+export const FAST_POLL_NS = 2000;
+/** Warnings kept. */
+export const MAX_WARNINGS = 256;
+/** Finished tasks kept for the console. */
+const MAX_FINISHED = 256;
+/** Distinct task names with series of their own; more share the name `(other)`. */
+export const MAX_NAMES = 64;
+const INITIAL_CAPACITY = 1024;
+
+/**
+ * Settings of the instrumentation (`new Runtime({ instrument: { … } })`).
+ *
+ * @example
+ * ```ts
+ * import type { InstrumentOptions } from "./instrument.ts";
+ * const strict: InstrumentOptions = { longPollMs: 5, lostWakeMs: 200, selfWakeLoop: 100 };
+ * ```
+ */
+export interface InstrumentOptions {
+  /** A poll longer than this (ms) raises `long-poll` (default 10). */
+  longPollMs?: number;
+  /** Woken and not polled for longer than this (ms) raises `lost-wake` (default 1000). */
+  lostWakeMs?: number;
+  /** This many self-woken polls in a row raise `self-wake-loop` (default 1000). */
+  selfWakeLoop?: number;
+}
+
+const S_IDLE = 0;
+const S_SCHEDULED = 1;
+const S_RUNNING = 2;
+const S_DONE = 3;
+const S_CANCELLED = 4;
+const STATE_NAMES: readonly TaskStateName[] = ["idle", "scheduled", "running", "done", "cancelled"];
+
+// The Float64 row of a task: times in ns since the instrument started.
+const F_BUSY = 0;
+const F_SCHED = 1;
+const F_IDLE = 2;
+const F_SPAWNED = 3;
+const F_LAST_END = 4;
+const F_READY = 5;
+/** Its first poll's duration (-1: not polled yet); a histogram is made at the second. */
+const F_FIRST = 6;
+const F_MAX = 7;
+const F_ROW = 8;
+// The Uint32 row of a task.
+const U_POLLS = 0;
+const U_WAKES = 1;
+const U_SELF_WAKES = 2;
+const U_STATE = 3;
+const U_WARNED = 4;
+const U_SELF_RUN = 5;
+const U_DESC = 6;
+const U_ROW = 8;
+
+/** A time waiting for the next clock reading. */
+const UNSTAMPED = -1;
+/** Not known (polled before its wake was stamped, or already used): no wait counted. */
+const UNKNOWN = -2;
+
+const W_LONG = 1;
+const W_LOST_WAKE = 2;
+const W_SELF = 4;
+
+/** Totals of the tasks of one name (finished ones folded in). */
+export interface NameTotals {
+  /** Tasks spawned under the name. */
+  spawned: number;
+  /** Of those, finished. */
+  finished: number;
+  /** Polls. */
+  polls: number;
+  /** Busy time, ns. */
+  busyNs: number;
+  /** Scheduled time, ns. */
+  scheduledNs: number;
+}
+
+function newTotals(): NameTotals {
+  return { spawned: 0, finished: 0, polls: 0, busyNs: 0, scheduledNs: 0 };
+}
+
+/** A finished task's row, copied out (made into a snapshot only when one is taken). */
+class Finished {
+  id = 0;
+  desc = NO_DESCRIPTOR;
+  cancelled = false;
+  polls = 0;
+  busy = 0;
+  sched = 0;
+  idle = 0;
+  wakes = 0;
+  selfWakes = 0;
+  spawnedAt = 0;
+  lastEnd = 0;
+  first = -1;
+  max = 0;
+  hist: Float64Array | undefined = undefined;
+  ready = UNKNOWN;
+  atNs = 0;
+  totals: NameTotals = newTotals();
+}
+
+/**
+ * The instrumentation of one scheduler (worker 0: the main thread).
+ *
+ * @example
+ * ```ts
+ * import { Runtime, sleep, spawn } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await using rt = new Runtime({ instrument: true });
+ * await rt.run(function* () {
+ *   yield* spawn(function* () {
+ *     yield* sleep(1);
+ *   }, { name: "napper" });
+ * });
+ * const t = rt.consoleSnapshot().tasks.find((t) => t.name === "napper");
+ * assert.equal(t?.polls, 2);
+ * ```
+ */
+export class Instrument {
+  /** Thresholds in ns. */
+  readonly longPollNs: number;
+  readonly lostWakeNs: number;
+  readonly selfWakeLoop: number;
+  /** The worker's poll durations. */
+  readonly pollTimes: HistogramBuilder = new HistogramBuilder();
+  /** The worker's woken → polled delays. */
+  readonly scheduledTimes: HistogramBuilder = new HistogramBuilder();
+  /** Totals since start. */
+  totalPolls = 0;
+  totalWakes = 0;
+  totalSelfWakes = 0;
+  totalBusyNs = 0;
+  /** Long polls hidden in a window of several polls (see the module doc). */
+  unattributedLongPolls = 0;
+  /** Warnings raised, by kind. */
+  readonly warningCounts: Record<WarningKind, number> = {
+    "lost-wake": 0,
+    "long-poll": 0,
+    "self-wake-loop": 0,
+    "lost-error": 0,
+  };
+
+  readonly #clock: () => number;
+  readonly #originMs: number;
+  readonly #tasks: (Task<unknown> | undefined)[];
+  readonly #stopWatch: () => void;
+
+  #cap = 0;
+  #f = new Float64Array(0);
+  #u = new Uint32Array(0);
+  /** What each idle task suspended on (a leaf), by slot; set at poll ends only. */
+  #leaves: unknown[] = [];
+  /** Each task's poll-time histogram from its second poll, by slot. */
+  #hists: (Float64Array | undefined)[] = [];
+
+  /** Slots woken or spawned since the last clock reading. */
+  #unstamped = new Int32Array(INITIAL_CAPACITY);
+  #unstampedLen = 0;
+  readonly #win = new Int32Array(MAX_STRIDE);
+  readonly #winSelf = new Uint8Array(MAX_STRIDE);
+  readonly #winFin: (Finished | null)[] = new Array(MAX_STRIDE).fill(null);
+  #winLen = 0;
+  #winStart = 0;
+  #stride = 1;
+  #chain = false;
+  #last = 0;
+
+  /** Ring of the last MAX_FINISHED finished tasks; #finishedNext is the next to overwrite. */
+  readonly #finished: Finished[] = Array.from({ length: MAX_FINISHED }, () => new Finished());
+  #finishedNext = 0;
+  #finishedCount = 0;
+  #warnings: TaskWarning[] = [];
+  /** Totals by name, and by descriptor id (a cache of the same objects). */
+  #byName = new Map<string, NameTotals>();
+  #byDesc: (NameTotals | undefined)[] = [];
+  #failedDescs = new Map<number, number>();
+
+  /**
+   * Instrument the scheduler whose owner list is `tasks`.
+   *
+   * @param tasks the scheduler's live tasks by slot.
+   * @param clock real time in ms (the scheduler's realClock).
+   * @param options thresholds.
+   */
+  constructor(
+    tasks: (Task<unknown> | undefined)[],
+    clock: () => number,
+    options?: InstrumentOptions,
+  ) {
+    this.#tasks = tasks;
+    this.#clock = clock;
+    this.#originMs = clock();
+    this.longPollNs = positive("longPollMs", options?.longPollMs, LONG_POLL_MS) * 1e6;
+    this.lostWakeNs = positive("lostWakeMs", options?.lostWakeMs, LOST_WAKE_MS) * 1e6;
+    this.selfWakeLoop = positive("selfWakeLoop", options?.selfWakeLoop, SELF_WAKE_LOOP);
+    this.#stopWatch = watchSuspends();
+    this.#grow(INITIAL_CAPACITY);
+  }
+
+  /** Ns since this instrument started, now (reads the clock). */
+  nowNs(): number {
+    return (this.#clock() - this.#originMs) * 1e6;
+  }
+
+  /** Stop listening for suspends (the runtime shut down). */
+  close(): void {
+    this.#stopWatch();
+  }
+
+  #grow(min: number): void {
+    let cap = this.#cap === 0 ? INITIAL_CAPACITY : this.#cap * 2;
+    while (cap < min) cap *= 2;
+    const f = new Float64Array(cap * F_ROW);
+    f.set(this.#f);
+    this.#f = f;
+    const u = new Uint32Array(cap * U_ROW);
+    u.set(this.#u);
+    this.#u = u;
+    this.#cap = cap;
+  }
+
+  /** A clock reading, ns since start. */
+  #read(): number {
+    const t = (this.#clock() - this.#originMs) * 1e6;
+    this.#last = t;
+    return t;
+  }
+
+  #pushUnstamped(s: number): void {
+    if (this.#unstampedLen === this.#unstamped.length) {
+      const b = new Int32Array(this.#unstamped.length * 2);
+      b.set(this.#unstamped);
+      this.#unstamped = b;
+    }
+    this.#unstamped[this.#unstampedLen++] = s;
+  }
+
+  /** Give every task woken or spawned since the last reading the time `t`. */
+  #stamp(t: number): void {
+    const n = this.#unstampedLen;
+    if (n === 0) return;
+    const u = this.#unstamped;
+    const f = this.#f;
+    const polls = this.#u;
+    for (let i = 0; i < n; i++) {
+      const s = u[i];
+      const r = s * F_ROW;
+      if (f[r + F_SPAWNED] === UNSTAMPED) {
+        f[r + F_SPAWNED] = t;
+        f[r + F_LAST_END] = t;
+      }
+      if (f[r + F_READY] === UNSTAMPED) {
+        if (polls[s * U_ROW + U_POLLS] > 0) {
+          const idle = t - f[r + F_LAST_END];
+          if (idle > 0) f[r + F_IDLE] += idle;
+        }
+        f[r + F_READY] = t;
+      }
+    }
+    this.#unstampedLen = 0;
+  }
+
+  /** A task was spawned (its slot is fresh). */
+  spawned(task: Task<unknown>): void {
+    const s = task.slot;
+    if (s >= this.#cap) this.#grow(s + 1);
+    const f = this.#f;
+    const r = s * F_ROW;
+    f[r + F_BUSY] = 0;
+    f[r + F_SCHED] = 0;
+    f[r + F_IDLE] = 0;
+    f[r + F_SPAWNED] = UNSTAMPED;
+    f[r + F_LAST_END] = 0;
+    f[r + F_READY] = UNSTAMPED;
+    f[r + F_FIRST] = -1;
+    f[r + F_MAX] = 0;
+    const u = this.#u;
+    const q = s * U_ROW;
+    u[q + U_POLLS] = 0;
+    u[q + U_WAKES] = 0;
+    u[q + U_SELF_WAKES] = 0;
+    u[q + U_STATE] = S_SCHEDULED;
+    u[q + U_WARNED] = 0;
+    u[q + U_SELF_RUN] = 0;
+    u[q + U_DESC] = NO_DESCRIPTOR;
+    this.#later(s);
+  }
+
+  /**
+   * Stamp slot `s` (woken or spawned): at the end of the current window
+   * when inside a poll, else now (a wake from the drivers or from outside
+   * the runtime: the clock is read, so a wait that follows is measured).
+   */
+  #later(s: number): void {
+    this.#pushUnstamped(s);
+    if (this.#winLen === 0) this.#stamp(this.#read());
+  }
+
+  /**
+   * Name a task and give its spawn site (the spawn functions call this).
+   *
+   * @param task the task just spawned.
+   * @param name its name, or null.
+   * @param key the body the user passed (the spawn-site cache key, see site.ts).
+   */
+  describe(task: Task<unknown>, name: string | null, key: unknown): void {
+    const s = task.slot;
+    if (s >= this.#cap || this.#tasks[s] !== task) return;
+    const d = descriptor(key, name);
+    this.#u[s * U_ROW + U_DESC] = d;
+    this.#totalsOf(d).spawned++;
+  }
+
+  /** `task` was woken by someone else and queued (not a wake during its own poll). */
+  woken(task: Task<unknown>): void {
+    const s = task.slot;
+    const q = s * U_ROW;
+    this.#u[q + U_WAKES]++;
+    this.#u[q + U_STATE] = S_SCHEDULED;
+    this.#f[s * F_ROW + F_READY] = UNSTAMPED;
+    this.totalWakes++;
+    this.#later(s);
+  }
+
+  /** `task` was queued by an abort (not counted as a wake). */
+  aborted(task: Task<unknown>): void {
+    const s = task.slot;
+    if (s === SENTINEL_SLOT || this.#u[s * U_ROW + U_STATE] !== S_IDLE) return;
+    this.#u[s * U_ROW + U_STATE] = S_SCHEDULED;
+    this.#f[s * F_ROW + F_READY] = UNSTAMPED;
+    this.#later(s);
+  }
+
+  /** A poll of `task` begins. */
+  pollStart(task: Task<unknown>): void {
+    const s = task.slot;
+    const n = this.#winLen;
+    if (n === 0) {
+      if (this.#chain) this.#winStart = this.#last;
+      else {
+        const t = this.#read();
+        this.#stamp(t);
+        this.#winStart = t;
+        this.#chain = true;
+      }
+    }
+    this.#win[n] = s;
+    this.#winFin[n] = null;
+    this.#winLen = n + 1;
+    this.#u[s * U_ROW + U_STATE] = S_RUNNING;
+  }
+
+  /**
+   * The poll of `task` returned and the task lives on; `notified` when it
+   * woke itself during the poll (it is queued again at once).
+   */
+  pollEnd(task: Task<unknown>, notified: boolean): void {
+    const s = task.slot;
+    const i = this.#winLen - 1;
+    const u = this.#u;
+    const q = s * U_ROW;
+    if (notified) {
+      takeSuspended();
+      u[q + U_STATE] = S_SCHEDULED;
+      this.#winSelf[i] = 1;
+      u[q + U_WAKES]++;
+      u[q + U_SELF_WAKES]++;
+      this.totalWakes++;
+      this.totalSelfWakes++;
+      if (++u[q + U_SELF_RUN] === this.selfWakeLoop) {
+        this.#warn(s, W_SELF, "self-wake-loop", `woke itself ${this.selfWakeLoop} polls in a row`);
+      }
+    } else {
+      this.#leaves[s] = takeSuspended();
+      u[q + U_STATE] = S_IDLE;
+      this.#winSelf[i] = 0;
+      u[q + U_SELF_RUN] = 0;
+    }
+    if (this.#winLen >= this.#stride) this.#closeWindow();
+  }
+
+  /** End the current window, if any, and the chain of readings (drivers, hops, parks). */
+  breakChain(): void {
+    if (this.#winLen > 0) this.#closeWindow();
+    this.#chain = false;
+  }
+
+  #closeWindow(): void {
+    const t = this.#read();
+    const k = this.#winLen;
+    this.#winLen = 0;
+    const total = t - this.#winStart;
+    const d = total / k;
+    const b = bucketOf(d);
+    const win = this.#win;
+    const f = this.#f;
+    const u = this.#u;
+    const sc = this.scheduledTimes.counts;
+    let scSum = 0;
+    let scMax = 0;
+    let start = this.#winStart;
+    for (let i = 0; i < k; i++) {
+      const s = win[i];
+      const end = start + d;
+      const fin = this.#winFin[i];
+      if (fin !== null) {
+        // The task finished in this window: its row may already be another task's.
+        if (fin.ready >= 0) {
+          const wait = start > fin.ready ? start - fin.ready : 0;
+          fin.ready = UNKNOWN;
+          fin.sched += wait;
+          fin.totals.scheduledNs += wait;
+          sc[bucketOf(wait)]++;
+          scSum += wait;
+          if (wait > scMax) scMax = wait;
+          if (wait > this.lostWakeNs) {
+            this.#raiseFor(fin.id, fin.desc, "lost-wake", `woken ${ms(wait)} before it was polled`);
+          }
+        }
+        if (k === 1 && d > this.longPollNs) {
+          this.#raiseFor(
+            fin.id,
+            fin.desc,
+            "long-poll",
+            `one poll ran ${ms(d)}, blocking its thread`,
+          );
+        }
+        fin.polls++;
+        fin.busy += d;
+        fin.totals.polls++;
+        fin.totals.busyNs += d;
+        if (fin.first < 0 && fin.hist === undefined) fin.first = d;
+        else {
+          if (fin.hist === undefined) fin.hist = histOf(fin.first);
+          fin.hist[b]++;
+        }
+        if (d > fin.max) fin.max = d;
+        fin.lastEnd = end;
+        fin.atNs = end;
+        start = end;
+        continue;
+      }
+      const r = s * F_ROW;
+      const ready = f[r + F_READY];
+      if (ready >= 0) {
+        const wait = start > ready ? start - ready : 0;
+        f[r + F_SCHED] += wait;
+        sc[bucketOf(wait)]++;
+        scSum += wait;
+        if (wait > scMax) scMax = wait;
+        if (wait > this.lostWakeNs) {
+          this.#warn(s, W_LOST_WAKE, "lost-wake", `woken ${ms(wait)} before it was polled`);
+        }
+        f[r + F_READY] = UNKNOWN;
+      }
+      u[s * U_ROW + U_POLLS]++;
+      f[r + F_BUSY] += d;
+      const first = f[r + F_FIRST];
+      if (first < 0) f[r + F_FIRST] = d;
+      else {
+        let h = this.#hists[s];
+        if (h === undefined) h = this.#hists[s] = histOf(first);
+        h[b]++;
+      }
+      if (d > f[r + F_MAX]) f[r + F_MAX] = d;
+      if (k === 1 && d > this.longPollNs) {
+        this.#warn(s, W_LONG, "long-poll", `one poll ran ${ms(d)}, blocking its thread`);
+      }
+      f[r + F_LAST_END] = end;
+      if (this.#winSelf[i] === 1) f[r + F_READY] = end;
+      start = end;
+    }
+    this.scheduledTimes.sumNs += scSum;
+    if (scMax > this.scheduledTimes.maxNs) this.scheduledTimes.maxNs = scMax;
+    this.totalPolls += k;
+    this.pollTimes.addMany(d, k);
+    this.totalBusyNs += total;
+    if (k > 1 && total > this.longPollNs) {
+      this.unattributedLongPolls++;
+      this.#stride = 1;
+    } else if (d < FAST_POLL_NS) {
+      if (this.#stride < MAX_STRIDE) this.#stride <<= 1;
+    } else this.#stride = 1;
+    this.#stamp(t);
+  }
+
+  /**
+   * `task` finished at the end of the poll just begun (its slot is still
+   * set): its row moves to the ring of finished tasks; polls of it still in
+   * the open window are charged there when the window closes.
+   */
+  finished(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
+    const s = task.slot;
+    takeSuspended();
+    const f = this.#f;
+    const u = this.#u;
+    const r = s * F_ROW;
+    const q = s * U_ROW;
+    const desc = u[q + U_DESC];
+    const totals = this.#totalsOf(desc);
+    const fin = this.#finished[this.#finishedNext];
+    this.#finishedNext = (this.#finishedNext + 1) % MAX_FINISHED;
+    if (this.#finishedCount < MAX_FINISHED) this.#finishedCount++;
+    fin.id = task.id;
+    fin.desc = desc;
+    fin.cancelled = cancelled;
+    fin.polls = u[q + U_POLLS];
+    fin.wakes = u[q + U_WAKES];
+    fin.selfWakes = u[q + U_SELF_WAKES];
+    fin.busy = f[r + F_BUSY];
+    fin.sched = f[r + F_SCHED];
+    fin.idle = f[r + F_IDLE];
+    fin.spawnedAt = f[r + F_SPAWNED];
+    fin.lastEnd = f[r + F_LAST_END];
+    fin.first = f[r + F_FIRST];
+    fin.max = f[r + F_MAX];
+    fin.hist = this.#hists[s];
+    fin.ready = f[r + F_READY];
+    fin.atNs = this.#last;
+    fin.totals = totals;
+    totals.finished++;
+    totals.polls += fin.polls;
+    totals.busyNs += fin.busy;
+    totals.scheduledNs += fin.sched;
+    const n = this.#winLen;
+    for (let i = 0; i < n; i++) {
+      if (this.#win[i] === s && this.#winFin[i] === null) this.#winFin[i] = fin;
+    }
+    if (failed) {
+      this.#failedDescs.set(task.id, desc);
+      if (this.#failedDescs.size > MAX_FINISHED) {
+        this.#failedDescs.delete(this.#failedDescs.keys().next().value!);
+      }
+    }
+    u[q + U_STATE] = cancelled ? S_CANCELLED : S_DONE;
+    if (fin.hist !== undefined) this.#hists[s] = undefined;
+    if (this.#leaves[s] != null) this.#leaves[s] = null;
+    if (n >= this.#stride) this.#closeWindow();
+  }
+
+  /** The totals of the tasks of descriptor `d` (per name; MAX_NAMES names, then `(other)`). */
+  #totalsOf(d: number): NameTotals {
+    const hit = this.#byDesc[d];
+    if (hit !== undefined) return hit;
+    let key = descriptorName(d) ?? "(unnamed)";
+    let t = this.#byName.get(key);
+    if (t === undefined) {
+      if (this.#byName.size >= MAX_NAMES) key = "(other)";
+      t = this.#byName.get(key);
+      if (t === undefined) {
+        t = newTotals();
+        this.#byName.set(key, t);
+      }
+    }
+    this.#byDesc[d] = t;
+    return t;
+  }
+
+  /** A failed task's error was reported as unhandled (nobody will join it). */
+  lostError(task: Task<unknown>): void {
+    const d = this.#failedDescs.get(task.id) ?? NO_DESCRIPTOR;
+    this.#failedDescs.delete(task.id);
+    this.#raise({
+      kind: "lost-error",
+      taskId: task.id,
+      taskName: descriptorName(d),
+      message: "failed, and nobody joined it: the error was only reported as unhandled",
+      atNs: this.nowNs(),
+    });
+  }
+
+  #warn(s: number, bit: number, kind: WarningKind, message: string): void {
+    const q = s * U_ROW;
+    if ((this.#u[q + U_WARNED] & bit) !== 0) return;
+    this.#u[q + U_WARNED] |= bit;
+    this.#raiseFor(this.#tasks[s]?.id ?? 0, this.#u[q + U_DESC], kind, message);
+  }
+
+  #raiseFor(taskId: number, desc: number, kind: WarningKind, message: string): void {
+    this.#raise({ kind, taskId, taskName: descriptorName(desc), message, atNs: this.#last });
+  }
+
+  #raise(w: TaskWarning): void {
+    this.warningCounts[w.kind]++;
+    this.#warnings.push(w);
+    if (this.#warnings.length > MAX_WARNINGS) this.#warnings.shift();
+  }
+
+  #snapTask(task: Task<unknown>, s: number, now: number): TaskSnapshot {
+    const f = this.#f;
+    const u = this.#u;
+    const r = s * F_ROW;
+    const q = s * U_ROW;
+    const st = u[q + U_STATE];
+    const polls = u[q + U_POLLS];
+    const spawned = f[r + F_SPAWNED];
+    const lastEnd = spawned === UNSTAMPED ? now : f[r + F_LAST_END];
+    let idle = f[r + F_IDLE];
+    if (st === S_IDLE && polls > 0 && now > lastEnd) idle += now - lastEnd;
+    let scheduled = f[r + F_SCHED];
+    const ready = f[r + F_READY];
+    if (st === S_SCHEDULED && ready >= 0 && now > ready) scheduled += now - ready;
+    const h = this.#hists[s];
+    const d = u[q + U_DESC];
+    return {
+      id: task.id,
+      name: descriptorName(d),
+      spawnSite: descriptorSite(d),
+      state: STATE_NAMES[st],
+      worker: 0,
+      polls,
+      busyNs: f[r + F_BUSY],
+      scheduledNs: scheduled,
+      idleNs: idle,
+      wakes: u[q + U_WAKES],
+      selfWakes: u[q + U_SELF_WAKES],
+      sinceLastPollNs: Math.max(0, now - lastEnd),
+      ageNs: spawned === UNSTAMPED ? 0 : Math.max(0, now - spawned),
+      waitingOn: st === S_IDLE ? kindOf(this.#leaves[s]) : null,
+      pollTimes: h !== undefined
+        ? toHistogram(h, f[r + F_BUSY], f[r + F_MAX])
+        : singleSample(f[r + F_FIRST]),
+    };
+  }
+
+  /**
+   * The tasks now: live ones, then those finished within KEEP_FINISHED_MS.
+   * Also raises `lost-wake` for tasks woken too long ago and still queued.
+   *
+   * @returns the task snapshots and the reading they are relative to.
+   */
+  tasks(): { nowNs: number; tasks: TaskSnapshot[] } {
+    if (this.#winLen > 1) {
+      // Called from inside a poll (the last entry): settle the polls before it.
+      const cur = this.#win[this.#winLen - 1];
+      this.#winLen--;
+      this.#closeWindow();
+      this.#win[0] = cur;
+      this.#winFin[0] = null;
+      this.#winLen = 1;
+      this.#winStart = this.#last;
+    }
+    const now = this.#read();
+    this.#stamp(now);
+    if (this.#winLen === 0) this.#chain = false;
+    const out: TaskSnapshot[] = [];
+    const tasks = this.#tasks;
+    const n = Math.min(tasks.length, this.#cap);
+    for (let s = 1; s < n; s++) {
+      const t = tasks[s];
+      if (t === undefined || t.slot !== s) continue;
+      const ready = this.#f[s * F_ROW + F_READY];
+      if (
+        this.#u[s * U_ROW + U_STATE] === S_SCHEDULED && ready >= 0 && now - ready > this.lostWakeNs
+      ) {
+        this.#warn(s, W_LOST_WAKE, "lost-wake", `woken ${ms(now - ready)} ago and not yet polled`);
+      }
+      out.push(this.#snapTask(t, s, now));
+    }
+    const keep = now - KEEP_FINISHED_MS * 1e6;
+    for (let i = 0; i < this.#finishedCount; i++) {
+      const f = this.#finished[(this.#finishedNext - 1 - i + MAX_FINISHED) % MAX_FINISHED];
+      if (f.atNs < keep) break;
+      out.push(finishedSnapshot(f, now));
+    }
+    return { nowNs: now, tasks: out };
+  }
+
+  /**
+   * The warnings raised, oldest first (bounded).
+   *
+   * @returns a copy of the list.
+   */
+  warnings(): TaskWarning[] {
+    return [...this.#warnings];
+  }
+
+  /**
+   * Totals per task name: finished tasks folded in, live ones added now.
+   *
+   * @returns name → totals (at most MAX_NAMES + 1 names).
+   */
+  nameTotals(): Map<string, NameTotals & { alive: number }> {
+    const out = new Map<string, NameTotals & { alive: number }>();
+    const byTotals = new Map<NameTotals, NameTotals & { alive: number }>();
+    for (const [k, v] of this.#byName) {
+      const e = { ...v, alive: 0 };
+      out.set(k, e);
+      byTotals.set(v, e);
+    }
+    const tasks = this.#tasks;
+    const n = Math.min(tasks.length, this.#cap);
+    for (let s = 1; s < n; s++) {
+      const t = tasks[s];
+      if (t === undefined || t.slot !== s) continue;
+      const own = this.#totalsOf(this.#u[s * U_ROW + U_DESC]);
+      let e = byTotals.get(own);
+      if (e === undefined) {
+        e = { ...newTotals(), alive: 0 };
+        byTotals.set(own, e);
+        out.set(descriptorName(this.#u[s * U_ROW + U_DESC]) ?? "(unnamed)", e);
+      }
+      e.alive++;
+      e.polls += this.#u[s * U_ROW + U_POLLS];
+      e.busyNs += this.#f[s * F_ROW + F_BUSY];
+      e.scheduledNs += this.#f[s * F_ROW + F_SCHED];
+    }
+    return out;
+  }
+}
+
+function histOf(first: number): Float64Array {
+  const h = new Float64Array(BUCKETS + 1);
+  h[bucketOf(first)]++;
+  return h;
+}
+
+function finishedSnapshot(f: Finished, now: number): TaskSnapshot {
+  const spawned = f.spawnedAt === UNSTAMPED ? f.atNs : f.spawnedAt;
+  return {
+    id: f.id,
+    name: descriptorName(f.desc),
+    spawnSite: descriptorSite(f.desc),
+    state: f.cancelled ? "cancelled" : "done",
+    worker: 0,
+    polls: f.polls,
+    busyNs: f.busy,
+    scheduledNs: f.sched,
+    idleNs: f.idle,
+    wakes: f.wakes,
+    selfWakes: f.selfWakes,
+    sinceLastPollNs: Math.max(0, now - (f.lastEnd > 0 ? f.lastEnd : f.atNs)),
+    ageNs: Math.max(0, now - spawned),
+    waitingOn: null,
+    pollTimes: f.hist !== undefined ? toHistogram(f.hist, f.busy, f.max) : singleSample(f.first),
+  };
+}
+
+function kindOf(leaf: unknown): string | null {
+  if (leaf === null || leaf === undefined) return null;
+  const k = (leaf as { kind?: unknown }).kind;
+  return typeof k === "string" ? k : null;
+}
+
+function ms(ns: number): string {
+  return `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 0)} ms`;
+}
+
+function positive(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!(v > 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be a number > 0`);
+  return v;
+}

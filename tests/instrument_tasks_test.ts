@@ -1,0 +1,241 @@
+/**
+ * Task instrumentation against known workloads: poll, wake and self-wake
+ * counts, what a task waits on, names and spawn sites (spawn, JoinSet,
+ * TaskTracker), finished tasks, the worker histograms, resources, and that
+ * a runtime without instrumentation reports no tasks.
+ */
+
+import assert from "node:assert/strict";
+import {
+  JoinSet,
+  mpsc,
+  Mutex,
+  Notify,
+  Runtime,
+  Semaphore,
+  sleep,
+  spawn,
+  TaskTracker,
+  yieldNow,
+} from "../mod.ts";
+import type { ConsoleSnapshot, TaskSnapshot } from "../mod.ts";
+import { settle, until } from "./sync_helpers.ts";
+
+function task(snap: ConsoleSnapshot, name: string): TaskSnapshot {
+  const t = snap.tasks.find((t) => t.name === name);
+  assert.ok(t, `task ${name} in the snapshot`);
+  return t;
+}
+
+function histogramOk(h: TaskSnapshot["pollTimes"]): void {
+  assert.equal(h.counts.length, h.bounds.length + 1);
+  assert.equal(h.counts.reduce((a, b) => a + b, 0), h.count);
+  for (let i = 1; i < h.bounds.length; i++) assert.ok(h.bounds[i] > h.bounds[i - 1]);
+}
+
+Deno.test("instrument: a task that sleeps 3 times has 4 polls and 3 wakes, none of them its own", async () => {
+  await using rt = new Runtime({ instrument: true });
+  await rt.run(function* () {
+    yield* spawn(function* () {
+      for (let i = 0; i < 3; i++) yield* sleep(2);
+    }, { name: "sleeper" });
+  });
+  const t = task(rt.consoleSnapshot(), "sleeper");
+  assert.equal(t.state, "done");
+  assert.equal(t.polls, 4);
+  assert.equal(t.wakes, 3);
+  assert.equal(t.selfWakes, 0);
+  assert.equal(t.pollTimes.count, 4);
+  histogramOk(t.pollTimes);
+  assert.ok(t.busyNs > 0);
+  assert.ok(t.idleNs >= 3 * 1e6, `idle ${t.idleNs} ns covers the three 2 ms sleeps`);
+  assert.match(t.spawnSite ?? "", /instrument_tasks_test\.ts:\d+:\d+$/);
+});
+
+Deno.test("instrument: yieldNow 5 times: 6 polls, 5 wakes, all self-wakes", async () => {
+  await using rt = new Runtime({ instrument: true });
+  await rt.run(function* () {
+    yield* spawn(function* () {
+      for (let i = 0; i < 5; i++) yield* yieldNow();
+    }, { name: "yielder" });
+  });
+  const t = task(rt.consoleSnapshot(), "yielder");
+  assert.equal(t.polls, 6);
+  assert.equal(t.wakes, 5);
+  assert.equal(t.selfWakes, 5);
+  assert.equal(t.pollTimes.count, 6);
+});
+
+Deno.test("instrument: a sleeping task is idle and waits on 'sleep'; a lock waiter on 'lock'", async () => {
+  await using rt = new Runtime({ instrument: true });
+  const snap = await rt.run(function* () {
+    const m = new Mutex(0);
+    const guard = yield* m.lock();
+    const a = spawn(sleep(60_000), { name: "napper" });
+    const b = spawn(function* () {
+      using _g = yield* m.lock();
+    }, { name: "locker" });
+    const n = new Notify();
+    const c = spawn(n.notified(), { name: "notified" });
+    const [tx, rx] = mpsc.channel<number>(1);
+    const d = spawn(rx.recv(), { name: "receiver" });
+    yield* settle();
+    const snap = rt.consoleSnapshot();
+    guard.release();
+    yield* b;
+    a.abort();
+    n.notifyOne();
+    yield* c;
+    yield* tx.send(1);
+    yield* d;
+    return snap;
+  });
+  const napper = task(snap, "napper");
+  assert.equal(napper.state, "idle");
+  assert.equal(napper.waitingOn, "sleep");
+  assert.equal(napper.polls, 1);
+  assert.equal(task(snap, "locker").waitingOn, "lock");
+  assert.equal(task(snap, "notified").waitingOn, "notified");
+  assert.equal(task(snap, "receiver").waitingOn, "mpsc.recv");
+  const after = rt.consoleSnapshot();
+  assert.equal(task(after, "napper").state, "cancelled");
+  assert.equal(task(after, "locker").state, "done");
+});
+
+Deno.test("instrument: JoinSet and TaskTracker names; the site is where the user spawned", async () => {
+  await using rt = new Runtime({ instrument: true });
+  await rt.run(function* () {
+    const set = new JoinSet<number>();
+    function* one(): Generator<unknown, number, unknown> {
+      yield* yieldNow();
+      return 1;
+    }
+    set.spawn(one(), { name: "in-set" });
+    const tracker = new TaskTracker();
+    tracker.spawn(function* () {
+      yield* sleep(1);
+    }, { name: "tracked" });
+    tracker.close();
+    assert.equal(yield* set.joinNext(), 1);
+    yield* tracker.wait();
+  });
+  const snap = rt.consoleSnapshot();
+  for (const name of ["in-set", "tracked"]) {
+    const t = task(snap, name);
+    assert.equal(t.state, "done");
+    assert.match(t.spawnSite ?? "", /instrument_tasks_test\.ts:\d+:\d+$/, name);
+  }
+});
+
+Deno.test("instrument: one spawn site per body kind, taken once; names share it", async () => {
+  await using rt = new Runtime({ instrument: true });
+  function* work(i: number): Generator<unknown, number, unknown> {
+    yield* yieldNow();
+    return i;
+  }
+  await rt.run(function* () {
+    const hs = [];
+    for (let i = 0; i < 100; i++) hs.push(spawn(work(i), { name: i % 2 === 0 ? "even" : "odd" }));
+    for (const h of hs) yield* h;
+  });
+  const snap = rt.consoleSnapshot();
+  const sites = new Set(snap.tasks.filter((t) => t.name !== null).map((t) => t.spawnSite));
+  assert.equal(sites.size, 1);
+  const text = rt.metricsText();
+  assert.match(text, /^dokio_task_spawned_total\{name="even"\} 50$/m);
+  assert.match(text, /^dokio_task_finished_total\{name="odd"\} 50$/m);
+  assert.match(text, /^dokio_task_polls_total\{name="odd"\} 100$/m);
+});
+
+Deno.test("instrument: worker histograms count every poll; queue depths and timers are reported", async () => {
+  await using rt = new Runtime({ instrument: true });
+  const snap = await rt.run(function* () {
+    const hs = [];
+    for (let i = 0; i < 50; i++) {
+      hs.push(spawn(function* () {
+        for (let j = 0; j < 20; j++) yield* yieldNow();
+      }));
+    }
+    for (const h of hs) yield* h;
+    spawn(sleep(60_000), { name: "timer" });
+    yield* yieldNow();
+    return rt.consoleSnapshot();
+  });
+  const w = snap.workers[0];
+  assert.equal(w.worker, 0);
+  histogramOk(w.pollTimes);
+  histogramOk(w.scheduledTimes);
+  assert.ok(w.pollTimes.count >= 50 * 21, `polls ${w.pollTimes.count}`);
+  assert.ok(w.pollTimes.count <= w.polls);
+  assert.ok(w.scheduledTimes.count >= 50 * 20);
+  assert.equal(w.timersArmed, 1);
+  assert.equal(snap.version, 1);
+  assert.equal(snap.pid, Deno.pid);
+});
+
+Deno.test("instrument: resources with waiters (mutex, semaphore, channel)", async () => {
+  await using rt = new Runtime({ instrument: true });
+  const snap = await rt.run(function* () {
+    const m = new Mutex(0);
+    const sem = new Semaphore(1);
+    const [_tx, rx] = mpsc.channel<number>(4);
+    const g = yield* m.lock();
+    const p = yield* sem.acquire();
+    const hs = [
+      spawn(function* () {
+        using _g = yield* m.lock();
+      }),
+      spawn(function* () {
+        using _g = yield* m.lock();
+      }),
+      spawn(function* () {
+        using _p = yield* sem.acquire();
+      }),
+      spawn(rx.recv()),
+    ];
+    yield* settle();
+    const snap = rt.consoleSnapshot();
+    g.release();
+    p.release();
+    hs[3].abort();
+    for (const h of hs.slice(0, 3)) yield* h;
+    return snap;
+  });
+  const mutex = snap.resources.find((r) => r.kind === "mutex" && r.waiters === 2);
+  assert.ok(mutex, JSON.stringify(snap.resources));
+  assert.equal(mutex.detail, "locked");
+  assert.match(mutex.site ?? "", /instrument_tasks_test\.ts/);
+  const sem = snap.resources.find((r) => r.kind === "semaphore" && r.waiters === 1);
+  assert.equal(sem?.detail, "0 permits free");
+  const chan = snap.resources.find((r) => r.kind === "mpsc" && r.waiters === 1);
+  assert.equal(chan?.detail, "0/4 queued");
+  assert.ok(snap.resources[0].waiters >= snap.resources[snap.resources.length - 1].waiters);
+});
+
+Deno.test("instrument: off by default: no tasks, empty histograms, counters still there", async () => {
+  await using rt = new Runtime({ instrument: false });
+  assert.equal(rt.instrumented, false);
+  const snap = await rt.run(function* () {
+    spawn(sleep(60_000));
+    yield* yieldNow();
+    return rt.consoleSnapshot();
+  });
+  assert.deepEqual(snap.tasks, []);
+  assert.deepEqual(snap.resources, []);
+  assert.equal(snap.workers[0].pollTimes.count, 0);
+  assert.ok(snap.workers[0].polls >= 2);
+  assert.match(rt.metricsText(), /^dokio_instrumented 0$/m);
+});
+
+Deno.test("instrument: the builder turns it on; a task running now is 'running'", async () => {
+  const rt = Runtime.builder().instrument().build();
+  assert.equal(rt.instrumented, true);
+  const snap = await rt.run(function* () {
+    yield* until(() => true);
+    return rt.consoleSnapshot();
+  });
+  const self = snap.tasks.find((t) => t.state === "running");
+  assert.ok(self);
+  await rt.shutdown();
+  assert.throws(() => Runtime.builder().instrument({ longPollMs: 0 }).build(), RangeError);
+});
