@@ -1,5 +1,5 @@
 /**
- * `deno task console [host:port] [--max-line BYTES] [--once]`: the console's
+ * `deno task console [host:port] [--interval MS] [--max-line BYTES] [--once]`: the console's
  * thin I/O shell. It follows the daemon's stream (`client.ts`), reads keys
  * (`keys.ts` → the reducer in `view_state.ts`), and on every event renders
  * the screen (`render.ts`) and sends what changed (`screen.ts`). SIGWINCH and
@@ -32,23 +32,39 @@ export const ONCE_TIMEOUT_MS = 10_000;
 /** How long a note (a dropped line, fields the daemon leaves out) stays on the status row. */
 export const NOTE_MS = 5_000;
 
-const USAGE = "usage: deno task console [host:port] [--max-line BYTES] [--once]";
+const USAGE = "usage: deno task console [host:port] [--interval MS] [--max-line BYTES] [--once]";
 
 /** The parsed command line. */
-interface Args {
+export interface ConsoleArgs {
+  /** The daemon's address and stream URL. */
   target: Target;
+  /** The longest stream line kept. */
   maxLineBytes: number;
+  /** Print one frame and exit. */
   once: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
+/**
+ * Parses the console's command line.
+ *
+ * @param argv the arguments after the script
+ * @returns what they ask for
+ * @throws {RangeError} with the message to print (the usage for `--help`)
+ */
+export function parseConsoleArgs(argv: string[]): ConsoleArgs {
   let addr: string | undefined;
   let maxLineBytes = DEFAULT_MAX_LINE_BYTES;
   let once = false;
+  let intervalMs: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--once") once = true;
-    else if (a === "--max-line") {
+    else if (a === "--interval") {
+      intervalMs = Number(argv[++i]);
+      if (!Number.isInteger(intervalMs) || intervalMs < 1) {
+        throw new RangeError("--interval wants a positive number of milliseconds");
+      }
+    } else if (a === "--max-line") {
       maxLineBytes = Number(argv[++i]);
       if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) {
         throw new RangeError("--max-line wants a positive number of bytes");
@@ -58,7 +74,10 @@ function parseArgs(argv: string[]): Args {
       throw new RangeError(`unexpected "${a}"\n${USAGE}`);
     } else addr = a;
   }
-  return { target: parseTarget(addr), maxLineBytes, once };
+  const target = parseTarget(addr);
+  // The daemon's server takes `?interval=ms` (it keeps its own floor).
+  if (intervalMs !== null) target.url += `?interval=${intervalMs}`;
+  return { target, maxLineBytes, once };
 }
 
 function environment(): TerminalEnv {
@@ -124,7 +143,7 @@ class Connection {
   }
 }
 
-async function once(args: Args, env: TerminalEnv): Promise<number> {
+async function once(args: ConsoleArgs, env: TerminalEnv): Promise<number> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), ONCE_TIMEOUT_MS);
   const conn = new Connection(args.target.addr);
@@ -162,7 +181,7 @@ async function once(args: Args, env: TerminalEnv): Promise<number> {
   return 1;
 }
 
-async function interactive(args: Args, env: TerminalEnv): Promise<number> {
+async function interactive(args: ConsoleArgs, env: TerminalEnv): Promise<number> {
   const term = new Terminal(screenMode(env));
   const screen = new Screen(screenMode(env));
   const color = colorEnabled(env);
@@ -258,9 +277,9 @@ async function interactive(args: Args, env: TerminalEnv): Promise<number> {
  * @returns the exit code
  */
 export async function main(argv: string[]): Promise<number> {
-  let args: Args;
+  let args: ConsoleArgs;
   try {
-    args = parseArgs(argv);
+    args = parseConsoleArgs(argv);
   } catch (e) {
     console.error((e as Error).message);
     return 2;

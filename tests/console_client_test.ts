@@ -16,6 +16,8 @@ import {
   type StreamEvent,
 } from "../console/client.ts";
 import { colorEnabled, screenMode } from "../console/terminal.ts";
+import { parseConsoleArgs } from "../console/main.ts";
+import { DEFAULT_MAX_LINE_BYTES } from "../console/ndjson.ts";
 import { startFakeDaemon } from "./console_fake_daemon.ts";
 
 Deno.test("console client: host:port forms, defaults, and bad ones", () => {
@@ -32,6 +34,30 @@ Deno.test("console client: host:port forms, defaults, and bad ones", () => {
   assert.equal(parseTarget("[::1]").addr, "[::1]:6669");
   for (const bad of ["host:0", "host:65536", "host:x", "a b:1", "::1:80", "host:"]) {
     assert.throws(() => parseTarget(bad), RangeError, bad);
+  }
+});
+
+Deno.test("console client: the command line", () => {
+  assert.deepEqual(parseConsoleArgs([]), {
+    target: parseTarget(undefined),
+    maxLineBytes: DEFAULT_MAX_LINE_BYTES,
+    once: false,
+  });
+  const a = parseConsoleArgs([
+    "10.0.0.2:7001",
+    "--interval",
+    "250",
+    "--max-line",
+    "4096",
+    "--once",
+  ]);
+  assert.equal(a.target.url, "http://10.0.0.2:7001/console?interval=250");
+  assert.equal(a.maxLineBytes, 4096);
+  assert.equal(a.once, true);
+  for (
+    const bad of [["--interval", "0"], ["--max-line", "x"], ["a:1", "b:2"], ["--color"], ["--help"]]
+  ) {
+    assert.throws(() => parseConsoleArgs(bad), RangeError, bad.join(" "));
   }
 });
 
