@@ -6,6 +6,10 @@
  * the daemon going away shows "disconnected" and coming back reconnects, and
  * `q` exits 0 with the terminal given back (the alternate screen left).
  *
+ * Last, the same against the real echo daemon (examples/echo.ts with the runtime's instrumentation
+ * on): its accept loop and one task per connection are on the screen while clients come and go.
+ * `DOKIO_CONSOLE_CAPTURE=path` saves that screen (the README's capture comes from it).
+ *
  * Needs `tmux` (Debian's package): skipped naming it when missing, failed
  * instead under DOKIO_CI=1.
  */
@@ -215,6 +219,122 @@ Deno.test({
     } finally {
       await tmux.kill();
       await daemon.close();
+    }
+  },
+});
+
+/** A free loopback TCP port (bound, read, released; the daemon binds it just after). */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Reads a child's stdout until a line matches, within the wait deadline. */
+async function waitForLine(child: Deno.ChildProcess, re: RegExp): Promise<string> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  const timer = setTimeout(() => reader.cancel(), WAIT_MS);
+  try {
+    while (!re.test(seen)) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the daemon's output ended before ${re}:\n${seen}`);
+      seen += value;
+    }
+    return seen;
+  } finally {
+    clearTimeout(timer);
+    reader.releaseLock();
+  }
+}
+
+/** Opens an echo connection and checks one round trip. */
+async function echoClient(port: number): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode("ping\n"));
+  const buf = new Uint8Array(5);
+  let got = 0;
+  while (got < buf.length) got += (await conn.read(buf.subarray(got))) ?? buf.length;
+  assert.equal(new TextDecoder().decode(buf), "ping\n");
+  return conn;
+}
+
+/** Rows of the task list whose task waits on `leaf`. */
+function waitingOn(screen: string, leaf: string): number {
+  return screen.split("\n").filter((l) => /^[> ] +\d+ /.test(l) && new RegExp(` ${leaf} `).test(l))
+    .length;
+}
+
+Deno.test({
+  name:
+    "console e2e: the real console against examples/echo.ts (DOKIO_CONSOLE=1) shows its accept loop and connections",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const echoPort = freePort();
+    const metricsPort = freePort();
+    const echo = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "examples/echo.ts",
+        "--port",
+        String(echoPort),
+      ],
+      // The runtime's switches (runtime/runtime.ts): instrumentation on, the metrics server here.
+      env: { DOKIO_CONSOLE: "1", DOKIO_METRICS: `127.0.0.1:${metricsPort}` },
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const tmux = new Tmux();
+    const clients: Deno.TcpConn[] = [];
+    try {
+      await waitForLine(echo, /listening on/);
+      for (let i = 0; i < 3; i++) clients.push(await echoClient(echoPort));
+      await tmux.start(consoleCommand(`127.0.0.1:${metricsPort}`));
+      const screen = await tmux.waitFor(
+        /io in flight: accept 1 +recv 3/,
+        "the daemon's accept and 3 reads",
+      );
+      assert.match(screen, /dokio console connected/);
+      assert.equal(waitingOn(screen, "accept"), 1, "one accept loop");
+      assert.ok(waitingOn(screen, "recv") >= 3, "a task per connection, waiting in recv");
+      assert.match(
+        screen,
+        /echo[a-z_]*\.ts:\d+:\d+/,
+        "spawn sites in the daemon's files",
+      );
+      for (const line of screen.split("\n")) assert.ok(line.length <= 80);
+
+      clients.pop()!.close();
+      await tmux.waitFor(/io in flight: accept 1 +recv 2\b/, "a connection gone");
+      clients.push(await echoClient(echoPort), await echoClient(echoPort));
+      const busier = await tmux.waitFor(/io in flight: accept 1 +recv 4\b/, "two connections more");
+
+      await tmux.keys("s", "s", "s", "s", "g"); // sort by id: the first task is the first spawned
+      await tmux.waitFor(/sort id asc/, "sort by id");
+      await tmux.keys("Enter");
+      const detail = await tmux.waitFor(
+        /poll times +n \d+ +p50/,
+        "a task's detail with its histogram",
+      );
+      assert.match(detail, /polls +\d+ +waiting on/);
+      assert.match(detail, /\|#+ *\| \d+/, "histogram bars");
+      const capture = Deno.env.get("DOKIO_CONSOLE_CAPTURE");
+      if (capture) Deno.writeTextFileSync(capture, `${busier}\n${detail}`);
+      await tmux.keys("q");
+      await tmux.waitFor(/CONSOLE-EXIT 0/, "the console to exit");
+    } finally {
+      for (const c of clients) c.close();
+      await tmux.kill();
+      try {
+        echo.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await echo.stdout.cancel().catch(() => {});
+      await echo.status;
     }
   },
 });
