@@ -400,13 +400,46 @@ const SPECS: Spec[] = [
   { name: "hello", arity: -1, fn: hello },
 ];
 
-const TABLE = new Map<string, Spec>();
-for (const s of SPECS) {
-  TABLE.set(s.name.toUpperCase(), s);
-  TABLE.set(s.name, s);
+/** A command name's bytes (lower case) and its spec. */
+interface Named {
+  name: Uint8Array;
+  spec: Spec;
 }
-TABLE.set("FLUSHDB", TABLE.get("FLUSHALL") as Spec);
+
+/**
+ * The specs by the length of their name: a command is found from its bytes,
+ * with no string made for its name (one per command otherwise).
+ */
+const BY_LENGTH: Named[][] = [];
+function addName(name: string, spec: Spec): void {
+  (BY_LENGTH[name.length] ??= []).push({ name: enc.encode(name), spec });
+}
+for (const s of SPECS) addName(s.name, s);
+addName("flushdb", SPECS.find((s) => s.name === "flushall") as Spec);
 const TABLE_SIZE = SPECS.length + 1;
+
+const UPPER_A = 0x41;
+const UPPER_Z = 0x5a;
+const TO_LOWER = 0x20;
+
+/** The spec named by argument 0 of `c` (ASCII letters in any case), or undefined. */
+function lookup(c: Command): Spec | undefined {
+  const buf = c.buf;
+  const start = c.offs[0];
+  const len = c.offs[1] - start;
+  const named = BY_LENGTH[len];
+  if (named === undefined) return undefined;
+  next: for (let k = 0; k < named.length; k++) {
+    const name = named[k].name;
+    for (let i = 0; i < len; i++) {
+      let b = buf[start + i];
+      if (b >= UPPER_A && b <= UPPER_Z) b += TO_LOWER;
+      if (b !== name[i]) continue next;
+    }
+    return named[k].spec;
+  }
+  return undefined;
+}
 
 /** The names of the commands mini-redis knows (lower case). */
 export const COMMAND_NAMES: readonly string[] = [...SPECS.map((s) => s.name), "flushdb"];
@@ -419,9 +452,9 @@ export const COMMAND_NAMES: readonly string[] = [...SPECS.map((s) => s.name), "f
  * @param out where the reply goes
  */
 export function execute(c: Command, x: Ctx, out: Reply): void {
-  const name = c.str(0);
-  const spec = TABLE.get(name) ?? TABLE.get(name.toUpperCase());
+  const spec = lookup(c);
   if (spec === undefined) {
+    const name = c.str(0);
     let args = "";
     for (let i = 1; i < c.argc && i < 4; i++) args += `'${printable(c.str(i))}' `;
     return out.error(
