@@ -235,6 +235,81 @@ export class BufWriter implements Writer {
   }
 
   /**
+   * Room to encode into in place: a view of the next `n` free bytes of the
+   * buffer, or null when fewer than `n` are free or a flush is writing the
+   * buffer now. Nothing is buffered until {@linkcode BufWriter.commit} says
+   * how much of the view was filled, so an encoder writes its bytes once,
+   * straight into the buffer, instead of into a buffer of its own that
+   * `writeAll` then copies. The view is valid until the next call on this
+   * writer.
+   *
+   * @param n how many bytes to reserve
+   * @returns the view to fill, or null when they do not fit now
+   * @throws {RangeError} when `n` is not a non-negative integer.
+   * @example
+   * ```ts
+   * import { BufWriter, duplex, run } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = duplex(64);
+   * const w = new BufWriter(a, { capacity: 16 });
+   * const room = w.reserve(3);
+   * assert.ok(room !== null);
+   * room.set([1, 2, 3]);
+   * w.commit(3); // buffered, not yet written
+   * assert.equal(w.buffered, 3);
+   * assert.equal(w.reserve(14), null); // 13 bytes are free
+   * const got = await run(function* () {
+   *   yield* w.flush();
+   *   const buf = new Uint8Array(8);
+   *   const n = yield* b.read(buf);
+   *   return [...buf.subarray(0, n ?? 0)];
+   * });
+   * assert.deepEqual(got, [1, 2, 3]);
+   * ```
+   */
+  reserve(n: number): Uint8Array | null {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new RangeError(`BufWriter.reserve: bad length ${String(n)}`);
+    }
+    const len = this.#len;
+    if (this.#busy || n > this.#buf.byteLength - len) return null;
+    return this.#buf.subarray(len, len + n);
+  }
+
+  /**
+   * Buffer the first `n` bytes of the room the last {@linkcode BufWriter.reserve}
+   * gave, which the caller has filled.
+   *
+   * @param n how many bytes were written into the reserved view
+   * @throws {RangeError} when `n` is not a non-negative integer or is more
+   *   than the free room; {@linkcode TypeError} while a flush is writing the
+   *   buffer.
+   * @example
+   * ```ts
+   * import { BufWriter, duplex } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const [a] = duplex(64);
+   * const w = new BufWriter(a, { capacity: 8 });
+   * const room = w.reserve(4)!;
+   * room[0] = 42;
+   * w.commit(1); // only the first byte was used
+   * assert.equal(w.buffered, 1);
+   * assert.throws(() => w.commit(8), RangeError); // 7 bytes are free
+   * ```
+   */
+  commit(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0 || n > this.#buf.byteLength - this.#len) {
+      throw new RangeError(
+        `BufWriter.commit: ${String(n)} bytes, ${this.#buf.byteLength - this.#len} free`,
+      );
+    }
+    if (this.#busy) throw new TypeError("BufWriter.commit: a flush is writing the buffer");
+    this.#len += n;
+  }
+
+  /**
    * Write a prefix of `buf`: what fits is copied into the buffer (no I/O);
    * when the buffer is full it is flushed first, and a `buf` at least as
    * large as an empty buffer is written straight through. Gives how many

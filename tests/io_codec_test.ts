@@ -12,6 +12,7 @@ import { spawn } from "../runtime/mod.ts";
 import {
   BytesCodec,
   type DecodeBuffer,
+  type EncodeBuffer,
   Framed,
   LengthDelimitedCodec,
   type LengthDelimitedOptions,
@@ -105,6 +106,26 @@ t("length-delimited: 1 MiB frames both ways", async (tr) => {
   });
 });
 
+/** Write `items` through `out` (flushing when `flushNow` says), then shut it; read `inp` to its end. */
+function* roundTrip(
+  out: Framed<Uint8Array>,
+  inp: Framed<Uint8Array>,
+  items: Uint8Array[],
+  flushNow: () => boolean,
+): Generator<unknown, Uint8Array[], unknown> {
+  const writer = spawn(function* () {
+    for (const it of items) {
+      yield* out.write(it);
+      if (flushNow()) yield* out.flush();
+    }
+    yield* out.shutdown();
+  });
+  const seen: Uint8Array[] = [];
+  for (let x = yield* inp.read(); x !== null; x = yield* inp.read()) seen.push(x);
+  yield* writer;
+  return seen;
+}
+
 const FIELD_CASES: LengthDelimitedOptions[] = [
   { lengthFieldBytes: 1 },
   { lengthFieldBytes: 2, bigEndian: false },
@@ -119,21 +140,13 @@ t("length-delimited: random round trips, every field size and byte order", async
     const rand = rng(100 + k);
     const maxLen = opts.lengthFieldBytes === 1 ? 256 : 3000;
     const frames = randomFrames(rand, 150, maxLen);
-    const got = await withPair(tr, function* ({ a, b }) {
-      const out = new Framed(a, new LengthDelimitedCodec(opts), { writeCapacity: 97 });
-      const inp = new Framed(b, new LengthDelimitedCodec(opts), { readCapacity: 13 });
-      const writer = spawn(function* () {
-        for (const fr of frames) {
-          yield* out.write(fr);
-          if (rand() < 0.2) yield* out.flush();
-        }
-        yield* out.shutdown();
-      });
-      const seen: Uint8Array[] = [];
-      for (let x = yield* inp.read(); x !== null; x = yield* inp.read()) seen.push(x);
-      yield* writer;
-      return seen;
-    });
+    const got = await withPair(tr, ({ a, b }) =>
+      roundTrip(
+        new Framed(a, new LengthDelimitedCodec(opts), { writeCapacity: 97 }),
+        new Framed(b, new LengthDelimitedCodec(opts), { readCapacity: 13 }),
+        frames,
+        () => rand() < 0.2,
+      ));
     assert.deepEqual(got, frames, JSON.stringify(opts));
     // The codec's wire format is the documented one.
     const field = opts.lengthFieldBytes!;
@@ -336,3 +349,38 @@ Deno.test("Framed: for await over items; bad arguments are TypeError/RangeError"
     TypeError,
   );
 });
+
+/** A codec that encodes an item in three reserves: a 1-byte length, the bytes, a 0xff trailer. */
+const piecewise = {
+  decode(src: DecodeBuffer): Uint8Array | null {
+    const b = src.buffer;
+    if (b.byteLength < 1 || b.byteLength < b[0] + 2) return null;
+    const item = b.slice(1, 1 + b[0]);
+    assert.equal(b[1 + b[0]], 0xff, "trailer");
+    src.consume(b[0] + 2);
+    return item;
+  },
+  encode(item: Uint8Array, dst: EncodeBuffer): void {
+    dst.reserve(1)[0] = item.byteLength;
+    dst.reserve(item.byteLength).set(item);
+    dst.reserve(1)[0] = 0xff;
+  },
+};
+
+t("Framed.write: an item encoded in pieces survives outgrowing the writer's room", async (tr) => {
+  const rand = rng(77);
+  // 0..40-byte items through a 32-byte writer: some fit its room, some outgrow it after their
+  // first piece was encoded in place, some are larger than the whole buffer.
+  const items = Array.from(
+    { length: 300 },
+    () => new Uint8Array(Math.floor(rand() * 41)).map(() => Math.floor(rand() * 256)),
+  );
+  const got = await withPair(tr, ({ a, b }) =>
+    roundTrip(
+      new Framed(a, piecewise, { writeCapacity: 32 }),
+      new Framed(b, piecewise),
+      items,
+      () => rand() < 0.1,
+    ));
+  assert.deepEqual(got, items);
+}, 1 << 16);

@@ -44,7 +44,9 @@ export interface DecodeBuffer {
 
 /**
  * Where an {@linkcode Encoder} writes: `reserve(n)` appends `n` bytes and
- * gives a view of them to fill.
+ * gives a view of them to fill. Fill each view before the next `reserve`:
+ * a later call may move the bytes reserved so far (`Framed` encodes
+ * straight into its writer's buffer and moves an item that outgrows it).
  *
  * @example
  * ```ts

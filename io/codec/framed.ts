@@ -25,7 +25,7 @@ import { BufReader } from "../buf_reader.ts";
 import { BufWriter } from "../buf_writer.ts";
 import type { Reader } from "../reader.ts";
 import type { Writer } from "../writer.ts";
-import type { Decoder, Encoder } from "./codec.ts";
+import type { Decoder, EncodeBuffer, Encoder } from "./codec.ts";
 import { GrowBuffer } from "./_grow_buffer.ts";
 
 /**
@@ -95,10 +95,64 @@ class ReadFrameOp<T> extends StepOp<T | null> {
 }
 
 /** Encode, then hand the bytes to the BufWriter. */
+/**
+ * Where `Framed.write` encodes: straight into the free room of the
+ * {@linkcode BufWriter} (committed when the item is done), so a frame is
+ * written once; an item that outgrows the room moves, with what it encoded
+ * so far, to the scratch buffer, which `writeAll` then writes. A view it
+ * gave stays valid only until the next `reserve` (as the
+ * {@linkcode EncodeBuffer} contract says).
+ */
+class InPlaceEncode implements EncodeBuffer {
+  readonly #w: BufWriter;
+  readonly #scratch: GrowBuffer;
+  #room: Uint8Array = EMPTY;
+  #used = 0;
+  /** The item moved to the scratch buffer. */
+  spilled = false;
+  constructor(w: BufWriter, scratch: GrowBuffer) {
+    this.#w = w;
+    this.#scratch = scratch;
+  }
+  /** Start an item (the scratch buffer is clear). */
+  begin(): void {
+    const w = this.#w;
+    this.#room = w.reserve(w.spare) ?? EMPTY;
+    this.#used = 0;
+    this.spilled = false;
+  }
+  reserve(n: number): Uint8Array {
+    if (!this.spilled) {
+      if (!Number.isSafeInteger(n) || n < 0) {
+        throw new RangeError(`EncodeBuffer.reserve: bad length ${String(n)}`);
+      }
+      const end = this.#used + n;
+      if (end <= this.#room.byteLength) {
+        const view = this.#room.subarray(this.#used, end);
+        this.#used = end;
+        return view;
+      }
+      this.spilled = true;
+      if (this.#used > 0) this.#scratch.reserve(this.#used).set(this.#room.subarray(0, this.#used));
+    }
+    return this.#scratch.reserve(n);
+  }
+  /** The item is encoded: true when it is in the writer's buffer, false when in the scratch. */
+  end(): boolean {
+    this.#room = EMPTY;
+    if (this.spilled) return false;
+    this.#w.commit(this.#used);
+    return true;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
 class WriteFrameOp<T> extends StepOp<void> {
   readonly #w: BufWriter;
   readonly #codec: Encoder<T>;
   readonly #scratch: GrowBuffer;
+  readonly #inPlace: InPlaceEncode;
   #item: T;
   #started = false;
   constructor(w: BufWriter, codec: Encoder<T>, scratch: GrowBuffer, item: T) {
@@ -106,6 +160,7 @@ class WriteFrameOp<T> extends StepOp<void> {
     this.#w = w;
     this.#codec = codec;
     this.#scratch = scratch;
+    this.#inPlace = new InPlaceEncode(w, scratch);
     this.#item = item;
   }
   reuse(item: T): boolean {
@@ -122,7 +177,10 @@ class WriteFrameOp<T> extends StepOp<void> {
     }
     this.#started = true;
     s.clear();
-    this.#codec.encode(this.#item, s);
+    const dst = this.#inPlace;
+    dst.begin();
+    this.#codec.encode(this.#item, dst);
+    if (dst.end()) return;
     return this.run(this.#w.writeAll(s.bytes));
   }
   protected override cancelled(): void {
