@@ -27,6 +27,8 @@ export class LineSplitter {
   readonly #decoder = new TextDecoder();
 
   /**
+   * A splitter with nothing held.
+   *
    * @param maxLineBytes the longest line kept, in bytes (≥ 1)
    * @throws {RangeError} when `maxLineBytes` is not a positive integer
    */

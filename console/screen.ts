@@ -38,7 +38,11 @@ export class Screen {
   #previous: string[] | null = null;
   #size = "";
 
-  /** @param mode `ansi` (cursor addressing, diffs) or `plain` (whole frames, no escapes of its own) */
+  /**
+   * A screen that has drawn nothing yet.
+   *
+   * @param mode `ansi` (cursor addressing, diffs) or `plain` (whole frames, no escapes of its own)
+   */
   constructor(mode: ScreenMode) {
     this.#mode = mode;
   }
