@@ -15,8 +15,9 @@ import { sanitize } from "./format.ts";
 import { DEFAULT_MAX_LINE_BYTES, readLines } from "./ndjson.ts";
 
 /**
- * The metrics port the console looks at when given none (tokio-console's
- * convention; the daemon side's default lives in the instrumentation).
+ * The metrics port the console looks at when given none: tokio-console's
+ * convention, and the runtime's `DEFAULT_METRICS_PORT` (runtime/instrument/server.ts;
+ * the console imports no values from there, tests/console_client_test.ts checks they agree).
  */
 export const DEFAULT_METRICS_PORT = 6669;
 

@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import {
+  DEFAULT_HOST,
   DEFAULT_METRICS_PORT,
   follow,
   nextDelay,
@@ -17,11 +18,16 @@ import {
 } from "../console/client.ts";
 import { colorEnabled, screenMode } from "../console/terminal.ts";
 import { parseConsoleArgs } from "../console/main.ts";
+import {
+  DEFAULT_METRICS_HOSTNAME,
+  DEFAULT_METRICS_PORT as SERVED_PORT,
+} from "../runtime/instrument/server.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../console/ndjson.ts";
 import { startFakeDaemon } from "./console_fake_daemon.ts";
 
 Deno.test("console client: host:port forms, defaults, and bad ones", () => {
-  assert.equal(DEFAULT_METRICS_PORT, 6669);
+  assert.equal(DEFAULT_METRICS_PORT, SERVED_PORT, "the console looks where the runtime serves");
+  assert.equal(DEFAULT_HOST, DEFAULT_METRICS_HOSTNAME);
   assert.deepEqual(parseTarget(undefined), {
     addr: "127.0.0.1:6669",
     url: "http://127.0.0.1:6669/console",
