@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -875,22 +874,6 @@ int32_t dk_local_addr(int32_t fd, struct dk_addr *out) { return name_of(fd, out,
 
 /* Contract: the peer address of socket fd into *out; 0 or -errno (-ENOTCONN). */
 int32_t dk_peer_addr(int32_t fd, struct dk_addr *out) { return name_of(fd, out, 1); }
-
-/* Contract: set one DK_SOCKOPT_* to value on fd; 0 or -errno (-EINVAL unknown option). */
-int32_t dk_setsockopt(int32_t fd, int32_t option, int32_t value) {
-  if (fd < 0) return -EBADF;
-  int level = SOL_SOCKET, name;
-  switch (option) {
-  case DK_SOCKOPT_NODELAY: level = IPPROTO_TCP; name = TCP_NODELAY; break;
-  case DK_SOCKOPT_KEEPALIVE: name = SO_KEEPALIVE; break;
-  case DK_SOCKOPT_RCVBUF: name = SO_RCVBUF; break;
-  case DK_SOCKOPT_SNDBUF: name = SO_SNDBUF; break;
-  case DK_SOCKOPT_BROADCAST: name = SO_BROADCAST; break;
-  default: return set_sockopt_ext(fd, option, value);
-  }
-  int v = value;
-  return setsockopt(fd, level, name, &v, sizeof v) < 0 ? -errno : 0;
-}
 
 /* Contract: close(2) fd now, outside any reactor's op path; 0 or -errno (EINTR counts as
  * closed).  A reactor's own fd is refused (-EBADF).  Every live reactor is told first, so ops

@@ -202,66 +202,90 @@ int32_t dk_listen(int32_t fd, int32_t backlog) {
   return listen(fd, backlog <= 0 ? 1024 : backlog) < 0 ? -errno : 0;
 }
 
-/* Contract: out[0] = the value of one DK_SOCKOPT_* on fd (booleans 0/1; buffer sizes in bytes
- * as the kernel reports them; DK_SOCKOPT_LINGER: seconds, or -1 when off; DK_SOCKOPT_ERROR:
- * the pending error as a positive errno, cleared by the read).  0 or -errno (-EINVAL for an
- * unknown option, -EFAULT for a NULL out). */
-int32_t dk_getsockopt(int32_t fd, int32_t option, int32_t *out) {
-  if (fd < 0) return -EBADF;
-  if (out == NULL) return -EFAULT;
-  int level = SOL_SOCKET, name;
-  switch (option) {
-  case DK_SOCKOPT_NODELAY: level = IPPROTO_TCP; name = TCP_NODELAY; break;
-  case DK_SOCKOPT_KEEPALIVE: name = SO_KEEPALIVE; break;
-  case DK_SOCKOPT_RCVBUF: name = SO_RCVBUF; break;
-  case DK_SOCKOPT_SNDBUF: name = SO_SNDBUF; break;
-  case DK_SOCKOPT_BROADCAST: name = SO_BROADCAST; break;
-  case DK_SOCKOPT_REUSEADDR: name = SO_REUSEADDR; break;
+/* ------------------------------------------------------------ options */
+
+/* How a DK_SOCKOPT_* value travels: a boolean (set: nonzero is on; get: 0/1), a plain int
+ * (buffer sizes in bytes), SO_LINGER as seconds or -1, or read-only (SO_ERROR). */
+enum { SO_KIND_BOOL = 1, SO_KIND_INT, SO_KIND_LINGER, SO_KIND_READ_ONLY };
+
+typedef struct sockopt_map {
+  int32_t option; /* DK_SOCKOPT_* */
+  int level;
+  int name;
+  int kind; /* SO_KIND_* */
+} sockopt_map;
+
+/* The one mapping of DK_SOCKOPT_* to the host's options, for dk_setsockopt and dk_getsockopt. */
+static const sockopt_map SOCKOPTS[] = {
+    {DK_SOCKOPT_NODELAY, IPPROTO_TCP, TCP_NODELAY, SO_KIND_BOOL},
+    {DK_SOCKOPT_KEEPALIVE, SOL_SOCKET, SO_KEEPALIVE, SO_KIND_BOOL},
+    {DK_SOCKOPT_RCVBUF, SOL_SOCKET, SO_RCVBUF, SO_KIND_INT},
+    {DK_SOCKOPT_SNDBUF, SOL_SOCKET, SO_SNDBUF, SO_KIND_INT},
+    {DK_SOCKOPT_BROADCAST, SOL_SOCKET, SO_BROADCAST, SO_KIND_BOOL},
+    {DK_SOCKOPT_REUSEADDR, SOL_SOCKET, SO_REUSEADDR, SO_KIND_BOOL},
 #ifdef SO_REUSEPORT
-  case DK_SOCKOPT_REUSEPORT: name = SO_REUSEPORT; break;
+    {DK_SOCKOPT_REUSEPORT, SOL_SOCKET, SO_REUSEPORT, SO_KIND_BOOL},
 #endif
-  case DK_SOCKOPT_ERROR: name = SO_ERROR; break;
-  case DK_SOCKOPT_LINGER: {
-    struct linger l;
-    socklen_t len = sizeof l;
-    if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len) < 0) return -errno;
-    out[0] = l.l_onoff ? l.l_linger : -1;
-    return 0;
+    {DK_SOCKOPT_LINGER, SOL_SOCKET, SO_LINGER, SO_KIND_LINGER},
+    {DK_SOCKOPT_ERROR, SOL_SOCKET, SO_ERROR, SO_KIND_READ_ONLY},
+};
+
+/* The entry of option, or NULL with *err set: -EOPNOTSUPP for an option the host lacks
+ * (SO_REUSEPORT), -EINVAL for one that does not exist. */
+static const sockopt_map *sockopt_find(int32_t option, int32_t *err) {
+  for (size_t k = 0; k < sizeof SOCKOPTS / sizeof SOCKOPTS[0]; k++) {
+    if (SOCKOPTS[k].option == option) return &SOCKOPTS[k];
   }
-  default: return -EINVAL;
-  }
-  int v = 0;
-  socklen_t len = sizeof v;
-  if (getsockopt(fd, level, name, &v, &len) < 0) return -errno;
-  out[0] = (option == DK_SOCKOPT_RCVBUF || option == DK_SOCKOPT_SNDBUF ||
-            option == DK_SOCKOPT_ERROR)
-               ? v
-               : (v != 0);
-  return 0;
+  *err = option == DK_SOCKOPT_REUSEPORT ? -EOPNOTSUPP : -EINVAL;
+  return NULL;
 }
 
-/* dk_setsockopt (common.c) for the options of the socket builder: reuseaddr, reuseport and
- * linger (value: seconds, or -1 for off).  0 or -errno (-EINVAL for an unknown option). */
-int32_t set_sockopt_ext(int32_t fd, int32_t option, int32_t value) {
-  int one = value != 0;
-  switch (option) {
-  case DK_SOCKOPT_REUSEADDR:
-    return setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ? -errno : 0;
-  case DK_SOCKOPT_REUSEPORT:
-#ifdef SO_REUSEPORT
-    return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ? -errno : 0;
-#else
-    return -EOPNOTSUPP;
-#endif
-  case DK_SOCKOPT_LINGER: {
+/* Contract: set one DK_SOCKOPT_* to value on fd (booleans: nonzero is on; buffer sizes in bytes;
+ * DK_SOCKOPT_LINGER: seconds, or -1 for off).  0 or -errno (-EINVAL for an unknown or read-only
+ * option, -EOPNOTSUPP for one the host lacks). */
+int32_t dk_setsockopt(int32_t fd, int32_t option, int32_t value) {
+  if (fd < 0) return -EBADF;
+  int32_t err = 0;
+  const sockopt_map *m = sockopt_find(option, &err);
+  if (m == NULL) return err;
+  switch (m->kind) {
+  case SO_KIND_LINGER: {
     if (value < -1) return -EINVAL;
     struct linger l;
     l.l_onoff = value >= 0;
     l.l_linger = value >= 0 ? value : 0;
-    return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) < 0 ? -errno : 0;
+    return setsockopt(fd, m->level, m->name, &l, sizeof l) < 0 ? -errno : 0;
   }
-  default: return -EINVAL;
+  case SO_KIND_READ_ONLY: return -EINVAL;
+  default: {
+    int v = m->kind == SO_KIND_BOOL ? value != 0 : value;
+    return setsockopt(fd, m->level, m->name, &v, sizeof v) < 0 ? -errno : 0;
   }
+  }
+}
+
+/* Contract: out[0] = the value of one DK_SOCKOPT_* on fd (booleans 0/1; buffer sizes in bytes
+ * as the kernel reports them; DK_SOCKOPT_LINGER: seconds, or -1 when off; DK_SOCKOPT_ERROR:
+ * the pending error as a positive errno, cleared by the read).  0 or -errno (-EINVAL for an
+ * unknown option, -EOPNOTSUPP for one the host lacks, -EFAULT for a NULL out). */
+int32_t dk_getsockopt(int32_t fd, int32_t option, int32_t *out) {
+  if (fd < 0) return -EBADF;
+  if (out == NULL) return -EFAULT;
+  int32_t err = 0;
+  const sockopt_map *m = sockopt_find(option, &err);
+  if (m == NULL) return err;
+  if (m->kind == SO_KIND_LINGER) {
+    struct linger l;
+    socklen_t len = sizeof l;
+    if (getsockopt(fd, m->level, m->name, &l, &len) < 0) return -errno;
+    out[0] = l.l_onoff ? l.l_linger : -1;
+    return 0;
+  }
+  int v = 0;
+  socklen_t len = sizeof v;
+  if (getsockopt(fd, m->level, m->name, &v, &len) < 0) return -errno;
+  out[0] = m->kind == SO_KIND_BOOL ? (v != 0) : v;
+  return 0;
 }
 
 /* ------------------------------------------------------------ try-ops */

@@ -217,9 +217,6 @@ int32_t poller_wait(dk_poller *p, dk_event *out, int32_t n, int32_t timeout_ms);
 int32_t poller_wake(dk_poller *p); /* any thread */
 int32_t poller_fds(dk_poller *p, int32_t out[2]); /* the poller's own fds; how many */
 
-/* net.c: dk_setsockopt's options beyond the five common.c sets (reuseaddr, reuseport, linger). */
-int32_t set_sockopt_ext(int32_t fd, int32_t option, int32_t value);
-
 /* Backend constructors: fill r->ops / r->be, return 0 or -errno. */
 int32_t uring_create(dk_reactor *r, uint32_t entries);
 int32_t ready_create(dk_reactor *r, int32_t backend, uint32_t entries);

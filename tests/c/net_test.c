@@ -209,6 +209,41 @@ static int t_try_ops(int backend) {
   return 1;
 }
 
+/* Every option goes through the one table both dk_setsockopt and dk_getsockopt read: each
+ * boolean set on reads back 1 and off reads back 0, whatever nonzero value turned it on. */
+static int t_sockopt_table(int backend) {
+  (void)backend;
+  int s = dk_socket(DK_FAMILY_INET, DK_SOCK_STREAM);
+  CHECK(s >= 0);
+  const int32_t bools[] = {DK_SOCKOPT_NODELAY, DK_SOCKOPT_KEEPALIVE, DK_SOCKOPT_BROADCAST,
+                           DK_SOCKOPT_REUSEADDR,
+#ifdef __linux__
+                           DK_SOCKOPT_REUSEPORT
+#endif
+  };
+  for (size_t k = 0; k < sizeof bools / sizeof bools[0]; k++) {
+    int32_t v = -7;
+    CHECK_EQ(dk_setsockopt(s, bools[k], 7), 0);
+    CHECK_EQ(dk_getsockopt(s, bools[k], &v), 0);
+    CHECK_EQ(v, 1);
+    CHECK_EQ(dk_setsockopt(s, bools[k], 0), 0);
+    CHECK_EQ(dk_getsockopt(s, bools[k], &v), 0);
+    CHECK_EQ(v, 0);
+  }
+  int32_t v = 0;
+  CHECK_EQ(dk_setsockopt(s, DK_SOCKOPT_RCVBUF, 32768), 0);
+  CHECK_EQ(dk_getsockopt(s, DK_SOCKOPT_RCVBUF, &v), 0);
+  CHECK(v >= 32768);
+  CHECK_EQ(dk_setsockopt(s, DK_SOCKOPT_ERROR, 0), -EINVAL); /* read-only */
+  CHECK_EQ(dk_getsockopt(s, DK_SOCKOPT_ERROR, &v), 0);
+  CHECK_EQ(v, 0);
+  CHECK_EQ(dk_setsockopt(s, 0, 1), -EINVAL);
+  CHECK_EQ(dk_getsockopt(s, 0, &v), -EINVAL);
+  CHECK_EQ(dk_setsockopt(s, -1, 1), -EINVAL);
+  CHECK_EQ(dk_close(s), 0);
+  return 1;
+}
+
 static int t_builder(int backend) {
   ctx *c = ctx_new(backend, 0, 64);
   CHECK(c);
@@ -296,5 +331,6 @@ void run_net_cases(int backend) {
   run("net: Unix path limits and argument checks", t_unix_args, backend);
   run("net: try-ops: peek, vectored send, EAGAIN, arguments", t_try_ops, backend);
   run("net: socket builder: options read back, bind/listen/connect", t_builder, backend);
+  run("net: every socket option through the one table, set and read back", t_sockopt_table, backend);
   run("net: dk_resolve: localhost, literals, an unknown name, arguments", t_resolve, backend);
 }
