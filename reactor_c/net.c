@@ -290,6 +290,10 @@ int32_t dk_getsockopt(int32_t fd, int32_t option, int32_t *out) {
 
 /* ------------------------------------------------------------ try-ops */
 
+/* The result of a try-op whose syscall failed: "would block" is -EAGAIN on every host (where
+ * EWOULDBLOCK differs from EAGAIN it is mapped), anything else -errno. */
+static int32_t try_errno(void) { return errno == EWOULDBLOCK ? -EAGAIN : -errno; }
+
 /* Contract: one nonblocking recv into buf[0..len) (flags: DK_MSG_PEEK leaves the bytes
  * queued): bytes (0 at end of stream), -EAGAIN when none are ready, or -errno. */
 int32_t dk_try_recv(int32_t fd, uint8_t *buf, uint32_t len, int32_t flags) {
@@ -297,7 +301,7 @@ int32_t dk_try_recv(int32_t fd, uint8_t *buf, uint32_t len, int32_t flags) {
   if (buf == NULL && len > 0) return -EFAULT;
   if (len > DK_MAX_LEN || (flags & ~DK_MSG_PEEK) != 0) return -EINVAL;
   ssize_t n = recv(fd, buf, len, MSG_DONTWAIT | ((flags & DK_MSG_PEEK) ? MSG_PEEK : 0));
-  if (n < 0) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  if (n < 0) return try_errno();
   return (int32_t)n;
 }
 
@@ -308,7 +312,7 @@ int32_t dk_try_send(int32_t fd, const uint8_t *buf, uint32_t len) {
   if (buf == NULL && len > 0) return -EFAULT;
   if (len > DK_MAX_LEN) return -EINVAL;
   ssize_t n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (n < 0) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  if (n < 0) return try_errno();
   return (int32_t)n;
 }
 
@@ -335,7 +339,7 @@ int32_t dk_try_sendv(int32_t fd, const uint64_t *iov, uint32_t n) {
   m.msg_iov = v;
   m.msg_iovlen = n;
   ssize_t r = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (r < 0) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  if (r < 0) return try_errno();
   return (int32_t)r;
 }
 
@@ -354,7 +358,7 @@ int32_t dk_try_unix_sendto(int32_t fd, const uint8_t *buf, uint32_t len, const u
   }
   ssize_t n = sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
                      plen > 0 ? (struct sockaddr *)&sa : NULL, salen);
-  if (n < 0) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  if (n < 0) return try_errno();
   return (int32_t)n;
 }
 
@@ -370,7 +374,7 @@ int32_t dk_try_unix_recvfrom(int32_t fd, uint8_t *buf, uint32_t len, uint8_t *fr
   socklen_t salen = sizeof sa;
   memset(&sa, 0, sizeof sa);
   ssize_t n = recvfrom(fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&sa, &salen);
-  if (n < 0) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  if (n < 0) return try_errno();
   size_t off = offsetof(struct sockaddr_un, sun_path);
   size_t pl = salen > off ? salen - off : 0;
   if (pl > sizeof sa.sun_path) pl = sizeof sa.sun_path;
