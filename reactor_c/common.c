@@ -240,7 +240,10 @@ static void take_notices(dk_reactor *r) {
     }
     pthread_mutex_unlock(&handles_lock);
     for (uint32_t k = 0; k < n; k++) {
-      if ((uint32_t)local[k] < r->n_fds) r->fds[local[k]].kind = FK_UNKNOWN;
+      if ((uint32_t)local[k] < r->n_fds) {
+        r->fds[local[k]].kind = FK_UNKNOWN;
+        r->fds[local[k]].checked = 0;
+      }
       r->ops->closed_elsewhere(r, local[k]);
     }
     if (overflow) {
@@ -248,6 +251,7 @@ static void take_notices(dk_reactor *r) {
       for (uint32_t fd = 0; fd < r->n_fds; fd++) {
         if (r->fds[fd].owner != FD_INTERNAL && fcntl((int)fd, F_GETFD) < 0) {
           r->fds[fd].kind = FK_UNKNOWN;
+          r->fds[fd].checked = 0;
           r->ops->closed_elsewhere(r, (int32_t)fd);
         }
       }
@@ -292,6 +296,7 @@ void fd_new(dk_reactor *r, int32_t fd, int sock) {
   if (fd >= 0 && (uint32_t)fd < r->n_fds) {
     r->fds[fd].kind = sock ? FK_SOCK : FK_UNKNOWN;
     r->fds[fd].owner = FD_TS;
+    r->fds[fd].checked = 0; /* the reactor may close it before TS names it (a failed CONNECT) */
   }
   r->ops->fresh(r, fd, sock);
 }
@@ -712,8 +717,16 @@ static int32_t check_fd(dk_reactor *r, const struct dk_sqe *e) {
   if (!((1u << e->op) & NEEDS_FD)) return 0;
   dk_fd_info *f = fd_info(r, e->fd);
   if (!f || f->owner != FD_TS) return -EBADF;
+  if (!f->checked) {
+    /* First use since the number was closed or made: it must be open now.  (The table keeps
+     * entries for closed numbers; without this an op naming one would be staged, and on io_uring
+     * run on whatever file a later record of the batch opens under that number.) */
+    if (fcntl(e->fd, F_GETFD) < 0) return -EBADF;
+    f->checked = 1;
+  }
   if (e->op == DK_OP_CLOSE) {
     f->kind = FK_UNKNOWN; /* the number may come back as another kind of file */
+    f->checked = 0;
     return announce_close(r, e->fd);
   }
   return 0;

@@ -85,7 +85,11 @@ typedef struct dk_fd_info {
   uint32_t ops;  /* pending ops that hold this number (slot.held) */
   uint8_t owner; /* FD_*: INTERNAL (the reactor's own) and CONNECTING are refused */
   uint8_t kind;  /* FK_*: cached fstat class (uring.c), reset when the number is reused */
-  uint16_t _pad;
+  /* 1 once a record's fd was checked open (fcntl) since the number was last closed through the
+   * reactor (CLOSE, dk_close notice) or handed out by it (fd_new); 0 means check again, so an op
+   * never names a closed number that a later record of the same batch reuses (CONNECT, LISTEN). */
+  uint8_t checked;
+  uint8_t _pad;
 } dk_fd_info;
 
 /* A queued completion: the record, and its address when flags has DK_CQE_F_ADDR. */

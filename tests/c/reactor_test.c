@@ -33,6 +33,7 @@
 /* defects_test.c: regression cases of the review and fuzzing findings. */
 void run_defect_cases(int backend);
 void run_net_cases(int backend);
+void run_fuzz_found_cases(int backend);
 
 /* -------------------------------------------------------------- cases */
 
@@ -853,6 +854,7 @@ int main(void) {
         backends[b]);
     run("dk_clock_ms: monotonic milliseconds", t_clock, backends[b]);
     run_defect_cases(backends[b]);
+    run_fuzz_found_cases(backends[b]);
     run("file helpers: fstat, lseek, ftruncate > 2 GiB, fsync, bad args", t_fs_helpers,
         backends[b]);
     run_net_cases(backends[b]);
