@@ -300,6 +300,9 @@ int32_t dk_try_recv(int32_t fd, uint8_t *buf, uint32_t len, int32_t flags) {
   if (fd < 0) return -EBADF;
   if (buf == NULL && len > 0) return -EFAULT;
   if (len > DK_MAX_LEN || (flags & ~DK_MSG_PEEK) != 0) return -EINVAL;
+#ifdef DK_FAULTS
+  if (fault_syscall(DK_FAULT_TRY_RECV, &len)) return try_errno();
+#endif
   ssize_t n = recv(fd, buf, len, MSG_DONTWAIT | ((flags & DK_MSG_PEEK) ? MSG_PEEK : 0));
   if (n < 0) return try_errno();
   return (int32_t)n;
@@ -311,6 +314,9 @@ int32_t dk_try_send(int32_t fd, const uint8_t *buf, uint32_t len) {
   if (fd < 0) return -EBADF;
   if (buf == NULL && len > 0) return -EFAULT;
   if (len > DK_MAX_LEN) return -EINVAL;
+#ifdef DK_FAULTS
+  if (fault_syscall(DK_FAULT_TRY_SEND, &len)) return try_errno();
+#endif
   ssize_t n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
   if (n < 0) return try_errno();
   return (int32_t)n;
@@ -334,6 +340,14 @@ int32_t dk_try_sendv(int32_t fd, const uint64_t *iov, uint32_t n) {
     v[i].iov_base = (void *)(uintptr_t)p;
     v[i].iov_len = (size_t)l;
   }
+#ifdef DK_FAULTS
+  uint32_t lim = (uint32_t)total;
+  if (fault_syscall(DK_FAULT_TRY_SEND, &lim)) return try_errno();
+  for (uint32_t i = 0; i < n; i++) { /* a short send: the buffers up to lim bytes */
+    if (v[i].iov_len > lim) v[i].iov_len = lim;
+    lim -= (uint32_t)v[i].iov_len;
+  }
+#endif
   struct msghdr m;
   memset(&m, 0, sizeof m);
   m.msg_iov = v;

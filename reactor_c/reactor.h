@@ -221,6 +221,34 @@ int32_t poller_wait(dk_poller *p, dk_event *out, int32_t n, int32_t timeout_ms);
 int32_t poller_wake(dk_poller *p); /* any thread */
 int32_t poller_fds(dk_poller *p, int32_t out[2]); /* the poller's own fds; how many */
 
+#ifdef DK_FAULTS
+/*
+ * The test-only fault plan (testing/fault.c; only in a build with -DDK_FAULTS, never in
+ * ffi/prebuilt/).
+ * Sites are the syscalls a plan can fail or shorten; every hook sits in an #ifdef DK_FAULTS
+ * block, so a production build compiles none of this.
+ */
+enum {
+  DK_FAULT_ACCEPT = 0,   /* ACCEPT records (epoll: accept4; io_uring: refused at submission) */
+  DK_FAULT_RECV = 1,     /* RECV, RECVFROM, READ records (epoll: on sockets and pipes) */
+  DK_FAULT_SEND = 2,     /* SEND, SENDTO, WRITE records (epoll: on sockets and pipes) */
+  DK_FAULT_TRY_RECV = 3, /* dk_try_recv */
+  DK_FAULT_TRY_SEND = 4, /* dk_try_send, dk_try_sendv */
+  DK_FAULT__COUNT = 5
+};
+#define DK_FAULT_KIND_ERRNO 1 /* fail with -value */
+#define DK_FAULT_KIND_SHORT 2 /* move at most value bytes */
+/* Set site's rule (kind 0 clears it): after `skip` calls, act on `count` (UINT32_MAX: all). */
+DK_API int32_t dk_test_fault(int32_t site, int32_t kind, int32_t value, uint32_t skip,
+                             uint32_t count);
+DK_API int32_t dk_test_fault_hits(int32_t site); /* actions taken at site since its rule was set */
+DK_API int32_t dk_test_fault_clear(void);        /* every rule off */
+/* At a site: 0 to go on (*len, if given, may be shortened), or -errno to fail with. */
+int32_t fault_take(int site, uint32_t *len);
+/* fault_take before a syscall: 1 with errno set when it must fail (skip the syscall), else 0. */
+int fault_syscall(int site, uint32_t *len);
+#endif
+
 /* Backend constructors: fill r->ops / r->be, return 0 or -errno. */
 int32_t uring_create(dk_reactor *r, uint32_t entries);
 int32_t ready_create(dk_reactor *r, int32_t backend, uint32_t entries);

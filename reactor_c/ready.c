@@ -197,6 +197,12 @@ static int attempt(dk_reactor *r, int32_t i, int32_t *res) {
     switch (s->op) {
     case DK_OP_ACCEPT: {
       s->salen = sizeof s->sa;
+#ifdef DK_FAULTS
+      if (fault_syscall(DK_FAULT_ACCEPT, NULL)) {
+        n = -1;
+        break;
+      }
+#endif
 #if defined(__linux__)
       n = accept4(s->fd, &s->sa.sa, &s->salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
@@ -241,26 +247,62 @@ static int attempt(dk_reactor *r, int32_t i, int32_t *res) {
       return 1;
     }
     case DK_OP_RECV:
+#ifdef DK_FAULTS
+      if (fault_syscall(DK_FAULT_RECV, &s->len)) {
+        n = -1;
+        break;
+      }
+#endif
       n = recv(s->fd, buf, s->len, MSG_DONTWAIT);
       break;
     case DK_OP_SEND:
+#ifdef DK_FAULTS
+      if (fault_syscall(DK_FAULT_SEND, &s->len)) {
+        n = -1;
+        break;
+      }
+#endif
       n = send(s->fd, buf, s->len, MSG_DONTWAIT | MSG_NOSIGNAL);
       break;
     case DK_OP_RECVFROM:
+#ifdef DK_FAULTS
+      if (fault_syscall(DK_FAULT_RECV, &s->len)) {
+        n = -1;
+        break;
+      }
+#endif
       s->salen = sizeof s->sa;
       /* salen comes back 0 from a socket with no source (a stream): no address */
       n = recvfrom(s->fd, buf, s->len, MSG_DONTWAIT, &s->sa.sa, &s->salen);
       break;
     case DK_OP_SENDTO:
+#ifdef DK_FAULTS
+      if (fault_syscall(DK_FAULT_SEND, &s->len)) {
+        n = -1;
+        break;
+      }
+#endif
       n = sendto(s->fd, buf, s->len, MSG_DONTWAIT | MSG_NOSIGNAL, s->arg ? &s->sa.sa : NULL,
                  s->arg ? s->salen : 0);
       break;
     case DK_OP_READ:
+#ifdef DK_FAULTS
+      if (fault_syscall(DK_FAULT_RECV, &s->len)) {
+        n = -1;
+        break;
+      }
+#endif
       if (rd->fds[s->fd].kind == K_SOCK) n = recv(s->fd, buf, s->len, MSG_DONTWAIT);
       else if (s->arg == UINT64_MAX) n = read(s->fd, buf, s->len);
       else n = pread(s->fd, buf, s->len, (off_t)s->arg);
       break;
     case DK_OP_WRITE:
+#ifdef DK_FAULTS
+      if (fault_syscall(DK_FAULT_SEND, &s->len)) {
+        n = -1;
+        break;
+      }
+#endif
       if (rd->fds[s->fd].kind == K_SOCK)
         n = send(s->fd, buf, s->len, MSG_DONTWAIT | MSG_NOSIGNAL);
       else /* a blocking pipe with POLLOUT takes PIPE_BUF bytes without blocking */

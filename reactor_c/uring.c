@@ -484,6 +484,30 @@ static int32_t fill_sqe(dk_reactor *r, const struct dk_sqe *e, int32_t i,
   }
 }
 
+#ifdef DK_FAULTS
+/* The fault plan (testing/fault.c) at submission: an injected error refuses the record (it completes
+ * with that errno, as if the kernel had failed the syscall); a short one trims its length. */
+static int32_t fault_prep(dk_reactor *r, const struct dk_sqe *e, int32_t i,
+                          struct io_uring_sqe *q) {
+  dk_slot *s = slot_at(r, i);
+  int site = e->op == DK_OP_ACCEPT ? DK_FAULT_ACCEPT
+             : (e->op == DK_OP_RECV || e->op == DK_OP_RECVFROM || e->op == DK_OP_READ)
+                 ? DK_FAULT_RECV
+             : (e->op == DK_OP_SEND || e->op == DK_OP_SENDTO || e->op == DK_OP_WRITE)
+                 ? DK_FAULT_SEND
+                 : -1;
+  if (site < 0 || s->pipe_write) return 0;
+  if (site == DK_FAULT_ACCEPT) return fault_take(site, NULL);
+  if (e->op == DK_OP_RECVFROM || e->op == DK_OP_SENDTO) {
+    uint32_t l = (uint32_t)s->iov.iov_len;
+    int32_t v = fault_take(site, &l);
+    s->iov.iov_len = l;
+    return v;
+  }
+  return fault_take(site, &q->len);
+}
+#endif
+
 /* Stage record e as SQEs (an op slot plus, for CLOSE, its cancels).  0, or
  * -errno with nothing left pending (a staged SQE becomes an ignored NOP). */
 static int32_t prep(dk_reactor *r, const struct dk_sqe *e) {
@@ -500,6 +524,9 @@ static int32_t prep(dk_reactor *r, const struct dk_sqe *e) {
     return -EAGAIN;
   }
   int32_t v = fill_sqe(r, e, i, q);
+#ifdef DK_FAULTS
+  if (v == 0) v = fault_prep(r, e, i, q);
+#endif
   if (v < 0) {
     /* The SQE is already in the ring: turn it into an ignored NOP. */
     memset(q, 0, sizeof *q);
