@@ -4,12 +4,12 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "45a7822e346fd9d9",
+  sourceHash: "291879fdec1a7d2a",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "eea341aca53aac302d3cdd7a8169995b0e3f4f382e017fefa99aa3e81a0dbece", size: 50208, packedSize: 26181 },
-    "aarch64-linux": { sha256: "6e035a2f03fad2d5c6895d5a39dbb7acc47ca64b3db95115335a50c71b320182", size: 48064, packedSize: 25128 },
-    "x86_64-macos": { sha256: "ce2206789b491646dad0e9e128a68cc9d3a8f5053a380b9cdbf90f4e12fe060f", size: 51597, packedSize: 20439 },
-    "aarch64-macos": { sha256: "38975119c8017122424bfcd809905bbdb025dfa7711f752e2c25e8d68efbb170", size: 90704, packedSize: 21296 },
+    "x86_64-linux": { sha256: "ffdd1d2b9c830a47eafb6fe3a4911ab4683c19e0ccae7e117a5439806a067f03", size: 50352, packedSize: 26176 },
+    "aarch64-linux": { sha256: "e41cd187c61bd4dfc0ce31c867765a386321fd15f0a78276c6c9cfb98d5032be", size: 48168, packedSize: 25060 },
+    "x86_64-macos": { sha256: "721a8059909ef34d88250fc74c1275c0dc6cebe593dcab7390611d913b49ca7e", size: 51582, packedSize: 20407 },
+    "aarch64-macos": { sha256: "cbbd30c8a53d978d106b23c1c41646d3886480e5e32262febc8de945a0c59c03", size: 90704, packedSize: 21190 },
   },
 };
