@@ -595,6 +595,13 @@ static void arm_wake(dk_reactor *r) {
 static int32_t uring_wait(dk_reactor *r, int32_t timeout_ms) {
   uring *u = r->be;
   u->woken = 0;
+  if (r->q_len > 0) {
+    /* Completions wait in our queue (they did not fit the last wait, or were posted at
+     * submission): move the kernel's behind them first, so delivery stays in order and a
+     * stream of immediate completions larger than the CQ buffer cannot starve the kernel's. */
+    r->collecting = 0;
+    reap(r, 1);
+  }
   r->collecting = 1;
   r->out_n = 0;
   drain_queue(r);

@@ -64,8 +64,45 @@ static int closed_number_child(int backend) {
 }
 static int t_closed_number(int backend) { return in_child(closed_number_child, backend, 5000); }
 
+/* F2 (fuzz_io_uring): with a small completion buffer, completions posted at submission (refused
+ * records, CANCELs) queued ahead of the kernel's; dk_wait delivered the queue first and reaped
+ * the kernel's CQEs only when the buffer had room left, so a steady stream of immediate
+ * completions kept a finished op from ever being delivered (the fuzzer's drain saw a RECV never
+ * complete after its cancel).  Fixed: the kernel's completions join the queue, in order, before
+ * it is delivered.  Here a POLL that finished first arrives within three waits of one record
+ * each, while every wait is preceded by two refused records. */
+static int t_queue_fairness(int backend) {
+  ctx *c = ctx_new(backend, 0, 1);
+  CHECK(c);
+  int sv[2];
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  CHECK_EQ(send(sv[1], "x", 1, 0), 1);
+  uint32_t tp = rec(c, 0, DK_OP_POLL, sv[0], NULL, DK_POLL_IN, 0);
+  CHECK_EQ(dk_submit(c->h, 1), 1);
+  sleep_ms(20); /* the POLL has completed in the kernel (io_uring) or at submission (epoll) */
+  int got_at = -1;
+  for (int k = 0; k < 20 && got_at < 0; k++) {
+    rec(c, 0, 200, -1, NULL, 0, 0); /* an unknown op: refused at once */
+    rec(c, 1, 201, -1, NULL, 0, 0);
+    CHECK_EQ(dk_submit(c->h, 2), 2);
+    int n = dk_wait(c->h, 0);
+    CHECK(n >= 0 && n <= 1);
+    if (n == 1 && c->cq[0].token == tp) {
+      CHECK_EQ(c->cq[0].result, DK_POLL_IN);
+      got_at = k;
+    }
+  }
+  CHECK(got_at >= 0 && got_at <= 2);
+  close(sv[0]);
+  close(sv[1]);
+  CHECK_EQ(ctx_free(c), 0);
+  return 1;
+}
+
 void run_fuzz_found_cases(int backend);
 void run_fuzz_found_cases(int backend) {
   run("F1: a closed number reused later in the batch is refused, not written",
       t_closed_number, backend);
+  run("F2: kernel completions are not starved by immediate ones in a small buffer",
+      t_queue_fairness, backend);
 }
