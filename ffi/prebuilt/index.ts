@@ -4,11 +4,11 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "291879fdec1a7d2a",
+  sourceHash: "568249ba0b0bd382",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "ffdd1d2b9c830a47eafb6fe3a4911ab4683c19e0ccae7e117a5439806a067f03", size: 50352, packedSize: 26176 },
-    "aarch64-linux": { sha256: "e41cd187c61bd4dfc0ce31c867765a386321fd15f0a78276c6c9cfb98d5032be", size: 48168, packedSize: 25060 },
+    "x86_64-linux": { sha256: "b4adfc6668e2989f7edca7d5ac760ab482e2b49680f0fa19b50718f3e9aed5d1", size: 50368, packedSize: 26202 },
+    "aarch64-linux": { sha256: "0756256f0459e74a01c6824be089ad19df1784ef21a3f15e80965f4816be95f3", size: 48280, packedSize: 25124 },
     "x86_64-macos": { sha256: "721a8059909ef34d88250fc74c1275c0dc6cebe593dcab7390611d913b49ca7e", size: 51582, packedSize: 20407 },
     "aarch64-macos": { sha256: "cbbd30c8a53d978d106b23c1c41646d3886480e5e32262febc8de945a0c59c03", size: 90704, packedSize: 21190 },
   },
