@@ -200,21 +200,25 @@ export abstract class FileOp<T> extends IoOp<T> {
     return "fs";
   }
 
+  // Assigned in the constructor, not as class fields (see IoOp).
   /** The file (null for ops that make one: open, readFile, writeFile). */
-  readonly file: FileCore | null;
+  declare readonly file: FileCore | null;
   /** Whether this op uses the cursor lane. */
-  readonly cursor: boolean;
+  declare readonly cursor: boolean;
   /** The driver this op was submitted to. */
-  driverRef: ReactorDriver | null = null;
+  declare driverRef: ReactorDriver | null;
   /** Cancelled while in flight: its completion goes to `salvage`. */
-  orphaned = false;
-  #laneWaker: Waker | null = null;
+  declare orphaned: boolean;
+  declare private laneWaker: Waker | null;
 
   /** Make one on `file` (null: none), using its cursor lane when `cursor`. */
   constructor(file: FileCore | null, cursor: boolean) {
     super();
     this.file = file;
     this.cursor = cursor;
+    this.driverRef = null;
+    this.orphaned = false;
+    this.laneWaker = null;
   }
 
   /** Before submission: return GO, or the value (done without I/O). */
@@ -235,10 +239,10 @@ export abstract class FileOp<T> extends IoOp<T> {
         if (f !== null) {
           if (f.closed) throw f.closedError();
           if (this.cursor && !f.takeCursor(this, waker)) {
-            this.#laneWaker = waker;
+            this.laneWaker = waker;
             return PENDING;
           }
-          this.#laneWaker = null;
+          this.laneWaker = null;
         }
         const pre = this.prepare();
         if (pre !== GO) {
@@ -293,7 +297,7 @@ export abstract class FileOp<T> extends IoOp<T> {
       return;
     }
     if (this.ioState === IO_DONE) this.salvage(this.result); // completed, never looked at
-    const lw = this.#laneWaker;
+    const lw = this.laneWaker;
     if (lw !== null && this.file !== null) this.file.dropWaiter(lw);
     this.#release();
   }

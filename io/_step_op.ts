@@ -65,8 +65,16 @@ const DONE = 2;
  */
 export abstract class StepOp<T>
   implements Operation<T>, Iterator<unknown, T, unknown>, PromiseLike<T> {
-  #inner: Iterator<unknown, unknown, unknown> | null = null;
-  #state = FRESH;
+  // Assigned in the constructor, not as class fields: a base class with
+  // class fields keeps V8 from inlining its subclasses' construction.
+  declare private stepInner: Iterator<unknown, unknown, unknown> | null;
+  declare private stepState: number;
+
+  /** A fresh operation. */
+  constructor() {
+    this.stepInner = null;
+    this.stepState = FRESH;
+  }
 
   /**
    * Advance: finish with a value, or `return this.run(op)` to wait for an
@@ -77,7 +85,7 @@ export abstract class StepOp<T>
 
   /** Start `op` as the inner operation; return the result from `step`. */
   protected run(op: Operation<unknown>): typeof AWAIT {
-    this.#inner = op[Symbol.iterator]();
+    this.stepInner = op[Symbol.iterator]();
     return AWAIT;
   }
 
@@ -86,8 +94,8 @@ export abstract class StepOp<T>
    * and return true; false while it was never run or is still running.
    */
   protected rearm(): boolean {
-    if (this.#state !== DONE) return false;
-    this.#state = FRESH;
+    if (this.stepState !== DONE) return false;
+    this.stepState = FRESH;
     return true;
   }
 
@@ -98,29 +106,29 @@ export abstract class StepOp<T>
 
   /** Resume: drive the inner operation, then step, until done or suspended. */
   next(): IteratorResult<unknown, T> {
-    if (this.#state === DONE) {
+    if (this.stepState === DONE) {
       throw new TypeError("an io operation was resumed after it finished");
     }
-    this.#state = RUNNING;
+    this.stepState = RUNNING;
     let input: unknown = undefined;
     try {
       for (;;) {
-        const inner = this.#inner;
+        const inner = this.stepInner;
         if (inner !== null) {
           const r = inner.next();
           if (r.done !== true) return r;
-          this.#inner = null;
+          this.stepInner = null;
           input = r.value;
         }
         const out = this.step(input);
         if (out !== AWAIT) {
-          this.#state = DONE;
+          this.stepState = DONE;
           return { done: true, value: out };
         }
       }
     } catch (e) {
-      this.#inner = null;
-      this.#state = DONE;
+      this.stepInner = null;
+      this.stepState = DONE;
       throw e;
     }
   }
@@ -133,10 +141,10 @@ export abstract class StepOp<T>
 
   /** Cancel: cancel the inner operation, then finish with `value`. */
   return(value?: unknown): IteratorResult<unknown, T> {
-    const inner = this.#inner;
-    const wasRunning = this.#state === RUNNING;
-    this.#inner = null;
-    this.#state = DONE;
+    const inner = this.stepInner;
+    const wasRunning = this.stepState === RUNNING;
+    this.stepInner = null;
+    this.stepState = DONE;
     inner?.return?.(undefined);
     if (wasRunning) this.cancelled();
     return { done: true, value: value as T };

@@ -299,21 +299,25 @@ function closeViaReactor(core: SocketCore, fd: number): void {
  * ```
  */
 export abstract class NetOp<T> extends IoOp<T> {
+  // Assigned in the constructor, not as class fields (see IoOp).
   /** The socket (null for ops that create one: listen, connect, bind). */
-  sock: SocketCore | null;
+  declare sock: SocketCore | null;
   /** The lane (READ, WRITE or NO_LANE). */
-  readonly lane: number;
+  declare readonly lane: number;
   /** The driver this op was submitted to. */
-  driverRef: ReactorDriver | null = null;
+  declare driverRef: ReactorDriver | null;
   /** Cancelled while in flight: its completion goes to `salvage`. */
-  orphaned = false;
-  #opening = false;
+  declare orphaned: boolean;
+  declare private netOpening: boolean;
 
   /** Make one on `sock`'s `lane`. */
   constructor(sock: SocketCore | null, lane: number) {
     super();
     this.sock = sock;
     this.lane = lane;
+    this.driverRef = null;
+    this.orphaned = false;
+    this.netOpening = false;
   }
 
   /** Before submission: return GO, a value (done without I/O), or PENDING. */

@@ -35,24 +35,28 @@ import {
  */
 abstract class BufOp<T> extends NetOp<T> {
   /** The caller's buffer; referenced until the completion arrives. */
-  protected buf: Uint8Array;
-  #ab: ArrayBufferLike | null = null;
-  #abOf: IoReactor | null = null;
-  #base = 0;
+  declare protected buf: Uint8Array;
+  // Assigned in the constructor, not as class fields (see IoOp).
+  declare private bufAb: ArrayBufferLike | null;
+  declare private bufAbOf: IoReactor | null;
+  declare private bufBase: number;
   constructor(sock: SocketCore, lane: number, buf: Uint8Array) {
     super(sock, lane);
     this.buf = buf;
+    this.bufAb = null;
+    this.bufAbOf = null;
+    this.bufBase = 0;
   }
   /** The address of `buf[off]` as `r`'s records carry it. */
   protected addrOf(r: IoReactor, off: number): number {
     const b = this.buf;
     const ab = b.buffer;
-    if (ab !== this.#ab || r !== this.#abOf) {
-      this.#base = r.addressOf(b) - b.byteOffset;
-      this.#ab = ab;
-      this.#abOf = r;
+    if (ab !== this.bufAb || r !== this.bufAbOf) {
+      this.bufBase = r.addressOf(b) - b.byteOffset;
+      this.bufAb = ab;
+      this.bufAbOf = r;
     }
-    return this.#base + b.byteOffset + off;
+    return this.bufBase + b.byteOffset + off;
   }
   /** Write this op's record: `op` on `buf[off..]` (clamped to DK_MAX_LEN). */
   protected pushBuf(r: IoReactor, op: number, token: number, off: number): void {

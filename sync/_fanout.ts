@@ -89,20 +89,27 @@ export class FanOut {
  * ```
  */
 export abstract class FanOutWait<T, C extends FanOut> extends Leaf<T> implements Waiter {
+  // Fields are assigned in the constructor, not declared as class fields: a
+  // base class with class fields keeps V8 from inlining its subclasses'
+  // construction (see Leaf).
   /** The waker of the task it waits in, or null. */
-  waker: Waker | null = null;
+  declare waker: Waker | null;
   /** The previous node in the wait list. */
-  before: Waiter | null = null;
+  declare before: Waiter | null;
   /** The next node in the wait list. */
-  after: Waiter | null = null;
+  declare after: Waiter | null;
   /** True while in the wait list. */
-  queued: boolean = false;
+  declare queued: boolean;
   /** The channel's core. */
-  protected readonly core: C;
+  declare protected readonly core: C;
 
   /** An operation on `core`. */
   constructor(core: C) {
     super();
+    this.waker = null;
+    this.before = null;
+    this.after = null;
+    this.queued = false;
     this.core = core;
   }
 

@@ -191,12 +191,15 @@ class SlotNode implements Waiter {
 
 /** Waits for a slot: `send` (then writes its value) and `reserve` (then makes a Permit). */
 abstract class SlotOp<T, R> extends FastLeaf<R> {
-  readonly c: Chan<T>;
-  node: SlotNode | null = null;
+  // Assigned in the constructor, not as class fields: a base class with class
+  // fields keeps V8 from inlining its subclasses' construction (see Leaf).
+  declare readonly c: Chan<T>;
+  declare node: SlotNode | null;
 
   constructor(c: Chan<T>) {
     super();
     this.c = c;
+    this.node = null;
   }
 
   /** Finish holding a slot (reserved already counted). */

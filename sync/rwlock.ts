@@ -169,16 +169,22 @@ export class RwLockWriteGuard<T> implements Disposable {
 }
 
 abstract class RwOp<V, G> extends Leaf<G> implements Waiter {
-  waker: Waker | null = null;
-  before: Waiter | null = null;
-  after: Waiter | null = null;
-  queued = false;
-  granted = false;
+  // Assigned in the constructor, not as class fields (see Leaf).
+  declare waker: Waker | null;
+  declare before: Waiter | null;
+  declare after: Waiter | null;
+  declare queued: boolean;
+  declare granted: boolean;
   abstract readonly write: boolean;
-  protected readonly c: RwCore<V>;
+  declare protected readonly c: RwCore<V>;
 
   constructor(c: RwCore<V>) {
     super();
+    this.waker = null;
+    this.before = null;
+    this.after = null;
+    this.queued = false;
+    this.granted = false;
     this.c = c;
   }
 

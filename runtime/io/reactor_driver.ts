@@ -90,18 +90,34 @@ export const IO_DONE = 2;
  * ```
  */
 export abstract class IoOp<T> extends Leaf<T> {
+  // Fields are assigned in the constructor, not declared as class fields: a
+  // base class with class fields keeps V8 from inlining its subclasses'
+  // construction (see Leaf), and every socket and file operation is one.
   /** Raw result once complete (>= 0 or -errno). */
-  result = 0;
+  declare result: number;
   /** Completion flags. */
-  cqFlags = 0;
+  declare cqFlags: number;
   /** Where the op is in its life: new → submitted → done (never back, but through `recycle`). */
-  ioState: IoState = IO_NEW;
+  declare ioState: IoState;
   /** The waker to call at completion, null once cancelled. */
-  waker: Waker | null = null;
-  #driver: ReactorDriver | null = null;
-  #token = 0;
-  #opening = false;
-  #openError: unknown = null;
+  declare waker: Waker | null;
+  declare private opDriver: ReactorDriver | null;
+  declare private opToken: number;
+  declare private driverOpening: boolean;
+  declare private openError: unknown;
+
+  /** A new operation. */
+  constructor() {
+    super();
+    this.result = 0;
+    this.cqFlags = 0;
+    this.ioState = IO_NEW;
+    this.waker = null;
+    this.opDriver = null;
+    this.opToken = 0;
+    this.driverOpening = false;
+    this.openError = null;
+  }
 
   /** Write this op's submission record with `token`. */
   protected abstract submitTo(r: IoReactor, token: number): void;
@@ -132,19 +148,19 @@ export abstract class IoOp<T> extends Leaf<T> {
     const core = currentCore();
     const io = core.io;
     if (io instanceof ReactorDriver) return io;
-    const failed = this.#openError;
+    const failed = this.openError;
     if (failed !== null) {
-      this.#openError = null;
+      this.openError = null;
       throw failed;
     }
-    if (!this.#opening) {
-      this.#opening = true;
+    if (!this.driverOpening) {
+      this.driverOpening = true;
       core.openIo().then(() => {
-        this.#opening = false;
+        this.driverOpening = false;
         waker.wake();
       }, (e) => {
-        this.#opening = false;
-        this.#openError = e;
+        this.driverOpening = false;
+        this.openError = e;
         waker.wake();
       });
     }
@@ -153,13 +169,13 @@ export abstract class IoOp<T> extends Leaf<T> {
 
   /** True while `openDriver` waits for the driver to open. */
   protected get opening(): boolean {
-    return this.#opening;
+    return this.driverOpening;
   }
 
   /** Queue this op's record on `io` now (state new → submitted). */
   protected submitVia(io: ReactorDriver): void {
-    this.#driver = io;
-    this.#token = io.submit(this);
+    this.opDriver = io;
+    this.opToken = io.submit(this);
     this.ioState = IO_SUBMITTED;
   }
 
@@ -175,11 +191,11 @@ export abstract class IoOp<T> extends Leaf<T> {
    * still arrives and ends the op.
    */
   protected requestCancel(): void {
-    const d = this.#driver;
+    const d = this.opDriver;
     // A parked reactor (a cancel outside any task poll, at runtime shutdown)
     // cannot take a record: the op's completion, or the reactor's
     // destruction, ends it.
-    if (this.ioState === IO_SUBMITTED && d !== null && !d.reactor.parked) d.cancel(this.#token);
+    if (this.ioState === IO_SUBMITTED && d !== null && !d.reactor.parked) d.cancel(this.opToken);
   }
 
   /** The driver writes the record through this. */
