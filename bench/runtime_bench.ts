@@ -79,14 +79,16 @@ async function inProcess(): Promise<BenchRow[]> {
   const N = 1_000_000;
   const rate = (n: number) => (ms: number) => n / ms / 1e3;
 
-  // spawn + join 1M
-  const spawnJoin = wall(() =>
-    run(function* () {
-      const hs = new Array(N);
-      for (let i = 0; i < N; i++) hs[i] = spawn(leaf(i));
-      for (let i = 0; i < N; i++) yield* hs[i];
-    })
-  );
+  // spawn + join 1M (instrumentation off, as by default; and on, for its cost)
+  const spawnJoinWith = (instrument: boolean) =>
+    wall(() =>
+      run(function* () {
+        const hs = new Array(N);
+        for (let i = 0; i < N; i++) hs[i] = spawn(leaf(i));
+        for (let i = 0; i < N; i++) yield* hs[i];
+      }, { instrument })
+    );
+  const spawnJoin = spawnJoinWith(false);
   const asyncAll = wall(() => {
     const ps = new Array(N);
     // deno-lint-ignore require-await
@@ -119,16 +121,18 @@ async function inProcess(): Promise<BenchRow[]> {
       for (let i = 0; i < N; i++) yield* hs[i];
     })
   );
-  const [spawnMs, asyncMs, deferredMs, closureMs, tSpawnCt, tSpawnMt] = await interleaved(
-    ROUNDS,
-    [
-      spawnJoin,
-      asyncAll,
-      deferredAll,
-      closureSpawnJoin,
-      ...await tokioTimers("spawn_join", N),
-    ],
-  );
+  const [spawnMs, asyncMs, deferredMs, closureMs, spawnOnMs, tSpawnCt, tSpawnMt] =
+    await interleaved(
+      ROUNDS,
+      [
+        spawnJoin,
+        asyncAll,
+        deferredAll,
+        closureSpawnJoin,
+        spawnJoinWith(true),
+        ...await tokioTimers("spawn_join", N),
+      ],
+    );
   const tSpawn = tokioFigures(tSpawnCt, tSpawnMt, rate(N));
   const spawnName = "spawn+join 1M tasks, called generators (spawn(body(i)))";
   const tasksPerS = (ms: number | null) => rate(N)(ms!);
@@ -154,6 +158,15 @@ async function inProcess(): Promise<BenchRow[]> {
       tSpawn,
     ),
     row(
+      "spawn+join 1M tasks, task instrumentation on",
+      tasksPerS(spawnOnMs),
+      tasksPerS(spawnMs),
+      "instrumentation off",
+      "M tasks/s",
+      true,
+      "≥ 0.87× off (≤ 15% loss)",
+    ),
+    row(
       "spawn+join 1M tasks, fresh generator closures",
       tasksPerS(closureMs),
       tasksPerS(asyncMs),
@@ -168,14 +181,16 @@ async function inProcess(): Promise<BenchRow[]> {
   // 1000 tasks × 1000 yields
   const Y = 1000;
   const hop = () => new Promise<void>((r) => queueMicrotask(r));
-  const [yieldMs, microMs, awaitNullMs, tYieldCt, tYieldMt] = await interleaved(ROUNDS, [
+  const yieldsWith = (instrument: boolean) =>
     wall(() =>
       run(function* () {
         const hs = [];
         for (let i = 0; i < Y; i++) hs.push(spawn(yielder(Y)));
         for (const h of hs) yield* h;
-      })
-    ),
+      }, { instrument })
+    );
+  const [yieldMs, microMs, awaitNullMs, yieldOnMs, tYieldCt, tYieldMt] = await interleaved(ROUNDS, [
+    yieldsWith(false),
     wall(() =>
       Promise.all(Array.from({ length: Y }, async () => {
         for (let i = 0; i < Y; i++) await hop();
@@ -186,6 +201,7 @@ async function inProcess(): Promise<BenchRow[]> {
         for (let i = 0; i < Y; i++) await null;
       }))
     ),
+    yieldsWith(true),
     ...await tokioTimers("yields", Y, Y),
   ]);
   const yields = (ms: number | null) => rate(Y * Y)(ms!);
@@ -210,6 +226,15 @@ async function inProcess(): Promise<BenchRow[]> {
       true,
       undefined,
       tYield,
+    ),
+    row(
+      "1000 tasks × 1000 yieldNow, task instrumentation on",
+      yields(yieldOnMs),
+      yields(yieldMs),
+      "instrumentation off",
+      "M yields/s",
+      true,
+      "≥ 0.87× off (≤ 15% loss)",
     ),
   );
 

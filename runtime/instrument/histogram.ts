@@ -17,10 +17,12 @@ import type { Histogram } from "./snapshot.ts";
 
 /** Bucket bounds before the overflow bucket. */
 export const BUCKETS = 12;
-/** log2 of the first bound (256 ns). */
-const FIRST_LOG2 = 8;
-/** Beyond this a sample goes straight to the overflow bucket (clz32 works on 32 bits). */
-const LARGEST_EXACT_NS = 2 ** 30;
+/** log2 of the first bound. */
+export const FIRST_LOG2 = 8;
+/** The first bound, ns (256). */
+export const FIRST_BOUND_NS: number = 2 ** FIRST_LOG2;
+/** The last bound, ns (2^30, about 1.07 s); beyond it, the overflow bucket (clz32 works on 32 bits). */
+export const LAST_BOUND_NS: number = 2 ** (FIRST_LOG2 + 2 * (BUCKETS - 1));
 
 /**
  * Upper bounds of the buckets, in ns, ascending.
@@ -55,11 +57,10 @@ export const BOUNDS_NS: readonly number[] = Object.freeze(
  * ```
  */
 export function bucketOf(ns: number): number {
-  if (ns <= 256) return 0;
-  if (ns > LARGEST_EXACT_NS) return BUCKETS;
+  if (ns <= FIRST_BOUND_NS) return 0;
+  if (ns > LAST_BOUND_NS) return BUCKETS;
   // ceil(log2(ns)) for ns >= 2, then two octaves per bucket.
-  const b = 32 - Math.clz32(Math.ceil(ns) - 1);
-  return (b - FIRST_LOG2 + 1) >> 1;
+  return (33 - Math.clz32(Math.ceil(ns) - 1) - FIRST_LOG2) >> 1;
 }
 
 /**

@@ -52,7 +52,16 @@
 
 import type { Task } from "../task/task.ts";
 import { SENTINEL_SLOT } from "../task/header_table.ts";
-import { bucketOf, BUCKETS, HistogramBuilder, singleSample, toHistogram } from "./histogram.ts";
+import {
+  bucketOf,
+  BUCKETS,
+  FIRST_BOUND_NS,
+  FIRST_LOG2,
+  HistogramBuilder,
+  LAST_BOUND_NS,
+  singleSample,
+  toHistogram,
+} from "./histogram.ts";
 import type { TaskSnapshot, TaskStateName, TaskWarning, WarningKind } from "./snapshot.ts";
 import { takeSuspended, watchSuspends } from "../operation.ts";
 import { descriptor, descriptorName, descriptorSite, NO_DESCRIPTOR } from "./site.ts";
@@ -232,6 +241,8 @@ export class Instrument {
   readonly #win = new Int32Array(MAX_STRIDE);
   readonly #winSelf = new Uint8Array(MAX_STRIDE);
   readonly #winFin: (Finished | null)[] = new Array(MAX_STRIDE).fill(null);
+  /** Entries of the open window whose task finished (#winFin set). */
+  #finsInWindow = 0;
   #winLen = 0;
   #winStart = 0;
   #stride = 1;
@@ -418,7 +429,6 @@ export class Instrument {
       }
     }
     this.#win[n] = s;
-    this.#winFin[n] = null;
     this.#winLen = n + 1;
     this.#u[s * U_ROW + U_STATE] = S_RUNNING;
   }
@@ -465,6 +475,8 @@ export class Instrument {
     const total = t - this.#winStart;
     const d = total / k;
     const b = bucketOf(d);
+    const fins = this.#finsInWindow;
+    this.#finsInWindow = 0;
     const win = this.#win;
     const f = this.#f;
     const u = this.#u;
@@ -475,8 +487,9 @@ export class Instrument {
     for (let i = 0; i < k; i++) {
       const s = win[i];
       const end = start + d;
-      const fin = this.#winFin[i];
+      const fin = fins === 0 ? null : this.#winFin[i];
       if (fin !== null) {
+        this.#winFin[i] = null;
         // The task finished in this window: its row may already be another task's.
         if (fin.ready >= 0) {
           const wait = start > fin.ready ? start - fin.ready : 0;
@@ -518,7 +531,14 @@ export class Instrument {
       if (ready >= 0) {
         const wait = start > ready ? start - ready : 0;
         f[r + F_SCHED] += wait;
-        sc[bucketOf(wait)]++;
+        // bucketOf, inline (this loop runs once per poll).
+        sc[
+          wait <= FIRST_BOUND_NS
+            ? 0
+            : wait > LAST_BOUND_NS
+            ? BUCKETS
+            : (33 - Math.clz32(Math.ceil(wait) - 1) - FIRST_LOG2) >> 1
+        ]++;
         scSum += wait;
         if (wait > scMax) scMax = wait;
         if (wait > this.lostWakeNs) {
@@ -597,7 +617,10 @@ export class Instrument {
     totals.scheduledNs += fin.sched;
     const n = this.#winLen;
     for (let i = 0; i < n; i++) {
-      if (this.#win[i] === s && this.#winFin[i] === null) this.#winFin[i] = fin;
+      if (this.#win[i] === s && this.#winFin[i] === null) {
+        this.#winFin[i] = fin;
+        this.#finsInWindow++;
+      }
     }
     if (failed) {
       this.#failedDescs.set(task.id, desc);
