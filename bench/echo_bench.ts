@@ -14,7 +14,8 @@
  * threads) per round trip. The bar: Dokio's server CPU per round trip ≤ 0.72×
  * Deno.listen's. A last pair of rows runs the daemon with `--workers 2`
  * (serve(rt, …): one SO_REUSEPORT listener per pool worker) against the same
- * daemon with one worker, same client, same backend. Tokio's echo server
+ * daemon with one worker, same client, same backend; another pairs the daemon
+ * with `--console` (task instrumentation on, served) against it without. Tokio's echo server
  * (bench/tokio/, current_thread and multi_thread(2)) runs in the same
  * rounds as two more servers; every row carries its figures.
  *
@@ -75,6 +76,12 @@ export async function runEchoBench(): Promise<BenchRow[]> {
     dokio("epoll"),
     dokio("deno"),
     dokio("io_uring", 2),
+    {
+      // Task instrumentation on and served (examples/echo.ts --console), nobody polling it.
+      ...dokio("io_uring"),
+      name: "dokio io_uring --console",
+      args: [...dokio("io_uring").args, "--console", "--console-addr", "127.0.0.1:0"],
+    },
     ...tokio("ct"),
     ...tokio("mt"),
   ]);
@@ -158,6 +165,20 @@ export async function runEchoBench(): Promise<BenchRow[]> {
         false,
         undefined,
         tok((m) => cpuPerRt(m.stream)),
+      ),
+    );
+  }
+  const instrumented = all.get("dokio io_uring --console"), plain = all.get("dokio io_uring");
+  if (instrumented !== undefined && plain !== undefined) {
+    rows.push(
+      row(
+        `echo --console vs off, 64 B ping-pong: server CPU per round trip [io_uring]`,
+        instrumented.ping.cpuPerRt,
+        plain.ping.cpuPerRt,
+        "instrumentation off",
+        "µs/rt",
+        false,
+        "≤ 1.05× off (ratio ≥ 0.952)",
       ),
     );
   }

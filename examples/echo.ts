@@ -13,8 +13,12 @@
  * loop, the kernel spreads connections over them, and the main thread only
  * waits for the signal and drains.
  *
+ * `--console` turns on the runtime's task instrumentation and serves it on
+ * 127.0.0.1:6669 (or `--console-addr host:port`): `deno task console` in
+ * another terminal shows the tasks live; `/metrics` there is Prometheus text.
+ *
  * Flags: `--host` (default 127.0.0.1), `--port` (default 7000; 0 picks
- * one), `--workers`, `--drain-ms`, `--debug-fds` (print the process's open
+ * one), `--workers`, `--drain-ms`, `--console`, `--console-addr`, `--debug-fds` (print the process's open
  * fd count at start and at exit on stderr).
  *
  * @example
@@ -28,8 +32,7 @@
 
 import {
   call,
-  run,
-  Runtime,
+  type Runtime,
   select,
   serve,
   shutdownSignal,
@@ -40,6 +43,13 @@ import {
 } from "../mod.ts";
 import { echo, open } from "./echo_handler.ts";
 import { checkInt, daemon, parseFlags, UsageError } from "./_daemon.ts";
+import {
+  CONSOLE_FLAGS,
+  CONSOLE_USAGE,
+  type ConsoleAddr,
+  consoleAddr,
+  runWithConsole,
+} from "./_console.ts";
 
 const HANDLERS = new URL("./echo_handler.ts", import.meta.url).href;
 
@@ -50,10 +60,12 @@ interface Flags {
   workers: number;
   drainMs: number;
   debugFds: boolean;
+  /** Where `--console` serves the instrumentation, or null. */
+  console: ConsoleAddr;
 }
 
 const USAGE = "usage: echo.ts [--host 127.0.0.1] [--port 7000] [--workers 1] [--drain-ms 2000]" +
-  " [--debug-fds]";
+  CONSOLE_USAGE + " [--debug-fds]";
 
 function parseEchoFlags(args: string[]): Flags {
   const given = parseFlags(args, {
@@ -62,6 +74,7 @@ function parseEchoFlags(args: string[]): Flags {
     workers: "number",
     "drain-ms": "number",
     "debug-fds": "switch",
+    ...CONSOLE_FLAGS,
   }, USAGE);
   const f: Flags = {
     host: given.host ?? "127.0.0.1",
@@ -69,6 +82,7 @@ function parseEchoFlags(args: string[]): Flags {
     workers: checkInt("--workers", given.workers ?? 1, 1, 256),
     drainMs: given["drain-ms"] ?? 2000,
     debugFds: given["debug-fds"] === true,
+    console: consoleAddr(given),
   };
   if (!(f.drainMs >= 0)) throw new UsageError(`--drain-ms takes a number >= 0, got ${f.drainMs}`);
   return f;
@@ -99,7 +113,7 @@ function* main(flags: Flags): Generator<unknown, void, unknown> {
     const sig = yield* shutdownSignal();
     console.log(`${sig}: no longer accepting; draining ${open.size} connection(s)`);
     listener.close();
-  });
+  }, { name: "shutdown" });
 
   const tracker = new TaskTracker();
   const incoming = listener.incoming({
@@ -109,7 +123,7 @@ function* main(flags: Flags): Generator<unknown, void, unknown> {
     const conn = yield* incoming.accept();
     if (conn === null) break;
     open.add(conn); // the set owns it until echo does: closed below even if echo never starts
-    tracker.spawn(echo(conn));
+    tracker.spawn(echo(conn), { name: "echo" });
   }
   yield* stopper;
 
@@ -142,10 +156,13 @@ if (import.meta.main) {
   // A bad flag: one line and exit 2; a taken port, a missing permission: one line and exit 1.
   await daemon("echo", () => parseEchoFlags(Deno.args), async (flags) => {
     if (flags.workers > 1) {
-      await using rt = new Runtime({ poolSize: flags.workers });
-      await rt.run(mainWorkers(rt, flags));
+      await runWithConsole(
+        flags.console,
+        { poolSize: flags.workers },
+        (rt) => mainWorkers(rt, flags),
+      );
     } else {
-      await run(main(flags));
+      await runWithConsole(flags.console, {}, () => main(flags));
     }
     if (flags.debugFds) console.error(`fds at exit: ${openFds()}`);
   });

@@ -32,7 +32,7 @@
  * @module
  */
 
-import { run, spawn } from "../../runtime/mod.ts";
+import { spawn } from "../../runtime/mod.ts";
 import type { JoinHandle } from "../../runtime/mod.ts";
 import { IoError, TcpListener, type TcpStream } from "../../net/mod.ts";
 import { BufReader } from "../../io/mod.ts";
@@ -51,6 +51,13 @@ import { type Ctx, execute, type Session } from "./commands.ts";
 import { Command, DEFAULT_MAX_BULK, parseCommand, ProtocolError, Reply } from "./resp.ts";
 import { Hub } from "./pubsub.ts";
 import { checkInt, daemon, parseFlags as parseArgs } from "../_daemon.ts";
+import {
+  CONSOLE_FLAGS,
+  CONSOLE_USAGE,
+  type ConsoleAddr,
+  consoleAddr,
+  runWithConsole,
+} from "../_console.ts";
 
 /** Server settings (the command-line flags). */
 export interface ServerOptions {
@@ -66,6 +73,8 @@ export interface ServerOptions {
   drainMs: number;
   /** A connection whose pending replies are not all written within this is closed, ms (0: never). */
   writeTimeoutMs: number;
+  /** `--console`: where to serve the runtime's instrumentation (absent or null: off). */
+  console?: ConsoleAddr;
 }
 
 /** Read buffer of a connection, bytes (grows for a larger frame). */
@@ -93,7 +102,7 @@ const enc = new TextEncoder();
 const MAX_CLIENTS_REPLY = enc.encode("-ERR max number of clients reached\r\n");
 
 const USAGE = "usage: deno task redis [--host 127.0.0.1] [--port 6379] [--max-clients 10000]" +
-  " [--max-bulk 536870912] [--drain-ms 2000] [--write-timeout-ms 60000]";
+  " [--max-bulk 536870912] [--drain-ms 2000] [--write-timeout-ms 60000]" + CONSOLE_USAGE;
 
 /**
  * Parse the command line (with the examples' shared parser, examples/_flags.ts).
@@ -110,6 +119,7 @@ export function parseFlags(args: string[]): ServerOptions {
     "max-bulk": "number",
     "drain-ms": "number",
     "write-timeout-ms": "number",
+    ...CONSOLE_FLAGS,
   }, USAGE);
   return {
     host: given.host ?? "127.0.0.1",
@@ -123,6 +133,7 @@ export function parseFlags(args: string[]): ServerOptions {
       0,
       3_600_000,
     ),
+    console: consoleAddr(given),
   };
 }
 
@@ -463,6 +474,10 @@ export function* main(o: ServerOptions, ready?: (port: number) => void): Generat
 
 if (import.meta.main) {
   // A bad flag: one line and exit 2; a taken port, a missing permission: one line and exit 1.
-  await daemon("mini-redis", () => parseFlags(Deno.args), (o) => run(main(o)));
+  await daemon(
+    "mini-redis",
+    () => parseFlags(Deno.args),
+    (o) => runWithConsole(o.console ?? null, {}, () => main(o)),
+  );
   Deno.exit(0);
 }
