@@ -73,8 +73,12 @@ async function inProcess(): Promise<BenchRow[]> {
   // One runtime for every Dokio workload here, built before any timing, as Tokio's side
   // builds its runtime once and times block_on (a fresh run() adds ~0.1 ms of runtime
   // setup and shutdown: a third of chained_spawn's 1000 links).
-  await using rt = new Runtime();
+  await using rt = new Runtime({ instrument: false });
   const run = <T>(body: Operation<T> | (() => Operation<T>)) => rt.run(body);
+  // The same with task instrumentation on, for its cost beside the rows above.
+  await using rtOn = new Runtime({ instrument: true });
+  const runWith = (instrument: boolean) => <T>(body: Operation<T> | (() => Operation<T>)) =>
+    (instrument ? rtOn : rt).run(body);
   const rows: BenchRow[] = [];
   const N = 1_000_000;
   const rate = (n: number) => (ms: number) => n / ms / 1e3;
@@ -82,11 +86,11 @@ async function inProcess(): Promise<BenchRow[]> {
   // spawn + join 1M (instrumentation off, as by default; and on, for its cost)
   const spawnJoinWith = (instrument: boolean) =>
     wall(() =>
-      run(function* () {
+      runWith(instrument)(function* () {
         const hs = new Array(N);
         for (let i = 0; i < N; i++) hs[i] = spawn(leaf(i));
         for (let i = 0; i < N; i++) yield* hs[i];
-      }, { instrument })
+      })
     );
   const spawnJoin = spawnJoinWith(false);
   const asyncAll = wall(() => {
@@ -183,11 +187,11 @@ async function inProcess(): Promise<BenchRow[]> {
   const hop = () => new Promise<void>((r) => queueMicrotask(r));
   const yieldsWith = (instrument: boolean) =>
     wall(() =>
-      run(function* () {
+      runWith(instrument)(function* () {
         const hs = [];
         for (let i = 0; i < Y; i++) hs.push(spawn(yielder(Y)));
         for (const h of hs) yield* h;
-      }, { instrument })
+      })
     );
   const [yieldMs, microMs, awaitNullMs, yieldOnMs, tYieldCt, tYieldMt] = await interleaved(ROUNDS, [
     yieldsWith(false),
