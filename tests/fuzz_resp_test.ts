@@ -16,6 +16,7 @@
 import assert from "node:assert/strict";
 import {
   Command,
+  DEFAULT_MAX_BULK,
   MAX_HEADER,
   MAX_INLINE,
   parseCommand,
@@ -68,6 +69,10 @@ function drive(
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         events.push("error");
+        // The server closes the connection; the Command is left clean for another frame.
+        const ping = bytesOf("*1\r\n$4\r\nPING\r\n");
+        assert.equal(parseCommand(ping, 0, ping.length, cmd, DEFAULT_MAX_BULK), ping.length);
+        assert.deepEqual([cmd.argc, cmd.str(0)], [1, "PING"]);
         return { events, highWater: fb.highWater };
       }
       mostArgs = Math.max(mostArgs, cmd.argc);
