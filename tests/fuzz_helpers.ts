@@ -79,7 +79,13 @@ export function randomBytes(r: Prng, n: number): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/**
+ * The bytes of `parts`, end to end.
+ *
+ * @param parts the pieces
+ * @returns one array
+ */
+export function join(parts: Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.byteLength;
   const out = new Uint8Array(n);
@@ -129,24 +135,24 @@ export function mutate(r: Prng, input: Uint8Array, tokens: readonly Uint8Array[]
         b = b.slice(0, at);
         break;
       case INSERT:
-        b = concat([b.subarray(0, at), randomBytes(r, r.range(1, 8)), b.subarray(at)]);
+        b = join([b.subarray(0, at), randomBytes(r, r.range(1, 8)), b.subarray(at)]);
         break;
       case DELETE:
-        b = concat([b.subarray(0, at), b.subarray(Math.min(b.byteLength, at + span))]);
+        b = join([b.subarray(0, at), b.subarray(Math.min(b.byteLength, at + span))]);
         break;
       case DUPLICATE: {
         const from = r.int(b.byteLength + 1);
         const dup = b.slice(from, Math.min(b.byteLength, from + span));
-        b = concat([b.subarray(0, at), dup, b.subarray(at)]);
+        b = join([b.subarray(0, at), dup, b.subarray(at)]);
         break;
       }
       case TOKEN:
-        if (tokens.length > 0) b = concat([b.subarray(0, at), r.pick(tokens), b.subarray(at)]);
+        if (tokens.length > 0) b = join([b.subarray(0, at), r.pick(tokens), b.subarray(at)]);
         break;
       case OVERWRITE:
         if (tokens.length > 0) {
           const t = r.pick(tokens);
-          b = concat([b.subarray(0, at), t, b.subarray(Math.min(b.byteLength, at + t.byteLength))]);
+          b = join([b.subarray(0, at), t, b.subarray(Math.min(b.byteLength, at + t.byteLength))]);
         }
         break;
     }
@@ -252,9 +258,6 @@ function budget(ciIters: number): Budget {
   return { iters, seconds, seed, replay: envNumber("DOKIO_FUZZ_REPLAY") };
 }
 
-/** Iterations run per target in this process (for the run's summary line). */
-export const executed: Map<string, number> = new Map();
-
 /**
  * Run `body` once per iteration, each with its own seeded generator; a
  * failure is rethrown naming the seed that replays it.
@@ -280,7 +283,6 @@ export function fuzz(name: string, ciIters: number, body: (r: Prng) => void): vo
     }
     if (b.replay !== null) break;
   }
-  executed.set(name, (executed.get(name) ?? 0) + i);
   if (b.seconds > 0 || Deno.env.get("DOKIO_FUZZ_VERBOSE") === "1") {
     console.log(`fuzz ${name}: ${i} iterations (seed ${b.seed})`);
   }
@@ -297,14 +299,4 @@ const enc = new TextEncoder();
 export function bytesOf(s: string): Uint8Array {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return enc.encode(s);
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
-}
-
-/**
- * Whole-stream byte concatenation (exported for the tests' encoders).
- *
- * @param parts the pieces
- * @returns them end to end
- */
-export function join(parts: Uint8Array[]): Uint8Array {
-  return concat(parts);
 }

@@ -108,6 +108,14 @@ for (const backend of BACKENDS) {
         return await f;
       });
       hostile.close();
+      console.log(
+        `non-reader [${backend}]: wrote ${
+          (result.written / MiB).toFixed(1)
+        } MiB of GETs, dropped: ` +
+          `${result.dropped}, RSS ${(before / MiB).toFixed(1)} -> peak ${
+            (peak / MiB).toFixed(1)
+          } MiB`,
+      );
       assert.ok(result.dropped, `not dropped after ${result.written} bytes in ${WITHIN_MS} ms`);
       assert.ok(
         peak - before < RSS_SLACK,
@@ -191,6 +199,12 @@ for (const backend of BACKENDS) {
         await echoServes(d.port);
         return f;
       });
+      console.log(
+        `echo non-reader [${backend}]: wrote ${
+          (result.written / MiB).toFixed(1)
+        } MiB before its writes ` +
+          `stalled, RSS ${(before / MiB).toFixed(1)} -> peak ${(peak / MiB).toFixed(1)} MiB`,
+      );
       assert.ok(!result.dropped, "echo dropped the client");
       assert.ok(result.written < 256 * MiB, `the client wrote ${result.written} bytes unhindered`);
       assert.ok(peak - before < RSS_SLACK, `RSS grew ${((peak - before) / MiB).toFixed(1)} MiB`);
