@@ -6,8 +6,9 @@
  * the daemon going away shows "disconnected" and coming back reconnects, and
  * `q` exits 0 with the terminal given back (the alternate screen left).
  *
- * Last, the same against the real echo daemon (examples/echo.ts with the runtime's instrumentation
- * on): its accept loop and one task per connection are on the screen while clients come and go.
+ * Last, the same against the real echo daemon (`examples/echo.ts --console`, both ports picked by
+ * the kernel and read from its output): its accept loop and one `echo` task per connection are on
+ * the screen while clients come and go.
  * `DOKIO_CONSOLE_CAPTURE=path` saves that screen (the README's capture comes from it).
  *
  * Needs `tmux` (Debian's package): skipped naming it when missing, failed
@@ -223,14 +224,6 @@ Deno.test({
   },
 });
 
-/** A free loopback TCP port (bound, read, released; the daemon binds it just after). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 /** Reads a child's stdout until a line matches, within the wait deadline. */
 async function waitForLine(child: Deno.ChildProcess, re: RegExp): Promise<string> {
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -268,23 +261,22 @@ function waitingOn(screen: string, leaf: string): number {
 
 Deno.test({
   name:
-    "console e2e: the real console against examples/echo.ts (DOKIO_CONSOLE=1) shows its accept loop and connections",
+    "console e2e: the real console against examples/echo.ts --console shows its accept loop and connections",
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const echoPort = freePort();
-    const metricsPort = freePort();
     const echo = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
         "examples/echo.ts",
         "--port",
-        String(echoPort),
+        "0",
+        "--console",
+        "--console-addr",
+        "127.0.0.1:0",
       ],
-      // The runtime's switches (runtime/runtime.ts): instrumentation on, the metrics server here.
-      env: { DOKIO_CONSOLE: "1", DOKIO_METRICS: `127.0.0.1:${metricsPort}` },
       cwd: ROOT,
       stdout: "piped",
       stderr: "inherit",
@@ -292,9 +284,11 @@ Deno.test({
     const tmux = new Tmux();
     const clients: Deno.TcpConn[] = [];
     try {
-      await waitForLine(echo, /listening on/);
+      const said = await waitForLine(echo, /listening on [^\n]*:\d+\n/);
+      const echoPort = Number(/listening on [^\n]*:(\d+)\n/.exec(said)![1]);
+      const metricsAddr = /console: deno task console (\S+)/.exec(said)![1];
       for (let i = 0; i < 3; i++) clients.push(await echoClient(echoPort));
-      await tmux.start(consoleCommand(`127.0.0.1:${metricsPort}`));
+      await tmux.start(consoleCommand(metricsAddr));
       const screen = await tmux.waitFor(
         /io in flight: accept 1 +recv 3/,
         "the daemon's accept and 3 reads",
@@ -302,6 +296,7 @@ Deno.test({
       assert.match(screen, /dokio console connected/);
       assert.equal(waitingOn(screen, "accept"), 1, "one accept loop");
       assert.ok(waitingOn(screen, "recv") >= 3, "a task per connection, waiting in recv");
+      assert.ok((screen.match(/^[> ] +\d+ echo +idle .* recv /gm) ?? []).length >= 3, "named echo");
       assert.match(
         screen,
         /echo[a-z_]*\.ts:\d+:\d+/,
