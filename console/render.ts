@@ -24,7 +24,7 @@ import type {
   TaskWarning,
   WorkerSnapshot,
 } from "../runtime/instrument/snapshot.ts";
-import { count, duration, MISSING, padEnd, sanitize } from "./format.ts";
+import { count, duration, MISSING, padEnd, sanitize, textWidth } from "./format.ts";
 import { drawBars, isWellFormed, percentile, PERCENTILES } from "./histogram.ts";
 import { orderedWarnings, sortedResources, sortedTasks } from "./order.ts";
 import { paint, seg, type Segment, type Style } from "./style.ts";
@@ -182,13 +182,17 @@ function tabsRow(snap: ConsoleSnapshot | null, state: ViewState): Segment[] {
 /** Columns the task list's spawn site keeps before the name grows (`echo.ts:88:5`). */
 const SITE_MIN = 10;
 
+/** The width a name column wants: its longest name, at least its heading's 4, at most `cap`. */
+function longest(names: (string | null)[], cap: number): number {
+  return Math.min(cap, names.reduce((w, n) => Math.max(w, textWidth(text(n))), 4));
+}
+
 function taskColumns(tasks: TaskSnapshot[]): Column<TaskSnapshot>[] {
-  const longestName = tasks.reduce((w, t) => Math.max(w, text(t.name).length), 4);
   return [
     { title: "ID", width: digits(tasks.map((t) => t.id), 2), right: true, text: (t) => num(t.id) },
     {
       title: "NAME",
-      width: { min: 4, want: Math.min(longestName, 24) },
+      width: { min: 4, want: longest(tasks.map((t) => t.name), 24) },
       text: (t) => text(t.name),
     },
     {
@@ -208,7 +212,7 @@ function taskColumns(tasks: TaskSnapshot[]): Column<TaskSnapshot>[] {
     { title: "SCHED", width: 6, right: true, text: (t) => duration(t.scheduledNs) },
     { title: "IDLE", width: 6, right: true, text: (t) => duration(t.idleNs) },
     { title: "LAST", width: 6, right: true, text: (t) => duration(t.sinceLastPollNs) },
-    { title: "WAITING", width: 8, text: (t) => text(t.waitingOn) },
+    { title: "WAITING", width: 9, text: (t) => text(t.waitingOn) },
     {
       title: "SITE",
       width: { min: SITE_MIN, want: 0 },
@@ -218,27 +222,37 @@ function taskColumns(tasks: TaskSnapshot[]): Column<TaskSnapshot>[] {
   ];
 }
 
-const RESOURCE_COLUMNS: Column<ResourceSnapshot>[] = [
-  { title: "ID", width: 5, right: true, text: (r) => num(r.id) },
-  { title: "KIND", width: 9, text: (r) => text(r.kind) },
-  { title: "NAME", width: { min: 4, want: 16 }, text: (r) => text(r.name) },
-  {
-    title: "WAIT",
-    width: 5,
-    right: true,
-    text: (r) => count(r.waiters),
-    style: (r) => r.waiters > 0 ? "busy" : undefined,
-  },
-  { title: "DETAIL", width: { min: 6, want: 20 }, text: (r) => text(r.detail) },
-  { title: "SITE", width: { min: 0, want: 0 }, keepEnd: true, text: (r) => text(r.site) },
-];
+function resourceColumns(resources: ResourceSnapshot[]): Column<ResourceSnapshot>[] {
+  return [
+    { title: "ID", width: 5, right: true, text: (r) => num(r.id) },
+    { title: "KIND", width: 9, text: (r) => text(r.kind) },
+    {
+      title: "NAME",
+      width: { min: 4, want: longest(resources.map((r) => r.name), 16) },
+      text: (r) => text(r.name),
+    },
+    {
+      title: "WAIT",
+      width: 5,
+      right: true,
+      text: (r) => count(r.waiters),
+      style: (r) => r.waiters > 0 ? "busy" : undefined,
+    },
+    { title: "DETAIL", width: { min: 6, want: 20 }, text: (r) => text(r.detail) },
+    { title: "SITE", width: { min: 0, want: 0 }, keepEnd: true, text: (r) => text(r.site) },
+  ];
+}
 
-function warningColumns(uptimeNs: number): Column<TaskWarning>[] {
+function warningColumns(uptimeNs: number, warnings: TaskWarning[]): Column<TaskWarning>[] {
   return [
     { title: "AGO", width: 6, right: true, text: (w) => duration(uptimeNs - w.atNs) },
     { title: "KIND", width: 14, text: (w) => text(w.kind), style: () => "warn" },
     { title: "TASK", width: 5, right: true, text: (w) => num(w.taskId) },
-    { title: "NAME", width: { min: 4, want: 14 }, text: (w) => text(w.taskName) },
+    {
+      title: "NAME",
+      width: { min: 4, want: longest(warnings.map((w) => w.taskName), 14) },
+      text: (w) => text(w.taskName),
+    },
     { title: "MESSAGE", width: { min: 0, want: 0 }, text: (w) => text(w.message) },
   ];
 }
@@ -269,17 +283,15 @@ function listView(
       const tasks = sortedTasks(snap, state.sort, state.descending);
       return drawTable(taskColumns(tasks), tasks, at, rows - 1, o.width, o.color);
     }
-    case "resources":
-      return drawTable(RESOURCE_COLUMNS, sortedResources(snap), at, rows - 1, o.width, o.color);
-    case "warnings":
-      return drawTable(
-        warningColumns(snap.uptimeNs),
-        orderedWarnings(snap),
-        at,
-        rows - 1,
-        o.width,
-        o.color,
-      );
+    case "resources": {
+      const resources = sortedResources(snap);
+      return drawTable(resourceColumns(resources), resources, at, rows - 1, o.width, o.color);
+    }
+    case "warnings": {
+      const warnings = orderedWarnings(snap);
+      const columns = warningColumns(snap.uptimeNs, warnings);
+      return drawTable(columns, warnings, at, rows - 1, o.width, o.color);
+    }
   }
 }
 

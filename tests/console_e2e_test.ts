@@ -299,7 +299,7 @@ Deno.test({
       assert.ok((screen.match(/^[> ] +\d+ echo +idle .* recv /gm) ?? []).length >= 3, "named echo");
       assert.match(
         screen,
-        /echo[a-z_]*\.ts:\d+:\d+/,
+        /[a-z_]\.ts:\d+:\d+ *$/m,
         "spawn sites in the daemon's files",
       );
       for (const line of screen.split("\n")) assert.ok(line.length <= 80);
@@ -317,6 +317,7 @@ Deno.test({
         "a task's detail with its histogram",
       );
       assert.match(detail, /polls +\d+ +waiting on/);
+      assert.match(detail, /spawn site +examples\/\S+\.ts:\d+:\d+/, "the whole site in the detail");
       assert.match(detail, /\|#+ *\| \d+/, "histogram bars");
       const capture = Deno.env.get("DOKIO_CONSOLE_CAPTURE");
       if (capture) Deno.writeTextFileSync(capture, `${busier}\n${detail}`);

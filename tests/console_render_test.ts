@@ -116,7 +116,7 @@ Deno.test("console render: long names and sites are cut to their columns, rows t
       const row = lines.find((l) => / 6 n/.test(l))!;
       assert.match(row, /n~ /, "the name is cut with ~");
       assert.match(row, /~.*:77:9$/, "the site keeps its end");
-      assert.match(row, /a-very-~/, "waiting-on cut to its 8 columns");
+      assert.match(row, /a-very-l~/, "waiting-on cut to its 9 columns");
     }
   }
 });
@@ -222,7 +222,7 @@ Deno.test("console render: resources list most waiters first; warnings newest fi
   for (const h of ["ID", "KIND", "NAME", "WAIT", "DETAIL", "SITE"]) {
     assert.match(res[5], new RegExp(`\\b${h}\\b`));
   }
-  assert.match(res[6], /^> +2 semaphore +limit +3 0\/64 permits +~?[a-z/]*echo\.ts:31:15$/);
+  assert.match(res[6], /^> +2 semaphore +limit +3 0\/64 permits +~?[a-z/]*echo\.ts:31:15 *$/);
   assert.match(res[7], /^ +1 mutex +table +0 unlocked/);
   const warn = render(snap, stateAfter(snap, "w"), PLAIN);
   assertFits(warn, PLAIN);
