@@ -77,6 +77,17 @@ async function peakRss<T>(pid: number, work: () => Promise<T>): Promise<[T, numb
   }
 }
 
+/** Write each of `parts` in full, stopping at the first failed write (the peer closed). */
+async function sendAll(conn: Deno.Conn, parts: Uint8Array[]): Promise<void> {
+  for (const p of parts) {
+    for (let off = 0; off < p.length;) {
+      const n = await conn.write(p.subarray(off)).catch(() => -1);
+      if (n < 0) return;
+      off += n;
+    }
+  }
+}
+
 /** A warmed-up daemon's fd baseline (lazily opened fds are open by then). */
 async function baseline(d: Daemon, serves: (port: number) => Promise<void>): Promise<number> {
   await serves(d.port);
@@ -145,6 +156,49 @@ for (const backend of BACKENDS) {
         assert.ok(peak - before < RSS_SLACK, `RSS grew ${((peak - before) / MiB).toFixed(1)} MiB`);
       }
       await redisServes(d.port);
+      noErrorsPrinted(d);
+    } catch (e) {
+      d.child.kill("SIGKILL");
+      throw e;
+    }
+    await stopRedis(d);
+  });
+
+  Deno.test(`hostile: a request past --max-query is refused, the server's RSS flat [${backend}]`, async () => {
+    const maxQuery = MiB;
+    const d = await startRedis(backend, ["--max-query", String(maxQuery)]);
+    const pid = d.child.pid;
+    try {
+      await baseline(d, redisServes);
+      const before = rss(pid);
+      const big = 8 * maxQuery;
+      const requests = [
+        // One bulk of 8 MiB (under --max-bulk), sent in full.
+        [enc.encode(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${big}\r\n`), new Uint8Array(big)],
+        // A million-argument frame of small args.
+        [enc.encode(`*1048576\r\n`), enc.encode("$1\r\na\r\n".repeat(big / 7))],
+      ];
+      for (const parts of requests) {
+        const c = await connect(d.port);
+        const giveUp = setTimeout(() => c.close(), WITHIN_MS); // unblocks the reads
+        const [reply, peak] = await peakRss(pid, async () => {
+          const got = readToEnd(c);
+          await sendAll(c, parts);
+          return await got;
+        });
+        clearTimeout(giveUp);
+        try {
+          c.close();
+        } catch {
+          // closed by the timer
+        }
+        assert.equal(reply, "-ERR Protocol error: query buffer limit reached\r\n");
+        assert.ok(peak - before < RSS_SLACK, `RSS grew ${((peak - before) / MiB).toFixed(1)} MiB`);
+      }
+      await redisServes(d.port);
+      const c = await connect(d.port);
+      await roundTrip(c, "EXISTS k\r\n", ":0\r\n");
+      c.close();
       noErrorsPrinted(d);
     } catch (e) {
       d.child.kill("SIGKILL");

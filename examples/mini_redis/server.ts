@@ -12,10 +12,13 @@
  * set); reads also check deadlines, so an expired value is never returned.
  *
  * Flags: `--host` (127.0.0.1), `--port` (6379; 0 picks one),
- * `--max-clients` (10000), `--max-bulk` (536870912 bytes), `--drain-ms`
- * (2000), `--write-timeout-ms` (60000; 0: none). SIGINT/SIGTERM: stop
- * accepting, close idle connections, let busy ones finish their commands
- * and write their replies, close what is left at the drain deadline, exit 0.
+ * `--max-clients` (10000), `--max-bulk` (536870912 bytes), `--max-query`
+ * (1073741824 bytes: a connection with more of an incomplete request
+ * buffered is told `-ERR Protocol error: query buffer limit reached` and
+ * closed), `--drain-ms` (2000), `--write-timeout-ms` (60000; 0: none).
+ * SIGINT/SIGTERM: stop accepting, close idle connections, let busy ones
+ * finish their commands and write their replies, close what is left at the
+ * drain deadline, exit 0.
  *
  * A client that sends requests but does not read its replies makes the
  * server hold at most `OUT_HIGH` (1 MiB) of its replies plus one reply: a
@@ -69,6 +72,8 @@ export interface ServerOptions {
   maxClients: number;
   /** Longest bulk string accepted, bytes. */
   maxBulk: number;
+  /** Most bytes of requests a connection may have buffered (an incomplete frame), bytes. */
+  maxQuery: number;
   /** How long open connections may take to finish at shutdown, ms. */
   drainMs: number;
   /** A connection whose pending replies are not all written within this is closed, ms (0: never). */
@@ -79,6 +84,11 @@ export interface ServerOptions {
 
 /** Read buffer of a connection, bytes (grows for a larger frame). */
 const READ_CAPACITY = 16 * 1024;
+/**
+ * Default `--max-query` (Redis's `client-query-buffer-limit`): a frame of up to 1M arguments of up
+ * to `--max-bulk` each must not make one connection buffer without bound.
+ */
+const MAX_QUERY = 1024 * 1024 * 1024;
 /**
  * Pending pub/sub output past which a subscriber is dropped (as Redis's
  * `client-output-buffer-limit pubsub`): a peer that does not read cannot
@@ -102,7 +112,8 @@ const enc = new TextEncoder();
 const MAX_CLIENTS_REPLY = enc.encode("-ERR max number of clients reached\r\n");
 
 const USAGE = "usage: deno task redis [--host 127.0.0.1] [--port 6379] [--max-clients 10000]" +
-  " [--max-bulk 536870912] [--drain-ms 2000] [--write-timeout-ms 60000]" + CONSOLE_USAGE;
+  " [--max-bulk 536870912] [--max-query 1073741824] [--drain-ms 2000]" +
+  " [--write-timeout-ms 60000]" + CONSOLE_USAGE;
 
 /**
  * Parse the command line (with the examples' shared parser, examples/_flags.ts).
@@ -117,6 +128,7 @@ export function parseFlags(args: string[]): ServerOptions {
     port: "port",
     "max-clients": "number",
     "max-bulk": "number",
+    "max-query": "number",
     "drain-ms": "number",
     "write-timeout-ms": "number",
     ...CONSOLE_FLAGS,
@@ -126,6 +138,12 @@ export function parseFlags(args: string[]): ServerOptions {
     port: given.port ?? 6379,
     maxClients: checkInt("--max-clients", given["max-clients"] ?? 10_000, 1, 1_000_000),
     maxBulk: checkInt("--max-bulk", given["max-bulk"] ?? DEFAULT_MAX_BULK, 1, DEFAULT_MAX_BULK),
+    maxQuery: checkInt(
+      "--max-query",
+      given["max-query"] ?? MAX_QUERY,
+      READ_CAPACITY,
+      2 * MAX_QUERY,
+    ),
     drainMs: checkInt("--drain-ms", given["drain-ms"] ?? 2000, 0, 3_600_000),
     writeTimeoutMs: checkInt(
       "--write-timeout-ms",
@@ -345,6 +363,7 @@ export class MiniRedis {
     const cmd = new Command();
     const x: Ctx = { db: this.db, session: c };
     const maxBulk = this.options.maxBulk;
+    const maxQuery = this.options.maxQuery;
     let partial = false;
     // Complete commands are still buffered: the last batch stopped at OUT_HIGH.
     let more = false;
@@ -397,6 +416,10 @@ export class MiniRedis {
         }
         r.consume(off);
         partial = r.buffered > 0;
+        if (partial && r.buffered > maxQuery && !c.closing) {
+          c.out.error("ERR Protocol error: query buffer limit reached");
+          c.closing = true;
+        }
         yield* flush(c);
       }
       yield* flush(c);
