@@ -572,10 +572,15 @@ static void make_record(uint32_t i, op *o) {
       ent[e->fd].kind != K_OTHER)
     o->tag = ent[e->fd].tag;
   if (!is_read(opc) && has_buf(opc) && o->region >= 0) {
+    /* a SENDTO's address counts on a datagram socket only (a connected stream ignores it) */
     uint32_t to = 0;
-    if (opc == DK_OP_SENDTO && e->arg == DK_ARG_ADDR && sq_addr[i].family == 4)
-      to = ((uint32_t)sq_addr[i].port << 8) | 4;
-    uint8_t t = owned && ent[e->fd].kind == K_FILE ? 0xA5 : owned ? reader_tag(e->fd, to) : TAG_NONE;
+    int udp = owned && ent[e->fd].kind == K_UDP;
+    if (udp && opc == DK_OP_SENDTO && e->arg == DK_ARG_ADDR)
+      to = sq_addr[i].family == 4 ? ((uint32_t)sq_addr[i].port << 8) | 4 : UINT32_MAX;
+    uint8_t t = !owned || ent[e->fd].kind == K_OTHER ? TAG_NONE
+                : ent[e->fd].kind == K_FILE           ? 0xA5
+                : to == UINT32_MAX                    ? TAG_NONE
+                                                      : reader_tag(e->fd, to);
     memset(arena + (size_t)o->region * REGION, t, REGION);
   }
   if (opc == DK_OP_CLOSE && owned && o->expect == 1) ent[e->fd].state = H_CLOSING;
