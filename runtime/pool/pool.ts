@@ -201,7 +201,14 @@ const WORKER_ENTRY = WORKER_URL.protocol === "file:"
   ? WORKER_URL
   : new URL(`data:text/javascript,import ${encodeURIComponent(JSON.stringify(WORKER_URL.href))};`);
 const BYE_TIMEOUT_MS = 2000;
-const READY_TIMEOUT_MS = 30_000;
+/**
+ * How long a starting worker may take to say it is ready before the pool's
+ * start fails. Generous on purpose: each worker loads (and, with a cold
+ * cache, transpiles) the runtime's module graph itself, which took ~28 s on a
+ * 2-core machine at load average 20; the bound exists to turn a worker that
+ * never starts into an error instead of a hang, not to time the start.
+ */
+const READY_TIMEOUT_MS = 120_000;
 const SWEEP_MS = 200;
 
 let insidePoolWorker = false;
