@@ -32,12 +32,14 @@
  * made outside any poll (I/O completions, timers, another thread, Deno's
  * callbacks) reads it at once, so a long wait after it is seen.
  *
- * Warnings (each kind at most once per task; the list keeps the newest
- * {@linkcode MAX_WARNINGS}):
+ * Warnings (each kind at most once per task, and at most
+ * {@linkcode WARNINGS_PER_SECOND} of a kind per second — all are counted;
+ * the list keeps the newest {@linkcode MAX_WARNINGS}):
  * - `long-poll`: one poll took more than `longPollMs` (default
  *   {@linkcode LONG_POLL_MS}): it held the thread.
  * - `lost-wake`: woken but not polled for more than `lostWakeMs` (default
- *   {@linkcode LOST_WAKE_MS}), seen at its late poll or at a snapshot.
+ *   {@linkcode LOST_WAKE_MS}), seen at its late poll or at a snapshot (a
+ *   new task's wait for its first poll is scheduled time, not a lost wake).
  * - `self-wake-loop`: `selfWakeLoop` (default {@linkcode SELF_WAKE_LOOP})
  *   polls in a row ended with the task having woken itself.
  * - `lost-error`: the task failed and the runtime reported the error as
@@ -80,6 +82,8 @@ export const MAX_STRIDE = 16;
 export const FAST_POLL_NS = 2000;
 /** Warnings kept. */
 export const MAX_WARNINGS = 256;
+/** Warnings of one kind kept per second at most (the rest are only counted). */
+export const WARNINGS_PER_SECOND = 20;
 /** Finished tasks kept for the console. */
 const MAX_FINISHED = 256;
 /** Distinct task names with series of their own; more share the name `(other)`. */
@@ -254,6 +258,14 @@ export class Instrument {
   #finishedNext = 0;
   #finishedCount = 0;
   #warnings: TaskWarning[] = [];
+  /** Start of the current second of warnings, and how many of each kind were kept in it. */
+  #warnSecond = 0;
+  #warnsThisSecond: Record<WarningKind, number> = {
+    "lost-wake": 0,
+    "long-poll": 0,
+    "self-wake-loop": 0,
+    "lost-error": 0,
+  };
   /** Totals by name, and by descriptor id (a cache of the same objects). */
   #byName = new Map<string, NameTotals>();
   #byDesc: (NameTotals | undefined)[] = [];
@@ -451,7 +463,7 @@ export class Instrument {
       this.totalWakes++;
       this.totalSelfWakes++;
       if (++u[q + U_SELF_RUN] === this.selfWakeLoop) {
-        this.#warn(s, W_SELF, "self-wake-loop", `woke itself ${this.selfWakeLoop} polls in a row`);
+        this.#warn(s, W_SELF, "self-wake-loop", this.selfWakeLoop);
       }
     } else {
       this.#leaves[s] = takeSuspended();
@@ -499,17 +511,12 @@ export class Instrument {
           sc[bucketOf(wait)]++;
           scSum += wait;
           if (wait > scMax) scMax = wait;
-          if (wait > this.lostWakeNs) {
-            this.#raiseFor(fin.id, fin.desc, "lost-wake", `woken ${ms(wait)} before it was polled`);
+          if (wait > this.lostWakeNs && fin.polls > 0) {
+            this.#raiseFor(fin.id, fin.desc, "lost-wake", wait);
           }
         }
         if (k === 1 && d > this.longPollNs) {
-          this.#raiseFor(
-            fin.id,
-            fin.desc,
-            "long-poll",
-            `one poll ran ${ms(d)}, blocking its thread`,
-          );
+          this.#raiseFor(fin.id, fin.desc, "long-poll", d);
         }
         fin.polls++;
         fin.busy += d;
@@ -541,8 +548,8 @@ export class Instrument {
         ]++;
         scSum += wait;
         if (wait > scMax) scMax = wait;
-        if (wait > this.lostWakeNs) {
-          this.#warn(s, W_LOST_WAKE, "lost-wake", `woken ${ms(wait)} before it was polled`);
+        if (wait > this.lostWakeNs && u[s * U_ROW + U_POLLS] > 0) {
+          this.#warn(s, W_LOST_WAKE, "lost-wake", wait);
         }
         f[r + F_READY] = UNKNOWN;
       }
@@ -557,7 +564,7 @@ export class Instrument {
       }
       if (d > f[r + F_MAX]) f[r + F_MAX] = d;
       if (k === 1 && d > this.longPollNs) {
-        this.#warn(s, W_LONG, "long-poll", `one poll ran ${ms(d)}, blocking its thread`);
+        this.#warn(s, W_LONG, "long-poll", d);
       }
       f[r + F_LAST_END] = end;
       if (this.#winSelf[i] === 1) f[r + F_READY] = end;
@@ -656,7 +663,8 @@ export class Instrument {
   lostError(task: Task<unknown>): void {
     const d = this.#failedDescs.get(task.id) ?? NO_DESCRIPTOR;
     this.#failedDescs.delete(task.id);
-    this.#raise({
+    this.warningCounts["lost-error"]++;
+    this.#push({
       kind: "lost-error",
       taskId: task.id,
       taskName: descriptorName(d),
@@ -665,19 +673,45 @@ export class Instrument {
     });
   }
 
-  #warn(s: number, bit: number, kind: WarningKind, message: string): void {
+  /**
+   * Raise `kind` for the task in slot `s` once per task (`bit`); `value` is
+   * the duration (ns) or count the message gives.
+   */
+  #warn(s: number, bit: number, kind: WarningKind | "queued", value: number): void {
     const q = s * U_ROW;
     if ((this.#u[q + U_WARNED] & bit) !== 0) return;
     this.#u[q + U_WARNED] |= bit;
-    this.#raiseFor(this.#tasks[s]?.id ?? 0, this.#u[q + U_DESC], kind, message);
+    this.#raiseFor(this.#tasks[s]?.id ?? 0, this.#u[q + U_DESC], kind, value);
   }
 
-  #raiseFor(taskId: number, desc: number, kind: WarningKind, message: string): void {
-    this.#raise({ kind, taskId, taskName: descriptorName(desc), message, atNs: this.#last });
+  /**
+   * Raise a warning, at most WARNINGS_PER_SECOND of each kind per second
+   * (a queue of a million tasks all waiting past the threshold must not
+   * make a million warnings); the count includes those left out.
+   */
+  #raiseFor(taskId: number, desc: number, kind: WarningKind | "queued", value: number): void {
+    const k: WarningKind = kind === "queued" ? "lost-wake" : kind;
+    this.warningCounts[k]++;
+    if (this.#last - this.#warnSecond >= 1e9) {
+      this.#warnSecond = this.#last;
+      this.#warnsThisSecond = {
+        "lost-wake": 0,
+        "long-poll": 0,
+        "self-wake-loop": 0,
+        "lost-error": 0,
+      };
+    }
+    if (++this.#warnsThisSecond[k] > WARNINGS_PER_SECOND) return;
+    this.#push({
+      kind: k,
+      taskId,
+      taskName: descriptorName(desc),
+      message: warningText(kind, value),
+      atNs: this.#last,
+    });
   }
 
-  #raise(w: TaskWarning): void {
-    this.warningCounts[w.kind]++;
+  #push(w: TaskWarning): void {
     this.#warnings.push(w);
     if (this.#warnings.length > MAX_WARNINGS) this.#warnings.shift();
   }
@@ -747,9 +781,10 @@ export class Instrument {
       if (t === undefined || t.slot !== s) continue;
       const ready = this.#f[s * F_ROW + F_READY];
       if (
-        this.#u[s * U_ROW + U_STATE] === S_SCHEDULED && ready >= 0 && now - ready > this.lostWakeNs
+        this.#u[s * U_ROW + U_STATE] === S_SCHEDULED && ready >= 0 &&
+        now - ready > this.lostWakeNs && this.#u[s * U_ROW + U_POLLS] > 0
       ) {
-        this.#warn(s, W_LOST_WAKE, "lost-wake", `woken ${ms(now - ready)} ago and not yet polled`);
+        this.#warn(s, W_LOST_WAKE, "queued", now - ready);
       }
       out.push(this.#snapTask(t, s, now));
     }
@@ -836,6 +871,21 @@ function kindOf(leaf: unknown): string | null {
   if (leaf === null || leaf === undefined) return null;
   const k = (leaf as { kind?: unknown }).kind;
   return typeof k === "string" ? k : null;
+}
+
+function warningText(kind: WarningKind | "queued", value: number): string {
+  switch (kind) {
+    case "lost-wake":
+      return `woken ${ms(value)} before it was polled`;
+    case "queued":
+      return `woken ${ms(value)} ago and not yet polled`;
+    case "long-poll":
+      return `one poll ran ${ms(value)}, blocking its thread`;
+    case "self-wake-loop":
+      return `woke itself ${value} polls in a row`;
+    default:
+      return "failed, and nobody joined it: the error was only reported as unhandled";
+  }
 }
 
 function ms(ns: number): string {
