@@ -71,14 +71,36 @@ function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-function freePort(): number {
+/**
+ * A loopback TCP port free just now.
+ *
+ * @returns the port
+ * @example
+ * ```ts
+ * import { freePort } from "./redis_bench.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(freePort() > 0);
+ * ```
+ */
+export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
 }
 
-async function ping(port: number): Promise<boolean> {
+/**
+ * Whether a redis server on loopback `port` answers `PING` (asked with `redis-cli`).
+ *
+ * @param port the server's port
+ * @returns true when it answered PONG
+ * @example
+ * ```ts ignore
+ * // Not run: needs redis-cli and a server.
+ * while (!(await ping(6379))) await new Promise((r) => setTimeout(r, 100));
+ * ```
+ */
+export async function ping(port: number): Promise<boolean> {
   try {
     const o = await new Deno.Command("redis-cli", {
       args: ["-p", String(port), "PING"],
