@@ -146,8 +146,20 @@ export const DK_OP_SENDTO = 14;
 export const DK_OP_UDP_BIND = 15;
 /** Op code: set a UDP socket's default peer (arg = DK_ARG_ADDR). */
 export const DK_OP_UDP_CONNECT = 16;
+/**
+ * Op code: a whole file into a buffer in one record (addr = path, arg = buffer, len = its
+ * capacity): open, fstat, read and close on the C side; result = the size, or 0 with
+ * `DK_CQE_F_MORE` when the file is not regular or does not fit (then use OPEN and READ).
+ */
+export const DK_OP_READ_FILE = 17;
+/**
+ * Op code: a whole buffer into a file in one record (addr = path, flags = DK_O_*, fd = mode,
+ * arg = data, len = its length): open, fstat, write and close on the C side; result = bytes
+ * written, or 0 with `DK_CQE_F_MORE` when the file is not regular (then use OPEN and WRITE).
+ */
+export const DK_OP_WRITE_FILE = 18;
 /** Number of op codes. */
-export const DK_OP_COUNT = 17;
+export const DK_OP_COUNT = 19;
 
 /**
  * Op names indexed by op code, used as the `syscall` of an {@linkcode IoError}.
@@ -177,6 +189,8 @@ export const OP_NAMES: readonly string[] = [
   "sendto",
   "udp_bind",
   "udp_connect",
+  "readfile",
+  "writefile",
 ];
 
 /** Listen/bind flag: SO_REUSEADDR. */
@@ -214,6 +228,8 @@ export const DK_O_EXCL = 32;
 export const DK_CQE_F_CANCELED = 1;
 /** Completion flag: the CQ address record of this completion's index holds the op's address. */
 export const DK_CQE_F_ADDR = 2;
+/** Completion flag: a whole-file op (READ_FILE, WRITE_FILE) left the file to OPEN and READ/WRITE. */
+export const DK_CQE_F_MORE = 4;
 
 /**
  * `dk_sqe.arg` of an op with an address: the address is in the SQ address

@@ -1,7 +1,13 @@
 /**
- * Internal: `readFile` and `writeFile` as single leaf operations that walk
- * their phases (open → fstat → read… or open → write…) on one reactor slot,
- * closing the fd with close(2) at the end.
+ * Internal: `readFile` and `writeFile` as single leaf operations. On a native
+ * reactor each is first one whole-file record (`DK_OP_READ_FILE` /
+ * `DK_OP_WRITE_FILE`): the C side opens, fstat's, reads or writes and closes
+ * the file, and one completion comes back (on io_uring the open and the I/O
+ * are SQEs staged under the op's slot, usually done in one `dk_enter`).
+ * A file that is not regular, or too big for the read buffer, comes back
+ * with `DK_CQE_F_MORE` untouched: then the op walks its phases itself (open →
+ * fstat → read… or open → write…) on the same reactor slot, closing the fd
+ * with close(2) at the end.
  *
  * Cancel safety: cancelling the task (or aborting the `signal`) while a
  * phase is in the reactor cancels it there and keeps the op until its
@@ -16,7 +22,16 @@
  */
 
 import { capLen, type IoReactor } from "../ffi/reactor.ts";
-import { DK_O_RDONLY, DK_OP_OPEN, DK_OP_READ, DK_OP_WRITE } from "../ffi/layout.ts";
+import {
+  DK_CQE_F_MORE,
+  DK_MAX_LEN,
+  DK_O_RDONLY,
+  DK_OP_OPEN,
+  DK_OP_READ,
+  DK_OP_READ_FILE,
+  DK_OP_WRITE,
+  DK_OP_WRITE_FILE,
+} from "../ffi/layout.ts";
 import { fstat, STAT_FIELDS, STAT_MODE, STAT_SIZE } from "../ffi/file.ts";
 import { closeNow } from "../ffi/socket.ts";
 import type { Library } from "../ffi/library.ts";
@@ -33,8 +48,12 @@ import { cPath, giveScratch, SCRATCH_SIZE, takeScratch } from "./_scratch.ts";
 /** fstat's output: the calls are synchronous, so one array serves every op. */
 const statOut = new Float64Array(STAT_FIELDS);
 
-const PH_OPEN = 0;
-const PH_IO = 1;
+/** The whole-file record (one completion for open, I/O and close). */
+const PH_WHOLE = 0;
+/** The open of the phase-by-phase path. */
+const PH_OPEN = 1;
+/** Its reads or writes. */
+const PH_IO = 2;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 /** Offset of a write record that appends (O_APPEND moves it to the end). */
@@ -43,7 +62,7 @@ const AT_END = -1;
 /** What the whole-file ops share: the path, the fd, the signal, cleanup. */
 abstract class WholeOp<R> extends FileOp<R> {
   protected readonly path: string;
-  protected phase = PH_OPEN;
+  protected phase = PH_WHOLE;
   protected fd = -1;
   protected lib: Library | null = null;
   protected scratch: Uint8Array | null = null;
@@ -64,6 +83,12 @@ abstract class WholeOp<R> extends FileOp<R> {
   protected abstract checkOpen(): void;
   /** DK_O_* flags and mode of the open. */
   protected abstract openArgs(): [number, number];
+  /** Write the whole-file record; `path` is the C string. */
+  protected abstract writeWhole(r: IoReactor, token: number, path: Uint8Array): void;
+  /** The whole-file record completed with `res` ≥ 0 and no DK_CQE_F_MORE: set the value. */
+  protected abstract wholeDone(res: number): void;
+  /** The syscall name of the whole-file record (for errors). */
+  protected abstract wholeName(): string;
   /** Write the record of the I/O phase. */
   protected abstract writeIo(r: IoReactor, token: number): void;
   /** The open succeeded (fd, lib set): set up the I/O phase; false when done without I/O. */
@@ -78,15 +103,19 @@ abstract class WholeOp<R> extends FileOp<R> {
     if (sig !== undefined) {
       if (sig.aborted) throw sig.reason;
     }
-    if (this.phase === PH_OPEN) this.checkOpen();
+    if (this.phase !== PH_IO) this.checkOpen(); // before every open, the fallback's too
     return GO;
   }
 
   protected write(r: IoReactor, token: number): void {
-    if (this.phase === PH_OPEN) {
+    if (this.phase !== PH_IO) {
       const s = this.scratch ?? (this.scratch = takeScratch());
       const c = cPath(this.path, s);
       if (c.buffer !== s.buffer) this.#cPath = c;
+      if (this.phase === PH_WHOLE) {
+        this.writeWhole(r, token, c);
+        return;
+      }
       const [flags, mode] = this.openArgs();
       r.pushOp(DK_OP_OPEN, token, -1, flags, pointerOf(c), mode, 0);
     } else {
@@ -119,6 +148,24 @@ abstract class WholeOp<R> extends FileOp<R> {
     if (sig !== undefined && sig.aborted) {
       this.salvage(res);
       throw sig.reason;
+    }
+    if (this.phase === PH_WHOLE) {
+      this.#cPath = null;
+      if (res < 0) {
+        this.#release();
+        throw fsError(res, this.wholeName(), this.path);
+      }
+      if ((this.cqFlags & DK_CQE_F_MORE) !== 0) {
+        this.phase = PH_OPEN; // not a regular file, or too big: phase by phase
+        return true;
+      }
+      try {
+        this.wholeDone(res);
+      } catch (e) {
+        this.#release();
+        throw e;
+      }
+      return false;
     }
     if (this.phase === PH_OPEN) {
       this.#cPath = null;
@@ -228,6 +275,21 @@ export class ReadFileOp<R> extends WholeOp<R> {
   protected ioName(): string {
     return "read";
   }
+  protected wholeName(): string {
+    return "readfile";
+  }
+  protected writeWhole(r: IoReactor, token: number, path: Uint8Array): void {
+    // The file goes after the path when the path is in the scratch buffer.
+    const s = this.scratch!;
+    const b = s.subarray(path.buffer === s.buffer ? path.byteLength : 0);
+    this.#buf = b;
+    r.pushOp(DK_OP_READ_FILE, token, -1, b.byteLength, pointerOf(path), pointerOf(b), 0);
+  }
+  protected wholeDone(res: number): void {
+    const view = this.#buf!.subarray(0, res);
+    this.#buf = null;
+    this.value = this.#decode(view, true);
+  }
   protected opened(): boolean {
     const st = statOut;
     try {
@@ -306,6 +368,31 @@ export class WriteFileOp extends WholeOp<void> {
   }
   protected ioName(): string {
     return "write";
+  }
+  protected wholeName(): string {
+    return "writefile";
+  }
+  protected writeWhole(r: IoReactor, token: number, path: Uint8Array): void {
+    const d = this.#data;
+    if (d.byteLength > DK_MAX_LEN) { // more than one record moves: phase by phase
+      this.phase = PH_OPEN;
+      r.pushOp(DK_OP_OPEN, token, -1, this.#flags, pointerOf(path), this.#mode, 0);
+      return;
+    }
+    r.pushOp(
+      DK_OP_WRITE_FILE,
+      token,
+      this.#mode,
+      d.byteLength,
+      pointerOf(path),
+      pointerOf(d),
+      this.#flags,
+    );
+  }
+  protected wholeDone(res: number): void {
+    if (res < this.#data.byteLength) {
+      throw new Deno.errors.WriteZero(`write '${this.path}': wrote 0 bytes`);
+    }
   }
   protected opened(): boolean {
     return this.#data.byteLength > 0;

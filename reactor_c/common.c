@@ -121,6 +121,9 @@ int32_t slot_alloc(dk_reactor *r, const struct dk_sqe *e) {
   s->sock = -1;
   s->held = -1;
   s->pipe_write = 0;
+  s->stage = FS_OPEN;
+  s->cflags = 0;
+  s->done = 0;
   s->salen = 0; /* no address until an op's syscall reports one */
   s->sa.sa.sa_family = AF_UNSPEC;
   s->next = s->prev = DK_NIL;
@@ -363,7 +366,7 @@ void post(dk_reactor *r, uint32_t token, int32_t result, uint32_t flags, uint32_
  * of the slot's sockaddr), and none when there is none. */
 void op_complete(dk_reactor *r, int32_t i, int32_t result) {
   dk_slot *s = slot_at(r, i);
-  uint32_t flags = result == -ECANCELED ? DK_CQE_F_CANCELED : 0;
+  uint32_t flags = (result == -ECANCELED ? DK_CQE_F_CANCELED : 0) | s->cflags;
   if (result >= 0 && s->arg == DK_ARG_ADDR && s->salen > 0 &&
       (s->op == DK_OP_ACCEPT || s->op == DK_OP_RECVFROM) &&
       (s->sa.sa.sa_family == AF_INET || s->sa.sa.sa_family == AF_INET6)) {
@@ -494,6 +497,16 @@ static int32_t validate_sqe(const dk_reactor *r, const struct dk_sqe *e) {
   case DK_OP_OPEN:
     if (e->addr == 0) return -EFAULT;
     if ((e->len & ~63u) || (e->len & 3u) == 3u || e->arg > 07777) return -EINVAL;
+    break;
+  case DK_OP_READ_FILE: /* the buffer is a pointer, like a READ's (zero-copy) */
+    if (e->addr == 0 || e->arg == 0) return -EFAULT;
+    if (e->len == 0 || e->len > DK_MAX_LEN || e->flags != 0) return -EINVAL;
+    break;
+  case DK_OP_WRITE_FILE:
+    if (e->addr == 0 || (e->arg == 0 && e->len > 0)) return -EFAULT;
+    if (e->len > DK_MAX_LEN || (e->flags & ~63u) || (e->flags & 3u) == DK_O_RDONLY ||
+        (e->flags & 3u) == 3u || e->fd < 0 || e->fd > 07777)
+      return -EINVAL;
     break;
   default:
     break;

@@ -115,7 +115,22 @@ enum dk_op {
   DK_OP_UDP_BIND = 15,/* arg = DK_ARG_ADDR (the local address); flags = DK_LISTEN_*;
                          result = bound datagram fd. */
   DK_OP_UDP_CONNECT = 16, /* fd; arg = DK_ARG_ADDR (the default peer); result 0. */
-  DK_OP__COUNT = 17
+  /* Whole-file ops: one record opens a file, does its I/O and closes it on the C side (the fd
+   * never reaches TS).  The file is opened as by OPEN, then fstat'ed; only a regular file is
+   * read or written here.  Anything else (a FIFO, a device, a directory) or a file that does
+   * not fit the buffer completes with result 0 and DK_CQE_F_MORE, nothing read or written:
+   * do it with OPEN and READ/WRITE instead.  A cancelled op, or one whose reactor is destroyed,
+   * closes what it opened; so does every failure (-errno of the open, fstat or I/O). */
+  DK_OP_READ_FILE = 17,  /* addr = NUL-terminated path; arg = buffer; len = its capacity
+                            (1..DK_MAX_LEN); flags = 0.  Reads the whole file from offset 0
+                            into the buffer: result = its size (< len).  A file whose size is
+                            len or more (or that grew to fill the buffer) gives DK_CQE_F_MORE. */
+  DK_OP_WRITE_FILE = 18, /* addr = NUL-terminated path; flags = DK_O_* (WRONLY or RDWR, with
+                            CREAT/TRUNC/APPEND/EXCL as wanted); fd = mode (0..07777, no fd: the
+                            op opens its own); arg = data; len = its length (<= DK_MAX_LEN).
+                            Writes all of it (at the end with DK_O_APPEND, else from offset 0):
+                            result = bytes written, fewer than len only if a write took none. */
+  DK_OP__COUNT = 19
 };
 
 /* dk_sqe.arg of an op with an address: it is in (or goes to) the address
@@ -176,6 +191,7 @@ struct dk_cqe {          /* 16 bytes */
 
 #define DK_CQE_F_CANCELED 1u /* the op was cancelled before it could finish */
 #define DK_CQE_F_ADDR 2u     /* the CQ address record of this index holds the op's address */
+#define DK_CQE_F_MORE 4u     /* READ_FILE/WRITE_FILE: not done here (see DK_OP_READ_FILE) */
 
 /* Largest single buffer length accepted (larger → -EINVAL). */
 #define DK_MAX_LEN 0x7ffff000u

@@ -1,6 +1,7 @@
 /*
  * fs.c — synchronous file helpers for fs/ (not reactor ops): fstat, lseek,
- * ftruncate, fsync.  They act on an fd directly, outside any reactor, like
+ * ftruncate, fsync; and the steps of the whole-file ops (READ_FILE, WRITE_FILE)
+ * that every backend shares.  They act on an fd directly, outside any reactor, like
  * the socket helpers in common.c.  Numbers travel as doubles so the FFI
  * calls stay fast calls without BigInt (file sizes and offsets are below
  * 2^53; times are milliseconds with a fraction).
@@ -13,11 +14,8 @@
 #include <errno.h>
 #include <math.h> /* NAN */
 #include <sys/stat.h>
-#include <unistd.h>
-
-#if defined(__linux__)
 #include <fcntl.h>
-#endif
+#include <unistd.h>
 
 static double ts_ms(int64_t sec, int64_t nsec) { return (double)sec * 1e3 + (double)nsec / 1e6; }
 
@@ -95,4 +93,73 @@ int32_t dk_fsync(int32_t fd, int32_t data_only) {
     if (rc == 0) return 0;
     if (errno != EINTR) return -errno;
   }
+}
+
+/* ------------------------------------------------------ whole-file ops */
+
+/* Contract: see reactor.h.  A READ_FILE reads here when the file is regular and its size is
+ * below the buffer (one byte to spare shows its end); a WRITE_FILE writes to regular files. */
+int32_t file_op_fits(const dk_slot *s, int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return -errno;
+  if (!S_ISREG(st.st_mode)) return 0;
+  if (s->op == DK_OP_READ_FILE) return st.st_size >= 0 && (uint64_t)st.st_size < s->len;
+  return 1;
+}
+
+/* Contract: see reactor.h. */
+int file_op_open_flags(const dk_slot *s) {
+  return open_flags(s->op == DK_OP_READ_FILE ? DK_O_RDONLY : s->flags);
+}
+
+static int32_t close_keep(int fd, int32_t res) {
+  close(fd); /* EINTR or EIO: the number is released either way */
+  return res;
+}
+
+/* Contract: see reactor.h. */
+int32_t file_op_run(uint8_t op, uint16_t flags, int32_t mode, uint64_t path, uint64_t buf,
+                    uint32_t len, uint32_t *cflags) {
+  dk_slot s;
+  s.op = op;
+  s.flags = flags;
+  s.len = len;
+  *cflags = 0;
+  int fd;
+  do {
+    fd = open((const char *)(uintptr_t)path, file_op_open_flags(&s), (mode_t)mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return -errno;
+  int32_t v = file_op_fits(&s, fd);
+  if (v <= 0) {
+    if (v == 0) *cflags = DK_CQE_F_MORE;
+    return close_keep(fd, v);
+  }
+  uint8_t *b = (uint8_t *)(uintptr_t)buf;
+  uint32_t done = 0;
+  if (op == DK_OP_READ_FILE) {
+    while (done < len) {
+      ssize_t n = pread(fd, b + done, len - done, (off_t)done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return close_keep(fd, -errno);
+      if (n == 0) break;
+      done += (uint32_t)n;
+    }
+    if (done == len) { /* it grew to fill the buffer: more may follow */
+      *cflags = DK_CQE_F_MORE;
+      return close_keep(fd, 0);
+    }
+  } else {
+    int append = (flags & DK_O_APPEND) != 0;
+    while (done < len) {
+      ssize_t n = append ? write(fd, b + done, len - done)
+                         : pwrite(fd, b + done, len - done, (off_t)done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return close_keep(fd, -errno);
+      if (n == 0) break;
+      done += (uint32_t)n;
+    }
+  }
+  if (close(fd) < 0 && errno != EINTR) return -errno;
+  return (int32_t)done;
 }

@@ -62,9 +62,13 @@ typedef struct dk_slot {
   int32_t held;   /* the fd number this op counts in fd_info.ops, or -1 */
   uint32_t len;
   uint16_t flags;
+  uint8_t stage;  /* READ_FILE/WRITE_FILE (uring.c): FS_OPEN, then FS_IO */
+  uint8_t cflags; /* DK_CQE_F_* that op_complete adds to the completion (DK_CQE_F_MORE) */
+  uint32_t done;  /* WRITE_FILE (uring.c): bytes written so far */
   uint64_t addr;
   uint64_t arg;
-  int32_t sock;   /* CONNECT: the socket C created (closed on failure), -1 once gone */
+  int32_t sock;   /* CONNECT: the socket C created (closed on failure), -1 once gone;
+                     READ_FILE/WRITE_FILE: the file the op opened, -1 before or once closed */
   int32_t hnext;  /* token hash chain */
   int32_t next;   /* free list / fd list */
   int32_t prev;   /* fd list */
@@ -79,7 +83,7 @@ typedef struct dk_slot {
  * The table grows only to numbers that are open when first named, and never
  * past the process's fd limit, so a forged number costs nothing.
  */
-enum { FD_TS = 0, FD_INTERNAL = 1, FD_CONNECTING = 2 };
+enum { FD_TS = 0, FD_INTERNAL = 1, FD_CONNECTING = 2, FD_FILE_OP = 3 /* a whole-file op's file */ };
 enum { FK_UNKNOWN = 0, FK_FIFO = 1, FK_SOCK = 2, FK_OTHER = 3 };
 typedef struct dk_fd_info {
   uint32_t ops;  /* pending ops that hold this number (slot.held) */
@@ -202,6 +206,19 @@ int fd_kind(dk_reactor *r, int32_t fd); /* FK_* of fd, cached in its fd_info */
 uint32_t poll_to_dk(uint32_t revents);
 short dk_to_poll(uint32_t mask);
 int64_t now_ms(void);
+
+/* fs.c: the whole-file ops' steps (READ_FILE, WRITE_FILE; see dokio.h). */
+#define IS_FILE_OP(op) ((op) == DK_OP_READ_FILE || (op) == DK_OP_WRITE_FILE)
+enum { FS_OPEN = 0, FS_IO = 1 };
+/* After the open of slot s's op: 1 to do its I/O here, 0 when it is not for here (not a
+ * regular file, or a READ_FILE that does not fit: DK_CQE_F_MORE), or -errno of fstat. */
+int32_t file_op_fits(const dk_slot *s, int fd);
+/* The open(2) flags of slot s's op. */
+int file_op_open_flags(const dk_slot *s);
+/* The whole op on the calling thread (the epoll/kqueue file worker): open, fstat, I/O, close.
+ * The result; *cflags gets DK_CQE_F_MORE when the op is not for here. */
+int32_t file_op_run(uint8_t op, uint16_t flags, int32_t mode, uint64_t path, uint64_t buf,
+                    uint32_t len, uint32_t *cflags);
 
 /*
  * Pollers for the readiness engine (ready.c): epoll.c on Linux, kqueue.c on

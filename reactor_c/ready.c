@@ -20,7 +20,9 @@
  *    through one of those.
  *  - Regular files (and fds the poller refuses, e.g. /dev/null) cannot wait
  *    for readiness: OPEN, and READ/WRITE on them, run on one worker thread
- *    per reactor (started on first use).  It takes jobs from a mutex-protected
+ *    per reactor (started on first use).  READ_FILE and WRITE_FILE are one
+ *    job each: the worker opens, fstat's, reads or writes and closes the file
+ *    (fs.c file_op_run), so its fd never reaches the reactor or TS.  It takes jobs from a mutex-protected
  *    FIFO, posts (slot, result) to a mutex-protected done list and wakes the
  *    poller; dk_wait turns those into completions.  A queued job can be
  *    cancelled; a running one finishes with its real result.  CLOSE of an fd
@@ -69,7 +71,8 @@ typedef struct job {
   int32_t idx;
   uint32_t gen;
   uint8_t op;
-  int32_t fd;
+  uint16_t flags; /* WRITE_FILE's DK_O_* */
+  int32_t fd;     /* WRITE_FILE: its mode */
   uint32_t len;
   uint64_t addr, arg;
 } job;
@@ -78,6 +81,7 @@ typedef struct done {
   int32_t idx;
   uint32_t gen;
   int32_t res;
+  uint32_t cflags; /* DK_CQE_F_MORE from a whole-file op */
 } done;
 
 typedef struct ready {
@@ -364,8 +368,10 @@ static void on_ready(dk_reactor *r, int fd, uint32_t mask) {
 
 /* ---------------------------------------------------------- file worker */
 
-static int32_t run_job(const job *j) {
+static int32_t run_job(const job *j, uint32_t *cflags) {
   void *buf = (void *)(uintptr_t)j->addr;
+  *cflags = 0;
+  if (IS_FILE_OP(j->op)) return file_op_run(j->op, j->flags, j->fd, j->addr, j->arg, j->len, cflags);
   for (;;) {
     ssize_t n;
     switch (j->op) {
@@ -400,13 +406,14 @@ static void *worker_main(void *arg) {
     if (j.idx == DK_NIL) continue; /* cancelled */
     /* Stopping (destroy): a queued CLOSE still closes its fd, nothing else starts. */
     if (rd->stop && j.op != DK_OP_CLOSE) continue;
-    rd->running_fd = j.op == DK_OP_OPEN ? -2 : j.fd;
+    rd->running_fd = j.op == DK_OP_OPEN || IS_FILE_OP(j.op) ? -2 : j.fd;
     pthread_mutex_unlock(&rd->mu);
-    int32_t res = run_job(&j);
+    uint32_t cflags;
+    int32_t res = run_job(&j, &cflags);
     pthread_mutex_lock(&rd->mu);
     rd->running_fd = -1;
     /* file_job reserved room for every job it queued, so this never grows. */
-    rd->dones[rd->d_len++] = (done){j.idx, j.gen, res};
+    rd->dones[rd->d_len++] = (done){j.idx, j.gen, res, cflags};
     /* Release (under mu as well): drain_dones' acquire load that sees 1 then
      * takes mu and finds this done; the flag only lets it skip the lock. */
     atomic_store_explicit(&rd->d_avail, 1, memory_order_release);
@@ -456,7 +463,7 @@ static int32_t file_job(dk_reactor *r, int32_t i) {
   }
   if (v == 0) {
     rd->jobs[(rd->j_head + rd->j_len) % rd->j_cap] =
-        (job){i, s->gen, s->op, s->fd, s->len, s->addr, s->arg};
+        (job){i, s->gen, s->op, s->flags, s->fd, s->len, s->addr, s->arg};
     rd->j_len++;
     s->list = L_FILE;
     pthread_cond_signal(&rd->cv);
@@ -474,7 +481,8 @@ static void unqueue_jobs(dk_reactor *r, int32_t idx, int fd, int32_t *out, uint3
   for (uint32_t k = 0; k < rd->j_len; k++) {
     job *j = &rd->jobs[(rd->j_head + k) % rd->j_cap];
     if (j->idx == DK_NIL) continue;
-    if (idx != DK_NIL ? j->idx == idx : (j->fd == fd && j->op != DK_OP_OPEN)) {
+    if (idx != DK_NIL ? j->idx == idx
+                      : (j->fd == fd && j->op != DK_OP_OPEN && !IS_FILE_OP(j->op))) {
       if (*n_out < max) {
         out[(*n_out)++] = j->idx;
         j->idx = DK_NIL;
@@ -508,6 +516,7 @@ static void drain_dones(dk_reactor *r) {
       if (s->op == DK_OP_OPEN && res >= 0) fd_new(r, res, 0);
       if (s->op == DK_OP_CLOSE) fd_fresh(rd, s->fd);
       s->list = L_NONE;
+      s->cflags = (uint8_t)local[k].cflags;
       op_complete(r, local[k].idx, res);
     }
   }
@@ -659,9 +668,13 @@ static int32_t ready_submit_one(dk_reactor *r, const struct dk_sqe *e) {
   }
   case DK_OP_CLOSE:
     return do_close(r, e);
-  case DK_OP_OPEN: {
+  case DK_OP_OPEN:
+  case DK_OP_READ_FILE: /* the whole op (open, fstat, I/O, close) is one worker job */
+  case DK_OP_WRITE_FILE: {
     int32_t i = slot_alloc(r, e);
     if (i < 0) return i;
+    /* A whole-file op's slot is on no fd list and unqueue_jobs never matches it by fd, so its
+     * fd field (WRITE_FILE's mode, passed to the job) is never taken for a TS fd. */
     int32_t v = file_job(r, i);
     if (v < 0) slot_free(r, i);
     return v;

@@ -23,6 +23,13 @@
  *  - Wake: a blocking eventfd with an IORING_OP_READ on it kept armed while
  *    dk_wait blocks; dk_wake writes the eventfd, the read completes, the wait
  *    returns.
+ *  - READ_FILE / WRITE_FILE (one record per whole file): an OPENAT under the
+ *    op's slot; at its CQE, C fstat's the file and stages the READ (or WRITEs)
+ *    under the same user_data, then closes the file at the last CQE and posts
+ *    one completion.  The fd is the reactor's (FD_FILE_OP, refused to records)
+ *    until then and never reaches TS; a CANCEL hits whichever stage is in the
+ *    ring.  dk_wait pushes stages staged while it reaps (a few rounds), so
+ *    open → read → close of a page-cache file completes in one dk_enter.
  *  - dk_destroy cancels everything and reaps until no op is in flight (bounded
  *    by 10 s), so the kernel holds no TS buffer when it returns.
  * Required: IORING_FEAT_NODROP, IORING_FEAT_EXT_ARG (5.11) and the opcodes
@@ -186,6 +193,69 @@ static int pipe_write_ready(dk_reactor *r, int32_t i, int32_t *res) {
   }
 }
 
+/* Close the file a whole-file op opened, if it still has it. */
+static void file_op_close(dk_reactor *r, dk_slot *s) {
+  if (s->sock < 0) return;
+  own_fd(r, s->sock, FD_TS);
+  fd_new(r, s->sock, 0); /* forget its kind; the number may come back as another file */
+  close(s->sock);
+  s->sock = -1;
+}
+
+/* Stage the next I/O SQE of whole-file op i on its open file.  0 or -errno. */
+static int32_t file_op_stage(dk_reactor *r, int32_t i) {
+  dk_slot *s = slot_at(r, i);
+  struct io_uring_sqe *q = get_sqe(r, 1);
+  if (!q) return -EAGAIN;
+  q->user_data = ud_of(r, i);
+  q->fd = s->sock;
+  q->addr = s->arg + s->done;
+  q->len = s->len - s->done;
+  if (s->op == DK_OP_READ_FILE) {
+    q->opcode = IORING_OP_READ;
+    q->off = 0;
+  } else {
+    q->opcode = IORING_OP_WRITE;
+    q->off = (s->flags & DK_O_APPEND) ? (uint64_t)-1 : s->done;
+  }
+  s->stage = FS_IO;
+  return 0;
+}
+
+/* A CQE of whole-file op i (see the top): 0 when it staged its next SQE, 1 with *res final. */
+static int file_op_step(dk_reactor *r, int32_t i, int32_t *res) {
+  uring *u = r->be;
+  dk_slot *s = slot_at(r, i);
+  int32_t v = *res;
+  if (s->stage == FS_OPEN) {
+    if (v < 0) return 1;
+    s->sock = v;
+    fd_new(r, v, 0);
+    own_fd(r, v, FD_FILE_OP);   /* refused to records until the op closes it */
+    (void)slot_hold(r, i, v);   /* a close notice for the number finds this op */
+    v = u->destroying ? -ECANCELED : file_op_fits(s, v);
+    if (v > 0 && s->len > 0) v = file_op_stage(r, i);
+    if (v == 0 && s->stage == FS_IO) return 0;
+    if (v == 0 && !(s->op == DK_OP_WRITE_FILE && s->len == 0)) s->cflags = DK_CQE_F_MORE;
+    file_op_close(r, s);
+    *res = v > 0 ? 0 : v;
+    return 1;
+  }
+  if (v > 0 && s->op == DK_OP_WRITE_FILE) {
+    s->done += (uint32_t)v;
+    if (s->done < s->len && !u->destroying && s->sock >= 0 && file_op_stage(r, i) == 0) return 0;
+  }
+  if (v >= 0 && s->op == DK_OP_READ_FILE && (uint32_t)v == s->len) {
+    s->cflags = DK_CQE_F_MORE; /* it grew to fill the buffer: more may follow */
+    v = 0;
+  } else if (v >= 0 && s->op == DK_OP_WRITE_FILE) {
+    v = (int32_t)s->done;
+  }
+  file_op_close(r, s);
+  *res = v;
+  return 1;
+}
+
 /* One CQE: ignore internal ones, finish the op of its slot otherwise. */
 static void handle_cqe(dk_reactor *r, uint64_t ud, int32_t res) {
   uring *u = r->be;
@@ -228,6 +298,10 @@ static void handle_cqe(dk_reactor *r, uint64_t ud, int32_t res) {
     break;
   case DK_OP_WRITE:
     if (s->pipe_write && !pipe_write_ready(r, (int32_t)i, &res)) return; /* waits again */
+    break;
+  case DK_OP_READ_FILE:
+  case DK_OP_WRITE_FILE:
+    if (!file_op_step(r, (int32_t)i, &res)) return; /* its next stage is in the ring */
     break;
   default:
     break;
@@ -287,7 +361,7 @@ static int32_t uring_flush(dk_reactor *r) { return push(r); }
 /* Does op act on the TS fd in its record (so CLOSE of that fd must cancel it)? */
 static int uses_fd(uint8_t op) {
   return op != DK_OP_NOP && op != DK_OP_CONNECT && op != DK_OP_OPEN && op != DK_OP_CLOSE &&
-         op != DK_OP_CANCEL;
+         op != DK_OP_CANCEL && !IS_FILE_OP(op);
 }
 
 /* DK_OP_CANCEL: an ASYNC_CANCEL of the target's SQE (by user_data) and an
@@ -476,6 +550,15 @@ static int32_t fill_sqe(dk_reactor *r, const struct dk_sqe *e, int32_t i,
   case DK_OP_WRITE:
     fill_rw(r, e, i, q);
     return 0;
+  case DK_OP_READ_FILE:
+  case DK_OP_WRITE_FILE: /* the open; file_op_step does the rest */
+    s->fd = -1; /* no TS fd (WRITE_FILE's fd field is its mode): no CLOSE matches it */
+    q->opcode = IORING_OP_OPENAT;
+    q->fd = AT_FDCWD;
+    q->addr = e->addr;
+    q->open_flags = (uint32_t)file_op_open_flags(s);
+    q->len = e->op == DK_OP_WRITE_FILE ? (uint32_t)e->fd : 0;
+    return 0;
   case DK_OP_RECVFROM:
   case DK_OP_SENDTO:
     return fill_msg(r, e, i, q);
@@ -558,9 +641,9 @@ static void uring_closed_elsewhere(dk_reactor *r, int32_t fd) {
   for (uint32_t k = 0; k < total; k++) {
     dk_slot *o = slot_at(r, (int32_t)k);
     if (o->state != ST_ACTIVE || o->held != fd) continue;
-    if (o->op == DK_OP_CONNECT && o->sock == fd) {
+    if ((o->op == DK_OP_CONNECT || IS_FILE_OP(o->op)) && o->sock == fd) {
       own_fd(r, fd, FD_TS);
-      o->sock = -1;
+      o->sock = -1; /* not ours to close any more */
     }
     struct io_uring_sqe *c = get_sqe(r, 1);
     if (!c) break;
@@ -592,6 +675,9 @@ static void arm_wake(dk_reactor *r) {
   u->wake_armed = 1;
 }
 
+/* Most pushes one non-blocking dk_wait makes: stages staged while it reaps go in the next. */
+#define PUSH_ROUNDS 4
+
 static int32_t uring_wait(dk_reactor *r, int32_t timeout_ms) {
   uring *u = r->be;
   u->woken = 0;
@@ -608,12 +694,16 @@ static int32_t uring_wait(dk_reactor *r, int32_t timeout_ms) {
   reap(r, 0);
   int32_t err = 0;
   if (r->out_n > 0 || timeout_ms == 0 || u->woken) { /* a wake that came before the wait ends it too */
-    if (sq_unsubmitted(u) > 0 || (sq_flags(u) & IORING_SQ_CQ_OVERFLOW)) {
+    /* A few rounds: a whole-file op's CQE stages its next SQE while reaped, and a page-cache
+     * open → read completes in the push that hands the read over. */
+    for (int round = 0; round < PUSH_ROUNDS; round++) {
+      if (!(sq_unsubmitted(u) > 0 || (sq_flags(u) & IORING_SQ_CQ_OVERFLOW))) break;
       int rc = push(r);
       if (rc < 0) err = rc;
       if (r->out_n < r->cq_cap && (sq_flags(u) & IORING_SQ_CQ_OVERFLOW))
         sys_enter(u, 0, 0, 1, 0);
       reap(r, 0);
+      if (rc < 0 || r->out_n >= r->cq_cap) break;
     }
   } else {
     arm_wake(r);

@@ -4,12 +4,12 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "568249ba0b0bd382",
+  sourceHash: "345c3f8665d3cf33",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "b4adfc6668e2989f7edca7d5ac760ab482e2b49680f0fa19b50718f3e9aed5d1", size: 50368, packedSize: 26202 },
-    "aarch64-linux": { sha256: "0756256f0459e74a01c6824be089ad19df1784ef21a3f15e80965f4816be95f3", size: 48280, packedSize: 25124 },
-    "x86_64-macos": { sha256: "721a8059909ef34d88250fc74c1275c0dc6cebe593dcab7390611d913b49ca7e", size: 51582, packedSize: 20407 },
-    "aarch64-macos": { sha256: "cbbd30c8a53d978d106b23c1c41646d3886480e5e32262febc8de945a0c59c03", size: 90704, packedSize: 21190 },
+    "x86_64-linux": { sha256: "fce5fd6ee9cd0e67c73385c5134b56c72c90765573847d04ae188c3aca7a030b", size: 52928, packedSize: 27757 },
+    "aarch64-linux": { sha256: "9a61d4691e58641deb42b32435fd38c03ce4494a1e0ae6c14dbcad464e320f55", size: 50600, packedSize: 26457 },
+    "x86_64-macos": { sha256: "181af881af30566c915fdfb7002662de32d1158da29aed6f421ea2c569e651ce", size: 51611, packedSize: 20948 },
+    "aarch64-macos": { sha256: "ba261f306336a3f52cf0cc4c67190f9c1e64824bab8385969879e530ece88c39", size: 90736, packedSize: 21658 },
   },
 };

@@ -66,6 +66,10 @@ function noticeFallback(e: NoLibraryError): void {
 
 /** -ECANCELED on Linux; other hosts map through the op's flags. */
 const F_CANCELED = 1;
+/** DK_CQE_F_MORE: a whole-file op left its file to the phase-by-phase path (fs/). */
+const F_MORE = 4;
+/** The completion flags an op sees (DK_CQE_F_ADDR is the reactor's business). */
+const OP_FLAGS = F_CANCELED | F_MORE;
 
 /** An I/O op's lifecycle state (see {@linkcode IoOp.ioState}). */
 export type IoState = typeof IO_NEW | typeof IO_SUBMITTED | typeof IO_DONE;
@@ -360,7 +364,7 @@ export class ReactorDriver implements IoDriver {
       this.#gens[slot] = (this.#gens[slot] + 1) & GEN_MASK;
       this.#free.push(slot);
       this.#inFlight--;
-      op.complete(i32[base + 1], u32[base + 2] & F_CANCELED);
+      op.complete(i32[base + 1], u32[base + 2] & OP_FLAGS);
       done++;
     }
     return done;

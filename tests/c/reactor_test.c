@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -642,6 +643,80 @@ static int t_file(int backend) {
   return 1;
 }
 
+/* One whole-file record (READ_FILE / WRITE_FILE, flags = DK_O_*, fd = mode); its completion. */
+static struct dk_cqe whole(ctx *c, uint8_t op, const char *path, uint16_t flags, int32_t mode,
+                           void *buf, uint32_t len) {
+  uint32_t t = rec(c, 0, op, mode, path, len, (uint64_t)(uintptr_t)buf);
+  c->sq[0].flags = flags;
+  struct dk_cqe e = {0, -99999, 0, 0};
+  if (dk_submit(c->h, 1) == 1) await_token(c, t, &e);
+  return e;
+}
+
+static int t_whole_file(int backend) {
+  ctx *c = ctx_new(backend, 0, 16);
+  CHECK(c);
+  int base = count_fds();
+  char path[96], fifo[96];
+  snprintf(path, sizeof path, "/tmp/dokio_whole_test_%d_%d", (int)getpid(), backend);
+  snprintf(fifo, sizeof fifo, "%s.fifo", path);
+  const uint16_t create = DK_O_WRONLY | DK_O_CREAT | DK_O_TRUNC;
+  struct dk_cqe e = whole(c, DK_OP_WRITE_FILE, path, create, 0600, "hello, ", 7);
+  CHECK_EQ(e.result, 7);
+  CHECK_EQ(e.flags, 0u);
+  CHECK_EQ(e.op, (uint32_t)DK_OP_WRITE_FILE);
+  struct stat st;
+  CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+  e = whole(c, DK_OP_WRITE_FILE, path, DK_O_WRONLY | DK_O_APPEND, 0, "file", 4);
+  CHECK_EQ(e.result, 4);
+  char buf[64] = {0};
+  e = whole(c, DK_OP_READ_FILE, path, 0, 0, buf, sizeof buf);
+  CHECK_EQ(e.result, 11);
+  CHECK_EQ(e.flags, 0u);
+  CHECK(memcmp(buf, "hello, file", 11) == 0);
+  /* no room for the end: nothing is taken as the whole file */
+  e = whole(c, DK_OP_READ_FILE, path, 0, 0, buf, 11);
+  CHECK_EQ(e.result, 0);
+  CHECK_EQ(e.flags, DK_CQE_F_MORE);
+  /* not regular: left to OPEN and READ/WRITE */
+  e = whole(c, DK_OP_READ_FILE, "/tmp", 0, 0, buf, sizeof buf);
+  CHECK_EQ(e.result, 0);
+  CHECK_EQ(e.flags, DK_CQE_F_MORE);
+  CHECK(mkfifo(fifo, 0600) == 0);
+  e = whole(c, DK_OP_READ_FILE, fifo, 0, 0, buf, sizeof buf);
+  CHECK_EQ(e.flags, DK_CQE_F_MORE);
+  unlink(fifo);
+  /* errors of the open, and invalid records */
+  CHECK_EQ(whole(c, DK_OP_READ_FILE, "/nonexistent/dokio/x", 0, 0, buf, 8).result, -ENOENT);
+  CHECK_EQ(whole(c, DK_OP_WRITE_FILE, path, create | DK_O_EXCL, 0600, "x", 1).result, -EEXIST);
+  CHECK_EQ(whole(c, DK_OP_READ_FILE, path, 0, 0, buf, 0).result, -EINVAL);
+  CHECK_EQ(whole(c, DK_OP_READ_FILE, path, 0, 0, NULL, 8).result, -EFAULT);
+  CHECK_EQ(whole(c, DK_OP_READ_FILE, NULL, 0, 0, buf, 8).result, -EFAULT);
+  CHECK_EQ(whole(c, DK_OP_READ_FILE, path, 1, 0, buf, 8).result, -EINVAL);
+  CHECK_EQ(whole(c, DK_OP_WRITE_FILE, path, DK_O_RDONLY, 0, "x", 1).result, -EINVAL);
+  CHECK_EQ(whole(c, DK_OP_WRITE_FILE, path, create, 010000, "x", 1).result, -EINVAL);
+  CHECK_EQ(whole(c, DK_OP_WRITE_FILE, path, create, 0600, NULL, 1).result, -EFAULT);
+  CHECK_EQ(whole(c, DK_OP_WRITE_FILE, path, create, 0600, NULL, 0).result, 0); /* truncates */
+  CHECK(stat(path, &st) == 0 && st.st_size == 0);
+  /* many at once, each cancelled at once: every one completes, no fd stays open */
+  enum { MANY = 12 };
+  static char bufs[MANY][64];
+  uint32_t toks[MANY];
+  for (uint32_t k = 0; k < MANY; k++) {
+    toks[k] = rec(c, 2 * k, DK_OP_READ_FILE, -1, path, 64, (uint64_t)(uintptr_t)bufs[k]);
+    rec(c, 2 * k + 1, DK_OP_CANCEL, -1, NULL, 0, toks[k]);
+  }
+  CHECK_EQ(dk_submit(c->h, 2 * MANY), 2 * MANY);
+  for (uint32_t k = 0; k < MANY; k++) {
+    CHECK(await_token(c, toks[k], &e));
+    CHECK(e.result == 0 || e.result == -ECANCELED);
+  }
+  CHECK_EQ(count_fds(), base);
+  unlink(path);
+  CHECK_EQ(ctx_free(c), 0);
+  return 1;
+}
+
 static int t_udp(int backend) {
   ctx *c = ctx_new(backend, 0, 16);
   CHECK(c);
@@ -846,6 +921,8 @@ int main(void) {
     run("ops submitted on one thread, dk_wait on another", t_cross_thread_wait, backends[b]);
     run("dk_wake from another thread ends dk_wait(-1)", t_wake, backends[b]);
     run("file open/write/read/close", t_file, backends[b]);
+    run("whole-file records: READ_FILE, WRITE_FILE, MORE, errors, cancel", t_whole_file,
+        backends[b]);
     run("UDP sendto/recvfrom, connected UDP", t_udp, backends[b]);
     run("close with pending ops cancels them first", t_close_pending, backends[b]);
     run("destroy with pending ops releases buffers", t_destroy_pending, backends[b]);
