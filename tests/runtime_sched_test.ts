@@ -158,6 +158,8 @@ Deno.test("sched: 300 tasks spawned inside a poll: the last runs first (LIFO), t
 // ---------------------------------------------------------------------------
 // Coop budget
 
+const GIVE_UP_MS = 10_000;
+
 Deno.test("sched: a task spinning on ready leaves cannot starve a timer (budget)", async () => {
   const rt = new Runtime();
   const r = await rt.run(function* () {
@@ -170,9 +172,15 @@ Deno.test("sched: a task spinning on ready leaves cannot starve a timer (budget)
     const hot = spawn(function* () {
       let ops = 0;
       let sawFire = false;
-      while (performance.now() - start < 200) {
+      // Spin until the sleeper has run (or give up after GIVE_UP_MS: without
+      // the budget the timer never fires while this loop runs). Not a time
+      // bound on the fire itself: a loaded machine can pause the process.
+      while (performance.now() - start < GIVE_UP_MS) {
         ops += yield* new Ready(1);
-        if (firedAt >= 0) sawFire = true;
+        if (firedAt >= 0) {
+          sawFire = true;
+          if (ops >= 1024) break;
+        }
       }
       return { ops, sawFire, end: performance.now() };
     });
@@ -182,7 +190,6 @@ Deno.test("sched: a task spinning on ready leaves cannot starve a timer (budget)
   });
   assert.ok(r.sawFire, "the sleeper ran while the hot task was spinning");
   assert.ok(r.firedAt >= 5, `fired early: ${r.firedAt}`);
-  assert.ok(r.firedAt < 150, `timer starved for ${r.firedAt} ms`);
   const m = rt.metrics().perWorker[0];
   // Every 128 ready ops the hot task goes back to the queue: one poll each.
   assert.ok(m.polls >= Math.floor(r.ops / 128), `polls ${m.polls} for ${r.ops} ops`);
