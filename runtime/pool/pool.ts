@@ -35,6 +35,11 @@
  *   running fail with a JoinError saying so. Nothing is lost silently; a
  *   result it posted before dying but delivered later is dropped (messages
  *   from a dead worker are ignored: its tasks were already failed).
+ * - With `replaceDead`, a new worker takes a dead one's index once the dead
+ *   thread has exited (until then it may still touch its ring and LIFO slot,
+ *   which are drained again before the new one starts); events of the old
+ *   Worker object are ignored from then on. While every worker is dead and a
+ *   replacement is booting, tasks wait for it instead of failing.
  * - `shutdown()` refuses new work, waits (up to `timeoutMs`) for every task to
  *   finish, cancels what is left, stops the workers (each shuts its runtime
  *   down and says goodbye) and terminates them, so nothing keeps the process alive.
@@ -51,7 +56,11 @@
  * Known limits: tasks a dying worker had just claimed by a steal in progress,
  * or that spilled into its private inject overflow, cannot be recovered (both
  * need the dead thread's own memory); the 100 ms park timeout bounds how long
- * a wake lost that way can delay the others.
+ * a wake lost that way can delay the others. A worker killed while it counted
+ * as searching leaves the shared searching count one too high (the idle state
+ * does not record who searches); with replacement that can accumulate, so
+ * notifications stop waking parked workers and work is found at the 100 ms
+ * park timeout instead: slower, never lost.
  *
  * @module
  */
@@ -85,7 +94,10 @@ import {
   H_OWNER,
   H_STATE,
   HEADER_WORDS,
+  ownerIndex,
+  ownerWord,
   W_CANCEL_EPOCH,
+  W_FENCE,
   W_PARKS,
   W_POLLS,
   W_STEALS,
@@ -120,6 +132,12 @@ export interface WorkerPoolOptions {
   modules?: string[];
   /** Header slots: shared tasks queued or running at once (more wait in a local backlog). */
   slots?: number;
+  /**
+   * Start a new worker in the place of one that died or was terminated (default false: the
+   * pool goes on with fewer). The new one takes the dead one's index and queues once the dead
+   * thread has exited; `metrics()[i].alive` is false until it is ready.
+   */
+  replaceDead?: boolean;
 }
 
 /**
@@ -149,8 +167,10 @@ export interface PoolWorkerMetrics {
   unparks: number;
   /** Tasks in its LIFO slot and ring now. */
   queueDepth: number;
-  /** False once the worker died or was terminated. */
+  /** False once the worker died or was terminated (until a replacement is ready). */
   alive: boolean;
+  /** Workers started in this index's place after a death (`replaceDead`). */
+  replaced: number;
 }
 
 /**
@@ -168,18 +188,6 @@ export interface PoolWorkerMetrics {
 export interface PoolShutdownOptions {
   /** How long to let queued and running tasks finish before cancelling them (default 5000). */
   timeoutMs?: number;
-}
-
-/** What the pool keeps for one of its workers. */
-interface Member {
-  /** Its thread. */
-  readonly worker: Worker;
-  /** False once it died, was terminated, or the pool stopped it. */
-  alive: boolean;
-  /** Why it died ("" while alive, or when the pool stopped it). */
-  deathReason: string;
-  /** Called when it says "bye" at shutdown (or dies meanwhile). */
-  onBye: () => void;
 }
 
 interface Pending {
@@ -210,6 +218,48 @@ const BYE_TIMEOUT_MS = 2000;
  */
 const READY_TIMEOUT_MS = 120_000;
 const SWEEP_MS = 200;
+/**
+ * How long a slot failed at a death waits before reuse: far longer than a fenced thread
+ * takes from its fence check to its next write, unless the OS stalls it that long.
+ */
+const QUARANTINE_MS = 5000;
+/** After a dead worker's exit event, how long its fenced thread gets to stop (≥ 2 parks). */
+const REPLACE_GRACE_MS = 250;
+/** Longest wait for a dead worker's exit event before its replacement starts anyway. */
+const EXIT_WAIT_MS = 2000;
+/** Replacements tried in a row for one death before the index is left dead. */
+const REPLACE_ATTEMPTS = 3;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** `p`, or a rejection once `ms` passed. */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not ready in ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** What the pool keeps for one worker index. */
+interface Member {
+  /** Its thread (a new one after a replacement). */
+  worker: Worker;
+  /** False once it died, was terminated, or the pool stopped it (until a replacement is ready). */
+  alive: boolean;
+  /** Why it died last ("" if it never did, or when the pool stopped it). */
+  deathReason: string;
+  /** Called when it says "bye" at shutdown (or dies meanwhile). */
+  onBye: () => void;
+  /** How many workers had this index before the current one (see W_FENCE). */
+  incarnation: number;
+  /** Workers started in this index's place after a death (`replaceDead`). */
+  replaced: number;
+  /** Settles when the current worker's exit event came. */
+  exited: Promise<void>;
+}
 
 let insidePoolWorker = false;
 
@@ -294,6 +344,16 @@ export class WorkerPool implements HandleOwner {
   #target: Int32Array;
   #ready: Promise<void> = Promise.resolve();
   #bootError: Error | null = null;
+  #modules: string[] = [];
+  #replaceDead = false;
+  /** Slots of tasks failed at a death, not reused before their time in `#quarantineUntil`. */
+  #quarantine: number[] = [];
+  #quarantineUntil: number[] = [];
+  /**
+   * Indices whose replacement is under way: their old or new Worker holds the process too, and
+   * tasks wait for them instead of failing as "every pool worker died".
+   */
+  #beingReplaced = new Set<number>();
 
   /**
    * Called with the worker index and a reason when a worker dies or is terminated
@@ -378,7 +438,13 @@ export class WorkerPool implements HandleOwner {
       throw new RangeError(`WorkerPool.start: slots must be an integer in [1, 2^20], got ${slots}`);
     }
     const urls = modules.map((m) => new URL(m).href);
+    const replaceDead = options.replaceDead ?? false;
+    if (typeof replaceDead !== "boolean") {
+      throw new TypeError("WorkerPool.start: replaceDead must be a boolean");
+    }
     const pool = new WorkerPool(n, slots);
+    pool.#modules = urls;
+    pool.#replaceDead = replaceDead;
     pool.#ready = pool.#boot(urls).catch((e: Error) => {
       pool.#bootFailed(e);
       throw e;
@@ -409,38 +475,7 @@ export class WorkerPool implements HandleOwner {
   async #boot(modules: string[]): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < this.#n; i++) {
-      const w = new Worker(WORKER_ENTRY);
-      if (!this.#held) w.unref();
-      this.#members.push({ worker: w, alive: true, deathReason: "", onBye: () => {} });
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          let booted = false;
-          w.on("message", (m) => {
-            if (booted) this.#onMessage(i, m);
-            else if (m.t === "ready") {
-              booted = true;
-              resolve();
-            } else if (m.t === "fatal") reject(new Error(`pool worker ${i}: ${m.error?.message}`));
-          });
-          w.on("error", (e: Error) => {
-            if (booted) this.#death(i, `uncaught error: ${e?.message}`);
-            else reject(new Error(`pool worker ${i} failed to start: ${e?.message}`));
-          });
-          w.on("exit", () => {
-            if (booted) this.#death(i, "exited");
-            else reject(new Error(`pool worker ${i} exited while starting`));
-          });
-        }),
-      );
-      w.postMessage({
-        t: "init",
-        index: i,
-        queues: this.#queuesSab,
-        headers: this.#hdr.buffer,
-        args: this.#args.buffer,
-        control: this.#ctl.buffer,
-        modules,
-      });
+      ready.push(this.#startWorker(i, modules));
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -462,6 +497,148 @@ export class WorkerPool implements HandleOwner {
   }
 
   /**
+   * Start worker `i` (at boot, or in a dead one's place): resolves once it is ready. Its events
+   * count only while it is the current worker of index `i` (a replaced one's late exit, error
+   * or message is ignored).
+   */
+  #startWorker(i: number, modules: string[]): Promise<void> {
+    const w = new Worker(WORKER_ENTRY);
+    if (!this.#held) w.unref();
+    let exited!: () => void;
+    const gone = new Promise<void>((r) => (exited = r));
+    const m = this.#members[i];
+    if (m === undefined) {
+      this.#members[i] = {
+        worker: w,
+        alive: true,
+        deathReason: "",
+        onBye: () => {},
+        incarnation: 0,
+        replaced: 0,
+        exited: gone,
+      };
+    } else {
+      m.worker = w;
+      m.exited = gone;
+    }
+    const ready = new Promise<void>((resolve, reject) => {
+      let booted = false;
+      w.on("message", (m) => {
+        if (this.#members[i].worker !== w) return;
+        if (booted) this.#onMessage(i, m);
+        else if (m.t === "ready") {
+          booted = true;
+          resolve();
+        } else if (m.t === "fatal") reject(new Error(`pool worker ${i}: ${m.error?.message}`));
+      });
+      w.on("error", (e: Error) => {
+        if (this.#members[i].worker !== w) return;
+        if (booted) this.#death(i, `uncaught error: ${e?.message}`);
+        else reject(new Error(`pool worker ${i} failed to start: ${e?.message}`));
+      });
+      w.on("exit", () => {
+        exited();
+        if (this.#members[i].worker !== w) return;
+        if (booted) this.#death(i, "exited");
+        else reject(new Error(`pool worker ${i} exited while starting`));
+      });
+    });
+    w.postMessage({
+      t: "init",
+      index: i,
+      incarnation: this.#members[i].incarnation,
+      queues: this.#queuesSab,
+      headers: this.#hdr.buffer,
+      args: this.#args.buffer,
+      control: this.#ctl.buffer,
+      modules,
+    });
+    return ready;
+  }
+
+  /**
+   * Put a new worker in dead worker `i`'s place once its thread has exited (until then it may
+   * still touch its ring): recover what it left, start the new one, and let it take work.
+   */
+  async #replace(i: number): Promise<void> {
+    this.#beingReplaced.add(i);
+    // The old Worker's exit event must come even when nothing else holds the process.
+    if (this.#held) this.#members[i].worker.ref();
+    try {
+      for (let attempt = 1;; attempt++) {
+        // A Deno Worker's exit event does not mean its thread stopped (and may come late):
+        // give the fenced thread time to notice (it checks its fence each dispatcher turn; a
+        // park lasts at most 100 ms).
+        await Promise.race([this.#members[i].exited, delay(EXIT_WAIT_MS)]);
+        await delay(REPLACE_GRACE_MS);
+        if (this.#closing) return;
+        this.#recover(i, this.#members[i].deathReason);
+        // The dead thread may have parked again before it stopped: take it out of the
+        // sleepers and leave its park word NOTIFIED (never PARKED with nobody behind it).
+        this.#q.idle.unparkWorker(i);
+        this.#q.idle.unpark(i);
+        try {
+          await within(this.#startWorker(i, this.#modules), READY_TIMEOUT_MS);
+          break;
+        } catch (e) {
+          // A Worker whose module load stalls never says ready: fence it off and start another.
+          this.#members[i].incarnation++;
+          Atomics.store(this.#ctl, C_WORKER + 16 * i + W_FENCE, this.#members[i].incarnation);
+          this.#members[i].worker.terminate();
+          if (attempt === REPLACE_ATTEMPTS) throw e;
+        }
+      }
+      if (this.#closing) {
+        this.#members[i].worker.terminate();
+        return;
+      }
+      this.#members[i].alive = true;
+      this.#members[i].replaced++;
+      if (this.#held) this.#members[i].worker.ref();
+      this.#refill();
+      this.#q.idle.unpark(i);
+    } catch (e) {
+      // No new worker could start: the index stays dead, as without replaceDead.
+      this.#members[i].deathReason = `replacement failed: ${(e as Error).message}`;
+    } finally {
+      this.#beingReplaced.delete(i);
+      if (!this.#closing && this.#beingReplaced.size === 0 && !this.#members.some((m) => m.alive)) {
+        this.#failAll("every pool worker died");
+      }
+    }
+  }
+
+  /** Whether worker `i` exists and is alive. */
+  #isAlive(i: number): boolean {
+    return this.#members[i]?.alive === true;
+  }
+
+  /** Free the quarantined slots whose time has come. */
+  #releaseQuarantine(): void {
+    const q = this.#quarantine;
+    if (q.length === 0) return;
+    const now = performance.now();
+    let k = 0;
+    while (k < q.length && this.#quarantineUntil[k] <= now) this.#free[this.#freeTop++] = q[k++];
+    if (k === 0) return;
+    q.splice(0, k);
+    this.#quarantineUntil.splice(0, k);
+    this.#refill();
+  }
+
+  /** Fail every queued and running task with `message` (no worker is left to run them). */
+  #failAll(message: string): void {
+    for (let s = 0; s < this.#slots; s++) {
+      if (this.#live[s] !== null) this.#settle(s, 1, { name: "Error", message });
+    }
+    for (const p of this.#takeBacklog()) {
+      this.#taskDone();
+      p.handle._reject(new JoinError(p.handle.id, new Error(message)));
+    }
+    this.#checkDrained();
+  }
+
+  /**
    * Let the workers keep the process alive (`on`: some task is queued or
    * running) or not (idle): a program whose work is done exits without
    * `shutdown()`, and one with work still in the pool waits for it.
@@ -469,8 +646,9 @@ export class WorkerPool implements HandleOwner {
   #hold(on: boolean): void {
     if (this.#held === on) return;
     this.#held = on;
-    for (const m of this.#members) {
-      if (!m.alive) continue;
+    for (let i = 0; i < this.#members.length; i++) {
+      const m = this.#members[i];
+      if (!m.alive && !this.#beingReplaced.has(i)) continue;
       if (on) m.worker.ref();
       else m.worker.unref();
     }
@@ -723,7 +901,7 @@ export class WorkerPool implements HandleOwner {
     }
     const base = slot * HEADER_WORDS;
     toNotifiedAndCancel(this.#hdr, base + H_STATE, ATOMIC);
-    const owner = Atomics.load(this.#hdr, base + H_OWNER) - 1;
+    const owner = ownerIndex(Atomics.load(this.#hdr, base + H_OWNER));
     if (owner >= 0) {
       // Running (or about to): the owner aborts its local task and reports.
       Atomics.add(this.#ctl, C_WORKER + 16 * owner + W_CANCEL_EPOCH, 1);
@@ -735,26 +913,42 @@ export class WorkerPool implements HandleOwner {
   }
 
   #onMessage(i: number, m: { t: string; r?: unknown[]; id?: number; error?: unknown }): void {
-    const member = this.#members[i];
-    if (!member.alive) return;
+    if (!this.#isAlive(i)) return;
     if (m.t === "res") {
       const r = m.r!;
+      const hdr = this.#hdr;
+      const me = ownerWord(i, this.#members[i].incarnation);
       for (let k = 0; k < r.length; k += 3) {
-        this.#settle(r[k] as number, r[k + 1] as number, r[k + 2]);
+        const slot = r[k] as number;
+        // Only the worker that claimed a task reports it (the owner word is claimed once per
+        // task); a result for a slot another worker owns, or a reused one, is stale.
+        if (Atomics.load(hdr, slot * HEADER_WORDS + H_OWNER) !== me) continue;
+        this.#settle(slot, r[k + 1] as number, r[k + 2]);
       }
       this.#refill();
       this.#checkDrained();
     } else if (m.t === "need") {
       const big = this.#big.get(m.id!);
-      member.worker.postMessage({ t: "args", id: m.id, bytes: big?.bytes, shared: big?.shared });
+      this.#members[i].worker.postMessage({
+        t: "args",
+        id: m.id,
+        bytes: big?.bytes,
+        shared: big?.shared,
+      });
     } else if (m.t === "bye") {
-      member.onBye();
+      this.#members[i].onBye();
     } else if (m.t === "fatal") {
       this.#death(i, `fatal: ${(m.error as { message?: string })?.message}`);
     }
   }
 
-  #settle(slot: number, code: number, value: unknown): void {
+  /**
+   * Settle the task in `slot` with `code` (0 value, 1 error, 2 cancelled). `heldBy`: the index of
+   * a dead worker that may still be running it; its slot is then not reused for
+   * `QUARANTINE_MS` (the dead thread is fenced, but one already past its fence check could
+   * still write the state word, which would land on the next task's).
+   */
+  #settle(slot: number, code: number, value: unknown, heldBy = -1): void {
     const h = this.#live[slot];
     if (h === null) return;
     this.#live[slot] = null;
@@ -762,7 +956,10 @@ export class WorkerPool implements HandleOwner {
     Atomics.store(this.#hdr, slot * HEADER_WORDS + H_STATE, COMPLETE | CANCELLED);
     this.#slotOf.delete(h);
     this.#big.delete(slot);
-    this.#free[this.#freeTop++] = slot;
+    if (heldBy >= 0) {
+      this.#quarantine.push(slot);
+      this.#quarantineUntil.push(performance.now() + QUARANTINE_MS);
+    } else this.#free[this.#freeTop++] = slot;
     this.#taskDone();
     if (code === 0) h._resolve(value);
     else if (code === 2) h._reject(new JoinError(h.id, undefined, true));
@@ -826,34 +1023,26 @@ export class WorkerPool implements HandleOwner {
     this.#death(index, "terminated");
   }
 
-  /** Whether worker `i` exists and is alive. */
-  #isAlive(i: number): boolean {
-    return this.#members[i]?.alive === true;
-  }
-
   #death(i: number, reason: string): void {
-    const m = this.#members[i];
-    if (m === undefined || !m.alive) return;
-    m.alive = false;
-    m.deathReason = reason;
-    m.worker.terminate();
-    m.onBye();
+    if (!this.#isAlive(i)) return;
+    this.#members[i].alive = false;
+    this.#members[i].deathReason = reason;
+    // Fence the dead one off first: its thread may run on after terminate() and even after its
+    // exit event, and must stop claiming, completing and queueing tasks.
+    this.#members[i].incarnation++;
+    Atomics.store(this.#ctl, C_WORKER + 16 * i + W_FENCE, this.#members[i].incarnation);
+    this.#members[i].worker.terminate();
+    this.#members[i].onBye();
     this.#q.idle.unparkWorker(i);
     // terminate() is asynchronous: the thread may run on for a moment, so the
     // recovery below is repeated by the sweeper until every task settled.
     const requeued = this.#recover(i, reason);
     const q = this.#q;
+    const replace = this.#replaceDead && !this.#closing;
+    if (replace) void this.#replace(i);
     const anyAlive = this.#members.some((m) => m.alive);
-    if (!anyAlive) {
-      for (let s = 0; s < this.#slots; s++) {
-        if (this.#live[s] !== null) {
-          this.#settle(s, 1, { name: "Error", message: "every pool worker died" });
-        }
-      }
-      for (const p of this.#takeBacklog()) {
-        this.#taskDone();
-        p.handle._reject(new JoinError(p.handle.id, new Error("every pool worker died")));
-      }
+    if (!anyAlive && !replace) {
+      this.#failAll("every pool worker died");
     } else {
       this.#refill();
       for (let k = 0; k < requeued && q.idle.notifyOne() >= 0; k++);
@@ -861,7 +1050,7 @@ export class WorkerPool implements HandleOwner {
       for (let k = 0; k < this.#n; k++) if (this.#isAlive(k)) q.idle.unpark(k);
     }
     this.#checkDrained();
-    if (this.#sweeper === null && this.#liveCount > 0) {
+    if (this.#sweeper === null && (this.#liveCount > 0 || this.#quarantine.length > 0)) {
       this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
     }
     this.onWorkerExit?.(i, reason);
@@ -873,19 +1062,26 @@ export class WorkerPool implements HandleOwner {
    */
   #recover(i: number, reason: string): number {
     const q = this.#q;
+    const dead = !this.#isAlive(i);
     let requeued = 0;
-    const lifo = q.lifo[i].take();
-    if (lifo >= 0 && q.inject.push(lifo)) requeued++;
-    for (let id = q.rings[i].pop(); id >= 0; id = q.rings[i].pop()) {
-      if (q.inject.push(id)) requeued++;
+    if (dead) {
+      const lifo = q.lifo[i].take();
+      if (lifo >= 0 && q.inject.push(lifo)) requeued++;
+      for (let id = q.rings[i].pop(); id >= 0; id = q.rings[i].pop()) {
+        if (q.inject.push(id)) requeued++;
+      }
     }
+    // Tasks claimed by an earlier incarnation of index i (before its death, or by its thread
+    // running on after it) fail; the current incarnation's own do not.
     const hdr = this.#hdr;
+    const current = ownerWord(i, this.#members[i].incarnation);
     for (let s = 0; s < this.#slots; s++) {
+      if (this.#live[s] === null) continue;
+      const owner = Atomics.load(hdr, s * HEADER_WORDS + H_OWNER);
       if (
-        this.#live[s] !== null &&
-        (Atomics.load(hdr, s * HEADER_WORDS + H_OWNER) === i + 1 || this.#target[s] === i)
+        (ownerIndex(owner) === i && owner !== current) || (dead && this.#target[s] === i)
       ) {
-        this.#settle(s, 1, { name: "Error", message: `pool worker ${i} died (${reason})` });
+        this.#settle(s, 1, { name: "Error", message: `pool worker ${i} died (${reason})` }, i);
       }
     }
     return requeued;
@@ -898,16 +1094,17 @@ export class WorkerPool implements HandleOwner {
    * (`toRunning` sees RUNNING/COMPLETE), so this can never run a task twice.
    */
   #sweep(): void {
-    if (this.#liveCount === 0) {
+    this.#releaseQuarantine();
+    if (this.#liveCount === 0 && this.#quarantine.length === 0) {
       clearInterval(this.#sweeper!);
       this.#sweeper = null;
       return;
     }
     const q = this.#q;
-    for (let k = 0; k < this.#members.length; k++) {
-      const m = this.#members[k];
-      if (!m.alive && m.deathReason !== "") this.#recover(k, m.deathReason);
+    for (let k = 0; k < this.#n; k++) {
+      if (this.#members[k].deathReason !== "") this.#recover(k, this.#members[k].deathReason);
     }
+    this.#releaseQuarantine();
     this.#refill();
     this.#checkDrained();
     if (this.#liveCount === 0) return;
@@ -950,6 +1147,7 @@ export class WorkerPool implements HandleOwner {
         unparks: Atomics.load(c, b + W_UNPARKS),
         queueDepth: this.#q.rings[i].length + (this.#q.lifo[i].isEmpty() ? 0 : 1),
         alive: this.#isAlive(i),
+        replaced: this.#members[i]?.replaced ?? 0,
       });
     }
     return out;
@@ -1014,10 +1212,9 @@ export class WorkerPool implements HandleOwner {
     Atomics.store(this.#ctl, C_STOP, 1);
     const byes: Promise<void>[] = [];
     for (let i = 0; i < this.#n; i++) {
-      const m = this.#members[i];
-      if (!m.alive) continue;
+      if (!this.#isAlive(i)) continue;
       Atomics.add(this.#ctl, C_WORKER + 16 * i + W_CANCEL_EPOCH, 1);
-      byes.push(new Promise<void>((r) => (m.onBye = r)));
+      byes.push(new Promise<void>((r) => (this.#members[i].onBye = r)));
       this.#q.idle.unpark(i);
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -1026,9 +1223,9 @@ export class WorkerPool implements HandleOwner {
       new Promise<void>((r) => (timer = setTimeout(r, BYE_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);
-    for (const m of this.#members) {
-      m.alive = false;
-      m.worker.terminate();
+    for (let i = 0; i < this.#n; i++) {
+      this.#members[i].alive = false;
+      this.#members[i].worker.terminate();
     }
   }
 }

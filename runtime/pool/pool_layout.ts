@@ -21,7 +21,10 @@
 export const HEADER_WORDS = 16;
 /** Header word: the task state word. */
 export const H_STATE = 0;
-/** Header word: index+1 of the worker running the task (0: none yet). */
+/**
+ * Header word: who claimed the task, {@linkcode ownerWord} of the worker's index and
+ * incarnation (0: nobody yet). Claimed once, by compare-and-swap from 0.
+ */
 export const H_OWNER = 1;
 /** Header word: encoded argument length in the slot, or -1 when sent by message. */
 export const H_ARGLEN = 2;
@@ -48,6 +51,49 @@ export const W_STOLEN = 3;
 export const W_PARKS = 4;
 /** Per-worker counter: parks ended by a notification. */
 export const W_UNPARKS = 5;
+/**
+ * Per-worker: the incarnation the pool accepts at this index. Bumped when the worker dies; a
+ * worker whose own incarnation differs is fenced off (a terminated Worker's thread can run on
+ * for a while) and touches no shared task again.
+ */
+export const W_FENCE = 6;
+
+/** Owner words of one index are this far apart per incarnation (more than the most workers). */
+const OWNER_STRIDE = 4096;
+
+/**
+ * The owner word of worker `index` in its `incarnation` (its first start is 0).
+ *
+ * @param index the worker's index.
+ * @param incarnation how many workers had this index before it.
+ * @returns the word it writes in H_OWNER (never 0).
+ * @example
+ * ```ts
+ * import { ownerIndex, ownerWord } from "./pool_layout.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(ownerWord(0, 0), 1);
+ * assert.equal(ownerIndex(ownerWord(3, 7)), 3);
+ * ```
+ */
+export function ownerWord(index: number, incarnation: number): number {
+  return index + 1 + (incarnation % (0x7fffffff / OWNER_STRIDE | 0)) * OWNER_STRIDE;
+}
+
+/**
+ * The worker index an owner word names (-1 for 0, nobody).
+ *
+ * @param word an H_OWNER word.
+ * @returns the index.
+ * @example
+ * ```ts
+ * import { ownerIndex } from "./pool_layout.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(ownerIndex(0), -1);
+ * ```
+ */
+export function ownerIndex(word: number): number {
+  return (word % OWNER_STRIDE) - 1;
+}
 
 /**
  * Bytes of the control buffer for `workers` workers.

@@ -53,7 +53,9 @@ import {
   H_OWNER,
   H_STATE,
   HEADER_WORDS,
+  ownerWord,
   W_CANCEL_EPOCH,
+  W_FENCE,
   W_PARKS,
   W_POLLS,
   W_STEALS,
@@ -72,6 +74,8 @@ const BLOCKING_SLICE_MS = 4;
 interface Init {
   t: "init";
   index: number;
+  /** How many workers had this index before (the pool fences off the older ones). */
+  incarnation: number;
   queues: SharedArrayBuffer;
   headers: SharedArrayBuffer;
   args: SharedArrayBuffer;
@@ -91,6 +95,8 @@ let rt!: Runtime;
 let tick = 0;
 let searching = false;
 let seenEpoch = 0;
+let incarnation = 0;
+let myOwner = 0;
 const inflight = new Map<number, JoinHandle<unknown>>();
 let results: unknown[] = [];
 const argWaiters = new Map<number, (b: Uint8Array, shared: SharedArrayBuffer[]) => void>();
@@ -133,7 +139,17 @@ function flush(): void {
   }
 }
 
+/**
+ * Whether the pool has given this worker's index to another incarnation (this one was killed
+ * but its thread runs on): from then on it touches no shared task.
+ */
+function fenced(): boolean {
+  return Atomics.load(ctl, C_WORKER + 16 * me + W_FENCE) !== incarnation;
+}
+
 function finish(id: number, code: number, value: unknown): void {
+  // Fenced: the pool failed this task already and may have reused its slot.
+  if (fenced()) return;
   toComplete(hdr, id * HEADER_WORDS + H_STATE, ATOMIC);
   results.push(id, code, value);
 }
@@ -249,7 +265,12 @@ function readArgs(id: number): unknown[] | Promise<unknown[]> {
 function start(id: number): void {
   const base = id * HEADER_WORDS;
   if ((Atomics.load(hdr, base + H_STATE) & (RUNNING | COMPLETE)) !== 0) return; // duplicate
-  Atomics.store(hdr, base + H_OWNER, me + 1);
+  // Claim the task: the first worker to set its owner word runs it. A duplicate queue entry
+  // (re-queued after a death) popped at the same time loses here, so the owner word always
+  // names the worker that runs the task (a death fails exactly that worker's tasks, and only
+  // the owner's result is accepted). A fenced worker claims nothing.
+  if (fenced()) return;
+  if (Atomics.compareExchange(hdr, base + H_OWNER, 0, myOwner) !== 0) return;
   const r = toRunning(hdr, base + H_STATE, ATOMIC);
   if (r === ToRunning.Cancelled) {
     finish(id, 2, undefined);
@@ -409,6 +430,7 @@ let parkWord = 0;
 
 async function loop(): Promise<void> {
   for (;;) {
+    if (fenced()) return; // killed: its tasks were failed, another worker has its index
     if (Atomics.load(ctl, C_STOP) !== 0 && inflight.size === 0) break;
     checkCancels();
     let started = 0;
@@ -434,6 +456,8 @@ async function loop(): Promise<void> {
 function onInit(m: Init): Promise<void> {
   enterPoolWorker();
   me = m.index;
+  incarnation = m.incarnation;
+  myOwner = ownerWord(me, incarnation);
   queuesI32 = new Int32Array(m.queues);
   q = attachSharedQueues(m.queues);
   parkWord = (q.layout.idleOffset >> 2) + parkWordIndex(q.layout.workers, me);
