@@ -337,7 +337,15 @@ function* main(
   using sinkListener = yield* TcpListener.bind({ hostname: HOST, port: 0 });
   let redisPort = 0;
   const redis = spawn(redisMain(
-    { host: HOST, port: 0, maxClients: 10_000, maxBulk: 1 << 20, drainMs: 500 },
+    {
+      host: HOST,
+      port: 0,
+      maxClients: 10_000,
+      maxBulk: 1 << 20,
+      maxQuery: 4 << 20,
+      drainMs: 500,
+      writeTimeoutMs: 30_000,
+    },
     (p) => (redisPort = p),
   ));
   while (redisPort === 0) yield* sleep(5);
