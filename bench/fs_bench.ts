@@ -25,7 +25,8 @@ const MIB = 1024 * KIB;
 const IN_FLIGHT = 64;
 const SMALL = 4 * KIB;
 const SEQ_CHUNK = 256 * KIB;
-const REPS = 3;
+/** Timed rounds per side, alternating (the machine may be shared: medians, not best times). */
+const REPS = 5;
 
 interface Sizes {
   files: number;
@@ -68,27 +69,34 @@ function dokioPool(
   });
 }
 
+/** The median of `xs` (sorted in place). */
+function median(xs: number[]): number {
+  xs.sort((x, y) => x - y);
+  const m = xs.length >> 1;
+  return xs.length % 2 === 1 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+}
+
 /**
  * Time both sides `REPS` times, alternating, after one warm-up run each;
- * `prep` runs untimed before every run (e.g. a fresh directory). Best times in ms.
+ * `prep` runs untimed before every run (e.g. a fresh directory). Median times in ms.
  */
 async function duel(
   mine: () => PromiseLike<unknown>,
   theirs: () => PromiseLike<unknown>,
   prep: () => void = () => {},
 ): Promise<[number, number]> {
-  let a = Infinity, b = Infinity;
+  const a: number[] = [], b: number[] = [];
   for (let r = -1; r < REPS; r++) {
     prep();
     let t = performance.now();
     await mine();
-    if (r >= 0) a = Math.min(a, performance.now() - t);
+    if (r >= 0) a.push(performance.now() - t);
     prep();
     t = performance.now();
     await theirs();
-    if (r >= 0) b = Math.min(b, performance.now() - t);
+    if (r >= 0) b.push(performance.now() - t);
   }
-  return [a, b];
+  return [median(a), median(b)];
 }
 
 /** Random 4 KiB-aligned offsets inside `size` bytes (the same list for both sides). */
