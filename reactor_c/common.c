@@ -725,18 +725,25 @@ int32_t dk_backend(int32_t handle) {
   return r ? r->backend : -EBADF;
 }
 
-/* An op's fd must be open, and not the reactor's own or a pending CONNECT's socket. */
-static int32_t check_fd(dk_reactor *r, const struct dk_sqe *e) {
-  if (!((1u << e->op) & NEEDS_FD)) return 0;
-  dk_fd_info *f = fd_info(r, e->fd);
-  if (!f || f->owner != FD_TS) return -EBADF;
+int32_t fd_vet_open(int32_t fd, dk_fd_info *f) {
   if (!f->checked) {
     /* First use since the number was closed or made: it must be open now.  (The table keeps
      * entries for closed numbers; without this an op naming one would be staged, and on io_uring
      * run on whatever file a later record of the batch opens under that number.) */
-    if (fcntl(e->fd, F_GETFD) < 0) return -EBADF;
+    if (fcntl(fd, F_GETFD) < 0) return -EBADF;
     f->checked = 1;
   }
+  return 0;
+}
+
+/* An op's fd must be open, and not the reactor's own, a pending CONNECT's socket or a whole-file
+ * op's file. */
+static int32_t check_fd(dk_reactor *r, const struct dk_sqe *e) {
+  if (!((1u << e->op) & NEEDS_FD)) return 0;
+  dk_fd_info *f = fd_info(r, e->fd);
+  if (!f || f->owner != FD_TS) return -EBADF;
+  int32_t v = r->ops->vet_fd ? r->ops->vet_fd(r, e->fd, f) : fd_vet_open(e->fd, f);
+  if (v < 0) return v;
   if (e->op == DK_OP_CLOSE) {
     f->kind = FK_UNKNOWN; /* the number may come back as another kind of file */
     f->checked = 0;

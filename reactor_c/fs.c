@@ -112,28 +112,48 @@ int file_op_open_flags(const dk_slot *s) {
   return open_flags(s->op == DK_OP_READ_FILE ? DK_O_RDONLY : s->flags);
 }
 
-static int32_t close_keep(int fd, int32_t res) {
-  close(fd); /* EINTR or EIO: the number is released either way */
+/* Close the claimed file and end the claim together (see dk_file_claim): once the reactor thread
+ * can take claim->mu again, the number is closed and no longer claimed, so a record naming it is
+ * vetted like any closed number.  0, or -errno of a failed close (EINTR counts as closed). */
+static int32_t close_claimed(dk_file_claim *claim, int fd) {
+  pthread_mutex_lock(&claim->mu);
+  int32_t v = close(fd) < 0 && errno != EINTR ? -errno : 0;
+  claim->fd = -1;
+  pthread_mutex_unlock(&claim->mu);
+  return v;
+}
+
+/* On a result already decided: the number is released whatever close says. */
+static int32_t close_keep(dk_file_claim *claim, int fd, int32_t res) {
+  (void)close_claimed(claim, fd);
   return res;
 }
 
 /* Contract: see reactor.h. */
 int32_t file_op_run(uint8_t op, uint16_t flags, int32_t mode, uint64_t path, uint64_t buf,
-                    uint32_t len, uint32_t *cflags) {
+                    uint32_t len, uint32_t *cflags, dk_file_claim *claim) {
   dk_slot s;
   s.op = op;
   s.flags = flags;
   s.len = len;
   *cflags = 0;
   int fd;
+  /* The open and the claim are one step under claim->mu: the reactor thread vets a record's fd
+   * under the same lock (ready.c ready_vet_fd), so it sees the number either not yet open (its
+   * fcntl fails) or open and claimed, never open and unclaimed.  The open uses O_NONBLOCK (a FIFO
+   * never blocks it), so the reactor waits at most one regular open(2) here. */
+  pthread_mutex_lock(&claim->mu);
   do {
     fd = open((const char *)(uintptr_t)path, file_op_open_flags(&s), (mode_t)mode);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return -errno;
+  int err = errno;
+  claim->fd = fd < 0 ? -1 : fd;
+  pthread_mutex_unlock(&claim->mu);
+  if (fd < 0) return -err;
   int32_t v = file_op_fits(&s, fd);
   if (v <= 0) {
     if (v == 0) *cflags = DK_CQE_F_MORE;
-    return close_keep(fd, v);
+    return close_keep(claim, fd, v);
   }
   uint8_t *b = (uint8_t *)(uintptr_t)buf;
   uint32_t done = 0;
@@ -141,13 +161,13 @@ int32_t file_op_run(uint8_t op, uint16_t flags, int32_t mode, uint64_t path, uin
     while (done < len) {
       ssize_t n = pread(fd, b + done, len - done, (off_t)done);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return close_keep(fd, -errno);
+      if (n < 0) return close_keep(claim, fd, -errno);
       if (n == 0) break;
       done += (uint32_t)n;
     }
     if (done == len) { /* it grew to fill the buffer: more may follow */
       *cflags = DK_CQE_F_MORE;
-      return close_keep(fd, 0);
+      return close_keep(claim, fd, 0);
     }
   } else {
     int append = (flags & DK_O_APPEND) != 0;
@@ -155,11 +175,11 @@ int32_t file_op_run(uint8_t op, uint16_t flags, int32_t mode, uint64_t path, uin
       ssize_t n = append ? write(fd, b + done, len - done)
                          : pwrite(fd, b + done, len - done, (off_t)done);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return close_keep(fd, -errno);
+      if (n < 0) return close_keep(claim, fd, -errno);
       if (n == 0) break;
       done += (uint32_t)n;
     }
   }
-  if (close(fd) < 0 && errno != EINTR) return -errno;
-  return (int32_t)done;
+  int32_t c = close_claimed(claim, fd);
+  return c < 0 ? c : (int32_t)done;
 }

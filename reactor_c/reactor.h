@@ -117,6 +117,9 @@ typedef struct dk_backend_ops {
   /* fd is a new file handed out by this reactor (accept/connect/open/listen/bind);
    * sock: it is a nonblocking socket the reactor made. */
   void (*fresh)(struct dk_reactor *r, int32_t fd, int sock);
+  /* Optional: may a record name fd (owner FD_TS in f)?  0 or -EBADF.  A backend whose threads
+   * open files behind the reactor thread vets here; NULL means fd_vet_open alone. */
+  int32_t (*vet_fd)(struct dk_reactor *r, int32_t fd, dk_fd_info *f);
 } dk_backend_ops;
 
 typedef struct dk_reactor {
@@ -185,6 +188,8 @@ dk_fd_info *fd_info(dk_reactor *r, int32_t fd);
 /* Count slot i's op as holding fd (for close notices); 0 or -EBADF. */
 int32_t slot_hold(dk_reactor *r, int32_t i, int32_t fd);
 void own_fd(dk_reactor *r, int32_t fd, uint8_t owner); /* mark (FD_*) a number */
+/* Is fd open (checked with fcntl unless f->checked says so since its last close)?  0 or -EBADF. */
+int32_t fd_vet_open(int32_t fd, dk_fd_info *f);
 void add_own_fd(dk_reactor *r, int32_t fd); /* one of the reactor's own fds (refused to ops) */
 /* A new file behind fd, made by this reactor: take close notices, then tell the backend. */
 void fd_new(dk_reactor *r, int32_t fd, int sock);
@@ -215,10 +220,19 @@ enum { FS_OPEN = 0, FS_IO = 1 };
 int32_t file_op_fits(const dk_slot *s, int fd);
 /* The open(2) flags of slot s's op. */
 int file_op_open_flags(const dk_slot *s);
-/* The whole op on the calling thread (the epoll/kqueue file worker): open, fstat, I/O, close.
- * The result; *cflags gets DK_CQE_F_MORE when the op is not for here. */
+/* The number a file-worker thread holds open for a whole-file op, shown to the reactor thread:
+ * fd is written only with mu held, together with the open(2) that made the number and the
+ * close(2) that ends it, so a reader holding mu never sees the file open under another name.
+ * -1 when the worker holds none. */
+typedef struct dk_file_claim {
+  pthread_mutex_t mu;
+  int32_t fd;
+} dk_file_claim;
+/* The whole op on the calling thread (the epoll/kqueue file worker): open, fstat, I/O, close,
+ * the file claimed in *claim from its open to its close.  The result; *cflags gets
+ * DK_CQE_F_MORE when the op is not for here. */
 int32_t file_op_run(uint8_t op, uint16_t flags, int32_t mode, uint64_t path, uint64_t buf,
-                    uint32_t len, uint32_t *cflags);
+                    uint32_t len, uint32_t *cflags, dk_file_claim *claim);
 
 /*
  * Pollers for the readiness engine (ready.c): epoll.c on Linux, kqueue.c on

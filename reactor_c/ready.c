@@ -22,8 +22,9 @@
  *    for readiness: OPEN, and READ/WRITE on them, run on one worker thread
  *    per reactor (started on first use).  READ_FILE and WRITE_FILE are one
  *    job each: the worker opens, fstat's, reads or writes and closes the file
- *    (fs.c file_op_run), so its fd never reaches the reactor or TS.  It takes jobs from a mutex-protected
- *    FIFO, posts (slot, result) to a mutex-protected done list and wakes the
+ *    (fs.c file_op_run), so its fd never reaches the reactor or TS; while the
+ *    job holds it, records naming that number are refused (ready_vet_fd).  It
+ *    takes jobs from a mutex-protected FIFO, posts (slot, result) to a mutex-protected done list and wakes the
  *    poller; dk_wait turns those into completions.  A queued job can be
  *    cancelled; a running one finishes with its real result.  CLOSE of an fd
  *    the worker is using runs on the worker, after that job.
@@ -103,6 +104,7 @@ typedef struct ready {
   uint32_t d_len, d_cap;
   _Atomic uint32_t d_avail;
   int32_t running_fd;
+  dk_file_claim claim; /* the file a running READ_FILE/WRITE_FILE holds (ready_vet_fd) */
   dk_event evs[256];
 } ready;
 
@@ -368,10 +370,11 @@ static void on_ready(dk_reactor *r, int fd, uint32_t mask) {
 
 /* ---------------------------------------------------------- file worker */
 
-static int32_t run_job(const job *j, uint32_t *cflags) {
+static int32_t run_job(ready *rd, const job *j, uint32_t *cflags) {
   void *buf = (void *)(uintptr_t)j->addr;
   *cflags = 0;
-  if (IS_FILE_OP(j->op)) return file_op_run(j->op, j->flags, j->fd, j->addr, j->arg, j->len, cflags);
+  if (IS_FILE_OP(j->op))
+    return file_op_run(j->op, j->flags, j->fd, j->addr, j->arg, j->len, cflags, &rd->claim);
   for (;;) {
     ssize_t n;
     switch (j->op) {
@@ -409,7 +412,7 @@ static void *worker_main(void *arg) {
     rd->running_fd = j.op == DK_OP_OPEN || IS_FILE_OP(j.op) ? -2 : j.fd;
     pthread_mutex_unlock(&rd->mu);
     uint32_t cflags;
-    int32_t res = run_job(&j, &cflags);
+    int32_t res = run_job(rd, &j, &cflags);
     pthread_mutex_lock(&rd->mu);
     rd->running_fd = -1;
     /* file_job reserved room for every job it queued, so this never grows. */
@@ -900,6 +903,7 @@ static void ready_destroy(dk_reactor *r) {
   }
   poller_close(rd->p);
   pthread_mutex_destroy(&rd->mu);
+  pthread_mutex_destroy(&rd->claim.mu);
   pthread_cond_destroy(&rd->cv);
   free(rd->fds);
   free(rd->jobs);
@@ -908,8 +912,30 @@ static void ready_destroy(dk_reactor *r) {
   r->be = NULL;
 }
 
+/*
+ * A record's fd is vetted against the file the worker's whole-file job holds.  That file is the
+ * reactor's own while the job runs, like an io_uring FD_FILE_OP, but it is opened and closed on
+ * the worker thread, so it cannot be marked in the fd table (that table is the reactor thread's
+ * alone).  The worker opens and claims it, and closes it and ends the claim, each as one step
+ * under claim.mu (fs.c file_op_run); here the claim check and the fcntl that proves the number
+ * open run under the same lock.  So a number that is open and not claimed when this returns is
+ * not the job's, and the job cannot get it before it is closed, which the reactor would see (its
+ * CLOSE, or a close notice resetting `checked`).  The lock, not an atomic, is what makes the
+ * open and the claim indivisible for this reader.  Before the worker exists no job opens files,
+ * and th_started is written only on this thread (file_job), so the common path takes no lock.
+ */
+static int32_t ready_vet_fd(dk_reactor *r, int32_t fd, dk_fd_info *f) {
+  ready *rd = r->be;
+  if (!rd->th_started) return fd_vet_open(fd, f);
+  pthread_mutex_lock(&rd->claim.mu);
+  int32_t v = rd->claim.fd == fd ? -EBADF : fd_vet_open(fd, f);
+  pthread_mutex_unlock(&rd->claim.mu);
+  return v;
+}
+
 static const dk_backend_ops ready_ops = {ready_submit_one, ready_flush, ready_wait, ready_wake,
-                                         ready_destroy, ready_closed_elsewhere, ready_fresh};
+                                         ready_destroy, ready_closed_elsewhere, ready_fresh,
+                                         ready_vet_fd};
 
 int32_t ready_create(dk_reactor *r, int32_t backend, uint32_t entries) {
   (void)entries;
@@ -922,6 +948,8 @@ int32_t ready_create(dk_reactor *r, int32_t backend, uint32_t entries) {
   }
   pthread_mutex_init(&rd->mu, NULL);
   pthread_cond_init(&rd->cv, NULL);
+  pthread_mutex_init(&rd->claim.mu, NULL);
+  rd->claim.fd = -1;
   rd->running_fd = -1;
   r->be = rd;
   r->ops = &ready_ops;

@@ -810,7 +810,7 @@ static void uring_destroy(dk_reactor *r) {
 }
 
 static const dk_backend_ops uring_ops = {uring_submit_one, uring_flush, uring_wait, uring_wake,
-                                         uring_destroy, uring_closed_elsewhere, uring_fresh};
+                                         uring_destroy, uring_closed_elsewhere, uring_fresh, NULL};
 
 static const uint8_t need_ops[] = {
     IORING_OP_NOP,      IORING_OP_ACCEPT,     IORING_OP_CONNECT, IORING_OP_RECV,

@@ -717,6 +717,64 @@ static int t_whole_file(int backend) {
   return 1;
 }
 
+/*
+ * While a whole-file op holds the file it opened, records naming that number are the reactor's to
+ * refuse (-EBADF), as for its own fds: a forged CLOSE must not close the op's file under it, nor a
+ * READ read it.  On io_uring the number is marked FD_FILE_OP; on epoll/kqueue the file worker
+ * publishes it to the reactor thread under a lock (ready.c).  A large file keeps the job open long
+ * enough that records land inside it; a record counts as landing inside when the number was open
+ * both before and after its submit (only the job opens files here), and some must.
+ */
+static int t_whole_file_claim(int backend) {
+  ctx *c = ctx_new(backend, 0, 64);
+  CHECK(c);
+  int base = count_fds();
+  char path[96];
+  snprintf(path, sizeof path, "/tmp/dokio_whole_claim_%d_%d", (int)getpid(), backend);
+  enum { SIZE = 8 << 20, ROUNDS = 200 };
+  uint8_t *data = malloc(SIZE), *got = malloc(SIZE + 1);
+  CHECK(data && got);
+  for (uint32_t k = 0; k < SIZE; k++) data[k] = (uint8_t)(k * 131u + 7u);
+  int w = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  CHECK(w >= 0);
+  CHECK_EQ(write(w, data, SIZE), SIZE);
+  close(w);
+  int n = open("/dev/null", O_RDONLY); /* the number the job's open will get */
+  CHECK(n >= 0);
+  close(n);
+  char small[16];
+  int inside = 0;
+  for (int round = 0; round < ROUNDS && inside < 8; round++) {
+    uint32_t t = rec(c, 0, DK_OP_READ_FILE, -1, path, SIZE + 1, (uint64_t)(uintptr_t)got);
+    CHECK_EQ(dk_submit(c->h, 1), 1);
+    struct dk_cqe e;
+    for (;;) {
+      int before = fd_open(n);
+      uint32_t tc = rec(c, 0, DK_OP_CLOSE, n, NULL, 0, 0);
+      uint32_t tr = rec(c, 1, DK_OP_READ, n, small, sizeof small, UINT64_MAX);
+      CHECK_EQ(dk_submit(c->h, 2), 2);
+      if (before && fd_open(n)) inside++;
+      struct dk_cqe ec, er;
+      CHECK(await_token(c, tc, &ec));
+      CHECK(await_token(c, tr, &er));
+      CHECK_EQ(ec.result, -EBADF);
+      CHECK_EQ(er.result, -EBADF);
+      if (await_token_ms(c, t, &e, 0)) break;
+    }
+    CHECK_EQ(e.result, SIZE);
+    CHECK_EQ(e.flags, 0u);
+    CHECK(memcmp(got, data, SIZE) == 0);
+    CHECK(!fd_open(n));
+  }
+  CHECK(inside > 0);
+  CHECK_EQ(count_fds(), base);
+  unlink(path);
+  free(data);
+  free(got);
+  CHECK_EQ(ctx_free(c), 0);
+  return 1;
+}
+
 static int t_udp(int backend) {
   ctx *c = ctx_new(backend, 0, 16);
   CHECK(c);
@@ -922,6 +980,8 @@ int main(void) {
     run("dk_wake from another thread ends dk_wait(-1)", t_wake, backends[b]);
     run("file open/write/read/close", t_file, backends[b]);
     run("whole-file records: READ_FILE, WRITE_FILE, MORE, errors, cancel", t_whole_file,
+        backends[b]);
+    run("whole-file op: records naming the file it holds are refused", t_whole_file_claim,
         backends[b]);
     run("UDP sendto/recvfrom, connected UDP", t_udp, backends[b]);
     run("close with pending ops cancels them first", t_close_pending, backends[b]);
