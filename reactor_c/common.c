@@ -744,6 +744,8 @@ static int32_t check_fd(dk_reactor *r, const struct dk_sqe *e) {
   if (!f || f->owner != FD_TS) return -EBADF;
   int32_t v = r->ops->vet_fd ? r->ops->vet_fd(r, e->fd, f) : fd_vet_open(e->fd, f);
   if (v < 0) return v;
+  f = fd_info(r, e->fd); /* vet_fd may have taken completions that grew the table */
+  if (!f) return -EBADF;
   if (e->op == DK_OP_CLOSE) {
     f->kind = FK_UNKNOWN; /* the number may come back as another kind of file */
     f->checked = 0;

@@ -117,8 +117,9 @@ typedef struct dk_backend_ops {
   /* fd is a new file handed out by this reactor (accept/connect/open/listen/bind);
    * sock: it is a nonblocking socket the reactor made. */
   void (*fresh)(struct dk_reactor *r, int32_t fd, int sock);
-  /* Optional: may a record name fd (owner FD_TS in f)?  0 or -EBADF.  A backend whose threads
-   * open files behind the reactor thread vets here; NULL means fd_vet_open alone. */
+  /* May a record name fd (owner FD_TS in f)?  0 or -errno.  A backend whose worker thread or
+   * kernel opens whole-file ops' files behind the reactor thread vets here (f may be stale after:
+   * the caller looks it up again); NULL would mean fd_vet_open alone. */
   int32_t (*vet_fd)(struct dk_reactor *r, int32_t fd, dk_fd_info *f);
 } dk_backend_ops;
 

@@ -71,6 +71,7 @@ typedef struct uring {
   int efd;
   uint64_t efd_val;
   int wake_armed, woken, destroying, cancel_fd;
+  uint32_t file_opens; /* whole-file ops whose open SQE is staged and its CQE not yet handled */
 } uring;
 
 static int sys_setup(unsigned entries, struct io_uring_params *p) {
@@ -228,6 +229,7 @@ static int file_op_step(dk_reactor *r, int32_t i, int32_t *res) {
   dk_slot *s = slot_at(r, i);
   int32_t v = *res;
   if (s->stage == FS_OPEN) {
+    u->file_opens--;
     if (v < 0) return 1;
     s->sock = v;
     fd_new(r, v, 0);
@@ -558,6 +560,7 @@ static int32_t fill_sqe(dk_reactor *r, const struct dk_sqe *e, int32_t i,
     q->addr = e->addr;
     q->open_flags = (uint32_t)file_op_open_flags(s);
     q->len = e->op == DK_OP_WRITE_FILE ? (uint32_t)e->fd : 0;
+    ((uring *)r->be)->file_opens++; /* fill_sqe never fails after this for these ops */
     return 0;
   case DK_OP_RECVFROM:
   case DK_OP_SENDTO:
@@ -809,8 +812,43 @@ static void uring_destroy(dk_reactor *r) {
   r->be = NULL;
 }
 
+/*
+ * A whole-file op's open runs in the kernel (often on its io-wq thread): its number exists from
+ * the open's fd install, but is marked FD_FILE_OP only when this thread handles the CQE.  A record
+ * naming a number not vetted since it was last closed could be that file in between, so while any
+ * such open is in flight it is vetted only after every one of them is handled (their CQEs reaped
+ * into the queue, as push does when the ring is full).  The reactor thread waits for those opens
+ * (O_NONBLOCK: a FIFO never blocks one), not for any I/O; numbers already vetted, and every
+ * record while no whole-file open is in flight, pass without waiting.
+ */
+static int32_t uring_vet_fd(dk_reactor *r, int32_t fd, dk_fd_info *f) {
+  uring *u = r->be;
+  if (f->checked || u->file_opens == 0) return fd_vet_open(fd, f);
+  int saved = r->collecting;
+  r->collecting = 0;
+  int32_t v = 0;
+  while (u->file_opens > 0) {
+    unsigned n = sq_unsubmitted(u);
+    sq_publish(u);
+    int rc = sys_enter(u, n, 1, 1, -1);
+    if (rc == -EBUSY || rc == -EAGAIN) {
+      push(r);
+    } else if (rc < 0 && rc != -EINTR && rc != -ETIME) {
+      v = -EAGAIN; /* cannot tell yet: refused, never run on a file it may not name */
+      break;
+    }
+    reap(r, 1);
+  }
+  r->collecting = saved;
+  if (v < 0) return v;
+  f = fd_info(r, fd); /* the reaped opens may have grown the table */
+  if (!f || f->owner != FD_TS) return -EBADF;
+  return fd_vet_open(fd, f);
+}
+
 static const dk_backend_ops uring_ops = {uring_submit_one, uring_flush, uring_wait, uring_wake,
-                                         uring_destroy, uring_closed_elsewhere, uring_fresh, NULL};
+                                         uring_destroy, uring_closed_elsewhere, uring_fresh,
+                                         uring_vet_fd};
 
 static const uint8_t need_ops[] = {
     IORING_OP_NOP,      IORING_OP_ACCEPT,     IORING_OP_CONNECT, IORING_OP_RECV,
