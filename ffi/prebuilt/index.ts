@@ -4,12 +4,12 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "345c3f8665d3cf33",
+  sourceHash: "0372e29efe96ff0b",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "fce5fd6ee9cd0e67c73385c5134b56c72c90765573847d04ae188c3aca7a030b", size: 52928, packedSize: 27757 },
-    "aarch64-linux": { sha256: "9a61d4691e58641deb42b32435fd38c03ce4494a1e0ae6c14dbcad464e320f55", size: 50600, packedSize: 26457 },
-    "x86_64-macos": { sha256: "181af881af30566c915fdfb7002662de32d1158da29aed6f421ea2c569e651ce", size: 51611, packedSize: 20948 },
-    "aarch64-macos": { sha256: "ba261f306336a3f52cf0cc4c67190f9c1e64824bab8385969879e530ece88c39", size: 90736, packedSize: 21658 },
+    "x86_64-linux": { sha256: "9e5be4a3e7a3c1e81f1c3017b8fd63a521b4ce04e2388dd4c525c3f23f3beaf4", size: 53984, packedSize: 28304 },
+    "aarch64-linux": { sha256: "3558714f01559ff503afa34fb2e75005eb76dba540853c8884b0fc60f22daf63", size: 51736, packedSize: 26947 },
+    "x86_64-macos": { sha256: "e2fb344da48208b535fadb4a5bef86aa9547f27fb029fbe5c716187f7e7e74ce", size: 51670, packedSize: 21224 },
+    "aarch64-macos": { sha256: "0d21d0653083bbbff2198dcef7063dd009724653a27b1cf53fe029063f4494db", size: 90800, packedSize: 21896 },
   },
 };
