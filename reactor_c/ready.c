@@ -24,8 +24,9 @@
  *    job each: the worker opens, fstat's, reads or writes and closes the file
  *    (fs.c file_op_run), so its fd never reaches the reactor or TS; while the
  *    job holds it, records naming that number are refused (ready_vet_fd).  It
- *    takes jobs from a mutex-protected FIFO, posts (slot, result) to a mutex-protected done list and wakes the
- *    poller; dk_wait turns those into completions.  A queued job can be
+ *    takes jobs from a mutex-protected FIFO, posts (slot, result) to a
+ *    mutex-protected done list and wakes the poller; dk_wait turns those into
+ *    completions.  A queued job can be
  *    cancelled; a running one finishes with its real result.  CLOSE of an fd
  *    the worker is using runs on the worker, after that job.
  *  - Idle fast path: dk_wait/dk_enter with timeout 0 skips the kernel call

@@ -4,7 +4,7 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "0372e29efe96ff0b",
+  sourceHash: "b3388dcb69198b1d",
   zig: "0.17.1",
   targets: {
     "x86_64-linux": { sha256: "9e5be4a3e7a3c1e81f1c3017b8fd63a521b4ce04e2388dd4c525c3f23f3beaf4", size: 53984, packedSize: 28304 },
