@@ -24,6 +24,7 @@ import assert from "node:assert/strict";
 import { run, spawn } from "../runtime/mod.ts";
 import { IoError, TcpListener, TcpStream, UdpSocket } from "../net/mod.ts";
 import type { Backend } from "../mod.ts";
+import { ignoreWithout, missingPrograms } from "./tool_helpers.ts";
 
 /** Fault sites and kinds: reactor_c/reactor.h's DK_FAULT_* (the fault build's test ABI). */
 const SITE = { accept: 0, recv: 1, send: 2, tryRecv: 3, trySend: 4 } as const;
@@ -39,7 +40,9 @@ const BACKENDS: readonly Backend[] = ["io_uring", "epoll"];
 if (!CHILD) {
   Deno.test({
     name: "fault injection: every case below against the fault build, in a child deno",
-    ignore: Deno.build.os !== "linux",
+    // The fault build is made with clang (tests/c/variant_build.ts): skipped, named, without it.
+    ignore: Deno.build.os !== "linux" ||
+      ignoreWithout("the fault-injection tests", missingPrograms(["clang"])),
     async fn() {
       const { buildVariant } = await import("./c/variant_build.ts");
       const lib = await buildVariant("faults");
