@@ -109,23 +109,38 @@ export const REACTOR_SOURCES: readonly string[] = [
 ];
 
 /**
+ * Warnings are errors in every build of the reactor: the library, its C tests and its test
+ * variants.
+ *
+ * @example
+ * ```ts
+ * import { WARNING_FLAGS } from "./build.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(WARNING_FLAGS.includes("-Werror"));
+ * ```
+ */
+export const WARNING_FLAGS: readonly string[] = ["-Wall", "-Wextra", "-Werror"];
+
+/**
+ * A position-independent shared library whose symbols are hidden unless `dokio.h` marks them
+ * `DK_API`: the shape of the shipped library and of every test variant loaded in its place.
+ *
+ * @example
+ * ```ts
+ * import { SHARED_LIBRARY_FLAGS } from "./build.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(SHARED_LIBRARY_FLAGS.includes("-fvisibility=hidden"));
+ * ```
+ */
+export const SHARED_LIBRARY_FLAGS: readonly string[] = ["-fPIC", "-shared", "-fvisibility=hidden"];
+
+/**
  * Hidden visibility: the library exports only the `dk_*` ABI that `dokio.h` marks `DK_API`.
  * `-s` strips what debug info the toolchain's own objects bring (zig's glibc stubs carry the
  * working directory of the build that filled zig's cache and the path zig is installed at),
  * so the same sources give the same bytes on any machine, from any checkout.
  */
-const BASE_FLAGS = [
-  "-std=c11",
-  "-O2",
-  "-g0",
-  "-s",
-  "-fPIC",
-  "-shared",
-  "-fvisibility=hidden",
-  "-Wall",
-  "-Wextra",
-  "-Werror",
-];
+const BASE_FLAGS = ["-std=c11", "-O2", "-g0", "-s", ...SHARED_LIBRARY_FLAGS, ...WARNING_FLAGS];
 
 /** Bump when the build recipe changes in a way the sources do not show. */
 const RECIPE = "dokio-build-2 " + BASE_FLAGS.join(" ");

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { findCompiler } from "../../ffi/build.ts";
+import { findCompiler, WARNING_FLAGS } from "../../ffi/build.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
 
@@ -35,7 +35,8 @@ export interface CTestOptions {
 }
 
 /** The clang flags of each sanitizer mode; recovery is off so a report fails the run. */
-const SANITIZER_FLAGS: Record<"address" | "thread", string[]> = {
+/** The compiler flags of each sanitizer build (the C tests, and the ASan library variant). */
+export const SANITIZER_FLAGS: Record<"address" | "thread", string[]> = {
   address: [
     "-fsanitize=address,undefined",
     "-fno-sanitize-recover=all",
@@ -80,9 +81,7 @@ export async function compileCTests(opts: CTestOptions = {}): Promise<string> {
     opts.sanitize === undefined ? "-O2" : "-O1",
     "-g",
     ...(opts.sanitize === undefined ? [] : SANITIZER_FLAGS[opts.sanitize]),
-    "-Wall",
-    "-Wextra",
-    "-Werror",
+    ...WARNING_FLAGS,
     ...(Deno.build.os === "linux" ? ["-D_GNU_SOURCE"] : []),
     ...(opts.defines ?? []).map((d) => `-D${d}`),
     `-I${ROOT}/reactor_c`,

@@ -23,20 +23,16 @@
  * @module
  */
 
+import { SHARED_LIBRARY_FLAGS, WARNING_FLAGS } from "../../ffi/build.ts";
+import { SANITIZER_FLAGS } from "./run_c_tests.ts";
+
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
 
 /** The kinds of test build. */
 export type VariantKind = "asan" | "faults";
 
 const FLAGS: Record<VariantKind, string[]> = {
-  asan: [
-    "-O1",
-    "-g",
-    "-fno-omit-frame-pointer",
-    "-fsanitize=address,undefined",
-    "-fno-sanitize-recover=all",
-    "-shared-libasan",
-  ],
+  asan: ["-O1", "-g", ...SANITIZER_FLAGS.address, "-shared-libasan"],
   faults: ["-O2", "-DDK_FAULTS"],
 };
 
@@ -71,12 +67,8 @@ export async function buildVariant(kind: VariantKind): Promise<string> {
   const args = [
     "-std=c11",
     ...FLAGS[kind],
-    "-fPIC",
-    "-shared",
-    "-fvisibility=hidden",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
+    ...SHARED_LIBRARY_FLAGS,
+    ...WARNING_FLAGS,
     "-D_GNU_SOURCE",
     "-o",
     tmp,
