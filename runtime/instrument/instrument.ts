@@ -9,17 +9,18 @@
  * counts and flags in a Uint32Array), indexed by the task's header slot,
  * so an instrumented spawn allocates nothing and touches two cache lines;
  * the name and spawn site are one descriptor id (site.ts interns them). A
- * task's own poll-time histogram is allocated at its second poll. Finished
- * tasks are copied into a small ring, kept for the console for
- * {@linkcode KEEP_FINISHED_MS}.
+ * task's own poll-time histogram is a row it takes from a pooled table at
+ * its second poll and gives back when it ends (its one first sample is its
+ * busy time). Finished tasks are copied into a small ring, kept for the
+ * console for {@linkcode KEEP_FINISHED_MS}.
  *
- * Time, and why it is sampled: a clock read costs 40–90 ns here (the
- * native clock; `performance.now()` more), about as much as a whole
- * `yieldNow` round. So the clock is read once per *window* of polls, not
- * twice per poll: a window opens at a poll start (reusing the last reading
- * when the previous window ended just before, in the same batch) and closes
- * after `stride` polls, or when a task finishes, the batch ends or the
- * drivers are polled. The window's time is split evenly among its polls.
+ * Time, and why it is sampled: a clock read (`performance.now()`) costs
+ * about 100 ns here, more than a whole `yieldNow` round. So the clock is
+ * read once per *window* of polls, not twice per poll: a window opens at a
+ * poll start (reusing the last reading when the previous window ended just
+ * before, in the same batch) and closes after `stride` polls, or when the
+ * batch ends or the drivers do work. The window's time is split evenly among its polls,
+ * which enter it as they end.
  * `stride` is 1 (every poll timed exactly) until polls are seen to be
  * fast: it doubles after each window whose polls averaged under
  * {@linkcode FAST_POLL_NS}, up to {@linkcode MAX_STRIDE}, and falls back to
@@ -77,7 +78,7 @@ export const SELF_WAKE_LOOP = 1000;
 /** How long finished tasks stay in the snapshots, ms. */
 export const KEEP_FINISHED_MS = 5000;
 /** Most polls timed by one clock reading. */
-export const MAX_STRIDE = 16;
+export const MAX_STRIDE = 64;
 /** Polls faster than this on average may share a clock reading, ns. */
 export const FAST_POLL_NS = 2000;
 /** Warnings kept. */
@@ -122,19 +123,31 @@ const F_IDLE = 2;
 const F_SPAWNED = 3;
 const F_LAST_END = 4;
 const F_READY = 5;
-/** Its first poll's duration (-1: not polled yet); a histogram is made at the second. */
-const F_FIRST = 6;
-const F_MAX = 7;
+const F_MAX = 6;
+/** Row length (one spare entry: a power of two indexes with a shift). */
 const F_ROW = 8;
 // The Uint32 row of a task.
 const U_POLLS = 0;
+/** Wakes by others (self-wakes are U_SELF_WAKES; the snapshot adds them). */
 const U_WAKES = 1;
 const U_SELF_WAKES = 2;
 const U_STATE = 3;
 const U_WARNED = 4;
-const U_SELF_RUN = 5;
+/** U_SELF_WAKES at its last poll that did not wake itself (the self-wake run starts there). */
+const U_SELF_BASE = 5;
 const U_DESC = 6;
+/**
+ * Its poll-time histogram: 0 before its first poll; 1…H_ROW after one poll,
+ * its bucket plus one (its one sample is its busy time); from HIST_ROW on,
+ * HIST_ROW plus its row in the histogram pool (taken at its second poll).
+ */
+const U_HIST = 7;
 const U_ROW = 8;
+/** Entries of one histogram row (the buckets and the overflow bucket). */
+const H_ROW = BUCKETS + 1;
+/** U_HIST values from here on name a pool row. */
+const HIST_ROW = H_ROW + 1;
+const INITIAL_HISTS = 64;
 
 /** A time waiting for the next clock reading. */
 const UNSTAMPED = -1;
@@ -176,9 +189,10 @@ class Finished {
   selfWakes = 0;
   spawnedAt = 0;
   lastEnd = 0;
-  first = -1;
   max = 0;
-  hist: Float64Array | undefined = undefined;
+  /** Its histogram as U_HIST says (HIST_ROW: in `hist`). */
+  hv = 0;
+  readonly hist: Float64Array = new Float64Array(H_ROW);
   ready = UNKNOWN;
   atNs = 0;
   totals: NameTotals = newTotals();
@@ -213,9 +227,14 @@ export class Instrument {
   readonly scheduledTimes: HistogramBuilder = new HistogramBuilder();
   /** Totals since start. */
   totalPolls = 0;
-  totalWakes = 0;
   totalSelfWakes = 0;
+  /** Wakes by others (a self-wake is counted in totalSelfWakes only). */
+  #otherWakes = 0;
   totalBusyNs = 0;
+  /** Wakes, self-wakes included. */
+  get totalWakes(): number {
+    return this.#otherWakes + this.totalSelfWakes;
+  }
   /** Long polls hidden in a window of several polls (see the module doc). */
   unattributedLongPolls = 0;
   /** Warnings raised, by kind. */
@@ -234,10 +253,17 @@ export class Instrument {
   #cap = 0;
   #f = new Float64Array(0);
   #u = new Uint32Array(0);
-  /** What each idle task suspended on (a leaf), by slot; set at poll ends only. */
+  /** What each idle task suspended on (a leaf), by slot; set at poll ends only (dense). */
   #leaves: unknown[] = [];
-  /** Each task's poll-time histogram from its second poll, by slot. */
-  #hists: (Float64Array | undefined)[] = [];
+  /**
+   * The pool of per-task poll-time histograms: rows of H_ROW counts; a task
+   * takes one at its second poll (U_HIST) and gives it back when it ends.
+   */
+  #h = new Float64Array(INITIAL_HISTS * H_ROW);
+  /** Free rows of #h (a stack), and how many rows exist. */
+  #hFree = new Int32Array(INITIAL_HISTS);
+  #hFreeLen = 0;
+  #hRows = 0;
 
   /** Slots woken or spawned since the last clock reading. */
   #unstamped = new Int32Array(INITIAL_CAPACITY);
@@ -312,7 +338,41 @@ export class Instrument {
     const u = new Uint32Array(cap * U_ROW);
     u.set(this.#u);
     this.#u = u;
+    const leaves = this.#leaves;
+    for (let i = this.#cap; i < cap; i++) leaves.push(null);
     this.#cap = cap;
+  }
+
+  /** A free row of the histogram pool, zeroed; returns its offset in #h. */
+  #takeHistRow(): number {
+    let row: number;
+    if (this.#hFreeLen > 0) row = this.#hFree[--this.#hFreeLen];
+    else {
+      row = this.#hRows++;
+      if (this.#hRows * H_ROW > this.#h.length) {
+        const h = new Float64Array(this.#h.length * 2);
+        h.set(this.#h);
+        this.#h = h;
+        const free = new Int32Array(this.#hFree.length * 2);
+        free.set(this.#hFree);
+        this.#hFree = free;
+      }
+    }
+    const at = row * H_ROW;
+    this.#h.fill(0, at, at + H_ROW);
+    return at;
+  }
+
+  /** Count a poll in bucket `b` for the task whose U row is at `q`, holding no pool row yet (`hv`). */
+  #histAdd(q: number, hv: number, b: number): void {
+    if (hv === 0) {
+      this.#u[q + U_HIST] = b + 1;
+      return;
+    }
+    const at = this.#takeHistRow();
+    this.#h[at + hv - 1] = 1;
+    this.#h[at + b]++;
+    this.#u[q + U_HIST] = at / H_ROW + HIST_ROW;
   }
 
   /** A clock reading, ns since start. */
@@ -368,7 +428,6 @@ export class Instrument {
     f[r + F_SPAWNED] = UNSTAMPED;
     f[r + F_LAST_END] = 0;
     f[r + F_READY] = UNSTAMPED;
-    f[r + F_FIRST] = -1;
     f[r + F_MAX] = 0;
     const u = this.#u;
     const q = s * U_ROW;
@@ -377,8 +436,9 @@ export class Instrument {
     u[q + U_SELF_WAKES] = 0;
     u[q + U_STATE] = S_SCHEDULED;
     u[q + U_WARNED] = 0;
-    u[q + U_SELF_RUN] = 0;
+    u[q + U_SELF_BASE] = 0;
     u[q + U_DESC] = NO_DESCRIPTOR;
+    u[q + U_HIST] = 0;
     this.#later(s);
   }
 
@@ -389,7 +449,7 @@ export class Instrument {
    */
   #later(s: number): void {
     this.#pushUnstamped(s);
-    if (this.#winLen === 0) this.#stamp(this.#read());
+    if (!this.#chain) this.#stamp(this.#read());
   }
 
   /**
@@ -414,7 +474,7 @@ export class Instrument {
     this.#u[q + U_WAKES]++;
     this.#u[q + U_STATE] = S_SCHEDULED;
     this.#f[s * F_ROW + F_READY] = UNSTAMPED;
-    this.totalWakes++;
+    this.#otherWakes++;
     this.#later(s);
   }
 
@@ -427,22 +487,21 @@ export class Instrument {
     this.#later(s);
   }
 
-  /** A poll of `task` begins. */
+  /**
+   * A poll of `task` begins. Its window entry is made when it ends
+   * (pollEnd, finished): a window holds finished polls only.
+   */
   pollStart(task: Task<unknown>): void {
-    const s = task.slot;
-    const n = this.#winLen;
-    if (n === 0) {
-      if (this.#chain) this.#winStart = this.#last;
-      else {
-        const t = this.#read();
-        this.#stamp(t);
-        this.#winStart = t;
-        this.#chain = true;
-      }
-    }
-    this.#win[n] = s;
-    this.#winLen = n + 1;
-    this.#u[s * U_ROW + U_STATE] = S_RUNNING;
+    if (!this.#chain) this.#open();
+    this.#u[task.slot * U_ROW + U_STATE] = S_RUNNING;
+  }
+
+  /** Start a chain of windows: read the clock (outside a batch's run of polls). */
+  #open(): void {
+    const t = this.#read();
+    this.#stamp(t);
+    this.#winStart = t;
+    this.#chain = true;
   }
 
   /**
@@ -451,27 +510,27 @@ export class Instrument {
    */
   pollEnd(task: Task<unknown>, notified: boolean): void {
     const s = task.slot;
-    const i = this.#winLen - 1;
+    const i = this.#winLen;
     const u = this.#u;
     const q = s * U_ROW;
     if (notified) {
       takeSuspended();
+      this.#win[i] = ~s;
       u[q + U_STATE] = S_SCHEDULED;
-      this.#winSelf[i] = 1;
-      u[q + U_WAKES]++;
-      u[q + U_SELF_WAKES]++;
-      this.totalWakes++;
+      const self = u[q + U_SELF_WAKES] + 1;
+      u[q + U_SELF_WAKES] = self;
       this.totalSelfWakes++;
-      if (++u[q + U_SELF_RUN] === this.selfWakeLoop) {
+      if (self - u[q + U_SELF_BASE] === this.selfWakeLoop) {
         this.#warn(s, W_SELF, "self-wake-loop", this.selfWakeLoop);
       }
     } else {
+      this.#win[i] = s;
       this.#leaves[s] = takeSuspended();
       u[q + U_STATE] = S_IDLE;
-      this.#winSelf[i] = 0;
-      u[q + U_SELF_RUN] = 0;
+      u[q + U_SELF_BASE] = u[q + U_SELF_WAKES];
     }
-    if (this.#winLen >= this.#stride) this.#closeWindow();
+    this.#winLen = i + 1;
+    if (i + 1 >= this.#stride) this.#closeWindow();
   }
 
   /** End the current window, if any, and the chain of readings (drivers, hops, parks). */
@@ -484,56 +543,52 @@ export class Instrument {
     const t = this.#read();
     const k = this.#winLen;
     this.#winLen = 0;
-    const total = t - this.#winStart;
+    const start = this.#winStart;
+    const total = t - start;
     const d = total / k;
+    const long = k === 1 && d > this.longPollNs;
+    if (this.#finsInWindow === 0) this.#chargeLive(start, d, 0, k, long);
+    else this.#chargeMixed(start, d, k, long);
+    this.totalPolls += k;
+    this.pollTimes.addMany(d, k);
+    this.totalBusyNs += total;
+    if (k > 1 && total > this.longPollNs) {
+      this.unattributedLongPolls++;
+      this.#stride = 1;
+    } else if (d < FAST_POLL_NS) {
+      if (this.#stride < MAX_STRIDE) this.#stride <<= 1;
+    } else this.#stride = 1;
+    this.#winStart = t;
+    this.#stamp(t);
+  }
+
+  /** A woken task waited `wait` ns to be polled: the worker's scheduled-time histogram. */
+  #scheduled(wait: number): void {
+    this.scheduledTimes.counts[bucketOf(wait)]++;
+    this.scheduledTimes.sumNs += wait;
+    if (wait > this.scheduledTimes.maxNs) this.scheduledTimes.maxNs = wait;
+  }
+
+  /**
+   * Charge the window's entries `from`…`to`-1, polls of live tasks, `d` ns
+   * each from `start` (the loop every poll goes through); `long`: the one
+   * poll of the window ran past longPollNs.
+   */
+  #chargeLive(start: number, d: number, from: number, to: number, long: boolean): void {
     const b = bucketOf(d);
-    const fins = this.#finsInWindow;
-    this.#finsInWindow = 0;
     const win = this.#win;
     const f = this.#f;
     const u = this.#u;
     const sc = this.scheduledTimes.counts;
+    const lostWakeNs = this.lostWakeNs;
     let scSum = 0;
     let scMax = 0;
-    let start = this.#winStart;
-    for (let i = 0; i < k; i++) {
-      const s = win[i];
-      const end = start + d;
-      const fin = fins === 0 ? null : this.#winFin[i];
-      if (fin !== null) {
-        this.#winFin[i] = null;
-        // The task finished in this window: its row may already be another task's.
-        if (fin.ready >= 0) {
-          const wait = start > fin.ready ? start - fin.ready : 0;
-          fin.ready = UNKNOWN;
-          fin.sched += wait;
-          fin.totals.scheduledNs += wait;
-          sc[bucketOf(wait)]++;
-          scSum += wait;
-          if (wait > scMax) scMax = wait;
-          if (wait > this.lostWakeNs && fin.polls > 0) {
-            this.#raiseFor(fin.id, fin.desc, "lost-wake", wait);
-          }
-        }
-        if (k === 1 && d > this.longPollNs) {
-          this.#raiseFor(fin.id, fin.desc, "long-poll", d);
-        }
-        fin.polls++;
-        fin.busy += d;
-        fin.totals.polls++;
-        fin.totals.busyNs += d;
-        if (fin.first < 0 && fin.hist === undefined) fin.first = d;
-        else {
-          if (fin.hist === undefined) fin.hist = histOf(fin.first);
-          fin.hist[b]++;
-        }
-        if (d > fin.max) fin.max = d;
-        fin.lastEnd = end;
-        fin.atNs = end;
-        start = end;
-        continue;
-      }
+    for (let i = from; i < to; i++) {
+      const e = win[i];
+      const s = e < 0 ? ~e : e;
       const r = s * F_ROW;
+      const q = s * U_ROW;
+      const polls = u[q + U_POLLS];
       const ready = f[r + F_READY];
       if (ready >= 0) {
         const wait = start > ready ? start - ready : 0;
@@ -548,40 +603,68 @@ export class Instrument {
         ]++;
         scSum += wait;
         if (wait > scMax) scMax = wait;
-        if (wait > this.lostWakeNs && u[s * U_ROW + U_POLLS] > 0) {
-          this.#warn(s, W_LOST_WAKE, "lost-wake", wait);
-        }
+        if (wait > lostWakeNs && polls > 0) this.#warn(s, W_LOST_WAKE, "lost-wake", wait);
         f[r + F_READY] = UNKNOWN;
       }
-      u[s * U_ROW + U_POLLS]++;
+      u[q + U_POLLS] = polls + 1;
       f[r + F_BUSY] += d;
-      const first = f[r + F_FIRST];
-      if (first < 0) f[r + F_FIRST] = d;
-      else {
-        let h = this.#hists[s];
-        if (h === undefined) h = this.#hists[s] = histOf(first);
-        h[b]++;
-      }
+      const hv = u[q + U_HIST];
+      if (hv >= HIST_ROW) this.#h[(hv - HIST_ROW) * H_ROW + b]++;
+      else this.#histAdd(q, hv, b);
       if (d > f[r + F_MAX]) f[r + F_MAX] = d;
-      if (k === 1 && d > this.longPollNs) {
-        this.#warn(s, W_LONG, "long-poll", d);
-      }
-      f[r + F_LAST_END] = end;
-      if (this.#winSelf[i] === 1) f[r + F_READY] = end;
-      start = end;
+      if (long) this.#warn(s, W_LONG, "long-poll", d);
+      start += d;
+      f[r + F_LAST_END] = start;
+      if (e < 0) f[r + F_READY] = start;
     }
     this.scheduledTimes.sumNs += scSum;
     if (scMax > this.scheduledTimes.maxNs) this.scheduledTimes.maxNs = scMax;
-    this.totalPolls += k;
-    this.pollTimes.addMany(d, k);
-    this.totalBusyNs += total;
-    if (k > 1 && total > this.longPollNs) {
-      this.unattributedLongPolls++;
-      this.#stride = 1;
-    } else if (d < FAST_POLL_NS) {
-      if (this.#stride < MAX_STRIDE) this.#stride <<= 1;
-    } else this.#stride = 1;
-    this.#stamp(t);
+  }
+
+  /** #chargeLive for a window holding polls of finished tasks (their rows are in the ring). */
+  #chargeMixed(start: number, d: number, k: number, long: boolean): void {
+    const b = bucketOf(d);
+    this.#finsInWindow = 0;
+    for (let i = 0; i < k; i++) {
+      const fin = this.#winFin[i];
+      if (fin === null) {
+        let j = i + 1;
+        while (j < k && this.#winFin[j] === null) j++;
+        this.#chargeLive(start, d, i, j, long);
+        start += d * (j - i);
+        i = j - 1;
+        continue;
+      }
+      this.#winFin[i] = null;
+      if (fin.ready >= 0) {
+        const wait = start > fin.ready ? start - fin.ready : 0;
+        fin.ready = UNKNOWN;
+        fin.sched += wait;
+        fin.totals.scheduledNs += wait;
+        this.#scheduled(wait);
+        if (wait > this.lostWakeNs && fin.polls > 0) {
+          this.#raiseFor(fin.id, fin.desc, "lost-wake", wait);
+        }
+      }
+      if (long) this.#raiseFor(fin.id, fin.desc, "long-poll", d);
+      fin.polls++;
+      fin.busy += d;
+      fin.totals.polls++;
+      fin.totals.busyNs += d;
+      if (fin.hv === 0) fin.hv = b + 1;
+      else {
+        if (fin.hv < HIST_ROW) {
+          fin.hist.fill(0);
+          fin.hist[fin.hv - 1] = 1;
+          fin.hv = HIST_ROW;
+        }
+        fin.hist[b]++;
+      }
+      if (d > fin.max) fin.max = d;
+      start += d;
+      fin.lastEnd = start;
+      fin.atNs = start;
+    }
   }
 
   /**
@@ -605,16 +688,23 @@ export class Instrument {
     fin.desc = desc;
     fin.cancelled = cancelled;
     fin.polls = u[q + U_POLLS];
-    fin.wakes = u[q + U_WAKES];
+    fin.wakes = u[q + U_WAKES] + u[q + U_SELF_WAKES];
     fin.selfWakes = u[q + U_SELF_WAKES];
     fin.busy = f[r + F_BUSY];
     fin.sched = f[r + F_SCHED];
     fin.idle = f[r + F_IDLE];
     fin.spawnedAt = f[r + F_SPAWNED];
     fin.lastEnd = f[r + F_LAST_END];
-    fin.first = f[r + F_FIRST];
     fin.max = f[r + F_MAX];
-    fin.hist = this.#hists[s];
+    const hv = u[q + U_HIST];
+    fin.hv = hv;
+    if (hv >= HIST_ROW) {
+      const at = (hv - HIST_ROW) * H_ROW;
+      fin.hist.set(this.#h.subarray(at, at + H_ROW));
+      this.#hFree[this.#hFreeLen++] = hv - HIST_ROW;
+      fin.hv = HIST_ROW;
+    }
+    u[q + U_HIST] = 0;
     fin.ready = f[r + F_READY];
     fin.atNs = this.#last;
     fin.totals = totals;
@@ -629,6 +719,12 @@ export class Instrument {
         this.#finsInWindow++;
       }
     }
+    // The entry of this, its last poll.
+    this.#win[n] = s;
+    this.#winSelf[n] = 0;
+    this.#winFin[n] = fin;
+    this.#finsInWindow++;
+    this.#winLen = n + 1;
     if (failed) {
       this.#failedDescs.set(task.id, desc);
       if (this.#failedDescs.size > MAX_FINISHED) {
@@ -636,9 +732,8 @@ export class Instrument {
       }
     }
     u[q + U_STATE] = cancelled ? S_CANCELLED : S_DONE;
-    if (fin.hist !== undefined) this.#hists[s] = undefined;
     if (this.#leaves[s] != null) this.#leaves[s] = null;
-    if (n >= this.#stride) this.#closeWindow();
+    if (n + 1 >= this.#stride) this.#closeWindow();
   }
 
   /** The totals of the tasks of descriptor `d` (per name; MAX_NAMES names, then `(other)`). */
@@ -730,7 +825,7 @@ export class Instrument {
     let scheduled = f[r + F_SCHED];
     const ready = f[r + F_READY];
     if (st === S_SCHEDULED && ready >= 0 && now > ready) scheduled += now - ready;
-    const h = this.#hists[s];
+    const hv = u[q + U_HIST];
     const d = u[q + U_DESC];
     return {
       id: task.id,
@@ -742,14 +837,18 @@ export class Instrument {
       busyNs: f[r + F_BUSY],
       scheduledNs: scheduled,
       idleNs: idle,
-      wakes: u[q + U_WAKES],
+      wakes: u[q + U_WAKES] + u[q + U_SELF_WAKES],
       selfWakes: u[q + U_SELF_WAKES],
       sinceLastPollNs: Math.max(0, now - lastEnd),
       ageNs: spawned === UNSTAMPED ? 0 : Math.max(0, now - spawned),
       waitingOn: st === S_IDLE ? kindOf(this.#leaves[s]) : null,
-      pollTimes: h !== undefined
-        ? toHistogram(h, f[r + F_BUSY], f[r + F_MAX])
-        : singleSample(f[r + F_FIRST]),
+      pollTimes: hv >= HIST_ROW
+        ? toHistogram(
+          this.#h.subarray((hv - HIST_ROW) * H_ROW, (hv - HIST_ROW + 1) * H_ROW),
+          f[r + F_BUSY],
+          f[r + F_MAX],
+        )
+        : singleSample(hv === 0 ? -1 : f[r + F_BUSY]),
     };
   }
 
@@ -760,19 +859,11 @@ export class Instrument {
    * @returns the task snapshots and the reading they are relative to.
    */
   tasks(): { nowNs: number; tasks: TaskSnapshot[] } {
-    if (this.#winLen > 1) {
-      // Called from inside a poll (the last entry): settle the polls before it.
-      const cur = this.#win[this.#winLen - 1];
-      this.#winLen--;
-      this.#closeWindow();
-      this.#win[0] = cur;
-      this.#winFin[0] = null;
-      this.#winLen = 1;
-      this.#winStart = this.#last;
-    }
-    const now = this.#read();
-    this.#stamp(now);
-    if (this.#winLen === 0) this.#chain = false;
+    // Called from inside a poll, polls may wait in the window: settle them
+    // (the window's time up to now is theirs; this poll goes on in the next).
+    if (this.#winLen > 0) this.#closeWindow();
+    else this.#stamp(this.#read());
+    const now = this.#last;
     const out: TaskSnapshot[] = [];
     const tasks = this.#tasks;
     const n = Math.min(tasks.length, this.#cap);
@@ -840,12 +931,6 @@ export class Instrument {
   }
 }
 
-function histOf(first: number): Float64Array {
-  const h = new Float64Array(BUCKETS + 1);
-  h[bucketOf(first)]++;
-  return h;
-}
-
 function finishedSnapshot(f: Finished, now: number): TaskSnapshot {
   const spawned = f.spawnedAt === UNSTAMPED ? f.atNs : f.spawnedAt;
   return {
@@ -863,7 +948,9 @@ function finishedSnapshot(f: Finished, now: number): TaskSnapshot {
     sinceLastPollNs: Math.max(0, now - (f.lastEnd > 0 ? f.lastEnd : f.atNs)),
     ageNs: Math.max(0, now - spawned),
     waitingOn: null,
-    pollTimes: f.hist !== undefined ? toHistogram(f.hist, f.busy, f.max) : singleSample(f.first),
+    pollTimes: f.hv >= HIST_ROW
+      ? toHistogram(f.hist, f.busy, f.max)
+      : singleSample(f.hv === 0 ? -1 : f.busy),
   };
 }
 

@@ -572,8 +572,11 @@ export class Scheduler implements Core {
 
   #pollDrivers(): void {
     this.#m.driverPolls++;
+    const withIo = this.io !== null && this.io.inFlight > 0;
+    if (!withIo && this.time.size === 0) return;
+    // Wakes from the drivers are timed at once: end the instrument's window.
     if (this.instrument !== null) this.instrument.breakChain();
-    if (this.io !== null && this.io.inFlight > 0) this.io.pollNow();
+    if (withIo) this.io!.pollNow();
     if (this.time.size > 0) this.time.process();
   }
 
