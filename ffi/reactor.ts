@@ -58,6 +58,7 @@ import {
   CQE_WORDS,
   DK_ARG_ADDR,
   DK_CQE_F_ADDR,
+  DK_FILE_WORKERS_MAX,
   DK_MAX_LEN,
   DK_OP_ACCEPT,
   DK_OP_CANCEL,
@@ -255,6 +256,12 @@ export interface ReactorOptions {
   sqCapacity?: number;
   /** Completion records one poll/park can return (1..65536, default 256). */
   cqCapacity?: number;
+  /**
+   * Most threads of the file pool (1..`DK_FILE_WORKERS_MAX`, default `DK_FILE_WORKERS_DEFAULT`):
+   * on epoll/kqueue they run opens and regular-file I/O, one job per thread at a time (jobs on
+   * one fd in order). io_uring does file I/O in the kernel and ignores it.
+   */
+  fileWorkers?: number;
   /** Load the library from this path instead of discovering it. */
   libPath?: string;
 }
@@ -392,6 +399,9 @@ export class Reactor implements IoReactor {
     const entries = checkInt("entries", options.entries ?? 0, 0, 32768);
     const sqCap = checkInt("sqCapacity", options.sqCapacity ?? 256, 1, MAX_CAPACITY);
     const cqCap = checkInt("cqCapacity", options.cqCapacity ?? 256, 1, MAX_CAPACITY);
+    const fileWorkers = options.fileWorkers === undefined
+      ? undefined
+      : checkInt("fileWorkers", options.fileWorkers, 1, DK_FILE_WORKERS_MAX);
     const library = await openLibrary(
       options.libPath === undefined ? {} : { path: options.libPath },
     );
@@ -420,6 +430,13 @@ export class Reactor implements IoReactor {
         );
       }
       throw ioError(h, "dk_create");
+    }
+    if (fileWorkers !== undefined) {
+      const v = library.symbols.dk_file_workers(h, fileWorkers);
+      if (v < 0) {
+        library.symbols.dk_destroy(h);
+        throw ioError(v, "dk_file_workers");
+      }
     }
     return new Reactor(library, h, sq, sqCap, cq, cqCap, sqAddr, cqAddr);
   }

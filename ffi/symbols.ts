@@ -36,6 +36,7 @@ export const SYMBOLS = {
     result: "i32",
   },
   dk_backend: { parameters: ["i32"], result: "i32" },
+  dk_file_workers: { parameters: ["i32", "i32"], result: "i32" },
   dk_submit: { parameters: ["i32", "u32"], result: "i32" },
   dk_wait: { parameters: ["i32", "i32"], result: "i32" },
   dk_wait_nb: { name: "dk_wait", parameters: ["i32", "i32"], result: "i32", nonblocking: true },

@@ -725,6 +725,15 @@ int32_t dk_backend(int32_t handle) {
   return r ? r->backend : -EBADF;
 }
 
+/* Contract: see dokio.h. */
+int32_t dk_file_workers(int32_t handle, int32_t n) {
+  dk_reactor *r = lookup(handle);
+  if (!r) return -EBADF;
+  if (n < 1 || n > DK_FILE_WORKERS_MAX) return -EINVAL;
+  if (r->backend == DK_BACKEND_IO_URING) return 0;
+  return ready_file_workers(r, (uint32_t)n);
+}
+
 int32_t fd_vet_open(int32_t fd, dk_fd_info *f) {
   if (!f->checked) {
     /* First use since the number was closed or made: it must be open now.  (The table keeps

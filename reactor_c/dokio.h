@@ -212,6 +212,22 @@ DK_API int32_t dk_create(int32_t backend, uint32_t entries, void *sq, uint32_t s
 /* dk_backend: the backend a handle uses (DK_BACKEND_*), or -EBADF. */
 DK_API int32_t dk_backend(int32_t handle);
 
+/* Bounds of dk_file_workers' n, and the pool size a reactor starts with. */
+#define DK_FILE_WORKERS_MAX 64
+#define DK_FILE_WORKERS_DEFAULT 1
+
+/*
+ * dk_file_workers: the most threads the file pool of an epoll/kqueue reactor may run
+ * (1..DK_FILE_WORKERS_MAX; DK_FILE_WORKERS_DEFAULT until set).  The pool runs OPEN, READ/WRITE on
+ * regular files and the whole-file ops; a thread starts when a job is queued and none is idle,
+ * until n run.  Jobs on one fd still run one at a time, in submission order; ops on different
+ * files run in parallel.  Call it on the reactor's own thread, with no dk_wait in flight.  io_uring
+ * does file I/O in the kernel (inline, or on its own io-wq workers): it accepts n and ignores it.
+ * Returns 0; -EINVAL for n out of range; -EBUSY when n is below the threads already started;
+ * -EBADF for a bad handle.
+ */
+DK_API int32_t dk_file_workers(int32_t handle, int32_t n);
+
 /*
  * dk_submit: start the first n records of the submission buffer.  Returns n
  * (each record will complete, invalid ones with a negative errno) or -errno

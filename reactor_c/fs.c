@@ -99,10 +99,11 @@ int32_t dk_fsync(int32_t fd, int32_t data_only) {
 
 /* Contract: see reactor.h.  A READ_FILE reads here when the file is regular and its size is
  * below the buffer (one byte to spare shows its end); a WRITE_FILE writes to regular files. */
-int32_t file_op_fits(const dk_slot *s, int fd) {
+int32_t file_op_fits(const dk_slot *s, int fd, uint64_t *size) {
   struct stat st;
   if (fstat(fd, &st) < 0) return -errno;
   if (!S_ISREG(st.st_mode)) return 0;
+  if (size) *size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
   if (s->op == DK_OP_READ_FILE) return st.st_size >= 0 && (uint64_t)st.st_size < s->len;
   return 1;
 }
@@ -150,7 +151,8 @@ int32_t file_op_run(uint8_t op, uint16_t flags, int32_t mode, uint64_t path, uin
   claim->fd = fd < 0 ? -1 : fd;
   pthread_mutex_unlock(&claim->mu);
   if (fd < 0) return -err;
-  int32_t v = file_op_fits(&s, fd);
+  uint64_t size = 0;
+  int32_t v = file_op_fits(&s, fd, &size);
   if (v <= 0) {
     if (v == 0) *cflags = DK_CQE_F_MORE;
     return close_keep(claim, fd, v);
@@ -164,6 +166,9 @@ int32_t file_op_run(uint8_t op, uint16_t flags, int32_t mode, uint64_t path, uin
       if (n < 0) return close_keep(claim, fd, -errno);
       if (n == 0) break;
       done += (uint32_t)n;
+      /* Short at or past the size fstat gave: the end (a regular file reads short only there),
+       * so no second pread to see 0. */
+      if (done < len && done >= size) break;
     }
     if (done == len) { /* it grew to fill the buffer: more may follow */
       *cflags = DK_CQE_F_MORE;

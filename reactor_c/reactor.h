@@ -217,8 +217,9 @@ int64_t now_ms(void);
 #define IS_FILE_OP(op) ((op) == DK_OP_READ_FILE || (op) == DK_OP_WRITE_FILE)
 enum { FS_OPEN = 0, FS_IO = 1 };
 /* After the open of slot s's op: 1 to do its I/O here, 0 when it is not for here (not a
- * regular file, or a READ_FILE that does not fit: DK_CQE_F_MORE), or -errno of fstat. */
-int32_t file_op_fits(const dk_slot *s, int fd);
+ * regular file, or a READ_FILE that does not fit: DK_CQE_F_MORE), or -errno of fstat.  When
+ * size is not NULL and the file is regular, *size gets its size. */
+int32_t file_op_fits(const dk_slot *s, int fd, uint64_t *size);
 /* The open(2) flags of slot s's op. */
 int file_op_open_flags(const dk_slot *s);
 /* The number a file-worker thread holds open for a whole-file op, shown to the reactor thread:
@@ -284,5 +285,7 @@ int fault_syscall(int site, uint32_t *len);
 /* Backend constructors: fill r->ops / r->be, return 0 or -errno. */
 int32_t uring_create(dk_reactor *r, uint32_t entries);
 int32_t ready_create(dk_reactor *r, int32_t backend, uint32_t entries);
+/* dk_file_workers on an epoll/kqueue reactor (r->be is a ready.c engine), on its thread. */
+int32_t ready_file_workers(dk_reactor *r, uint32_t n);
 
 #endif

@@ -19,16 +19,20 @@
  *    open/listen; an fd closed elsewhere and reused must first be seen here
  *    through one of those.
  *  - Regular files (and fds the poller refuses, e.g. /dev/null) cannot wait
- *    for readiness: OPEN, and READ/WRITE on them, run on one worker thread
- *    per reactor (started on first use).  READ_FILE and WRITE_FILE are one
- *    job each: the worker opens, fstat's, reads or writes and closes the file
- *    (fs.c file_op_run), so its fd never reaches the reactor or TS; while the
- *    job holds it, records naming that number are refused (ready_vet_fd).  It
- *    takes jobs from a mutex-protected FIFO, posts (slot, result) to a
- *    mutex-protected done list and wakes the poller; dk_wait turns those into
- *    completions.  A queued job can be
- *    cancelled; a running one finishes with its real result.  CLOSE of an fd
- *    the worker is using runs on the worker, after that job.
+ *    for readiness: OPEN, and READ/WRITE on them, run on a pool of worker
+ *    threads per reactor (dk_file_workers sets its size, default
+ *    DK_FILE_WORKERS_DEFAULT; threads start as jobs find none idle).
+ *    READ_FILE and WRITE_FILE are one job each: a worker opens, fstat's,
+ *    reads or writes and closes the file (fs.c file_op_run), so its fd never
+ *    reaches the reactor or TS; while the job holds it, records naming that
+ *    number are refused (ready_vet_fd).  Workers take jobs from a
+ *    mutex-protected FIFO, post (slot, result) to a mutex-protected done list
+ *    and wake the poller when that list was empty; dk_wait turns those into
+ *    completions.  Jobs on one TS fd run one at a time in queue order: a
+ *    worker skips a job whose fd another worker is using (take_job).  A
+ *    queued job can be cancelled; a running one finishes with its real
+ *    result.  CLOSE of an fd a worker is using runs on a worker, after that
+ *    job.
  *  - Idle fast path: dk_wait/dk_enter with timeout 0 skips the kernel call
  *    when nothing could come of it — no op on any fd list (n_waiting == 0),
  *    no file-worker result posted (d_avail == 0), no wake signalled since the
@@ -94,20 +98,37 @@ typedef struct ready {
   uint32_t n_waiting; /* ops on some fd's read/write/poll list */
   int more;           /* the last kernel call filled evs: more events may be ready */
   _Atomic uint32_t wake_pending; /* a wake was signalled after the last kernel call began */
-  /* file worker */
+  /* file workers.  mu guards every field below but n_workers (the reactor thread's alone), th and
+   * th_started (written only by the reactor thread, th_started under mu, so that thread reads
+   * them without it) and the claims (each has its own lock). */
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  pthread_t th;
-  int th_started, stop;
+  uint32_t n_workers;  /* most threads the pool may start (dk_file_workers) */
+  uint32_t th_started; /* threads started, 0..n_workers */
+  uint32_t n_idle;     /* started threads waiting for a job */
+  int stop;
   job *jobs;
   uint32_t j_head, j_len, j_cap;
   done *dones;
   uint32_t d_len, d_cap;
   _Atomic uint32_t d_avail;
-  int32_t running_fd;
-  dk_file_claim claim; /* the file a running READ_FILE/WRITE_FILE holds (ready_vet_fd) */
+  pthread_t th[DK_FILE_WORKERS_MAX];
+  /* The TS fd each worker's running job uses: RUN_IDLE, RUN_NO_FD (an OPEN or whole-file job),
+   * or the fd. */
+  int32_t running_fd[DK_FILE_WORKERS_MAX];
+  /* The file each worker's running READ_FILE/WRITE_FILE holds (ready_vet_fd). */
+  dk_file_claim claim[DK_FILE_WORKERS_MAX];
+  struct worker_arg {
+    struct ready *rd;
+    uint32_t w;
+  } args[DK_FILE_WORKERS_MAX]; /* each thread's start argument: the pool and its index */
   dk_event evs[256];
 } ready;
+
+/* ready.running_fd of a worker with no job, and of one whose job names no TS fd. */
+#define RUN_IDLE (-1)
+#define RUN_NO_FD (-2)
+
 
 /* ------------------------------------------------------------- fd state */
 
@@ -371,11 +392,11 @@ static void on_ready(dk_reactor *r, int fd, uint32_t mask) {
 
 /* ---------------------------------------------------------- file worker */
 
-static int32_t run_job(ready *rd, const job *j, uint32_t *cflags) {
+static int32_t run_job(ready *rd, uint32_t w, const job *j, uint32_t *cflags) {
   void *buf = (void *)(uintptr_t)j->addr;
   *cflags = 0;
   if (IS_FILE_OP(j->op))
-    return file_op_run(j->op, j->flags, j->fd, j->addr, j->arg, j->len, cflags, &rd->claim);
+    return file_op_run(j->op, j->flags, j->fd, j->addr, j->arg, j->len, cflags, &rd->claim[w]);
   for (;;) {
     ssize_t n;
     switch (j->op) {
@@ -398,52 +419,108 @@ static int32_t run_job(ready *rd, const job *j, uint32_t *cflags) {
   }
 }
 
-static void *worker_main(void *arg) {
-  ready *rd = arg;
-  pthread_mutex_lock(&rd->mu);
-  for (;;) {
-    while (!rd->stop && rd->j_len == 0) pthread_cond_wait(&rd->cv, &rd->mu);
-    if (rd->j_len == 0) break;
-    job j = rd->jobs[rd->j_head];
+/* The TS fd job j acts on, or RUN_NO_FD (an OPEN's or whole-file op's fd field is not one). */
+static int32_t job_fd(const job *j) {
+  return j->op == DK_OP_OPEN || IS_FILE_OP(j->op) ? RUN_NO_FD : j->fd;
+}
+
+/* Is a worker running a job on TS fd `fd`?  Called with mu held. */
+static int fd_running(const ready *rd, int32_t fd) {
+  for (uint32_t w = 0; w < rd->th_started; w++)
+    if (rd->running_fd[w] == fd) return 1;
+  return 0;
+}
+
+/*
+ * Take the first queued job worker w may run now, with mu held: 1 and *out, or 0.  A job on a TS
+ * fd that another worker is running is skipped, and so, because that fd stays busy, is every later
+ * job on it: jobs on one fd run one at a time in queue order, as with a single worker (READs and
+ * WRITEs at the file position, and a CLOSE after the job using its fd).  Cancelled and taken
+ * entries (idx DK_NIL) leave the ring when they reach its head.
+ */
+static int take_job(ready *rd, uint32_t w, job *out) {
+  while (rd->j_len > 0 && rd->jobs[rd->j_head].idx == DK_NIL) {
     rd->j_head = (rd->j_head + 1) % rd->j_cap;
     rd->j_len--;
-    if (j.idx == DK_NIL) continue; /* cancelled */
+  }
+  for (uint32_t k = 0; k < rd->j_len; k++) {
+    job *j = &rd->jobs[(rd->j_head + k) % rd->j_cap];
+    if (j->idx == DK_NIL) continue;
     /* Stopping (destroy): a queued CLOSE still closes its fd, nothing else starts. */
-    if (rd->stop && j.op != DK_OP_CLOSE) continue;
-    rd->running_fd = j.op == DK_OP_OPEN || IS_FILE_OP(j.op) ? -2 : j.fd;
+    if (rd->stop && j->op != DK_OP_CLOSE) {
+      j->idx = DK_NIL;
+      continue;
+    }
+    int32_t fd = job_fd(j);
+    if (fd != RUN_NO_FD && fd_running(rd, fd)) continue;
+    *out = *j;
+    j->idx = DK_NIL;
+    rd->running_fd[w] = fd;
+    return 1;
+  }
+  return 0;
+}
+
+
+static void *worker_main(void *arg) {
+  struct worker_arg *a = arg;
+  ready *rd = a->rd;
+  uint32_t w = a->w;
+  pthread_mutex_lock(&rd->mu);
+  for (;;) {
+    job j;
+    if (!take_job(rd, w, &j)) {
+      if (rd->stop) break;
+      rd->n_idle++;
+      pthread_cond_wait(&rd->cv, &rd->mu);
+      rd->n_idle--;
+      continue;
+    }
     pthread_mutex_unlock(&rd->mu);
     uint32_t cflags;
-    int32_t res = run_job(rd, &j, &cflags);
+    int32_t res = run_job(rd, w, &j, &cflags);
     pthread_mutex_lock(&rd->mu);
-    rd->running_fd = -1;
+    rd->running_fd[w] = RUN_IDLE;
     /* file_job reserved room for every job it queued, so this never grows. */
+    int first = rd->d_len == 0;
     rd->dones[rd->d_len++] = (done){j.idx, j.gen, res, cflags};
     /* Release (under mu as well): drain_dones' acquire load that sees 1 then
      * takes mu and finds this done; the flag only lets it skip the lock. */
     atomic_store_explicit(&rd->d_avail, 1, memory_order_release);
-    pthread_mutex_unlock(&rd->mu);
-    (void)signal_wake(rd);
-    pthread_mutex_lock(&rd->mu);
+    /* A job skipped because its fd was this one's is taken by this worker's next take_job. */
+    if (first) {
+      /* One wake per batch of results: a later result joins a list the reactor has not
+       * drained yet, and drain_dones takes the whole list after the wake this one sent. */
+      pthread_mutex_unlock(&rd->mu);
+      (void)signal_wake(rd);
+      pthread_mutex_lock(&rd->mu);
+    }
   }
   pthread_mutex_unlock(&rd->mu);
   return NULL;
 }
 
-/* Queue slot i for the worker.  0 or -errno. */
+/* Queue slot i for the worker pool, starting a thread when none is idle and the pool has room.
+ * 0 or -errno. */
 static int32_t file_job(dk_reactor *r, int32_t i) {
   ready *rd = r->be;
   dk_slot *s = slot_at(r, i);
   pthread_mutex_lock(&rd->mu);
   int32_t v = 0;
-  if (!rd->th_started) {
-    if (pthread_create(&rd->th, NULL, worker_main, rd) != 0) v = -EAGAIN;
-    else rd->th_started = 1;
+  if (rd->n_idle == 0 && rd->th_started < rd->n_workers) {
+    uint32_t w = rd->th_started;
+    rd->args[w].rd = rd;
+    rd->args[w].w = w;
+    rd->running_fd[w] = RUN_IDLE;
+    if (pthread_create(&rd->th[w], NULL, worker_main, &rd->args[w]) == 0) rd->th_started++;
+    else if (w == 0) v = -EAGAIN; /* with at least one thread the job still runs */
   }
-  /* Reserve a done record for every job queued or running, so the worker
+  /* Reserve a done record for every job queued or running, so a worker
    * never allocates (a completion must not be lost to a failed allocation). */
-  if (v == 0 && rd->d_cap < rd->j_len + rd->d_len + 2) {
+  uint32_t need = rd->j_len + rd->d_len + rd->th_started + 1;
+  if (v == 0 && rd->d_cap < need) {
     uint32_t nc = rd->d_cap ? rd->d_cap * 2 : 64;
-    while (nc < rd->j_len + rd->d_len + 2) nc *= 2;
+    while (nc < need) nc *= 2;
     done *d = realloc(rd->dones, nc * sizeof *d);
     if (!d) v = -ENOMEM;
     else {
@@ -451,8 +528,8 @@ static int32_t file_job(dk_reactor *r, int32_t i) {
       rd->d_cap = nc;
     }
   }
-  /* j_cap and d_cap double from 64 but stay below 2 * DK_MAX_OPS (jobs are
-   * ops, and at most DK_MAX_OPS are live), far from wrapping. */
+  /* j_cap and d_cap double from 64 but stay below 2 * (DK_MAX_OPS + DK_FILE_WORKERS_MAX)
+   * (jobs are ops, and at most DK_MAX_OPS are live), far from wrapping. */
   if (v == 0 && rd->j_len == rd->j_cap) {
     uint32_t nc = rd->j_cap ? rd->j_cap * 2 : 64;
     job *jb = malloc(nc * sizeof *jb);
@@ -470,7 +547,7 @@ static int32_t file_job(dk_reactor *r, int32_t i) {
         (job){i, s->gen, s->op, s->flags, s->fd, s->len, s->addr, s->arg};
     rd->j_len++;
     s->list = L_FILE;
-    pthread_cond_signal(&rd->cv);
+    if (rd->n_idle > 0) pthread_cond_signal(&rd->cv);
   }
   pthread_mutex_unlock(&rd->mu);
   return v;
@@ -606,7 +683,7 @@ static int32_t do_close(dk_reactor *r, const struct dk_sqe *e) {
   }
   fail_fd(r, e->fd, -ECANCELED); /* queued file jobs; forget the registration */
   pthread_mutex_lock(&rd->mu);
-  int busy = rd->th_started && rd->running_fd == e->fd;
+  int busy = fd_running(rd, e->fd);
   pthread_mutex_unlock(&rd->mu);
   if (busy) {
     int32_t i = slot_alloc(r, e);
@@ -848,31 +925,44 @@ static int32_t ready_wait(dk_reactor *r, int32_t timeout_ms) {
 
 static int32_t ready_wake(dk_reactor *r) { return signal_wake(r->be); }
 
-/* How long destroy waits for the file worker's running job (see dokio.h). */
+/* How long destroy waits for the file workers' running jobs (see dokio.h). */
 #define WORKER_JOIN_MS 10000
 
-/* Join the file worker within WORKER_JOIN_MS; 0 if it did not finish. */
-static int join_worker(ready *rd) {
+#if !defined(__GLIBC__)
+/* Are there queued jobs that are not cancelled or taken?  Called with mu held. */
+static int jobs_left(const ready *rd) {
+  for (uint32_t k = 0; k < rd->j_len; k++)
+    if (rd->jobs[(rd->j_head + k) % rd->j_cap].idx != DK_NIL) return 1;
+  return 0;
+}
+#endif
+
+/* Join worker thread w by the deadline `end` (now_ms); 0 if it did not finish. */
+static int join_worker(ready *rd, uint32_t w, int64_t end) {
 #if defined(__GLIBC__)
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += WORKER_JOIN_MS / 1000;
-  return pthread_timedjoin_np(rd->th, NULL, &until) == 0;
+  int64_t left = end - now_ms();
+  if (left < 0) left = 0;
+  until.tv_sec += left / 1000;
+  until.tv_nsec += (long)(left % 1000) * 1000000;
+  if (until.tv_nsec >= 1000000000) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000;
+  }
+  return pthread_timedjoin_np(rd->th[w], NULL, &until) == 0;
 #else
-  int64_t end = now_ms() + WORKER_JOIN_MS;
   for (;;) {
     pthread_mutex_lock(&rd->mu);
-    int idle = rd->running_fd == -1 && rd->j_len == 0;
+    int idle = rd->running_fd[w] == RUN_IDLE && !jobs_left(rd);
     pthread_mutex_unlock(&rd->mu);
-    if (idle || now_ms() >= end) break;
+    if (idle) break;
+    if (now_ms() >= end) return 0;
     struct timespec d = {0, 1000000};
     nanosleep(&d, NULL);
   }
-  pthread_mutex_lock(&rd->mu);
-  int idle = rd->running_fd == -1 && rd->j_len == 0;
-  pthread_mutex_unlock(&rd->mu);
-  if (idle) pthread_join(rd->th, NULL);
-  return idle;
+  pthread_join(rd->th[w], NULL); /* idle with stop set: it is leaving */
+  return 1;
 #endif
 }
 
@@ -882,15 +972,18 @@ static void ready_destroy(dk_reactor *r) {
   r->collecting = 0;
   if (rd->th_started) {
     pthread_mutex_lock(&rd->mu);
-    rd->stop = 1; /* queued jobs never start, except CLOSE (worker_main) */
-    pthread_cond_signal(&rd->cv);
+    rd->stop = 1; /* queued jobs never start, except CLOSE (take_job) */
+    pthread_cond_broadcast(&rd->cv);
     pthread_mutex_unlock(&rd->mu);
-    if (!join_worker(rd)) {
+    int64_t end = now_ms() + WORKER_JOIN_MS;
+    uint32_t w = 0;
+    while (w < rd->th_started && join_worker(rd, w, end)) w++;
+    if (w < rd->th_started) {
       /* A job is stuck in a syscall (jobs are regular-file I/O, and OPEN uses
        * O_NONBLOCK, so this takes a hung device or file system).  Leave the
-       * worker and the state it touches (rd, its poller) behind rather than
-       * free them under it: a bounded leak instead of a use after free. */
-      pthread_detach(rd->th); /* it still signals rd->p when its job returns */
+       * workers and the state they touch (rd, its poller) behind rather than
+       * free them under them: a bounded leak instead of a use after free. */
+      for (; w < rd->th_started; w++) pthread_detach(rd->th[w]); /* they still signal rd->p */
       r->be = NULL;
       r->leak_slots = 1;
       return;
@@ -904,7 +997,7 @@ static void ready_destroy(dk_reactor *r) {
   }
   poller_close(rd->p);
   pthread_mutex_destroy(&rd->mu);
-  pthread_mutex_destroy(&rd->claim.mu);
+  for (uint32_t w = 0; w < DK_FILE_WORKERS_MAX; w++) pthread_mutex_destroy(&rd->claim[w].mu);
   pthread_cond_destroy(&rd->cv);
   free(rd->fds);
   free(rd->jobs);
@@ -914,24 +1007,39 @@ static void ready_destroy(dk_reactor *r) {
 }
 
 /*
- * A record's fd is vetted against the file the worker's whole-file job holds.  That file is the
- * reactor's own while the job runs, like an io_uring FD_FILE_OP, but it is opened and closed on
- * the worker thread, so it cannot be marked in the fd table (that table is the reactor thread's
- * alone).  The worker opens and claims it, and closes it and ends the claim, each as one step
- * under claim.mu (fs.c file_op_run); here the claim check and the fcntl that proves the number
- * open run under the same lock.  So a number that is open and not claimed when this returns is
- * not the job's, and the job cannot get it before it is closed, which the reactor would see (its
- * CLOSE, or a close notice resetting `checked`).  The lock, not an atomic, is what makes the
- * open and the claim indivisible for this reader.  Before the worker exists no job opens files,
- * and th_started is written only on this thread (file_job), so the common path takes no lock.
+ * A record's fd is vetted against the files the workers' whole-file jobs hold.  Such a file is the
+ * reactor's own while the job runs, like an io_uring FD_FILE_OP, but it is opened and closed on a
+ * worker thread, so it cannot be marked in the fd table (that table is the reactor thread's
+ * alone).  A worker opens and claims it, and closes it and ends the claim, each as one step under
+ * its claim's lock (fs.c file_op_run); here the claim checks and the fcntl that proves the number
+ * open run with every started worker's claim lock held (taken in index order; a worker only ever
+ * holds its own, so no cycle).  So a number that is open and not claimed when this returns is no
+ * job's, and no job can get it before it is closed, which the reactor would see (its CLOSE, or a
+ * close notice resetting `checked`).  The locks, not atomics, are what make each open and its
+ * claim indivisible for this reader.  Before a worker exists no job opens files, and th_started
+ * is written only on this thread (file_job), so the common path takes no lock.
  */
 static int32_t ready_vet_fd(dk_reactor *r, int32_t fd, dk_fd_info *f) {
   ready *rd = r->be;
-  if (!rd->th_started) return fd_vet_open(fd, f);
-  pthread_mutex_lock(&rd->claim.mu);
-  int32_t v = rd->claim.fd == fd ? -EBADF : fd_vet_open(fd, f);
-  pthread_mutex_unlock(&rd->claim.mu);
+  uint32_t n = rd->th_started;
+  if (n == 0) return fd_vet_open(fd, f);
+  int32_t v = 0;
+  for (uint32_t w = 0; w < n; w++) {
+    pthread_mutex_lock(&rd->claim[w].mu);
+    if (rd->claim[w].fd == fd) v = -EBADF;
+  }
+  if (v == 0) v = fd_vet_open(fd, f);
+  for (uint32_t w = n; w-- > 0;) pthread_mutex_unlock(&rd->claim[w].mu);
   return v;
+}
+
+/* Contract: see reactor.h. */
+int32_t ready_file_workers(dk_reactor *r, uint32_t n) {
+  ready *rd = r->be;
+  if (n < 1 || n > DK_FILE_WORKERS_MAX) return -EINVAL;
+  if (n < rd->th_started) return -EBUSY;
+  rd->n_workers = n; /* read only by file_job, on this thread */
+  return 0;
 }
 
 static const dk_backend_ops ready_ops = {ready_submit_one, ready_flush, ready_wait, ready_wake,
@@ -949,9 +1057,12 @@ int32_t ready_create(dk_reactor *r, int32_t backend, uint32_t entries) {
   }
   pthread_mutex_init(&rd->mu, NULL);
   pthread_cond_init(&rd->cv, NULL);
-  pthread_mutex_init(&rd->claim.mu, NULL);
-  rd->claim.fd = -1;
-  rd->running_fd = -1;
+  for (uint32_t w = 0; w < DK_FILE_WORKERS_MAX; w++) {
+    pthread_mutex_init(&rd->claim[w].mu, NULL);
+    rd->claim[w].fd = -1;
+    rd->running_fd[w] = RUN_IDLE;
+  }
+  rd->n_workers = DK_FILE_WORKERS_DEFAULT;
   r->be = rd;
   r->ops = &ready_ops;
   r->backend = backend;

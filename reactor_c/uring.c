@@ -235,7 +235,7 @@ static int file_op_step(dk_reactor *r, int32_t i, int32_t *res) {
     fd_new(r, v, 0);
     own_fd(r, v, FD_FILE_OP);   /* refused to records until the op closes it */
     (void)slot_hold(r, i, v);   /* a close notice for the number finds this op */
-    v = u->destroying ? -ECANCELED : file_op_fits(s, v);
+    v = u->destroying ? -ECANCELED : file_op_fits(s, v, NULL);
     if (v > 0 && s->len > 0) v = file_op_stage(r, i);
     if (v == 0 && s->stage == FS_IO) return 0;
     if (v == 0 && !(s->op == DK_OP_WRITE_FILE && s->len == 0)) s->cflags = DK_CQE_F_MORE;

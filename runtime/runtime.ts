@@ -60,7 +60,7 @@ import { type TaskBody, toIterator } from "./task/body.ts";
 import type { Task } from "./task/task.ts";
 import { Clock } from "./time/clock.ts";
 import { nativeClockSource, nativeTurn } from "../ffi/native_clock.ts";
-import { type Backend, BACKEND_NAMES, isBackend } from "../ffi/layout.ts";
+import { type Backend, BACKEND_NAMES, DK_FILE_WORKERS_MAX, isBackend } from "../ffi/layout.ts";
 import { type PoolWorkerMetrics, WorkerPool } from "./pool/pool.ts";
 import type { SharedJoinHandle } from "./pool/handle.ts";
 import type { SharedArg } from "./pool/codec.ts";
@@ -160,6 +160,12 @@ export interface RuntimeOptions {
   budget?: number;
   /** Reactor backend (default "auto", or env DOKIO_BACKEND). */
   backend?: Backend;
+  /**
+   * Most threads of the reactor's file pool, 1..64 (default 1, or env `DOKIO_FILE_WORKERS`). On
+   * epoll/kqueue they run file opens and regular-file I/O (`fs/`), one job each at a time, ops on
+   * one fd in order; io_uring does file I/O in the kernel and ignores it.
+   */
+  fileWorkers?: number;
   /** Allow I/O (the reactor opens on first use). Default true. */
   enableIo?: boolean;
   /** Allow timers. Default true. */
@@ -292,6 +298,22 @@ function parseHostPort(v: string): { hostname: string; port: number } {
   return { hostname: m[1] ?? (m[2] || DEFAULT_METRICS_HOSTNAME), port: Number(m[3]) };
 }
 
+/** The file-pool size: the option, else env DOKIO_FILE_WORKERS, else undefined (C's default). */
+function fileWorkersOption(v: number | undefined): number | undefined {
+  let n: number | undefined = v;
+  let from = "fileWorkers";
+  if (n === undefined) {
+    const env = readEnvVar("DOKIO_FILE_WORKERS");
+    if (env === undefined || env === "") return undefined;
+    n = /^\d+$/.test(env) ? Number(env) : NaN;
+    from = `DOKIO_FILE_WORKERS ("${env}")`;
+  }
+  if (!Number.isInteger(n) || n < 1 || n > DK_FILE_WORKERS_MAX) {
+    throw new RangeError(`${from} must be an integer in 1..${DK_FILE_WORKERS_MAX}`);
+  }
+  return n;
+}
+
 function backendOption(v: Backend | undefined): Backend {
   let b: string | undefined = v;
   if (b === undefined) {
@@ -348,7 +370,7 @@ export class Runtime {
    *
    * @param options the runtime's options.
    * @throws {RangeError} when `poolSize`, `budget` or an interval is not a positive integer (or
-   *   poolSize > 256).
+   *   poolSize > 256), or `fileWorkers` (or env `DOKIO_FILE_WORKERS`) is not an integer in 1..64.
    * @throws {TypeError} when the backend is unknown.
    */
   constructor(options?: RuntimeOptions) {
@@ -364,6 +386,7 @@ export class Runtime {
       enableTime: options.enableTime ?? true,
       enableIo: options.enableIo ?? true,
       backend: backendOption(options.backend),
+      fileWorkers: fileWorkersOption(options.fileWorkers),
       onUnhandledError: options.onUnhandledError,
       clock: new Clock({ paused: options.startPaused === true, source: nativeClock ?? undefined }),
       turn: nativeTurn(),
@@ -812,6 +835,17 @@ export class RuntimeBuilder {
    */
   backend(b: Backend): this {
     this.#o.backend = backendOption(b);
+    return this;
+  }
+  /**
+   * Most threads of the reactor's file pool (see {@linkcode RuntimeOptions.fileWorkers}).
+   *
+   * @param n the pool size, an integer in 1..64.
+   * @returns this builder.
+   * @throws {RangeError} when `n` is not an integer in 1..64.
+   */
+  fileWorkers(n: number): this {
+    this.#o.fileWorkers = fileWorkersOption(n);
     return this;
   }
   /**

@@ -2,12 +2,13 @@
  * fs/ whole-file tests against Deno's own fs as the oracle, on io_uring and
  * epoll: readFile/readTextFile/writeFile/writeTextFile on random files and
  * sizes around every buffer edge, every writeFile flag, 10,000 concurrent
- * readFiles with the fd count back to start, cancel (task abort and signal)
+ * readFiles with the fd count back to start, a file pool of 4 threads (the
+ * fileWorkers option and its bounds), cancel (task abort and signal)
  * in every phase with nothing leaked, ENOENT/EISDIR/ENOTDIR/EEXIST, copyFile.
  */
 
 import assert from "node:assert/strict";
-import { run, spawn, yieldNow } from "../runtime/mod.ts";
+import { run, Runtime, spawn, yieldNow } from "../runtime/mod.ts";
 import { sleep } from "../time/mod.ts";
 import { copyFile, IoError, readFile, readTextFile, writeFile, writeTextFile } from "../mod.ts";
 import { fdsUnder, randomBytes, rng, t } from "./fs_helpers.ts";
@@ -119,6 +120,54 @@ t("10,000 concurrent readFiles: right bytes, no fd left open", async (backend, d
     assert.equal(ok, N);
   }, { backend });
   assert.deepEqual(fdsUnder(dir), []);
+});
+
+t(
+  "a file pool of 4 threads: 2,000 writeFiles then readFiles right, no fd left",
+  async (backend, dir) => {
+    const N = 2_000;
+    const data = (i: number) => new Uint8Array(50 + (i % 300)).fill(i & 0xff);
+    await run(function* () {
+      const ws = [];
+      for (let i = 0; i < N; i++) ws.push(spawn(writeFile(`${dir}/p${i}`, data(i))));
+      for (const h of ws) yield* h;
+      const rs = [];
+      for (let i = 0; i < N; i++) rs.push(spawn(readFile(`${dir}/p${i}`)));
+      for (let i = 0; i < N; i++) assert.deepEqual(yield* rs[i], data(i), `p${i}`);
+      // Cancelled ones too: each closes what it opened, whichever thread runs it.
+      for (let i = 0; i < 200; i++) {
+        const h = spawn(readFile(`${dir}/p${i}`));
+        if (i % 2 === 0) yield* yieldNow();
+        h.abort();
+        try {
+          yield* h;
+        } catch { /* cancelled */ }
+      }
+      assert.deepEqual(yield* openAfterWait(dir), []);
+    }, { backend, fileWorkers: 4 });
+    assert.deepEqual(fdsUnder(dir), []);
+  },
+);
+
+Deno.test("fileWorkers: an integer in 1..64, from the option or DOKIO_FILE_WORKERS", async () => {
+  for (const bad of [0, 65, 1.5, -1, NaN]) {
+    assert.throws(() => new Runtime({ fileWorkers: bad }), RangeError, String(bad));
+    assert.throws(() => Runtime.builder().fileWorkers(bad), RangeError, String(bad));
+  }
+  const saved = Deno.env.get("DOKIO_FILE_WORKERS");
+  try {
+    for (const bad of ["0", "x", "3.5", "65", " 2"]) {
+      Deno.env.set("DOKIO_FILE_WORKERS", bad);
+      assert.throws(() => new Runtime(), /DOKIO_FILE_WORKERS/, bad);
+    }
+    Deno.env.set("DOKIO_FILE_WORKERS", "64");
+    await new Runtime().shutdown();
+  } finally {
+    if (saved === undefined) Deno.env.delete("DOKIO_FILE_WORKERS");
+    else Deno.env.set("DOKIO_FILE_WORKERS", saved);
+  }
+  await new Runtime({ fileWorkers: 1 }).shutdown();
+  await Runtime.builder().fileWorkers(64).build().shutdown();
 });
 
 t("cancel in every phase leaks no fd and returns nothing", async (backend, dir) => {

@@ -4,12 +4,12 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "b3388dcb69198b1d",
+  sourceHash: "86589feb77dfe647",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "9e5be4a3e7a3c1e81f1c3017b8fd63a521b4ce04e2388dd4c525c3f23f3beaf4", size: 53984, packedSize: 28304 },
-    "aarch64-linux": { sha256: "3558714f01559ff503afa34fb2e75005eb76dba540853c8884b0fc60f22daf63", size: 51736, packedSize: 26947 },
-    "x86_64-macos": { sha256: "e2fb344da48208b535fadb4a5bef86aa9547f27fb029fbe5c716187f7e7e74ce", size: 51670, packedSize: 21224 },
-    "aarch64-macos": { sha256: "0d21d0653083bbbff2198dcef7063dd009724653a27b1cf53fe029063f4494db", size: 90800, packedSize: 21896 },
+    "x86_64-linux": { sha256: "b7af479feedfb37957690205c45fa2f840123750e1335723c773d3f5857d931e", size: 55088, packedSize: 28955 },
+    "aarch64-linux": { sha256: "40de94f2ca5a2943b72e1d21b68e11d90eaf2b216a72a75e8d72b74599477af6", size: 52848, packedSize: 27597 },
+    "x86_64-macos": { sha256: "b5800122a2bfcb36e12961851e23d2e341a77b9649fcd6cc489d5c075d857389", size: 51835, packedSize: 21608 },
+    "aarch64-macos": { sha256: "81168bf953dbf77aa715ba095469fe8a5ddca10ed0feede3fed45751229775fc", size: 91008, packedSize: 22403 },
   },
 };

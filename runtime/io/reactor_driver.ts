@@ -248,19 +248,19 @@ export class ReactorDriver implements IoDriver {
   /**
    * Open a reactor with `backend` ("auto" honours DOKIO_BACKEND). "deno" is the portable
    * reactor on Deno's sockets; "auto" falls back to it, with a one-line notice on stderr, when
-   * no native library can be had (`NoLibraryError`).
+   * no native library can be had (`NoLibraryError`). `fileWorkers` sizes the file pool of an
+   * epoll/kqueue reactor (see `ReactorOptions.fileWorkers`); undefined keeps the library's default.
    */
-  static async open(backend: Backend): Promise<ReactorDriver> {
+  static async open(backend: Backend, fileWorkers?: number): Promise<ReactorDriver> {
     const chosen = backend === "auto" ? (readEnv("DOKIO_BACKEND") || "auto") : backend;
     if (chosen === "deno") return new ReactorDriver(await DenoReactor.open(CQ_CAPACITY));
     try {
-      const r = await Reactor.open(
-        chosen === "auto" ? { cqCapacity: CQ_CAPACITY, sqCapacity: CQ_CAPACITY } : {
-          backend: chosen as NativeBackend,
-          cqCapacity: CQ_CAPACITY,
-          sqCapacity: CQ_CAPACITY,
-        },
-      );
+      const r = await Reactor.open({
+        ...(chosen === "auto" ? {} : { backend: chosen as NativeBackend }),
+        cqCapacity: CQ_CAPACITY,
+        sqCapacity: CQ_CAPACITY,
+        fileWorkers,
+      });
       return new ReactorDriver(r);
     } catch (e) {
       if (chosen !== "auto" || !(e instanceof NoLibraryError)) throw e;

@@ -166,6 +166,8 @@ export interface SchedulerConfig {
   enableIo: boolean;
   /** Reactor backend for the I/O driver. */
   backend: Backend;
+  /** Most file-pool threads of an epoll/kqueue reactor (undefined: the library's default). */
+  fileWorkers?: number;
   /** A clock to use (tests), else a real one. */
   clock?: Clock;
   /**
@@ -328,14 +330,16 @@ export class Scheduler implements Core {
       return Promise.reject(new Error("I/O is disabled on this runtime (enableIo(false))"));
     }
     if (this.#ioOpening === null) {
-      this.#ioOpening = ReactorDriver.open(this.config.backend).then((io) => {
-        if (this.#closed) {
-          io.close();
-          throw new Error("the runtime shut down");
-        }
-        this.io = io;
-        return io;
-      });
+      this.#ioOpening = ReactorDriver.open(this.config.backend, this.config.fileWorkers).then(
+        (io) => {
+          if (this.#closed) {
+            io.close();
+            throw new Error("the runtime shut down");
+          }
+          this.io = io;
+          return io;
+        },
+      );
       this.#ioOpening.catch(() => {
         this.#ioOpening = null;
       });

@@ -775,6 +775,98 @@ static int t_whole_file_claim(int backend) {
   return 1;
 }
 
+/* Threads of this process (Linux /proc; -1 elsewhere). */
+static int count_threads(void) {
+#if defined(__linux__)
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[128];
+  int n = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "Threads: %d", &n) == 1) break;
+  fclose(f);
+  return n;
+#else
+  return -1;
+#endif
+}
+
+/*
+ * dk_file_workers: its bounds; a pool of 4 runs 48 whole-file writes and reads of distinct files
+ * (contents right, no fd left, never more than 4 threads started); cursor WRITEs on one fd, all in
+ * one submission, still land in submission order (epoll/kqueue: jobs on one fd run one at a time);
+ * the pool cannot shrink below the threads it started.  io_uring accepts n and ignores it.
+ */
+static int t_file_pool(int backend) {
+  ctx *c = ctx_new(backend, 0, 128);
+  CHECK(c);
+  CHECK_EQ(dk_file_workers(-7, 2), -EBADF);
+  CHECK_EQ(dk_file_workers(c->h, 0), -EINVAL);
+  CHECK_EQ(dk_file_workers(c->h, -1), -EINVAL);
+  CHECK_EQ(dk_file_workers(c->h, DK_FILE_WORKERS_MAX + 1), -EINVAL);
+  int threads0 = count_threads();
+  CHECK_EQ(dk_file_workers(c->h, 4), 0);
+  int base = count_fds();
+  enum { FILES = 48, LEN = 3000 };
+  static char paths[FILES][96];
+  static uint8_t data[FILES][LEN], got[FILES][LEN + 1];
+  uint32_t toks[FILES];
+  for (uint32_t k = 0; k < FILES; k++) {
+    snprintf(paths[k], sizeof paths[k], "/tmp/dokio_pool_%d_%d_%u", (int)getpid(), backend, k);
+    memset(data[k], (int)('A' + k % 26), LEN);
+    data[k][0] = (uint8_t)k;
+    toks[k] = rec(c, k, DK_OP_WRITE_FILE, 0600, paths[k], LEN, (uint64_t)(uintptr_t)data[k]);
+    c->sq[k].flags = DK_O_WRONLY | DK_O_CREAT | DK_O_TRUNC;
+  }
+  CHECK_EQ(dk_submit(c->h, FILES), FILES);
+  struct dk_cqe e;
+  for (uint32_t k = 0; k < FILES; k++) {
+    CHECK(await_token(c, toks[k], &e));
+    CHECK_EQ(e.result, LEN);
+  }
+  for (uint32_t k = 0; k < FILES; k++)
+    toks[k] = rec(c, k, DK_OP_READ_FILE, -1, paths[k], LEN + 1, (uint64_t)(uintptr_t)got[k]);
+  CHECK_EQ(dk_submit(c->h, FILES), FILES);
+  for (uint32_t k = 0; k < FILES; k++) {
+    CHECK(await_token(c, toks[k], &e));
+    CHECK_EQ(e.result, LEN);
+    CHECK(memcmp(got[k], data[k], LEN) == 0);
+  }
+  CHECK_EQ(count_fds(), base);
+  int started = threads0 < 0 ? -1 : count_threads() - threads0;
+  if (started >= 0 && backend != DK_BACKEND_IO_URING) CHECK(started >= 1 && started <= 4);
+  /* 40 cursor writes on one fd in one submission: their bytes land in submission order */
+  if (backend != DK_BACKEND_IO_URING) {
+    int32_t fd = one(c, DK_OP_OPEN, -1, paths[0], DK_O_WRONLY | DK_O_TRUNC, 0);
+    CHECK(fd >= 0);
+    enum { WRITES = 40, CHUNK = 64 };
+    static uint8_t chunks[WRITES][CHUNK];
+    for (uint32_t k = 0; k < WRITES; k++) {
+      memset(chunks[k], (int)k + 1, CHUNK);
+      toks[k] = rec(c, k, DK_OP_WRITE, fd, chunks[k], CHUNK, UINT64_MAX);
+    }
+    CHECK_EQ(dk_submit(c->h, WRITES), WRITES);
+    for (uint32_t k = 0; k < WRITES; k++) {
+      CHECK(await_token(c, toks[k], &e));
+      CHECK_EQ(e.result, CHUNK);
+    }
+    CHECK_EQ(one(c, DK_OP_CLOSE, fd, NULL, 0, 0), 0);
+    int r = open(paths[0], O_RDONLY);
+    CHECK(r >= 0);
+    static uint8_t all[WRITES * CHUNK];
+    CHECK_EQ(read(r, all, sizeof all), (ssize_t)sizeof all);
+    close(r);
+    for (uint32_t k = 0; k < WRITES * CHUNK; k++) CHECK_EQ(all[k], (uint8_t)(k / CHUNK + 1));
+    /* the threads it started stay: the pool cannot shrink below them */
+    if (started > 1) CHECK_EQ(dk_file_workers(c->h, 1), -EBUSY);
+    if (started >= 1) CHECK_EQ(dk_file_workers(c->h, started), 0);
+  }
+  for (uint32_t k = 0; k < FILES; k++) unlink(paths[k]);
+  CHECK_EQ(count_fds(), base);
+  CHECK_EQ(ctx_free(c), 0);
+  return 1;
+}
+
 static int t_udp(int backend) {
   ctx *c = ctx_new(backend, 0, 16);
   CHECK(c);
@@ -983,6 +1075,8 @@ int main(void) {
         backends[b]);
     run("whole-file op: records naming the file it holds are refused", t_whole_file_claim,
         backends[b]);
+    run("file pool: dk_file_workers bounds, 48 files on 4 threads, one fd's jobs in order",
+        t_file_pool, backends[b]);
     run("UDP sendto/recvfrom, connected UDP", t_udp, backends[b]);
     run("close with pending ops cancels them first", t_close_pending, backends[b]);
     run("destroy with pending ops releases buffers", t_destroy_pending, backends[b]);
