@@ -32,6 +32,16 @@ export const MAX_INLINE = 64 * 1024;
 export const SMALL = 64;
 /** Bytes per `String.fromCharCode.apply` call for long strings. */
 const CHUNK = 8192;
+/** Strings up to this many bytes are interned (keys, channel names, small values). */
+const INTERN_MAX = 32;
+/** Slots of the intern table (a power of two): 64K strings at most, a few MiB at worst. */
+const INTERN_SLOTS = 1 << 16;
+const INTERN_MASK = INTERN_SLOTS - 1;
+/** FNV-1a (32-bit) over the bytes picks the slot. */
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+/** The last string made for each slot ("" when none). */
+const internTable: string[] = new Array<string>(INTERN_SLOTS).fill("");
 /** Scratch of {@linkcode latin1}. */
 const charCodes: number[] = [];
 /** Longest `*N` / `$N` header line we wait for before calling it garbage. */
@@ -154,6 +164,7 @@ function isUpper(s: string): boolean {
 export function latin1(buf: Uint8Array, start: number, end: number): string {
   const n = end - start;
   if (n <= 0) return "";
+  if (n <= INTERN_MAX) return interned(buf, start, end);
   if (n <= SMALL) {
     // A reused plain array: fromCharCode.apply makes one flat string, no view allocated.
     const a = charCodes;
@@ -169,6 +180,31 @@ export function latin1(buf: Uint8Array, start: number, end: number): string {
     );
   }
   return s;
+}
+
+/**
+ * A short `buf[start..end)` as a latin1 string, the one made last time for the same bytes when
+ * the table still holds it. Keys repeat: the string found is usually the key space's own `Map`
+ * key, whose hash V8 has cached, so the lookup hashes nothing and compares one pointer, where a
+ * new string costs an allocation, a copy and a hash of its bytes.
+ */
+function interned(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], FNV_PRIME);
+  const slot = h & INTERN_MASK;
+  const old = internTable[slot];
+  if (old.length === n) {
+    let i = 0;
+    while (i < n && old.charCodeAt(i) === buf[start + i]) i++;
+    if (i === n) return old;
+  }
+  const a = charCodes;
+  a.length = n;
+  for (let i = 0; i < n; i++) a[i] = buf[start + i];
+  const made = String.fromCharCode.apply(null, a);
+  internTable[slot] = made;
+  return made;
 }
 
 /**
