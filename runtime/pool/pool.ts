@@ -38,7 +38,9 @@
  * - With `replaceDead`, a new worker takes a dead one's index once the dead
  *   thread has exited (until then it may still touch its ring and LIFO slot,
  *   which are drained again before the new one starts); events of the old
- *   Worker object are ignored from then on. While every worker is dead and a
+ *   Worker object are ignored from then on. The new one counts as alive from
+ *   the handler of its "ready" message on: it takes work at once, and its
+ *   first results may be the very next message. While every worker is dead and a
  *   replacement is booting, tasks wait for it instead of failing.
  * - `shutdown()` refuses new work, waits (up to `timeoutMs`) for every task to
  *   finish, cancels what is left, stops the workers (each shuts its runtime
@@ -259,6 +261,11 @@ interface Member {
   replaced: number;
   /** Settles when the current worker's exit event came. */
   exited: Promise<void>;
+  /**
+   * A replacement's thread is starting (from its start until it is adopted or given up): it
+   * owns index i's ring and LIFO slot though it is not alive yet, so the sweep leaves them.
+   */
+  booting: boolean;
 }
 
 let insidePoolWorker = false;
@@ -353,7 +360,7 @@ export class WorkerPool implements HandleOwner {
    * Indices whose replacement is under way: their old or new Worker holds the process too, and
    * tasks wait for them instead of failing as "every pool worker died".
    */
-  #beingReplaced = new Set<number>();
+  #beingReplaced = new Map<number, object>();
 
   /**
    * Called with the worker index and a reason when a worker dies or is terminated
@@ -499,9 +506,10 @@ export class WorkerPool implements HandleOwner {
   /**
    * Start worker `i` (at boot, or in a dead one's place): resolves once it is ready. Its events
    * count only while it is the current worker of index `i` (a replaced one's late exit, error
-   * or message is ignored).
+   * or message is ignored). `adopt` (a replacement's) runs in the handler of its "ready"
+   * message, before any later message of it is handled, unless its start was given up meanwhile.
    */
-  #startWorker(i: number, modules: string[]): Promise<void> {
+  #startWorker(i: number, modules: string[], adopt?: () => void): Promise<void> {
     const w = new Worker(WORKER_ENTRY);
     if (!this.#held) w.unref();
     let exited!: () => void;
@@ -516,11 +524,13 @@ export class WorkerPool implements HandleOwner {
         incarnation: 0,
         replaced: 0,
         exited: gone,
+        booting: false,
       };
     } else {
       m.worker = w;
       m.exited = gone;
     }
+    const incarnation = this.#members[i].incarnation;
     const ready = new Promise<void>((resolve, reject) => {
       let booted = false;
       w.on("message", (m) => {
@@ -528,6 +538,13 @@ export class WorkerPool implements HandleOwner {
         if (booted) this.#onMessage(i, m);
         else if (m.t === "ready") {
           booted = true;
+          // The worker takes shared work as soon as it has said "ready", and its first results
+          // may be the very next message: a replacement must count as alive before that one is
+          // handled (#onMessage drops what a worker that is not alive says, and a result dropped
+          // from the current incarnation settles nothing ever again). Resolving `ready` is too
+          // late: the awaits behind it run after the next message event. A start given up on
+          // (its incarnation moved on, see #replace) is not adopted.
+          if (this.#members[i].incarnation === incarnation) adopt?.();
           resolve();
         } else if (m.t === "fatal") reject(new Error(`pool worker ${i}: ${m.error?.message}`));
       });
@@ -546,7 +563,7 @@ export class WorkerPool implements HandleOwner {
     w.postMessage({
       t: "init",
       index: i,
-      incarnation: this.#members[i].incarnation,
+      incarnation,
       queues: this.#queuesSab,
       headers: this.#hdr.buffer,
       args: this.#args.buffer,
@@ -561,7 +578,10 @@ export class WorkerPool implements HandleOwner {
    * still touch its ring): recover what it left, start the new one, and let it take work.
    */
   async #replace(i: number): Promise<void> {
-    this.#beingReplaced.add(i);
+    // This replacement's token: a worker adopted at "ready" may die (and be replaced again)
+    // before this function resumes, and only the latest replacement owns the entry.
+    const token = {};
+    this.#beingReplaced.set(i, token);
     // The old Worker's exit event must come even when nothing else holds the process.
     if (this.#held) this.#members[i].worker.ref();
     try {
@@ -577,10 +597,12 @@ export class WorkerPool implements HandleOwner {
         // sleepers and leave its park word NOTIFIED (never PARKED with nobody behind it).
         this.#q.idle.unparkWorker(i);
         this.#q.idle.unpark(i);
+        this.#members[i].booting = true;
         try {
-          await within(this.#startWorker(i, this.#modules), READY_TIMEOUT_MS);
+          await within(this.#startWorker(i, this.#modules, () => this.#adopt(i)), READY_TIMEOUT_MS);
           break;
         } catch (e) {
+          this.#members[i].booting = false;
           // A Worker whose module load stalls never says ready: fence it off and start another.
           this.#members[i].incarnation++;
           Atomics.store(this.#ctl, C_WORKER + 16 * i + W_FENCE, this.#members[i].incarnation);
@@ -588,24 +610,34 @@ export class WorkerPool implements HandleOwner {
           if (attempt === REPLACE_ATTEMPTS) throw e;
         }
       }
-      if (this.#closing) {
-        this.#members[i].worker.terminate();
-        return;
-      }
-      this.#members[i].alive = true;
-      this.#members[i].replaced++;
-      if (this.#held) this.#members[i].worker.ref();
-      this.#refill();
-      this.#q.idle.unpark(i);
+      if (this.#beingReplaced.get(i) !== token) return; // adopted, died, replaced again
+      this.#members[i].booting = false;
+      // Ready while the pool was closing: not adopted, and shutdown() did not ask it to stop.
+      if (!this.#members[i].alive && this.#closing) this.#members[i].worker.terminate();
     } catch (e) {
       // No new worker could start: the index stays dead, as without replaceDead.
       this.#members[i].deathReason = `replacement failed: ${(e as Error).message}`;
     } finally {
-      this.#beingReplaced.delete(i);
+      if (this.#beingReplaced.get(i) === token) this.#beingReplaced.delete(i);
       if (!this.#closing && this.#beingReplaced.size === 0 && !this.#members.some((m) => m.alive)) {
         this.#failAll("every pool worker died");
       }
     }
+  }
+
+  /**
+   * The replacement of index `i` said "ready" (called in that message's handler): from now on
+   * it is the live worker `i`, whose results count.
+   */
+  #adopt(i: number): void {
+    if (this.#closing) return; // #replace terminates it
+    const m = this.#members[i];
+    m.alive = true;
+    m.booting = false;
+    m.replaced++;
+    if (this.#held) m.worker.ref();
+    this.#refill();
+    this.#q.idle.unpark(i);
   }
 
   /** Whether worker `i` exists and is alive. */
@@ -1064,7 +1096,9 @@ export class WorkerPool implements HandleOwner {
     const q = this.#q;
     const dead = !this.#isAlive(i);
     let requeued = 0;
-    if (dead) {
+    // A replacement past its start already works its own ring (it takes work before the pool
+    // has its "ready"): its queues are not the dead one's any more.
+    if (dead && !this.#members[i].booting) {
       const lifo = q.lifo[i].take();
       if (lifo >= 0 && q.inject.push(lifo)) requeued++;
       for (let id = q.rings[i].pop(); id >= 0; id = q.rings[i].pop()) {
