@@ -7,31 +7,50 @@
  *
  * Storage: one row per task in two typed arrays (times in a Float64Array,
  * counts and flags in a Uint32Array), indexed by the task's header slot,
- * so an instrumented spawn allocates nothing and touches two cache lines;
- * the name and spawn site are one descriptor id (site.ts interns them). A
- * task's own poll-time histogram is a row it takes from a pooled table at
- * its second poll and gives back when it ends (its one first sample is its
- * busy time). Finished tasks are copied into a small ring, kept for the
- * console for {@linkcode KEEP_FINISHED_MS}.
+ * so an instrumented spawn allocates nothing; the name and spawn site are
+ * one descriptor id (site.ts interns them). A task's own poll-time
+ * histogram is a row it takes from a pooled table at its second poll and
+ * gives back when it ends (its one first sample is its busy time). Two
+ * things live on the task object itself (`Task.bits`, which a poll has in
+ * cache anyway): the count of its self-wakes not yet moved to its row
+ * (moved every {@linkcode SELF_FLUSH}, at its next other poll, its end and
+ * any snapshot) and INSTRUMENT_ARMED, "the wait of its next poll is timed".
+ * Finished tasks are copied into a small ring, kept for the console for
+ * {@linkcode KEEP_FINISHED_MS}.
  *
- * Time, and why it is sampled: a clock read (`performance.now()`) costs
- * about 100 ns here, more than a whole `yieldNow` round. So the clock is
- * read once per *window* of polls, not twice per poll: a window opens at a
- * poll start (reusing the last reading when the previous window ended just
- * before, in the same batch) and closes after `stride` polls, or when the
- * batch ends or the drivers do work. The window's time is split evenly among its polls,
- * which enter it as they end.
- * `stride` is 1 (every poll timed exactly) until polls are seen to be
- * fast: it doubles after each window whose polls averaged under
+ * Time, and why it is estimated: a clock read (`performance.now()`) costs
+ * about 100 ns here, more than a whole `yieldNow` round, and a poll that
+ * touches a row of its own costs a cache miss. So the clock is read once
+ * per *window* of polls: a window starts at a reading the scheduler takes
+ * (a batch's start, the end of a driver poll that did work) or at the end
+ * of the previous window, and closes after `stride` polls, or when the
+ * batch ends or the drivers do work. `stride` is 1 until polls are seen to
+ * be fast: it doubles after each window whose polls averaged under
  * {@linkcode FAST_POLL_NS}, up to {@linkcode MAX_STRIDE}, and falls back to
- * 1 after a slower one. Busy time per task is exact at stride 1 and split
- * evenly among at most MAX_STRIDE fast polls otherwise; a long poll that
- * happens in a window of several polls cannot be told from its neighbours,
- * so it is counted on the worker (`unattributedLongPolls`), the stride drops
- * to 1 and the next one is attributed. A wake (or spawn) made inside a poll
- * does not read the clock: the task is stamped when that window closes. One
- * made outside any poll (I/O completions, timers, another thread, Deno's
- * callbacks) reads it at once, so a long wait after it is seen.
+ * 1 after a slower one.
+ * - At stride 1 (slow polls) every poll is timed exactly: busy time, its
+ *   bucket, the task's longest poll, the wait since its wake.
+ * - A fast poll (stride > 1) is counted exactly (polls, self-wakes, wakes)
+ *   and timed at the estimate, the last fast window's time per poll: the
+ *   poll's end is the window's start plus its place in it times the
+ *   estimate, and its busy time and bucket are charged ("folded") at that
+ *   estimate when the task's row is next read (its next slow poll, its
+ *   end, a snapshot). The worker's totals and poll-time histogram get each
+ *   window's real time.
+ * - A task's scheduled time is not summed wait by wait: it is the rest of
+ *   its life, neither busy nor idle (idle runs from the end of a poll that
+ *   left it waiting to the wake by someone else).
+ * - The worker's scheduled-time histogram and the lost-wake check take
+ *   every wait from a spawn or a wake by someone else, and one in
+ *   {@linkcode SELF_SAMPLE} waits after a fast self-wake, counted
+ *   SELF_SAMPLE times (a self-wake at stride 1 is timed every time).
+ * A long poll in a window of several polls cannot be told from its
+ * neighbours, so it is counted on the worker (`unattributedLongPolls`), the
+ * stride drops to 1 and the next one is attributed. A wake (or spawn) made
+ * inside a poll does not read the clock: the task is stamped when that
+ * window closes. One made outside any poll (I/O completions, timers,
+ * another thread, Deno's callbacks) reads it at once, so a long wait after
+ * it is seen.
  *
  * Warnings (each kind at most once per task, and at most
  * {@linkcode WARNINGS_PER_SECOND} of a kind per second — all are counted;
@@ -42,7 +61,9 @@
  *   {@linkcode LOST_WAKE_MS}), seen at its late poll or at a snapshot (a
  *   new task's wait for its first poll is scheduled time, not a lost wake).
  * - `self-wake-loop`: `selfWakeLoop` (default {@linkcode SELF_WAKE_LOOP})
- *   polls in a row ended with the task having woken itself.
+ *   polls in a row ended with the task having woken itself (seen when its
+ *   self-wakes move to its row: at most SELF_FLUSH - 1 polls late; the
+ *   message gives the run seen).
  * - `lost-error`: the task failed and the runtime reported the error as
  *   unhandled — its handle was detached, or the runtime went idle or shut
  *   down with nobody having joined it. JS gives no sound "handle dropped"
@@ -53,7 +74,7 @@
  * @module
  */
 
-import type { Task } from "../task/task.ts";
+import { INSTRUMENT_ARMED, INSTRUMENT_COUNT_SHIFT, type Task } from "../task/task.ts";
 import { SENTINEL_SLOT } from "../task/header_table.ts";
 import {
   bucketOf,
@@ -67,6 +88,7 @@ import {
 } from "./histogram.ts";
 import type { TaskSnapshot, TaskStateName, TaskWarning, WarningKind } from "./snapshot.ts";
 import { takeSuspended, watchSuspends } from "../operation.ts";
+import { tryCurrentWaker } from "../scheduler/context.ts";
 import { descriptor, descriptorName, descriptorSite, NO_DESCRIPTOR } from "./site.ts";
 
 /** Default long-poll threshold, ms. */
@@ -78,7 +100,7 @@ export const SELF_WAKE_LOOP = 1000;
 /** How long finished tasks stay in the snapshots, ms. */
 export const KEEP_FINISHED_MS = 5000;
 /** Most polls timed by one clock reading. */
-export const MAX_STRIDE = 64;
+export const MAX_STRIDE = 128;
 /** Polls faster than this on average may share a clock reading, ns. */
 export const FAST_POLL_NS = 2000;
 /** Warnings kept. */
@@ -90,6 +112,8 @@ const MAX_FINISHED = 256;
 /** Distinct task names with series of their own; more share the name `(other)`. */
 export const MAX_NAMES = 64;
 const INITIAL_CAPACITY = 1024;
+/** Rows grow by this factor (a copy each time: fewer, larger steps). */
+const GROWTH = 4;
 
 /**
  * Settings of the instrumentation (`new Runtime({ instrument: { … } })`).
@@ -116,25 +140,31 @@ const S_DONE = 3;
 const S_CANCELLED = 4;
 const STATE_NAMES: readonly TaskStateName[] = ["idle", "scheduled", "running", "done", "cancelled"];
 
-// The Float64 row of a task: times in ns since the instrument started.
-const F_BUSY = 0;
-const F_SCHED = 1;
-const F_IDLE = 2;
-const F_SPAWNED = 3;
-const F_LAST_END = 4;
-const F_READY = 5;
-const F_MAX = 6;
-/** Row length (one spare entry: a power of two indexes with a shift). */
+// The Float64 row of a task: times in ns since the instrument started, and
+// the counts a self-woken poll updates (the first four: what such a poll
+// touches shares one cache line however the row is aligned by 16 bytes).
+const F_LAST_END = 0;
+const F_READY = 1;
+/** Self-wakes (a count). */
+const F_SELF_WAKES = 2;
+/** F_SELF_WAKES at its last poll that did not wake itself (the self-wake run starts there). */
+const F_SELF_BASE = 3;
+const F_BUSY = 4;
+const F_IDLE = 5;
+const F_SPAWNED = 6;
+const F_MAX = 7;
 const F_ROW = 8;
 // The Uint32 row of a task.
-const U_POLLS = 0;
-/** Wakes by others (self-wakes are U_SELF_WAKES; the snapshot adds them). */
+/** Polls that did not end in a self-wake (its polls: these plus F_SELF_WAKES). */
+const U_OTHER_POLLS = 0;
+/** Wakes by others (self-wakes are F_SELF_WAKES; the snapshot adds them). */
 const U_WAKES = 1;
-const U_SELF_WAKES = 2;
+/** Its polls whose time is in F_BUSY and its histogram (the rest are fast polls not yet folded in). */
+const U_FOLDED = 2;
 const U_STATE = 3;
 const U_WARNED = 4;
-/** U_SELF_WAKES at its last poll that did not wake itself (the self-wake run starts there). */
-const U_SELF_BASE = 5;
+/** How many waits the one timed from F_READY stands for (while the task is INSTRUMENT_ARMED). */
+const U_WEIGHT = 5;
 const U_DESC = 6;
 /**
  * Its poll-time histogram: 0 before its first poll; 1…H_ROW after one poll,
@@ -153,6 +183,20 @@ const INITIAL_HISTS = 64;
 const UNSTAMPED = -1;
 /** Not known (polled before its wake was stamped, or already used): no wait counted. */
 const UNKNOWN = -2;
+/**
+ * One fast self-woken poll in this many has its wait for the next poll
+ * timed (the task is marked INSTRUMENT_ARMED), and that wait counts this
+ * many times in the worker's scheduled-time histogram.
+ */
+export const SELF_SAMPLE = 16;
+/** Self-wakes counted on the task (in `Task.bits`) before they move to its row, at most. */
+export const SELF_FLUSH = 16;
+/** One self-wake in `Task.bits`. */
+const PENDING_UNIT = 1 << INSTRUMENT_COUNT_SHIFT;
+/** The bits of `Task.bits` below the count. */
+const BELOW_COUNT = PENDING_UNIT - 1;
+/** The poll-time estimate before any window closed, ns. */
+const FIRST_ESTIMATE_NS = 1000;
 
 const W_LONG = 1;
 const W_LOST_WAKE = 2;
@@ -193,7 +237,6 @@ class Finished {
   /** Its histogram as U_HIST says (HIST_ROW: in `hist`). */
   hv = 0;
   readonly hist: Float64Array = new Float64Array(H_ROW);
-  ready = UNKNOWN;
   atNs = 0;
   totals: NameTotals = newTotals();
 }
@@ -227,13 +270,28 @@ export class Instrument {
   readonly scheduledTimes: HistogramBuilder = new HistogramBuilder();
   /** Totals since start. */
   totalPolls = 0;
-  totalSelfWakes = 0;
-  /** Wakes by others (a self-wake is counted in totalSelfWakes only). */
+  /** Wakes by others (a self-wake is counted in its task's row only). */
   #otherWakes = 0;
+  /** Self-wakes of the finished tasks (the live ones are in their rows). */
+  #finishedSelfWakes = 0;
   totalBusyNs = 0;
   /** Wakes, self-wakes included. */
   get totalWakes(): number {
     return this.#otherWakes + this.totalSelfWakes;
+  }
+  /** Self-wakes (a task woke itself during its poll: yieldNow, budget). */
+  get totalSelfWakes(): number {
+    let n = this.#finishedSelfWakes;
+    const tasks = this.#tasks;
+    const f = this.#f;
+    const end = Math.min(tasks.length, this.#cap);
+    for (let s = 1; s < end; s++) {
+      const t = tasks[s];
+      if (t !== undefined && t.slot === s) {
+        n += f[s * F_ROW + F_SELF_WAKES] + (t.bits >>> INSTRUMENT_COUNT_SHIFT);
+      }
+    }
+    return n;
   }
   /** Long polls hidden in a window of several polls (see the module doc). */
   unattributedLongPolls = 0;
@@ -268,13 +326,18 @@ export class Instrument {
   /** Slots woken or spawned since the last clock reading. */
   #unstamped = new Int32Array(INITIAL_CAPACITY);
   #unstampedLen = 0;
-  readonly #win = new Int32Array(MAX_STRIDE);
-  readonly #winSelf = new Uint8Array(MAX_STRIDE);
-  readonly #winFin: (Finished | null)[] = new Array(MAX_STRIDE).fill(null);
-  /** Entries of the open window whose task finished (#winFin set). */
-  #finsInWindow = 0;
+  /** Polls in the open window, and its start (a clock reading). */
   #winLen = 0;
   #winStart = 0;
+  /** The last closed window's time per poll: what a fast poll is charged. */
+  #est = FIRST_ESTIMATE_NS;
+  #estBucket = bucketOf(FIRST_ESTIMATE_NS);
+  /** The slot polled last (a window of one poll closed by a break is its own). */
+  #lastSlot = 0;
+  /** Fast self-woken polls until the next one whose wait is timed. */
+  #sampleIn = SELF_SAMPLE;
+  /** `Task.bits` from which its self-wakes move to its row. */
+  readonly #flushAt: number;
   #stride = 1;
   #chain = false;
   #last = 0;
@@ -315,6 +378,7 @@ export class Instrument {
     this.longPollNs = positive("longPollMs", options?.longPollMs, LONG_POLL_MS) * 1e6;
     this.lostWakeNs = positive("lostWakeMs", options?.lostWakeMs, LOST_WAKE_MS) * 1e6;
     this.selfWakeLoop = positive("selfWakeLoop", options?.selfWakeLoop, SELF_WAKE_LOOP);
+    this.#flushAt = Math.min(SELF_FLUSH, Math.ceil(this.selfWakeLoop)) * PENDING_UNIT;
     this.#stopWatch = watchSuspends();
     this.#grow(INITIAL_CAPACITY);
   }
@@ -330,7 +394,7 @@ export class Instrument {
   }
 
   #grow(min: number): void {
-    let cap = this.#cap === 0 ? INITIAL_CAPACITY : this.#cap * 2;
+    let cap = this.#cap === 0 ? INITIAL_CAPACITY : this.#cap * GROWTH;
     while (cap < min) cap *= 2;
     const f = new Float64Array(cap * F_ROW);
     f.set(this.#f);
@@ -363,18 +427,6 @@ export class Instrument {
     return at;
   }
 
-  /** Count a poll in bucket `b` for the task whose U row is at `q`, holding no pool row yet (`hv`). */
-  #histAdd(q: number, hv: number, b: number): void {
-    if (hv === 0) {
-      this.#u[q + U_HIST] = b + 1;
-      return;
-    }
-    const at = this.#takeHistRow();
-    this.#h[at + hv - 1] = 1;
-    this.#h[at + b]++;
-    this.#u[q + U_HIST] = at / H_ROW + HIST_ROW;
-  }
-
   /** A clock reading, ns since start. */
   #read(): number {
     const t = (this.#clock() - this.#originMs) * 1e6;
@@ -395,18 +447,18 @@ export class Instrument {
   #stamp(t: number): void {
     const n = this.#unstampedLen;
     if (n === 0) return;
-    const u = this.#unstamped;
+    const un = this.#unstamped;
     const f = this.#f;
-    const polls = this.#u;
+    const u = this.#u;
     for (let i = 0; i < n; i++) {
-      const s = u[i];
+      const s = un[i];
       const r = s * F_ROW;
       if (f[r + F_SPAWNED] === UNSTAMPED) {
         f[r + F_SPAWNED] = t;
         f[r + F_LAST_END] = t;
       }
       if (f[r + F_READY] === UNSTAMPED) {
-        if (polls[s * U_ROW + U_POLLS] > 0) {
+        if (pollsOf(f, u, s) > 0) {
           const idle = t - f[r + F_LAST_END];
           if (idle > 0) f[r + F_IDLE] += idle;
         }
@@ -416,6 +468,29 @@ export class Instrument {
     this.#unstampedLen = 0;
   }
 
+  /**
+   * Time the wait of `task`'s next poll from `ready` (UNSTAMPED: the next
+   * clock reading), standing for `weight` waits: the task is marked
+   * INSTRUMENT_ARMED till that poll.
+   */
+  #arm(task: Task<unknown>, ready: number, weight: number): void {
+    const s = task.slot;
+    task.bits |= INSTRUMENT_ARMED;
+    this.#f[s * F_ROW + F_READY] = ready;
+    this.#u[s * U_ROW + U_WEIGHT] = weight;
+  }
+
+  /** The wait `task` (slot `s`) was armed for ends at `start`: count it, unmark it. */
+  #disarm(task: Task<unknown>, s: number, start: number): void {
+    task.bits &= ~INSTRUMENT_ARMED;
+    const f = this.#f;
+    const r = s * F_ROW;
+    const ready = f[r + F_READY];
+    // Polled before the wake was stamped: not known, not counted.
+    if (ready >= 0) this.#waited(s, ready, start, this.#u[s * U_ROW + U_WEIGHT]);
+    f[r + F_READY] = UNKNOWN;
+  }
+
   /** A task was spawned (its slot is fresh). */
   spawned(task: Task<unknown>): void {
     const s = task.slot;
@@ -423,22 +498,22 @@ export class Instrument {
     const f = this.#f;
     const r = s * F_ROW;
     f[r + F_BUSY] = 0;
-    f[r + F_SCHED] = 0;
+    f[r + F_SELF_WAKES] = 0;
+    f[r + F_SELF_BASE] = 0;
     f[r + F_IDLE] = 0;
     f[r + F_SPAWNED] = UNSTAMPED;
     f[r + F_LAST_END] = 0;
-    f[r + F_READY] = UNSTAMPED;
     f[r + F_MAX] = 0;
     const u = this.#u;
     const q = s * U_ROW;
-    u[q + U_POLLS] = 0;
+    u[q + U_OTHER_POLLS] = 0;
     u[q + U_WAKES] = 0;
-    u[q + U_SELF_WAKES] = 0;
+    u[q + U_FOLDED] = 0;
     u[q + U_STATE] = S_SCHEDULED;
     u[q + U_WARNED] = 0;
-    u[q + U_SELF_BASE] = 0;
     u[q + U_DESC] = NO_DESCRIPTOR;
     u[q + U_HIST] = 0;
+    this.#arm(task, UNSTAMPED, 1);
     this.#later(s);
   }
 
@@ -473,7 +548,7 @@ export class Instrument {
     const q = s * U_ROW;
     this.#u[q + U_WAKES]++;
     this.#u[q + U_STATE] = S_SCHEDULED;
-    this.#f[s * F_ROW + F_READY] = UNSTAMPED;
+    this.#arm(task, UNSTAMPED, 1);
     this.#otherWakes++;
     this.#later(s);
   }
@@ -483,54 +558,133 @@ export class Instrument {
     const s = task.slot;
     if (s === SENTINEL_SLOT || this.#u[s * U_ROW + U_STATE] !== S_IDLE) return;
     this.#u[s * U_ROW + U_STATE] = S_SCHEDULED;
-    this.#f[s * F_ROW + F_READY] = UNSTAMPED;
+    this.#arm(task, UNSTAMPED, 1);
     this.#later(s);
   }
 
   /**
-   * A poll of `task` begins. Its window entry is made when it ends
-   * (pollEnd, finished): a window holds finished polls only.
+   * A run of polls begins (a batch, or the polls after the drivers did
+   * work): the first window starts at `ms`, a reading of the clock.
+   *
+   * @param ms the scheduler's reading (its realClock), taken just before.
    */
-  pollStart(task: Task<unknown>): void {
-    if (!this.#chain) this.#open();
-    this.#u[task.slot * U_ROW + U_STATE] = S_RUNNING;
-  }
-
-  /** Start a chain of windows: read the clock (outside a batch's run of polls). */
-  #open(): void {
-    const t = this.#read();
+  resume(ms: number): void {
+    if (this.#winLen > 0) this.#closeWindow();
+    const t = (ms - this.#originMs) * 1e6;
+    this.#last = t;
     this.#stamp(t);
     this.#winStart = t;
     this.#chain = true;
   }
 
   /**
-   * The poll of `task` returned and the task lives on; `notified` when it
-   * woke itself during the poll (it is queued again at once).
+   * The poll of `task` returned with the task having woken itself (yieldNow,
+   * budget): it is queued again at once (its state stays scheduled). A fast
+   * poll counts itself on the task and touches its row only now and then.
    */
-  pollEnd(task: Task<unknown>, notified: boolean): void {
+  pollEndSelf(task: Task<unknown>): void {
+    takeSuspended();
+    const b = task.bits + PENDING_UNIT;
+    task.bits = b;
+    const n = this.#winLen + 1;
+    this.#winLen = n;
+    this.#lastSlot = task.slot;
+    if (this.#stride === 1) {
+      this.#flush(task);
+      this.#closeWindow();
+      return;
+    }
+    const due = --this.#sampleIn === 0;
+    if (due || (b & INSTRUMENT_ARMED) !== 0 || b >= this.#flushAt) this.#selfRow(task, n);
+    if (n >= this.#stride) this.#closeWindow();
+  }
+
+  /**
+   * A fast self-woken poll, the `n`-th of its window, that touches the row:
+   * its wait was timed, or the next one is to be, or its count moves over.
+   */
+  #selfRow(task: Task<unknown>, n: number): void {
     const s = task.slot;
-    const i = this.#winLen;
+    const f = this.#f;
+    const r = s * F_ROW;
+    const end = this.#winStart + n * this.#est;
+    f[r + F_LAST_END] = end;
+    if ((task.bits & INSTRUMENT_ARMED) !== 0) this.#disarm(task, s, end - this.#est);
+    if (this.#sampleIn === 0) {
+      this.#sampleIn = SELF_SAMPLE;
+      this.#arm(task, end, SELF_SAMPLE);
+    }
+    if (task.bits >= this.#flushAt) this.#flush(task);
+  }
+
+  /** Move the self-wakes counted on `task` to its row (and see whether they make a loop). */
+  #flush(task: Task<unknown>): void {
+    const b = task.bits;
+    const pending = b >>> INSTRUMENT_COUNT_SHIFT;
+    if (pending === 0) return;
+    task.bits = b & BELOW_COUNT;
+    const s = task.slot;
+    const r = s * F_ROW;
+    const self = this.#f[r + F_SELF_WAKES] + pending;
+    this.#f[r + F_SELF_WAKES] = self;
+    const run = self - this.#f[r + F_SELF_BASE];
+    if (run >= this.selfWakeLoop) this.#warn(s, W_SELF, "self-wake-loop", run);
+  }
+
+  /**
+   * The poll of `task` returned and the task lives on, not woken by itself
+   * (idle until something wakes it).
+   */
+  pollEnd(task: Task<unknown>): void {
+    this.#flush(task);
+    const s = task.slot;
     const u = this.#u;
     const q = s * U_ROW;
-    if (notified) {
-      takeSuspended();
-      this.#win[i] = ~s;
-      u[q + U_STATE] = S_SCHEDULED;
-      const self = u[q + U_SELF_WAKES] + 1;
-      u[q + U_SELF_WAKES] = self;
-      this.totalSelfWakes++;
-      if (self - u[q + U_SELF_BASE] === this.selfWakeLoop) {
-        this.#warn(s, W_SELF, "self-wake-loop", this.selfWakeLoop);
-      }
-    } else {
-      this.#win[i] = s;
-      this.#leaves[s] = takeSuspended();
-      u[q + U_STATE] = S_IDLE;
-      u[q + U_SELF_BASE] = u[q + U_SELF_WAKES];
+    this.#leaves[s] = takeSuspended();
+    u[q + U_STATE] = S_IDLE;
+    u[q + U_OTHER_POLLS]++;
+    const r = s * F_ROW;
+    this.#f[r + F_SELF_BASE] = this.#f[r + F_SELF_WAKES];
+    this.#ended(task);
+  }
+
+  /**
+   * Time the poll of `task` that just ended (its counts are made). A fast
+   * poll (stride > 1) is charged later, at the estimate (see the module
+   * doc); it only gets its end time, the estimate's. A slow one closes its
+   * window of one and is charged exactly.
+   */
+  #ended(task: Task<unknown>): void {
+    const s = task.slot;
+    const n = this.#winLen + 1;
+    this.#winLen = n;
+    this.#lastSlot = s;
+    if (this.#stride === 1) {
+      this.#closeWindow();
+      return;
     }
-    this.#winLen = i + 1;
-    if (i + 1 >= this.#stride) this.#closeWindow();
+    const f = this.#f;
+    const r = s * F_ROW;
+    const end = this.#winStart + n * this.#est;
+    if ((task.bits & INSTRUMENT_ARMED) !== 0) this.#disarm(task, s, end - this.#est);
+    f[r + F_LAST_END] = end;
+    if (n >= this.#stride) this.#closeWindow();
+  }
+
+  /**
+   * Slot `s`, ready since `ready`, was polled at `start`: the worker's
+   * scheduled-time histogram (`weight` samples), lost wakes.
+   */
+  #waited(s: number, ready: number, start: number, weight: number): void {
+    const wait = start > ready ? start - ready : 0;
+    this.scheduledTimes.counts[bucketOf(wait)] += weight;
+    this.scheduledTimes.sumNs += wait * weight;
+    if (wait > this.scheduledTimes.maxNs) this.scheduledTimes.maxNs = wait;
+    if (wait > this.lostWakeNs) {
+      // Not its first poll (its self-wakes still on the task count too).
+      const pending = (this.#tasks[s]?.bits ?? 0) >>> INSTRUMENT_COUNT_SHIFT;
+      if (pollsOf(this.#f, this.#u, s) + pending > 1) this.#warn(s, W_LOST_WAKE, "lost-wake", wait);
+    }
   }
 
   /** End the current window, if any, and the chain of readings (drivers, hops, parks). */
@@ -539,6 +693,10 @@ export class Instrument {
     this.#chain = false;
   }
 
+  /**
+   * Close the open window: read the clock; a window of one slow poll (stride
+   * 1) charges it exactly, a window of fast ones sets the estimate.
+   */
   #closeWindow(): void {
     const t = this.#read();
     const k = this.#winLen;
@@ -546,9 +704,12 @@ export class Instrument {
     const start = this.#winStart;
     const total = t - start;
     const d = total / k;
-    const long = k === 1 && d > this.longPollNs;
-    if (this.#finsInWindow === 0) this.#chargeLive(start, d, 0, k, long);
-    else this.#chargeMixed(start, d, k, long);
+    if (this.#stride === 1) this.#exact(this.#lastSlot, start, t);
+    else if (k === 1 && total > this.longPollNs) {
+      // A fast poll turned slow, alone in its window (closed by a break).
+      if (this.#lastSlot !== SENTINEL_SLOT) this.#warn(this.#lastSlot, W_LONG, "long-poll", total);
+      else this.unattributedLongPolls++;
+    }
     this.totalPolls += k;
     this.pollTimes.addMany(d, k);
     this.totalBusyNs += total;
@@ -557,128 +718,83 @@ export class Instrument {
       this.#stride = 1;
     } else if (d < FAST_POLL_NS) {
       if (this.#stride < MAX_STRIDE) this.#stride <<= 1;
+      this.#est = d;
+      this.#estBucket = bucketOf(d);
     } else this.#stride = 1;
     this.#winStart = t;
     this.#stamp(t);
   }
 
-  /** A woken task waited `wait` ns to be polled: the worker's scheduled-time histogram. */
-  #scheduled(wait: number): void {
-    this.scheduledTimes.counts[bucketOf(wait)]++;
-    this.scheduledTimes.sumNs += wait;
-    if (wait > this.scheduledTimes.maxNs) this.scheduledTimes.maxNs = wait;
-  }
-
-  /**
-   * Charge the window's entries `from`…`to`-1, polls of live tasks, `d` ns
-   * each from `start` (the loop every poll goes through); `long`: the one
-   * poll of the window ran past longPollNs.
-   */
-  #chargeLive(start: number, d: number, from: number, to: number, long: boolean): void {
-    const b = bucketOf(d);
-    const win = this.#win;
+  /** Charge the poll of slot `s` that ran from `start` to `end` (its counts are made). */
+  #exact(s: number, start: number, end: number): void {
     const f = this.#f;
     const u = this.#u;
-    const sc = this.scheduledTimes.counts;
-    const lostWakeNs = this.lostWakeNs;
-    let scSum = 0;
-    let scMax = 0;
-    for (let i = from; i < to; i++) {
-      const e = win[i];
-      const s = e < 0 ? ~e : e;
-      const r = s * F_ROW;
-      const q = s * U_ROW;
-      const polls = u[q + U_POLLS];
-      const ready = f[r + F_READY];
-      if (ready >= 0) {
-        const wait = start > ready ? start - ready : 0;
-        f[r + F_SCHED] += wait;
-        // bucketOf, inline (this loop runs once per poll).
-        sc[
-          wait <= FIRST_BOUND_NS
-            ? 0
-            : wait > LAST_BOUND_NS
-            ? BUCKETS
-            : (33 - Math.clz32(Math.ceil(wait) - 1) - FIRST_LOG2) >> 1
-        ]++;
-        scSum += wait;
-        if (wait > scMax) scMax = wait;
-        if (wait > lostWakeNs && polls > 0) this.#warn(s, W_LOST_WAKE, "lost-wake", wait);
-        f[r + F_READY] = UNKNOWN;
-      }
-      u[q + U_POLLS] = polls + 1;
-      f[r + F_BUSY] += d;
-      const hv = u[q + U_HIST];
-      if (hv >= HIST_ROW) this.#h[(hv - HIST_ROW) * H_ROW + b]++;
-      else this.#histAdd(q, hv, b);
-      if (d > f[r + F_MAX]) f[r + F_MAX] = d;
-      if (long) this.#warn(s, W_LONG, "long-poll", d);
-      start += d;
-      f[r + F_LAST_END] = start;
-      if (e < 0) f[r + F_READY] = start;
-    }
-    this.scheduledTimes.sumNs += scSum;
-    if (scMax > this.scheduledTimes.maxNs) this.scheduledTimes.maxNs = scMax;
+    const r = s * F_ROW;
+    const q = s * U_ROW;
+    const polls = pollsOf(f, u, s);
+    this.#fold(s, polls - 1);
+    const d = end - start;
+    const task = this.#tasks[s];
+    if (task !== undefined && (task.bits & INSTRUMENT_ARMED) !== 0) this.#disarm(task, s, start);
+    f[r + F_BUSY] += d;
+    u[q + U_FOLDED] = polls;
+    this.#histAdd(q, 1, bucketOf(d));
+    if (d > f[r + F_MAX]) f[r + F_MAX] = d;
+    if (d > this.longPollNs) this.#warn(s, W_LONG, "long-poll", d);
+    f[r + F_LAST_END] = end;
+    if (task !== undefined && u[q + U_STATE] === S_SCHEDULED) this.#arm(task, end, 1);
   }
 
-  /** #chargeLive for a window holding polls of finished tasks (their rows are in the ring). */
-  #chargeMixed(start: number, d: number, k: number, long: boolean): void {
-    const b = bucketOf(d);
-    this.#finsInWindow = 0;
-    for (let i = 0; i < k; i++) {
-      const fin = this.#winFin[i];
-      if (fin === null) {
-        let j = i + 1;
-        while (j < k && this.#winFin[j] === null) j++;
-        this.#chargeLive(start, d, i, j, long);
-        start += d * (j - i);
-        i = j - 1;
-        continue;
-      }
-      this.#winFin[i] = null;
-      if (fin.ready >= 0) {
-        const wait = start > fin.ready ? start - fin.ready : 0;
-        fin.ready = UNKNOWN;
-        fin.sched += wait;
-        fin.totals.scheduledNs += wait;
-        this.#scheduled(wait);
-        if (wait > this.lostWakeNs && fin.polls > 0) {
-          this.#raiseFor(fin.id, fin.desc, "lost-wake", wait);
-        }
-      }
-      if (long) this.#raiseFor(fin.id, fin.desc, "long-poll", d);
-      fin.polls++;
-      fin.busy += d;
-      fin.totals.polls++;
-      fin.totals.busyNs += d;
-      if (fin.hv === 0) fin.hv = b + 1;
-      else {
-        if (fin.hv < HIST_ROW) {
-          fin.hist.fill(0);
-          fin.hist[fin.hv - 1] = 1;
-          fin.hv = HIST_ROW;
-        }
-        fin.hist[b]++;
-      }
-      if (d > fin.max) fin.max = d;
-      start += d;
-      fin.lastEnd = start;
-      fin.atNs = start;
+  /** Charge the fast polls of slot `s` up to its `upTo`-th at the estimate. */
+  #fold(s: number, upTo: number): void {
+    const f = this.#f;
+    const r = s * F_ROW;
+    const q = s * U_ROW;
+    const n = upTo - this.#u[q + U_FOLDED];
+    if (n <= 0) return;
+    const d = this.#est;
+    f[r + F_BUSY] += n * d;
+    this.#u[q + U_FOLDED] = upTo;
+    this.#histAdd(q, n, this.#estBucket);
+    if (d > f[r + F_MAX]) f[r + F_MAX] = d;
+  }
+
+  /** Count `n` polls in bucket `b` in the histogram of the task whose U row is at `q`. */
+  #histAdd(q: number, n: number, b: number): void {
+    const hv = this.#u[q + U_HIST];
+    if (hv >= HIST_ROW) {
+      this.#h[(hv - HIST_ROW) * H_ROW + b] += n;
+      return;
     }
+    if (hv === 0 && n === 1) {
+      this.#u[q + U_HIST] = b + 1;
+      return;
+    }
+    const at = this.#takeHistRow();
+    if (hv !== 0) this.#h[at + hv - 1] = 1;
+    this.#h[at + b] += n;
+    this.#u[q + U_HIST] = at / H_ROW + HIST_ROW;
   }
 
   /**
    * `task` finished at the end of the poll just begun (its slot is still
-   * set): its row moves to the ring of finished tasks; polls of it still in
-   * the open window are charged there when the window closes.
+   * set): its row is charged and copied to the ring of finished tasks.
    */
   finished(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
+    this.#flush(task);
     const s = task.slot;
     takeSuspended();
     const f = this.#f;
     const u = this.#u;
     const r = s * F_ROW;
     const q = s * U_ROW;
+    u[q + U_OTHER_POLLS]++;
+    u[q + U_STATE] = cancelled ? S_CANCELLED : S_DONE;
+    this.#ended(task);
+    // Its slot is freed next: a window of one closed by a break is nobody's.
+    if (this.#winLen > 0) this.#lastSlot = SENTINEL_SLOT;
+    const polls = pollsOf(f, u, s);
+    this.#fold(s, polls);
     const desc = u[q + U_DESC];
     const totals = this.#totalsOf(desc);
     const fin = this.#finished[this.#finishedNext];
@@ -687,14 +803,15 @@ export class Instrument {
     fin.id = task.id;
     fin.desc = desc;
     fin.cancelled = cancelled;
-    fin.polls = u[q + U_POLLS];
-    fin.wakes = u[q + U_WAKES] + u[q + U_SELF_WAKES];
-    fin.selfWakes = u[q + U_SELF_WAKES];
+    fin.polls = polls;
+    fin.selfWakes = f[r + F_SELF_WAKES];
+    fin.wakes = u[q + U_WAKES] + fin.selfWakes;
+    this.#finishedSelfWakes += fin.selfWakes;
     fin.busy = f[r + F_BUSY];
-    fin.sched = f[r + F_SCHED];
     fin.idle = f[r + F_IDLE];
     fin.spawnedAt = f[r + F_SPAWNED];
     fin.lastEnd = f[r + F_LAST_END];
+    fin.sched = scheduledOf(f, r, fin.lastEnd, fin.idle);
     fin.max = f[r + F_MAX];
     const hv = u[q + U_HIST];
     fin.hv = hv;
@@ -705,35 +822,19 @@ export class Instrument {
       fin.hv = HIST_ROW;
     }
     u[q + U_HIST] = 0;
-    fin.ready = f[r + F_READY];
-    fin.atNs = this.#last;
+    fin.atNs = fin.lastEnd;
     fin.totals = totals;
     totals.finished++;
     totals.polls += fin.polls;
     totals.busyNs += fin.busy;
     totals.scheduledNs += fin.sched;
-    const n = this.#winLen;
-    for (let i = 0; i < n; i++) {
-      if (this.#win[i] === s && this.#winFin[i] === null) {
-        this.#winFin[i] = fin;
-        this.#finsInWindow++;
-      }
-    }
-    // The entry of this, its last poll.
-    this.#win[n] = s;
-    this.#winSelf[n] = 0;
-    this.#winFin[n] = fin;
-    this.#finsInWindow++;
-    this.#winLen = n + 1;
     if (failed) {
       this.#failedDescs.set(task.id, desc);
       if (this.#failedDescs.size > MAX_FINISHED) {
         this.#failedDescs.delete(this.#failedDescs.keys().next().value!);
       }
     }
-    u[q + U_STATE] = cancelled ? S_CANCELLED : S_DONE;
     if (this.#leaves[s] != null) this.#leaves[s] = null;
-    if (n + 1 >= this.#stride) this.#closeWindow();
   }
 
   /** The totals of the tasks of descriptor `d` (per name; MAX_NAMES names, then `(other)`). */
@@ -811,20 +912,19 @@ export class Instrument {
     if (this.#warnings.length > MAX_WARNINGS) this.#warnings.shift();
   }
 
-  #snapTask(task: Task<unknown>, s: number, now: number): TaskSnapshot {
+  #snapTask(task: Task<unknown>, s: number, now: number, running: boolean): TaskSnapshot {
     const f = this.#f;
     const u = this.#u;
     const r = s * F_ROW;
     const q = s * U_ROW;
-    const st = u[q + U_STATE];
-    const polls = u[q + U_POLLS];
+    const st = running ? S_RUNNING : u[q + U_STATE];
+    const polls = pollsOf(f, u, s);
+    this.#fold(s, polls);
     const spawned = f[r + F_SPAWNED];
     const lastEnd = spawned === UNSTAMPED ? now : f[r + F_LAST_END];
     let idle = f[r + F_IDLE];
     if (st === S_IDLE && polls > 0 && now > lastEnd) idle += now - lastEnd;
-    let scheduled = f[r + F_SCHED];
-    const ready = f[r + F_READY];
-    if (st === S_SCHEDULED && ready >= 0 && now > ready) scheduled += now - ready;
+    const scheduled = scheduledOf(f, r, now, idle);
     const hv = u[q + U_HIST];
     const d = u[q + U_DESC];
     return {
@@ -837,8 +937,8 @@ export class Instrument {
       busyNs: f[r + F_BUSY],
       scheduledNs: scheduled,
       idleNs: idle,
-      wakes: u[q + U_WAKES] + u[q + U_SELF_WAKES],
-      selfWakes: u[q + U_SELF_WAKES],
+      wakes: u[q + U_WAKES] + f[r + F_SELF_WAKES],
+      selfWakes: f[r + F_SELF_WAKES],
       sinceLastPollNs: Math.max(0, now - lastEnd),
       ageNs: spawned === UNSTAMPED ? 0 : Math.max(0, now - spawned),
       waitingOn: st === S_IDLE ? kindOf(this.#leaves[s]) : null,
@@ -864,6 +964,8 @@ export class Instrument {
     if (this.#winLen > 0) this.#closeWindow();
     else this.#stamp(this.#read());
     const now = this.#last;
+    // Inside a batch, the task polled now is the one asking (or none).
+    const running = this.#chain ? tryCurrentWaker() : null;
     const out: TaskSnapshot[] = [];
     const tasks = this.#tasks;
     const n = Math.min(tasks.length, this.#cap);
@@ -872,12 +974,14 @@ export class Instrument {
       if (t === undefined || t.slot !== s) continue;
       const ready = this.#f[s * F_ROW + F_READY];
       if (
-        this.#u[s * U_ROW + U_STATE] === S_SCHEDULED && ready >= 0 &&
-        now - ready > this.lostWakeNs && this.#u[s * U_ROW + U_POLLS] > 0
+        t !== running && this.#u[s * U_ROW + U_STATE] === S_SCHEDULED &&
+        (t.bits & INSTRUMENT_ARMED) !== 0 && ready >= 0 &&
+        now - ready > this.lostWakeNs && pollsOf(this.#f, this.#u, s) > 0
       ) {
         this.#warn(s, W_LOST_WAKE, "queued", now - ready);
       }
-      out.push(this.#snapTask(t, s, now));
+      this.#flush(t);
+      out.push(this.#snapTask(t, s, now, t === running));
     }
     const keep = now - KEEP_FINISHED_MS * 1e6;
     for (let i = 0; i < this.#finishedCount; i++) {
@@ -922,13 +1026,33 @@ export class Instrument {
         byTotals.set(own, e);
         out.set(descriptorName(this.#u[s * U_ROW + U_DESC]) ?? "(unnamed)", e);
       }
+      this.#flush(t);
+      const polls = pollsOf(this.#f, this.#u, s);
+      this.#fold(s, polls);
+      const r = s * F_ROW;
       e.alive++;
-      e.polls += this.#u[s * U_ROW + U_POLLS];
-      e.busyNs += this.#f[s * F_ROW + F_BUSY];
-      e.scheduledNs += this.#f[s * F_ROW + F_SCHED];
+      e.polls += polls;
+      e.busyNs += this.#f[r + F_BUSY];
+      e.scheduledNs += scheduledOf(this.#f, r, this.#last, this.#f[r + F_IDLE]);
     }
     return out;
   }
+}
+
+/** Polls of the task in slot `s`. */
+function pollsOf(f: Float64Array, u: Uint32Array, s: number): number {
+  return u[s * U_ROW + U_OTHER_POLLS] + f[s * F_ROW + F_SELF_WAKES];
+}
+
+/**
+ * Scheduled time of the task whose F row is at `r`, up to `at`, its idle
+ * time being `idle`: the rest of its life, neither busy nor idle.
+ */
+function scheduledOf(f: Float64Array, r: number, at: number, idle: number): number {
+  const spawned = f[r + F_SPAWNED];
+  if (spawned < 0) return 0;
+  const v = at - spawned - f[r + F_BUSY] - idle;
+  return v > 0 ? v : 0;
 }
 
 function finishedSnapshot(f: Finished, now: number): TaskSnapshot {

@@ -62,11 +62,20 @@ function newDescriptor(name: string | null, site: string | null): number {
   return names.length - 1;
 }
 
+/** The last key looked up and its entry (spawns in a loop share one body kind). */
+let lastKey: object | null = null;
+let lastEntry: SiteEntry | null = null;
+
 function entryOf(key: unknown): SiteEntry {
   const k = siteKey(key);
   if (k !== null) {
+    if (k === lastKey) return lastEntry!;
     const hit = byKey.get(k);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      lastKey = k;
+      lastEntry = hit;
+      return hit;
+    }
   }
   const site = captureSite();
   if (k === null) {

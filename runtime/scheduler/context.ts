@@ -107,6 +107,22 @@ export function currentCore(): Core {
 }
 
 /**
+ * The task being polled now (or polled last in the batch running now), or
+ * null outside a batch.
+ *
+ * @returns its waker, or null.
+ * @example
+ * ```ts
+ * import { tryCurrentWaker } from "./context.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(tryCurrentWaker(), null);
+ * ```
+ */
+export function tryCurrentWaker(): Waker | null {
+  return currentTask;
+}
+
+/**
  * The core of the worker polling now, or null outside any task poll.
  *
  * @example

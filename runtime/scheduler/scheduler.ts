@@ -471,6 +471,7 @@ export class Scheduler implements Core {
     if (this.#lastMacrotask === SINCE_PARK) this.#lastMacrotask = entered;
     let start = entered;
     for (;;) {
+      if (this.instrument !== null) this.instrument.resume(start);
       const stopped = this.#runBatch(start);
       if (this.instrument !== null) this.instrument.breakChain();
       enter(null, null);
@@ -582,6 +583,7 @@ export class Scheduler implements Core {
     if (this.instrument !== null) this.instrument.breakChain();
     if (withIo) this.io!.pollNow();
     if (this.time.size > 0) this.time.process();
+    if (this.instrument !== null) this.instrument.resume(this.#realNow());
   }
 
   #runTask(task: Task<unknown>): void {
@@ -620,11 +622,11 @@ export class Scheduler implements Core {
     if (toIdleFast(wordsNow, slot)) {
       // Woken during its own poll (yieldNow, budget): the running reference
       // moves to the new queue entry; back of the queue.
-      if (this.instrument !== null) this.instrument.pollEnd(task, true);
+      if (this.instrument !== null) this.instrument.pollEndSelf(task);
       this.#local.push(task, this.#inject);
       return;
     }
-    if (this.instrument !== null) this.instrument.pollEnd(task, false);
+    if (this.instrument !== null) this.instrument.pollEnd(task);
     // Not notified, or cancelled meanwhile (toIdle cannot say OkNotified here).
     if (toIdle(wordsNow, slot, LOCAL) === ToIdle.Cancelled) this.#cancelTask(task);
   }
@@ -635,7 +637,6 @@ export class Scheduler implements Core {
     this.#polling = task;
     enter(task, this);
     resetBudget(this.config.budget);
-    if (this.instrument !== null) this.instrument.pollStart(task);
   }
 
   /**
@@ -667,7 +668,7 @@ export class Scheduler implements Core {
     }
     // Its finally block suspended (async cleanup): let it run to the end as a
     // cancelled task. A second abort forces it out of the finally block.
-    if (this.instrument !== null) this.instrument.pollEnd(task, false);
+    if (this.instrument !== null) this.instrument.pollEnd(task);
     task.cancelling = true;
     LOCAL.and(this.headers.words, task.slot, ~CANCELLED);
     if (toIdle(this.headers.words, task.slot, LOCAL) === ToIdle.OkNotified) {

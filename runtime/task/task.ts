@@ -194,6 +194,32 @@ const CANCELLING = 1 << 4;
 export const GENERATOR_BODY: number = 1 << 5;
 
 /**
+ * Bit of `Task.bits` the task instrumentation (runtime/instrument/) owns:
+ * the wait of the task's next poll is being timed. Zero when it is off.
+ *
+ * @example
+ * ```ts
+ * import { GENERATOR_BODY, INSTRUMENT_ARMED } from "./task.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(INSTRUMENT_ARMED & GENERATOR_BODY, 0);
+ * ```
+ */
+export const INSTRUMENT_ARMED: number = 1 << 6;
+/**
+ * Bits of `Task.bits` from here up: the task instrumentation's count of
+ * the task's self-wakes not yet moved to its row (kept on the task, whose
+ * object a poll has in cache anyway). Zero when it is off.
+ *
+ * @example
+ * ```ts
+ * import { INSTRUMENT_ARMED, INSTRUMENT_COUNT_SHIFT } from "./task.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(1 << INSTRUMENT_COUNT_SHIFT > INSTRUMENT_ARMED);
+ * ```
+ */
+export const INSTRUMENT_COUNT_SHIFT = 7;
+
+/**
  * `%GeneratorPrototype%.next`. A scheduler that polls many kinds of
  * generators makes `body.next` a megamorphic property load; calling this
  * function directly on a body known to be a native generator skips it.
