@@ -284,7 +284,7 @@ export const DK_MAX_LEN = 0x7ffff000;
 /** Most threads `dk_file_workers` lets an epoll/kqueue file pool run. */
 export const DK_FILE_WORKERS_MAX = 64;
 /** File-pool threads an epoll/kqueue reactor may run until `dk_file_workers` says otherwise. */
-export const DK_FILE_WORKERS_DEFAULT = 1;
+export const DK_FILE_WORKERS_DEFAULT = 4;
 
 /** Size in bytes of a submission record (`struct dk_sqe`). */
 export const SQE_SIZE = 40;

@@ -7,9 +7,10 @@
  * bounce buffer and the bytes are copied into the caller's buffer only when
  * the completion is taken by the still-waiting task. On io_uring a read the
  * kernel already started (in its io-wq worker) cannot be stopped by the
- * cancel and may finish later; on epoll the C file-worker thread may be in
- * the middle of the pread(2). In both cases the late bytes land in the
- * bounce buffer, which the orphaned op keeps until its completion.
+ * cancel and may finish later; on epoll a C file-pool thread may be in the
+ * middle of the pread(2) (a read of cached pages is done at submission, on
+ * the reactor thread, and is never in flight). In both cases the late bytes
+ * land in the bounce buffer, which the orphaned op keeps until its completion.
  *
  * @module
  */

@@ -214,7 +214,7 @@ DK_API int32_t dk_backend(int32_t handle);
 
 /* Bounds of dk_file_workers' n, and the pool size a reactor starts with. */
 #define DK_FILE_WORKERS_MAX 64
-#define DK_FILE_WORKERS_DEFAULT 1
+#define DK_FILE_WORKERS_DEFAULT 4
 
 /*
  * dk_file_workers: the most threads the file pool of an epoll/kqueue reactor may run

@@ -13,9 +13,24 @@
 
 #include <errno.h>
 #include <math.h> /* NAN */
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <linux/openat2.h> /* struct open_how, RESOLVE_CACHED */
+#include <sys/syscall.h>
+#include <sys/uio.h> /* preadv2, RWF_NOWAIT */
+#endif
+
+/* Reads that never block the calling thread: preadv2(RWF_NOWAIT) gives what the page cache
+ * holds or EAGAIN, and openat2(RESOLVE_CACHED) opens only through cached path lookups (Linux
+ * 5.12; on older kernels it fails and the caller takes the worker path). */
+#if defined(__linux__) && defined(RWF_NOWAIT) && defined(SYS_openat2) && defined(RESOLVE_CACHED)
+#define DK_NOWAIT_FILES 1
+#else
+#define DK_NOWAIT_FILES 0
+#endif
 
 static double ts_ms(int64_t sec, int64_t nsec) { return (double)sec * 1e3 + (double)nsec / 1e6; }
 
@@ -187,4 +202,108 @@ int32_t file_op_run(uint8_t op, uint16_t flags, int32_t mode, uint64_t path, uin
   }
   int32_t c = close_claimed(claim, fd);
   return c < 0 ? c : (int32_t)done;
+}
+
+/* --------------------------------------------- page-cache reads on the reactor thread */
+
+/* One preadv2(RWF_NOWAIT) at off (UINT64_MAX: the file position): bytes, or -errno. */
+static ssize_t pread_nowait(int fd, void *buf, uint32_t len, uint64_t off) {
+#if DK_NOWAIT_FILES
+  struct iovec iov = {buf, len};
+  for (;;) {
+    ssize_t n = preadv2(fd, &iov, 1, off == UINT64_MAX ? (off_t)-1 : (off_t)off, RWF_NOWAIT);
+    if (n >= 0) return n;
+    if (errno != EINTR) return -errno;
+  }
+#else
+  (void)fd;
+  (void)buf;
+  (void)len;
+  (void)off;
+  return -EAGAIN;
+#endif
+}
+
+/* Contract: see reactor.h.  A read short of len is not taken as the answer: a no-wait read stops
+ * short where the cache does (a page not read in, a hole), which read(2) would not, so it goes on
+ * until len, the end (0) or a miss; on a miss the worker does the whole read from where it began
+ * (a cursor read moves the position back first). */
+int file_read_nowait(int fd, void *buf, uint32_t len, uint64_t off, int32_t *res) {
+  uint8_t *b = buf;
+  uint32_t done = 0;
+  while (done < len) {
+    ssize_t n = pread_nowait(fd, b + done, len - done, off == UINT64_MAX ? off : off + done);
+    if (n == 0) break;
+    if (n < 0) {
+      if (done == 0) return 0;
+      if (off != UINT64_MAX || lseek(fd, -(off_t)done, SEEK_CUR) >= 0) return 0;
+      break; /* the position cannot go back: what was read is the answer (a short read) */
+    }
+    done += (uint32_t)n;
+  }
+  *res = (int32_t)done;
+  return 1;
+}
+
+/* Contract: see reactor.h. */
+int file_op_nowait(uint8_t op, uint64_t path, uint64_t buf, uint32_t len, int32_t *res,
+                   uint32_t *cflags) {
+#if DK_NOWAIT_FILES
+  /* openat2 or RESOLVE_CACHED refused once: this kernel lacks them.  Shared by every reactor's
+   * thread.  Relaxed: it guards no other data; a thread that has not seen another's store yet
+   * tries openat2 once more, is refused the same way and takes the worker path. */
+  static _Atomic int unsupported;
+  if (op != DK_OP_READ_FILE || atomic_load_explicit(&unsupported, memory_order_relaxed)) return 0;
+  struct open_how how = {0};
+  how.flags = (uint64_t)open_flags(DK_O_RDONLY);
+  how.resolve = RESOLVE_CACHED;
+  int fd;
+  do {
+    fd = (int)syscall(SYS_openat2, AT_FDCWD, (const char *)(uintptr_t)path, &how, sizeof how);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    if (errno == ENOSYS || errno == EINVAL || errno == E2BIG)
+      atomic_store_explicit(&unsupported, 1, memory_order_relaxed);
+    return 0; /* not all cached (EAGAIN), or an error the worker's open(2) reports */
+  }
+  dk_slot s;
+  s.op = op;
+  s.len = len;
+  uint64_t size = 0;
+  int32_t v = file_op_fits(&s, fd, &size);
+  *cflags = 0;
+  if (v <= 0) {
+    if (v == 0) *cflags = DK_CQE_F_MORE;
+    close(fd);
+    *res = v;
+    return 1;
+  }
+  uint8_t *b = (uint8_t *)(uintptr_t)buf;
+  uint32_t done = 0;
+  while (done < len) {
+    ssize_t n = pread_nowait(fd, b + done, len - done, done);
+    if (n < 0) {
+      close(fd);
+      return 0; /* a page not cached: the worker does it all again, blocking */
+    }
+    if (n == 0) break;
+    done += (uint32_t)n;
+    if (done < len && done >= size) break; /* short at the size: the end */
+  }
+  close(fd);
+  if (done == len) { /* it grew to fill the buffer: more may follow */
+    *cflags = DK_CQE_F_MORE;
+    done = 0;
+  }
+  *res = (int32_t)done;
+  return 1;
+#else
+  (void)op;
+  (void)path;
+  (void)buf;
+  (void)len;
+  (void)res;
+  (void)cflags;
+  return 0;
+#endif
 }

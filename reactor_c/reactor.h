@@ -235,6 +235,17 @@ typedef struct dk_file_claim {
  * DK_CQE_F_MORE when the op is not for here. */
 int32_t file_op_run(uint8_t op, uint16_t flags, int32_t mode, uint64_t path, uint64_t buf,
                     uint32_t len, uint32_t *cflags, dk_file_claim *claim);
+/* Page-cache reads on the reactor thread (Linux; elsewhere both return 0).  Neither blocks: each
+ * uses only what is cached (preadv2 RWF_NOWAIT, openat2 RESOLVE_CACHED).
+ * file_read_nowait: a READ of len bytes at off (UINT64_MAX: at, and moving, the file position):
+ * 1 with *res the bytes read (len, or fewer only at the end), or 0 when part is not cached (or an
+ * error): then the position is where it was and the op goes to a file worker.
+ * file_op_nowait: a whole READ_FILE (open, fstat, read, close): 1 with *res and *cflags as
+ * file_op_run gives them, or 0 (not all cached, not a READ_FILE, or an open error: nothing is
+ * left open) and the op goes to a file worker. */
+int file_read_nowait(int fd, void *buf, uint32_t len, uint64_t off, int32_t *res);
+int file_op_nowait(uint8_t op, uint64_t path, uint64_t buf, uint32_t len, int32_t *res,
+                   uint32_t *cflags);
 
 /*
  * Pollers for the readiness engine (ready.c): epoll.c on Linux, kqueue.c on

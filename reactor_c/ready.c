@@ -32,7 +32,11 @@
  *    worker skips a job whose fd another worker is using (take_job).  A
  *    queued job can be cancelled; a running one finishes with its real
  *    result.  CLOSE of an fd a worker is using runs on a worker, after that
- *    job.
+ *    job.  Reads of what the page cache holds skip the pool (Linux): a
+ *    READ_FILE whose path and pages are cached, and a READ on a file fd with
+ *    no job queued or running, are done on the reactor thread with calls that
+ *    cannot block (fs.c file_op_nowait, file_read_nowait), as io_uring does
+ *    them inline; anything not cached goes to a worker.
  *  - Idle fast path: dk_wait/dk_enter with timeout 0 skips the kernel call
  *    when nothing could come of it — no op on any fd list (n_waiting == 0),
  *    no file-worker result posted (d_avail == 0), no wake signalled since the
@@ -431,6 +435,19 @@ static int fd_running(const ready *rd, int32_t fd) {
   return 0;
 }
 
+/* Is a job on TS fd `fd` queued or running?  On the reactor thread (it reads th_started). */
+static int fd_has_jobs(ready *rd, int32_t fd) {
+  if (rd->th_started == 0) return 0; /* no worker: nothing was ever queued */
+  pthread_mutex_lock(&rd->mu);
+  int busy = fd_running(rd, fd);
+  for (uint32_t k = 0; !busy && k < rd->j_len; k++) {
+    const job *j = &rd->jobs[(rd->j_head + k) % rd->j_cap];
+    busy = j->idx != DK_NIL && job_fd(j) == fd;
+  }
+  pthread_mutex_unlock(&rd->mu);
+  return busy;
+}
+
 /*
  * Take the first queued job worker w may run now, with mu held: 1 and *out, or 0.  A job on a TS
  * fd that another worker is running is skipped, and so, because that fd stays busy, is every later
@@ -754,6 +771,16 @@ static int32_t ready_submit_one(dk_reactor *r, const struct dk_sqe *e) {
   case DK_OP_WRITE_FILE: {
     int32_t i = slot_alloc(r, e);
     if (i < 0) return i;
+    /* A READ_FILE whose path and pages are all cached is done here, as io_uring does it inline:
+     * no hand-off to a worker and back.  Its fd is opened and closed within this call, before
+     * any other record is vetted, so it needs no claim. */
+    int32_t res;
+    uint32_t cflags;
+    if (file_op_nowait(e->op, e->addr, e->arg, e->len, &res, &cflags)) {
+      slot_at(r, i)->cflags = (uint8_t)cflags;
+      op_complete(r, i, res);
+      return 0;
+    }
     /* A whole-file op's slot is on no fd list and unqueue_jobs never matches it by fd, so its
      * fd field (WRITE_FILE's mode, passed to the job) is never taken for a TS fd. */
     int32_t v = file_job(r, i);
@@ -768,6 +795,14 @@ static int32_t ready_submit_one(dk_reactor *r, const struct dk_sqe *e) {
     if (k == K_FILE) {
       int32_t i = slot_alloc(r, e);
       if (i < 0) return i;
+      /* A READ of cached pages is done here when no job on this fd is queued or running (it
+       * must not overtake them); what is not cached goes to a worker. */
+      int32_t res;
+      if (e->op == DK_OP_READ && !fd_has_jobs(rd, e->fd) &&
+          file_read_nowait(e->fd, (void *)(uintptr_t)e->addr, e->len, e->arg, &res)) {
+        op_complete(r, i, res);
+        return 0;
+      }
       int32_t v = file_job(r, i);
       if (v < 0) slot_free(r, i);
       return v;

@@ -161,7 +161,7 @@ export interface RuntimeOptions {
   /** Reactor backend (default "auto", or env DOKIO_BACKEND). */
   backend?: Backend;
   /**
-   * Most threads of the reactor's file pool, 1..64 (default 1, or env `DOKIO_FILE_WORKERS`). On
+   * Most threads of the reactor's file pool, 1..64 (default 4, or env `DOKIO_FILE_WORKERS`). On
    * epoll/kqueue they run file opens and regular-file I/O (`fs/`), one job each at a time, ops on
    * one fd in order; io_uring does file I/O in the kernel and ignores it.
    */

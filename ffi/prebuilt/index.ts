@@ -4,12 +4,12 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "86589feb77dfe647",
+  sourceHash: "bf1da88625765d3f",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "b7af479feedfb37957690205c45fa2f840123750e1335723c773d3f5857d931e", size: 55088, packedSize: 28955 },
-    "aarch64-linux": { sha256: "40de94f2ca5a2943b72e1d21b68e11d90eaf2b216a72a75e8d72b74599477af6", size: 52848, packedSize: 27597 },
-    "x86_64-macos": { sha256: "b5800122a2bfcb36e12961851e23d2e341a77b9649fcd6cc489d5c075d857389", size: 51835, packedSize: 21608 },
-    "aarch64-macos": { sha256: "81168bf953dbf77aa715ba095469fe8a5ddca10ed0feede3fed45751229775fc", size: 91008, packedSize: 22403 },
+    "x86_64-linux": { sha256: "c9fc3d0a6ea0d516ee947e3121cd4ff6f5d0e3ef9a96b5e97d265124e20f36f6", size: 56608, packedSize: 29778 },
+    "aarch64-linux": { sha256: "7a4f0c446b8769e0d5339d0fe36cae4304fd2e5b5fe255f973eb9322b6bc854c", size: 54488, packedSize: 28488 },
+    "x86_64-macos": { sha256: "074c86238ad49a3e999917a9f0090d094ea83efb94da271b07ed43e216e1d645", size: 51930, packedSize: 21892 },
+    "aarch64-macos": { sha256: "28530cdd45ceb68625a8b4a516ac0fcc5b2bdd9afe8bdc2c6e170498011ef31d", size: 91104, packedSize: 22706 },
   },
 };
