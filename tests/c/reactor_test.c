@@ -842,7 +842,8 @@ static int t_file_pool(int backend) {
   }
   CHECK_EQ(count_fds(), base);
   int started = threads0 < 0 ? -1 : count_threads() - threads0;
-  if (started >= 0 && backend != DK_BACKEND_IO_URING) CHECK(started >= 1 && started <= 4);
+  /* An upper bound only: threads an earlier io_uring case left (io-wq) may exit meanwhile. */
+  if (started >= 0 && backend != DK_BACKEND_IO_URING) CHECK(started <= 4);
   /* 40 cursor writes on one fd in one submission, then a read of them all: the writes land in
    * submission order, and the read, though its pages may be cached, waits for them (a READ is
    * done on the reactor thread only when no job on its fd is queued or running) */
@@ -866,9 +867,11 @@ static int t_file_pool(int backend) {
     CHECK_EQ(e.result, WRITES * CHUNK);
     CHECK_EQ(one(c, DK_OP_CLOSE, fd, NULL, 0, 0), 0);
     for (uint32_t k = 0; k < WRITES * CHUNK; k++) CHECK_EQ(all[k], (uint8_t)(k / CHUNK + 1));
-    /* the threads it started stay: the pool cannot shrink below them */
-    if (started > 1) CHECK_EQ(dk_file_workers(c->h, 1), -EBUSY);
-    if (started >= 1) CHECK_EQ(dk_file_workers(c->h, started), 0);
+    /* the threads it started stay: the pool cannot shrink below them (how many started depends
+     * on timing: 1 is refused exactly when more did), and may always grow back to 4 */
+    int32_t v = dk_file_workers(c->h, 1);
+    CHECK(v == 0 || v == -EBUSY);
+    CHECK_EQ(dk_file_workers(c->h, 4), 0);
   }
   for (uint32_t k = 0; k < FILES; k++) unlink(paths[k]);
   CHECK_EQ(count_fds(), base);
