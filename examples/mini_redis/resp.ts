@@ -441,6 +441,9 @@ export class Reply {
   buf: Uint8Array;
   /** Bytes encoded. */
   len = 0;
+  /** The view `bytes` gave last, and the buffer it is a view of. */
+  #view: Uint8Array | null = null;
+  #viewOf: Uint8Array | null = null;
 
   /** @param capacity initial size, bytes */
   constructor(capacity = 16384) {
@@ -449,7 +452,12 @@ export class Reply {
 
   /** The encoded bytes (a view, valid until the next append). */
   get bytes(): Uint8Array {
-    return this.buf.subarray(0, this.len);
+    // The last view again when it still fits: a request/reply connection writes the same reply
+    // length over and over, and a view is an allocation per write otherwise.
+    const v = this.#view;
+    if (v !== null && v.length === this.len && this.#viewOf === this.buf) return v;
+    this.#viewOf = this.buf;
+    return this.#view = this.buf.subarray(0, this.len);
   }
 
   /** Forget what was encoded (after it was written). */
