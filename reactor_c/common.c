@@ -246,6 +246,7 @@ static void take_notices(dk_reactor *r) {
       if ((uint32_t)local[k] < r->n_fds) {
         r->fds[local[k]].kind = FK_UNKNOWN;
         r->fds[local[k]].checked = 0;
+        r->fds[local[k]].drained = 0;
       }
       r->ops->closed_elsewhere(r, local[k]);
     }
@@ -255,6 +256,7 @@ static void take_notices(dk_reactor *r) {
         if (r->fds[fd].owner != FD_INTERNAL && fcntl((int)fd, F_GETFD) < 0) {
           r->fds[fd].kind = FK_UNKNOWN;
           r->fds[fd].checked = 0;
+          r->fds[fd].drained = 0;
           r->ops->closed_elsewhere(r, (int32_t)fd);
         }
       }
@@ -300,6 +302,7 @@ void fd_new(dk_reactor *r, int32_t fd, int sock) {
     r->fds[fd].kind = sock ? FK_SOCK : FK_UNKNOWN;
     r->fds[fd].owner = FD_TS;
     r->fds[fd].checked = 0; /* the reactor may close it before TS names it (a failed CONNECT) */
+    r->fds[fd].drained = 0;
   }
   r->ops->fresh(r, fd, sock);
 }
@@ -758,6 +761,7 @@ static int32_t check_fd(dk_reactor *r, const struct dk_sqe *e) {
   if (e->op == DK_OP_CLOSE) {
     f->kind = FK_UNKNOWN; /* the number may come back as another kind of file */
     f->checked = 0;
+    f->drained = 0;
     return announce_close(r, e->fd);
   }
   return 0;

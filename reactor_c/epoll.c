@@ -70,6 +70,7 @@ int32_t poller_wait(dk_poller *p, dk_event *out, int32_t n, int32_t timeout_ms) 
     }
     uint32_t m = 0;
     if (e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) m |= DK_POLL_IN;
+    if (e & EPOLLRDHUP) m |= DK_EV_RDHUP;
     if (e & EPOLLOUT) m |= DK_POLL_OUT;
     if (e & EPOLLERR) m |= DK_POLL_ERR;
     if (e & EPOLLHUP) m |= DK_POLL_HUP;

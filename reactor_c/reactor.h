@@ -93,7 +93,9 @@ typedef struct dk_fd_info {
    * reactor (CLOSE, dk_close notice) or handed out by it (fd_new); 0 means check again, so an op
    * never names a closed number that a later record of the same batch reuses (CONNECT, LISTEN). */
   uint8_t checked;
-  uint8_t _pad;
+  /* uring.c: the last RECV on this number returned fewer bytes than asked (the receive queue was
+   * emptied), so the next one polls before it tries.  A hint only: a stale mark costs one poll. */
+  uint8_t drained;
 } dk_fd_info;
 
 /* A queued completion: the record, and its address when flags has DK_CQE_F_ADDR. */
@@ -254,8 +256,11 @@ int file_op_nowait(uint8_t op, uint64_t path, uint64_t buf, uint32_t len, int32_
  */
 typedef struct dk_event {
   int32_t fd;
-  uint32_t mask; /* DK_POLL_* */
+  uint32_t mask; /* DK_POLL_*, and DK_EV_RDHUP */
 } dk_event;
+/* An event bit beside DK_POLL_*: the peer shut its sending side (EPOLLRDHUP; kqueue's EV_EOF is
+ * DK_POLL_HUP), so the fd's read side will see no further state change.  Never reaches TS. */
+#define DK_EV_RDHUP (1u << 16)
 typedef struct dk_poller dk_poller;
 int32_t poller_open(dk_poller **out);
 void poller_close(dk_poller *p);

@@ -13,8 +13,18 @@
  *  - fds are registered once, edge-triggered for read and write (EPOLLET /
  *    EV_CLEAR), when an op first has to wait on them.  On an edge the engine
  *    retries the list's ops in order until one would block.  This is correct
- *    because every wait starts with a failed attempt (EAGAIN), after which the
- *    next change of state produces an edge.  Registration is forgotten when
+ *    because every wait starts with a failed attempt (EAGAIN) or a short read,
+ *    after which the next change of state produces an edge.
+ *  - Short read: a RECV on a stream socket that returned fewer bytes than it
+ *    asked for emptied the receive queue, so bytes arriving after it raise a
+ *    new read edge.  The fd is marked drained and the next read op waits for
+ *    that edge without trying first (the try would only cost a recv that
+ *    fails with EAGAIN: in request/response traffic, one per message).  Any
+ *    read edge (or error, hang-up) clears the mark, as does a new file behind
+ *    the number.  Not for datagram or seqpacket sockets, where a short read
+ *    ends one message, not the queue, nor once the peer's end of stream was
+ *    seen (an edge with RDHUP, HUP or ERR): that state never changes again, so
+ *    a read after it must try (it returns what is left, then 0).  Registration is forgotten when
  *    this reactor closes the fd or receives it fresh from accept/connect/
  *    open/listen; an fd closed elsewhere and reused must first be seen here
  *    through one of those.
@@ -75,7 +85,13 @@ typedef struct fdst {
   int32_t head[3], tail[3];
   uint8_t reg, kind;
   uint8_t blocking; /* K_OTHER in blocking mode: touched only when poll(2) says ready */
+  uint8_t stype;    /* STYPE_*: a stream socket or not, found at the first short read */
+  uint8_t drained;  /* a short read emptied the receive queue: read ops wait for an edge */
+  uint8_t rd_final; /* an edge said the peer's end of stream (or an error) came: never drained */
 } fdst;
+
+/* fdst.stype: not yet known, a SOCK_STREAM socket, anything else. */
+enum { STYPE_UNKNOWN = 0, STYPE_STREAM = 1, STYPE_OTHER = 2 };
 
 typedef struct job {
   int32_t idx;
@@ -151,6 +167,9 @@ static fdst *fd_state(dk_reactor *r, int fd) {
       f[k].reg = 0;
       f[k].kind = K_UNKNOWN;
       f[k].blocking = 0;
+      f[k].stype = STYPE_UNKNOWN;
+      f[k].drained = 0;
+      f[k].rd_final = 0;
     }
     rd->fds = f;
     rd->nfds = n;
@@ -164,7 +183,23 @@ static void fd_fresh(ready *rd, int fd) {
     rd->fds[fd].reg = 0;
     rd->fds[fd].kind = K_UNKNOWN;
     rd->fds[fd].blocking = 0;
+    rd->fds[fd].stype = STYPE_UNKNOWN;
+    rd->fds[fd].drained = 0;
+    rd->fds[fd].rd_final = 0;
   }
+}
+
+/* A RECV on fd returned fewer bytes than asked: mark a stream socket drained (see the top). */
+static void note_short_read(ready *rd, int fd) {
+  fdst *f = &rd->fds[fd];
+  if (f->stype == STYPE_UNKNOWN) {
+    int type = 0;
+    socklen_t tl = sizeof type;
+    f->stype = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM
+                   ? STYPE_STREAM
+                   : STYPE_OTHER;
+  }
+  if (f->stype == STYPE_STREAM && !f->rd_final) f->drained = 1;
 }
 
 static void list_append(dk_reactor *r, fdst *f, int l, int32_t i) {
@@ -286,6 +321,7 @@ static int attempt(dk_reactor *r, int32_t i, int32_t *res) {
       }
 #endif
       n = recv(s->fd, buf, s->len, MSG_DONTWAIT);
+      if (n > 0 && (size_t)n < s->len) note_short_read(rd, s->fd);
       break;
     case DK_OP_SEND:
 #ifdef DK_FAULTS
@@ -380,7 +416,12 @@ static void run_list(dk_reactor *r, int fd, int l) {
 static void on_ready(dk_reactor *r, int fd, uint32_t mask) {
   ready *rd = r->be;
   if (fd < 0 || (uint32_t)fd >= rd->nfds) return;
-  if (mask & (DK_POLL_IN | DK_POLL_ERR | DK_POLL_HUP)) run_list(r, fd, LR);
+  if (mask & (DK_POLL_IN | DK_POLL_ERR | DK_POLL_HUP)) {
+    rd->fds[fd].drained = 0;
+    if (mask & (DK_EV_RDHUP | DK_POLL_ERR | DK_POLL_HUP)) rd->fds[fd].rd_final = 1;
+    run_list(r, fd, LR);
+  }
+  mask &= ~DK_EV_RDHUP; /* not a DK_POLL_* bit: POLL ops never see it */
   if (mask & (DK_POLL_OUT | DK_POLL_ERR | DK_POLL_HUP)) run_list(r, fd, LW);
   for (int32_t i = rd->fds[fd].head[LP]; i != DK_NIL;) {
     dk_slot *s = slot_at(r, i);
@@ -867,8 +908,9 @@ static int32_t ready_submit_one(dk_reactor *r, const struct dk_sqe *e) {
     slot_free(r, i);
     return -EBADF;
   }
-  /* A POLL never waits behind another: it consumes nothing, so order does not matter. */
-  if ((f->head[l] == DK_NIL || l == LP) && e->op != DK_OP_CONNECT) {
+  /* A POLL never waits behind another: it consumes nothing, so order does not matter.
+   * A read op on a drained socket waits for its edge (see the top). */
+  if ((f->head[l] == DK_NIL || l == LP) && e->op != DK_OP_CONNECT && !(l == LR && f->drained)) {
     int32_t res;
     if (l == LP) {
       struct pollfd pf = {fd, dk_to_poll(e->len), 0};

@@ -32,6 +32,13 @@
  *    open → read → close of a page-cache file completes in one dk_enter.
  *  - dk_destroy cancels everything and reaps until no op is in flight (bounded
  *    by 10 s), so the kernel holds no TS buffer when it returns.
+ *  - Set up with COOP_TASKRUN|TASKRUN_FLAG where the kernel has them (5.19): a
+ *    completion never interrupts this thread while it runs; it is finished at
+ *    the thread's next kernel entry, and a timeout-0 wait that sees
+ *    IORING_SQ_TASKRUN enters the kernel for it.  On such kernels a RECV after
+ *    a short read on its fd (the receive queue was emptied) carries
+ *    RECVSEND_POLL_FIRST: it arms its poll at once instead of failing a recv
+ *    with EAGAIN first.
  * Required: IORING_FEAT_NODROP, IORING_FEAT_EXT_ARG (5.11) and the opcodes
  * listed in need_ops; otherwise uring_create fails and AUTO falls back to epoll.
  */
@@ -52,6 +59,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* Build hosts with older kernel headers (the flags are probed at setup, not assumed). */
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1U << 8)
+#endif
+#ifndef IORING_SETUP_TASKRUN_FLAG
+#define IORING_SETUP_TASKRUN_FLAG (1U << 9)
+#endif
+#ifndef IORING_SQ_TASKRUN
+#define IORING_SQ_TASKRUN (1U << 2)
+#endif
+#ifndef IORING_RECVSEND_POLL_FIRST
+#define IORING_RECVSEND_POLL_FIRST (1U << 0)
+#endif
+
 #define UD_WAKE 0xffffffffffffffffull
 #define UD_IGNORE 0xfffffffffffffffeull
 
@@ -71,6 +92,7 @@ typedef struct uring {
   int efd;
   uint64_t efd_val;
   int wake_armed, woken, destroying, cancel_fd;
+  int coop; /* set up with COOP_TASKRUN|TASKRUN_FLAG (5.19+, so RECVSEND_POLL_FIRST works too) */
   uint32_t file_opens; /* whole-file ops whose open SQE is staged and its CQE not yet handled */
 } uring;
 
@@ -274,6 +296,10 @@ static void handle_cqe(dk_reactor *r, uint64_t ud, int32_t res) {
   switch (s->op) {
   case DK_OP_ACCEPT: /* the kernel set s->salen; op_complete reports s->sa when asked */
     if (res >= 0) fd_new(r, res, 1);
+    break;
+  case DK_OP_RECV: /* a short read emptied the queue: the next RECV polls first (fill_sqe) */
+    if (res >= 0 && (uint32_t)s->fd < r->n_fds)
+      r->fds[s->fd].drained = res > 0 && (uint32_t)res < s->len;
     break;
   case DK_OP_RECVFROM: /* 0 from a socket with no source (a stream): no address */
     s->salen = s->arg ? s->msg.msg_namelen : 0;
@@ -529,6 +555,11 @@ static int32_t fill_sqe(dk_reactor *r, const struct dk_sqe *e, int32_t i,
     q->addr = e->addr;
     q->len = e->len;
     q->msg_flags = e->op == DK_OP_SEND ? MSG_NOSIGNAL : 0;
+    /* After a short read the queue is empty: arm the poll at once instead of a recv that would
+     * fail with EAGAIN first (one per message in request/response traffic). */
+    if (e->op == DK_OP_RECV && ((uring *)r->be)->coop && (uint32_t)e->fd < r->n_fds &&
+        r->fds[e->fd].drained)
+      q->ioprio = IORING_RECVSEND_POLL_FIRST;
     return 0;
   case DK_OP_SHUTDOWN:
     q->opcode = IORING_OP_SHUTDOWN;
@@ -700,10 +731,12 @@ static int32_t uring_wait(dk_reactor *r, int32_t timeout_ms) {
     /* A few rounds: a whole-file op's CQE stages its next SQE while reaped, and a page-cache
      * open → read completes in the push that hands the read over. */
     for (int round = 0; round < PUSH_ROUNDS; round++) {
-      if (!(sq_unsubmitted(u) > 0 || (sq_flags(u) & IORING_SQ_CQ_OVERFLOW))) break;
+      /* TASKRUN: completions wait as task work until this thread enters the kernel. */
+      if (!(sq_unsubmitted(u) > 0 || (sq_flags(u) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN))))
+        break;
       int rc = push(r);
       if (rc < 0) err = rc;
-      if (r->out_n < r->cq_cap && (sq_flags(u) & IORING_SQ_CQ_OVERFLOW))
+      if (r->out_n < r->cq_cap && (sq_flags(u) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)))
         sys_enter(u, 0, 0, 1, 0);
       reap(r, 0);
       if (rc < 0 || r->out_n >= r->cq_cap) break;
@@ -898,14 +931,23 @@ static int probe_cancel_fd(dk_reactor *r) {
 
 int32_t uring_create(dk_reactor *r, uint32_t entries) {
   if (entries < MIN_ENTRIES) entries = MIN_ENTRIES;
+  /* Newest first; a kernel that does not know a flag refuses the setup with EINVAL.
+   * COOP_TASKRUN: a completion does not interrupt this thread with an IPI while it runs; the
+   * kernel finishes it at the thread's next kernel entry (any syscall or interrupt), and
+   * TASKRUN_FLAG says so in sq_flags so a timeout-0 wait enters the kernel (uring_wait). A thread
+   * asleep (in Deno's event loop, or parked in a wait) is still woken for it. */
+  static const unsigned setups[] = {
+      IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL |
+          IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+      IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL,
+      IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP,
+  };
   struct io_uring_params p;
-  memset(&p, 0, sizeof p);
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL;
-  p.cq_entries = entries * 4 < 4096 ? 4096 : entries * 4;
-  int fd = sys_setup(entries, &p);
-  if (fd == -EINVAL) {
+  int fd = -EINVAL;
+  unsigned used = 0;
+  for (size_t k = 0; k < sizeof setups / sizeof setups[0] && fd == -EINVAL; k++) {
     memset(&p, 0, sizeof p);
-    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+    p.flags = used = setups[k];
     p.cq_entries = entries * 4 < 4096 ? 4096 : entries * 4;
     fd = sys_setup(entries, &p);
   }
@@ -918,6 +960,7 @@ int32_t uring_create(dk_reactor *r, uint32_t entries) {
   u->fd = fd;
   u->efd = -1;
   u->features = p.features;
+  u->coop = (used & IORING_SETUP_COOP_TASKRUN) != 0;
   int32_t v = 0;
   if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_EXT_ARG)) {
     v = -ENOSYS;

@@ -4,12 +4,12 @@ import type { PrebuiltIndex } from "../prebuilt.ts";
 
 /** The shipped libraries. */
 export const PREBUILT_INDEX: PrebuiltIndex = {
-  sourceHash: "bf1da88625765d3f",
+  sourceHash: "4b82e05c28b13254",
   zig: "0.17.1",
   targets: {
-    "x86_64-linux": { sha256: "c9fc3d0a6ea0d516ee947e3121cd4ff6f5d0e3ef9a96b5e97d265124e20f36f6", size: 56608, packedSize: 29778 },
-    "aarch64-linux": { sha256: "7a4f0c446b8769e0d5339d0fe36cae4304fd2e5b5fe255f973eb9322b6bc854c", size: 54488, packedSize: 28488 },
-    "x86_64-macos": { sha256: "074c86238ad49a3e999917a9f0090d094ea83efb94da271b07ed43e216e1d645", size: 51930, packedSize: 21892 },
-    "aarch64-macos": { sha256: "28530cdd45ceb68625a8b4a516ac0fcc5b2bdd9afe8bdc2c6e170498011ef31d", size: 91104, packedSize: 22706 },
+    "x86_64-linux": { sha256: "460926ac78f6804932ae90082bd53837cad598d90d8d99bff71fedfe3852bd5e", size: 56640, packedSize: 29861 },
+    "aarch64-linux": { sha256: "c6c2fc189c771badbf709f4d1a3fbecb0ec534af70e21afd1b3463ed9b8f78b0", size: 54840, packedSize: 28739 },
+    "x86_64-macos": { sha256: "dd9c78726c77db3fd1f8baabc0eab1cc92357c3f11692537b6e9bf81339de92e", size: 51930, packedSize: 21922 },
+    "aarch64-macos": { sha256: "9ad344d68ee38d90a85b4f4923ded0a7544aa4739c52a4cdc5d9ee7656a96b10", size: 91104, packedSize: 22811 },
   },
 };

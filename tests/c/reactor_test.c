@@ -210,6 +210,53 @@ static int t_echo(int backend) {
   return 1;
 }
 
+/* A short read empties the receive queue, so the next RECV may wait for an edge without trying
+ * first (ready.c's drained mark; io_uring's POLL_FIRST): it must still see bytes sent after it,
+ * the end of stream that came with the bytes of the short read, and one that comes later. */
+static int t_short_reads(int backend) {
+  ctx *c = ctx_new(backend, 0, 16);
+  CHECK(c);
+  int lfd, srv, cli;
+  CHECK(make_pair(c, &lfd, &srv, &cli));
+  char in[64];
+  /* short, then a RECV posted before the next bytes exist */
+  CHECK_EQ(one(c, DK_OP_SEND, cli, "abc", 3, 0), 3);
+  CHECK_EQ(one(c, DK_OP_RECV, srv, in, sizeof in, 0), 3);
+  uint32_t tr = rec(c, 0, DK_OP_RECV, srv, in, sizeof in, 0);
+  CHECK(dk_submit(c->h, 1) >= 0);
+  CHECK_EQ(collect(c, 20), 0); /* nothing yet: it waits */
+  CHECK_EQ(one(c, DK_OP_SEND, cli, "defg", 4, 0), 4);
+  struct dk_cqe e;
+  CHECK(await_token(c, tr, &e));
+  CHECK_EQ(e.result, 4);
+  CHECK(memcmp(in, "defg", 4) == 0);
+  /* bytes and the end of stream in one edge, taken by a waiting RECV: a short read, then 0 */
+  tr = rec(c, 0, DK_OP_RECV, srv, in, sizeof in, 0);
+  CHECK(dk_submit(c->h, 1) >= 0);
+  CHECK_EQ(collect(c, 20), 0);
+  CHECK_EQ(send(cli, "hi", 2, MSG_NOSIGNAL), 2); /* straight to the kernel: both arrive first */
+  CHECK_EQ(shutdown(cli, SHUT_WR), 0);
+  CHECK(await_token(c, tr, &e));
+  CHECK_EQ(e.result, 2);
+  CHECK_EQ(one(c, DK_OP_RECV, srv, in, sizeof in, 0), 0);
+  CHECK_EQ(one(c, DK_OP_RECV, srv, in, sizeof in, 0), 0);
+  /* the other way: short read, then the end of stream alone, later */
+  CHECK_EQ(one(c, DK_OP_SEND, srv, "xyz", 3, 0), 3);
+  CHECK_EQ(one(c, DK_OP_RECV, cli, in, sizeof in, 0), 3);
+  tr = rec(c, 0, DK_OP_RECV, cli, in, sizeof in, 0);
+  CHECK(dk_submit(c->h, 1) >= 0);
+  CHECK_EQ(collect(c, 20), 0);
+  CHECK_EQ(one(c, DK_OP_SHUTDOWN, srv, NULL, 1, 0), 0);
+  CHECK(await_token(c, tr, &e));
+  CHECK_EQ(e.result, 0);
+  CHECK_EQ(one(c, DK_OP_CLOSE, cli, NULL, 0, 0), 0);
+  CHECK_EQ(one(c, DK_OP_CLOSE, srv, NULL, 0, 0), 0);
+  CHECK_EQ(one(c, DK_OP_CLOSE, lfd, NULL, 0, 0), 0);
+  CHECK_EQ(dk_pending(c->h), 0);
+  CHECK_EQ(ctx_free(c), 0);
+  return 1;
+}
+
 static int t_ipv6(int backend) {
   ctx *c = ctx_new(backend, 0, 16);
   CHECK(c);
@@ -1073,6 +1120,8 @@ int main(void) {
     run("records: every invalid record completes with its errno", t_records, backends[b]);
     run("helpers: layout, errno names, socket helpers", t_helpers, backends[b]);
     run("loopback echo, 1,000 round trips, shutdown", t_echo, backends[b]);
+    run("short reads: later bytes, end of stream with them and after", t_short_reads,
+        backends[b]);
     run("connect refused", t_connect_refused, backends[b]);
     run("IPv6 loopback listen/accept/connect", t_ipv6, backends[b]);
     run("peer reset: ECONNRESET / EPIPE, no SIGPIPE", t_reset, backends[b]);
