@@ -188,9 +188,9 @@ const UNKNOWN = -2;
  * timed (the task is marked INSTRUMENT_ARMED), and that wait counts this
  * many times in the worker's scheduled-time histogram.
  */
-export const SELF_SAMPLE = 16;
+export const SELF_SAMPLE = 32;
 /** Self-wakes counted on the task (in `Task.bits`) before they move to its row, at most. */
-export const SELF_FLUSH = 16;
+export const SELF_FLUSH = 32;
 /** One self-wake in `Task.bits`. */
 const PENDING_UNIT = 1 << INSTRUMENT_COUNT_SHIFT;
 /** The bits of `Task.bits` below the count. */
