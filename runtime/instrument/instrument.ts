@@ -107,7 +107,7 @@ export const FAST_POLL_NS = 2000;
 export const MAX_WARNINGS = 256;
 /** Warnings of one kind kept per second at most (the rest are only counted). */
 export const WARNINGS_PER_SECOND = 20;
-/** Finished tasks kept for the console. */
+/** Finished tasks kept for the console (a power of two: the ring index is masked). */
 const MAX_FINISHED = 256;
 /** Distinct task names with series of their own; more share the name `(other)`. */
 export const MAX_NAMES = 64;
@@ -454,8 +454,11 @@ export class Instrument {
       const s = un[i];
       const r = s * F_ROW;
       if (f[r + F_SPAWNED] === UNSTAMPED) {
+        // Spawned: not polled yet, so not idle either.
         f[r + F_SPAWNED] = t;
         f[r + F_LAST_END] = t;
+        if (f[r + F_READY] === UNSTAMPED) f[r + F_READY] = t;
+        continue;
       }
       if (f[r + F_READY] === UNSTAMPED) {
         if (pollsOf(f, u, s) > 0) {
@@ -798,7 +801,7 @@ export class Instrument {
     const desc = u[q + U_DESC];
     const totals = this.#totalsOf(desc);
     const fin = this.#finished[this.#finishedNext];
-    this.#finishedNext = (this.#finishedNext + 1) % MAX_FINISHED;
+    this.#finishedNext = (this.#finishedNext + 1) & (MAX_FINISHED - 1);
     if (this.#finishedCount < MAX_FINISHED) this.#finishedCount++;
     fin.id = task.id;
     fin.desc = desc;
@@ -834,7 +837,8 @@ export class Instrument {
         this.#failedDescs.delete(this.#failedDescs.keys().next().value!);
       }
     }
-    if (this.#leaves[s] != null) this.#leaves[s] = null;
+    // What it waited on (set at a poll that left it idle): let it go.
+    if (u[q + U_OTHER_POLLS] > 1) this.#leaves[s] = null;
   }
 
   /** The totals of the tasks of descriptor `d` (per name; MAX_NAMES names, then `(other)`). */
