@@ -33,6 +33,8 @@ export const RETRY_FIRST_MS = 250;
 export const RETRY_MAX_MS = 5000;
 /** A connected stream silent this long is taken as gone (the daemon sends one line per interval). */
 export const STALL_MS = 15_000;
+/** A stream whose lines come every `intervalMs` is taken as gone after this many silent intervals (if longer). */
+export const STALL_INTERVALS = 3;
 
 /** Where the daemon's metrics port is. */
 export interface Target {
@@ -131,7 +133,7 @@ async function* connection(
   options: FollowOptions,
   onGood: () => void,
 ): AsyncGenerator<StreamEvent> {
-  const stall = options.stallMs ?? STALL_MS;
+  let stall = options.stallMs ?? STALL_MS;
   const local = new AbortController();
   const abort = () => local.abort();
   options.signal.addEventListener("abort", abort, { once: true });
@@ -139,6 +141,12 @@ async function* connection(
   const quiet = () => {
     clearTimeout(timer);
     timer = setTimeout(() => local.abort(new Error(`no update for ${stall / 1000}s`)), stall);
+  };
+  // A daemon that says it sends a line every intervalMs is given STALL_INTERVALS of them.
+  const heed = (snap: ConsoleSnapshot) => {
+    if (snap.intervalMs !== undefined) {
+      stall = Math.max(options.stallMs ?? STALL_MS, STALL_INTERVALS * snap.intervalMs);
+    }
   };
   try {
     const res = await fetch(url, { signal: local.signal });
@@ -163,6 +171,7 @@ async function* connection(
         if (!d.ok) yield { kind: "bad-line", message: d.error };
         else {
           onGood();
+          heed(d.snapshot);
           yield { kind: "snapshot", snapshot: d.snapshot, missing: d.missing };
         }
       }

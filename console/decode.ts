@@ -206,5 +206,8 @@ export function decodeSnapshot(line: string): Decoded {
     warnings: gaps.list(value, "warnings", "snapshot").map((o) => warning(o, gaps)),
   };
   if (value.version === undefined) gaps.names.add("snapshot.version");
+  // Optional (only the stream carries it): kept when it is a positive number.
+  const every = value.intervalMs;
+  if (typeof every === "number" && Number.isFinite(every) && every > 0) snapshot.intervalMs = every;
   return { ok: true, snapshot, missing: [...gaps.names] };
 }

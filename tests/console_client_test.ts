@@ -14,6 +14,7 @@ import {
   parseTarget,
   RETRY_FIRST_MS,
   RETRY_MAX_MS,
+  STALL_INTERVALS,
   type StreamEvent,
 } from "../console/client.ts";
 import { colorEnabled, screenMode } from "../console/terminal.ts";
@@ -24,6 +25,7 @@ import {
 } from "../runtime/instrument/server.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "../console/ndjson.ts";
 import { startFakeDaemon } from "./console_fake_daemon.ts";
+import { sampleSnapshot } from "./console_fixture.ts";
 
 Deno.test("console client: host:port forms, defaults, and bad ones", () => {
   assert.equal(DEFAULT_METRICS_PORT, SERVED_PORT, "the console looks where the runtime serves");
@@ -152,6 +154,35 @@ Deno.test("console client: a silent stream is dropped after the stall timeout an
     const got = await collect(events, (ev) => ev.kind === "disconnected");
     assert.deepEqual(got.map((e) => e.kind), ["connected", "disconnected"]);
     assert.match((got[1] as { message: string }).message, /no update for 0\.3s/);
+  } finally {
+    controller.abort();
+    await events.return(undefined);
+    await server.shutdown();
+  }
+});
+
+Deno.test("console client: a stream that says its interval is long is given that many intervals before the stall", async () => {
+  // One line saying "every 200 ms", then silence: with STALL_INTERVALS of them the
+  // 100 ms stall timeout becomes 600 ms.
+  const line = JSON.stringify({ ...sampleSnapshot(), intervalMs: 200 }) + "\n";
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(line));
+      },
+    });
+    return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
+  });
+  const controller = new AbortController();
+  const events = follow(`http://127.0.0.1:${server.addr.port}/console`, {
+    signal: controller.signal,
+    stallMs: 100,
+  });
+  try {
+    const got = await collect(events, (ev) => ev.kind === "disconnected");
+    assert.deepEqual(got.map((e) => e.kind), ["connected", "snapshot", "disconnected"]);
+    assert.equal(STALL_INTERVALS * 200, 600);
+    assert.match((got[2] as { message: string }).message, /no update for 0\.6s/);
   } finally {
     controller.abort();
     await events.return(undefined);

@@ -97,6 +97,19 @@ Deno.test("console decode: a good line, bad JSON, a non-object and another versi
   assert.ok(!deep.ok, "deep nesting is an error, not a crash");
 });
 
+Deno.test("console decode: the stream's intervalMs is kept when it is a positive number, else left out", () => {
+  const snap = sampleSnapshot();
+  const timed = decodeSnapshot(JSON.stringify({ ...snap, intervalMs: 250 }));
+  assert.ok(timed.ok);
+  assert.equal(timed.snapshot.intervalMs, 250);
+  assert.deepEqual(timed.missing, []);
+  for (const bad of [0, -5, "250", null]) {
+    const d = decodeSnapshot(JSON.stringify({ ...snap, intervalMs: bad }));
+    assert.ok(d.ok);
+    assert.equal(d.snapshot.intervalMs, undefined, `intervalMs ${JSON.stringify(bad)}`);
+  }
+});
+
 Deno.test("console decode: missing or mistyped fields are filled in and named; strings lose control characters", () => {
   const d = decodeSnapshot(JSON.stringify({
     version: 1,

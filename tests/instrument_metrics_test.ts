@@ -143,6 +143,8 @@ Deno.test("metrics: /console streams one valid ConsoleSnapshot per line, live", 
   snaps.forEach(checkSnapshot);
   assert.ok(snaps.some((s) => s.tasks.some((t) => t.name === "ticker")));
   assert.ok(snaps[2].atMs >= snaps[0].atMs);
+  assert.ok(snaps.every((s) => s.intervalMs === 50), "each line says its interval");
+  assert.equal(rt.consoleSnapshot().intervalMs, undefined, "a snapshot asked directly has none");
   await done;
 });
 

@@ -184,7 +184,9 @@ function snapshotStream(
     start(controller) {
       const send = () => {
         try {
-          controller.enqueue(encoder.encode(JSON.stringify(source.consoleSnapshot()) + "\n"));
+          const snap = source.consoleSnapshot();
+          snap.intervalMs = everyMs;
+          controller.enqueue(encoder.encode(JSON.stringify(snap) + "\n"));
         } catch {
           end?.();
         }

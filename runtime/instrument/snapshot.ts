@@ -163,4 +163,10 @@ export interface ConsoleSnapshot {
   resources: ResourceSnapshot[];
   /** Warnings raised, newest last (bounded). */
   warnings: TaskWarning[];
+  /**
+   * On the `/console` stream: the interval between its lines, ms (what the
+   * client asked with `?interval=`, floored by the server). Absent from
+   * `rt.consoleSnapshot()`.
+   */
+  intervalMs?: number;
 }
