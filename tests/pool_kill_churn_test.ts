@@ -43,6 +43,10 @@ const REPLACE_WITHIN_MS = 120_000;
  */
 const SETTLE_MS = 15_000;
 
+/** Tasks pushed one at a time into the quiet pool at the end, each after QUIET_GAP_MS. */
+const QUIET_PUSHES = 10;
+const QUIET_GAP_MS = 30;
+
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -105,6 +109,16 @@ Deno.test("pool kill churn: with workers killed and replaced every few hundred m
     assert.deepEqual(wrong, [], `seed ${seed}: wrong results`);
     assert.ok(kills >= 3, `only ${kills} kills`);
     assert.ok(ok > died, `seed ${seed}: ok ${ok}, died ${died}`);
+    // With the pool quiet, a push must wake a parked worker by notification again. A search
+    // left to a killed worker kept every notification back (only the 100 ms park timeout found
+    // work), which shows as no park ended by a notification at all.
+    const unparks = () => pool.metrics().reduce((n, m) => n + m.unparks, 0);
+    const before = unparks();
+    for (let k = 0; k < QUIET_PUSHES; k++) {
+      await delay(QUIET_GAP_MS); // both park
+      assert.equal(await pool.spawnShared<number>(TASKS, "pool.add", k, 1), k + 1);
+    }
+    assert.ok(unparks() > before, `seed ${seed}: no push woke a parked worker after the kills`);
   } finally {
     await pool.shutdown({ timeoutMs: 1000 });
   }

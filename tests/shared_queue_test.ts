@@ -815,53 +815,69 @@ Deno.test("idle: at most half search; last searcher; notify picks a parked worke
   );
   assert.equal(idle.numUnparked, 5);
   // 5 workers: searches granted while 2*searching < 5, so 3.
-  assert.equal(idle.transitionWorkerToSearching(), true);
-  assert.equal(idle.transitionWorkerToSearching(), true);
-  assert.equal(idle.transitionWorkerToSearching(), true);
-  assert.equal(idle.transitionWorkerToSearching(), false);
+  assert.equal(idle.transitionWorkerToSearching(0), true);
+  assert.equal(idle.transitionWorkerToSearching(1), true);
+  assert.equal(idle.transitionWorkerToSearching(4), true);
+  assert.equal(idle.transitionWorkerToSearching(4), true, "already searching: no second count");
+  assert.equal(idle.transitionWorkerToSearching(3), false);
   assert.equal(idle.numSearching, 3);
-  assert.equal(idle.transitionWorkerFromSearching(), false);
-  assert.equal(idle.transitionWorkerFromSearching(), false);
+  assert.equal(idle.transitionWorkerFromSearching(0), false);
+  assert.equal(idle.transitionWorkerFromSearching(1), false);
+  assert.equal(idle.transitionWorkerFromSearching(1), false, "not searching: nothing to give");
   // A searcher parking as the last searcher must be told so.
-  assert.equal(idle.transitionWorkerToParked(4, true), true);
+  assert.equal(idle.transitionWorkerToParked(4), true);
   assert.equal(idle.numSearching, 0);
-  assert.throws(() => idle.transitionWorkerFromSearching(), RangeError);
-  assert.equal(idle.transitionWorkerToParked(2, false), false);
-  assert.throws(() => idle.transitionWorkerToParked(2, false), RangeError);
-  assert.equal(idle.numParked, 2);
-  assert.equal(idle.isParked(2), true);
+  assert.equal(idle.isSearching(4), false);
+  assert.equal(idle.transitionWorkerToParked(2), false);
+  assert.throws(() => idle.transitionWorkerToParked(2), RangeError);
   // A push: wake one parked worker; it comes back searching, so a second push wakes nobody.
   const w = idle.workerToNotify();
   assert.ok(w === 2 || w === 4, `picked ${w}`);
   assert.equal(idle.isParked(w), false);
+  assert.equal(idle.isSearching(w), true, "the woken worker holds the search");
   assert.equal(idle.numSearching, 1);
   assert.equal(idle.numParked, 1);
   assert.equal(idle.workerToNotify(), -1);
   idle.unpark(w); // not blocked: no wake call, the notification waits in its park word
   assert.deepEqual(woken, []);
   assert.equal(idle.prepareToPark(w), false, "pending notification is consumed");
-  assert.equal(idle.transitionWorkerFromSearching(), true);
+  assert.equal(idle.transitionWorkerFromSearching(w), true);
   // The other parked worker blocks (reactor-style): unpark calls wake.
   const other = w === 2 ? 4 : 2;
   assert.equal(idle.prepareToPark(other), true);
   assert.equal(idle.notifyOne(), other);
   assert.deepEqual(woken, [other]);
   assert.equal(idle.finishPark(other), true);
-  assert.equal(idle.transitionWorkerFromSearching(), true);
+  assert.equal(idle.transitionWorkerFromSearching(other), true);
   assert.equal(idle.numParked, 0);
   assert.equal(idle.workerToNotify(), -1, "nobody parked");
   // unparkWorker removes without counting a search; only once.
-  idle.transitionWorkerToParked(0, false);
+  idle.transitionWorkerToParked(0);
   assert.equal(idle.unparkWorker(0), true);
   assert.equal(idle.unparkWorker(0), false);
   assert.equal(idle.numParked, 0);
   assert.equal(idle.numSearching, 0);
+  // A worker that dies holding a search (its own, or one a notifier gave it) is retired by the
+  // pool: the search is given back once, even if its thread runs on and gives it back too.
+  assert.equal(idle.transitionWorkerToSearching(3), true);
+  assert.equal(idle.retireWorker(3), true);
+  assert.equal(idle.transitionWorkerFromSearching(3), false, "the dead thread's late give-back");
+  assert.equal(idle.numSearching, 0);
+  idle.transitionWorkerToParked(1);
+  assert.equal(idle.notifyOne(), 1);
+  assert.equal(idle.retireWorker(1), true, "chosen by a notifier, then killed");
+  assert.equal(idle.retireWorker(1), false);
+  assert.equal(idle.numSearching, 0);
+  idle.transitionWorkerToParked(2); // killed while parked: out of the sleepers
+  assert.equal(idle.retireWorker(2), false);
+  assert.equal(idle.isParked(2), false);
+  assert.equal(idle.numParked, 0);
   // Atomics.wait parking with the default wake.
   const own = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(40)), 0, 40);
   own.unpark(39);
   assert.equal(own.park(39, 10_000), true);
   assert.equal(own.park(39, 1), false);
-  own.transitionWorkerToParked(35, false); // second sleeper word
+  own.transitionWorkerToParked(35); // second sleeper word
   assert.equal(own.workerToNotify(), 35);
   assert.throws(() => own.isParked(40), RangeError);
   assert.throws(() => own.park(0, -1), RangeError);

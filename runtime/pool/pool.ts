@@ -55,14 +55,19 @@
  *   its main code there. `create` refuses inside a pool worker with an error
  *   that says to guard the main code with `import.meta.main`.
  *
- * Known limits: tasks a dying worker had just claimed by a steal in progress,
- * or that spilled into its private inject overflow, cannot be recovered (both
- * need the dead thread's own memory); the 100 ms park timeout bounds how long
- * a wake lost that way can delay the others. A worker killed while it counted
- * as searching leaves the shared searching count one too high (the idle state
- * does not record who searches); with replacement that can accumulate, so
- * notifications stop waking parked workers and work is found at the 100 ms
- * park timeout instead: slower, never lost.
+ * Known limits: ids a dying worker held privately (claimed by a steal in
+ * progress, in its hands mid-batch, or spilled into its private inject
+ * overflow) are in no queue; while tasks are live the sweep (every 200 ms)
+ * re-queues each one not started once every queue looks empty, so they run
+ * late, not never. A worker killed while it held a search gives it back
+ * through the idle state's per-worker search word (at its death, and again
+ * once its thread stopped); only a kill landing in the one step between a
+ * search being counted and being recorded as that worker's leaves the shared
+ * searching count one too high, and then pushes stop waking parked workers
+ * and work is found at the 100 ms park timeout: slower, not lost. A worker
+ * killed between claiming inject-queue cells and publishing them (a ring
+ * overflow, a few instructions) would leave that queue blocked at the
+ * claimed cell; nothing repairs that yet.
  *
  * @module
  */
@@ -586,17 +591,10 @@ export class WorkerPool implements HandleOwner {
     if (this.#held) this.#members[i].worker.ref();
     try {
       for (let attempt = 1;; attempt++) {
-        // A Deno Worker's exit event does not mean its thread stopped (and may come late):
-        // give the fenced thread time to notice (it checks its fence each dispatcher turn; a
-        // park lasts at most 100 ms).
-        await Promise.race([this.#members[i].exited, delay(EXIT_WAIT_MS)]);
-        await delay(REPLACE_GRACE_MS);
+        await this.#stopped(i);
         if (this.#closing) return;
         this.#recover(i, this.#members[i].deathReason);
-        // The dead thread may have parked again before it stopped: take it out of the
-        // sleepers and leave its park word NOTIFIED (never PARKED with nobody behind it).
-        this.#q.idle.unparkWorker(i);
-        this.#q.idle.unpark(i);
+        this.#retireIdle(i);
         this.#members[i].booting = true;
         try {
           await within(this.#startWorker(i, this.#modules, () => this.#adopt(i)), READY_TIMEOUT_MS);
@@ -623,6 +621,29 @@ export class WorkerPool implements HandleOwner {
         this.#failAll("every pool worker died");
       }
     }
+  }
+
+  /**
+   * Settles once dead worker `i`'s thread has surely stopped. A Deno Worker's exit event does not
+   * mean its thread stopped (and may come late): the fenced thread gets time to notice (it checks
+   * its fence each dispatcher turn; a park lasts at most 100 ms).
+   */
+  async #stopped(i: number): Promise<void> {
+    await Promise.race([this.#members[i].exited, delay(EXIT_WAIT_MS)]);
+    await delay(REPLACE_GRACE_MS);
+  }
+
+  /**
+   * Forget dead worker `i` in the idle state once its thread stopped (it may have parked or
+   * searched again after its death): out of the sleepers, its search given back, and its park
+   * word left NOTIFIED (never PARKED with nobody behind it). The live workers are woken, as the
+   * search it gave back may have been the last one.
+   */
+  #retireIdle(i: number): void {
+    const idle = this.#q.idle;
+    idle.retireWorker(i);
+    idle.unpark(i);
+    for (let k = 0; k < this.#n; k++) if (this.#isAlive(k)) idle.unpark(k);
   }
 
   /**
@@ -1065,20 +1086,28 @@ export class WorkerPool implements HandleOwner {
     Atomics.store(this.#ctl, C_WORKER + 16 * i + W_FENCE, this.#members[i].incarnation);
     this.#members[i].worker.terminate();
     this.#members[i].onBye();
-    this.#q.idle.unparkWorker(i);
+    // Out of the sleepers, and its search (if it held one) given back: a search held by a dead
+    // worker would keep pushes from waking the live ones.
+    this.#q.idle.retireWorker(i);
     // terminate() is asynchronous: the thread may run on for a moment, so the
     // recovery below is repeated by the sweeper until every task settled.
     const requeued = this.#recover(i, reason);
     const q = this.#q;
     const replace = this.#replaceDead && !this.#closing;
     if (replace) void this.#replace(i);
+    else {
+      // Its thread may park or search again before it stops: forget it again then.
+      void this.#stopped(i).then(() => {
+        if (!this.#isAlive(i)) this.#retireIdle(i);
+      });
+    }
     const anyAlive = this.#members.some((m) => m.alive);
     if (!anyAlive && !replace) {
       this.#failAll("every pool worker died");
     } else {
       this.#refill();
       for (let k = 0; k < requeued && q.idle.notifyOne() >= 0; k++);
-      // A worker counted as searching may be the dead one: wake someone regardless.
+      // The dead one may have been the last searcher (a push then woke nobody): wake the others.
       for (let k = 0; k < this.#n; k++) if (this.#isAlive(k)) q.idle.unpark(k);
     }
     this.#checkDrained();

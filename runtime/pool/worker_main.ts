@@ -9,9 +9,11 @@
  * them), then — if `IdleState` grants a search (at most half the workers
  * search) — steal half of a random victim's ring. With nothing found it parks
  * with `Atomics.waitAsync` on its park word, so its runtime's timers and I/O
- * keep running; pushers wake it with `IdleState.notifyOne`. Parks also end
- * after `PARK_TIMEOUT_MS` as a safety net (a worker that died while counted
- * as searching would otherwise suppress notifications).
+ * keep running; pushers wake it with `IdleState.notifyOne`. Whether this
+ * worker holds one of the counted searches lives in its search word of the
+ * idle state, not here, so the pool can take back the search of a worker it
+ * killed. Parks also end after `PARK_TIMEOUT_MS` as a safety net (for a wake
+ * lost with a dying worker, see the pool's "Known limits").
  *
  * Invariants: a popped id is claimed with `toRunning` on its shared state word
  * before anything runs (a CANCELLED word means: report "cancelled", run nothing);
@@ -93,7 +95,6 @@ let argSlot = 0;
 let ctl!: Int32Array;
 let rt!: Runtime;
 let tick = 0;
-let searching = false;
 let seenEpoch = 0;
 let incarnation = 0;
 let myOwner = 0;
@@ -198,11 +199,8 @@ function popInjectBatch(): number {
 }
 
 function steal(): number {
-  const idle = q.idle;
-  if (!searching) {
-    if (!idle.transitionWorkerToSearching()) return -1;
-    searching = true;
-  }
+  // Granted at most to half the workers (true at once if a notifier gave this one a search).
+  if (!q.idle.transitionWorkerToSearching(me)) return -1;
   const workers = q.layout.workers;
   const start = (Math.random() * workers) | 0;
   for (let k = 0; k < workers; k++) {
@@ -227,10 +225,9 @@ function hasWork(): boolean {
   return false;
 }
 
+/** Found a task: stop searching if this worker was; the last searcher wakes another if work waits. */
 function foundWork(): void {
-  if (!searching) return;
-  searching = false;
-  if (q.idle.transitionWorkerFromSearching() && hasWork()) q.idle.notifyOne();
+  if (q.idle.transitionWorkerFromSearching(me) && hasWork()) q.idle.notifyOne();
 }
 
 function loadModule(url: string): Promise<unknown> {
@@ -405,12 +402,12 @@ function checkCancels(): void {
 
 async function park(): Promise<void> {
   const idle = q.idle;
-  if (idle.transitionWorkerToParked(me, searching) && hasWork()) {
-    searching = false;
+  // The last searcher re-checks the queues before it sleeps (a push may have skipped waking
+  // anyone because it searched).
+  if (idle.transitionWorkerToParked(me) && hasWork()) {
     idle.unparkWorker(me);
     return;
   }
-  searching = false;
   count(W_PARKS);
   if (idle.prepareToPark(me)) {
     const w = Atomics.waitAsync(queuesI32, parkWord, 1, /* PARKED */ PARK_TIMEOUT_MS);
@@ -418,10 +415,9 @@ async function park(): Promise<void> {
   }
   const notified = idle.finishPark(me);
   if (idle.isParked(me)) {
-    idle.unparkWorker(me); // self-wake, timeout, local completion: not counted searching
-  } else {
-    searching = true; // a notifier chose us: we count as searching
-    if (notified) count(W_UNPARKS);
+    idle.unparkWorker(me); // self-wake, timeout, local completion: holds no search
+  } else if (notified) {
+    count(W_UNPARKS); // a notifier chose us: its search is ours (our search word says so)
   }
 }
 

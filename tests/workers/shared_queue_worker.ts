@@ -252,7 +252,7 @@ function parkJob(job: Job): Stats {
   const c = new Int32Array(job.counters);
   const st = stats(me);
   for (let round = 0; round < (job.rounds ?? 0); round++) {
-    idle.transitionWorkerToParked(me, false);
+    idle.transitionWorkerToParked(me);
     while (idle.isParked(me)) {
       if (Atomics.load(c, ABORT) !== 0) {
         st.aborted = true;
@@ -261,10 +261,12 @@ function parkJob(job: Job): Stats {
       }
       if (idle.park(me, 20)) st.wakes++;
     }
-    // Removed from the sleepers by a notifier: we come back as a searcher.
+    // Removed from the sleepers by a notifier: we come back holding its search.
     const searching = idle.numSearching;
     if (searching < 1) throw new Error(`woken worker ${me} not counted as searching`);
-    idle.transitionWorkerFromSearching();
+    // Its notifier records the search as ours just after clearing our sleeper bit.
+    while (!idle.isSearching(me));
+    idle.transitionWorkerFromSearching(me);
     Atomics.add(c, COUNTERS + me, 1);
     Atomics.add(c, EXECUTED, 1);
     st.executed++;

@@ -8,7 +8,7 @@
  * | --- | --- |
  * | 0 | state: `searching + parked × 65536` (one word, changed atomically) |
  * | 16 … | sleepers: a bitset, bit `i` set while worker `i` is parked |
- * | after | one park word per worker, each on its own 64-byte line |
+ * | after | per worker, on its own 64-byte line: its park word, then its search word |
  *
  * The state counts *parked* workers rather than unparked ones so that a
  * zero-filled region is the initial state (all running, none searching). The
@@ -21,12 +21,31 @@
  *   `ceil(workers / 2)` workers search at once (`transitionWorkerToSearching`);
  * - a notifier wakes a sleeper only when nobody is searching and someone is
  *   parked, and claims that right with one CAS that makes `searching` 1, so
- *   concurrent pushes wake one worker, not a herd; the woken worker counts as
- *   searching and must call `transitionWorkerFromSearching` when it finds work
+ *   concurrent pushes wake one worker, not a herd; the woken worker holds that
+ *   search and must call `transitionWorkerFromSearching` when it finds work
  *   (which tells it whether it was the last searcher, and so must notify another);
  * - the counts may lag the bitset by one step of a worker in transition; both
  *   settle, and a worker that finds work while parked removes itself with
- *   `unparkWorker` (as Tokio: no task is lost, at worst one fewer worker wakes).
+ *   `unparkWorker` (as Tokio: no task is lost, at worst one fewer worker wakes);
+ * - who searches is recorded too: worker `i`'s search word is SEARCHING while
+ *   one of the counted searches is its own. Whoever takes the word from
+ *   SEARCHING to IDLE, with one exchange, takes that search out of the count:
+ *   the worker when it stops searching or parks, or the pool retiring a dead
+ *   worker (`retireWorker`). So each counted search is given back once, even
+ *   when the pool races a dead worker's thread that runs on, and a worker
+ *   killed while searching no longer leaves the count too high for good
+ *   (which kept every push from waking anyone). The count is raised before
+ *   the word is set (by the searcher itself, or by the notifier that chose a
+ *   sleeper), so it never falls below the words set; a thread stopped between
+ *   the two steps of a transition (count and word) is the one case left where
+ *   the count stays one too high;
+ * - a parking worker gives its search back before its sleeper bit goes up, so
+ *   a search a notifier gives a sleeper is taken only by that worker once it
+ *   runs again, or by `retireWorker`;
+ * - a woken worker may find work in the moment between its notifier clearing
+ *   its sleeper bit and setting its search word: the word then holds a search
+ *   the worker does not use. It gives it back the next time it finds work or
+ *   parks (both take the word), and a search it starts meanwhile is that one.
  *
  * Park words (Atomics.wait/notify parking, or a reactor): EMPTY → PARKED by
  * the sleeper, any → NOTIFIED by `unpark`; `unpark` calls `wake(index)` only
@@ -55,6 +74,13 @@ const EMPTY = 0;
 const PARKED = 1;
 /** Park word: a notification is pending. */
 const NOTIFIED = 2;
+
+/** Search word (a park line's next word): this worker holds none of the counted searches. */
+const IDLE = 0;
+/** Search word: one of the counted searches is this worker's. */
+const SEARCHING = 1;
+/** Offset of a worker's search word from its park word (same line: same readers and writers). */
+const SEARCH_WORD = 1;
 
 /**
  * Maximum workers an {@link IdleState} tracks.
@@ -97,7 +123,7 @@ function checkWorkers(workers: number): void {
  * import { IdleState } from "./idle.ts";
  * import assert from "node:assert/strict";
  * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(2)), 0, 2);
- * idle.transitionWorkerToParked(1, false);
+ * idle.transitionWorkerToParked(1);
  * const w = idle.workerToNotify(); // a task was pushed: wake a sleeper
  * if (w >= 0) idle.unpark(w);
  * assert.equal(w, 1);
@@ -178,7 +204,7 @@ export class IdleState {
    * import { IdleState } from "./idle.ts";
    * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(4)), 0, 4);
-   * idle.transitionWorkerToSearching();
+   * idle.transitionWorkerToSearching(2);
    * assert.equal(idle.numSearching, 1);
    * ```
    */
@@ -194,7 +220,7 @@ export class IdleState {
    * import { IdleState } from "./idle.ts";
    * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(4)), 0, 4);
-   * idle.transitionWorkerToParked(2, false);
+   * idle.transitionWorkerToParked(2);
    * assert.equal(idle.numParked, 1);
    * assert.equal(idle.numUnparked, 3);
    * ```
@@ -220,54 +246,80 @@ export class IdleState {
   }
 
   /**
-   * Start searching (stealing); false — don't search — when half or more of
-   * the workers already are, which bounds contention on the victims.
+   * Worker `index` starts searching (stealing); false — don't search — when
+   * half or more of the workers already are, which bounds contention on the
+   * victims. True at once when it already holds a search (a notifier chose it).
    *
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
    * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(2)), 0, 2);
-   * assert.equal(idle.transitionWorkerToSearching(), true);
-   * assert.equal(idle.transitionWorkerToSearching(), false); // one of two already searches
+   * assert.equal(idle.transitionWorkerToSearching(0), true);
+   * assert.equal(idle.transitionWorkerToSearching(1), false); // one of two already searches
+   * assert.equal(idle.isSearching(0), true);
    * ```
    */
-  transitionWorkerToSearching(): boolean {
+  transitionWorkerToSearching(index: number): boolean {
+    this.#check(index);
     const i32 = this.#i32;
+    const word = this.#searchWord(index);
+    if (Atomics.load(i32, word) === SEARCHING) return true;
     let s = Atomics.load(i32, STATE);
     for (;;) {
       if (2 * (s & SEARCH_MASK) >= this.workers) return false;
       const seen = Atomics.compareExchange(i32, STATE, s, s + 1);
-      if (seen === s) return true;
+      if (seen === s) break;
       s = seen;
     }
+    // Counted first, recorded next: the count never falls below the words set.
+    Atomics.store(i32, word, SEARCHING);
+    return true;
   }
 
   /**
-   * Stop searching (work was found); true when this was the last searcher, in
-   * which case the caller must notify another worker if work is pending
-   * (`workerToNotify`), so that parallelism ramps up.
+   * Worker `index` stops searching (it found work); true when it was the last
+   * searcher, in which case the caller must notify another worker if work is
+   * pending (`notifyOne`), so that parallelism ramps up. False, changing
+   * nothing, when it holds no search (so it may be called for every task found).
    *
    * @example
    * ```ts
    * import { IdleState } from "./idle.ts";
    * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(4)), 0, 4);
-   * idle.transitionWorkerToSearching();
-   * idle.transitionWorkerToSearching();
-   * assert.equal(idle.transitionWorkerFromSearching(), false);
-   * assert.equal(idle.transitionWorkerFromSearching(), true); // the last searcher
+   * idle.transitionWorkerToSearching(0);
+   * idle.transitionWorkerToSearching(1);
+   * assert.equal(idle.transitionWorkerFromSearching(0), false);
+   * assert.equal(idle.transitionWorkerFromSearching(1), true); // the last searcher
+   * assert.equal(idle.transitionWorkerFromSearching(1), false); // not searching any more
    * ```
    */
-  transitionWorkerFromSearching(): boolean {
-    const prev = Atomics.load(this.#i32, STATE) & SEARCH_MASK;
-    if (prev === 0) throw new RangeError("transitionWorkerFromSearching: no worker is searching");
+  transitionWorkerFromSearching(index: number): boolean {
+    this.#check(index);
+    if (!this.#takeSearch(index)) return false;
     return (Atomics.sub(this.#i32, STATE, 1) & SEARCH_MASK) === 1;
   }
 
   /**
+   * Whether worker `index` holds one of the counted searches (a snapshot).
+   *
+   * @example
+   * ```ts
+   * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
+   * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(2)), 0, 2);
+   * assert.equal(idle.isSearching(1), false);
+   * ```
+   */
+  isSearching(index: number): boolean {
+    this.#check(index);
+    return Atomics.load(this.#i32, this.#searchWord(index)) === SEARCHING;
+  }
+
+  /**
    * Record that worker `index` is about to park (it found no work); it joins
-   * the sleepers and leaves the searchers if `isSearching`. Returns true when
+   * the sleepers and gives back its search if it held one. Returns true when
    * it was the last searcher: the caller must then re-check every queue and
    * notify a worker if any has work (a push may have skipped notifying
    * because this worker was searching).
@@ -277,27 +329,31 @@ export class IdleState {
    * import { IdleState } from "./idle.ts";
    * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(4)), 0, 4);
-   * idle.transitionWorkerToSearching();
-   * assert.equal(idle.transitionWorkerToParked(3, true), true);
+   * idle.transitionWorkerToSearching(3);
+   * assert.equal(idle.transitionWorkerToParked(3), true);
    * assert.equal(idle.isParked(3), true);
+   * assert.equal(idle.numSearching, 0);
    * ```
    */
-  transitionWorkerToParked(index: number, isSearching: boolean): boolean {
+  transitionWorkerToParked(index: number): boolean {
     this.#check(index);
     const bit = 1 << (index & 31);
+    // Its search goes back before it joins the sleepers: a notifier that chooses it from then on
+    // gives it a search of its own, which this call must not take.
+    const searching = this.#takeSearch(index);
     const prevBits = Atomics.or(this.#i32, SLEEPERS + (index >>> 5), bit);
     if ((prevBits & bit) !== 0) {
+      if (searching) Atomics.sub(this.#i32, STATE, 1);
       throw new RangeError(`transitionWorkerToParked: worker ${index} is already parked`);
     }
-    const delta = isSearching ? PARK_ONE - 1 : PARK_ONE;
-    const prev = Atomics.add(this.#i32, STATE, delta);
-    return isSearching && (prev & SEARCH_MASK) === 1;
+    const prev = Atomics.add(this.#i32, STATE, searching ? PARK_ONE - 1 : PARK_ONE);
+    return searching && (prev & SEARCH_MASK) === 1;
   }
 
   /**
    * Pick a parked worker to wake because a task was pushed: -1 when someone is
    * already searching (it will find the task) or nobody is parked. The chosen
-   * worker leaves the sleepers and counts as searching; the caller then
+   * worker leaves the sleepers and holds a search; the caller then
    * wakes it with {@link IdleState.unpark}.
    *
    * @example
@@ -306,8 +362,9 @@ export class IdleState {
    * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(3)), 0, 3);
    * assert.equal(idle.workerToNotify(), -1); // nobody parked
-   * idle.transitionWorkerToParked(2, false);
+   * idle.transitionWorkerToParked(2);
    * assert.equal(idle.workerToNotify(), 2);
+   * assert.equal(idle.isSearching(2), true);
    * assert.equal(idle.workerToNotify(), -1);
    * ```
    */
@@ -328,8 +385,11 @@ export class IdleState {
         const low = bits & -bits;
         const prev = Atomics.and(i32, SLEEPERS + w, ~low);
         if ((prev & low) !== 0) {
-          Atomics.sub(i32, STATE, PARK_ONE); // it is ours: count it unparked
-          return w * 32 + (31 - Math.clz32(low));
+          // It is ours: the claimed search is its own from now on, and it is counted unparked.
+          const index = w * 32 + (31 - Math.clz32(low));
+          Atomics.store(i32, this.#searchWord(index), SEARCHING);
+          Atomics.sub(i32, STATE, PARK_ONE);
+          return index;
         }
         bits = prev & ~low; // someone else took that one
       }
@@ -348,7 +408,7 @@ export class IdleState {
    * import { IdleState } from "./idle.ts";
    * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(2)), 0, 2);
-   * idle.transitionWorkerToParked(0, false);
+   * idle.transitionWorkerToParked(0);
    * assert.equal(idle.notifyOne(), 0);
    * ```
    */
@@ -356,6 +416,49 @@ export class IdleState {
     const w = this.workerToNotify();
     if (w >= 0) this.unpark(w);
     return w;
+  }
+
+  /**
+   * Forget worker `index`, which died (its thread may still run on for a
+   * moment): take it out of the sleepers and give back the search it held, so
+   * that pushes wake the live workers again. Call it again once the thread has
+   * stopped (it may have parked or searched meanwhile), before a new worker
+   * takes the index. Returns true if it held a search (the caller should then
+   * wake a worker if work is pending: it may have been the last searcher).
+   *
+   * @example
+   * ```ts
+   * import { IdleState } from "./idle.ts";
+   * import assert from "node:assert/strict";
+   * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(2)), 0, 2);
+   * idle.transitionWorkerToSearching(0); // worker 0 searches, then is killed
+   * assert.equal(idle.transitionWorkerToSearching(1), false); // 1 of 2 search already
+   * assert.equal(idle.retireWorker(0), true);
+   * assert.equal(idle.numSearching, 0);
+   * assert.equal(idle.transitionWorkerToSearching(1), true);
+   * ```
+   */
+  retireWorker(index: number): boolean {
+    this.unparkWorker(index);
+    if (!this.#takeSearch(index)) return false;
+    Atomics.sub(this.#i32, STATE, 1);
+    return true;
+  }
+
+  /** Word index of worker `index`'s search word. */
+  #searchWord(index: number): number {
+    return this.#parkBase + index * 16 + SEARCH_WORD;
+  }
+
+  /**
+   * Take worker `index`'s search word from SEARCHING to IDLE; true if this call did it (the
+   * caller then takes the search out of the count). The exchange makes it once per search:
+   * the worker and a pool retiring it may race.
+   */
+  #takeSearch(index: number): boolean {
+    const word = this.#searchWord(index);
+    if (Atomics.load(this.#i32, word) === IDLE) return false; // the common case: no write
+    return Atomics.exchange(this.#i32, word, IDLE) === SEARCHING;
   }
 
   /**
@@ -368,7 +471,7 @@ export class IdleState {
    * import { IdleState } from "./idle.ts";
    * import assert from "node:assert/strict";
    * const idle = new IdleState(new SharedArrayBuffer(IdleState.byteLengthFor(2)), 0, 2);
-   * idle.transitionWorkerToParked(1, false);
+   * idle.transitionWorkerToParked(1);
    * assert.equal(idle.unparkWorker(1), true);
    * assert.equal(idle.unparkWorker(1), false);
    * assert.equal(idle.numParked, 0);
