@@ -567,12 +567,13 @@ export class Instrument {
 
   /**
    * A run of polls begins (a batch, or the polls after the drivers did
-   * work): the first window starts at `ms`, a reading of the clock.
+   * work): the first window starts at `ms`, a reading of the clock. Does
+   * nothing while a run goes on (the drivers had nothing to do).
    *
    * @param ms the scheduler's reading (its realClock), taken just before.
    */
   resume(ms: number): void {
-    if (this.#winLen > 0) this.#closeWindow();
+    if (this.#chain) return;
     const t = (ms - this.#originMs) * 1e6;
     this.#last = t;
     this.#stamp(t);
@@ -688,6 +689,11 @@ export class Instrument {
       const pending = (this.#tasks[s]?.bits ?? 0) >>> INSTRUMENT_COUNT_SHIFT;
       if (pollsOf(this.#f, this.#u, s) + pending > 1) this.#warn(s, W_LOST_WAKE, "lost-wake", wait);
     }
+  }
+
+  /** {@linkcode resume} at a reading of its own, taken only when a run is to begin. */
+  resumeNow(): void {
+    if (!this.#chain) this.resume(this.#clock());
   }
 
   /** End the current window, if any, and the chain of readings (drivers, hops, parks). */

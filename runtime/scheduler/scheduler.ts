@@ -547,7 +547,9 @@ export class Scheduler implements Core {
       if (--this.#toEvent === 0) {
         this.#toEvent = this.config.eventInterval;
         this.#pollDrivers();
-        if (this.#realNow() - start > BATCH_MS) return true;
+        const now = this.#realNow();
+        if (this.instrument !== null) this.instrument.resume(now);
+        if (now - start > BATCH_MS) return true;
       }
       let task: Task<unknown> | undefined;
       if (--this.#toGlobal === 0) {
@@ -558,6 +560,7 @@ export class Scheduler implements Core {
         this.#pollDrivers();
         task = this.#local.pop() ?? this.#inject.pop();
         if (task === undefined) return false;
+        if (this.instrument !== null) this.instrument.resumeNow();
       }
       this.#runTask(task);
       // Drain the LIFO slot: at most MAX_LIFO_POLLS in a row.
@@ -583,7 +586,6 @@ export class Scheduler implements Core {
     if (this.instrument !== null) this.instrument.breakChain();
     if (withIo) this.io!.pollNow();
     if (this.time.size > 0) this.time.process();
-    if (this.instrument !== null) this.instrument.resume(this.#realNow());
   }
 
   #runTask(task: Task<unknown>): void {
