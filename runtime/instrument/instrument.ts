@@ -48,8 +48,9 @@
  * neighbours, so it is counted on the worker (`unattributedLongPolls`), the
  * stride drops to 1 and the next one is attributed. A wake (or spawn) made
  * inside a poll does not read the clock: the task is stamped when that
- * window closes. One made outside any poll (I/O completions, timers,
- * another thread, Deno's callbacks) reads it at once, so a long wait after
+ * window closes. One made by the drivers (I/O completions, timers) gets the
+ * reading the polls after them start at. One made outside the runtime
+ * (another thread, Deno's callbacks) reads it at once, so a long wait after
  * it is seen.
  *
  * Warnings (each kind at most once per task, and at most
@@ -340,6 +341,8 @@ export class Instrument {
   readonly #flushAt: number;
   #stride = 1;
   #chain = false;
+  /** Between driversBegin and resume: wakes wait for resume's reading. */
+  #inDrivers = false;
   #last = 0;
 
   /** Ring of the last MAX_FINISHED finished tasks; #finishedNext is the next to overwrite. */
@@ -527,7 +530,7 @@ export class Instrument {
    */
   #later(s: number): void {
     this.#pushUnstamped(s);
-    if (!this.#chain) this.#stamp(this.#read());
+    if (!this.#chain && !this.#inDrivers) this.#stamp(this.#read());
   }
 
   /**
@@ -574,6 +577,7 @@ export class Instrument {
    */
   resume(ms: number): void {
     if (this.#chain) return;
+    this.#inDrivers = false;
     const t = (ms - this.#originMs) * 1e6;
     this.#last = t;
     this.#stamp(t);
@@ -696,10 +700,22 @@ export class Instrument {
     if (!this.#chain) this.resume(this.#clock());
   }
 
+  /**
+   * The drivers are polled and have work: end the window; the wakes they
+   * make are stamped with the reading the next run of polls starts at
+   * ({@linkcode resume}, called right after them).
+   */
+  driversBegin(): void {
+    this.breakChain();
+    this.#inDrivers = true;
+  }
+
   /** End the current window, if any, and the chain of readings (drivers, hops, parks). */
   breakChain(): void {
     if (this.#winLen > 0) this.#closeWindow();
+    else if (this.#unstampedLen > 0) this.#stamp(this.#read());
     this.#chain = false;
+    this.#inDrivers = false;
   }
 
   /**

@@ -582,8 +582,8 @@ export class Scheduler implements Core {
     this.#m.driverPolls++;
     const withIo = this.io !== null && this.io.inFlight > 0;
     if (!withIo && this.time.size === 0) return;
-    // Wakes from the drivers are timed at once: end the instrument's window.
-    if (this.instrument !== null) this.instrument.breakChain();
+    // End the instrument's window; the drivers' wakes get the reading taken after them.
+    if (this.instrument !== null) this.instrument.driversBegin();
     if (withIo) this.io!.pollNow();
     if (this.time.size > 0) this.time.process();
   }
