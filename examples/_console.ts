@@ -58,22 +58,24 @@ export function consoleAddr(given: { console?: boolean; "console-addr"?: string 
  * @param addr where to serve the console, or null.
  * @param options the runtime's options.
  * @param main the daemon's main task, given the runtime.
+ * @param name the main task's name (the console shows it).
  * @returns what `main` returns.
  * @throws {UsageError} when the console's address is taken.
  * @example
  * ```ts
  * import { runWithConsole } from "./_console.ts";
  * import assert from "node:assert/strict";
- * const n = await runWithConsole({ hostname: "127.0.0.1", port: 0 }, {}, function* (rt) {
- *   return rt.consoleSnapshot().tasks.length;
- * });
- * assert.ok(n >= 1); // main itself
+ * const names = await runWithConsole({ hostname: "127.0.0.1", port: 0 }, {}, function* (rt) {
+ *   return rt.consoleSnapshot().tasks.map((t) => t.name);
+ * }, "demo");
+ * assert.ok(names.includes("demo")); // main itself, by its name
  * ```
  */
 export async function runWithConsole<T>(
   addr: ConsoleAddr,
   options: RuntimeOptions,
   main: (rt: Runtime) => Operation<T>,
+  name?: string,
 ): Promise<T> {
   await using rt = new Runtime(addr === null ? options : { ...options, instrument: true });
   if (addr !== null) {
@@ -91,5 +93,5 @@ export async function runWithConsole<T>(
       throw e;
     }
   }
-  return await rt.run(main(rt));
+  return await rt.run(main(rt), { name });
 }

@@ -160,9 +160,10 @@ if (import.meta.main) {
         flags.console,
         { poolSize: flags.workers },
         (rt) => mainWorkers(rt, flags),
+        "echo-server",
       );
     } else {
-      await runWithConsole(flags.console, {}, () => main(flags));
+      await runWithConsole(flags.console, {}, () => main(flags), "echo-server");
     }
     if (flags.debugFds) console.error(`fds at exit: ${openFds()}`);
   });

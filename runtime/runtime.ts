@@ -424,6 +424,8 @@ export class Runtime {
    * one that shuts its runtime down: nobody else owns it.)
    *
    * @param main a generator function, a called generator, or an async function.
+   * @param options `name`: the main task's name (the console shows it, as
+   *   `spawn`'s does).
    * @returns a promise of main's value; it rejects with main's error.
    * @throws {Error} (as a rejection) when this runtime was already shut down.
    * @throws {TypeError} (as a rejection) when `main` is not a task body.
@@ -440,12 +442,12 @@ export class Runtime {
    * }), 1);
    * assert.equal(await rt.run(function* () {
    *   return 2;
-   * }), 2); // again, on the same runtime
+   * }, { name: "second" }), 2); // again, on the same runtime; this main task has a name
    * ```
    */
-  async run<T>(main: TaskBody<T>): Promise<T> {
+  async run<T>(main: TaskBody<T>, options?: SpawnOptions): Promise<T> {
     if (this.#shutdown) throw new Error("run() on a runtime that was shut down");
-    const task = spawnOn(this.#sched, main, undefined, main) as Task<T>;
+    const task = spawnOn(this.#sched, main, options?.name, main) as Task<T>;
     active.push(this);
     try {
       return await unwrapJoin(task);

@@ -239,3 +239,15 @@ Deno.test("instrument: the builder turns it on; a task running now is 'running'"
   await rt.shutdown();
   assert.throws(() => Runtime.builder().instrument({ longPollMs: 0 }).build(), RangeError);
 });
+
+Deno.test("instrument: rt.run(main, { name }) names the main task", async () => {
+  await using rt = new Runtime({ instrument: true });
+  const snap = await rt.run(function* () {
+    yield* yieldNow();
+    return rt.consoleSnapshot();
+  }, { name: "main-loop" });
+  const main = snap.tasks.find((t) => t.name === "main-loop");
+  assert.ok(main, "the main task is listed by its name");
+  assert.equal(main.state, "running");
+  assert.match(rt.metricsText(), /^dokio_task_spawned_total\{name="main-loop"\} 1$/m);
+});

@@ -500,7 +500,7 @@ if (import.meta.main) {
   await daemon(
     "mini-redis",
     () => parseFlags(Deno.args),
-    (o) => runWithConsole(o.console ?? null, {}, () => main(o)),
+    (o) => runWithConsole(o.console ?? null, {}, () => main(o), "mini-redis"),
   );
   Deno.exit(0);
 }
