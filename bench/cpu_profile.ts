@@ -95,6 +95,8 @@ async function profile(port: number, intervalUs: number, load: string[]): Promis
   const r = await send("Profiler.stop") as { profile: Profile };
   ws.close();
   if (!out.success) throw new Error(`the load command failed (exit ${out.code})`);
+  const said = new TextDecoder().decode(out.stdout).trim();
+  if (said !== "") console.log(`load: ${said}`);
   return r.profile;
 }
 

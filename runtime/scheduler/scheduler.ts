@@ -88,9 +88,14 @@ export const MAX_LIFO_POLLS = 3;
  * assert.ok(BATCH_MS < MACROTASK_MS);
  * ```
  */
-export const BATCH_MS = 2;
+export const BATCH_MS = 4;
 /**
- * Longest synchronous reactor wait before parking in a nonblocking one.
+ * Longest synchronous reactor wait before parking in a nonblocking one. A
+ * park hands the wait to another thread and back (two thread wake-ups and a
+ * Deno event-loop turn), so a server whose peers pause a little longer than
+ * this (a loaded machine, a slow client) parks for nearly every batch: at 1
+ * ms the echo and mini-redis servers spent 4–8% more CPU per round trip at
+ * load ~8 than at 4 ms (bench/echo_ab.ts and bench/redis_ab.ts).
  *
  * @example
  * ```ts
@@ -101,7 +106,7 @@ export const BATCH_MS = 2;
  * assert.ok(SYNC_WAIT_MS <= BATCH_MS);
  * ```
  */
-export const SYNC_WAIT_MS = 1;
+export const SYNC_WAIT_MS = 4;
 /**
  * Busy time after which the yield is a real event-loop turn, so Deno polls
  * its own I/O: a zero-timeout reactor park (~15 µs) when the reactor is
