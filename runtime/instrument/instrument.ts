@@ -77,16 +77,7 @@
 
 import { INSTRUMENT_ARMED, INSTRUMENT_COUNT_SHIFT, type Task } from "../task/task.ts";
 import { SENTINEL_SLOT } from "../task/header_table.ts";
-import {
-  bucketOf,
-  BUCKETS,
-  FIRST_BOUND_NS,
-  FIRST_LOG2,
-  HistogramBuilder,
-  LAST_BOUND_NS,
-  singleSample,
-  toHistogram,
-} from "./histogram.ts";
+import { bucketOf, BUCKETS, HistogramBuilder, singleSample, toHistogram } from "./histogram.ts";
 import type { TaskSnapshot, TaskStateName, TaskWarning, WarningKind } from "./snapshot.ts";
 import { takeSuspended, watchSuspends } from "../operation.ts";
 import { tryCurrentWaker } from "../scheduler/context.ts";
