@@ -10,6 +10,10 @@
  * `--quick` (or DOKIO_BENCH_QUICK=1) runs 2,000 files, 20,000 reads and a 64 MiB file.
  * Run alone: `deno run -A bench/fs_bench.ts [--quick]`.
  *
+ * Both peers use the same files, in one directory the bench makes under the system temp
+ * directory, or under `DOKIO_FS_BENCH_DIR` when set (e.g. a tmpfs mount, for a row beside the
+ * disk's); each row names the file system that directory is on (from /proc/mounts).
+ *
  * @module
  */
 
@@ -130,6 +134,23 @@ function makeFiles(dir: string, s: Sizes): { paths: string[]; big: string } {
   return { paths, big };
 }
 
+/** The type of the file system `dir` is on (the longest mount point above it), or "?". */
+function fsTypeOf(dir: string): string {
+  try {
+    const real = Deno.realPathSync(dir);
+    let best = "", type = "?";
+    for (const line of Deno.readTextFileSync("/proc/mounts").split("\n")) {
+      const [, mnt, fstype] = line.split(" ");
+      if (mnt === undefined || fstype === undefined) continue;
+      const under = mnt === "/" || real === mnt || real.startsWith(`${mnt}/`);
+      if (under && mnt.length >= best.length) [best, type] = [mnt, fstype];
+    }
+    return type;
+  } catch {
+    return "?"; // no /proc (macOS)
+  }
+}
+
 async function suite(
   backend: "io_uring" | "epoll",
   s: Sizes,
@@ -141,7 +162,8 @@ async function suite(
   const bars = backend === "io_uring"
     ? ["≥ 3×", "≥ 2×", "≥ 4×", "≥ 1×"]
     : ["≥ 1.5×", "≥ 1.5×", "≥ 2×", "≥ 1×"];
-  const name = (what: string) => `[${backend}] ${what}`;
+  const fs = fsTypeOf(dir);
+  const name = (what: string) => `[${backend}] ${what} (${fs})`;
 
   const [rfA, rfB] = await duel(
     () =>
@@ -263,7 +285,8 @@ async function suite(
  */
 export async function runFsBench(): Promise<BenchRow[]> {
   const s = sizes();
-  const dir = await Deno.makeTempDir({ prefix: "dokio_fs_bench_" });
+  const parent = Deno.env.get("DOKIO_FS_BENCH_DIR") || undefined;
+  const dir = await Deno.makeTempDir({ prefix: "dokio_fs_bench_", dir: parent });
   try {
     const { paths, big } = makeFiles(dir, s);
     const rows: BenchRow[] = [];
