@@ -38,7 +38,6 @@
 import { spawn } from "../../runtime/mod.ts";
 import type { JoinHandle } from "../../runtime/mod.ts";
 import { IoError, TcpListener, type TcpStream } from "../../net/mod.ts";
-import { BufReader } from "../../io/mod.ts";
 import {
   type BroadcastReceiver,
   LaggedError,
@@ -53,6 +52,7 @@ import { Db } from "./db.ts";
 import { type Ctx, execute, type Session } from "./commands.ts";
 import { Command, DEFAULT_MAX_BULK, parseCommand, ProtocolError, Reply } from "./resp.ts";
 import { Hub } from "./pubsub.ts";
+import { Inbox } from "./inbox.ts";
 import { checkInt, daemon, parseFlags as parseArgs } from "../_daemon.ts";
 import {
   CONSOLE_FLAGS,
@@ -311,6 +311,29 @@ function* flush(c: Conn): Generator<unknown, void, unknown> {
   }
 }
 
+/**
+ * Write everything pending now if the socket takes it all (the usual case: no generator, no
+ * reactor round trip); else keep what it did not take for {@linkcode flush}.
+ *
+ * @returns true when nothing is left to write
+ */
+function writeNow(c: Conn): boolean {
+  const o = c.out;
+  if (o.len === 0) return true;
+  if (c.writing) return false;
+  const n = c.stream.tryWrite(o.bytes);
+  if (n === o.len) {
+    o.clear();
+    if (o.buf.length > OUT_KEEP) c.out = new Reply();
+    return true;
+  }
+  if (n !== null && n > 0) {
+    o.buf.copyWithin(0, n, o.len);
+    o.len -= n;
+  }
+  return false;
+}
+
 /** The server: its key space, hub, connections and settings. */
 export class MiniRedis {
   readonly db: Db = new Db(now);
@@ -359,44 +382,38 @@ export class MiniRedis {
   *serve(stream: TcpStream): Generator<unknown, void, unknown> {
     const c = new Conn(stream, this);
     this.conns.add(c);
-    const r = new BufReader(stream, { capacity: READ_CAPACITY });
+    const r = new Inbox(stream, READ_CAPACITY);
     const cmd = new Command();
     const x: Ctx = { db: this.db, session: c };
     const maxBulk = this.options.maxBulk;
     const maxQuery = this.options.maxQuery;
-    let partial = false;
     // Complete commands are still buffered: the last batch stopped at OUT_HIGH.
     let more = false;
     try {
       stream.setNoDelay(true);
       while (!c.closing && !this.#stopping) {
-        c.idle = !partial;
-        let eof: boolean;
-        if (more) eof = false;
-        else if (c.subscriptions === 0) {
-          eof = partial ? (yield* r.fillMore()) === null : (yield* r.fillBuf()).length === 0;
-        } else {
-          const s = yield* select({
-            more: partial ? r.fillMore() : r.fillBuf(),
-            kick: c.kick.notified(),
-          });
-          if (s.key === "kick") {
-            c.idle = false;
-            if (c.lagged > 0) {
-              c.out.error(`ERR subscriber lagged: missed ${c.lagged} message(s), disconnecting`);
-              c.closing = true;
+        c.idle = r.pos === r.end;
+        if (!more) {
+          if (c.subscriptions === 0) {
+            if (r.filled(yield* r.fill())) break;
+          } else {
+            const s = yield* select({ more: r.fill(), kick: c.kick.notified() });
+            if (s.key === "kick") {
+              c.idle = false;
+              if (c.lagged > 0) {
+                c.out.error(`ERR subscriber lagged: missed ${c.lagged} message(s), disconnecting`);
+                c.closing = true;
+              }
+              if (!writeNow(c)) yield* flush(c);
+              continue;
             }
-            yield* flush(c);
-            continue;
+            if (r.filled(s.value as number | null)) break;
           }
-          const v = s.value;
-          eof = v === null || (v instanceof Uint8Array && v.length === 0);
         }
         c.idle = false;
-        if (eof) break;
-        const buf = r.buffer;
-        const end = buf.length;
-        let off = 0;
+        const buf = r.buf;
+        const end = r.end;
+        let off = r.pos;
         more = false;
         try {
           while (off < end && !c.closing) {
@@ -414,15 +431,14 @@ export class MiniRedis {
           c.out.error(`ERR ${e.message}`);
           c.closing = true;
         }
-        r.consume(off);
-        partial = r.buffered > 0;
-        if (partial && r.buffered > maxQuery && !c.closing) {
+        r.pos = off;
+        if (r.buffered > maxQuery && !c.closing) {
           c.out.error("ERR Protocol error: query buffer limit reached");
           c.closing = true;
         }
-        yield* flush(c);
+        if (!writeNow(c)) yield* flush(c);
       }
-      yield* flush(c);
+      if (!writeNow(c)) yield* flush(c);
     } catch (e) {
       // A reset peer or a socket closed at shutdown ends the connection; anything else is a bug.
       if (!(e instanceof IoError) && !(e instanceof Error && e.name === "ClosedError")) {
