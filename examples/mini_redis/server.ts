@@ -3,8 +3,8 @@
  * with exact expiry, lists, pub/sub) in one isolate, as Redis itself is
  * single-threaded. `deno task redis [--port 6379]`.
  *
- * One task per connection reads what the socket has into a
- * {@linkcode BufReader}, runs every complete command in the buffer, encodes
+ * One task per connection reads what the socket has into its read buffer
+ * (inbox.ts, parsed in place by offset), runs every complete command in it, encodes
  * every reply into one output buffer and writes it with one write — so a
  * pipeline of N commands costs one read and one write, not N. A background
  * task deletes keys when their deadline comes (a heap of deadlines,
@@ -293,45 +293,33 @@ function* forward(c: Conn, rx: BroadcastReceiver<Uint8Array>): Generator<unknown
   }
 }
 
+/** Start writing `c.out`: it becomes the spare (forwarders add to the other buffer meanwhile). */
+function startWrite(c: Conn): Reply {
+  const o = c.out;
+  c.out = c.spare;
+  c.spare = o;
+  c.writing = true;
+  c.writeStarts++;
+  return o;
+}
+
+/** `o`, which `startWrite` gave, is written. */
+function endWrite(c: Conn, o: Reply): void {
+  o.clear();
+  if (o.buf.length > OUT_KEEP) c.spare = new Reply();
+}
+
 /** Write everything pending (what forwarders add meanwhile goes to the other buffer). */
 function* flush(c: Conn): Generator<unknown, void, unknown> {
   while (c.out.len > 0) {
-    const o = c.out;
-    c.out = c.spare;
-    c.spare = o;
-    c.writing = true;
-    c.writeStarts++;
+    const o = startWrite(c);
     try {
       yield* c.stream.writeAll(o.bytes);
     } finally {
       c.writing = false;
     }
-    o.clear();
-    if (o.buf.length > OUT_KEEP) c.spare = new Reply();
+    endWrite(c, o);
   }
-}
-
-/**
- * Write everything pending now if the socket takes it all (the usual case: no generator, no
- * reactor round trip); else keep what it did not take for {@linkcode flush}.
- *
- * @returns true when nothing is left to write
- */
-function writeNow(c: Conn): boolean {
-  const o = c.out;
-  if (o.len === 0) return true;
-  if (c.writing) return false;
-  const n = c.stream.tryWrite(o.bytes);
-  if (n === o.len) {
-    o.clear();
-    if (o.buf.length > OUT_KEEP) c.out = new Reply();
-    return true;
-  }
-  if (n !== null && n > 0) {
-    o.buf.copyWithin(0, n, o.len);
-    o.len -= n;
-  }
-  return false;
 }
 
 /** The server: its key space, hub, connections and settings. */
@@ -404,7 +392,7 @@ export class MiniRedis {
                 c.out.error(`ERR subscriber lagged: missed ${c.lagged} message(s), disconnecting`);
                 c.closing = true;
               }
-              if (!writeNow(c)) yield* flush(c);
+              if (c.out.len > 0) yield* flush(c);
               continue;
             }
             if (r.filled(s.value as number | null)) break;
@@ -436,9 +424,19 @@ export class MiniRedis {
           c.out.error("ERR Protocol error: query buffer limit reached");
           c.closing = true;
         }
-        if (!writeNow(c)) yield* flush(c);
+        // One batch's replies, written here: a flush generator per request is garbage.
+        if (c.out.len > 0) {
+          const o = startWrite(c);
+          try {
+            yield* stream.writeAll(o.bytes);
+          } finally {
+            c.writing = false;
+          }
+          endWrite(c, o);
+          if (c.out.len > 0) yield* flush(c);
+        }
       }
-      if (!writeNow(c)) yield* flush(c);
+      if (c.out.len > 0) yield* flush(c);
     } catch (e) {
       // A reset peer or a socket closed at shutdown ends the connection; anything else is a bug.
       if (!(e instanceof IoError) && !(e instanceof Error && e.name === "ClosedError")) {
