@@ -147,6 +147,33 @@ Deno.test("instrument: one spawn site per body kind, taken once; names share it"
   assert.match(text, /^dokio_task_polls_total\{name="odd"\} 100$/m);
 });
 
+Deno.test("instrument: fresh closures of one function expression share its site", async () => {
+  await using rt = new Runtime({ instrument: true });
+  await rt.run(function* () {
+    const hs = [];
+    for (let i = 0; i < 20; i++) {
+      hs.push(spawn(function* () {
+        yield* yieldNow();
+        return i;
+      }, { name: "fresh" }));
+    }
+    hs.push(spawn(function* () {
+      yield* yieldNow();
+      return -1;
+    }, { name: "other" }));
+    for (const h of hs) yield* h;
+  });
+  const snap = rt.consoleSnapshot();
+  const fresh = snap.tasks.filter((t) => t.name === "fresh");
+  assert.equal(fresh.length, 20);
+  const sites = new Set(fresh.map((t) => t.spawnSite));
+  assert.equal(sites.size, 1);
+  assert.match([...sites][0] ?? "", /instrument_tasks_test\.ts:\d+:\d+$/);
+  const other = task(snap, "other").spawnSite;
+  assert.match(other ?? "", /instrument_tasks_test\.ts:\d+:\d+$/);
+  assert.notEqual(other, [...sites][0]);
+});
+
 Deno.test("instrument: worker histograms count every poll; queue depths and timers are reported", async () => {
   await using rt = new Runtime({ instrument: true });
   const snap = await rt.run(function* () {

@@ -10,6 +10,14 @@
  * generator function spawned from two places shows the first. Bodies with no
  * such key (a promise, a plain object) are captured each time.
  *
+ * A function met for the first time (a fresh closure, as in
+ * `spawn(function* () { … })` in a loop: every evaluation of the function
+ * expression makes a new function object) is looked up by its source text
+ * next (`Function.prototype.toString`, well under a microsecond for a short
+ * body), so the closures of one function expression share one site and one
+ * capture; only the first of them pays for the stack. Two functions with the
+ * same text show the site of the first spawned.
+ *
  * The frame kept is the first one outside Dokio's own library folders
  * (runtime/, sync/, net/, io/, fs/, time/, mod.ts), so `spawn`, `JoinSet`,
  * `TaskTracker` and `serve` all report their caller.
@@ -34,6 +42,9 @@ interface SiteEntry {
 }
 
 const byKey = new WeakMap<object, SiteEntry>();
+/** Function bodies by their source text (see the module doc). */
+const bySource = new Map<string, SiteEntry>();
+const sourceOf = Function.prototype.toString;
 /** Sites without a key, by their text (so their descriptors are reused). */
 const byText = new Map<string, SiteEntry>();
 let keys = 0;
@@ -76,6 +87,7 @@ function entryOf(key: unknown): SiteEntry {
       lastEntry = hit;
       return hit;
     }
+    if (typeof k === "function") return functionEntry(k);
   }
   const site = captureSite();
   if (k === null) {
@@ -91,6 +103,24 @@ function entryOf(key: unknown): SiteEntry {
     keys++;
     byKey.set(k, e);
   }
+  return e;
+}
+
+/** The entry of a function not in `byKey`: one of the same text's, or a new one. */
+function functionEntry(fn: object): SiteEntry {
+  const text: string = sourceOf.call(fn);
+  let e = bySource.get(text);
+  if (e === undefined) {
+    const site = captureSite();
+    e = { site, unnamed: newDescriptor(null, site), named: null };
+    if (bySource.size < MAX_FUNCTION_SITES) bySource.set(text, e);
+    if (keys < MAX_FUNCTION_SITES) {
+      keys++;
+      byKey.set(fn, e);
+    }
+  }
+  lastKey = fn;
+  lastEntry = e;
   return e;
 }
 
