@@ -46,9 +46,12 @@
  *   SELF_SAMPLE times (a self-wake at stride 1 is timed every time).
  * A long poll in a window of several polls cannot be told from its
  * neighbours, so it is counted on the worker (`unattributedLongPolls`), the
- * stride drops to 1 and the next one is attributed. A wake (or spawn) made
- * inside a poll does not read the clock: the task is stamped when that
- * window closes. One made by the drivers (I/O completions, timers) gets the
+ * stride drops to 1 and the next one is attributed. A wake made inside a
+ * poll does not read the clock: the task is stamped when that window
+ * closes. A spawn made inside a poll is dated at that poll's start (exact at
+ * stride 1, the estimate otherwise: the new task's wait includes the rest of
+ * its spawner's poll, as it does), so a million spawns in one poll are not
+ * walked again when it ends. A wake or spawn made by the drivers (I/O completions, timers) gets the
  * reading the polls after them start at. One made outside the runtime
  * (another thread, Deno's callbacks) reads it at once, so a long wait after
  * it is seen.
@@ -447,20 +450,8 @@ export class Instrument {
     for (let i = 0; i < n; i++) {
       const s = un[i];
       const r = s * F_ROW;
-      if (f[r + F_SPAWNED] === UNSTAMPED) {
-        // Spawned: not polled yet, so not idle either.
-        f[r + F_SPAWNED] = t;
-        f[r + F_LAST_END] = t;
-        if (f[r + F_READY] === UNSTAMPED) f[r + F_READY] = t;
-        continue;
-      }
-      if (f[r + F_READY] === UNSTAMPED) {
-        if (pollsOf(f, u, s) > 0) {
-          const idle = t - f[r + F_LAST_END];
-          if (idle > 0) f[r + F_IDLE] += idle;
-        }
-        f[r + F_READY] = t;
-      }
+      if (f[r + F_SPAWNED] === UNSTAMPED) stampSpawn(f, r, t);
+      else if (f[r + F_READY] === UNSTAMPED) stampWake(f, u, s, t);
     }
     this.#unstampedLen = 0;
   }
@@ -498,8 +489,6 @@ export class Instrument {
     f[r + F_SELF_WAKES] = 0;
     f[r + F_SELF_BASE] = 0;
     f[r + F_IDLE] = 0;
-    f[r + F_SPAWNED] = UNSTAMPED;
-    f[r + F_LAST_END] = 0;
     f[r + F_MAX] = 0;
     const u = this.#u;
     const q = s * U_ROW;
@@ -510,6 +499,18 @@ export class Instrument {
     u[q + U_WARNED] = 0;
     u[q + U_DESC] = NO_DESCRIPTOR;
     u[q + U_HIST] = 0;
+    if (this.#chain) {
+      // Spawned inside a poll: dated at that poll's start (exact at stride
+      // 1, the window's estimate otherwise), with no clock read and no
+      // second pass over the row when the window closes.
+      const t = this.#winStart + this.#winLen * this.#est;
+      f[r + F_SPAWNED] = t;
+      f[r + F_LAST_END] = t;
+      this.#arm(task, t, 1);
+      return;
+    }
+    f[r + F_SPAWNED] = UNSTAMPED;
+    f[r + F_LAST_END] = 0;
     this.#arm(task, UNSTAMPED, 1);
     this.#later(s);
   }
@@ -1054,6 +1055,23 @@ export class Instrument {
     }
     return out;
   }
+}
+
+/** Stamp a task spawned outside a poll (F row at `r`) at `t`: not polled yet, so not idle either. */
+function stampSpawn(f: Float64Array, r: number, t: number): void {
+  f[r + F_SPAWNED] = t;
+  f[r + F_LAST_END] = t;
+  if (f[r + F_READY] === UNSTAMPED) f[r + F_READY] = t;
+}
+
+/** Stamp the wake of the task in slot `s` at `t`: the time since its last poll was idle. */
+function stampWake(f: Float64Array, u: Uint32Array, s: number, t: number): void {
+  const r = s * F_ROW;
+  if (pollsOf(f, u, s) > 0) {
+    const idle = t - f[r + F_LAST_END];
+    if (idle > 0) f[r + F_IDLE] += idle;
+  }
+  f[r + F_READY] = t;
 }
 
 /** Polls of the task in slot `s`. */
