@@ -7,12 +7,14 @@
  * machine far better than two separate runs can.
  *
  * usage:
- *   deno run -A bench/echo_ab.ts [--rounds N] [--window MS] NAME=DIR:BACKEND[:VAR=VALUE...] ...
+ *   deno run -A bench/echo_ab.ts [--rounds N] [--window MS] NAME=DIR:BACKEND[:VAR=VALUE|:--flag=value...] ...
  *
  * DIR is a Dokio checkout (a copy with the change, or this one); BACKEND is
  * `io_uring` or `epoll` (its examples/echo.ts runs) or `deno` (its
  * bench/echo_server_deno.ts runs); VAR=VALUE pairs go into that server's
- * environment. The first server is the baseline. For example:
+ * environment, and `--flag=value` (or a bare `--flag`) items go to the echo
+ * daemon's command line (`one=.:io_uring two=.:io_uring:--workers=2`). The
+ * first server is the baseline. For example:
  *
  *   deno run -A bench/echo_ab.ts base=.:io_uring try=/tmp/dokio-try:io_uring deno=.:deno
  *
@@ -58,9 +60,10 @@ export interface AbOptions {
  * ```ts
  * import { parseAbArgs } from "./echo_ab.ts";
  * import assert from "node:assert/strict";
- * const o = parseAbArgs(["--rounds", "4", "a=/src/x:io_uring:K=1", "b=/src/x:deno"]);
+ * const o = parseAbArgs(["--rounds", "4", "a=/src/x:io_uring:K=1:--workers=2", "b=/src/x:deno"]);
  * assert.equal(o.rounds, 4);
  * assert.equal(o.servers[0].env.K, "1");
+ * assert.deepEqual(o.servers[0].args.slice(-2), ["--workers", "2"]);
  * assert.equal(o.servers[1].args[0], "/src/x/bench/echo_server_deno.ts");
  * ```
  */
@@ -81,8 +84,14 @@ export function parseAbArgs(argv: string[]): AbOptions {
     const [dir, backend, ...vars] = a.slice(eq + 1).split(":");
     if (!dir || !backend) throw new TypeError(`expected NAME=DIR:BACKEND, got ${a}`);
     const env: Record<string, string> = {};
+    const flags: string[] = [];
     for (const kv of vars) {
       const k = kv.indexOf("=");
+      if (kv.startsWith("--")) {
+        // A daemon flag: --workers=2 passes `--workers 2`, a bare --console passes itself.
+        flags.push(...(k > 0 ? [kv.slice(0, k), kv.slice(k + 1)] : [kv]));
+        continue;
+      }
       if (k <= 0) throw new TypeError(`expected VAR=VALUE, got ${kv} in ${a}`);
       env[kv.slice(0, k)] = kv.slice(k + 1);
     }
@@ -92,7 +101,7 @@ export function parseAbArgs(argv: string[]): AbOptions {
       env.DOKIO_BACKEND = backend;
       servers.push({
         name: a.slice(0, eq),
-        args: [`${dir}/examples/echo.ts`, "--port", "0", "--drain-ms", "0"],
+        args: [`${dir}/examples/echo.ts`, "--port", "0", "--drain-ms", "0", ...flags],
         env,
         cwd: dir,
       });

@@ -205,6 +205,25 @@ Deno.test("serve: 20 concurrent connections echo across 2 workers, both accept",
   }
 });
 
+Deno.test("serve: a generator handler that throws still gets its connection closed and uncounted", async () => {
+  const rt = Runtime.builder().poolSize(2).build();
+  try {
+    // The worker logs each failure on stderr ("dokio serve: handler "test.boom" failed").
+    const srv = await serve(rt, { hostname: "127.0.0.1", port: 0 }, HANDLERS, "test.boom");
+    for (let i = 0; i < 4; i++) {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: srv.localAddr.port });
+      assert.equal(await readAll(c), "bye\n", "the server wrote, then closed our connection");
+      c.close();
+    }
+    const fin = await srv.close({ drainMs: 2000 });
+    assert.equal(fin.accepted, 4);
+    assert.equal(fin.open, 0);
+    assert.equal(fin.forced, 0);
+  } finally {
+    await rt.shutdown();
+  }
+});
+
 Deno.test("serve: close drains, then force-closes at the deadline; shutdown closes servers", async () => {
   const rt = new Runtime({ poolSize: 2 });
   let conn: Deno.Conn | null = null;

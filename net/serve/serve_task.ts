@@ -26,7 +26,7 @@
 
 import { type ConnHandler, defineTask, lookupHandler } from "../../runtime/pool/registry.ts";
 import { call } from "../../runtime/call.ts";
-import { CancelledError, ClosedError } from "../../runtime/errors.ts";
+import { CancelledError, ClosedError, JoinError } from "../../runtime/errors.ts";
 import type { JoinHandle } from "../../runtime/task/join_handle.ts";
 import type { Operation } from "../../runtime/operation.ts";
 import { spawn } from "../../runtime/runtime.ts";
@@ -58,20 +58,40 @@ function quiet(e: unknown): boolean {
   return e instanceof ClosedError || e instanceof CancelledError || e instanceof IoError;
 }
 
+/** Close a connection whose handler ended, once, and take it off the counts. */
+function connEnded(s: Serving, conn: TcpStream): void {
+  if (s.tasks.delete(conn)) Atomics.sub(s.stats, s.base + 1, 1);
+  conn.close();
+}
+
+/** A function handler: run it under `call` and close its connection however it ends. */
 function* serveConn(s: Serving, conn: TcpStream): Generator<unknown, void, unknown> {
   try {
-    if (s.isGen) {
-      yield* s.handler(conn, new AbortController().signal) as Operation<unknown>;
-    } else {
-      yield* call((signal: AbortSignal) => s.handler(conn, signal));
-    }
+    yield* call((signal: AbortSignal) => s.handler(conn, signal));
   } catch (e) {
     if (!quiet(e)) console.error(`dokio serve: handler "${s.name}" failed:`, e);
   } finally {
-    s.tasks.delete(conn);
-    conn.close();
-    Atomics.sub(s.stats, s.base + 1, 1);
+    connEnded(s, conn);
   }
+}
+
+/**
+ * A generator handler runs as the connection's task itself, with no wrapping
+ * generator: a `yield*` layer costs a delegated resume on every wake of the
+ * connection (~0.2 µs per echo round trip). Its end is seen through its
+ * JoinHandle instead, once per connection.
+ */
+function spawnGen(s: Serving, conn: TcpStream): JoinHandle<void> {
+  const body = s.handler(conn, new AbortController().signal) as Operation<void>;
+  const h = s.tracker.spawn(body);
+  h.then(() => connEnded(s, conn), (e: unknown) => {
+    const cause = e instanceof JoinError ? (e.cancelled ? null : e.cause) : e;
+    if (cause !== null && !quiet(cause)) {
+      console.error(`dokio serve: handler "${s.name}" failed:`, cause);
+    }
+    connEnded(s, conn);
+  });
+  return h;
 }
 
 function* acceptLoop(s: Serving): Generator<unknown, void, unknown> {
@@ -83,7 +103,8 @@ function* acceptLoop(s: Serving): Generator<unknown, void, unknown> {
     if (conn === null) return;
     Atomics.add(s.stats, s.base, 1);
     Atomics.add(s.stats, s.base + 1, 1);
-    s.tasks.set(conn, s.tracker.spawn(serveConn(s, conn)));
+    const h = s.isGen ? spawnGen(s, conn) : s.tracker.spawn(serveConn(s, conn));
+    s.tasks.set(conn, h);
   }
 }
 
@@ -166,8 +187,12 @@ export const serveClose = defineTask(
     s.tracker.close();
     const r = yield* select({ drained: s.tracker.wait(), timeout: sleep(drainMs) });
     if (r.key === "drained") return 0;
-    const forced = s.tasks.size;
-    for (const conn of s.tasks.keys()) conn.close();
+    // A handler that just ended may still be listed until its JoinHandle callback runs.
+    let forced = 0;
+    for (const [conn, h] of s.tasks) {
+      if (!h.isFinished()) forced++;
+      conn.close();
+    }
     const r2 = yield* select({ drained: s.tracker.wait(), timeout: sleep(FORCED_GRACE_MS) });
     if (r2.key === "timeout") {
       for (const h of s.tasks.values()) h.abort();
