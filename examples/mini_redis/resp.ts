@@ -429,6 +429,8 @@ const PONG = enc.encode("+PONG\r\n");
 const NIL = enc.encode("$-1\r\n");
 const NIL_ARRAY = enc.encode("*-1\r\n");
 const CRLF_LEN = 2;
+/** Replies up to this many bytes are written through a view kept for their length. */
+const VIEW_CACHE = 64;
 /** Longest decimal of a safe integer, with its sign. */
 const MAX_DIGITS = 21;
 
@@ -441,9 +443,12 @@ export class Reply {
   buf: Uint8Array;
   /** Bytes encoded. */
   len = 0;
-  /** The view `bytes` gave last, and the buffer it is a view of. */
-  #view: Uint8Array | null = null;
-  #viewOf: Uint8Array | null = null;
+  /**
+   * Views `bytes` gave, by length (up to VIEW_CACHE bytes), all of `buf`: a request/reply
+   * connection writes a few reply lengths over and over (`+OK`, `$-1`, a value), and a view is
+   * an allocation per write otherwise.
+   */
+  #views: (Uint8Array | undefined)[] = [];
 
   /** @param capacity initial size, bytes */
   constructor(capacity = 16384) {
@@ -452,12 +457,9 @@ export class Reply {
 
   /** The encoded bytes (a view, valid until the next append). */
   get bytes(): Uint8Array {
-    // The last view again when it still fits: a request/reply connection writes the same reply
-    // length over and over, and a view is an allocation per write otherwise.
-    const v = this.#view;
-    if (v !== null && v.length === this.len && this.#viewOf === this.buf) return v;
-    this.#viewOf = this.buf;
-    return this.#view = this.buf.subarray(0, this.len);
+    const n = this.len;
+    if (n > VIEW_CACHE) return this.buf.subarray(0, n);
+    return this.#views[n] ??= this.buf.subarray(0, n);
   }
 
   /** Forget what was encoded (after it was written). */
@@ -472,6 +474,7 @@ export class Reply {
     const bigger = new Uint8Array(cap);
     bigger.set(this.buf.subarray(0, this.len));
     this.buf = bigger;
+    this.#views = [];
   }
 
   /** Append raw bytes (a pre-encoded frame). */
