@@ -12,6 +12,34 @@
 
 import type { BenchRow } from "./row.ts";
 
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (Linux's USER_HZ). */
+const TICKS_PER_S = 100;
+
+/**
+ * The user and kernel CPU time process `pid` has used so far, in seconds (all its threads, at
+ * clock-tick resolution), from `/proc/<pid>/stat` (Linux).
+ *
+ * @param pid the process (`Deno.pid` for this one)
+ * @returns `[user, kernel]` seconds
+ * @throws {Deno.errors.NotFound} when there is no such process or no /proc
+ *
+ * @example
+ * ```ts ignore
+ * // Linux only: reads /proc.
+ * import { procCpuSeconds } from "./_util.ts";
+ * import assert from "node:assert/strict";
+ * const [user, kernel] = procCpuSeconds(Deno.pid);
+ * assert.ok(user >= 0 && kernel >= 0);
+ * ```
+ */
+export function procCpuSeconds(pid: number): [number, number] {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // After the name (which may hold ") "): state is field 3, so utime (14) and stime (15) are at
+  // 11 and 12.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return [Number(f[11]) / TICKS_PER_S, Number(f[12]) / TICKS_PER_S];
+}
+
 /**
  * Wall time of one run of `f` in ms, until its result (awaited) settled.
  *

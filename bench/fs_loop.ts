@@ -13,18 +13,17 @@
 
 import { Runtime, spawn } from "../runtime/mod.ts";
 import { readFile, writeFile } from "../fs/mod.ts";
+import { procCpuSeconds } from "./_util.ts";
 
 const FILES = 10_000;
 const IN_FLIGHT = 64;
 const SIZE = 4096;
-/** Clock ticks per second of /proc/self/stat's utime and stime (Linux's USER_HZ). */
-const TICKS_PER_S = 100;
 
 /** The process's user + system CPU time in ms (Linux), or NaN. */
 function cpuMs(): number {
   try {
-    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) * (1000 / TICKS_PER_S);
+    const [user, kernel] = procCpuSeconds(Deno.pid);
+    return (user + kernel) * 1000;
   } catch {
     return NaN;
   }

@@ -23,12 +23,10 @@
  * @module
  */
 
-import { median } from "./_util.ts";
+import { median, procCpuSeconds } from "./_util.ts";
 import { freePort, ping } from "./redis_bench.ts";
 import { stopServers } from "./_echo_harness.ts";
 
-/** USER_HZ: clock ticks per second of /proc/<pid>/stat. */
-const TICKS_PER_S = 100;
 const CLIENTS = 50;
 const KEYSPACE = 100_000;
 
@@ -56,13 +54,6 @@ function cpuSeconds(pid: number): number {
     } catch { /* the thread ended */ }
   }
   return ns / 1e9;
-}
-
-/** [user, kernel] CPU of `pid` so far, seconds (tick resolution). */
-function userKernel(pid: number): [number, number] {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return [Number(f[11]) / TICKS_PER_S, Number(f[12]) / TICKS_PER_S];
 }
 
 async function start(spec: string): Promise<Server> {
@@ -123,9 +114,9 @@ if (import.meta.main) {
       for (const s of round % 2 === 0 ? servers : [...servers].reverse()) {
         let total = 0;
         for (const test of tests) {
-          const c0 = cpuSeconds(s.child.pid), [u0, k0] = userKernel(s.child.pid);
+          const c0 = cpuSeconds(s.child.pid), [u0, k0] = procCpuSeconds(s.child.pid);
           await bench(s, test, pipeline, n);
-          const c1 = cpuSeconds(s.child.pid), [u1, k1] = userKernel(s.child.pid);
+          const c1 = cpuSeconds(s.child.pid), [u1, k1] = procCpuSeconds(s.child.pid);
           total += (c1 - c0) * 1e6 / n;
           user.get(s.name)!.push((u1 - u0) * 1e6 / n);
           kernel.get(s.name)!.push((k1 - k0) * 1e6 / n);

@@ -25,7 +25,7 @@
  */
 
 import type { BenchRow } from "./row.ts";
-import { median, rowLine, suiteRow } from "./_util.ts";
+import { median, procCpuSeconds, rowLine, suiteRow } from "./_util.ts";
 
 const row = suiteRow("redis");
 const ROOT = new URL("../", import.meta.url);
@@ -35,8 +35,6 @@ const CLIENTS = 50;
 const KEYSPACE = 100_000;
 const MEMORY_KEYS = 1_000_000;
 const VALUE_BYTES = 16;
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-const TICKS_PER_S = 100;
 
 function quickMode(): boolean {
   try {
@@ -60,10 +58,8 @@ interface Server {
 
 /** Server CPU time so far, seconds (all threads). */
 function cpuSeconds(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
-  return (Number(f[11]) + Number(f[12])) / TICKS_PER_S;
+  const [user, kernel] = procCpuSeconds(pid);
+  return user + kernel;
 }
 
 function rssBytes(pid: number): number {

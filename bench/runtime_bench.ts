@@ -19,6 +19,7 @@ import {
   benchRow,
   interleaved,
   median,
+  procCpuSeconds,
   rounds,
   rowLine,
   suiteRow,
@@ -472,13 +473,13 @@ async function idleCpu(): Promise<BenchRow[]> {
   const reader = p.stdout.getReader();
   await reader.read(); // "ready"
   await new Promise((r) => setTimeout(r, 300));
-  const ticks = () => {
-    const f = Deno.readTextFileSync(`/proc/${p.pid}/stat`).split(") ")[1].split(" ");
-    return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100/s)
+  const cpuS = () => {
+    const [user, kernel] = procCpuSeconds(p.pid);
+    return user + kernel;
   };
-  const t0 = ticks();
+  const t0 = cpuS();
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  const used = (ticks() - t0) / 100;
+  const used = cpuS() - t0;
   p.kill("SIGKILL");
   reader.releaseLock();
   await p.stdout.cancel();
