@@ -10,10 +10,8 @@
  * @module
  */
 
-import { findCompiler } from "../ffi/build.ts";
+import { buildBenchProgram } from "./_c_program.ts";
 import { median } from "./_util.ts";
-
-const HERE = new URL(".", import.meta.url);
 
 /** Connections the load client holds open in every window. */
 export const CONNS = 50;
@@ -85,30 +83,8 @@ export interface ServerSpec {
  * const client = await buildClient();
  * ```
  */
-export async function buildClient(): Promise<string> {
-  const src = new URL("echo_client.c", HERE).pathname;
-  const outDir = new URL("../.dokio/bench/", HERE).pathname;
-  await Deno.mkdir(outDir, { recursive: true });
-  const out = `${outDir}echo_client`;
-  try {
-    const [s, o] = [Deno.statSync(src), Deno.statSync(out)];
-    if (o.mtime && s.mtime && o.mtime > s.mtime) return out;
-  } catch { /* build it */ }
-  const cc = await findCompiler();
-  if (cc === null) throw new Error("echo bench: no C compiler found (zig or cc)");
-  const tmp = `${out}.${Deno.pid}.tmp`;
-  const r = await new Deno.Command(cc.cmd[0], {
-    args: [...cc.cmd.slice(1), "-O2", "-o", tmp, src],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!r.success) {
-    throw new Error(
-      `echo bench: compiling echo_client.c failed:\n${new TextDecoder().decode(r.stderr)}`,
-    );
-  }
-  await Deno.rename(tmp, out);
-  return out;
+export function buildClient(): Promise<string> {
+  return buildBenchProgram("echo_client");
 }
 
 /**

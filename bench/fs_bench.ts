@@ -7,6 +7,11 @@
  *   `Deno.FsFile`s doing `seek` + `read`;
  * - a sequential read of the 512 MiB file with 256 KiB reads vs an `FsFile.read` loop.
  *
+ * The whole-file workloads also run bench/fs_floor.c in the same rounds: the same files, only the
+ * syscalls (open, one read or write, close), on one C thread and on two; their rows put Dokio's
+ * wall time beside that floor, and Dokio's CPU time (user + system of the whole process, all
+ * threads) beside Deno's and beside one C thread's.
+ *
  * `--quick` (or DOKIO_BENCH_QUICK=1) runs 2,000 files, 20,000 reads and a 64 MiB file.
  * Run alone: `deno run -A bench/fs_bench.ts [--quick]`.
  *
@@ -21,7 +26,9 @@ import { Runtime } from "../runtime/mod.ts";
 import { spawn } from "../runtime/mod.ts";
 import { open, readFile, writeFile } from "../fs/mod.ts";
 import type { BenchRow } from "./row.ts";
-import { suiteRow } from "./_util.ts";
+import { median, suiteRow } from "./_util.ts";
+import { buildBenchProgram } from "./_c_program.ts";
+import process from "node:process";
 
 const row = suiteRow("fs");
 const KIB = 1024;
@@ -29,6 +36,8 @@ const MIB = 1024 * KIB;
 const IN_FLIGHT = 64;
 const SMALL = 4 * KIB;
 const SEQ_CHUNK = 256 * KIB;
+/** Threads of the C floor rows (bench/fs_floor.c): one, and one per core of this machine's two. */
+const FLOOR_THREADS = [1, 2];
 /** Timed rounds per side, alternating (the machine may be shared: medians, not best times). */
 const REPS = 5;
 
@@ -73,34 +82,73 @@ function dokioPool(
   });
 }
 
-/** The median of `xs` (sorted in place). */
-function median(xs: number[]): number {
-  xs.sort((x, y) => x - y);
-  const m = xs.length >> 1;
-  return xs.length % 2 === 1 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+/** One timed run of one side: its wall time and CPU time (user + system, all threads), ms. */
+interface Sample {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** One contender: runs once and resolves to its sample. */
+type Side = () => Promise<Sample>;
+
+/**
+ * A side that runs in this process: its wall time, and the whole process's CPU time over the run
+ * (µs resolution, getrusage; all threads, so Deno's blocking pool and io_uring's io-wq workers
+ * count: only one side runs at a time).
+ */
+function here(f: () => PromiseLike<unknown>): Side {
+  return async () => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await f();
+    const wallMs = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    return { wallMs, cpuMs: (c.user + c.system) / 1000 };
+  };
 }
 
 /**
- * Time both sides `REPS` times, alternating, after one warm-up run each;
- * `prep` runs untimed before every run (e.g. a fresh directory). Median times in ms.
+ * bench/fs_floor.c as a side: `threads` C threads doing only the syscalls of `mode` on
+ * `${prefix()}0` … `${prefix()}${n - 1}`; the child times itself (its start-up is not counted).
  */
-async function duel(
-  mine: () => PromiseLike<unknown>,
-  theirs: () => PromiseLike<unknown>,
-  prep: () => void = () => {},
-): Promise<[number, number]> {
-  const a: number[] = [], b: number[] = [];
+function floor(
+  bin: string,
+  mode: "read" | "write",
+  threads: number,
+  prefix: () => string,
+  n: number,
+): Side {
+  return async () => {
+    const r = await new Deno.Command(bin, {
+      args: [mode, String(threads), prefix(), String(n)],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(r.success ? r.stdout : r.stderr);
+    const [wallUs, cpuUs] = text.trim().split(" ").map(Number);
+    if (!r.success || !(wallUs > 0) || !(cpuUs >= 0)) throw new Error(`fs_floor ${mode}: ${text}`);
+    return { wallMs: wallUs * n / 1000, cpuMs: cpuUs * n / 1000 };
+  };
+}
+
+/**
+ * Run every side once untimed, then `REPS` timed rounds, in list order on even rounds and in
+ * reverse on odd ones; `prep` runs untimed before every run (e.g. a fresh directory). Each
+ * side's median wall and median CPU time, ms.
+ */
+async function duel(sides: Side[], prep: () => void = () => {}): Promise<Sample[]> {
+  const walls: number[][] = sides.map(() => []), cpus: number[][] = sides.map(() => []);
+  const order = sides.map((_, i) => i);
   for (let r = -1; r < REPS; r++) {
-    prep();
-    let t = performance.now();
-    await mine();
-    if (r >= 0) a.push(performance.now() - t);
-    prep();
-    t = performance.now();
-    await theirs();
-    if (r >= 0) b.push(performance.now() - t);
+    for (const i of r % 2 === 0 ? order : [...order].reverse()) {
+      prep();
+      const x = await sides[i]();
+      if (r < 0) continue;
+      walls[i].push(x.wallMs);
+      cpus[i].push(x.cpuMs);
+    }
   }
-  return [median(a), median(b)];
+  return sides.map((_, i) => ({ wallMs: median(walls[i]), cpuMs: median(cpus[i]) }));
 }
 
 /** Random 4 KiB-aligned offsets inside `size` bytes (the same list for both sides). */
@@ -157,6 +205,7 @@ async function suite(
   dir: string,
   paths: string[],
   big: string,
+  floorBin: string,
 ): Promise<BenchRow[]> {
   const rt = new Runtime({ backend });
   const bars = backend === "io_uring"
@@ -165,13 +214,16 @@ async function suite(
   const fs = fsTypeOf(dir);
   const name = (what: string) => `[${backend}] ${what} (${fs})`;
 
-  const [rfA, rfB] = await duel(
-    () =>
+  const readSet = () => `${dir}/f`;
+  const rf = await duel([
+    here(() =>
       dokioPool(rt, s.files, function* (i) {
         yield* readFile(paths[i]);
-      }),
-    () => denoPool(s.files, (i) => Deno.readFile(paths[i])),
-  );
+      })
+    ),
+    here(() => denoPool(s.files, (i) => Deno.readFile(paths[i]))),
+    ...FLOOR_THREADS.map((t) => floor(floorBin, "read", t, readSet, s.files)),
+  ]);
 
   // writeFile creates: every run writes into a new, empty directory.
   const data = new Uint8Array(SMALL).fill(0x61);
@@ -180,18 +232,20 @@ async function suite(
     target = `${dir}/w${backend}${round++}`;
     Deno.mkdirSync(target);
   };
-  const [wfA, wfB] = await duel(
-    () =>
+  const writeSet = () => `${target}/`;
+  const wf = await duel([
+    here(() =>
       dokioPool(rt, s.files, function* (i) {
         yield* writeFile(`${target}/${i}`, data);
-      }),
-    () => denoPool(s.files, (i) => Deno.writeFile(`${target}/${i}`, data)),
-    fresh,
-  );
+      })
+    ),
+    here(() => denoPool(s.files, (i) => Deno.writeFile(`${target}/${i}`, data))),
+    ...FLOOR_THREADS.map((t) => floor(floorBin, "write", t, writeSet, s.files)),
+  ], fresh);
 
   const offs = offsets(s.reads, s.big);
-  const [raA, raB] = await duel(
-    () =>
+  const [ra, ra2] = await duel([
+    here(() =>
       rt.spawn(function* () {
         using f = yield* open(big);
         const hs = [];
@@ -202,8 +256,9 @@ async function suite(
           }()));
         }
         for (const h of hs) yield* h;
-      }),
-    async () => {
+      })
+    ),
+    here(async () => {
       const files = [];
       for (let w = 0; w < IN_FLIGHT; w++) files.push(await Deno.open(big));
       await Promise.all(files.map(async (f, w) => {
@@ -214,49 +269,56 @@ async function suite(
         }
       }));
       for (const f of files) f.close();
-    },
-  );
+    }),
+  ]);
 
-  const [sqA, sqB] = await duel(
-    () =>
+  const [sq, sq2] = await duel([
+    here(() =>
       rt.spawn(function* () {
         using f = yield* open(big);
         const buf = new Uint8Array(SEQ_CHUNK);
         while ((yield* f.read(buf)) !== null) { /* next chunk */ }
-      }),
-    async () => {
+      })
+    ),
+    here(async () => {
       using f = await Deno.open(big);
       const buf = new Uint8Array(SEQ_CHUNK);
       while ((await f.read(buf)) !== null) { /* next chunk */ }
-    },
-  );
+    }),
+  ]);
   await rt.shutdown();
 
-  const perFile = 1000 / s.files, perRead = 1000 / s.reads, gib = s.big / 2 ** 30;
-  const mib = s.big / MIB;
+  const perRead = 1000 / s.reads, gib = s.big / 2 ** 30, mib = s.big / MIB;
+  const perFile = (ms: number) => ms * 1000 / s.files;
+  /** A whole-file workload's rows: wall time against Deno (its bar) and against the syscalls
+   * alone in C, then CPU time against Deno and against one C thread. */
+  const wholeFile = (what: string, [mine, deno, ...c]: Sample[], peer: string, bar: string) => {
+    const calls = what.startsWith("readFile") ? "open+read+close" : "open(create)+write+close";
+    const cName = (k: number) => `C ${calls}, ${FLOOR_THREADS[k]} thread${k > 0 ? "s" : ""}`;
+    const w = what.replace(/^\w+/, (fn) => `${fn} ${s.files} × 4 KiB`) + `, ${IN_FLIGHT} in flight`;
+    return [
+      row(name(w), perFile(mine.wallMs), perFile(deno.wallMs), peer, "µs/file", false, bar),
+      ...c.map((f, k) =>
+        row(name(`${w}: wall`), perFile(mine.wallMs), perFile(f.wallMs), cName(k), "µs/file", false)
+      ),
+      row(name(`${w}: CPU`), perFile(mine.cpuMs), perFile(deno.cpuMs), peer, "µs CPU/file", false),
+      row(
+        name(`${w}: CPU`),
+        perFile(mine.cpuMs),
+        perFile(c[0].cpuMs),
+        cName(0),
+        "µs CPU/file",
+        false,
+      ),
+    ];
+  };
   return [
-    row(
-      name(`readFile ${s.files} × 4 KiB, ${IN_FLIGHT} in flight`),
-      rfA * perFile,
-      rfB * perFile,
-      "Deno.readFile",
-      "µs/file",
-      false,
-      bars[0],
-    ),
-    row(
-      name(`writeFile ${s.files} × 4 KiB (create), ${IN_FLIGHT} in flight`),
-      wfA * perFile,
-      wfB * perFile,
-      "Deno.writeFile",
-      "µs/file",
-      false,
-      bars[1],
-    ),
+    ...wholeFile("readFile", rf, "Deno.readFile", bars[0]),
+    ...wholeFile("writeFile (create)", wf, "Deno.writeFile", bars[1]),
     row(
       name(`${s.reads} random 4 KiB readAt on ${mib} MiB, ${IN_FLIGHT} in flight`),
-      raA * perRead,
-      raB * perRead,
+      ra.wallMs * perRead,
+      ra2.wallMs * perRead,
       `${IN_FLIGHT} FsFile seek+read`,
       "µs/read",
       false,
@@ -264,8 +326,8 @@ async function suite(
     ),
     row(
       name(`sequential read of ${mib} MiB, 256 KiB reads`),
-      gib / (sqA / 1000),
-      gib / (sqB / 1000),
+      gib / (sq.wallMs / 1000),
+      gib / (sq2.wallMs / 1000),
       "FsFile.read loop",
       "GiB/s",
       true,
@@ -289,11 +351,12 @@ export async function runFsBench(): Promise<BenchRow[]> {
   const dir = await Deno.makeTempDir({ prefix: "dokio_fs_bench_", dir: parent });
   try {
     const { paths, big } = makeFiles(dir, s);
+    const floorBin = await buildBenchProgram("fs_floor");
     const rows: BenchRow[] = [];
     const backends: ("io_uring" | "epoll")[] = Deno.build.os === "linux"
       ? ["io_uring", "epoll"]
       : [];
-    for (const b of backends) rows.push(...await suite(b, s, dir, paths, big));
+    for (const b of backends) rows.push(...await suite(b, s, dir, paths, big, floorBin));
     return rows;
   } finally {
     await Deno.remove(dir, { recursive: true });
