@@ -80,8 +80,7 @@ function valueInt(v: Str): number {
 }
 
 function incrBy(c: Command, x: Ctx, out: Reply, by: number): void {
-  const key = c.str(1);
-  const v = x.db.get(key);
+  const v = x.db.getArg(c, 1);
   let n = 0;
   if (v !== undefined) {
     if (v instanceof Deque) return out.error(WRONGTYPE);
@@ -90,8 +89,8 @@ function incrBy(c: Command, x: Ctx, out: Reply, by: number): void {
   }
   const r = n + by;
   if (!Number.isSafeInteger(r)) return out.error(OVERFLOW);
-  if (v !== undefined) x.db.replace(key, String(r));
-  else x.db.set(key, String(r), NO_EXPIRY);
+  if (v !== undefined) x.db.replaceArg(c, 1, String(r));
+  else x.db.setArg(c, 1, String(r), NO_EXPIRY);
   out.int(r);
 }
 
@@ -109,17 +108,16 @@ function set(c: Command, x: Ctx, out: Reply): void {
       at = x.db.now() + (opt === "EX" ? n * MS_PER_S : n);
     } else return out.error(SYNTAX);
   }
-  const key = c.str(1);
   if (nx || xx) {
-    const exists = x.db.get(key) !== undefined;
+    const exists = x.db.getArg(c, 1) !== undefined;
     if (exists === nx) return out.nil();
   }
-  x.db.set(key, c.value(2), at);
+  x.db.setArg(c, 1, c.value(2), at);
   out.ok();
 }
 
 function get(c: Command, x: Ctx, out: Reply): void {
-  const v = x.db.get(c.str(1));
+  const v = x.db.getArg(c, 1);
   if (v === undefined) return out.nil();
   if (v instanceof Deque) return out.error(WRONGTYPE);
   out.bulkValue(v);
@@ -144,12 +142,11 @@ function ttl(c: Command, x: Ctx, out: Reply, unit: number): void {
 }
 
 function push(c: Command, x: Ctx, out: Reply, front: boolean): void {
-  const key = c.str(1);
-  const v = x.db.get(key);
+  const v = x.db.getArg(c, 1);
   let list: Deque;
   if (v === undefined) {
     list = new Deque();
-    x.db.set(key, list, NO_EXPIRY);
+    x.db.setArg(c, 1, list, NO_EXPIRY);
   } else if (v instanceof Deque) list = v;
   else return out.error(WRONGTYPE);
   for (let i = 2; i < c.argc; i++) {
@@ -161,8 +158,7 @@ function push(c: Command, x: Ctx, out: Reply, front: boolean): void {
 
 function pop(c: Command, x: Ctx, out: Reply, front: boolean): void {
   if (c.argc > 3) return out.error(SYNTAX);
-  const key = c.str(1);
-  const v = x.db.get(key);
+  const v = x.db.getArg(c, 1);
   const counted = c.argc === 3;
   const count = counted ? c.int(2) : 1;
   if (Number.isNaN(count) || count < 0) {
@@ -174,13 +170,13 @@ function pop(c: Command, x: Ctx, out: Reply, front: boolean): void {
   const n = Math.min(count, list.length);
   if (counted) out.array(n);
   for (let i = 0; i < n; i++) out.bulkValue((front ? list.popFront() : list.popBack()) as Str);
-  if (list.length === 0) x.db.del(key);
+  if (list.length === 0) x.db.delArg(c, 1);
 }
 
 function lrange(c: Command, x: Ctx, out: Reply): void {
   let start = c.int(2), stop = c.int(3);
   if (Number.isNaN(start) || Number.isNaN(stop)) return out.error(NOT_INT);
-  const v = x.db.get(c.str(1));
+  const v = x.db.getArg(c, 1);
   if (v === undefined) return out.raw(EMPTY_ARRAY);
   if (!(v instanceof Deque)) return out.error(WRONGTYPE);
   const list = v;
@@ -271,7 +267,7 @@ const SPECS: Spec[] = [
     arity: -2,
     fn: (c, x, out) => {
       let n = 0;
-      for (let i = 1; i < c.argc; i++) if (x.db.del(c.str(i))) n++;
+      for (let i = 1; i < c.argc; i++) if (x.db.delArg(c, i)) n++;
       out.int(n);
     },
   },
@@ -280,7 +276,7 @@ const SPECS: Spec[] = [
     arity: -2,
     fn: (c, x, out) => {
       let n = 0;
-      for (let i = 1; i < c.argc; i++) if (x.db.get(c.str(i)) !== undefined) n++;
+      for (let i = 1; i < c.argc; i++) if (x.db.getArg(c, i) !== undefined) n++;
       out.int(n);
     },
   },
@@ -310,7 +306,7 @@ const SPECS: Spec[] = [
     fn: (c, x, out) => {
       out.array(c.argc - 1);
       for (let i = 1; i < c.argc; i++) {
-        const v = x.db.get(c.str(i));
+        const v = x.db.getArg(c, i);
         if (v !== undefined && !(v instanceof Deque)) out.bulkValue(v);
         else out.nil();
       }
@@ -321,7 +317,7 @@ const SPECS: Spec[] = [
     arity: -3,
     fn: (c, x, out) => {
       if (c.argc % 2 === 0) return out.error("ERR wrong number of arguments for 'mset' command");
-      for (let i = 1; i < c.argc; i += 2) x.db.set(c.str(i), c.value(i + 1), NO_EXPIRY);
+      for (let i = 1; i < c.argc; i += 2) x.db.setArg(c, i, c.value(i + 1), NO_EXPIRY);
       out.ok();
     },
   },
@@ -381,7 +377,7 @@ const SPECS: Spec[] = [
       x.session.quit();
     },
   },
-  { name: "dbsize", arity: 1, fn: (_c, x, out) => out.int(x.db.map.size) },
+  { name: "dbsize", arity: 1, fn: (_c, x, out) => out.int(x.db.size) },
   {
     name: "flushall",
     arity: -1,
