@@ -5,9 +5,12 @@
  * server, the server order reversed every other round, and divides each
  * server's CPU per request by the first server's in the same round. The
  * medians of those per-round ratios cancel most of a shared machine's
- * drift. It also prints each server's user and kernel CPU per request
- * (utime and stime of /proc/<pid>/stat), which tells the runtime's share
- * from the kernel's.
+ * drift. Beside each median it prints the middle half of the per-round
+ * ratios and in how many rounds the server used less CPU than the first:
+ * on a shared machine a round's ratio strays by ±10–20%, so a median of a
+ * few percent is a change only when the rounds agree. It also prints each
+ * server's user and kernel CPU per request (utime and stime of
+ * /proc/<pid>/stat), which tells the runtime's share from the kernel's.
  *
  * usage:
  *   deno run -A bench/redis_ab.ts [--rounds N] [--pipeline P] [--requests N]
@@ -133,12 +136,21 @@ if (import.meta.main) {
     console.log(
       `\n-P ${pipeline}, ${tests.join(",")}; load ${Deno.readTextFileSync("/proc/loadavg")}`,
     );
-    console.log("server CPU per request ÷ the first server's in the same round (median):");
+    console.log(
+      "server CPU per request ÷ the first server's in the same round (median; middle half of " +
+        "the rounds; rounds below 1):",
+    );
     for (const s of servers) {
+      const r = [...ratios.get(s.name)!].sort((a, b) => a - b);
+      const q = (f: number) => r[Math.min(r.length - 1, Math.floor(f * r.length))].toFixed(3);
+      const below = r.filter((x) => x < 1).length;
       console.log(
-        `${s.name.padEnd(12)} ${median(ratios.get(s.name)!).toFixed(3)}   user ${
-          median(user.get(s.name)!).toFixed(2)
-        } µs/req, kernel ${median(kernel.get(s.name)!).toFixed(2)} µs/req`,
+        `${s.name.padEnd(12)} ${median(r).toFixed(3)} [${q(0.25)}–${
+          q(0.75)
+        }] ${below}/${r.length}` +
+          `   user ${median(user.get(s.name)!).toFixed(2)} µs/req, kernel ${
+            median(kernel.get(s.name)!).toFixed(2)
+          } µs/req`,
       );
     }
   } finally {
