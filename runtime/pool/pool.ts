@@ -65,9 +65,16 @@
  * search being counted and being recorded as that worker's leaves the shared
  * searching count one too high, and then pushes stop waking parked workers
  * and work is found at the 100 ms park timeout: slower, not lost. A worker
- * killed between claiming inject-queue cells and publishing them (a ring
- * overflow, a few instructions) would leave that queue blocked at the
- * claimed cell; nothing repairs that yet.
+ * killed between claiming inject-queue cells and finishing them (publishing
+ * a push, releasing a pop) would block that queue at the claimed cell: after a
+ * death the sweep runs `InjectQueue.repairStalled` until no claimed cell is
+ * left unfinished across two sweeps, and that skips an unpublished cell (its
+ * id was in the dead worker's hands: the sweep re-queues that task) and
+ * releases an unreleased one (its id is queued again), so the queue flows
+ * again within about two sweeps of the dead thread stopping. A stealer killed
+ * mid-steal leaves its victim's ring marked as being stolen from: the owner
+ * still pushes and pops it, but nobody steals from it again and a full ring
+ * overflows one task at a time.
  *
  * @module
  */
@@ -226,6 +233,11 @@ const BYE_TIMEOUT_MS = 2000;
 const READY_TIMEOUT_MS = 120_000;
 const SWEEP_MS = 200;
 /**
+ * Sweeps that look for stalled inject-queue cells after a death, and after the dead thread
+ * stopped: `repairStalled` acts on its second look at a cell, so two after the last claim.
+ */
+const INJECT_WATCH_SWEEPS = 2;
+/**
  * How long a slot failed at a death waits before reuse: far longer than a fenced thread
  * takes from its fence check to its next write, unless the OS stalls it that long.
  */
@@ -353,6 +365,8 @@ export class WorkerPool implements HandleOwner {
   #liveCount = 0;
   #held = false;
   #sweeper: ReturnType<typeof setInterval> | null = null;
+  /** Sweeps still owed to the inject queue's repair (see {@link INJECT_WATCH_SWEEPS}). */
+  #injectWatch = 0;
   #target: Int32Array;
   #ready: Promise<void> = Promise.resolve();
   #bootError: Error | null = null;
@@ -595,6 +609,7 @@ export class WorkerPool implements HandleOwner {
         if (this.#closing) return;
         this.#recover(i, this.#members[i].deathReason);
         this.#retireIdle(i);
+        this.#watchInject();
         this.#members[i].booting = true;
         try {
           await within(this.#startWorker(i, this.#modules, () => this.#adopt(i)), READY_TIMEOUT_MS);
@@ -1099,6 +1114,7 @@ export class WorkerPool implements HandleOwner {
       // Its thread may park or search again before it stops: forget it again then.
       void this.#stopped(i).then(() => {
         if (!this.#isAlive(i)) this.#retireIdle(i);
+        if (!this.#closing) this.#watchInject();
       });
     }
     const anyAlive = this.#members.some((m) => m.alive);
@@ -1111,9 +1127,8 @@ export class WorkerPool implements HandleOwner {
       for (let k = 0; k < this.#n; k++) if (this.#isAlive(k)) q.idle.unpark(k);
     }
     this.#checkDrained();
-    if (this.#sweeper === null && (this.#liveCount > 0 || this.#quarantine.length > 0)) {
-      this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
-    }
+    // A cell of the inject queue it claimed and did not finish would block that queue for good.
+    this.#watchInject();
     this.onWorkerExit?.(i, reason);
   }
 
@@ -1150,6 +1165,42 @@ export class WorkerPool implements HandleOwner {
     return requeued;
   }
 
+  /** Have the next sweeps look for stalled inject-queue cells (a worker died or stopped). */
+  #watchInject(): void {
+    if (this.#closing && this.#liveCount === 0) return; // nothing left to flow
+    this.#injectWatch = INJECT_WATCH_SWEEPS;
+    if (this.#sweeper === null) this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
+  }
+
+  /**
+   * Finish the inject-queue cells a dead worker claimed and left unfinished (a
+   * skipped cell's id is in that worker's hands, so the sweep below finds its
+   * task); an id taken out of an unreleased cell is queued again.
+   */
+  #repairInject(): void {
+    if (this.#injectWatch === 0) return;
+    const reclaimed: number[] = [];
+    const watching = this.#q.inject.repairStalled(reclaimed);
+    this.#injectWatch = watching > 0 ? INJECT_WATCH_SWEEPS : this.#injectWatch - 1;
+    let pushed = 0;
+    for (const s of reclaimed) if (this.#requeueWaiting(s)) pushed++;
+    if (pushed > 0) this.#unparkAlive();
+  }
+
+  /**
+   * Queue slot `s` again if it holds a task waiting to start that no worker is pinned to; a
+   * duplicate entry is harmless (see {@link WorkerPool.#sweep}).
+   */
+  #requeueWaiting(s: number): boolean {
+    if (this.#live[s] === null || this.#target[s] >= 0) return false;
+    const st = Atomics.load(this.#hdr, s * HEADER_WORDS + H_STATE);
+    return (st & (RUNNING | COMPLETE)) === 0 && this.#q.inject.push(s);
+  }
+
+  #unparkAlive(): void {
+    for (let k = 0; k < this.#n; k++) if (this.#isAlive(k)) this.#q.idle.unpark(k);
+  }
+
   /**
    * After a death: an id the dead worker held privately (mid-pop, mid-steal,
    * mid-batch) is in no queue. When every queue looks empty, re-queue each live
@@ -1157,8 +1208,9 @@ export class WorkerPool implements HandleOwner {
    * (`toRunning` sees RUNNING/COMPLETE), so this can never run a task twice.
    */
   #sweep(): void {
+    this.#repairInject();
     this.#releaseQuarantine();
-    if (this.#liveCount === 0 && this.#quarantine.length === 0) {
+    if (this.#liveCount === 0 && this.#quarantine.length === 0 && this.#injectWatch === 0) {
       clearInterval(this.#sweeper!);
       this.#sweeper = null;
       return;
@@ -1176,12 +1228,8 @@ export class WorkerPool implements HandleOwner {
       if (this.#isAlive(k) && (q.rings[k].length > 0 || !q.lifo[k].isEmpty())) return;
     }
     let pushed = 0;
-    for (let s = 0; s < this.#slots; s++) {
-      if (this.#live[s] === null || this.#target[s] >= 0) continue;
-      const st = Atomics.load(this.#hdr, s * HEADER_WORDS + H_STATE);
-      if ((st & (RUNNING | COMPLETE)) === 0 && q.inject.push(s)) pushed++;
-    }
-    if (pushed > 0) { for (let k = 0; k < this.#n; k++) if (this.#isAlive(k)) q.idle.unpark(k); }
+    for (let s = 0; s < this.#slots; s++) if (this.#requeueWaiting(s)) pushed++;
+    if (pushed > 0) this.#unparkAlive();
   }
 
   /**

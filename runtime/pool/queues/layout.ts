@@ -26,7 +26,8 @@ import { LocalRing } from "./local_ring.ts";
 
 /** "DKSQ": identifies a Dokio shared-queues buffer. */
 const MAGIC = 0x444b5351;
-const VERSION = 1;
+/** 2: inject cells are one word (phase and id). */
+const VERSION = 2;
 const HEADER_BYTES = 64;
 
 /** Default inject queue capacity. */

@@ -2,15 +2,37 @@
  * The global inject queue: a bounded multi-producer multi-consumer FIFO of
  * task ids in a SharedArrayBuffer, shared by every worker.
  *
- * Algorithm: a ring of cells, each a (sequence, value) pair, with an enqueue
- * and a dequeue position (Dmitry Vyukov's bounded MPMC queue). A cell with
- * sequence `p` is free for the producer of position `p`; with `p + 1` it holds
- * the value for the consumer of position `p`, who hands it to the next lap by
- * setting `p + capacity`. Producers claim positions by CAS on the enqueue
- * position, consumers on the dequeue position; a batch claims `k` consecutive
- * positions with one CAS after checking their cells are ready. Positions are
- * int32 and wrap (compared by signed difference). Cells store `sequence - index`,
- * so a zero-filled region is a valid empty queue with no initialisation step.
+ * Algorithm: a ring of cells with an enqueue and a dequeue position (after
+ * Dmitry Vyukov's bounded MPMC queue). Producers claim positions by CAS on the
+ * enqueue position, consumers on the dequeue position; a batch claims `k`
+ * consecutive positions with one CAS after checking their cells are ready.
+ * Positions are int32 and wrap. Position `p` lives in cell `p & (capacity-1)`
+ * and belongs to lap `p >>> log2(capacity)`.
+ *
+ * A cell is one int32 word: a phase in the top 11 bits and a task id in the
+ * low 21 (so ids are below 2^21). Phase `2·lap` (id 0) means free for the
+ * producer of that lap; `2·lap + 1` means it holds the id for that lap's
+ * consumer, who hands the cell to the next lap by setting phase `2·lap + 2`.
+ * Phases count modulo 2^11 and are compared by signed difference (behind:
+ * the previous lap still holds it; ahead: another thread took the position).
+ * A zero-filled region is a valid empty queue with no initialisation step.
+ *
+ * One word per cell is what makes a stopped thread repairable. A thread that
+ * stops for good between claiming a position and finishing its cell (a
+ * killed worker) would block the queue: an unpublished cell stops every
+ * consumer at it, an unreleased one stops every producer a lap later. Every
+ * cell change is a CAS of the whole word (publish: free → holds id; release:
+ * holds id → free for the next lap), so {@link InjectQueue.repairStalled}
+ * (the pool calls it after a worker death) can finish a stalled cell on its
+ * owner's behalf: it skips an unpublished cell once the consumers stand at it
+ * (it claims that position itself and frees the cell for the next lap), and
+ * releases an unreleased one, keeping its id for the caller to queue again.
+ * Whichever CAS comes second fails, so a thread that was only slow, not dead,
+ * learns it lost the cell: a producer pushes its id again, a consumer drops it
+ * and pops again. No thread ever writes a cell it might have lost, so each id
+ * comes out exactly once. (A thread stalled for 1024 laps could see its
+ * phase again and win its CAS on a later lap's cell; that moves an id to a
+ * later position, and still loses or repeats none.)
  *
  * Why lock-free rather than Tokio's mutex: workers here are OS threads that get
  * preempted (2 cores, N workers plus Deno's own threads); a preempted lock
@@ -31,11 +53,8 @@
  *   popped locally when the shared queue is empty. Only this worker sees
  *   spilled tasks until they drain; `spilled` reports them.
  *
- * Memory order: the value is a plain write before the `Atomics.store` of the
- * cell's sequence; the consumer's `Atomics.load` of that sequence comes before
- * its plain read (DRF-SC, as JS Atomics are sequentially consistent). The
- * consumer's read comes before its store of `p + capacity`, which the next
- * lap's producer loads before overwriting the value.
+ * Memory order: every access to a cell or a position is an `Atomics`
+ * operation (sequentially consistent); there are no plain shared accesses.
  *
  * @module
  */
@@ -46,16 +65,55 @@ import { badTaskId, int32View } from "./ring_core.ts";
 const ENQ = 0;
 /** Word of the dequeue position (own cache line). */
 const DEQ = 16;
-/** Word of the first cell; cell i is words CELLS+2i (sequence-i) and CELLS+2i+1 (value). */
+/** Word of the first cell; cell i is word CELLS+i. */
 const CELLS = 32;
+/** Bits of a cell word holding the task id. */
+const ID_BITS = 21;
+/** Mask of the id in a cell word. */
+const ID_MASK = (1 << ID_BITS) - 1;
+/** Phases count modulo 2^11 (the word's top 11 bits). */
+const PHASE_MASK = 0x7ff;
+/** Largest capacity: lap phases must stay continuous where int32 positions wrap. */
+const MAX_CAPACITY_LOG2 = 22;
+/** A cell whose producer claimed it and has not published it. */
+const UNPUBLISHED = 1;
+/** A cell whose consumer claimed it and has not released it. */
+const UNRELEASED = 2;
+
+/**
+ * Ids the inject queue can hold: `[0, INJECT_ID_LIMIT)` (a pool's slot ids are below 2^20).
+ *
+ * @example
+ * ```ts
+ * import { INJECT_ID_LIMIT } from "./shared_inject_queue.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(INJECT_ID_LIMIT, 2 ** 21);
+ * ```
+ */
+export const INJECT_ID_LIMIT: number = 1 << ID_BITS;
+
+/** Phase difference `a - b` modulo 2^11, as a signed number. */
+function phaseDiff(a: number, b: number): number {
+  return ((a - b) << (32 - 11)) >> (32 - 11);
+}
 
 function checkCapacity(capacity: number): void {
   if (!Number.isInteger(capacity)) {
     throw new TypeError(`inject capacity must be an integer, got ${capacity}`);
   }
-  if (capacity < 2 || capacity > 1 << 24 || (capacity & (capacity - 1)) !== 0) {
-    throw new RangeError(`inject capacity must be a power of two in [2, 2^24], got ${capacity}`);
+  if (
+    capacity < 2 || capacity > 1 << MAX_CAPACITY_LOG2 || (capacity & (capacity - 1)) !== 0
+  ) {
+    throw new RangeError(`inject capacity must be a power of two in [2, 2^22], got ${capacity}`);
   }
+}
+
+/** Throw the right error for an id the queue cannot hold. */
+function badInjectId(id: unknown): never {
+  if (typeof id === "number" && Number.isInteger(id) && id >= INJECT_ID_LIMIT) {
+    throw new RangeError(`inject queue ids must be below 2^21, got ${id}`);
+  }
+  return badTaskId(id);
 }
 
 /**
@@ -81,24 +139,28 @@ export class InjectQueue {
   /** Cells in the shared ring (a power of two). */
   readonly capacity: number;
   readonly #mask: number;
+  /** log2(capacity): a position's lap is `p >>> #shift`. */
+  readonly #shift: number;
   readonly #i32: Int32Array;
   /** This worker's overflow that did not fit (see the module doc). */
   #spill: number[] = [];
   #spillHead = 0;
+  /** Cells the last {@link InjectQueue.repairStalled} saw claimed and unfinished: position → kind. */
+  #suspects = new Map<number, number>();
 
   /**
-   * Bytes a queue of `capacity` cells occupies: 128 + 8 × capacity.
+   * Bytes a queue of `capacity` cells occupies: 128 + 4 × capacity.
    *
    * @example
    * ```ts
    * import { InjectQueue } from "./shared_inject_queue.ts";
    * import assert from "node:assert/strict";
-   * assert.equal(InjectQueue.byteLengthFor(65536), 524416);
+   * assert.equal(InjectQueue.byteLengthFor(65536), 262272);
    * ```
    */
   static byteLengthFor(capacity: number): number {
     checkCapacity(capacity);
-    return (CELLS + 2 * capacity) * 4;
+    return (CELLS + capacity) * 4;
   }
 
   /**
@@ -117,7 +179,13 @@ export class InjectQueue {
     const bytes = InjectQueue.byteLengthFor(capacity);
     this.capacity = capacity;
     this.#mask = capacity - 1;
+    this.#shift = 31 - Math.clz32(capacity);
     this.#i32 = int32View(sab, byteOffset, bytes, "InjectQueue");
+  }
+
+  /** The phase of a cell that is free for the producer of position `p`. */
+  #freePhase(p: number): number {
+    return ((p >>> this.#shift) << 1) & PHASE_MASK;
   }
 
   /**
@@ -135,7 +203,7 @@ export class InjectQueue {
    * ```
    */
   push(id: number): boolean {
-    if ((id | 0) !== id || id < 0) badTaskId(id);
+    if ((id | 0) !== id || id < 0 || id >= INJECT_ID_LIMIT) badInjectId(id);
     if (this.#spillHead < this.#spill.length && !this.#drainSpill()) return false;
     return this.#pushShared(id);
   }
@@ -145,15 +213,18 @@ export class InjectQueue {
     const mask = this.#mask;
     let pos = Atomics.load(i32, ENQ);
     for (;;) {
-      const c = pos & mask;
-      const seqWord = CELLS + 2 * c;
-      const dif = (Atomics.load(i32, seqWord) + c - pos) | 0;
+      const cell = CELLS + (pos & mask);
+      const free = this.#freePhase(pos);
+      const dif = phaseDiff(Atomics.load(i32, cell) >>> ID_BITS, free);
       if (dif === 0) {
         const seen = Atomics.compareExchange(i32, ENQ, pos, (pos + 1) | 0);
         if (seen === pos) {
-          i32[seqWord + 1] = id;
-          Atomics.store(i32, seqWord, (pos + 1 - c) | 0); // publish to the consumer
-          return true;
+          // Publish to the consumer, unless a repair skipped the cell meanwhile: push again.
+          const empty = free << ID_BITS;
+          const word = ((free + 1) << ID_BITS) | id;
+          if (Atomics.compareExchange(i32, cell, empty, word) === empty) return true;
+          pos = Atomics.load(i32, ENQ);
+          continue;
         }
         pos = seen;
       } else if (dif < 0) {
@@ -189,7 +260,7 @@ export class InjectQueue {
     }
     for (let i = 0; i < count; i++) {
       const id = ids[i];
-      if ((id | 0) !== id || id < 0) badTaskId(id);
+      if ((id | 0) !== id || id < 0 || id >= INJECT_ID_LIMIT) badInjectId(id);
     }
     let done = 0;
     if (this.#spillHead >= this.#spill.length || this.#drainSpill()) {
@@ -213,8 +284,7 @@ export class InjectQueue {
       let dif = 0;
       while (k < want) {
         const p = (pos + k) | 0;
-        const c = p & mask;
-        dif = (Atomics.load(i32, CELLS + 2 * c) + c - p) | 0;
+        dif = phaseDiff(Atomics.load(i32, CELLS + (p & mask)) >>> ID_BITS, this.#freePhase(p));
         if (dif !== 0) break;
         k++;
       }
@@ -225,9 +295,14 @@ export class InjectQueue {
       if (Atomics.compareExchange(i32, ENQ, pos, (pos + k) | 0) !== pos) continue;
       for (let j = 0; j < k; j++) {
         const p = (pos + j) | 0;
-        const c = p & mask;
-        i32[CELLS + 2 * c + 1] = ids[i + j];
-        Atomics.store(i32, CELLS + 2 * c, (p + 1 - c) | 0);
+        const free = this.#freePhase(p);
+        const empty = free << ID_BITS;
+        const id = ids[i + j];
+        const word = ((free + 1) << ID_BITS) | id;
+        if (Atomics.compareExchange(i32, CELLS + (p & mask), empty, word) !== empty) {
+          // A repair skipped this cell (we were too slow): the id waits in the spill.
+          this.#spill.push(id);
+        }
       }
       i += k;
     }
@@ -271,15 +346,18 @@ export class InjectQueue {
     const mask = this.#mask;
     let pos = Atomics.load(i32, DEQ);
     for (;;) {
-      const c = pos & mask;
-      const seqWord = CELLS + 2 * c;
-      const dif = (Atomics.load(i32, seqWord) + c - pos - 1) | 0;
+      const cell = CELLS + (pos & mask);
+      const full = this.#freePhase(pos) + 1;
+      const word = Atomics.load(i32, cell);
+      const dif = phaseDiff(word >>> ID_BITS, full);
       if (dif === 0) {
         const seen = Atomics.compareExchange(i32, DEQ, pos, (pos + 1) | 0);
         if (seen === pos) {
-          const id = i32[seqWord + 1];
-          Atomics.store(i32, seqWord, (pos + this.capacity - c) | 0); // free for next lap
-          return id;
+          // Free the cell for the next lap, unless a repair took its id meanwhile: pop again.
+          const next = ((full + 1) & PHASE_MASK) << ID_BITS;
+          if (Atomics.compareExchange(i32, cell, word, next) === word) return word & ID_MASK;
+          pos = Atomics.load(i32, DEQ);
+          continue;
         }
         pos = seen;
       } else if (dif < 0) {
@@ -334,8 +412,8 @@ export class InjectQueue {
       let dif = 0;
       while (k < want) {
         const p = (pos + k) | 0;
-        const c = p & mask;
-        dif = (Atomics.load(i32, CELLS + 2 * c) + c - p - 1) | 0;
+        const word = Atomics.load(i32, CELLS + (p & mask));
+        dif = phaseDiff(word >>> ID_BITS, this.#freePhase(p) + 1);
         if (dif !== 0) break;
         k++;
       }
@@ -346,14 +424,108 @@ export class InjectQueue {
       if (Atomics.compareExchange(i32, DEQ, pos, (pos + k) | 0) !== pos) continue;
       for (let j = 0; j < k; j++) {
         const p = (pos + j) | 0;
-        const c = p & mask;
-        dst[got + j] = i32[CELLS + 2 * c + 1];
-        Atomics.store(i32, CELLS + 2 * c, (p + cap - c) | 0);
+        const cell = CELLS + (p & mask);
+        const word = Atomics.load(i32, cell);
+        const next = ((this.#freePhase(p) + 2) & PHASE_MASK) << ID_BITS;
+        // A repair may have taken this cell's id meanwhile (then the word changed): skip it.
+        if (
+          word >>> ID_BITS === this.#freePhase(p) + 1 &&
+          Atomics.compareExchange(i32, cell, word, next) === word
+        ) {
+          dst[got++] = word & ID_MASK;
+        }
       }
-      got += k;
     }
     while (got < max && this.#spillHead < this.#spill.length) dst[got++] = this.#takeSpill();
     return got;
+  }
+
+  /**
+   * Finish the cells a stopped thread claimed and left unfinished (module doc).
+   * A cell counts as stalled when this call and the previous one both saw it
+   * claimed and unfinished at the same position; one seen for the first time
+   * is only remembered. An unreleased cell is released and its id appended to
+   * `reclaimed` (the caller queues it again); an unpublished one is skipped once
+   * the consumers reach it (its id is in its producer's hands). Safe while
+   * other threads use the queue; call it from one thread at a time, well apart
+   * (the pool: its 200 ms sweep after a worker death). It reads every cell.
+   *
+   * @param reclaimed receives the ids taken out of unreleased cells.
+   * @returns how many claimed, unfinished cells it still watches: call it
+   *   again later while this is above 0.
+   * @example
+   * ```ts
+   * import { InjectQueue } from "./shared_inject_queue.ts";
+   * import assert from "node:assert/strict";
+   * const sab = new SharedArrayBuffer(InjectQueue.byteLengthFor(4));
+   * const q = new InjectQueue(sab, 0, 4);
+   * Atomics.add(new Int32Array(sab), 0, 1); // a producer claims a cell, then stops for good
+   * q.push(7);
+   * assert.equal(q.pop(), -1); // blocked behind the unpublished cell
+   * const reclaimed: number[] = [];
+   * assert.equal(q.repairStalled(reclaimed), 1); // first seen: watched
+   * assert.equal(q.repairStalled(reclaimed), 0); // still there: skipped
+   * assert.equal(q.pop(), 7);
+   * ```
+   */
+  repairStalled(reclaimed: number[]): number {
+    const i32 = this.#i32;
+    const mask = this.#mask;
+    const before = this.#suspects;
+    const now = new Map<number, number>();
+    const enq = Atomics.load(i32, ENQ);
+    const deq = Atomics.load(i32, DEQ);
+    // Every position of the last lap, oldest first, so a skip moves the
+    // consumers onto the next unpublished cell of the same batch.
+    for (let back = this.capacity; back > 0; back--) {
+      const p = (enq - back) | 0;
+      const phase = Atomics.load(i32, CELLS + (p & mask)) >>> ID_BITS;
+      const free = this.#freePhase(p);
+      let kind: number;
+      if (((p - deq) | 0) < 0) {
+        if (phase !== free + 1) continue;
+        kind = UNRELEASED;
+      } else {
+        if (phase !== free) continue;
+        kind = UNPUBLISHED;
+      }
+      if (before.get(p) !== kind) now.set(p, kind);
+      else if (kind === UNRELEASED) this.#takeUnreleased(p, reclaimed);
+      else if (!this.#skipUnpublished(p, reclaimed)) now.set(p, kind);
+    }
+    this.#suspects = now;
+    return now.size;
+  }
+
+  /** Release the cell of position `p` on its consumer's behalf if it still holds an id; keep it. */
+  #takeUnreleased(p: number, reclaimed: number[]): void {
+    const cell = CELLS + (p & this.#mask);
+    const full = this.#freePhase(p) + 1;
+    const word = Atomics.load(this.#i32, cell);
+    if (word >>> ID_BITS !== full) return; // released, or taken, meanwhile
+    const next = ((full + 1) & PHASE_MASK) << ID_BITS;
+    if (Atomics.compareExchange(this.#i32, cell, word, next) === word) {
+      reclaimed.push(word & ID_MASK);
+    }
+  }
+
+  /**
+   * Skip the unpublished cell of position `p` if the consumers stand at it;
+   * true when it needs no more watching (skipped, or consumed after all).
+   */
+  #skipUnpublished(p: number, reclaimed: number[]): boolean {
+    const i32 = this.#i32;
+    const deq = Atomics.load(i32, DEQ);
+    if (deq !== p) return ((deq - p) | 0) > 0; // not reached yet (watch on), or passed
+    if (Atomics.compareExchange(i32, DEQ, p, (p + 1) | 0) !== p) return false;
+    // Position p is ours, as a consumer's: free the cell for the next lap unless
+    // its producer published after all, and then take the id as its consumer.
+    const empty = this.#freePhase(p) << ID_BITS;
+    const next = ((this.#freePhase(p) + 2) & PHASE_MASK) << ID_BITS;
+    if (Atomics.compareExchange(i32, CELLS + (p & this.#mask), empty, next) !== empty) {
+      this.#takeUnreleased(p, reclaimed);
+    }
+    return true;
   }
 
   /**
