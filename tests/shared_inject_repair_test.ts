@@ -136,6 +136,7 @@ class InjectModel {
     let ids = 0;
     for (const t of config.threads) {
       for (const op of t.program) {
+        if (op.kind === "popBatch" && op.max > 2) throw new RangeError("model popBatch max is 2");
         const list = op.kind === "push" ? [op.id] : op.kind === "pushBatch" ? op.ids : [];
         for (const id of list) {
           if (id < 1 || id >= PROBE_BASE) throw new RangeError("model ids must be in [1, 23]");
@@ -475,6 +476,8 @@ class InjectModel {
       case "popBatch": {
         const got = n[l + L_I];
         const k = n[l + L_K];
+        // The words seen while counting (the queue keeps them in dst): at most two.
+        const stash = [L_V, L_BACK];
         switch (st) {
           case 0:
             if (got === op.max) {
@@ -485,11 +488,13 @@ class InjectModel {
             n[l + L_K] = 0;
             n[l + L_ST] = 1;
             break;
-          case 1: { // count published cells from pos
+          case 1: { // count published cells from pos, keeping their words
             const want = Math.min(op.max - got, this.cap);
             const p = (pos + k) | 0;
-            const dif = phaseDiff(n[this.#cell(p)] >>> ID_BITS, this.#free(p) + 1);
+            const word = n[this.#cell(p)];
+            const dif = phaseDiff(word >>> ID_BITS, this.#free(p) + 1);
             if (dif === 0) {
+              n[l + stash[k]] = word;
               n[l + L_K] = k + 1;
               if (k + 1 === want) n[l + L_ST] = 2;
             } else if (k > 0) n[l + L_ST] = 2;
@@ -504,24 +509,15 @@ class InjectModel {
               n[l + L_ST] = 3;
             } else n[l + L_ST] = 0;
             break;
-          case 3: { // load the claimed cell
-            const p = (pos + n[l + L_J]) | 0;
-            n[l + L_V] = n[this.#cell(p)];
-            n[l + L_ST] = 4;
-            break;
-          }
-          case 4: { // release it if it still holds this lap's id
+          case 3: { // release one claimed cell with the word seen (a repair may have taken it)
             const j = n[l + L_J];
-            const p = (pos + j) | 0;
-            const word = n[l + L_V];
-            if (word >>> ID_BITS === this.#free(p) + 1 && this.#releaseAt(n, p, word)) {
+            const word = n[l + stash[j]];
+            if (this.#releaseAt(n, (pos + j) | 0, word)) {
               this.#deliver(n, t, word & ID_MASK, "popBatch");
               n[l + L_I] = n[l + L_I] + 1;
             }
-            if (j + 1 < k) {
-              n[l + L_J] = j + 1;
-              n[l + L_ST] = 3;
-            } else n[l + L_ST] = 0;
+            if (j + 1 < k) n[l + L_J] = j + 1;
+            else n[l + L_ST] = 0;
             break;
           }
         }

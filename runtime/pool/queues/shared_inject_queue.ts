@@ -273,6 +273,7 @@ export class InjectQueue {
   #pushRun(ids: Int32Array | number[], from: number, to: number): number {
     const i32 = this.#i32;
     const mask = this.#mask;
+    const shift = this.#shift;
     let i = from;
     while (i < to) {
       const pos = Atomics.load(i32, ENQ);
@@ -284,7 +285,8 @@ export class InjectQueue {
       let dif = 0;
       while (k < want) {
         const p = (pos + k) | 0;
-        dif = phaseDiff(Atomics.load(i32, CELLS + (p & mask)) >>> ID_BITS, this.#freePhase(p));
+        const free = ((p >>> shift) << 1) & PHASE_MASK;
+        dif = phaseDiff(Atomics.load(i32, CELLS + (p & mask)) >>> ID_BITS, free);
         if (dif !== 0) break;
         k++;
       }
@@ -295,7 +297,7 @@ export class InjectQueue {
       if (Atomics.compareExchange(i32, ENQ, pos, (pos + k) | 0) !== pos) continue;
       for (let j = 0; j < k; j++) {
         const p = (pos + j) | 0;
-        const free = this.#freePhase(p);
+        const free = ((p >>> shift) << 1) & PHASE_MASK;
         const empty = free << ID_BITS;
         const id = ids[i + j];
         const word = ((free + 1) << ID_BITS) | id;
@@ -401,20 +403,24 @@ export class InjectQueue {
     if (this.#spillHead < this.#spill.length) this.#drainSpill();
     const i32 = this.#i32;
     const mask = this.#mask;
+    const shift = this.#shift;
     const cap = this.capacity;
     let got = 0;
     while (got < max) {
       const pos = Atomics.load(i32, DEQ);
-      // Count consecutive published cells; only a consumer claiming through
-      // DEQ could take them, so they stay ready if our CAS from `pos` succeeds.
+      // Count consecutive published cells, keeping their words in dst[got..]:
+      // only a consumer claiming through DEQ (or a repair) could change them,
+      // so if our CAS from `pos` succeeds each still holds the word seen, or a
+      // repair took it and our release CAS below fails.
       let k = 0;
       const want = Math.min(max - got, cap);
       let dif = 0;
       while (k < want) {
         const p = (pos + k) | 0;
         const word = Atomics.load(i32, CELLS + (p & mask));
-        dif = phaseDiff(word >>> ID_BITS, this.#freePhase(p) + 1);
+        dif = phaseDiff(word >>> ID_BITS, (((p >>> shift) << 1) & PHASE_MASK) + 1);
         if (dif !== 0) break;
+        dst[got + k] = word;
         k++;
       }
       if (k === 0) {
@@ -422,19 +428,18 @@ export class InjectQueue {
         continue; // pos was stale
       }
       if (Atomics.compareExchange(i32, DEQ, pos, (pos + k) | 0) !== pos) continue;
+      // Release each cell; the ids taken are compacted in place (written at or before the
+      // word read).
+      let taken = got;
       for (let j = 0; j < k; j++) {
         const p = (pos + j) | 0;
-        const cell = CELLS + (p & mask);
-        const word = Atomics.load(i32, cell);
-        const next = ((this.#freePhase(p) + 2) & PHASE_MASK) << ID_BITS;
-        // A repair may have taken this cell's id meanwhile (then the word changed): skip it.
-        if (
-          word >>> ID_BITS === this.#freePhase(p) + 1 &&
-          Atomics.compareExchange(i32, cell, word, next) === word
-        ) {
-          dst[got++] = word & ID_MASK;
+        const word = dst[got + j];
+        const next = ((((p >>> shift) << 1) + 2) & PHASE_MASK) << ID_BITS;
+        if (Atomics.compareExchange(i32, CELLS + (p & mask), word, next) === word) {
+          dst[taken++] = word & ID_MASK;
         }
       }
+      got = taken;
     }
     while (got < max && this.#spillHead < this.#spill.length) dst[got++] = this.#takeSpill();
     return got;
