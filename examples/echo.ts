@@ -18,8 +18,10 @@
  * another terminal shows the tasks live; `/metrics` there is Prometheus text.
  *
  * Flags: `--host` (default 127.0.0.1), `--port` (default 7000; 0 picks
- * one), `--workers`, `--drain-ms`, `--console`, `--console-addr`, `--debug-fds` (print the process's open
- * fd count at start and at exit on stderr).
+ * one), `--workers`, `--drain-ms`, `--write-timeout-ms` (default 60000; 0: never): a client
+ * that does not read its echoes is back-pressured, and closed once one echo write made no
+ * progress this long (within 1¼ of it; as mini-redis), `--console`, `--console-addr`,
+ * `--debug-fds` (print the process's open fd count at start and at exit on stderr).
  *
  * @example
  * ```sh
@@ -41,7 +43,7 @@ import {
   TaskTracker,
   TcpListener,
 } from "../mod.ts";
-import { echo, open } from "./echo_handler.ts";
+import { echo, ECHO_WRITE_TIMEOUT_ENV, ECHO_WRITE_TIMEOUT_MS, open } from "./echo_handler.ts";
 import { checkInt, daemon, parseFlags, UsageError } from "./_daemon.ts";
 import {
   CONSOLE_FLAGS,
@@ -59,13 +61,15 @@ interface Flags {
   port: number;
   workers: number;
   drainMs: number;
+  /** An echo write that makes no progress this long closes its connection, ms (0: never). */
+  writeTimeoutMs: number;
   debugFds: boolean;
   /** Where `--console` serves the instrumentation, or null. */
   console: ConsoleAddr;
 }
 
 const USAGE = "usage: echo.ts [--host 127.0.0.1] [--port 7000] [--workers 1] [--drain-ms 2000]" +
-  CONSOLE_USAGE + " [--debug-fds]";
+  " [--write-timeout-ms 60000]" + CONSOLE_USAGE + " [--debug-fds]";
 
 function parseEchoFlags(args: string[]): Flags {
   const given = parseFlags(args, {
@@ -73,6 +77,7 @@ function parseEchoFlags(args: string[]): Flags {
     port: "port",
     workers: "number",
     "drain-ms": "number",
+    "write-timeout-ms": "number",
     "debug-fds": "switch",
     ...CONSOLE_FLAGS,
   }, USAGE);
@@ -81,6 +86,12 @@ function parseEchoFlags(args: string[]): Flags {
     port: given.port ?? 7000,
     workers: checkInt("--workers", given.workers ?? 1, 1, 256),
     drainMs: given["drain-ms"] ?? 2000,
+    writeTimeoutMs: checkInt(
+      "--write-timeout-ms",
+      given["write-timeout-ms"] ?? ECHO_WRITE_TIMEOUT_MS,
+      0,
+      3_600_000,
+    ),
     debugFds: given["debug-fds"] === true,
     console: consoleAddr(given),
   };
@@ -123,7 +134,7 @@ function* main(flags: Flags): Generator<unknown, void, unknown> {
     const conn = yield* incoming.accept();
     if (conn === null) break;
     open.add(conn); // the set owns it until echo does: closed below even if echo never starts
-    tracker.spawn(echo(conn), { name: "echo" });
+    tracker.spawn(echo(conn, flags.writeTimeoutMs), { name: "echo" });
   }
   yield* stopper;
 
@@ -140,6 +151,8 @@ function* main(flags: Flags): Generator<unknown, void, unknown> {
 
 /** The multi-worker path: `serve(rt, …)` over `flags.workers` pool workers. */
 function* mainWorkers(rt: Runtime, flags: Flags): Generator<unknown, void, unknown> {
+  // The pool workers' handler takes no arguments: it reads its write timeout from here.
+  Deno.env.set(ECHO_WRITE_TIMEOUT_ENV, String(flags.writeTimeoutMs));
   const srv = yield* call(serve(rt, { hostname: flags.host, port: flags.port }, HANDLERS, "echo"));
   announce(srv.localAddr.hostname, srv.localAddr.port, flags.workers);
   if (flags.debugFds) console.error(`fds at start: ${openFds()}`);

@@ -7,6 +7,15 @@
  * Invariant: `echo` writes back exactly the bytes it read, in order, until
  * EOF, and closes the connection whatever happens.
  *
+ * A client that never reads its echoes: echo's write waits, so echo stops
+ * reading from it (its writes stall in turn: back-pressure, nothing buffered
+ * beyond the one 16 KiB buffer). A write that makes no progress for the write
+ * timeout (default 60 s, as mini-redis's `--write-timeout-ms`) closes the
+ * connection, so such a client cannot hold it forever. One checker task per
+ * isolate looks at the writes in progress `WRITE_CHECKS` times per timeout (a
+ * stalled write is closed within 1¼ timeouts); the write path itself only
+ * counts its writes.
+ *
  * @example
  * ```ts
  * import { Runtime, serve, TcpStream } from "../mod.ts";
@@ -26,7 +35,106 @@
  * @module
  */
 
-import { defineHandler, type TcpStream } from "../mod.ts";
+import { defineHandler, sleep, spawn, type TcpStream } from "../mod.ts";
+
+/**
+ * Default write timeout, ms: an echo write that makes no progress this long closes the
+ * connection (the same default as mini-redis's `--write-timeout-ms`).
+ *
+ * @example
+ * ```ts
+ * import { ECHO_WRITE_TIMEOUT_MS } from "./echo_handler.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(ECHO_WRITE_TIMEOUT_MS, 60_000);
+ * ```
+ */
+export const ECHO_WRITE_TIMEOUT_MS = 60_000;
+
+/**
+ * The environment variable that sets the write timeout (ms; 0: never) of the handler
+ * `serve(rt, …, "echo")` runs on pool workers, which take no arguments: examples/echo.ts sets it
+ * from `--write-timeout-ms` before it starts serving.
+ *
+ * @example
+ * ```ts
+ * import { ECHO_WRITE_TIMEOUT_ENV } from "./echo_handler.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(ECHO_WRITE_TIMEOUT_ENV, "DOKIO_ECHO_WRITE_TIMEOUT_MS");
+ * ```
+ */
+export const ECHO_WRITE_TIMEOUT_ENV = "DOKIO_ECHO_WRITE_TIMEOUT_MS";
+
+/** Checks per write timeout: a stalled write is closed within 1 + 1/WRITE_CHECKS timeouts. */
+const WRITE_CHECKS = 4;
+
+/** One connection's writes, as the checker sees them. */
+class WriteWatch {
+  readonly conn: TcpStream;
+  readonly timeoutMs: number;
+  /** A write is in progress. */
+  writing = false;
+  /** Writes started (the checker tells one long write from several short ones). */
+  starts = 0;
+  /** `starts` when the checker last saw it change (or saw no write), and when. */
+  #seenStarts = -1;
+  #seenAt = 0;
+
+  constructor(conn: TcpStream, timeoutMs: number) {
+    this.conn = conn;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** Whether the write in progress at `t` is the one seen at least `timeoutMs` ago. */
+  stalled(t: number): boolean {
+    if (!this.writing || this.starts !== this.#seenStarts) {
+      this.#seenStarts = this.starts;
+      this.#seenAt = t;
+      return false;
+    }
+    return t - this.#seenAt >= this.timeoutMs;
+  }
+}
+
+/** Connections with a write timeout in this isolate. */
+const watched: Set<WriteWatch> = new Set();
+/** Whether this isolate's checker task runs. */
+let checking = false;
+
+/** Close connections whose write stalls past their timeout; ends when none is watched. */
+function* checkWrites(): Generator<unknown, void, unknown> {
+  try {
+    while (watched.size > 0) {
+      let shortest = Infinity;
+      for (const w of watched) shortest = Math.min(shortest, w.timeoutMs);
+      yield* sleep(shortest / WRITE_CHECKS);
+      const t = performance.now();
+      // Its write fails with ClosedError and its echo ends (and leaves `watched`).
+      for (const w of watched) if (w.stalled(t)) w.conn.close();
+    }
+  } finally {
+    checking = false;
+  }
+}
+
+/** This isolate's handler write timeout, read once. */
+let handlerTimeout = -1;
+
+/** The write timeout of the handler pool workers run (see {@link ECHO_WRITE_TIMEOUT_ENV}). */
+function handlerTimeoutMs(): number {
+  if (handlerTimeout < 0) handlerTimeout = readHandlerTimeoutMs();
+  return handlerTimeout;
+}
+
+function readHandlerTimeoutMs(): number {
+  let given: string | undefined;
+  try {
+    given = Deno.env.get(ECHO_WRITE_TIMEOUT_ENV);
+  } catch {
+    given = undefined; // no env permission: the default
+  }
+  const ms = given === undefined ? NaN : Number(given);
+  return Number.isInteger(ms) && ms >= 0 ? ms : ECHO_WRITE_TIMEOUT_MS;
+}
 
 /**
  * Connections open in this isolate (the single-thread path force-closes them at the drain
@@ -44,7 +152,13 @@ import { defineHandler, type TcpStream } from "../mod.ts";
 export const open: Set<TcpStream> = new Set();
 
 /**
- * Echo one connection until EOF; reuses one buffer.
+ * Echo one connection until EOF; reuses one buffer. A write that makes no progress for
+ * `writeTimeoutMs` closes the connection (module doc).
+ *
+ * @param conn the connection (echo closes it)
+ * @param writeTimeoutMs how long one write may make no progress, ms (0: no limit)
+ * @returns the task body
+ * @throws {RangeError} when `writeTimeoutMs` is not an integer ≥ 0
  *
  * @example
  * ```ts
@@ -64,37 +178,70 @@ export const open: Set<TcpStream> = new Set();
  * assert.equal(reply, "hi");
  * ```
  */
-export function* echo(conn: TcpStream): Generator<unknown, void, unknown> {
+export function echo(
+  conn: TcpStream,
+  writeTimeoutMs: number = ECHO_WRITE_TIMEOUT_MS,
+): Generator<unknown, void, unknown> {
+  if (!Number.isInteger(writeTimeoutMs) || writeTimeoutMs < 0) {
+    throw new RangeError(`echo: writeTimeoutMs must be an integer >= 0, got ${writeTimeoutMs}`);
+  }
+  return echoLoop(conn, writeTimeoutMs);
+}
+
+function* echoLoop(conn: TcpStream, writeTimeoutMs: number): Generator<unknown, void, unknown> {
   open.add(conn);
   const buf = new Uint8Array(16384);
+  const watch = writeTimeoutMs > 0 ? new WriteWatch(conn, writeTimeoutMs) : null;
   try {
     conn.setNoDelay(true);
+    if (watch !== null) {
+      watched.add(watch);
+      if (!checking) {
+        checking = true;
+        spawn(checkWrites, { name: "echo write timeout" });
+      }
+    }
     for (;;) {
       const n = yield* conn.read(buf);
       if (n === null) return;
-      yield* conn.writeAll(buf.subarray(0, n));
+      if (watch === null) {
+        yield* conn.writeAll(buf.subarray(0, n));
+        continue;
+      }
+      watch.writing = true;
+      watch.starts++;
+      try {
+        yield* conn.writeAll(buf.subarray(0, n));
+      } finally {
+        watch.writing = false;
+      }
     }
   } catch {
-    // peer reset, or closed at shutdown: nothing to do but close
+    // peer reset, closed at shutdown or for a stalled write: nothing to do but close
   } finally {
+    if (watch !== null) watched.delete(watch);
     open.delete(conn);
     conn.close();
   }
 }
 
 /**
- * `echo` registered for `serve(rt, listen, thisModuleUrl, "echo")`.
+ * `echo` registered for `serve(rt, listen, thisModuleUrl, "echo")`, with the write timeout
+ * {@link ECHO_WRITE_TIMEOUT_ENV} gives (default {@link ECHO_WRITE_TIMEOUT_MS}).
  *
  * @example
  * ```ts
- * import { echo, echoHandler } from "./echo_handler.ts";
+ * import { echoHandler } from "./echo_handler.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(echoHandler.name, "echo"); // serve(rt, listen, thisModuleUrl, echoHandler.name)
- * assert.equal(echoHandler.fn, echo);
+ * assert.equal(typeof echoHandler.fn, "function");
  * ```
  */
-export const echoHandler: { readonly name: string; readonly fn: typeof echo } = defineHandler(
-  "echo",
-  echo,
-);
+export const echoHandler: {
+  readonly name: string;
+  readonly fn: (conn: TcpStream) => Generator<unknown, void, unknown>;
+} = defineHandler("echo", function* (conn: TcpStream): Generator<unknown, void, unknown> {
+  // A generator function: serve() runs it as a task (a plain function would run under `call`).
+  yield* echo(conn, handlerTimeoutMs());
+});
