@@ -1,11 +1,13 @@
 /**
  * Internal: the frame of the bench's `Deno.listen` peer servers — listen on
- * 127.0.0.1 (`--port`, default 0), print `listening on 127.0.0.1:PORT`, run
+ * 127.0.0.1 (`--port N` or `--port=N`, default 0), print `listening on 127.0.0.1:PORT`, run
  * one async handler per connection (Nagle off; a reset peer ends only its
  * connection; the connection is closed after), exit 0 on SIGTERM.
  *
  * @module
  */
+
+import { portFlag } from "./_util.ts";
 
 /**
  * Serve every connection with `handle` until SIGTERM.
@@ -19,8 +21,7 @@
  * ```
  */
 export async function serveDeno(handle: (conn: Deno.TcpConn) => Promise<void>): Promise<void> {
-  const i = Deno.args.indexOf("--port");
-  const port = i >= 0 ? Number(Deno.args[i + 1]) : 0;
+  const port = portFlag(Deno.args, 0);
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   console.log(`listening on 127.0.0.1:${(listener.addr as Deno.NetAddr).port}`);
   Deno.addSignalListener("SIGTERM", () => {

@@ -275,3 +275,61 @@ export function rowLine(r: BenchRow): string {
   return `${r.name.padEnd(56)} dokio ${n(r.dokio).padStart(8)} ${r.unit.padEnd(10)} ` +
     `${r.peerName} ${n(r.peer)} (${n(r.ratio)}×)${tokio}${r.bar ? `  bar ${r.bar}` : ""}`;
 }
+
+/**
+ * The value of flag `name` in `args`, given as `--name VALUE` or `--name=VALUE` (the last one
+ * given wins), or `fallback` when it is absent. The bench servers' one flag reader.
+ *
+ * @param args the command line (`Deno.args`)
+ * @param name the flag, with its dashes (`"--port"`)
+ * @param fallback the value when the flag is absent
+ * @returns the value
+ * @throws {TypeError} when the flag is the last argument, with no value
+ *
+ * @example
+ * ```ts
+ * import { flagValue } from "./_util.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(flagValue(["--to", "127.0.0.1:7000"], "--to", ""), "127.0.0.1:7000");
+ * assert.equal(flagValue(["--to=h:1"], "--to", ""), "h:1");
+ * assert.equal(flagValue([], "--to", "x"), "x");
+ * ```
+ */
+export function flagValue(args: readonly string[], name: string, fallback: string): string {
+  let value = fallback;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === name) {
+      if (i + 1 >= args.length) throw new TypeError(`${name} needs a value`);
+      value = args[++i];
+    } else if (a.startsWith(`${name}=`)) value = a.slice(name.length + 1);
+  }
+  return value;
+}
+
+/**
+ * The `--port` of a bench server (`--port N` or `--port=N`), or `fallback` when absent.
+ *
+ * @param args the command line (`Deno.args`)
+ * @param fallback the port when the flag is absent (0: the kernel picks one)
+ * @returns the port, an integer in [0, 65535]
+ * @throws {TypeError} when the flag has no value; {@linkcode RangeError} when it is not a port
+ *
+ * @example
+ * ```ts
+ * import { portFlag } from "./_util.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(portFlag(["--port", "7000"], 0), 7000);
+ * assert.equal(portFlag(["--port=7001"], 0), 7001);
+ * assert.equal(portFlag([], 6379), 6379);
+ * assert.throws(() => portFlag(["--port=70000"], 0), RangeError);
+ * ```
+ */
+export function portFlag(args: readonly string[], fallback: number): number {
+  const given = flagValue(args, "--port", String(fallback));
+  const port = /^\d+$/.test(given) ? Number(given) : NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    throw new RangeError(`--port takes an integer in 0..65535, got ${given}`);
+  }
+  return port;
+}

@@ -14,6 +14,7 @@
 
 import { execute, type Session } from "../examples/mini_redis/commands.ts";
 import { Db } from "../examples/mini_redis/db.ts";
+import { portFlag } from "./_util.ts";
 import {
   Command,
   DEFAULT_MAX_BULK,
@@ -101,8 +102,7 @@ async function serve(conn: Deno.TcpConn, db: Db): Promise<void> {
 }
 
 if (import.meta.main) {
-  const i = Deno.args.indexOf("--port");
-  const port = i >= 0 ? Number(Deno.args[i + 1]) : 6379;
+  const port = portFlag(Deno.args, 6379);
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   console.log(`listening on 127.0.0.1:${(listener.addr as Deno.NetAddr).port}`);
   const db = new Db(() => performance.now());

@@ -1,6 +1,6 @@
 /**
  * Internal: the frame of the io bench's Dokio servers — bind 127.0.0.1
- * (`--port`, default 0), print `listening on 127.0.0.1:PORT`, spawn
+ * (`--port N` or `--port=N`, default 0), print `listening on 127.0.0.1:PORT`, spawn
  * `handle(conn)` per connection (Nagle off, the stream closed after, a reset
  * peer ending only its connection), stop on SIGINT/SIGTERM and exit 0. The
  * backend comes from DOKIO_BACKEND.
@@ -11,6 +11,7 @@
 import { run, spawn } from "../../runtime/mod.ts";
 import { TcpListener, type TcpStream } from "../../net/mod.ts";
 import { shutdownSignal } from "../../sync/mod.ts";
+import { portFlag } from "../_util.ts";
 
 type Handler = (conn: TcpStream) => Generator<unknown, void, unknown>;
 
@@ -54,7 +55,6 @@ function* acceptLoop(port: number, handle: Handler): Generator<unknown, void, un
  * ```
  */
 export async function serveDokio(handle: Handler): Promise<void> {
-  const i = Deno.args.indexOf("--port");
-  await run(acceptLoop(i >= 0 ? Number(Deno.args[i + 1]) : 0, handle));
+  await run(acceptLoop(portFlag(Deno.args, 0), handle));
   Deno.exit(0);
 }

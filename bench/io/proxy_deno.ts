@@ -8,6 +8,8 @@
  * @module
  */
 
+import { flagValue, portFlag } from "../_util.ts";
+
 async function relay(client: Deno.TcpConn, host: string, port: number): Promise<void> {
   try {
     const up = await Deno.connect({ hostname: host, port });
@@ -23,13 +25,9 @@ async function relay(client: Deno.TcpConn, host: string, port: number): Promise<
 }
 
 if (import.meta.main) {
-  const arg = (name: string, fallback: string) => {
-    const i = Deno.args.indexOf(name);
-    return i >= 0 ? Deno.args[i + 1] : fallback;
-  };
-  const to = arg("--to", "127.0.0.1:7000");
+  const to = flagValue(Deno.args, "--to", "127.0.0.1:7000");
   const colon = to.lastIndexOf(":");
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: Number(arg("--port", "0")) });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: portFlag(Deno.args, 0) });
   console.log(`listening on 127.0.0.1:${(listener.addr as Deno.NetAddr).port}`);
   Deno.addSignalListener("SIGTERM", () => {
     listener.close();
