@@ -198,7 +198,7 @@ function* echoLoop(conn: TcpStream, writeTimeoutMs: number): Generator<unknown, 
       watched.add(watch);
       if (!checking) {
         checking = true;
-        spawn(checkWrites, { name: "echo write timeout" });
+        spawn(checkWrites, { name: "write-timer" });
       }
     }
     for (;;) {
