@@ -28,6 +28,8 @@
  *   number of cores to give a server is the user's call
  *   (`poolSize(navigator.hardwareConcurrency)` is one line).
  * - `workers(n)` is the old name of `poolSize(n)`, kept as a deprecated alias.
+ * - `replaceDead()`: a pool worker that dies is replaced at its index (see
+ *   pool.ts); off by default.
  * - An idle pool does not keep the process alive: a program that never calls
  *   `shutdown()` exits once its shared tasks are done (see pool.ts).
  *
@@ -152,6 +154,13 @@ export interface RuntimeOptions {
   poolSize?: number;
   /** @deprecated The old name of {@linkcode RuntimeOptions.poolSize}. */
   workers?: number;
+  /**
+   * Start a new pool worker in the place of one that died (an uncaught error, or terminated)
+   * once its thread has exited, at the same index (default false: the pool goes on with
+   * fewer, and fails what is queued once none is left). Tasks the dead one was running fail
+   * either way; with every worker dead, queued tasks wait for the replacement.
+   */
+  replaceDead?: boolean;
   /** Ticks between inject-queue-first checks (default 31). */
   globalQueueInterval?: number;
   /** Ticks between driver polls (default 61). */
@@ -257,6 +266,12 @@ function workerCount(v: number | undefined): number {
   return n;
 }
 
+function replaceDeadOption(v: boolean | undefined): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== "boolean") throw new TypeError("replaceDead must be a boolean");
+  return v;
+}
+
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be an integer >= 1`);
@@ -350,6 +365,7 @@ export class Runtime {
   /** Settles when a shutdown that has begun is over. */
   #stopped: Promise<void> = Promise.resolve();
   #poolSize: number;
+  #replaceDead: boolean;
   #pool: WorkerPool | null = null;
   #services = new Set<Service>();
   /** performance.now() at construction (uptime without instrumentation). */
@@ -371,11 +387,12 @@ export class Runtime {
    * @param options the runtime's options.
    * @throws {RangeError} when `poolSize`, `budget` or an interval is not a positive integer (or
    *   poolSize > 256), or `fileWorkers` (or env `DOKIO_FILE_WORKERS`) is not an integer in 1..64.
-   * @throws {TypeError} when the backend is unknown.
+   * @throws {TypeError} when the backend is unknown, or `replaceDead` is not a boolean.
    */
   constructor(options?: RuntimeOptions) {
     options ??= {};
     this.#poolSize = workerCount(options.poolSize ?? options.workers);
+    this.#replaceDead = replaceDeadOption(options.replaceDead);
     // The native monotonic clock when the reactor library is at hand
     // (a timer costs one clock read; ~40 ns instead of ~100 ns).
     const nativeClock = nativeClockSource();
@@ -577,7 +594,9 @@ export class Runtime {
   /** The pool, started on first use (see the module doc). */
   #getPool(): WorkerPool {
     if (this.#shutdown) throw new Error("the runtime was shut down");
-    if (this.#pool === null) this.#pool = WorkerPool.create({ workers: this.#poolSize });
+    if (this.#pool === null) {
+      this.#pool = WorkerPool.create({ workers: this.#poolSize, replaceDead: this.#replaceDead });
+    }
     return this.#pool;
   }
 
@@ -794,6 +813,26 @@ export class RuntimeBuilder {
    */
   workers(n: number): this {
     return this.poolSize(n);
+  }
+  /**
+   * Replace a pool worker that died (see {@linkcode RuntimeOptions.replaceDead}).
+   *
+   * @param on true (default) to start a new worker at a dead one's index; false to go on
+   *   with fewer.
+   * @returns this builder.
+   * @throws {TypeError} when `on` is not a boolean.
+   * @example
+   * ```ts
+   * import { Runtime } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const rt = Runtime.builder().poolSize(2).replaceDead().build();
+   * assert.deepEqual(rt.metrics().pool, []); // the pool starts on first use
+   * await rt.shutdown();
+   * ```
+   */
+  replaceDead(on?: boolean): this {
+    this.#o.replaceDead = replaceDeadOption(on ?? true);
+    return this;
   }
   /**
    * Ticks between inject-queue-first checks.

@@ -12,7 +12,7 @@ import { run, Runtime } from "../runtime/runtime.ts";
 import { JoinError } from "../runtime/errors.ts";
 import { echoOnce } from "./net_helpers.ts";
 import { serve } from "../net/mod.ts";
-import { add, asyncDouble, spin } from "./fixtures/pool_tasks.ts";
+import { add, asyncDouble, crash, spin } from "./fixtures/pool_tasks.ts";
 
 const TASKS = new URL("./fixtures/pool_tasks.ts", import.meta.url).href;
 const HANDLERS = new URL("./fixtures/pool_serve_handler.ts", import.meta.url).href;
@@ -44,6 +44,46 @@ Deno.test("poolSize: the deprecated workers(n) is the same knob", async () => {
   try {
     assert.equal(await rt.spawnShared<number>(TASKS, "pool.add", 1, 2), 3);
     assert.equal(rt.metrics().pool.length, 2);
+  } finally {
+    await rt.shutdown();
+  }
+});
+
+/** A replacement boots a Deno Worker: seconds on a loaded machine, never minutes. */
+const REPLACE_WITHIN_MS = 60_000;
+
+Deno.test("replaceDead: the runtime's pool replaces a crashed worker (option and builder); without it the worker stays dead", async () => {
+  assert.throws(() => Runtime.builder().replaceDead("yes" as unknown as boolean), TypeError);
+  assert.throws(() => new Runtime({ replaceDead: 1 as unknown as boolean }), TypeError);
+  for (
+    const rt of [
+      Runtime.builder().poolSize(1).replaceDead().build(),
+      new Runtime({ replaceDead: true }),
+    ]
+  ) {
+    try {
+      const e = await rt.spawnShared(crash).then(() => null, (e) => e);
+      assert.ok(e instanceof JoinError, String(e));
+      assert.match(e.message, /died/);
+      // Its only worker died: the task waits for the replacement instead of failing.
+      assert.equal(await rt.spawnShared(add, 2, 3), 5);
+      const t0 = performance.now();
+      while (!(rt.metrics().pool[0].alive && rt.metrics().pool[0].replaced === 1)) {
+        assert.ok(performance.now() - t0 < REPLACE_WITHIN_MS, "worker 0 not replaced");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      await rt.shutdown();
+    }
+  }
+  const rt = Runtime.builder().poolSize(2).replaceDead(false).build();
+  try {
+    await rt.spawnShared(crash).then(() => null, () => null);
+    assert.equal(await rt.spawnShared(add, 1, 1), 2); // the other worker
+    await new Promise((r) => setTimeout(r, 300));
+    const dead = rt.metrics().pool.filter((m) => !m.alive);
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0].replaced, 0);
   } finally {
     await rt.shutdown();
   }
