@@ -27,6 +27,11 @@ function task(snap: ConsoleSnapshot, name: string): TaskSnapshot {
   return t;
 }
 
+/** Assert the task series `family{name="name"}` of `text` is `n`. */
+function series(text: string, family: string, name: string, n: number): void {
+  assert.match(text, new RegExp(`^dokio_task_${family}_total\\{name="${name}"\\} ${n}$`, "m"));
+}
+
 function histogramOk(h: TaskSnapshot["pollTimes"]): void {
   assert.equal(h.counts.length, h.bounds.length + 1);
   assert.equal(h.counts.reduce((a, b) => a + b, 0), h.count);
@@ -142,9 +147,9 @@ Deno.test("instrument: one spawn site per body kind, taken once; names share it"
   const sites = new Set(snap.tasks.filter((t) => t.name !== null).map((t) => t.spawnSite));
   assert.equal(sites.size, 1);
   const text = rt.metricsText();
-  assert.match(text, /^dokio_task_spawned_total\{name="even"\} 50$/m);
-  assert.match(text, /^dokio_task_finished_total\{name="odd"\} 50$/m);
-  assert.match(text, /^dokio_task_polls_total\{name="odd"\} 100$/m);
+  series(text, "spawned", "even", 50);
+  series(text, "finished", "odd", 50);
+  series(text, "polls", "odd", 100);
 });
 
 Deno.test("instrument: fresh closures of one function expression share its site", async () => {
@@ -277,4 +282,73 @@ Deno.test("instrument: rt.run(main, { name }) names the main task", async () => 
   assert.ok(main, "the main task is listed by its name");
   assert.equal(main.state, "running");
   assert.match(rt.metricsText(), /^dokio_task_spawned_total\{name="main-loop"\} 1$/m);
+});
+
+Deno.test("instrument: tasks ended in their first poll, and tasks not yet polled, are counted in full", async () => {
+  await using rt = new Runtime({ instrument: true });
+  function* quick(i: number) {
+    return i;
+  }
+  const during = await rt.run(function* () {
+    const hs = [];
+    for (let i = 0; i < 300; i++) hs.push(spawn(quick(i), { name: "quick" }));
+    // Queued, never polled: scheduled, no polls, waiting on nothing.
+    const snap = rt.consoleSnapshot();
+    let sum = 0;
+    for (const h of hs) sum += yield* h;
+    assert.equal(sum, (299 * 300) / 2);
+    return snap;
+  });
+  const queued = during.tasks.filter((t) => t.name === "quick");
+  assert.equal(queued.length, 300);
+  for (const t of queued) {
+    assert.equal(t.state, "scheduled");
+    assert.equal(t.polls, 0);
+    assert.equal(t.busyNs, 0);
+    assert.equal(t.waitingOn, null);
+    assert.match(t.spawnSite ?? "", /instrument_tasks_test\.ts:\d+:\d+$/);
+  }
+  // Those read by that snapshot took rows; these never do.
+  const after = await rt.run(function* () {
+    const hs = [];
+    for (let i = 0; i < 50; i++) hs.push(spawn(quick(i), { name: "first-poll" }));
+    for (const h of hs) yield* h;
+    return rt.consoleSnapshot();
+  });
+  const done = after.tasks.filter((t) => t.name === "first-poll");
+  assert.equal(done.length, 50);
+  for (const t of done) {
+    assert.equal(t.state, "done");
+    assert.equal(t.polls, 1);
+    assert.equal(t.wakes, 0);
+    assert.equal(t.pollTimes.count, 1);
+    assert.ok(t.busyNs > 0);
+    assert.ok(t.ageNs >= t.busyNs);
+    assert.match(t.spawnSite ?? "", /instrument_tasks_test\.ts:\d+:\d+$/);
+  }
+  const text = rt.metricsText();
+  series(text, "spawned", "quick", 300);
+  series(text, "spawned", "first-poll", 50);
+  series(text, "polls", "first-poll", 50);
+});
+
+Deno.test("instrument: a task woken and polled within one window of fast polls has its idle time", async () => {
+  await using rt = new Runtime({ instrument: true });
+  const snap = await rt.run(function* () {
+    // Warm the window up to many polls a clock reading.
+    for (let i = 0; i < 2000; i++) yield* yieldNow();
+    const sleeper = spawn(function* () {
+      yield* sleep(1);
+    }, { name: "joined" });
+    const joiner = spawn(function* () {
+      // Waits for the sleeper: idle ≥ 1 ms, then woken by the sleeper's end.
+      yield* sleeper;
+    }, { name: "joiner" });
+    yield* joiner;
+    return rt.consoleSnapshot();
+  });
+  const j = task(snap, "joiner");
+  assert.equal(j.polls, 2);
+  assert.equal(j.wakes, 1);
+  assert.ok(j.idleNs >= 1e6, `idle ${j.idleNs} ns covers the 1 ms sleep it waited for`);
 });

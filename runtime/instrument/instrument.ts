@@ -5,10 +5,15 @@
  * nullable `Instrument`; off (null) it costs one well-predicted null check
  * per poll, wake and spawn and nothing else.
  *
- * Storage: one row per task in two typed arrays (times in a Float64Array,
- * counts and flags in a Uint32Array), indexed by the task's header slot,
- * so an instrumented spawn allocates nothing; the name and spawn site are
- * one descriptor id (site.ts interns them). A task's own poll-time
+ * Storage, by the task's header slot, in typed arrays (an instrumented
+ * spawn allocates nothing): every live task has a birth record (its spawn
+ * time, and its name and spawn site as one descriptor id that site.ts
+ * interns), written at its spawn. Its row (times in a Float64Array, counts
+ * and flags in a Uint32Array) is taken only at the end of its first poll
+ * if it lives on (or when a snapshot reads it): a task that ends in its
+ * first poll never has one, so spawning and joining a million short tasks
+ * writes and reads 12 bytes each, not a row (INSTRUMENT_ROW on
+ * `Task.bits` says which tasks have one). A task's own poll-time
  * histogram is a row it takes from a pooled table at its second poll and
  * gives back when it ends (its one first sample is its busy time). Two
  * things live on the task object itself (`Task.bits`, which a poll has in
@@ -46,12 +51,13 @@
  *   SELF_SAMPLE times (a self-wake at stride 1 is timed every time).
  * A long poll in a window of several polls cannot be told from its
  * neighbours, so it is counted on the worker (`unattributedLongPolls`), the
- * stride drops to 1 and the next one is attributed. A wake made inside a
- * poll does not read the clock: the task is stamped when that window
- * closes. A spawn made inside a poll is dated at that poll's start (exact at
- * stride 1, the estimate otherwise: the new task's wait includes the rest of
- * its spawner's poll, as it does), so a million spawns in one poll are not
- * walked again when it ends. A wake or spawn made by the drivers (I/O completions, timers) gets the
+ * stride drops to 1 and the next one is attributed. A wake or a spawn made
+ * inside a poll does not read the clock: it is dated at that poll's start
+ * (exact at stride 1, the estimate otherwise: the task's wait includes the
+ * rest of the poll that woke or spawned it, as it does), so a million
+ * spawns in one poll are not walked again when it ends, and a task woken
+ * and polled within one window has its wait and its idle time counted. A
+ * wake or spawn made by the drivers (I/O completions, timers) gets the
  * reading the polls after them start at. One made outside the runtime
  * (another thread, Deno's callbacks) reads it at once, so a long wait after
  * it is seen.
@@ -78,7 +84,12 @@
  * @module
  */
 
-import { INSTRUMENT_ARMED, INSTRUMENT_COUNT_SHIFT, type Task } from "../task/task.ts";
+import {
+  INSTRUMENT_ARMED,
+  INSTRUMENT_COUNT_SHIFT,
+  INSTRUMENT_ROW,
+  type Task,
+} from "../task/task.ts";
 import { SENTINEL_SLOT } from "../task/header_table.ts";
 import { bucketOf, BUCKETS, HistogramBuilder, singleSample, toHistogram } from "./histogram.ts";
 import type { TaskSnapshot, TaskStateName, TaskWarning, WarningKind } from "./snapshot.ts";
@@ -146,8 +157,8 @@ const F_SELF_WAKES = 2;
 const F_SELF_BASE = 3;
 const F_BUSY = 4;
 const F_IDLE = 5;
-const F_SPAWNED = 6;
-const F_MAX = 7;
+const F_MAX = 6;
+/** Entries of a Float64 row: 7 used, 8 keep a row in one 64-byte line. */
 const F_ROW = 8;
 // The Uint32 row of a task.
 /** Polls that did not end in a self-wake (its polls: these plus F_SELF_WAKES). */
@@ -160,14 +171,14 @@ const U_STATE = 3;
 const U_WARNED = 4;
 /** How many waits the one timed from F_READY stands for (while the task is INSTRUMENT_ARMED). */
 const U_WEIGHT = 5;
-const U_DESC = 6;
 /**
  * Its poll-time histogram: 0 before its first poll; 1…H_ROW after one poll,
  * its bucket plus one (its one sample is its busy time); from HIST_ROW on,
  * HIST_ROW plus its row in the histogram pool (taken at its second poll).
  */
-const U_HIST = 7;
-const U_ROW = 8;
+const U_HIST = 6;
+const U_ROW = 7;
+
 /** Entries of one histogram row (the buckets and the overflow bucket). */
 const H_ROW = BUCKETS + 1;
 /** U_HIST values from here on name a pool row. */
@@ -282,7 +293,7 @@ export class Instrument {
     const end = Math.min(tasks.length, this.#cap);
     for (let s = 1; s < end; s++) {
       const t = tasks[s];
-      if (t !== undefined && t.slot === s) {
+      if (t !== undefined && t.slot === s && (t.bits & INSTRUMENT_ROW) !== 0) {
         n += f[s * F_ROW + F_SELF_WAKES] + (t.bits >>> INSTRUMENT_COUNT_SHIFT);
       }
     }
@@ -303,7 +314,13 @@ export class Instrument {
   readonly #tasks: (Task<unknown> | undefined)[];
   readonly #stopWatch: () => void;
 
+  /** Slots the birth records have room for, and the records: spawn times and descriptors. */
   #cap = 0;
+  #bornAt = new Float64Array(0);
+  #bornDesc = new Uint32Array(0);
+  /** Slots the rows have room for, and one past the highest slot that ever took a row. */
+  #rowCap = 0;
+  #rowHigh = 0;
   #f = new Float64Array(0);
   #u = new Uint32Array(0);
   /** What each idle task suspended on (a leaf), by slot; set at poll ends only (dense). */
@@ -377,7 +394,8 @@ export class Instrument {
     this.selfWakeLoop = positive("selfWakeLoop", options?.selfWakeLoop, SELF_WAKE_LOOP);
     this.#flushAt = Math.min(SELF_FLUSH, Math.ceil(this.selfWakeLoop)) * PENDING_UNIT;
     this.#stopWatch = watchSuspends();
-    this.#grow(INITIAL_CAPACITY);
+    this.#growBirths(INITIAL_CAPACITY);
+    this.#growRows(INITIAL_CAPACITY);
   }
 
   /** Ns since this instrument started, now (reads the clock). */
@@ -390,18 +408,69 @@ export class Instrument {
     this.#stopWatch();
   }
 
-  #grow(min: number): void {
-    let cap = this.#cap === 0 ? INITIAL_CAPACITY : this.#cap * GROWTH;
-    while (cap < min) cap *= 2;
+  #growBirths(min: number): void {
+    const cap = grown(this.#cap, min);
+    const at = new Float64Array(cap);
+    at.set(this.#bornAt);
+    this.#bornAt = at;
+    const desc = new Uint32Array(cap);
+    desc.set(this.#bornDesc);
+    this.#bornDesc = desc;
+    this.#cap = cap;
+  }
+
+  /** Room for rows up to slot `min` - 1 (only the rows ever taken are copied). */
+  #growRows(min: number): void {
+    const cap = grown(this.#rowCap, min);
+    const used = this.#rowHigh;
     const f = new Float64Array(cap * F_ROW);
-    f.set(this.#f);
+    f.set(this.#f.subarray(0, used * F_ROW));
     this.#f = f;
     const u = new Uint32Array(cap * U_ROW);
-    u.set(this.#u);
+    u.set(this.#u.subarray(0, used * U_ROW));
     this.#u = u;
     const leaves = this.#leaves;
-    for (let i = this.#cap; i < cap; i++) leaves.push(null);
-    this.#cap = cap;
+    for (let i = this.#rowCap; i < cap; i++) leaves.push(null);
+    this.#rowCap = cap;
+  }
+
+  /**
+   * Give `task` (slot `s`, alive, without a row) its row, as its spawn
+   * left it: scheduled, no polls, its wait for its first poll timed from
+   * its spawn.
+   */
+  #takeRow(task: Task<unknown>, s: number): void {
+    if (s >= this.#rowCap) this.#growRows(s + 1);
+    if (s >= this.#rowHigh) this.#rowHigh = s + 1;
+    const f = this.#f;
+    const r = s * F_ROW;
+    const spawned = this.#bornAt[s];
+    f[r + F_BUSY] = 0;
+    f[r + F_SELF_WAKES] = 0;
+    f[r + F_SELF_BASE] = 0;
+    f[r + F_IDLE] = 0;
+    f[r + F_MAX] = 0;
+    f[r + F_LAST_END] = spawned === UNSTAMPED ? 0 : spawned;
+    const u = this.#u;
+    const q = s * U_ROW;
+    u[q + U_OTHER_POLLS] = 0;
+    u[q + U_WAKES] = 0;
+    u[q + U_FOLDED] = 0;
+    u[q + U_STATE] = S_SCHEDULED;
+    u[q + U_WARNED] = 0;
+    u[q + U_HIST] = 0;
+    task.bits |= INSTRUMENT_ROW;
+    this.#arm(task, spawned, 1);
+  }
+
+  /** Give every live task without a row its row (a snapshot reads them). */
+  #takeRows(): void {
+    const tasks = this.#tasks;
+    const n = Math.min(tasks.length, this.#cap);
+    for (let s = 1; s < n; s++) {
+      const t = tasks[s];
+      if (t !== undefined && t.slot === s && (t.bits & INSTRUMENT_ROW) === 0) this.#takeRow(t, s);
+    }
   }
 
   /** A free row of the histogram pool, zeroed; returns its offset in #h. */
@@ -445,13 +514,19 @@ export class Instrument {
     const n = this.#unstampedLen;
     if (n === 0) return;
     const un = this.#unstamped;
+    const born = this.#bornAt;
     const f = this.#f;
     const u = this.#u;
+    const tasks = this.#tasks;
     for (let i = 0; i < n; i++) {
       const s = un[i];
-      const r = s * F_ROW;
-      if (f[r + F_SPAWNED] === UNSTAMPED) stampSpawn(f, r, t);
-      else if (f[r + F_READY] === UNSTAMPED) stampWake(f, u, s, t);
+      const task = tasks[s];
+      // Its row (if any) is read only while the slot is still its.
+      const row = task !== undefined && task.slot === s && (task.bits & INSTRUMENT_ROW) !== 0;
+      if (born[s] === UNSTAMPED) {
+        born[s] = t;
+        if (row) stampSpawn(f, s * F_ROW, t);
+      } else if (row && f[s * F_ROW + F_READY] === UNSTAMPED) stampWake(f, u, s, t);
     }
     this.#unstampedLen = 0;
   }
@@ -479,39 +554,24 @@ export class Instrument {
     f[r + F_READY] = UNKNOWN;
   }
 
-  /** A task was spawned (its slot is fresh). */
+  /**
+   * A task was spawned (its slot is fresh): only its birth record is
+   * written. Its row is taken at the end of its first poll if it lives on
+   * (or when a snapshot reads it), so a task that ends in its first poll
+   * never has one.
+   */
   spawned(task: Task<unknown>): void {
     const s = task.slot;
-    if (s >= this.#cap) this.#grow(s + 1);
-    const f = this.#f;
-    const r = s * F_ROW;
-    f[r + F_BUSY] = 0;
-    f[r + F_SELF_WAKES] = 0;
-    f[r + F_SELF_BASE] = 0;
-    f[r + F_IDLE] = 0;
-    f[r + F_MAX] = 0;
-    const u = this.#u;
-    const q = s * U_ROW;
-    u[q + U_OTHER_POLLS] = 0;
-    u[q + U_WAKES] = 0;
-    u[q + U_FOLDED] = 0;
-    u[q + U_STATE] = S_SCHEDULED;
-    u[q + U_WARNED] = 0;
-    u[q + U_DESC] = NO_DESCRIPTOR;
-    u[q + U_HIST] = 0;
+    if (s >= this.#cap) this.#growBirths(s + 1);
+    this.#bornDesc[s] = NO_DESCRIPTOR;
     if (this.#chain) {
       // Spawned inside a poll: dated at that poll's start (exact at stride
       // 1, the window's estimate otherwise), with no clock read and no
-      // second pass over the row when the window closes.
-      const t = this.#winStart + this.#winLen * this.#est;
-      f[r + F_SPAWNED] = t;
-      f[r + F_LAST_END] = t;
-      this.#arm(task, t, 1);
+      // second pass when the window closes.
+      this.#bornAt[s] = this.#winStart + this.#winLen * this.#est;
       return;
     }
-    f[r + F_SPAWNED] = UNSTAMPED;
-    f[r + F_LAST_END] = 0;
-    this.#arm(task, UNSTAMPED, 1);
+    this.#bornAt[s] = UNSTAMPED;
     this.#later(s);
   }
 
@@ -535,26 +595,36 @@ export class Instrument {
   describe(task: Task<unknown>, name: string | null, key: unknown): void {
     const s = task.slot;
     if (s >= this.#cap || this.#tasks[s] !== task) return;
-    const d = descriptor(key, name);
-    this.#u[s * U_ROW + U_DESC] = d;
-    this.#totalsOf(d).spawned++;
+    this.#bornDesc[s] = descriptor(key, name);
   }
 
   /** `task` was woken by someone else and queued (not a wake during its own poll). */
   woken(task: Task<unknown>): void {
     const s = task.slot;
+    if ((task.bits & INSTRUMENT_ROW) === 0) this.#takeRow(task, s);
+    const u = this.#u;
     const q = s * U_ROW;
-    this.#u[q + U_WAKES]++;
-    this.#u[q + U_STATE] = S_SCHEDULED;
-    this.#arm(task, UNSTAMPED, 1);
+    u[q + U_WAKES]++;
+    u[q + U_STATE] = S_SCHEDULED;
     this.#otherWakes++;
+    if (this.#chain) {
+      // Woken inside a poll: dated at that poll's start, as a spawn there is
+      // (no clock read, nothing left for the window's end).
+      const t = this.#winStart + this.#winLen * this.#est;
+      stampWake(this.#f, u, s, t);
+      this.#arm(task, t, 1);
+      return;
+    }
+    this.#arm(task, UNSTAMPED, 1);
     this.#later(s);
   }
 
   /** `task` was queued by an abort (not counted as a wake). */
   aborted(task: Task<unknown>): void {
     const s = task.slot;
-    if (s === SENTINEL_SLOT || this.#u[s * U_ROW + U_STATE] !== S_IDLE) return;
+    // Without a row it was never polled: queued already, not idle.
+    if (s === SENTINEL_SLOT || (task.bits & INSTRUMENT_ROW) === 0) return;
+    if (this.#u[s * U_ROW + U_STATE] !== S_IDLE) return;
     this.#u[s * U_ROW + U_STATE] = S_SCHEDULED;
     this.#arm(task, UNSTAMPED, 1);
     this.#later(s);
@@ -584,6 +654,7 @@ export class Instrument {
    */
   pollEndSelf(task: Task<unknown>): void {
     takeSuspended();
+    if ((task.bits & INSTRUMENT_ROW) === 0) this.#takeRow(task, task.slot);
     const b = task.bits + PENDING_UNIT;
     task.bits = b;
     const n = this.#winLen + 1;
@@ -636,8 +707,9 @@ export class Instrument {
    * (idle until something wakes it).
    */
   pollEnd(task: Task<unknown>): void {
-    this.#flush(task);
     const s = task.slot;
+    if ((task.bits & INSTRUMENT_ROW) === 0) this.#takeRow(task, s);
+    this.#flush(task);
     const u = this.#u;
     const q = s * U_ROW;
     this.#leaves[s] = takeSuspended();
@@ -677,14 +749,20 @@ export class Instrument {
    */
   #waited(s: number, ready: number, start: number, weight: number): void {
     const wait = start > ready ? start - ready : 0;
-    this.scheduledTimes.counts[bucketOf(wait)] += weight;
-    this.scheduledTimes.sumNs += wait * weight;
-    if (wait > this.scheduledTimes.maxNs) this.scheduledTimes.maxNs = wait;
+    this.#scheduled(wait, weight);
     if (wait > this.lostWakeNs) {
       // Not its first poll (its self-wakes still on the task count too).
       const pending = (this.#tasks[s]?.bits ?? 0) >>> INSTRUMENT_COUNT_SHIFT;
       if (pollsOf(this.#f, this.#u, s) + pending > 1) this.#warn(s, W_LOST_WAKE, "lost-wake", wait);
     }
+  }
+
+  /** Count a wait of `wait` ns (≥ 0) for a poll, `weight` times, in the scheduled-time histogram. */
+  #scheduled(wait: number, weight: number): void {
+    const h = this.scheduledTimes;
+    h.counts[bucketOf(wait)] += weight;
+    h.sumNs += wait * weight;
+    if (wait > h.maxNs) h.maxNs = wait;
   }
 
   /** {@linkcode resume} at a reading of its own, taken only when a run is to begin. */
@@ -721,8 +799,9 @@ export class Instrument {
     const start = this.#winStart;
     const total = t - start;
     const d = total / k;
-    if (this.#stride === 1) this.#exact(this.#lastSlot, start, t);
-    else if (k === 1 && total > this.longPollNs) {
+    if (this.#stride === 1) {
+      if (this.#lastSlot !== SENTINEL_SLOT) this.#exact(this.#lastSlot, start, t);
+    } else if (k === 1 && total > this.longPollNs) {
       // A fast poll turned slow, alone in its window (closed by a break).
       if (this.#lastSlot !== SENTINEL_SLOT) this.#warn(this.#lastSlot, W_LONG, "long-poll", total);
       else this.unattributedLongPolls++;
@@ -798,9 +877,13 @@ export class Instrument {
    * set): its row is charged and copied to the ring of finished tasks.
    */
   finished(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
+    takeSuspended();
+    if ((task.bits & INSTRUMENT_ROW) === 0) {
+      this.#finishedFirst(task, cancelled, failed);
+      return;
+    }
     this.#flush(task);
     const s = task.slot;
-    takeSuspended();
     const f = this.#f;
     const u = this.#u;
     const r = s * F_ROW;
@@ -812,23 +895,14 @@ export class Instrument {
     if (this.#winLen > 0) this.#lastSlot = SENTINEL_SLOT;
     const polls = pollsOf(f, u, s);
     this.#fold(s, polls);
-    const desc = u[q + U_DESC];
-    const totals = this.#totalsOf(desc);
-    const fin = this.#finished[this.#finishedNext];
-    this.#finishedNext = (this.#finishedNext + 1) & (MAX_FINISHED - 1);
-    if (this.#finishedCount < MAX_FINISHED) this.#finishedCount++;
-    fin.id = task.id;
-    fin.desc = desc;
-    fin.cancelled = cancelled;
+    const fin = this.#retire(task, cancelled, failed);
     fin.polls = polls;
     fin.selfWakes = f[r + F_SELF_WAKES];
     fin.wakes = u[q + U_WAKES] + fin.selfWakes;
     this.#finishedSelfWakes += fin.selfWakes;
     fin.busy = f[r + F_BUSY];
     fin.idle = f[r + F_IDLE];
-    fin.spawnedAt = f[r + F_SPAWNED];
     fin.lastEnd = f[r + F_LAST_END];
-    fin.sched = scheduledOf(f, r, fin.lastEnd, fin.idle);
     fin.max = f[r + F_MAX];
     const hv = u[q + U_HIST];
     fin.hv = hv;
@@ -839,20 +913,87 @@ export class Instrument {
       fin.hv = HIST_ROW;
     }
     u[q + U_HIST] = 0;
-    fin.atNs = fin.lastEnd;
-    fin.totals = totals;
-    totals.finished++;
-    totals.polls += fin.polls;
-    totals.busyNs += fin.busy;
-    totals.scheduledNs += fin.sched;
+    this.#tally(fin);
+    // What it waited on (set at a poll that left it idle): let it go.
+    if (u[q + U_OTHER_POLLS] > 1) this.#leaves[s] = null;
+  }
+
+  /**
+   * `task` ended in its first poll, so it never took a row: that poll is
+   * timed as {@linkcode #ended} times one (exactly at stride 1, at the
+   * estimate otherwise) and its wait since its spawn is counted, straight
+   * from its birth record.
+   */
+  #finishedFirst(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
+    const n = this.#winLen + 1;
+    this.#winLen = n;
+    // Its slot is freed next: the window's last poll is nobody's.
+    this.#lastSlot = SENTINEL_SLOT;
+    let end: number;
+    let busy: number;
+    let bucket: number;
+    if (this.#stride === 1) {
+      const start = this.#winStart;
+      this.#closeWindow();
+      end = this.#winStart;
+      busy = end - start;
+      bucket = bucketOf(busy);
+    } else {
+      busy = this.#est;
+      end = this.#winStart + n * busy;
+      bucket = this.#estBucket;
+      if (n >= this.#stride) this.#closeWindow();
+    }
+    const fin = this.#retire(task, cancelled, failed);
+    const spawned = fin.spawnedAt;
+    // Its first wait: not a lost wake (nobody woke it).
+    if (spawned >= 0) this.#scheduled(Math.max(0, end - busy - spawned), 1);
+    if (busy > this.longPollNs) this.#raiseFor(task.id, fin.desc, "long-poll", busy);
+    fin.polls = 1;
+    fin.selfWakes = 0;
+    fin.wakes = 0;
+    fin.busy = busy;
+    fin.idle = 0;
+    fin.lastEnd = end;
+    fin.max = busy;
+    fin.hv = bucket + 1;
+    this.#tally(fin);
+  }
+
+  /**
+   * The ring entry that `task`, ending now, is copied into: its id, name,
+   * spawn time and outcome are set here, its counts by the caller, who
+   * then calls {@linkcode #tally}.
+   */
+  #retire(task: Task<unknown>, cancelled: boolean, failed: boolean): Finished {
+    const s = task.slot;
+    const desc = this.#bornDesc[s];
+    const fin = this.#finished[this.#finishedNext];
+    this.#finishedNext = (this.#finishedNext + 1) & (MAX_FINISHED - 1);
+    if (this.#finishedCount < MAX_FINISHED) this.#finishedCount++;
+    fin.id = task.id;
+    fin.desc = desc;
+    fin.cancelled = cancelled;
+    fin.spawnedAt = this.#bornAt[s];
+    fin.totals = this.#totalsOf(desc);
     if (failed) {
       this.#failedDescs.set(task.id, desc);
       if (this.#failedDescs.size > MAX_FINISHED) {
         this.#failedDescs.delete(this.#failedDescs.keys().next().value!);
       }
     }
-    // What it waited on (set at a poll that left it idle): let it go.
-    if (u[q + U_OTHER_POLLS] > 1) this.#leaves[s] = null;
+    return fin;
+  }
+
+  /** Add a finished task's entry, its counts set, to its name's totals. */
+  #tally(fin: Finished): void {
+    fin.sched = scheduledOf(fin.spawnedAt, fin.busy, fin.lastEnd, fin.idle);
+    fin.atNs = fin.lastEnd;
+    const totals = fin.totals;
+    totals.finished++;
+    totals.polls += fin.polls;
+    totals.busyNs += fin.busy;
+    totals.scheduledNs += fin.sched;
   }
 
   /** The totals of the tasks of descriptor `d` (per name; MAX_NAMES names, then `(other)`). */
@@ -895,7 +1036,7 @@ export class Instrument {
     const q = s * U_ROW;
     if ((this.#u[q + U_WARNED] & bit) !== 0) return;
     this.#u[q + U_WARNED] |= bit;
-    this.#raiseFor(this.#tasks[s]?.id ?? 0, this.#u[q + U_DESC], kind, value);
+    this.#raiseFor(this.#tasks[s]?.id ?? 0, this.#bornDesc[s], kind, value);
   }
 
   /**
@@ -938,13 +1079,13 @@ export class Instrument {
     const st = running ? S_RUNNING : u[q + U_STATE];
     const polls = pollsOf(f, u, s);
     this.#fold(s, polls);
-    const spawned = f[r + F_SPAWNED];
+    const spawned = this.#bornAt[s];
     const lastEnd = spawned === UNSTAMPED ? now : f[r + F_LAST_END];
     let idle = f[r + F_IDLE];
     if (st === S_IDLE && polls > 0 && now > lastEnd) idle += now - lastEnd;
-    const scheduled = scheduledOf(f, r, now, idle);
+    const scheduled = scheduledOf(spawned, f[r + F_BUSY], now, idle);
     const hv = u[q + U_HIST];
-    const d = u[q + U_DESC];
+    const d = this.#bornDesc[s];
     return {
       id: task.id,
       name: descriptorName(d),
@@ -981,6 +1122,7 @@ export class Instrument {
     // (the window's time up to now is theirs; this poll goes on in the next).
     if (this.#winLen > 0) this.#closeWindow();
     else this.#stamp(this.#read());
+    this.#takeRows();
     const now = this.#last;
     // Inside a batch, the task polled now is the one asking (or none).
     const running = this.#chain ? tryCurrentWaker() : null;
@@ -1025,6 +1167,7 @@ export class Instrument {
    * @returns name → totals (at most MAX_NAMES + 1 names).
    */
   nameTotals(): Map<string, NameTotals & { alive: number }> {
+    this.#takeRows();
     const out = new Map<string, NameTotals & { alive: number }>();
     const byTotals = new Map<NameTotals, NameTotals & { alive: number }>();
     for (const [k, v] of this.#byName) {
@@ -1037,12 +1180,13 @@ export class Instrument {
     for (let s = 1; s < n; s++) {
       const t = tasks[s];
       if (t === undefined || t.slot !== s) continue;
-      const own = this.#totalsOf(this.#u[s * U_ROW + U_DESC]);
+      const desc = this.#bornDesc[s];
+      const own = this.#totalsOf(desc);
       let e = byTotals.get(own);
       if (e === undefined) {
         e = { ...newTotals(), alive: 0 };
         byTotals.set(own, e);
-        out.set(descriptorName(this.#u[s * U_ROW + U_DESC]) ?? "(unnamed)", e);
+        out.set(descriptorName(desc) ?? "(unnamed)", e);
       }
       this.#flush(t);
       const polls = pollsOf(this.#f, this.#u, s);
@@ -1051,15 +1195,21 @@ export class Instrument {
       e.alive++;
       e.polls += polls;
       e.busyNs += this.#f[r + F_BUSY];
-      e.scheduledNs += scheduledOf(this.#f, r, this.#last, this.#f[r + F_IDLE]);
+      e.scheduledNs += scheduledOf(
+        this.#bornAt[s],
+        this.#f[r + F_BUSY],
+        this.#last,
+        this.#f[r + F_IDLE],
+      );
     }
+    // Every task spawned under a name has finished or is alive.
+    for (const e of out.values()) e.spawned = e.finished + e.alive;
     return out;
   }
 }
 
-/** Stamp a task spawned outside a poll (F row at `r`) at `t`: not polled yet, so not idle either. */
+/** Stamp the row (at `r`) of a task spawned outside a poll at `t`: not polled yet, so not idle either. */
 function stampSpawn(f: Float64Array, r: number, t: number): void {
-  f[r + F_SPAWNED] = t;
   f[r + F_LAST_END] = t;
   if (f[r + F_READY] === UNSTAMPED) f[r + F_READY] = t;
 }
@@ -1074,19 +1224,26 @@ function stampWake(f: Float64Array, u: Uint32Array, s: number, t: number): void 
   f[r + F_READY] = t;
 }
 
+/** The capacity after `cap` that holds at least `min` (GROWTH times, then doubled). */
+function grown(cap: number, min: number): number {
+  let c = cap === 0 ? INITIAL_CAPACITY : cap * GROWTH;
+  while (c < min) c *= 2;
+  return c;
+}
+
 /** Polls of the task in slot `s`. */
 function pollsOf(f: Float64Array, u: Uint32Array, s: number): number {
   return u[s * U_ROW + U_OTHER_POLLS] + f[s * F_ROW + F_SELF_WAKES];
 }
 
 /**
- * Scheduled time of the task whose F row is at `r`, up to `at`, its idle
- * time being `idle`: the rest of its life, neither busy nor idle.
+ * Scheduled time up to `at` of a task spawned at `spawned` (UNSTAMPED: not
+ * known, 0), busy `busy` and idle `idle`: the rest of its life, neither
+ * busy nor idle.
  */
-function scheduledOf(f: Float64Array, r: number, at: number, idle: number): number {
-  const spawned = f[r + F_SPAWNED];
+function scheduledOf(spawned: number, busy: number, at: number, idle: number): number {
   if (spawned < 0) return 0;
-  const v = at - spawned - f[r + F_BUSY] - idle;
+  const v = at - spawned - busy - idle;
   return v > 0 ? v : 0;
 }
 

@@ -206,18 +206,32 @@ export const GENERATOR_BODY: number = 1 << 5;
  */
 export const INSTRUMENT_ARMED: number = 1 << 6;
 /**
+ * Bit of `Task.bits` the task instrumentation owns: the task has a row of
+ * its own (taken at the end of its first poll that leaves it alive, or when
+ * a snapshot reads it). Zero when it is off, and for a task that finishes
+ * in its first poll.
+ *
+ * @example
+ * ```ts
+ * import { INSTRUMENT_ARMED, INSTRUMENT_ROW } from "./task.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(INSTRUMENT_ROW & INSTRUMENT_ARMED, 0);
+ * ```
+ */
+export const INSTRUMENT_ROW: number = 1 << 7;
+/**
  * Bits of `Task.bits` from here up: the task instrumentation's count of
  * the task's self-wakes not yet moved to its row (kept on the task, whose
  * object a poll has in cache anyway). Zero when it is off.
  *
  * @example
  * ```ts
- * import { INSTRUMENT_ARMED, INSTRUMENT_COUNT_SHIFT } from "./task.ts";
+ * import { INSTRUMENT_COUNT_SHIFT, INSTRUMENT_ROW } from "./task.ts";
  * import assert from "node:assert/strict";
- * assert.ok(1 << INSTRUMENT_COUNT_SHIFT > INSTRUMENT_ARMED);
+ * assert.ok(1 << INSTRUMENT_COUNT_SHIFT > INSTRUMENT_ROW);
  * ```
  */
-export const INSTRUMENT_COUNT_SHIFT = 7;
+export const INSTRUMENT_COUNT_SHIFT = 8;
 
 /**
  * `%GeneratorPrototype%.next`. A scheduler that polls many kinds of
