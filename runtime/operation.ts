@@ -21,29 +21,11 @@
  */
 
 import type { Waker } from "./task/waker.ts";
+import type { Operation } from "./operation_type.ts";
 import { currentWaker } from "./scheduler/context.ts";
 import { consumeBudget } from "./scheduler/coop.ts";
 
-/**
- * A suspendable computation producing `T`, run with `yield*` inside a
- * `function*` task body.
- *
- * @example
- * ```ts
- * import type { Operation } from "../mod.ts";
- * function* double(x: number): Operation<number> {
- *   return x * 2;
- * }
- * ```
- */
-export interface Operation<T> {
-  /**
-   * Start the operation: the iterator the task resumes.
-   *
-   * @returns the iterator a task drives with `yield*`.
-   */
-  [Symbol.iterator](): Iterator<unknown, T, unknown>;
-}
+export type { Operation } from "./operation_type.ts";
 
 /**
  * What a Leaf's `poll` returns while it is not ready.

@@ -144,3 +144,37 @@ Deno.test("layout: the cycle checker sees a planted cycle and ignores type-only 
   const graph = new Map([["a.ts", ["b.ts"]], ["b.ts", ["a.ts"]], ["c.ts", []]]);
   assert.deepEqual(cycles(graph), [["a.ts", "b.ts", "a.ts"]]);
 });
+
+// Type-only imports vanish at run time, but a cycle through them still ties the modules into one
+// knot (deno doc, type checking and the reader have to take them together): a type two layers
+// share lives in the lower one (runtime/operation_type.ts, runtime/task/task.ts's TaskOwner,
+// ffi/prebuilt_types.ts).
+
+/** The relative specifiers of every import, re-export and `import()` of `src`, types included. */
+function allSpecifiers(src: string): string[] {
+  const code = src.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  const out: string[] = [];
+  // A statement's text stops at its `;`, so `new URL("./x.ts")` further down is no import.
+  const re =
+    /(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:[^"';]*?\s*from\s*)?["'](\.{1,2}\/[^"']+)["']/g;
+  for (const m of code.matchAll(re)) out.push(m[1]);
+  for (const m of code.matchAll(/import\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g)) out.push(m[1]);
+  return out;
+}
+
+Deno.test("layout: no import cycles in the library, type-only imports included", () => {
+  const graph = new Map<string, string[]>();
+  for (const room of ["runtime", "ffi", "net", "io", "fs", "sync", "time"]) {
+    for (const file of modules(new URL(room + "/", ROOT))) {
+      const name = file.href.slice(ROOT.href.length);
+      const targets = allSpecifiers(Deno.readTextFileSync(file))
+        .map((s) => new URL(s, file).href.slice(ROOT.href.length));
+      graph.set(name, targets);
+    }
+  }
+  assert.ok(graph.size > 50, `read ${graph.size} modules`);
+  assert.deepEqual(cycles(graph).map((c) => c.join(" → ")), []);
+  const src = 'import type { A } from "./a.ts";\nexport const u = 1;\nnew URL("./c.ts");\n' +
+    'export { type B } from "./b.ts";\nawait import("./d.ts");\n';
+  assert.deepEqual(allSpecifiers(src), ["./a.ts", "./b.ts", "./d.ts"]);
+});

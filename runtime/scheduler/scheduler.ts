@@ -41,6 +41,7 @@ import {
   OK,
   resumeGenerator,
   Task,
+  type TaskOwner,
 } from "../task/task.ts";
 import {
   CANCELLED,
@@ -265,7 +266,7 @@ const SINCE_PARK = -1;
  * const t = s.spawn(body());
  * ```
  */
-export class Scheduler implements Core {
+export class Scheduler implements Core, TaskOwner {
   /** This worker's time driver. */
   readonly time: TimeDriver;
   /** This worker's I/O driver, once opened. */

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Operation } from "../operation.ts";
+import type { Operation } from "../operation_type.ts";
 
 /**
  * A handle to a spawned task. `yield* handle` (inside a task) or

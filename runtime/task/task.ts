@@ -17,8 +17,26 @@ import { CancelledError, JoinError } from "../errors.ts";
 import { Leaf, PENDING, type Poll } from "../operation.ts";
 import type { JoinHandle } from "./join_handle.ts";
 import type { Waker } from "./waker.ts";
-import type { Scheduler } from "../scheduler/scheduler.ts";
+import type { HeaderTable } from "./header_table.ts";
 import { LOCAL, setJoinWaker } from "./task_state.ts";
+
+/**
+ * What a task needs of the scheduler that owns it (runtime/scheduler/'s
+ * `Scheduler` implements it). Declared here so the task layer does not
+ * import the scheduler, which imports it.
+ */
+export interface TaskOwner {
+  /** The header table holding the task's state word at `task.slot`. */
+  readonly headers: HeaderTable;
+  /** Queue `task` to be polled (its waker fired). */
+  wake(task: Task<unknown>): void;
+  /** Cancel `task` (its handle's `abort()`). */
+  abort(task: Task<unknown>): void;
+  /** `task`'s outcome was joined. */
+  observed(task: Task<unknown>): void;
+  /** `task` failed and nobody will join it. */
+  reportUnobserved(task: Task<unknown>): void;
+}
 
 /**
  * The task has not finished.
@@ -271,7 +289,7 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
   /** Index of the state word in the scheduler's header table. */
   slot: number;
   /** The scheduler that owns and polls this task. */
-  readonly sched: Scheduler;
+  readonly sched: TaskOwner;
   /**
    * While the task runs, its body (an iterator); once finished, the value,
    * the error thrown, or the cancellation reason. One field for both keeps
@@ -288,7 +306,7 @@ export class Task<T> implements Waker, JoinHandle<T>, Iterator<unknown, T, unkno
   bits: number;
 
   /** Make a task around `iter`; the scheduler assigns the slot. */
-  constructor(sched: Scheduler, iter: Iterator<unknown, T, unknown>, slot: number) {
+  constructor(sched: TaskOwner, iter: Iterator<unknown, T, unknown>, slot: number) {
     this.id = nextId++;
     this.slot = slot;
     this.sched = sched;
