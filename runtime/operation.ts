@@ -111,9 +111,12 @@ export function toPromise<T>(op: Operation<T>): Promise<T> {
 
 const SUSPEND: IteratorYieldResult<undefined> = Object.freeze({ done: false, value: undefined });
 
-/** Instrumented runtimes alive: while > 0, a suspending leaf records itself. */
+/** Instrumented runtimes alive: while > 0, a suspending leaf records its prototype. */
 let suspendWatchers = 0;
-/** The last operation that suspended while watched (what the task waits on). */
+/**
+ * The last operation that suspended while watched (what the task waits on):
+ * a Leaf's prototype, or what `noteSuspended` was given.
+ */
 let suspended: unknown = null;
 
 /**
@@ -161,7 +164,7 @@ export function noteSuspended(op: unknown): void {
 /**
  * The operation that last suspended (since the previous call), and forget it.
  *
- * @returns the operation, or null.
+ * @returns the operation (a Leaf's prototype, see `suspended`), or null.
  * @example
  * ```ts
  * import { takeSuspended } from "./operation.ts";
@@ -320,7 +323,10 @@ export abstract class Leaf<T>
     }
     if (r === PENDING) {
       this._leafState = LEAF_WAITING;
-      if (suspendWatchers !== 0) suspended = this;
+      // Its prototype, not the leaf: what the console shows (`kind`) is per
+      // class, and a prototype is old and the same for every leaf of it, so
+      // keeping it costs no write barrier for a young object.
+      if (suspendWatchers !== 0) suspended = Object.getPrototypeOf(this);
       return SUSPEND;
     }
     this._leafState = LEAF_DONE;

@@ -244,7 +244,6 @@ class Finished {
   hv = 0;
   readonly hist: Float64Array = new Float64Array(H_ROW);
   atNs = 0;
-  totals: NameTotals = newTotals();
 }
 
 /**
@@ -323,7 +322,11 @@ export class Instrument {
   #rowHigh = 0;
   #f = new Float64Array(0);
   #u = new Uint32Array(0);
-  /** What each idle task suspended on (a leaf), by slot; set at poll ends only (dense). */
+  /**
+   * What each idle task suspended on (a leaf's prototype, or what
+   * `noteSuspended` was given: its `kind` names it), by slot; set at poll
+   * ends only (dense).
+   */
   #leaves: unknown[] = [];
   /**
    * The pool of per-task poll-time histograms: rows of H_ROW counts; a task
@@ -712,7 +715,9 @@ export class Instrument {
     this.#flush(task);
     const u = this.#u;
     const q = s * U_ROW;
-    this.#leaves[s] = takeSuspended();
+    // What it waits on: mostly a leaf's prototype, the same poll after poll.
+    const on = takeSuspended();
+    if (this.#leaves[s] !== on) this.#leaves[s] = on;
     u[q + U_STATE] = S_IDLE;
     u[q + U_OTHER_POLLS]++;
     const r = s * F_ROW;
@@ -975,7 +980,6 @@ export class Instrument {
     fin.desc = desc;
     fin.cancelled = cancelled;
     fin.spawnedAt = this.#bornAt[s];
-    fin.totals = this.#totalsOf(desc);
     if (failed) {
       this.#failedDescs.set(task.id, desc);
       if (this.#failedDescs.size > MAX_FINISHED) {
@@ -989,7 +993,7 @@ export class Instrument {
   #tally(fin: Finished): void {
     fin.sched = scheduledOf(fin.spawnedAt, fin.busy, fin.lastEnd, fin.idle);
     fin.atNs = fin.lastEnd;
-    const totals = fin.totals;
+    const totals = this.#totalsOf(fin.desc);
     totals.finished++;
     totals.polls += fin.polls;
     totals.busyNs += fin.busy;
