@@ -17,7 +17,7 @@
  */
 
 import { PREBUILT_INDEX } from "./prebuilt/index.ts";
-import type { PrebuiltEntry, PrebuiltIndex } from "./prebuilt_types.ts";
+import type { PrebuiltEntry } from "./prebuilt_types.ts";
 
 export type { PrebuiltEntry, PrebuiltIndex } from "./prebuilt_types.ts";
 
