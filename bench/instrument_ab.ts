@@ -1,21 +1,28 @@
 /**
  * One process of a paired A/B of task instrumentation's cost: runs a
- * scheduler-bound workload twice on `run(…, { instrument })` from the Dokio
- * checkout given, then exits — time whole processes of it in turn (A B A B …,
- * e.g. with `/usr/bin/time -f %U+%S`) and compare the CPU pair by pair.
+ * scheduler-bound workload on `run(…, { instrument })` from the Dokio checkout
+ * given, prints the wall time of each round measured inside the process, then
+ * exits. Time whole processes of it in turn (A B A B …, e.g. with
+ * `/usr/bin/time -f %U+%S`), or read its rounds: the runtime bench's
+ * instrumentation rows start it as a fresh process per side, so no other
+ * workload shares its isolate (bench/runtime_bench.ts `instrumentCost`).
  *
- * usage: `deno run -A bench/instrument_ab.ts <checkout> <sj|y|fc> <on|off|default>`
+ * usage: `deno run -A bench/instrument_ab.ts <checkout> <sj|y|fc> <on|off|default> [warm] [timed]`
  * - `sj`: spawn + join 1M tasks (called generators); `y`: 1000 tasks × 1000 `yieldNow`;
  *   `fc`: spawn + join 100k fresh closures (`spawn(function* () { … })` in a loop: a
  *   new function object per spawn, the spawn-site cache's hard case).
  * - `default` passes no option (for a checkout from before instrumentation).
+ * - `warm` rounds run first untimed (default 0), then `timed` rounds (default 2); the last
+ *   line of stdout is `{"ms":[…]}`, each timed round's wall time in ms.
  *
  * @module
  */
 
-const [root, which, mode] = Deno.args;
+const [root, which, mode, warmArg, timedArg] = Deno.args;
 if (root === undefined || (which !== "sj" && which !== "y" && which !== "fc")) {
-  console.error("usage: instrument_ab.ts <checkout> <sj|y|fc> <on|off|default>");
+  console.error(
+    "usage: instrument_ab.ts <checkout> <sj|y|fc> <on|off|default> [warm] [timed]",
+  );
   Deno.exit(2);
 }
 const { run, spawn, yieldNow } = await import(
@@ -34,7 +41,10 @@ const opts = mode === "on"
   ? { instrument: false }
   : undefined;
 const N = 1_000_000, Y = 1000, FC = 100_000;
-for (let r = 0; r < 2; r++) {
+const warm = Number(warmArg ?? 0), timed = Number(timedArg ?? 2);
+const ms: number[] = [];
+for (let r = 0; r < warm + timed; r++) {
+  const t = performance.now();
   if (which === "sj") {
     await run(function* () {
       const hs = new Array(N);
@@ -58,4 +68,6 @@ for (let r = 0; r < 2; r++) {
       for (const h of hs) yield* h;
     }, opts);
   }
+  if (r >= warm) ms.push(performance.now() - t);
 }
+console.log(JSON.stringify({ ms }));

@@ -76,24 +76,18 @@ async function inProcess(): Promise<BenchRow[]> {
   // setup and shutdown: a third of chained_spawn's 1000 links).
   await using rt = new Runtime({ instrument: false });
   const run = <T>(body: Operation<T> | (() => Operation<T>)) => rt.run(body);
-  // The same with task instrumentation on, for its cost beside the rows above.
-  await using rtOn = new Runtime({ instrument: true });
-  const runWith = (instrument: boolean) => <T>(body: Operation<T> | (() => Operation<T>)) =>
-    (instrument ? rtOn : rt).run(body);
   const rows: BenchRow[] = [];
   const N = 1_000_000;
   const rate = (n: number) => (ms: number) => n / ms / 1e3;
 
-  // spawn + join 1M (instrumentation off, as by default; and on, for its cost)
-  const spawnJoinWith = (instrument: boolean) =>
-    wall(() =>
-      runWith(instrument)(function* () {
-        const hs = new Array(N);
-        for (let i = 0; i < N; i++) hs[i] = spawn(leaf(i));
-        for (let i = 0; i < N; i++) yield* hs[i];
-      })
-    );
-  const spawnJoin = spawnJoinWith(false);
+  // spawn + join 1M (instrumentation off, as by default; on is measured apart: instrumentCost)
+  const spawnJoin = wall(() =>
+    run(function* () {
+      const hs = new Array(N);
+      for (let i = 0; i < N; i++) hs[i] = spawn(leaf(i));
+      for (let i = 0; i < N; i++) yield* hs[i];
+    })
+  );
   const asyncAll = wall(() => {
     const ps = new Array(N);
     // deno-lint-ignore require-await
@@ -126,18 +120,16 @@ async function inProcess(): Promise<BenchRow[]> {
       for (let i = 0; i < N; i++) yield* hs[i];
     })
   );
-  const [spawnMs, asyncMs, deferredMs, closureMs, spawnOnMs, tSpawnCt, tSpawnMt] =
-    await interleaved(
-      ROUNDS,
-      [
-        spawnJoin,
-        asyncAll,
-        deferredAll,
-        closureSpawnJoin,
-        spawnJoinWith(true),
-        ...await tokioTimers("spawn_join", N),
-      ],
-    );
+  const [spawnMs, asyncMs, deferredMs, closureMs, tSpawnCt, tSpawnMt] = await interleaved(
+    ROUNDS,
+    [
+      spawnJoin,
+      asyncAll,
+      deferredAll,
+      closureSpawnJoin,
+      ...await tokioTimers("spawn_join", N),
+    ],
+  );
   const tSpawn = tokioFigures(tSpawnCt, tSpawnMt, rate(N));
   const spawnName = "spawn+join 1M tasks, called generators (spawn(body(i)))";
   const tasksPerS = (ms: number | null) => rate(N)(ms!);
@@ -162,15 +154,7 @@ async function inProcess(): Promise<BenchRow[]> {
       undefined,
       tSpawn,
     ),
-    row(
-      "spawn+join 1M tasks, task instrumentation on",
-      tasksPerS(spawnOnMs),
-      tasksPerS(spawnMs),
-      "instrumentation off",
-      "M tasks/s",
-      true,
-      "≥ 0.87× off (≤ 15% loss)",
-    ),
+    await instrumentCost("sj", "spawn+join 1M tasks, task instrumentation on", "M tasks/s", N),
     row(
       "spawn+join 1M tasks, fresh generator closures",
       tasksPerS(closureMs),
@@ -186,16 +170,14 @@ async function inProcess(): Promise<BenchRow[]> {
   // 1000 tasks × 1000 yields
   const Y = 1000;
   const hop = () => new Promise<void>((r) => queueMicrotask(r));
-  const yieldsWith = (instrument: boolean) =>
+  const [yieldMs, microMs, awaitNullMs, tYieldCt, tYieldMt] = await interleaved(ROUNDS, [
     wall(() =>
-      runWith(instrument)(function* () {
+      run(function* () {
         const hs = [];
         for (let i = 0; i < Y; i++) hs.push(spawn(yielder(Y)));
         for (const h of hs) yield* h;
       })
-    );
-  const [yieldMs, microMs, awaitNullMs, yieldOnMs, tYieldCt, tYieldMt] = await interleaved(ROUNDS, [
-    yieldsWith(false),
+    ),
     wall(() =>
       Promise.all(Array.from({ length: Y }, async () => {
         for (let i = 0; i < Y; i++) await hop();
@@ -206,7 +188,6 @@ async function inProcess(): Promise<BenchRow[]> {
         for (let i = 0; i < Y; i++) await null;
       }))
     ),
-    yieldsWith(true),
     ...await tokioTimers("yields", Y, Y),
   ]);
   const yields = (ms: number | null) => rate(Y * Y)(ms!);
@@ -232,14 +213,11 @@ async function inProcess(): Promise<BenchRow[]> {
       undefined,
       tYield,
     ),
-    row(
+    await instrumentCost(
+      "y",
       "1000 tasks × 1000 yieldNow, task instrumentation on",
-      yields(yieldOnMs),
-      yields(yieldMs),
-      "instrumentation off",
       "M yields/s",
-      true,
-      "≥ 0.87× off (≤ 15% loss)",
+      Y * Y,
     ),
   );
 
@@ -328,6 +306,84 @@ async function inProcess(): Promise<BenchRow[]> {
     ),
   );
   return rows;
+}
+
+/** How a side of an instrumentation A/B runs: untimed rounds, then timed ones, per process. */
+interface CostShape {
+  warm: number;
+  timed: number;
+}
+
+/** Per workload of bench/instrument_ab.ts: spawn+join rounds take ~1 s, yield rounds ~0.1 s. */
+const COST_SHAPE: Record<"sj" | "y", CostShape> = {
+  sj: { warm: 1, timed: rounds(4, 2) },
+  y: { warm: 3, timed: rounds(15, 8) },
+};
+
+/** Pairs of processes (one per side) of an instrumentation A/B. */
+const COST_PAIRS = rounds(5, 3);
+
+/** The median wall time (ms) of the timed rounds of one fresh bench/instrument_ab.ts process. */
+async function costProcess(which: "sj" | "y", mode: "on" | "off"): Promise<number> {
+  const { warm, timed } = COST_SHAPE[which];
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./instrument_ab.ts", import.meta.url).href,
+      new URL("..", import.meta.url).pathname,
+      which,
+      mode,
+      String(warm),
+      String(timed),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`instrument_ab ${which} ${mode} failed`);
+  const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop()!;
+  return median((JSON.parse(line) as { ms: number[] }).ms);
+}
+
+/**
+ * Task instrumentation's cost on one workload: each side runs in a fresh process of its
+ * own (no other row's code shares its isolate: a row run before it changed the measured cost
+ * through deopts of the instrumentation's code), pairs alternate which side goes first, and
+ * each process reports the in-process rate of its timed rounds after warm-up (not
+ * process time). The figures are medians over processes; the ratio is the median of the
+ * pairs' ratios.
+ */
+async function instrumentCost(
+  which: "sj" | "y",
+  name: string,
+  unit: string,
+  ops: number,
+): Promise<BenchRow> {
+  const on: number[] = [], off: number[] = [], ratios: number[] = [];
+  for (let p = 0; p < COST_PAIRS; p++) {
+    const first = p % 2 === 0 ? "off" : "on";
+    const a = await costProcess(which, first);
+    const b = await costProcess(which, first === "off" ? "on" : "off");
+    const [offMs, onMs] = first === "off" ? [a, b] : [b, a];
+    on.push(onMs);
+    off.push(offMs);
+    ratios.push(offMs / onMs);
+  }
+  const rate = (ms: number) => ops / ms / 1e3;
+  const { warm, timed } = COST_SHAPE[which];
+  return {
+    ...row(
+      name,
+      rate(median(on)),
+      rate(median(off)),
+      `instrumentation off (a fresh process per side, ${COST_PAIRS} alternating pairs; ` +
+        `in-process rate, median of ${timed} rounds after ${warm} warm-up; ratio: median of pairs)`,
+      unit,
+      true,
+      "≥ 0.87× off (≤ 15% loss)",
+    ),
+    ratio: median(ratios),
+  };
 }
 
 /** Wall time and heap of one timer workload in a fresh process. */
