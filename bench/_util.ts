@@ -41,6 +41,28 @@ export function procCpuSeconds(pid: number): [number, number] {
 }
 
 /**
+ * The q-quantile of `xs` by the nearest rank below (0: the least, 1: the greatest), for the
+ * A/B tools' spreads of per-round ratios.
+ *
+ * @param xs the figures (not changed; at least one)
+ * @param q the quantile, in [0, 1]
+ * @returns the figure at rank ⌊(n − 1)·q⌋ of the sorted figures
+ *
+ * @example
+ * ```ts
+ * import { quantile } from "./_util.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(quantile([4, 1, 3, 2], 0.25), 1);
+ * assert.equal(quantile([4, 1, 3, 2], 0.75), 3);
+ * assert.equal(quantile([4, 1, 3, 2], 1), 4);
+ * ```
+ */
+export function quantile(xs: readonly number[], q: number): number {
+  const a = [...xs].sort((x, y) => x - y);
+  return a[Math.floor((a.length - 1) * q)];
+}
+
+/**
  * Wall time of one run of `f` in ms, until its result (awaited) settled.
  *
  * @example

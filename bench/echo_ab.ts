@@ -29,7 +29,7 @@ import {
   startServer,
   stopServers,
 } from "./_echo_harness.ts";
-import { median } from "./_util.ts";
+import { median, quantile } from "./_util.ts";
 
 /**
  * A parsed command line.
@@ -111,12 +111,6 @@ export function parseAbArgs(argv: string[]): AbOptions {
   }
   if (servers.length < 2) throw new TypeError("give at least two servers, the baseline first");
   return { rounds, windowMs, servers };
-}
-
-/** The q-quantile (0..1) of `xs`, nearest rank below. */
-function quantile(xs: number[], q: number): number {
-  const a = [...xs].sort((x, y) => x - y);
-  return a[Math.floor((a.length - 1) * q)];
 }
 
 async function main(opts: AbOptions): Promise<void> {

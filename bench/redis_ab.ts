@@ -26,7 +26,7 @@
  * @module
  */
 
-import { median, procCpuSeconds } from "./_util.ts";
+import { median, procCpuSeconds, quantile } from "./_util.ts";
 import { freePort, ping } from "./redis_bench.ts";
 import { stopServers } from "./_echo_harness.ts";
 
@@ -141,8 +141,8 @@ if (import.meta.main) {
         "the rounds; rounds below 1):",
     );
     for (const s of servers) {
-      const r = [...ratios.get(s.name)!].sort((a, b) => a - b);
-      const q = (f: number) => r[Math.min(r.length - 1, Math.floor(f * r.length))].toFixed(3);
+      const r = ratios.get(s.name)!;
+      const q = (f: number) => quantile(r, f).toFixed(3);
       const below = r.filter((x) => x < 1).length;
       console.log(
         `${s.name.padEnd(12)} ${median(r).toFixed(3)} [${q(0.25)}–${
