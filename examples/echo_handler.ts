@@ -12,9 +12,9 @@
  * beyond the one 16 KiB buffer). A write that makes no progress for the write
  * timeout (default 60 s, as mini-redis's `--write-timeout-ms`) closes the
  * connection, so such a client cannot hold it forever. One checker task per
- * isolate looks at the writes in progress `WRITE_CHECKS` times per timeout (a
- * stalled write is closed within 1¼ timeouts); the write path itself only
- * counts its writes.
+ * isolate ("write-timer", while any connection is watched) looks at the writes
+ * in progress (examples/_write_stall.ts: a stalled write is closed within 1¼
+ * timeouts); the write path itself only marks its writes.
  *
  * @example
  * ```ts
@@ -35,7 +35,8 @@
  * @module
  */
 
-import { defineHandler, sleep, spawn, type TcpStream } from "../mod.ts";
+import { defineHandler, spawn, type TcpStream } from "../mod.ts";
+import { WriteStallWatcher } from "./_write_stall.ts";
 
 /**
  * Default write timeout, ms: an echo write that makes no progress this long closes the
@@ -64,53 +65,15 @@ export const ECHO_WRITE_TIMEOUT_MS = 60_000;
  */
 export const ECHO_WRITE_TIMEOUT_ENV = "DOKIO_ECHO_WRITE_TIMEOUT_MS";
 
-/** Checks per write timeout: a stalled write is closed within 1 + 1/WRITE_CHECKS timeouts. */
-const WRITE_CHECKS = 4;
-
-/** One connection's writes, as the checker sees them. */
-class WriteWatch {
-  readonly conn: TcpStream;
-  readonly timeoutMs: number;
-  /** A write is in progress. */
-  writing = false;
-  /** Writes started (the checker tells one long write from several short ones). */
-  starts = 0;
-  /** `starts` when the checker last saw it change (or saw no write), and when. */
-  #seenStarts = -1;
-  #seenAt = 0;
-
-  constructor(conn: TcpStream, timeoutMs: number) {
-    this.conn = conn;
-    this.timeoutMs = timeoutMs;
-  }
-
-  /** Whether the write in progress at `t` is the one seen at least `timeoutMs` ago. */
-  stalled(t: number): boolean {
-    if (!this.writing || this.starts !== this.#seenStarts) {
-      this.#seenStarts = this.starts;
-      this.#seenAt = t;
-      return false;
-    }
-    return t - this.#seenAt >= this.timeoutMs;
-  }
-}
-
 /** Connections with a write timeout in this isolate. */
-const watched: Set<WriteWatch> = new Set();
-/** Whether this isolate's checker task runs. */
+const writes = new WriteStallWatcher();
+/** Whether this isolate's checker task runs (it ends when nothing is watched). */
 let checking = false;
 
 /** Close connections whose write stalls past their timeout; ends when none is watched. */
 function* checkWrites(): Generator<unknown, void, unknown> {
   try {
-    while (watched.size > 0) {
-      let shortest = Infinity;
-      for (const w of watched) shortest = Math.min(shortest, w.timeoutMs);
-      yield* sleep(shortest / WRITE_CHECKS);
-      const t = performance.now();
-      // Its write fails with ClosedError and its echo ends (and leaves `watched`).
-      for (const w of watched) if (w.stalled(t)) w.conn.close();
-    }
+    yield* writes.run();
   } finally {
     checking = false;
   }
@@ -191,15 +154,13 @@ export function echo(
 function* echoLoop(conn: TcpStream, writeTimeoutMs: number): Generator<unknown, void, unknown> {
   open.add(conn);
   const buf = new Uint8Array(16384);
-  const watch = writeTimeoutMs > 0 ? new WriteWatch(conn, writeTimeoutMs) : null;
+  // A stalled write fails with ClosedError and its echo ends (and leaves the watcher).
+  const watch = writeTimeoutMs > 0 ? writes.watch(writeTimeoutMs, () => conn.close()) : null;
   try {
     conn.setNoDelay(true);
-    if (watch !== null) {
-      watched.add(watch);
-      if (!checking) {
-        checking = true;
-        spawn(checkWrites, { name: "write-timer" });
-      }
+    if (watch !== null && !checking) {
+      checking = true;
+      spawn(checkWrites, { name: "write-timer" });
     }
     for (;;) {
       const n = yield* conn.read(buf);
@@ -208,18 +169,17 @@ function* echoLoop(conn: TcpStream, writeTimeoutMs: number): Generator<unknown, 
         yield* conn.writeAll(buf.subarray(0, n));
         continue;
       }
-      watch.writing = true;
-      watch.starts++;
+      watch.begin();
       try {
         yield* conn.writeAll(buf.subarray(0, n));
       } finally {
-        watch.writing = false;
+        watch.end();
       }
     }
   } catch {
     // peer reset, closed at shutdown or for a stalled write: nothing to do but close
   } finally {
-    if (watch !== null) watched.delete(watch);
+    if (watch !== null) writes.unwatch(watch);
     open.delete(conn);
     conn.close();
   }

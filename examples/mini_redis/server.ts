@@ -54,6 +54,7 @@ import { Command, DEFAULT_MAX_BULK, parseCommand, ProtocolError, Reply } from ".
 import { Hub } from "./pubsub.ts";
 import { Inbox } from "./inbox.ts";
 import { checkInt, daemon, parseFlags as parseArgs } from "../_daemon.ts";
+import { WRITE_CHECKS_PER_TIMEOUT, WriteStallWatcher, type WriteWatch } from "../_write_stall.ts";
 import {
   CONSOLE_FLAGS,
   CONSOLE_USAGE,
@@ -103,8 +104,6 @@ const OUT_KEEP = 256 * 1024;
  * keeps at most this plus one reply.
  */
 const OUT_HIGH = 1024 * 1024;
-/** Checks per write timeout: a stalled write is closed within 1 + 1/WRITE_CHECKS timeouts. */
-const WRITE_CHECKS = 4;
 /** Default `--write-timeout-ms`. */
 const WRITE_TIMEOUT_MS = 60_000;
 
@@ -177,19 +176,19 @@ class Conn implements Session {
   closing = false;
   /** Messages a subscriber missed (> 0: it is told and dropped). */
   lagged = 0;
-  /** A write of the output is in progress. */
-  writing = false;
-  /** Writes started (the write-timeout check tells one long write from several). */
-  writeStarts = 0;
-  /** `writeStarts` at the last check, and the checks since it changed during a write. */
-  #checkedStarts = -1;
-  #stalledChecks = 0;
+  /** Its writes of the output (in progress or not; the server's write-timeout checks see them). */
+  readonly write: WriteWatch;
   /** Waiting for a request with nothing half-read (shutdown may close it at once). */
   idle = false;
 
   constructor(stream: TcpStream, server: MiniRedis) {
     this.stream = stream;
     this.#server = server;
+    // A write stuck on a peer that does not read: close (the write fails, serve ends).
+    this.write = server.writes.watch(server.options.writeTimeoutMs, () => {
+      this.closing = true;
+      this.stream.close();
+    });
   }
 
   get subscriptions(): number {
@@ -251,27 +250,12 @@ class Conn implements Session {
     this.closing = true;
   }
 
-  /**
-   * One write-timeout check: a write in progress through WRITE_CHECKS checks in a row is stuck
-   * on a peer that does not read; the connection is closed (its write fails, serve ends).
-   */
-  checkWrite(): void {
-    if (!this.writing || this.writeStarts !== this.#checkedStarts) {
-      this.#checkedStarts = this.writeStarts;
-      this.#stalledChecks = 0;
-      return;
-    }
-    if (++this.#stalledChecks < WRITE_CHECKS) return;
-    this.closing = true;
-    this.stream.close();
-  }
-
   /** Drop a subscriber that fell behind: tell it when its socket takes writes, else close now. */
   lag(missed: number): void {
     this.lagged += missed;
     this.closing = true;
     // A write stuck on a peer that does not read: it cannot be told, so drop it now.
-    if (this.writing) this.stream.close();
+    if (this.write.writing) this.stream.close();
     else this.kick.notifyOne();
   }
 }
@@ -298,8 +282,7 @@ function startWrite(c: Conn): Reply {
   const o = c.out;
   c.out = c.spare;
   c.spare = o;
-  c.writing = true;
-  c.writeStarts++;
+  c.write.begin();
   return o;
 }
 
@@ -316,7 +299,7 @@ function* flush(c: Conn): Generator<unknown, void, unknown> {
     try {
       yield* c.stream.writeAll(o.bytes);
     } finally {
-      c.writing = false;
+      c.write.end();
     }
     endWrite(c, o);
   }
@@ -328,6 +311,8 @@ export class MiniRedis {
   readonly hub: Hub = new Hub();
   readonly options: ServerOptions;
   readonly conns: Set<Conn> = new Set();
+  /** Its connections' writes, for `writeTimeoutMs` (none watched when it is 0). */
+  readonly writes: WriteStallWatcher = new WriteStallWatcher();
   readonly #purgeWake = new Notify();
   #stopping = false;
 
@@ -348,11 +333,11 @@ export class MiniRedis {
 
   /** Close connections whose writes stall past `writeTimeoutMs`; runs until aborted. */
   *checkWrites(): Generator<unknown, void, unknown> {
-    const every = this.options.writeTimeoutMs / WRITE_CHECKS;
+    const every = this.options.writeTimeoutMs / WRITE_CHECKS_PER_TIMEOUT;
     if (!(every > 0)) return;
     for (;;) {
       yield* sleep(every);
-      for (const c of this.conns) c.checkWrite();
+      this.writes.check(now());
     }
   }
 
@@ -430,7 +415,7 @@ export class MiniRedis {
           try {
             yield* stream.writeAll(o.bytes);
           } finally {
-            c.writing = false;
+            c.write.end();
           }
           endWrite(c, o);
           if (c.out.len > 0) yield* flush(c);
@@ -445,6 +430,7 @@ export class MiniRedis {
     } finally {
       c.dropAll();
       this.conns.delete(c);
+      this.writes.unwatch(c.write);
       stream.close();
     }
   }
