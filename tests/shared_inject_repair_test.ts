@@ -32,7 +32,18 @@
  */
 
 import assert from "node:assert/strict";
-import { INJECT_ID_LIMIT, InjectQueue } from "../runtime/pool/queues/shared_inject_queue.ts";
+// The queue's layout (its words, for the white-box tests) and cell word (phase in the top bits,
+// id in the low ID_BITS), which the model uses too.
+import {
+  CELLS as CELLS_WORD,
+  DEQ as DEQ_WORD,
+  ENQ as ENQ_WORD,
+  ID_BITS,
+  ID_MASK,
+  INJECT_ID_LIMIT,
+  InjectQueue,
+  PHASE_MASK,
+} from "../runtime/pool/queues/shared_inject_queue.ts";
 
 /** One operation of a thread's program. */
 type InjectOp =
@@ -86,14 +97,9 @@ class InjectViolation extends Error {
 const ENQ = 0;
 const DEQ = 1;
 const CELL0 = 2;
-/** The queue's cell word: phase in the top 11 bits, id in the low 21 (as the queue's). */
-const ID_BITS = 21;
-const ID_MASK = (1 << ID_BITS) - 1;
-const PHASE_MASK = 0x7ff;
-
-/** Phase difference modulo 2^11, signed. */
+/** Phase difference modulo 2^11, signed (shifting by ID_BITS moves the phase bits to the top). */
 function phaseDiff(a: number, b: number): number {
-  return ((a - b) << 21) >> 21;
+  return ((a - b) << ID_BITS) >> ID_BITS;
 }
 /** Locals per thread: pc, st, pos, k, j, i (ids done / got), v, back (repairer). */
 const LOCALS = 8;
@@ -711,10 +717,6 @@ Deno.test("inject model: the checker catches a missing repair and non-CAS finish
 // The real queue, with a stopped thread simulated on its words
 // ---------------------------------------------------------------------------
 
-/** Word of the enqueue position and of the dequeue position (the queue's layout). */
-const ENQ_WORD = 0;
-const DEQ_WORD = 16;
-
 function realQueue(capacity: number): { q: InjectQueue; words: Int32Array } {
   const sab = new SharedArrayBuffer(InjectQueue.byteLengthFor(capacity));
   return { q: new InjectQueue(sab, 0, capacity), words: new Int32Array(sab) };
@@ -791,7 +793,7 @@ Deno.test("inject repair: a cell finished between the two looks is left alone; b
   const reclaimed: number[] = [];
   assert.equal(q.repairStalled(reclaimed), 1);
   // Its producer was only slow: it publishes (white box: the cell word it would CAS in).
-  Atomics.store(words, 32, (1 << 21) | 9);
+  Atomics.store(words, CELLS_WORD, (1 << ID_BITS) | 9);
   assert.equal(q.repairStalled(reclaimed), 0);
   assert.deepEqual(drainAll(q), [9]);
   assert.deepEqual(reclaimed, []);

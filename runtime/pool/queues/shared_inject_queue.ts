@@ -61,18 +61,31 @@
 
 import { badTaskId, int32View } from "./ring_core.ts";
 
-/** Word of the enqueue position. */
-const ENQ = 0;
+/** Word of the enqueue position (int32 index from the queue's byte offset). */
+export const ENQ: number = 0;
 /** Word of the dequeue position (own cache line). */
-const DEQ = 16;
+export const DEQ: number = 16;
 /** Word of the first cell; cell i is word CELLS+i. */
-const CELLS = 32;
-/** Bits of a cell word holding the task id. */
-const ID_BITS = 21;
-/** Mask of the id in a cell word. */
-const ID_MASK = (1 << ID_BITS) - 1;
-/** Phases count modulo 2^11 (the word's top 11 bits). */
-const PHASE_MASK = 0x7ff;
+export const CELLS: number = 32;
+/**
+ * Bits of a cell word holding the task id (its low bits); the phase is the word's top
+ * `32 - ID_BITS` bits, read as `word >>> ID_BITS`.
+ *
+ * @example
+ * ```ts
+ * import { ID_BITS, ID_MASK, PHASE_MASK } from "./shared_inject_queue.ts";
+ * import assert from "node:assert/strict";
+ * const word = (5 << ID_BITS) | 42; // phase 5 (lap 2's cell holds an id), id 42
+ * assert.equal(word & ID_MASK, 42);
+ * assert.equal(word >>> ID_BITS, 5);
+ * assert.equal(PHASE_MASK + 1, 2 ** (32 - ID_BITS));
+ * ```
+ */
+export const ID_BITS: number = 21;
+/** Mask of the id in a cell word: `word & ID_MASK` is the id. */
+export const ID_MASK: number = (1 << ID_BITS) - 1;
+/** Phases count modulo 2^11 (the word's top 11 bits): `phase & PHASE_MASK`. */
+export const PHASE_MASK: number = 0x7ff;
 /** Largest capacity: lap phases must stay continuous where int32 positions wrap. */
 const MAX_CAPACITY_LOG2 = 22;
 /** A cell whose producer claimed it and has not published it. */
