@@ -1045,10 +1045,7 @@ function spawnOn<T>(
   name: string | undefined,
   key: unknown,
 ): JoinHandle<T> {
-  const task = sched.spawn(toIterator(body));
-  const inst = sched.instrument;
-  if (inst !== null) inst.describe(task as Task<unknown>, name ?? null, key);
-  return task;
+  return sched.spawn(toIterator(body), name ?? null, key);
 }
 
 /**

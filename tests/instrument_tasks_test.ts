@@ -332,6 +332,53 @@ Deno.test("instrument: tasks ended in their first poll, and tasks not yet polled
   series(text, "polls", "first-poll", 50);
 });
 
+Deno.test("instrument: unnamed spawns of alternating body kinds keep each kind's site; runs of first-poll ends are totalled by name", async () => {
+  await using rt = new Runtime({ instrument: true });
+  function* alpha(i: number) {
+    return i;
+  }
+  function* beta(i: number) {
+    return -i;
+  }
+  // Which kind each unnamed spawn was, in spawn (id) order.
+  const kinds: string[] = [];
+  const snap = await rt.run(function* () {
+    const hs = [];
+    const unnamed = (kind: "alpha" | "beta", i: number) => {
+      kinds.push(kind);
+      hs.push(kind === "alpha" ? spawn(alpha(i)) : spawn(beta(i)));
+    };
+    // A run of one kind, the kinds alternating, a named spawn of the kind just
+    // spawned unnamed, a run of the other kind, then named runs.
+    for (let i = 0; i < 40; i++) unnamed("alpha", i);
+    for (let i = 0; i < 40; i++) unnamed(i % 2 === 0 ? "alpha" : "beta", i);
+    hs.push(spawn(alpha(7), { name: "named-alpha" }));
+    for (let i = 0; i < 30; i++) unnamed("beta", i);
+    for (let i = 0; i < 20; i++) hs.push(spawn(beta(i), { name: i % 3 === 0 ? "b3" : "b" }));
+    for (const h of hs) yield* h;
+    return rt.consoleSnapshot();
+  });
+  const spawned = snap.tasks
+    .filter((t) => t.name === null && t.state === "done" && t.polls === 1)
+    .sort((x, y) => x.id - y.id);
+  assert.equal(spawned.length, kinds.length);
+  const siteOf = new Map<string, string | null>();
+  spawned.forEach((t, i) => {
+    const kind = kinds[i];
+    if (!siteOf.has(kind)) siteOf.set(kind, t.spawnSite);
+    assert.equal(t.spawnSite, siteOf.get(kind), `task ${i} (${kind}) has its kind's site`);
+  });
+  assert.match(siteOf.get("alpha") ?? "", /instrument_tasks_test\.ts:\d+:\d+$/);
+  assert.match(siteOf.get("beta") ?? "", /instrument_tasks_test\.ts:\d+:\d+$/);
+  assert.notEqual(siteOf.get("alpha"), siteOf.get("beta"));
+  assert.equal(task(snap, "named-alpha").polls, 1);
+  const text = rt.metricsText();
+  series(text, "finished", "b3", 7);
+  series(text, "finished", "b", 13);
+  series(text, "polls", "b", 13);
+  series(text, "finished", "named-alpha", 1);
+});
+
 Deno.test("instrument: a task woken and polled within one window of fast polls has its idle time", async () => {
   await using rt = new Runtime({ instrument: true });
   const snap = await rt.run(function* () {

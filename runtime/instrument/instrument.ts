@@ -21,7 +21,11 @@
  * (moved every {@linkcode SELF_FLUSH}, at its next other poll, its end and
  * any snapshot) and INSTRUMENT_ARMED, "the wait of its next poll is timed".
  * Finished tasks are copied into a small ring, kept for the console for
- * {@linkcode KEEP_FINISHED_MS}.
+ * {@linkcode KEEP_FINISHED_MS}; a task that ended in its first poll
+ * writes only its id, name, times and outcome there, and its name's totals
+ * take a run of such ends of one name at once (when a task of another name
+ * ends, or the totals are read). The spawn path keeps the last unnamed
+ * generator body kind's descriptor, so a loop of spawns interns it once.
  *
  * Time, and why it is estimated: a clock read (`performance.now()`) costs
  * about 100 ns here, more than a whole `yieldNow` round, and a poll that
@@ -85,6 +89,7 @@
  */
 
 import {
+  GENERATOR_BODY,
   INSTRUMENT_ARMED,
   INSTRUMENT_COUNT_SHIFT,
   INSTRUMENT_ROW,
@@ -95,7 +100,7 @@ import { bucketOf, BUCKETS, HistogramBuilder, singleSample, toHistogram } from "
 import type { TaskSnapshot, TaskStateName, TaskWarning, WarningKind } from "./snapshot.ts";
 import { takeSuspended, watchSuspends } from "../operation.ts";
 import { tryCurrentWaker } from "../scheduler/context.ts";
-import { descriptor, descriptorName, descriptorSite, NO_DESCRIPTOR } from "./site.ts";
+import { descriptor, descriptorName, descriptorSite, NO_DESCRIPTOR, siteKey } from "./site.ts";
 
 /** Default long-poll threshold, ms. */
 export const LONG_POLL_MS = 10;
@@ -185,6 +190,9 @@ const H_ROW = BUCKETS + 1;
 const HIST_ROW = H_ROW + 1;
 const INITIAL_HISTS = 64;
 
+/** `Object.prototype.isPrototypeOf` (the spawn path's body-kind check). */
+const isPrototypeOf = Object.prototype.isPrototypeOf as (this: object, v: unknown) => boolean;
+
 /** A time waiting for the next clock reading. */
 const UNSTAMPED = -1;
 /** Not known (polled before its wake was stamped, or already used): no wait counted. */
@@ -243,7 +251,12 @@ class Finished {
   /** Its histogram as U_HIST says (HIST_ROW: in `hist`). */
   hv = 0;
   readonly hist: Float64Array = new Float64Array(H_ROW);
-  atNs = 0;
+  /**
+   * It ended in its first poll: only id, desc, cancelled, spawnedAt, busy,
+   * lastEnd and hv are set (one poll, no wakes, never idle, its longest
+   * poll its busy time, its scheduled time its wait for that poll).
+   */
+  first = false;
 }
 
 /**
@@ -375,6 +388,14 @@ export class Instrument {
   /** Totals by name, and by descriptor id (a cache of the same objects). */
   #byName = new Map<string, NameTotals>();
   #byDesc: (NameTotals | undefined)[] = [];
+  /** The run of first-poll ends not yet in the totals: its descriptor, length, busy and scheduled ns. */
+  #runDesc = NO_DESCRIPTOR;
+  #runLen = 0;
+  #runBusy = 0;
+  #runSched = 0;
+  /** The body kind (site.ts's key) of the last unnamed spawn of an object body, and its descriptor. */
+  #lastKind: object | null = null;
+  #lastDesc = NO_DESCRIPTOR;
   #failedDescs = new Map<number, number>();
 
   /**
@@ -562,11 +583,24 @@ export class Instrument {
    * written. Its row is taken at the end of its first poll if it lives on
    * (or when a snapshot reads it), so a task that ends in its first poll
    * never has one.
+   *
+   * @param task the task just made.
+   * @param name its name, or null.
+   * @param key the body the user passed (the spawn-site cache key, see site.ts).
    */
-  spawned(task: Task<unknown>): void {
+  spawned(task: Task<unknown>, name: string | null, key: unknown): void {
     const s = task.slot;
     if (s >= this.#cap) this.#growBirths(s + 1);
-    this.#bornDesc[s] = NO_DESCRIPTOR;
+    // Spawns in a loop share one body kind: the last generator function's
+    // descriptor is kept here. (`isPrototypeOf` where `getPrototypeOf`
+    // would be exact: it is ten times cheaper on a generator object, and a
+    // generator object has its function's prototype as its own unless the
+    // user chained one generator function's prototype onto another's.)
+    const kind = this.#lastKind;
+    this.#bornDesc[s] = name === null && kind !== null && (task.bits & GENERATOR_BODY) !== 0 &&
+        isPrototypeOf.call(kind, key)
+      ? this.#lastDesc
+      : this.#describe(task, key, name);
     if (this.#chain) {
       // Spawned inside a poll: dated at that poll's start (exact at stride
       // 1, the window's estimate otherwise), with no clock read and no
@@ -579,6 +613,22 @@ export class Instrument {
   }
 
   /**
+   * The descriptor of `task`, spawned from `key` and named `name` (see
+   * site.ts); an unnamed generator body's is kept for the next spawn.
+   */
+  #describe(task: Task<unknown>, key: unknown, name: string | null): number {
+    const d = descriptor(key, name);
+    if (name === null && (task.bits & GENERATOR_BODY) !== 0 && key === task.body) {
+      const kind = siteKey(key);
+      if (kind !== null) {
+        this.#lastKind = kind;
+        this.#lastDesc = d;
+      }
+    }
+    return d;
+  }
+
+  /**
    * Stamp slot `s` (woken or spawned): at the end of the current window
    * when inside a poll, else now (a wake from the drivers or from outside
    * the runtime: the clock is read, so a wait that follows is measured).
@@ -586,19 +636,6 @@ export class Instrument {
   #later(s: number): void {
     this.#pushUnstamped(s);
     if (!this.#chain && !this.#inDrivers) this.#stamp(this.#read());
-  }
-
-  /**
-   * Name a task and give its spawn site (the spawn functions call this).
-   *
-   * @param task the task just spawned.
-   * @param name its name, or null.
-   * @param key the body the user passed (the spawn-site cache key, see site.ts).
-   */
-  describe(task: Task<unknown>, name: string | null, key: unknown): void {
-    const s = task.slot;
-    if (s >= this.#cap || this.#tasks[s] !== task) return;
-    this.#bornDesc[s] = descriptor(key, name);
   }
 
   /** `task` was woken by someone else and queued (not a wake during its own poll). */
@@ -901,6 +938,7 @@ export class Instrument {
     const polls = pollsOf(f, u, s);
     this.#fold(s, polls);
     const fin = this.#retire(task, cancelled, failed);
+    fin.first = false;
     fin.polls = polls;
     fin.selfWakes = f[r + F_SELF_WAKES];
     fin.wakes = u[q + U_WAKES] + fin.selfWakes;
@@ -949,32 +987,42 @@ export class Instrument {
       bucket = this.#estBucket;
       if (n >= this.#stride) this.#closeWindow();
     }
+    if (busy > this.longPollNs) {
+      this.#raiseFor(task.id, this.#bornDesc[task.slot], "long-poll", busy);
+    }
     const fin = this.#retire(task, cancelled, failed);
-    const spawned = fin.spawnedAt;
-    // Its first wait: not a lost wake (nobody woke it).
-    if (spawned >= 0) this.#scheduled(Math.max(0, end - busy - spawned), 1);
-    if (busy > this.longPollNs) this.#raiseFor(task.id, fin.desc, "long-poll", busy);
-    fin.polls = 1;
-    fin.selfWakes = 0;
-    fin.wakes = 0;
+    fin.first = true;
     fin.busy = busy;
-    fin.idle = 0;
     fin.lastEnd = end;
-    fin.max = busy;
     fin.hv = bucket + 1;
-    this.#tally(fin);
+    const spawned = fin.spawnedAt;
+    // Its first wait (not a lost wake: nobody woke it) is its scheduled time.
+    let wait = 0;
+    if (spawned >= 0) {
+      wait = end - busy - spawned;
+      if (wait < 0) wait = 0;
+      const h = this.scheduledTimes;
+      h.counts[bucketOf(wait)]++;
+      h.sumNs += wait;
+      if (wait > h.maxNs) h.maxNs = wait;
+    }
+    // Its name's totals: a run of first-poll ends of one descriptor is added at once.
+    if (fin.desc !== this.#runDesc) this.#endRun(fin.desc);
+    this.#runLen++;
+    this.#runBusy += busy;
+    this.#runSched += wait;
   }
 
   /**
    * The ring entry that `task`, ending now, is copied into: its id, name,
-   * spawn time and outcome are set here, its counts by the caller, who
-   * then calls {@linkcode #tally}.
+   * spawn time and outcome are set here, the rest by the caller.
    */
   #retire(task: Task<unknown>, cancelled: boolean, failed: boolean): Finished {
     const s = task.slot;
     const desc = this.#bornDesc[s];
-    const fin = this.#finished[this.#finishedNext];
-    this.#finishedNext = (this.#finishedNext + 1) & (MAX_FINISHED - 1);
+    const k = this.#finishedNext;
+    const fin = this.#finished[k];
+    this.#finishedNext = (k + 1) & (MAX_FINISHED - 1);
     if (this.#finishedCount < MAX_FINISHED) this.#finishedCount++;
     fin.id = task.id;
     fin.desc = desc;
@@ -989,15 +1037,34 @@ export class Instrument {
     return fin;
   }
 
-  /** Add a finished task's entry, its counts set, to its name's totals. */
+  /** Add a finished task's entry (it had a row), its counts set, to its name's totals. */
   #tally(fin: Finished): void {
     fin.sched = scheduledOf(fin.spawnedAt, fin.busy, fin.lastEnd, fin.idle);
-    fin.atNs = fin.lastEnd;
     const totals = this.#totalsOf(fin.desc);
     totals.finished++;
     totals.polls += fin.polls;
     totals.busyNs += fin.busy;
     totals.scheduledNs += fin.sched;
+  }
+
+  /**
+   * Add the run of first-poll ends to its descriptor's totals and start one
+   * for descriptor `next` (names are read only at snapshots, so a loop of
+   * spawns of one kind costs one totals update per run, not per task).
+   */
+  #endRun(next: number): void {
+    const n = this.#runLen;
+    if (n > 0) {
+      const totals = this.#totalsOf(this.#runDesc);
+      totals.finished += n;
+      totals.polls += n;
+      totals.busyNs += this.#runBusy;
+      totals.scheduledNs += this.#runSched;
+      this.#runLen = 0;
+      this.#runBusy = 0;
+      this.#runSched = 0;
+    }
+    this.#runDesc = next;
   }
 
   /** The totals of the tasks of descriptor `d` (per name; MAX_NAMES names, then `(other)`). */
@@ -1150,7 +1217,7 @@ export class Instrument {
     const keep = now - KEEP_FINISHED_MS * 1e6;
     for (let i = 0; i < this.#finishedCount; i++) {
       const f = this.#finished[(this.#finishedNext - 1 - i + MAX_FINISHED) % MAX_FINISHED];
-      if (f.atNs < keep) break;
+      if (f.lastEnd < keep) break;
       out.push(finishedSnapshot(f, now));
     }
     return { nowNs: now, tasks: out };
@@ -1172,6 +1239,7 @@ export class Instrument {
    */
   nameTotals(): Map<string, NameTotals & { alive: number }> {
     this.#takeRows();
+    this.#endRun(NO_DESCRIPTOR);
     const out = new Map<string, NameTotals & { alive: number }>();
     const byTotals = new Map<NameTotals, NameTotals & { alive: number }>();
     for (const [k, v] of this.#byName) {
@@ -1252,20 +1320,22 @@ function scheduledOf(spawned: number, busy: number, at: number, idle: number): n
 }
 
 function finishedSnapshot(f: Finished, now: number): TaskSnapshot {
-  const spawned = f.spawnedAt === UNSTAMPED ? f.atNs : f.spawnedAt;
+  const spawned = f.spawnedAt === UNSTAMPED ? f.lastEnd : f.spawnedAt;
+  const first = f.first;
+  const idle = first ? 0 : f.idle;
   return {
     id: f.id,
     name: descriptorName(f.desc),
     spawnSite: descriptorSite(f.desc),
     state: f.cancelled ? "cancelled" : "done",
     worker: 0,
-    polls: f.polls,
+    polls: first ? 1 : f.polls,
     busyNs: f.busy,
-    scheduledNs: f.sched,
-    idleNs: f.idle,
-    wakes: f.wakes,
-    selfWakes: f.selfWakes,
-    sinceLastPollNs: Math.max(0, now - (f.lastEnd > 0 ? f.lastEnd : f.atNs)),
+    scheduledNs: first ? scheduledOf(f.spawnedAt, f.busy, f.lastEnd, 0) : f.sched,
+    idleNs: idle,
+    wakes: first ? 0 : f.wakes,
+    selfWakes: first ? 0 : f.selfWakes,
+    sinceLastPollNs: Math.max(0, now - f.lastEnd),
     ageNs: Math.max(0, now - spawned),
     waitingOn: null,
     pollTimes: f.hv >= HIST_ROW

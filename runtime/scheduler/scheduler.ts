@@ -363,14 +363,25 @@ export class Scheduler implements Core, TaskOwner {
     return this.#closed;
   }
 
-  /** Create a task for `iter` and queue it. */
-  spawn<T>(iter: Iterator<unknown, T, unknown>): Task<T> {
+  /**
+   * Create a task for `iter` and queue it.
+   *
+   * @param iter the task's body.
+   * @param name its name for the instrumentation, or null.
+   * @param key what the user passed (the instrumentation's spawn-site cache key; `iter` if absent).
+   * @returns the task (its own JoinHandle).
+   */
+  spawn<T>(
+    iter: Iterator<unknown, T, unknown>,
+    name: string | null = null,
+    key: unknown = iter,
+  ): Task<T> {
     if (this.#closed) throw new Error("spawn on a runtime that was shut down");
     const slot = this.headers.alloc(INITIAL_STATE);
     const task = new Task<T>(this, iter, slot);
     this.tasks[slot] = task as Task<unknown>;
     this.#m.spawned++;
-    if (this.instrument !== null) this.instrument.spawned(task as Task<unknown>);
+    if (this.instrument !== null) this.instrument.spawned(task as Task<unknown>, name, key);
     this.#enqueue(task as Task<unknown>);
     return task;
   }
