@@ -336,7 +336,7 @@ export class Instrument {
   #f = new Float64Array(0);
   #u = new Uint32Array(0);
   /**
-   * What each idle task suspended on (a leaf's prototype, or what
+   * What each idle task suspended on (a leaf's class, or what
    * `noteSuspended` was given: its `kind` names it), by slot; set at poll
    * ends only (dense).
    */
@@ -752,7 +752,7 @@ export class Instrument {
     this.#flush(task);
     const u = this.#u;
     const q = s * U_ROW;
-    // What it waits on: mostly a leaf's prototype, the same poll after poll.
+    // What it waits on: mostly a leaf's class, the same poll after poll.
     const on = takeSuspended();
     if (this.#leaves[s] !== on) this.#leaves[s] = on;
     u[q + U_STATE] = S_IDLE;
@@ -1344,9 +1344,12 @@ function finishedSnapshot(f: Finished, now: number): TaskSnapshot {
   };
 }
 
+/** The `kind` of what a task waits on: a Leaf's class (its prototype's `kind`), or an object with one. */
 function kindOf(leaf: unknown): string | null {
   if (leaf === null || leaf === undefined) return null;
-  const k = (leaf as { kind?: unknown }).kind;
+  const k = typeof leaf === "function"
+    ? (leaf.prototype as { kind?: unknown } | undefined)?.kind
+    : (leaf as { kind?: unknown }).kind;
   return typeof k === "string" ? k : null;
 }
 
