@@ -205,6 +205,32 @@ Deno.test("instrument: worker histograms count every poll; queue depths and time
   assert.equal(snap.pid, Deno.pid);
 });
 
+Deno.test("instrument: the scheduled-time histogram's sampled waits add up to every wait (spawn + join of quick tasks)", async () => {
+  await using rt = new Runtime({ instrument: true });
+  const N = 20_000;
+  function* quick(i: number) {
+    return i;
+  }
+  const before = rt.consoleSnapshot().workers[0].scheduledTimes.count;
+  const snap = await rt.run(function* () {
+    const hs = [];
+    for (let i = 0; i < N; i++) hs.push(spawn(quick(i)));
+    for (const h of hs) yield* h;
+    return rt.consoleSnapshot();
+  }, { name: "joiner" });
+  const joiner = task(snap, "joiner");
+  // Every wait for a poll: each task's first, and each of the joiner's wakes
+  // by the tasks it joins (its own first wait too). Fast windows sample one
+  // in WAKE_SAMPLE of them, counted WAKE_SAMPLE times; the rest are exact.
+  const waits = N + 1 + (joiner.wakes - joiner.selfWakes);
+  const counted = snap.workers[0].scheduledTimes.count - before;
+  assert.ok(joiner.wakes - joiner.selfWakes > N / 2, `the joiner was woken ${joiner.wakes} times`);
+  assert.ok(
+    Math.abs(counted - waits) <= waits * 0.02,
+    `histogram counts ${counted} waits of ${waits}`,
+  );
+});
+
 Deno.test("instrument: resources with waiters (mutex, semaphore, channel)", async () => {
   await using rt = new Runtime({ instrument: true });
   const snap = await rt.run(function* () {

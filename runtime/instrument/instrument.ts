@@ -49,10 +49,14 @@
  * - A task's scheduled time is not summed wait by wait: it is the rest of
  *   its life, neither busy nor idle (idle runs from the end of a poll that
  *   left it waiting to the wake by someone else).
- * - The worker's scheduled-time histogram and the lost-wake check take
- *   every wait from a spawn or a wake by someone else, and one in
- *   {@linkcode SELF_SAMPLE} waits after a fast self-wake, counted
- *   SELF_SAMPLE times (a self-wake at stride 1 is timed every time).
+ * - The lost-wake check takes every wait from a spawn or a wake by
+ *   someone else, and one in {@linkcode SELF_SAMPLE} waits after a fast
+ *   self-wake (a self-wake at stride 1 is timed every time). The worker's
+ *   scheduled-time histogram takes the same waits, but of those after a
+ *   spawn or a wake by someone else made inside a window of fast polls (a
+ *   few estimated polls long, or a task's wait for its first poll when it
+ *   also ends there) one in {@linkcode WAKE_SAMPLE}, counted WAKE_SAMPLE
+ *   times; sampled self-wakes count SELF_SAMPLE times.
  * A long poll in a window of several polls cannot be told from its
  * neighbours, so it is counted on the worker (`unattributedLongPolls`), the
  * stride drops to 1 and the next one is attributed. A wake or a spawn made
@@ -174,7 +178,7 @@ const U_WAKES = 1;
 const U_FOLDED = 2;
 const U_STATE = 3;
 const U_WARNED = 4;
-/** How many waits the one timed from F_READY stands for (while the task is INSTRUMENT_ARMED). */
+/** How many waits the one timed from F_READY stands for (while the task is INSTRUMENT_ARMED; 0: only checked for a lost wake). */
 const U_WEIGHT = 5;
 /**
  * Its poll-time histogram: 0 before its first poll; 1…H_ROW after one poll,
@@ -203,6 +207,13 @@ const UNKNOWN = -2;
  * many times in the worker's scheduled-time histogram.
  */
 export const SELF_SAMPLE = 32;
+/**
+ * One wait in this many after a wake by another task inside a window of
+ * fast polls goes to the worker's scheduled-time histogram, counted this
+ * many times (such a wait is a few estimated polls long; the lost-wake
+ * check still reads every one).
+ */
+export const WAKE_SAMPLE = 16;
 /** Self-wakes counted on the task (in `Task.bits`) before they move to its row, at most. */
 export const SELF_FLUSH = 32;
 /** One self-wake in `Task.bits`. */
@@ -364,6 +375,8 @@ export class Instrument {
   #lastSlot = 0;
   /** Fast self-woken polls until the next one whose wait is timed. */
   #sampleIn = SELF_SAMPLE;
+  /** Wakes by others inside windows of fast polls until the next one sampled. */
+  #wakeSampleIn = WAKE_SAMPLE;
   /** `Task.bits` from which its self-wakes move to its row. */
   readonly #flushAt: number;
   #stride = 1;
@@ -649,10 +662,19 @@ export class Instrument {
     this.#otherWakes++;
     if (this.#chain) {
       // Woken inside a poll: dated at that poll's start, as a spawn there is
-      // (no clock read, nothing left for the window's end).
+      // (no clock read, nothing left for the window's end). In a window of
+      // fast polls, one such wait in WAKE_SAMPLE goes to the histogram,
+      // standing for WAKE_SAMPLE; every one is checked for a lost wake.
       const t = this.#winStart + this.#winLen * this.#est;
       stampWake(this.#f, u, s, t);
-      this.#arm(task, t, 1);
+      let weight = 1;
+      if (this.#stride !== 1) {
+        if (--this.#wakeSampleIn === 0) {
+          this.#wakeSampleIn = WAKE_SAMPLE;
+          weight = WAKE_SAMPLE;
+        } else weight = 0;
+      }
+      this.#arm(task, t, weight);
       return;
     }
     this.#arm(task, UNSTAMPED, 1);
@@ -791,7 +813,7 @@ export class Instrument {
    */
   #waited(s: number, ready: number, start: number, weight: number): void {
     const wait = start > ready ? start - ready : 0;
-    this.#scheduled(wait, weight);
+    if (weight !== 0) this.#scheduled(wait, weight);
     if (wait > this.lostWakeNs) {
       // Not its first poll (its self-wakes still on the task count too).
       const pending = (this.#tasks[s]?.bits ?? 0) >>> INSTRUMENT_COUNT_SHIFT;
@@ -975,7 +997,8 @@ export class Instrument {
     let end: number;
     let busy: number;
     let bucket: number;
-    if (this.#stride === 1) {
+    const exact = this.#stride === 1;
+    if (exact) {
       const start = this.#winStart;
       this.#closeWindow();
       end = this.#winStart;
@@ -996,15 +1019,18 @@ export class Instrument {
     fin.lastEnd = end;
     fin.hv = bucket + 1;
     const spawned = fin.spawnedAt;
-    // Its first wait (not a lost wake: nobody woke it) is its scheduled time.
+    // Its first wait (not a lost wake: nobody woke it) is its scheduled
+    // time; in a window of fast polls one in WAKE_SAMPLE such waits goes to
+    // the histogram, counted WAKE_SAMPLE times (see the module doc).
     let wait = 0;
     if (spawned >= 0) {
       wait = end - busy - spawned;
       if (wait < 0) wait = 0;
-      const h = this.scheduledTimes;
-      h.counts[bucketOf(wait)]++;
-      h.sumNs += wait;
-      if (wait > h.maxNs) h.maxNs = wait;
+      if (exact) this.#scheduled(wait, 1);
+      else if (--this.#wakeSampleIn === 0) {
+        this.#wakeSampleIn = WAKE_SAMPLE;
+        this.#scheduled(wait, WAKE_SAMPLE);
+      }
     }
     // Its name's totals: a run of first-poll ends of one descriptor is added at once.
     if (fin.desc !== this.#runDesc) this.#endRun(fin.desc);
