@@ -13,7 +13,8 @@
  * `io_uring` or `epoll` (its examples/echo.ts runs) or `deno` (its
  * bench/echo_server_deno.ts runs); VAR=VALUE pairs go into that server's
  * environment, and `--flag=value` (or a bare `--flag`) items go to the echo
- * daemon's command line (`one=.:io_uring two=.:io_uring:--workers=2`). The
+ * daemon's command line (`one=.:io_uring two=.:io_uring:--workers=2`; a value
+ * may hold colons: `:--console-addr=127.0.0.1:0`). The
  * first server is the baseline. For example:
  *
  *   deno run -A bench/echo_ab.ts base=.:io_uring try=/tmp/dokio-try:io_uring deno=.:deno
@@ -65,6 +66,8 @@ export interface AbOptions {
  * assert.equal(o.servers[0].env.K, "1");
  * assert.deepEqual(o.servers[0].args.slice(-2), ["--workers", "2"]);
  * assert.equal(o.servers[1].args[0], "/src/x/bench/echo_server_deno.ts");
+ * const c = parseAbArgs(["a=/src/x:io_uring", "b=/src/x:io_uring:--console-addr=127.0.0.1:0"]);
+ * assert.deepEqual(c.servers[1].args.slice(-2), ["--console-addr", "127.0.0.1:0"]);
  * ```
  */
 export function parseAbArgs(argv: string[]): AbOptions {
@@ -81,8 +84,16 @@ export function parseAbArgs(argv: string[]): AbOptions {
     }
     const eq = a.indexOf("=");
     if (eq <= 0) throw new TypeError(`expected NAME=DIR:BACKEND[:VAR=VALUE...], got ${a}`);
-    const [dir, backend, ...vars] = a.slice(eq + 1).split(":");
+    const [dir, backend, ...parts] = a.slice(eq + 1).split(":");
     if (!dir || !backend) throw new TypeError(`expected NAME=DIR:BACKEND, got ${a}`);
+    // A part that is neither VAR=VALUE nor a --flag continues the one before
+    // it: a value with a colon in it (`--console-addr=127.0.0.1:0`).
+    const vars: string[] = [];
+    for (const p of parts) {
+      if (vars.length > 0 && !p.startsWith("--") && !p.includes("=")) {
+        vars[vars.length - 1] += `:${p}`;
+      } else vars.push(p);
+    }
     const env: Record<string, string> = {};
     const flags: string[] = [];
     for (const kv of vars) {
