@@ -246,6 +246,8 @@ export interface Measured {
   name: string;
   /** Medians over the server's 64 B windows (each metric on its own). */
   ping: { cpuPerRt: number; rtPerSec: number; p50: number; p99: number };
+  /** Server CPU per round trip (µs) of each 64 B window, round by round (for paired ratios). */
+  pingCpuByRound: number[];
   stream: ClientResult;
 }
 
@@ -296,6 +298,7 @@ export async function measureAll(
         p50: median(s.ping.map((r) => r.p50_us)),
         p99: median(s.ping.map((r) => r.p99_us)),
       },
+      pingCpuByRound: s.ping.map(cpuPerRt),
       stream: s.stream!,
     });
   }
