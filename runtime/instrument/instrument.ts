@@ -942,10 +942,12 @@ export class Instrument {
    */
   finished(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
     takeSuspended();
-    if ((task.bits & INSTRUMENT_ROW) === 0) {
-      this.#finishedFirst(task, cancelled, failed);
-      return;
-    }
+    if ((task.bits & INSTRUMENT_ROW) === 0) this.#finishedFirst(task, cancelled, failed);
+    else this.#finishedRow(task, cancelled, failed);
+  }
+
+  /** {@linkcode finished} of a task with a row: its row is charged and copied out. */
+  #finishedRow(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
     this.#flush(task);
     const s = task.slot;
     const f = this.#f;
@@ -990,9 +992,59 @@ export class Instrument {
    * from its birth record.
    */
   #finishedFirst(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
+    // The hot path (a fast window, nothing to warn of) is kept small enough
+    // to be inlined where the scheduler ends a task; the rest is out of line.
+    if (this.#stride === 1 || failed) {
+      this.#finishedFirstSlow(task, cancelled, failed);
+      return;
+    }
     const n = this.#winLen + 1;
     this.#winLen = n;
     // Its slot is freed next: the window's last poll is nobody's.
+    this.#lastSlot = SENTINEL_SLOT;
+    const busy = this.#est;
+    const end = this.#winStart + n * busy;
+    const s = task.slot;
+    const desc = this.#bornDesc[s];
+    const spawned = this.#bornAt[s];
+    const k = this.#finishedNext;
+    this.#finishedNext = (k + 1) & (MAX_FINISHED - 1);
+    if (this.#finishedCount < MAX_FINISHED) this.#finishedCount++;
+    const fin = this.#finished[k];
+    fin.id = task.id;
+    fin.desc = desc;
+    fin.cancelled = cancelled;
+    fin.spawnedAt = spawned;
+    fin.first = true;
+    fin.busy = busy;
+    fin.lastEnd = end;
+    fin.hv = this.#estBucket + 1;
+    // Its first wait (not a lost wake: nobody woke it) is its scheduled time.
+    let wait = 0;
+    if (spawned >= 0) {
+      wait = end - busy - spawned;
+      if (wait < 0) wait = 0;
+      if (--this.#wakeSampleIn === 0) this.#sampleWait(wait);
+    }
+    // Its name's totals: a run of first-poll ends of one descriptor is added at once.
+    if (desc !== this.#runDesc) this.#endRun(desc);
+    this.#runLen++;
+    this.#runBusy += busy;
+    this.#runSched += wait;
+    if (busy > this.longPollNs) this.#raiseFor(task.id, desc, "long-poll", busy);
+    if (n >= this.#stride) this.#closeWindow();
+  }
+
+  /** One in WAKE_SAMPLE waits in a window of fast polls: counted WAKE_SAMPLE times. */
+  #sampleWait(wait: number): void {
+    this.#wakeSampleIn = WAKE_SAMPLE;
+    this.#scheduled(wait, WAKE_SAMPLE);
+  }
+
+  /** {@linkcode #finishedFirst} at stride 1 (its poll is timed exactly), or of a task that failed. */
+  #finishedFirstSlow(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
+    const n = this.#winLen + 1;
+    this.#winLen = n;
     this.#lastSlot = SENTINEL_SLOT;
     let end: number;
     let busy: number;
@@ -1010,29 +1062,20 @@ export class Instrument {
       bucket = this.#estBucket;
       if (n >= this.#stride) this.#closeWindow();
     }
-    if (busy > this.longPollNs) {
-      this.#raiseFor(task.id, this.#bornDesc[task.slot], "long-poll", busy);
-    }
+    if (busy > this.longPollNs) this.#raiseFor(task.id, this.#bornDesc[task.slot], "long-poll", busy);
     const fin = this.#retire(task, cancelled, failed);
     fin.first = true;
     fin.busy = busy;
     fin.lastEnd = end;
     fin.hv = bucket + 1;
     const spawned = fin.spawnedAt;
-    // Its first wait (not a lost wake: nobody woke it) is its scheduled
-    // time; in a window of fast polls one in WAKE_SAMPLE such waits goes to
-    // the histogram, counted WAKE_SAMPLE times (see the module doc).
     let wait = 0;
     if (spawned >= 0) {
       wait = end - busy - spawned;
       if (wait < 0) wait = 0;
       if (exact) this.#scheduled(wait, 1);
-      else if (--this.#wakeSampleIn === 0) {
-        this.#wakeSampleIn = WAKE_SAMPLE;
-        this.#scheduled(wait, WAKE_SAMPLE);
-      }
+      else if (--this.#wakeSampleIn === 0) this.#sampleWait(wait);
     }
-    // Its name's totals: a run of first-poll ends of one descriptor is added at once.
     if (fin.desc !== this.#runDesc) this.#endRun(fin.desc);
     this.#runLen++;
     this.#runBusy += busy;
