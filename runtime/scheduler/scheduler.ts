@@ -389,8 +389,11 @@ export class Scheduler implements Core, TaskOwner {
   /** Wake `task` (its waker calls this). */
   wake(task: Task<unknown>): void {
     if (toNotifiedByRefLocal(this.headers.words, task.slot) === ToNotified.Submit) {
-      if (this.instrument !== null) this.instrument.woken(task);
+      // Queue first, then tell the instrumentation: the optimizing compiler
+      // inlines calls in order within a budget, and the queueing is the
+      // part every runtime runs.
       this.#enqueue(task);
+      if (this.instrument !== null) this.instrument.woken(task);
     }
   }
 
@@ -641,8 +644,8 @@ export class Scheduler implements Core, TaskOwner {
     if (toIdleFast(wordsNow, slot)) {
       // Woken during its own poll (yieldNow, budget): the running reference
       // moves to the new queue entry; back of the queue.
-      if (this.instrument !== null) this.instrument.pollEndSelf(task);
       this.#local.push(task, this.#inject);
+      if (this.instrument !== null) this.instrument.pollEndSelf(task);
       return;
     }
     if (this.instrument !== null) this.instrument.pollEnd(task);
