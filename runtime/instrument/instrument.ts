@@ -1062,7 +1062,9 @@ export class Instrument {
       bucket = this.#estBucket;
       if (n >= this.#stride) this.#closeWindow();
     }
-    if (busy > this.longPollNs) this.#raiseFor(task.id, this.#bornDesc[task.slot], "long-poll", busy);
+    if (busy > this.longPollNs) {
+      this.#raiseFor(task.id, this.#bornDesc[task.slot], "long-poll", busy);
+    }
     const fin = this.#retire(task, cancelled, failed);
     fin.first = true;
     fin.busy = busy;
