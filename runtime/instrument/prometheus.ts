@@ -162,7 +162,7 @@ export function prometheusText(
   );
   w.histogram(
     "dokio_scheduled_duration_seconds",
-    "Time from a task's wake to its poll, per worker.",
+    "Time from a task's wake to its poll, per worker (in bursts of short polls one wait in 16 is sampled and counted 16 times).",
     main.map((x) => [{ worker: String(x.worker) }, x.scheduledTimes]),
   );
   if (inst !== null) {
