@@ -667,14 +667,7 @@ export class Instrument {
       // standing for WAKE_SAMPLE; every one is checked for a lost wake.
       const t = this.#winStart + this.#winLen * this.#est;
       stampWake(this.#f, u, s, t);
-      let weight = 1;
-      if (this.#stride !== 1) {
-        if (--this.#wakeSampleIn === 0) {
-          this.#wakeSampleIn = WAKE_SAMPLE;
-          weight = WAKE_SAMPLE;
-        } else weight = 0;
-      }
-      this.#arm(task, t, weight);
+      this.#arm(task, t, this.#stride === 1 ? 1 : this.#wakeWeight());
       return;
     }
     this.#arm(task, UNSTAMPED, 1);
@@ -992,8 +985,8 @@ export class Instrument {
    * from its birth record.
    */
   #finishedFirst(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
-    // The hot path (a fast window, nothing to warn of) is kept small enough
-    // to be inlined where the scheduler ends a task; the rest is out of line.
+    // The hot path (a fast window, nothing failed) reads no clock; the
+    // exact and failed cases are out of line.
     if (this.#stride === 1 || failed) {
       this.#finishedFirstSlow(task, cancelled, failed);
       return;
@@ -1002,43 +995,14 @@ export class Instrument {
     this.#winLen = n;
     // Its slot is freed next: the window's last poll is nobody's.
     this.#lastSlot = SENTINEL_SLOT;
+    const fin = this.#retire(task, cancelled, false);
     const busy = this.#est;
-    const end = this.#winStart + n * busy;
-    const s = task.slot;
-    const desc = this.#bornDesc[s];
-    const spawned = this.#bornAt[s];
-    const k = this.#finishedNext;
-    this.#finishedNext = (k + 1) & (MAX_FINISHED - 1);
-    if (this.#finishedCount < MAX_FINISHED) this.#finishedCount++;
-    const fin = this.#finished[k];
-    fin.id = task.id;
-    fin.desc = desc;
-    fin.cancelled = cancelled;
-    fin.spawnedAt = spawned;
     fin.first = true;
     fin.busy = busy;
-    fin.lastEnd = end;
+    fin.lastEnd = this.#winStart + n * busy;
     fin.hv = this.#estBucket + 1;
-    // Its first wait (not a lost wake: nobody woke it) is its scheduled time.
-    let wait = 0;
-    if (spawned >= 0) {
-      wait = end - busy - spawned;
-      if (wait < 0) wait = 0;
-      if (--this.#wakeSampleIn === 0) this.#sampleWait(wait);
-    }
-    // Its name's totals: a run of first-poll ends of one descriptor is added at once.
-    if (desc !== this.#runDesc) this.#endRun(desc);
-    this.#runLen++;
-    this.#runBusy += busy;
-    this.#runSched += wait;
-    if (busy > this.longPollNs) this.#raiseFor(task.id, desc, "long-poll", busy);
+    this.#countFirst(fin, false);
     if (n >= this.#stride) this.#closeWindow();
-  }
-
-  /** One in WAKE_SAMPLE waits in a window of fast polls: counted WAKE_SAMPLE times. */
-  #sampleWait(wait: number): void {
-    this.#wakeSampleIn = WAKE_SAMPLE;
-    this.#scheduled(wait, WAKE_SAMPLE);
   }
 
   /** {@linkcode #finishedFirst} at stride 1 (its poll is timed exactly), or of a task that failed. */
@@ -1046,42 +1010,58 @@ export class Instrument {
     const n = this.#winLen + 1;
     this.#winLen = n;
     this.#lastSlot = SENTINEL_SLOT;
-    let end: number;
-    let busy: number;
-    let bucket: number;
     const exact = this.#stride === 1;
-    if (exact) {
-      const start = this.#winStart;
-      this.#closeWindow();
-      end = this.#winStart;
-      busy = end - start;
-      bucket = bucketOf(busy);
-    } else {
-      busy = this.#est;
-      end = this.#winStart + n * busy;
-      bucket = this.#estBucket;
-      if (n >= this.#stride) this.#closeWindow();
-    }
-    if (busy > this.longPollNs) {
-      this.#raiseFor(task.id, this.#bornDesc[task.slot], "long-poll", busy);
-    }
+    const start = this.#winStart;
+    if (exact || n >= this.#stride) this.#closeWindow();
     const fin = this.#retire(task, cancelled, failed);
     fin.first = true;
-    fin.busy = busy;
-    fin.lastEnd = end;
-    fin.hv = bucket + 1;
+    if (exact) {
+      fin.lastEnd = this.#winStart;
+      fin.busy = fin.lastEnd - start;
+      fin.hv = bucketOf(fin.busy) + 1;
+    } else {
+      fin.busy = this.#est;
+      fin.lastEnd = start + n * fin.busy;
+      fin.hv = this.#estBucket + 1;
+    }
+    this.#countFirst(fin, exact);
+  }
+
+  /**
+   * Count the first poll of a task that ended there, its ring entry `fin`
+   * filled in: its first wait (a sample of the scheduled-time histogram:
+   * every one when the poll was timed `exact`ly, else one in WAKE_SAMPLE),
+   * its name's totals, a long poll.
+   */
+  #countFirst(fin: Finished, exact: boolean): void {
+    const busy = fin.busy;
+    // Its first wait (not a lost wake: nobody woke it) is its scheduled time.
     const spawned = fin.spawnedAt;
     let wait = 0;
     if (spawned >= 0) {
-      wait = end - busy - spawned;
+      wait = fin.lastEnd - busy - spawned;
       if (wait < 0) wait = 0;
-      if (exact) this.#scheduled(wait, 1);
-      else if (--this.#wakeSampleIn === 0) this.#sampleWait(wait);
+      const weight = exact ? 1 : this.#wakeWeight();
+      if (weight !== 0) this.#scheduled(wait, weight);
     }
-    if (fin.desc !== this.#runDesc) this.#endRun(fin.desc);
+    // Its name's totals: a run of first-poll ends of one descriptor is added at once.
+    const desc = fin.desc;
+    if (desc !== this.#runDesc) this.#endRun(desc);
     this.#runLen++;
     this.#runBusy += busy;
     this.#runSched += wait;
+    if (busy > this.longPollNs) this.#raiseFor(fin.id, desc, "long-poll", busy);
+  }
+
+  /**
+   * The weight of a wait inside a window of fast polls in the
+   * scheduled-time histogram: one such wait in WAKE_SAMPLE is counted,
+   * WAKE_SAMPLE times (returns WAKE_SAMPLE); the others are not (0).
+   */
+  #wakeWeight(): number {
+    if (--this.#wakeSampleIn !== 0) return 0;
+    this.#wakeSampleIn = WAKE_SAMPLE;
+    return WAKE_SAMPLE;
   }
 
   /**
@@ -1099,13 +1079,16 @@ export class Instrument {
     fin.desc = desc;
     fin.cancelled = cancelled;
     fin.spawnedAt = this.#bornAt[s];
-    if (failed) {
-      this.#failedDescs.set(task.id, desc);
-      if (this.#failedDescs.size > MAX_FINISHED) {
-        this.#failedDescs.delete(this.#failedDescs.keys().next().value!);
-      }
-    }
+    if (failed) this.#keepFailed(task.id, desc);
     return fin;
+  }
+
+  /** Keep a failed task's descriptor (the newest MAX_FINISHED) for a later lost-error warning. */
+  #keepFailed(id: number, desc: number): void {
+    this.#failedDescs.set(id, desc);
+    if (this.#failedDescs.size > MAX_FINISHED) {
+      this.#failedDescs.delete(this.#failedDescs.keys().next().value!);
+    }
   }
 
   /** Add a finished task's entry (it had a row), its counts set, to its name's totals. */
