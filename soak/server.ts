@@ -193,8 +193,13 @@ function* readChurn(echoPort: number, r: () => number): Generator<unknown, void,
   const reader = spawn(function* () {
     yield* conn.read(idle);
   });
-  yield* sleep(r() * 3);
-  yield* abortAndJoin(reader);
+  try {
+    yield* sleep(r() * 3);
+  } finally {
+    // Also when the churn itself is cancelled (shutdown): the reader ends
+    // before `conn` is closed under it, so it never fails unjoined.
+    yield* abortAndJoin(reader);
+  }
   C.readAborts++;
 }
 
@@ -211,8 +216,12 @@ function* writeChurn(
     const writer = spawn(function* () {
       yield* conn.writeAll(big);
     });
-    yield* sleep(1 + r() * 10);
-    yield* abortAndJoin(writer);
+    try {
+      yield* sleep(1 + r() * 10);
+    } finally {
+      // As in readChurn: joined before `conn` closes, even at shutdown.
+      yield* abortAndJoin(writer);
+    }
     C.writeAborts++;
   } catch (e) {
     if (!isPeerGone(e)) throw e;
