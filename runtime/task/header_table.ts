@@ -81,17 +81,18 @@ export class HeaderTable {
 
   /** Give a slot back. */
   free(i: number): void {
-    if (i <= SENTINEL_SLOT || i >= this.#next) {
-      throw new RangeError(`bad header slot ${i}`);
-    }
+    if (i <= SENTINEL_SLOT || i >= this.#next) badSlot(i);
     this.words[i] = COMPLETE;
-    if (this.#freeLen === this.#free.length) {
-      const f = new Int32Array(this.#free.length * 2);
-      f.set(this.#free);
-      this.#free = f;
-    }
+    if (this.#freeLen === this.#free.length) this.#growFree();
     this.#free[this.#freeLen++] = i;
     this.#live--;
+  }
+
+  /** Double the free list (out of line: `free` is inlined into the scheduler's hot paths). */
+  #growFree(): void {
+    const f = new Int32Array(this.#free.length * 2);
+    f.set(this.#free);
+    this.#free = f;
   }
 
   #grow(): void {
@@ -99,4 +100,9 @@ export class HeaderTable {
     w.set(this.words);
     this.words = w;
   }
+}
+
+/** Throw for a slot that is not in use (out of line: see `free`). */
+function badSlot(i: number): never {
+  throw new RangeError(`bad header slot ${i}`);
 }
