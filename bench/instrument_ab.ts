@@ -7,8 +7,11 @@
  * instrumentation rows start it as a fresh process per side, so no other
  * workload shares its isolate (bench/runtime_bench.ts `instrumentCost`).
  *
- * usage: `deno run -A bench/instrument_ab.ts <checkout> <sj|y|fc> <on|off|default> [warm] [timed]`
+ * usage: `deno run -A bench/instrument_ab.ts <checkout> <sj|sjb|y|fc> <on|off|default> [warm] [timed]`
  * - `sj`: spawn + join 1M tasks (called generators); `y`: 1000 tasks × 1000 `yieldNow`;
+ *   `sjb`: the same 1M in 1000 batches of 1000 (spawn a batch, join it): a heap a thousand
+ *   times smaller, so garbage collection, whose timing moves `sj`'s rounds by tens of
+ *   percent on a shared machine, stays out of the way of the per-task cost being compared;
  *   `fc`: spawn + join 100k fresh closures (`spawn(function* () { … })` in a loop: a
  *   new function object per spawn, the spawn-site cache's hard case).
  * - `default` passes no option (for a checkout from before instrumentation).
@@ -19,9 +22,9 @@
  */
 
 const [root, which, mode, warmArg, timedArg] = Deno.args;
-if (root === undefined || (which !== "sj" && which !== "y" && which !== "fc")) {
+if (root === undefined || !["sj", "sjb", "y", "fc"].includes(which)) {
   console.error(
-    "usage: instrument_ab.ts <checkout> <sj|y|fc> <on|off|default> [warm] [timed]",
+    "usage: instrument_ab.ts <checkout> <sj|sjb|y|fc> <on|off|default> [warm] [timed]",
   );
   Deno.exit(2);
 }
@@ -40,7 +43,7 @@ const opts = mode === "on"
   : mode === "off"
   ? { instrument: false }
   : undefined;
-const N = 1_000_000, Y = 1000, FC = 100_000;
+const N = 1_000_000, Y = 1000, FC = 100_000, BATCH = 1000;
 const warm = Number(warmArg ?? 0), timed = Number(timedArg ?? 2);
 const ms: number[] = [];
 for (let r = 0; r < warm + timed; r++) {
@@ -50,6 +53,14 @@ for (let r = 0; r < warm + timed; r++) {
       const hs = new Array(N);
       for (let i = 0; i < N; i++) hs[i] = spawn(leaf(i));
       for (let i = 0; i < N; i++) yield* hs[i];
+    }, opts);
+  } else if (which === "sjb") {
+    await run(function* () {
+      const hs = new Array(BATCH);
+      for (let b = 0; b < N / BATCH; b++) {
+        for (let i = 0; i < BATCH; i++) hs[i] = spawn(leaf(i));
+        for (let i = 0; i < BATCH; i++) yield* hs[i];
+      }
     }, opts);
   } else if (which === "fc") {
     await run(function* () {
