@@ -322,10 +322,10 @@ const COST_SHAPE: Record<"sj" | "y", CostShape> = {
 
 /**
  * Pairs of processes (one per side) of an instrumentation A/B. On a shared machine one pair's
- * ratio swings by ±0.1 (the CPU time of a round moves with it: not descheduling), so the median
- * needs several.
+ * ratio swings by ±0.15 (the CPU time of a round moves with it: not descheduling), and the
+ * median of 7 pairs still moved by ±0.05 between runs, so the median takes 11.
  */
-const COST_PAIRS = rounds(7, 5);
+const COST_PAIRS = rounds(11, 5);
 
 /** The median wall time (ms) of the timed rounds of one fresh bench/instrument_ab.ts process. */
 async function costProcess(which: "sj" | "y", mode: "on" | "off"): Promise<number> {
