@@ -1010,8 +1010,13 @@ export class Instrument {
     const n = this.#winLen + 1;
     this.#winLen = n;
     this.#lastSlot = SENTINEL_SLOT;
+    // Closing the window stamps the spawns waiting for a reading (this
+    // task's too, read by #retire), so it comes first; a fast poll is charged
+    // at the estimate its window ran on, taken before the close sets the next.
     const exact = this.#stride === 1;
     const start = this.#winStart;
+    const est = this.#est;
+    const estBucket = this.#estBucket;
     if (exact || n >= this.#stride) this.#closeWindow();
     const fin = this.#retire(task, cancelled, failed);
     fin.first = true;
@@ -1020,9 +1025,9 @@ export class Instrument {
       fin.busy = fin.lastEnd - start;
       fin.hv = bucketOf(fin.busy) + 1;
     } else {
-      fin.busy = this.#est;
-      fin.lastEnd = start + n * fin.busy;
-      fin.hv = this.#estBucket + 1;
+      fin.busy = est;
+      fin.lastEnd = start + n * est;
+      fin.hv = estBucket + 1;
     }
     this.#countFirst(fin, exact);
   }
