@@ -262,12 +262,6 @@ class Finished {
   /** Its histogram as U_HIST says (HIST_ROW: in `hist`). */
   hv = 0;
   readonly hist: Float64Array = new Float64Array(H_ROW);
-  /**
-   * It ended in its first poll: only id, desc, cancelled, spawnedAt, busy,
-   * lastEnd and hv are set (one poll, no wakes, never idle, its longest
-   * poll its busy time, its scheduled time its wait for that poll).
-   */
-  first = false;
 }
 
 /**
@@ -389,6 +383,18 @@ export class Instrument {
   readonly #finished: Finished[] = Array.from({ length: MAX_FINISHED }, () => new Finished());
   #finishedNext = 0;
   #finishedCount = 0;
+  /**
+   * Ring of the last MAX_FINISHED tasks that ended in their first poll, as
+   * columns (one poll, no wakes, never idle: these five say the rest). A
+   * cancelled task's descriptor is stored complemented (negative).
+   */
+  readonly #firstId = new Float64Array(MAX_FINISHED);
+  readonly #firstDesc = new Int32Array(MAX_FINISHED);
+  readonly #firstBorn = new Float64Array(MAX_FINISHED);
+  readonly #firstEnd = new Float64Array(MAX_FINISHED);
+  readonly #firstBusy = new Float64Array(MAX_FINISHED);
+  /** First-poll ends so far: the next entry of their ring to overwrite is this mod MAX_FINISHED. */
+  #firstEnds = 0;
   #warnings: TaskWarning[] = [];
   /** Start of the current second of warnings, and how many of each kind were kept in it. */
   #warnSecond = 0;
@@ -935,8 +941,28 @@ export class Instrument {
    */
   finished(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
     takeSuspended();
-    if ((task.bits & INSTRUMENT_ROW) === 0) this.#finishedFirst(task, cancelled, failed);
-    else this.#finishedRow(task, cancelled, failed);
+    if ((task.bits & INSTRUMENT_ROW) !== 0) this.#finishedRow(task, cancelled, failed);
+    else if (this.#stride === 1 || failed) this.#finishedFirstSlow(task, cancelled, failed);
+    else {
+      // Ended in its first poll, inside a window of fast polls (the hot
+      // path: no clock read; charged at the estimate).
+      const n = this.#winLen + 1;
+      this.#winLen = n;
+      // Its slot is freed next: the window's last poll is nobody's.
+      this.#lastSlot = SENTINEL_SLOT;
+      const est = this.#est;
+      const s = task.slot;
+      this.#firstEnded(
+        task.id,
+        this.#bornDesc[s],
+        this.#bornAt[s],
+        cancelled,
+        this.#winStart + n * est,
+        est,
+        false,
+      );
+      if (n >= this.#stride) this.#closeWindow();
+    }
   }
 
   /** {@linkcode finished} of a task with a row: its row is charged and copied out. */
@@ -955,7 +981,6 @@ export class Instrument {
     const polls = pollsOf(f, u, s);
     this.#fold(s, polls);
     const fin = this.#retire(task, cancelled, failed);
-    fin.first = false;
     fin.polls = polls;
     fin.selfWakes = f[r + F_SELF_WAKES];
     fin.wakes = u[q + U_WAKES] + fin.selfWakes;
@@ -979,83 +1004,75 @@ export class Instrument {
   }
 
   /**
-   * `task` ended in its first poll, so it never took a row: that poll is
-   * timed as {@linkcode #ended} times one (exactly at stride 1, at the
-   * estimate otherwise) and its wait since its spawn is counted, straight
-   * from its birth record.
+   * {@linkcode finished} of a task that ended in its first poll (it never
+   * took a row) at stride 1 (its poll is timed exactly), or that failed
+   * there; the hot case (a fast window, nothing failed) is in `finished`.
    */
-  #finishedFirst(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
-    // The hot path (a fast window, nothing failed) reads no clock; the
-    // exact and failed cases are out of line.
-    if (this.#stride === 1 || failed) {
-      this.#finishedFirstSlow(task, cancelled, failed);
-      return;
-    }
-    const n = this.#winLen + 1;
-    this.#winLen = n;
-    // Its slot is freed next: the window's last poll is nobody's.
-    this.#lastSlot = SENTINEL_SLOT;
-    const fin = this.#retire(task, cancelled, false);
-    const busy = this.#est;
-    fin.first = true;
-    fin.busy = busy;
-    fin.lastEnd = this.#winStart + n * busy;
-    fin.hv = this.#estBucket + 1;
-    this.#countFirst(fin, false);
-    if (n >= this.#stride) this.#closeWindow();
-  }
-
-  /** {@linkcode #finishedFirst} at stride 1 (its poll is timed exactly), or of a task that failed. */
   #finishedFirstSlow(task: Task<unknown>, cancelled: boolean, failed: boolean): void {
     const n = this.#winLen + 1;
     this.#winLen = n;
     this.#lastSlot = SENTINEL_SLOT;
     // Closing the window stamps the spawns waiting for a reading (this
-    // task's too, read by #retire), so it comes first; a fast poll is charged
-    // at the estimate its window ran on, taken before the close sets the next.
+    // task's too), so it comes before the birth record is read; a fast poll
+    // is charged at the estimate its window ran on, taken before the close
+    // sets the next.
     const exact = this.#stride === 1;
     const start = this.#winStart;
     const est = this.#est;
-    const estBucket = this.#estBucket;
     if (exact || n >= this.#stride) this.#closeWindow();
-    const fin = this.#retire(task, cancelled, failed);
-    fin.first = true;
-    if (exact) {
-      fin.lastEnd = this.#winStart;
-      fin.busy = fin.lastEnd - start;
-      fin.hv = bucketOf(fin.busy) + 1;
-    } else {
-      fin.busy = est;
-      fin.lastEnd = start + n * est;
-      fin.hv = estBucket + 1;
-    }
-    this.#countFirst(fin, exact);
+    const s = task.slot;
+    if (failed) this.#keepFailed(task.id, this.#bornDesc[s]);
+    const end = exact ? this.#winStart : start + n * est;
+    const busy = exact ? end - start : est;
+    this.#firstEnded(task.id, this.#bornDesc[s], this.#bornAt[s], cancelled, end, busy, exact);
   }
 
   /**
-   * Count the first poll of a task that ended there, its ring entry `fin`
-   * filled in: its first wait (a sample of the scheduled-time histogram:
-   * every one when the poll was timed `exact`ly, else one in WAKE_SAMPLE),
-   * its name's totals, a long poll.
+   * Count the first and only poll of a task that ended there: its entry in
+   * the ring of first-poll ends, its first wait (a sample of the
+   * scheduled-time histogram: every one when the poll was timed `exact`ly,
+   * else one in WAKE_SAMPLE), its name's totals, a long poll.
+   *
+   * @param id the task's id.
+   * @param desc its descriptor.
+   * @param born its spawn time (UNSTAMPED: not known).
+   * @param cancelled whether it ended cancelled.
+   * @param end its poll's end.
+   * @param busy its poll's time.
+   * @param exact whether `busy` was measured (else the window's estimate).
    */
-  #countFirst(fin: Finished, exact: boolean): void {
-    const busy = fin.busy;
+  #firstEnded(
+    id: number,
+    desc: number,
+    born: number,
+    cancelled: boolean,
+    end: number,
+    busy: number,
+    exact: boolean,
+  ): void {
+    const k = this.#firstEnds++ & (MAX_FINISHED - 1);
+    this.#firstId[k] = id;
+    this.#firstDesc[k] = cancelled ? ~desc : desc;
+    this.#firstBorn[k] = born;
+    this.#firstEnd[k] = end;
+    this.#firstBusy[k] = busy;
     // Its first wait (not a lost wake: nobody woke it) is its scheduled time.
-    const spawned = fin.spawnedAt;
     let wait = 0;
-    if (spawned >= 0) {
-      wait = fin.lastEnd - busy - spawned;
+    if (born >= 0) {
+      wait = end - busy - born;
       if (wait < 0) wait = 0;
-      const weight = exact ? 1 : this.#wakeWeight();
-      if (weight !== 0) this.#scheduled(wait, weight);
+      if (exact) this.#scheduled(wait, 1);
+      else if (--this.#wakeSampleIn === 0) {
+        this.#wakeSampleIn = WAKE_SAMPLE;
+        this.#scheduled(wait, WAKE_SAMPLE);
+      }
     }
     // Its name's totals: a run of first-poll ends of one descriptor is added at once.
-    const desc = fin.desc;
     if (desc !== this.#runDesc) this.#endRun(desc);
     this.#runLen++;
     this.#runBusy += busy;
     this.#runSched += wait;
-    if (busy > this.longPollNs) this.#raiseFor(fin.id, desc, "long-poll", busy);
+    if (busy > this.longPollNs) this.#raiseFor(id, desc, "long-poll", busy);
   }
 
   /**
@@ -1273,11 +1290,35 @@ export class Instrument {
       this.#flush(t);
       out.push(this.#snapTask(t, s, now, t === running));
     }
+    // The two rings of finished tasks, newest first, merged by end time.
     const keep = now - KEEP_FINISHED_MS * 1e6;
-    for (let i = 0; i < this.#finishedCount; i++) {
-      const f = this.#finished[(this.#finishedNext - 1 - i + MAX_FINISHED) % MAX_FINISHED];
-      if (f.lastEnd < keep) break;
-      out.push(finishedSnapshot(f, now));
+    const firsts = Math.min(this.#firstEnds, MAX_FINISHED);
+    let i = 0;
+    let j = 0;
+    for (;;) {
+      const f = i < this.#finishedCount
+        ? this.#finished[(this.#finishedNext - 1 - i + MAX_FINISHED) % MAX_FINISHED]
+        : null;
+      const k = (this.#firstEnds - 1 - j) & (MAX_FINISHED - 1);
+      const firstEnd = j < firsts ? this.#firstEnd[k] : -Infinity;
+      if (f !== null && f.lastEnd >= firstEnd) {
+        if (f.lastEnd < keep) break;
+        out.push(finishedSnapshot(f, now));
+        i++;
+      } else {
+        if (firstEnd < keep) break;
+        out.push(
+          firstSnapshot(
+            this.#firstId[k],
+            this.#firstDesc[k],
+            this.#firstBorn[k],
+            firstEnd,
+            this.#firstBusy[k],
+            now,
+          ),
+        );
+        j++;
+      }
     }
     return { nowNs: now, tasks: out };
   }
@@ -1380,26 +1421,65 @@ function scheduledOf(spawned: number, busy: number, at: number, idle: number): n
 
 function finishedSnapshot(f: Finished, now: number): TaskSnapshot {
   const spawned = f.spawnedAt === UNSTAMPED ? f.lastEnd : f.spawnedAt;
-  const first = f.first;
-  const idle = first ? 0 : f.idle;
   return {
     id: f.id,
     name: descriptorName(f.desc),
     spawnSite: descriptorSite(f.desc),
     state: f.cancelled ? "cancelled" : "done",
     worker: 0,
-    polls: first ? 1 : f.polls,
+    polls: f.polls,
     busyNs: f.busy,
-    scheduledNs: first ? scheduledOf(f.spawnedAt, f.busy, f.lastEnd, 0) : f.sched,
-    idleNs: idle,
-    wakes: first ? 0 : f.wakes,
-    selfWakes: first ? 0 : f.selfWakes,
+    scheduledNs: f.sched,
+    idleNs: f.idle,
+    wakes: f.wakes,
+    selfWakes: f.selfWakes,
     sinceLastPollNs: Math.max(0, now - f.lastEnd),
     ageNs: Math.max(0, now - spawned),
     waitingOn: null,
     pollTimes: f.hv >= HIST_ROW
       ? toHistogram(f.hist, f.busy, f.max)
       : singleSample(f.hv === 0 ? -1 : f.busy),
+  };
+}
+
+/**
+ * The snapshot of a task that ended in its first poll (one poll, no wakes,
+ * never idle; its scheduled time its wait for that poll).
+ *
+ * @param id its id.
+ * @param stored its descriptor, complemented if it was cancelled.
+ * @param born its spawn time (UNSTAMPED: not known).
+ * @param end its poll's end.
+ * @param busy its poll's time.
+ * @param now the reading the snapshot is relative to.
+ * @returns its snapshot.
+ */
+function firstSnapshot(
+  id: number,
+  stored: number,
+  born: number,
+  end: number,
+  busy: number,
+  now: number,
+): TaskSnapshot {
+  const cancelled = stored < 0;
+  const desc = cancelled ? ~stored : stored;
+  return {
+    id,
+    name: descriptorName(desc),
+    spawnSite: descriptorSite(desc),
+    state: cancelled ? "cancelled" : "done",
+    worker: 0,
+    polls: 1,
+    busyNs: busy,
+    scheduledNs: scheduledOf(born, busy, end, 0),
+    idleNs: 0,
+    wakes: 0,
+    selfWakes: 0,
+    sinceLastPollNs: Math.max(0, now - end),
+    ageNs: Math.max(0, now - (born === UNSTAMPED ? end : born)),
+    waitingOn: null,
+    pollTimes: singleSample(busy),
   };
 }
 
