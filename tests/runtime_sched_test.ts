@@ -18,6 +18,7 @@ import {
   yieldNow,
 } from "../mod.ts";
 import { now, sleep } from "../time/sleep.ts";
+import { INJECT_BATCH } from "../runtime/scheduler/scheduler.ts";
 import { Gate, Ready } from "./fixtures/runtime_helpers.ts";
 
 // ---------------------------------------------------------------------------
@@ -153,6 +154,31 @@ Deno.test("sched: 300 tasks spawned inside a poll: the last runs first (LIFO), t
   for (let i = 128; i < 299; i++) want.push(i);
   for (let i = 0; i < 128; i++) want.push(i);
   assert.deepEqual(order, want);
+});
+
+Deno.test("sched: a joiner of 1000 tasks that overflowed is polled once per inject batch, not per task", async () => {
+  const N = 1000;
+  const rt = new Runtime({ globalQueueInterval: 1000, eventInterval: 1000 });
+  const before = rt.metrics().perWorker[0].polls;
+  await rt.run(function* () {
+    const hs: JoinHandle<number>[] = [];
+    for (let i = 0; i < N; i++) {
+      hs.push(spawn(function* () {
+        return i;
+      }));
+    }
+    for (let i = 0; i < N; i++) assert.equal(yield* hs[i], i);
+  });
+  const polls = rt.metrics().perWorker[0].polls - before;
+  await rt.shutdown();
+  // Each task ends in its one poll; the rest are the joiner's. A task taken
+  // from the inject queue brings up to INJECT_BATCH - 1 more into the ring, so
+  // the joiner it wakes queues behind them and joins them all in one poll
+  // (without the batch it ran between each two: about N polls).
+  assert.ok(
+    polls - N <= Math.ceil(N / INJECT_BATCH) + 3,
+    `${polls - N} polls of the joiner for ${N} tasks`,
+  );
 });
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,10 @@
  * Queues, as Tokio's worker: a LIFO slot (a task woken by the task being
  * polled runs next, at most {@linkcode MAX_LIFO_POLLS} times in a row), a
  * local ring of 256, and the inject FIFO (overflow and remote wakes), checked
- * first every `globalQueueInterval` ticks. Every `eventInterval` ticks, and
+ * first every `globalQueueInterval` ticks. When the local ring runs dry, the
+ * inject queue's front task runs and up to {@linkcode INJECT_BATCH} - 1 of
+ * those behind it move to the ring, so a task they wake (a joiner) queues
+ * behind them instead of running between each two. Every `eventInterval` ticks, and
  * whenever the queues run dry, the drivers are polled without waiting (I/O
  * completions, expired timers).
  *
@@ -31,7 +34,7 @@ import { HeaderTable, SENTINEL_SLOT } from "../task/header_table.ts";
 import { InjectQueue } from "./inject_queue.ts";
 import type { IoDriver } from "../io/io_driver.ts";
 import { ReactorDriver } from "../io/reactor_driver.ts";
-import { LocalQueue } from "./local_queue.ts";
+import { LOCAL_QUEUE_CAPACITY, LocalQueue } from "./local_queue.ts";
 import {
   CANCELLED_OUTCOME,
   FAILED,
@@ -77,6 +80,22 @@ import { Instrument, type InstrumentOptions } from "../instrument/instrument.ts"
  * ```
  */
 export const MAX_LIFO_POLLS = 3;
+
+/**
+ * Tasks taken from the inject queue at once when the local ring is empty:
+ * the one polled next and up to this many - 1 moved to the ring (Tokio's
+ * multi-thread worker takes a batch of at most half its ring too). Half the
+ * ring, so the ring never overflows back while they wait.
+ *
+ * @example
+ * ```ts
+ * import { INJECT_BATCH } from "./scheduler.ts";
+ * import { LOCAL_QUEUE_CAPACITY } from "./local_queue.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(INJECT_BATCH, LOCAL_QUEUE_CAPACITY / 2);
+ * ```
+ */
+export const INJECT_BATCH = LOCAL_QUEUE_CAPACITY >>> 1;
 /**
  * Busy time after which the loop yields to Deno's event loop.
  *
@@ -579,10 +598,10 @@ export class Scheduler implements Core, TaskOwner {
       if (--this.#toGlobal === 0) {
         this.#toGlobal = this.config.globalQueueInterval;
         task = this.#inject.pop() ?? this.#local.pop();
-      } else task = this.#local.pop() ?? this.#inject.pop();
+      } else task = this.#local.pop() ?? this.#fromInject();
       if (task === undefined) {
         this.#pollDrivers();
-        task = this.#local.pop() ?? this.#inject.pop();
+        task = this.#local.pop() ?? this.#fromInject();
         if (task === undefined) return false;
         if (this.instrument !== null) this.instrument.resumeNow();
       }
@@ -600,6 +619,20 @@ export class Scheduler implements Core, TaskOwner {
         this.#runTask(next);
       }
     }
+  }
+
+  /**
+   * The local ring is empty: the inject queue's front task (undefined if
+   * none), with up to INJECT_BATCH - 1 of the tasks behind it moved, in
+   * order, to the ring.
+   */
+  #fromInject(): Task<unknown> | undefined {
+    const inject = this.#inject;
+    const task = inject.pop();
+    if (task === undefined) return undefined;
+    const n = Math.min(inject.length, INJECT_BATCH - 1);
+    for (let i = 0; i < n; i++) this.#local.push(inject.pop()!, inject);
+    return task;
   }
 
   #pollDrivers(): void {
