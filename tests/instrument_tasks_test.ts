@@ -430,3 +430,48 @@ Deno.test("instrument: a task woken and polled within one window of fast polls h
   assert.equal(j.wakes, 1);
   assert.ok(j.idleNs >= 1e6, `idle ${j.idleNs} ns covers the 1 ms sleep it waited for`);
 });
+
+Deno.test("instrument: finished tasks, ended in their first poll or later, cancelled or done, are listed newest first", async () => {
+  await using rt = new Runtime({ instrument: true });
+  await rt.run(function* () {
+    yield* spawn(function* () {
+      return 1;
+    }, { name: "quick-done" });
+    const h = spawn(function* () {
+      yield* sleep(1);
+    }, { name: "quick-cancelled" });
+    h.abort(); // before its first poll: it ends there, cancelled
+    yield* settle();
+    yield* spawn(function* () {
+      yield* yieldNow();
+    }, { name: "second-poll-done" });
+    const s = spawn(sleep(10_000), { name: "slept-cancelled" });
+    yield* settle();
+    s.abort();
+    yield* settle();
+    yield* spawn(function* () {
+      return 2;
+    }, { name: "last-quick" });
+  });
+  const snap = rt.consoleSnapshot();
+  const want: [string, string, number][] = [
+    ["quick-done", "done", 1],
+    ["quick-cancelled", "cancelled", 1],
+    ["second-poll-done", "done", 2],
+    ["slept-cancelled", "cancelled", 2],
+    ["last-quick", "done", 1],
+  ];
+  for (const [name, state, polls] of want) {
+    const t = task(snap, name);
+    assert.equal(t.state, state, name);
+    assert.equal(t.polls, polls, name);
+    assert.equal(t.idleNs >= 0 && t.busyNs >= 0 && t.scheduledNs >= 0, true, name);
+  }
+  // Both kinds come from one list ordered by end time, newest first.
+  const order = snap.tasks.filter((t) => want.some(([n]) => n === t.name)).map((t) => t.name);
+  assert.deepEqual(order, want.map(([n]) => n).reverse());
+  const finished = snap.tasks.filter((t) => t.state === "done" || t.state === "cancelled");
+  for (let i = 1; i < finished.length; i++) {
+    assert.ok(finished[i].sinceLastPollNs >= finished[i - 1].sinceLastPollNs);
+  }
+});
