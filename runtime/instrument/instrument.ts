@@ -20,11 +20,13 @@
  * cache anyway): the count of its self-wakes not yet moved to its row
  * (moved every {@linkcode SELF_FLUSH}, at its next other poll, its end and
  * any snapshot) and INSTRUMENT_ARMED, "the wait of its next poll is timed".
- * Finished tasks are copied into a small ring, kept for the console for
- * {@linkcode KEEP_FINISHED_MS}; a task that ended in its first poll
- * writes only its id, name, times and outcome there, and its name's totals
- * take a run of such ends of one name at once (when a task of another name
- * ends, or the totals are read). The spawn path keeps the last unnamed
+ * Finished tasks are copied into small rings (the last 256 of each kind),
+ * kept for the console for {@linkcode KEEP_FINISHED_MS}: one of entries
+ * for tasks that had a row, and one of typed-array columns for tasks that
+ * ended in their first poll (id, descriptor with the outcome, spawn time,
+ * end, busy time: all such a task has); a snapshot merges the two by end
+ * time. The name's totals of first-poll ends take a run of them of one
+ * name at once (when a task of another name ends, or the totals are read). The spawn path keeps the last unnamed
  * generator body kind's descriptor, so a loop of spawns interns it once.
  *
  * Time, and why it is estimated: a clock read (`performance.now()`) costs
