@@ -15,7 +15,10 @@
  * Deno.listen's. A last pair of rows runs the daemon with `--workers 2`
  * (serve(rt, …): one SO_REUSEPORT listener per pool worker) against the same
  * daemon with one worker, same client, same backend; another pairs the daemon
- * with `--console` (task instrumentation on, served) against it without. Tokio's echo server
+ * with `--console` (task instrumentation on, served) against it without, in
+ * a run of its own with those two servers only and {@linkcode CONSOLE_ROUNDS}
+ * rounds (its bar is 5%, and one round's ratio swings by ±10% here: the
+ * median of 7 rounds moved by more than the bar between runs). Tokio's echo server
  * (bench/tokio/, current_thread and multi_thread(2)) runs in the same
  * rounds as two more servers; every row carries its figures.
  *
@@ -42,6 +45,8 @@ const row = suiteRow("echo");
 
 /** Rounds of 64 B windows; each server gets one window per round. */
 const ROUNDS = rounds(7, 3);
+/** Rounds of the `--console` pair's own run (its two windows back to back in each). */
+const CONSOLE_ROUNDS = rounds(21, 5);
 const WINDOW_MS = 1500;
 
 const mbPerSec = (r: ClientResult): number => (r.rt * 16384 * 2) / r.secs / 1e6;
@@ -73,14 +78,6 @@ export async function runEchoBench(): Promise<BenchRow[]> {
   const all = await measureAll(client, ROUNDS, WINDOW_MS, [
     { name: "Deno.listen", args: [new URL("echo_server_deno.ts", HERE).pathname], env: {} },
     dokio("io_uring"),
-    {
-      // Task instrumentation on and served (examples/echo.ts --console), nobody polling it.
-      // Next to the plain server: the rounds alternate their order, so the two windows of a
-      // round are always back to back and share the machine's drift (the row is their ratio).
-      ...dokio("io_uring"),
-      name: "dokio io_uring --console",
-      args: [...dokio("io_uring").args, "--console", "--console-addr", "127.0.0.1:0"],
-    },
     dokio("epoll"),
     dokio("deno"),
     dokio("io_uring", 2),
@@ -170,7 +167,18 @@ export async function runEchoBench(): Promise<BenchRow[]> {
       ),
     );
   }
-  const instrumented = all.get("dokio io_uring --console"), plain = all.get("dokio io_uring");
+  // Task instrumentation on and served (examples/echo.ts --console), nobody polling it,
+  // against the plain daemon: two servers, so each round's two windows are back to back
+  // and share the machine's drift (the row is their ratio).
+  const pair = await measureAll(client, CONSOLE_ROUNDS, WINDOW_MS, [
+    dokio("io_uring"),
+    {
+      ...dokio("io_uring"),
+      name: "dokio io_uring --console",
+      args: [...dokio("io_uring").args, "--console", "--console-addr", "127.0.0.1:0"],
+    },
+  ]);
+  const instrumented = pair.get("dokio io_uring --console"), plain = pair.get("dokio io_uring");
   if (instrumented !== undefined && plain !== undefined) {
     // Paired, as the other instrumentation rows: each round's off ÷ on CPU per round trip
     // (the two servers' windows in one round share the machine's drift), then the median.
