@@ -26,8 +26,9 @@
  * ended in their first poll (id, descriptor with the outcome, spawn time,
  * end, busy time: all such a task has); a snapshot merges the two by end
  * time. The name's totals of first-poll ends take a run of them of one
- * name at once (when a task of another name ends, or the totals are read). The spawn path keeps the last unnamed
- * generator body kind's descriptor, so a loop of spawns interns it once.
+ * name at once (when a task of another name ends, or the totals are read).
+ * The spawn path keeps the last unnamed generator body kind's descriptor,
+ * so a loop of spawns interns it once.
  *
  * Time, and why it is estimated: a clock read (`performance.now()`) costs
  * about 100 ns here, more than a whole `yieldNow` round, and a poll that

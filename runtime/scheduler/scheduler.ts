@@ -8,9 +8,9 @@
  * first every `globalQueueInterval` ticks. When the local ring runs dry, the
  * inject queue's front task runs and up to {@linkcode INJECT_BATCH} - 1 of
  * those behind it move to the ring, so a task they wake (a joiner) queues
- * behind them instead of running between each two. Every `eventInterval` ticks, and
- * whenever the queues run dry, the drivers are polled without waiting (I/O
- * completions, expired timers).
+ * behind them instead of running between each two. Every `eventInterval`
+ * ticks, and whenever the queues run dry, the drivers are polled without
+ * waiting (I/O completions, expired timers).
  *
  * Living with Deno: the loop runs synchronous batches; after about
  * {@linkcode BATCH_MS} of busy work it yields to Deno with a MessageChannel
